@@ -1,0 +1,233 @@
+import Foundation
+
+/// Compiles adapter specs into ``CompiledAdapter``s: applies defaults, resolves `${env:…}` and
+/// `${file:…}`, parses every expression once, and checks what the YAML shape alone cannot (step
+/// dependencies, expression syntax, engine names). Problems are collected, never thrown.
+public struct AdapterCompiler: Sendable {
+    public let references: ConfigReferences
+    /// Engine names from `sluice.yaml`; nil when there is no `sluice.yaml` (names are then not checked).
+    public let engineNames: Set<String>?
+
+    public init(references: ConfigReferences, engineNames: Set<String>? = nil) {
+        self.references = references
+        self.engineNames = engineNames
+    }
+
+    /// Reads and compiles one adapter file.
+    public func compile(text: String, file: String) -> (adapter: CompiledAdapter?, diagnostics: [Diagnostic]) {
+        let document = AdapterDocument.read(text, file: file)
+        guard let spec = document.spec else { return (nil, document.diagnostics) }
+        var context = Context(map: document.sourceMap, references: references)
+        let adapter = compile(spec, context: &context)
+        let diagnostics = document.diagnostics + context.diagnostics
+        return (diagnostics.hasErrors ? nil : adapter, diagnostics)
+    }
+
+    struct Context {
+        let map: SourceMap
+        let references: ConfigReferences
+        var diagnostics: [Diagnostic] = []
+
+        mutating func report(_ message: String, key: String, severity: Diagnostic.Severity = .error) {
+            diagnostics.append(map.diagnostic(message, key: key, severity: severity))
+        }
+
+        /// Resolves references in configuration text (not a template).
+        mutating func resolve(_ text: String, key: String) -> String {
+            let (resolved, problems) = references.resolve(text)
+            for problem in problems { report(problem.message, key: key, severity: problem.severity) }
+            return resolved
+        }
+
+        mutating func template(_ text: String?, key: String) -> Template? {
+            guard let text else { return nil }
+            return template(.string(text), key: key)
+        }
+
+        mutating func template(_ value: JSONValue?, key: String) -> Template? {
+            guard let value else { return nil }
+            let resolved = resolveReferences(in: value, key: key)
+            do {
+                return try Template.compile(resolved)
+            } catch {
+                report("expression does not parse: \(error.message)", key: key)
+                return nil
+            }
+        }
+
+        private mutating func resolveReferences(in value: JSONValue, key: String) -> JSONValue {
+            switch value {
+            case .string(let text):
+                let (resolved, problems) = references.resolve(text, escapeForTemplate: true)
+                for problem in problems { report(problem.message, key: key, severity: problem.severity) }
+                return .string(resolved)
+            case .array(let elements):
+                return .array(elements.enumerated().map { resolveReferences(in: $1, key: key + "[\($0)]") })
+            case .object(let object):
+                return .object(JSONObject(object.members.map { .init(key: $0.key, value: resolveReferences(in: $0.value, key: key + "." + $0.key)) }))
+            default:
+                return value
+            }
+        }
+    }
+
+    func compile(_ spec: AdapterSpec, context: inout Context) -> CompiledAdapter? {
+        if let engine = spec.engine, let engineNames, !engineNames.contains(engine) {
+            context.report(
+                "unknown engine '\(engine)'" + Suggestions.didYouMean(engine, in: engineNames)
+                    + " (sluice.yaml names: \(engineNames.sorted().joined(separator: ", ")))",
+                key: "engine")
+        }
+        let source = compileSource(spec, context: &context)
+        let boundary = Boundary(
+            mode: spec.boundary?.mode ?? Boundary.default.mode,
+            maxInFlight: spec.boundary?.maxInFlight ?? Boundary.default.maxInFlight,
+            maxQueued: spec.boundary?.maxQueued ?? Boundary.default.maxQueued,
+            cancellationBudget: spec.boundary?.cancellationBudget ?? Boundary.default.cancellationBudget)
+        let retry = RetryPolicy(
+            maxAttempts: spec.retry?.maxAttempts ?? RetryPolicy.default.maxAttempts,
+            initialInterval: spec.retry?.initialInterval ?? RetryPolicy.default.initialInterval,
+            backoffCoefficient: spec.retry?.backoffCoefficient ?? RetryPolicy.default.backoffCoefficient,
+            maxInterval: spec.retry?.maxInterval ?? RetryPolicy.default.maxInterval,
+            nonRetryable: spec.retry?.nonRetryable.map(Set.init) ?? RetryPolicy.default.nonRetryable)
+        if retry.maxInterval < retry.initialInterval, spec.retry?.maxInterval == nil || spec.retry?.initialInterval == nil {
+            context.report("max_interval is shorter than initial_interval", key: "retry")
+        }
+        let ordering: CompiledAdapter.Ordering
+        switch (spec.ordering, spec.source) {
+        case (nil, .webhook): ordering = .none
+        case (nil, .kafka): ordering = .recordKey
+        case (.none?, _): ordering = .none
+        case (.partition?, .kafka): ordering = .partition
+        case (.partition?, .webhook):
+            context.report("ordering 'partition' applies to Kafka sources only; use none or { key: ... }", key: "ordering")
+            ordering = .none
+        case (.key(let text)?, _):
+            ordering = context.template(text, key: "ordering.key").map(CompiledAdapter.Ordering.key) ?? .none
+        }
+        let idempotencyKey = context.template(spec.idempotencyKey ?? "${event.id}", key: "idempotency_key")
+        var rules: [CompiledAdapter.Rule] = []
+        for (index, rule) in spec.rules.enumerated() {
+            if let compiled = compileRule(rule, key: "rules[\(index)]", context: &context) { rules.append(compiled) }
+        }
+        guard let source, let idempotencyKey else { return nil }
+        return CompiledAdapter(
+            name: spec.adapter, version: spec.version, description: spec.description, source: source,
+            engine: spec.engine, boundary: boundary, ordering: ordering, idempotencyKey: idempotencyKey, retry: retry,
+            rules: rules, unmatched: spec.unmatched ?? .ack)
+    }
+
+    private func compileSource(_ spec: AdapterSpec, context: inout Context) -> CompiledAdapter.Source? {
+        switch spec.source {
+        case .kafka(let kafka):
+            return .kafka(
+                CompiledAdapter.KafkaSubscription(
+                    topics: kafka.topics, group: kafka.group ?? "sluice-\(spec.adapter)",
+                    deadLetterTopic: kafka.deadLetterTopic))
+        case .webhook(let webhook):
+            let verify = webhook.verify ?? VerifySpec(scheme: .none, secrets: [])
+            if webhook.verify == nil {
+                context.report(
+                    "no verify: anyone who can reach this path can post events; add verify: { scheme: ... } or write verify: { scheme: none }",
+                    key: "source.webhook", severity: .warning)
+            }
+            let secrets = verify.secrets.enumerated().map { index, text in
+                Secret(context.resolve(text, key: "source.webhook.verify.secrets[\(index)]"))
+            }
+            let verification = CompiledAdapter.Verification(
+                scheme: verify.scheme, secrets: secrets,
+                tolerance: verify.tolerance ?? CompiledAdapter.Verification.defaultTolerance, header: verify.header,
+                algorithm: verify.algorithm ?? "sha256", encoding: verify.encoding ?? "hex", prefix: verify.prefix ?? "",
+                timestampHeader: verify.timestampHeader)
+            return .webhook(
+                CompiledAdapter.WebhookRoute(
+                    path: webhook.path, verification: verification,
+                    maxBodyBytes: webhook.maxBodyBytes ?? CompiledAdapter.WebhookRoute.defaultMaxBodyBytes,
+                    contentTypes: webhook.contentTypes ?? CompiledAdapter.WebhookRoute.defaultContentTypes))
+        }
+    }
+
+    private func compileRule(_ rule: RuleSpec, key: String, context: inout Context) -> CompiledAdapter.Rule? {
+        var conditions: [CompiledAdapter.Condition] = []
+        for condition in rule.when {
+            let conditionKey = key + ".when." + condition.path
+            var path = condition.path.trimmingCharacters(in: .whitespaces)
+            if path.hasPrefix("${"), path.hasSuffix("}") { path = String(path.dropFirst(2).dropLast()) }
+            do {
+                let expression = try ExpressionParser.parse(path)
+                conditions.append(CompiledAdapter.Condition(expression: expression, match: condition.match))
+            } catch {
+                context.report("condition path does not parse: \(error.message)", key: conditionKey)
+            }
+        }
+        var steps: [CompiledAdapter.Step] = []
+        var declared: [String] = []
+        for (index, step) in rule.steps.enumerated() {
+            let stepKey = key + ".do[\(index)]"
+            let id = step.id ?? String(index + 1)
+            if declared.contains(id) {
+                context.report("duplicate step id '\(id)' in rule '\(rule.name)'", key: stepKey + ".id")
+            }
+            let needs = step.needs ?? (declared.last.map { [$0] } ?? [])
+            for need in needs where !declared.contains(need) {
+                context.report(
+                    "needs '\(need)', which is not a step declared before this one"
+                        + Suggestions.didYouMean(need, in: declared),
+                    key: stepKey + ".needs")
+            }
+            declared.append(id)
+            if let compiled = compileStep(step.action, id: id, needs: needs, key: stepKey, context: &context) {
+                steps.append(compiled)
+            }
+        }
+        return CompiledAdapter.Rule(name: rule.name, conditions: conditions, steps: steps)
+    }
+
+    private func compileStep(
+        _ action: ActionSpec, id: String, needs: [String], key: String, context: inout Context
+    ) -> CompiledAdapter.Step? {
+        switch action {
+        case .startWorkflow(let spec):
+            let k = key + ".start_workflow"
+            return CompiledAdapter.Step(
+                id: id, needs: needs, action: .startWorkflow,
+                workflowID: context.template(spec.workflowID, key: k + ".workflow_id"),
+                workflowType: context.template(spec.workflowType, key: k + ".workflow_type"),
+                taskQueue: context.template(spec.taskQueue, key: k + ".task_queue"),
+                businessKey: context.template(spec.businessKey, key: k + ".business_key"),
+                duplicatePolicy: spec.duplicatePolicy ?? .useExisting, signalName: nil, updateName: nil, waitFor: nil,
+                waitTimeout: nil, executionTimeout: spec.executionTimeout, runTimeout: spec.runTimeout,
+                input: context.template(spec.input, key: k + ".input"), startInput: nil)
+        case .signalWorkflow(let spec):
+            let k = key + ".signal_workflow"
+            return CompiledAdapter.Step(
+                id: id, needs: needs, action: .signalWorkflow,
+                workflowID: context.template(spec.workflowID, key: k + ".workflow_id"), workflowType: nil,
+                taskQueue: nil, businessKey: nil, duplicatePolicy: nil,
+                signalName: context.template(spec.signalName, key: k + ".signal_name"), updateName: nil, waitFor: nil,
+                waitTimeout: nil, executionTimeout: nil, runTimeout: nil,
+                input: context.template(spec.input, key: k + ".input"), startInput: nil)
+        case .updateWorkflow(let spec):
+            let k = key + ".update_workflow"
+            return CompiledAdapter.Step(
+                id: id, needs: needs, action: .updateWorkflow,
+                workflowID: context.template(spec.workflowID, key: k + ".workflow_id"), workflowType: nil,
+                taskQueue: nil, businessKey: nil, duplicatePolicy: nil, signalName: nil,
+                updateName: context.template(spec.updateName, key: k + ".update_name"),
+                waitFor: spec.waitFor ?? .accepted, waitTimeout: spec.waitTimeout, executionTimeout: nil,
+                runTimeout: nil, input: context.template(spec.input, key: k + ".input"), startInput: nil)
+        case .signalWithStart(let spec):
+            let k = key + ".signal_with_start"
+            return CompiledAdapter.Step(
+                id: id, needs: needs, action: .signalWithStart,
+                workflowID: context.template(spec.workflowID, key: k + ".workflow_id"),
+                workflowType: context.template(spec.workflowType, key: k + ".workflow_type"),
+                taskQueue: context.template(spec.taskQueue, key: k + ".task_queue"),
+                businessKey: context.template(spec.businessKey, key: k + ".business_key"),
+                duplicatePolicy: .useExisting, signalName: context.template(spec.signalName, key: k + ".signal_name"),
+                updateName: nil, waitFor: nil, waitTimeout: nil, executionTimeout: spec.executionTimeout,
+                runTimeout: spec.runTimeout, input: context.template(spec.input, key: k + ".input"),
+                startInput: context.template(spec.startInput, key: k + ".start_input"))
+        }
+    }
+}

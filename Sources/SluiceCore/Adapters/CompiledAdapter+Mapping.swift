@@ -1,0 +1,198 @@
+public import Foundation
+
+extension CompiledAdapter {
+    /// Maps an event to a plan with the first rule whose conditions all hold.
+    ///
+    /// An event no rule matches is `rejected` with reason `unmatched`; an event a rule matches but
+    /// cannot be mapped (a missing path, a workflow id the engine would refuse) is `rejected` with
+    /// reason `malformed_payload` and the problem in the message. Mapping reads the event and the
+    /// compiled templates only: no I/O, no parsing.
+    public func map(_ event: Event, now: Date = Date()) -> MappingDecision {
+        let context = EvaluationContext(event: event, adapterName: name, adapterVersion: version)
+        guard let rule = rules.first(where: { $0.matches(context) }) else {
+            return .rejected(
+                rejection(
+                    event, context: context, action: "none", rule: nil, reason: .unmatched,
+                    message: "no rule of adapter '\(name)' matches event type '\(event.type ?? "(none)")'", now: now))
+        }
+        do throws(MappingError) {
+            return .plan(try plan(for: event, rule: rule, context: context))
+        } catch {
+            return .rejected(
+                rejection(
+                    event, context: context, action: rule.steps.first?.action.rawValue ?? "none", rule: rule.name,
+                    reason: .malformedPayload, message: error.description, now: now))
+        }
+    }
+
+    private func plan(for event: Event, rule: Rule, context: EvaluationContext) throws(MappingError) -> Plan {
+        let key = try idempotencyKey.evaluateText(in: context, field: "idempotency_key")
+        try Self.check(key, field: "idempotency_key", maxLength: 255)
+        let orderingKey: String?
+        switch ordering {
+        case .none: orderingKey = nil
+        case .partition, .recordKey:
+            if case .kafka(let record) = event.origin {
+                orderingKey = ordering.isRecordKey ? (event.key ?? "\(record.topic)-\(record.partition)") : "\(record.topic)-\(record.partition)"
+            } else {
+                orderingKey = event.key
+            }
+        case .key(let template): orderingKey = try template.evaluateText(in: context, field: "ordering.key")
+        }
+        var steps: [PlanStep] = []
+        steps.reserveCapacity(rule.steps.count)
+        for step in rule.steps {
+            let command = try step.command(
+                adapter: name, version: version, rule: rule.name, event: event, key: key,
+                engineKey: rule.steps.count == 1 ? key : "\(key)#\(step.id)", context: context)
+            steps.append(PlanStep(id: step.id, needs: step.needs, command: command))
+        }
+        return Plan(
+            adapter: name, adapterVersion: version, rule: rule.name, eventID: event.id, eventType: event.type,
+            idempotencyKey: key, orderingKey: orderingKey, steps: steps)
+    }
+
+    private func rejection(
+        _ event: Event, context: EvaluationContext, action: String, rule: String?, reason: OutcomeReason,
+        message: String, now: Date
+    ) -> Outcome {
+        let key = (try? idempotencyKey.evaluateText(in: context, field: "idempotency_key")) ?? event.id
+        return Outcome(
+            adapter: name, action: action, idempotencyKey: key, kind: .rejected, reason: reason,
+            correlation: .object(Self.correlation(adapter: name, version: version, rule: rule, step: nil, event: event)),
+            message: message,
+            sluice: OutcomeDetails(
+                eventID: event.id, eventType: event.type, sourcePosition: event.position, adapterVersion: version,
+                rule: rule, attempts: 0, steps: [], receivedAt: event.receivedAt, decidedAt: now))
+    }
+
+    static func correlation(adapter: String, version: Int, rule: String?, step: String?, event: Event) -> JSONObject {
+        var correlation = JSONObject()
+        correlation["source"] = .string("sluice")
+        correlation["adapter"] = .string(adapter)
+        correlation["adapter_version"] = .int(Int64(version))
+        correlation["rule"] = rule.map(JSONValue.string)
+        correlation["step"] = step.map(JSONValue.string)
+        correlation["event_id"] = .string(event.id)
+        correlation["event_type"] = event.type.map(JSONValue.string)
+        return correlation
+    }
+
+    static func check(_ value: String, field: String, maxLength: Int) throws(MappingError) {
+        if value.isEmpty { throw .invalidField(field: field, problem: "is empty") }
+        if value.utf8.count > maxLength {
+            throw .invalidField(field: field, problem: "is longer than \(maxLength) bytes")
+        }
+    }
+
+    /// The workflow id the engine derives when a start names none: `bridge-{adapter}-{32 hex}`.
+    public static func derivedWorkflowID(adapter: String, idempotencyKey: String) -> String {
+        "bridge-\(adapter)-" + Digest.sha256Hex(idempotencyKey).prefix(32)
+    }
+
+    /// The deterministic request id of one step of one event.
+    public static func requestID(adapter: String, idempotencyKey: String, rule: String, step: String) -> String {
+        "sluice-" + Digest.sha256Hex("\(adapter)\u{1F}\(idempotencyKey)\u{1F}\(rule)\u{1F}\(step)").prefix(40)
+    }
+}
+
+extension CompiledAdapter.Ordering {
+    var isRecordKey: Bool {
+        if case .recordKey = self { true } else { false }
+    }
+}
+
+extension CompiledAdapter.Rule {
+    func matches(_ context: EvaluationContext) -> Bool {
+        conditions.allSatisfy { $0.holds(in: context) }
+    }
+}
+
+extension CompiledAdapter.Condition {
+    func holds(in context: EvaluationContext) -> Bool {
+        let value = try? context.value(of: expression)
+        switch match {
+        case .exists(let wanted): return (value != nil && value != .null) == wanted
+        case .equals(let expected): return value.map { Self.equal($0, expected) } ?? false
+        case .anyOf(let candidates): return value.map { v in candidates.contains { Self.equal(v, $0) } } ?? false
+        case .prefix(let prefixes):
+            guard let text = value?.scalarText else { return false }
+            return prefixes.contains { text.hasPrefix($0) }
+        }
+    }
+
+    /// Scalars compare by their text (so `200` matches `"200"`); arrays and objects as JSON.
+    static func equal(_ value: JSONValue, _ expected: JSONValue) -> Bool {
+        if let left = value.scalarText, let right = expected.scalarText { return left == right }
+        return value == expected
+    }
+}
+
+extension JSONValue {
+    /// The text of a string, number or boolean; nil for null, arrays and objects.
+    var scalarText: String? {
+        switch self {
+        case .string(let text): text
+        case .int, .double, .bool: interpolatedText
+        default: nil
+        }
+    }
+}
+
+private let workflowIDScalars = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-".unicodeScalars)
+
+extension CompiledAdapter.Step {
+    func command(
+        adapter: String, version: Int, rule: String, event: Event, key: String, engineKey: String,
+        context: EvaluationContext
+    ) throws(MappingError) -> EngineCommand {
+        var target = CommandTarget()
+        let prefix = action.rawValue + "."
+        if let workflowID {
+            target.workflowID = try workflowID.evaluateText(in: context, field: prefix + "workflow_id")
+        } else if action == .startWorkflow || action == .signalWithStart {
+            target.workflowID = CompiledAdapter.derivedWorkflowID(adapter: adapter, idempotencyKey: key)
+        }
+        if let id = target.workflowID {
+            try CompiledAdapter.check(id, field: prefix + "workflow_id", maxLength: 128)
+            guard id.unicodeScalars.allSatisfy(workflowIDScalars.contains) else {
+                throw .invalidField(
+                    field: prefix + "workflow_id",
+                    problem: "'\(id.prefix(64))' has characters the engine refuses (allowed: letters, digits, . _ : -)")
+            }
+        }
+        target.workflowType = try workflowType?.evaluateText(in: context, field: prefix + "workflow_type")
+        target.taskQueue = try taskQueue?.evaluateText(in: context, field: prefix + "task_queue")
+        target.businessKey = try businessKey?.evaluateText(in: context, field: prefix + "business_key")
+        target.signalName = try signalName?.evaluateText(in: context, field: prefix + "signal_name")
+        target.updateName = try updateName?.evaluateText(in: context, field: prefix + "update_name")
+        for (field, value) in [("workflow_type", target.workflowType), ("task_queue", target.taskQueue),
+            ("signal_name", target.signalName), ("update_name", target.updateName)]
+        {
+            if let value { try CompiledAdapter.check(value, field: prefix + field, maxLength: 255) }
+        }
+        target.duplicatePolicy = duplicatePolicy
+        target.waitFor = waitFor
+        target.waitTimeout = waitTimeout
+        target.executionTimeout = executionTimeout
+        target.runTimeout = runTimeout
+        return EngineCommand(
+            action: action, target: target, input: try Self.arguments(input, context: context),
+            startInput: try Self.arguments(startInput, context: context),
+            correlation: CompiledAdapter.correlation(adapter: adapter, version: version, rule: rule, step: id, event: event),
+            idempotencyKey: engineKey,
+            requestID: CompiledAdapter.requestID(adapter: adapter, idempotencyKey: key, rule: rule, step: id))
+    }
+
+    /// Arguments are always a list: a YAML list gives the arguments, any other value is the only one.
+    static func arguments(_ template: Template?, context: EvaluationContext) throws(MappingError) -> [JSONValue] {
+        guard let template else { return [] }
+        switch template {
+        case .array:
+            guard case .array(let values) = try template.evaluate(in: context) else { return [] }
+            return values
+        case .literal(.array(let values)): return values
+        default: return [try template.evaluate(in: context)]
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Yams
+
+/// `sluice.yaml` as written: where the adapters are and which engines they may name.
+public struct SluiceConfigSpec: Sendable, Hashable {
+    /// The adapters directory, relative to `sluice.yaml`; default `adapters`.
+    public var adaptersDirectory: String
+    public var engines: [String: EngineSpec]
+    /// The engine adapters use when they name none; default: the only engine, or the one named `default`.
+    public var defaultEngine: String?
+    /// Other sections (`http`, `ledger`, `kafka`, `logging`, `metrics`), checked for shape only.
+    public var sections: Set<String>
+
+    /// One engine.
+    public struct EngineSpec: Sendable, Hashable {
+        public enum Kind: String, Sendable, Hashable, CaseIterable {
+            case durableWorkflow = "durable-workflow"
+            case temporal
+        }
+
+        /// How Sluice talks to Durable Workflow.
+        public enum Mode: String, Sendable, Hashable, CaseIterable {
+            case bridge
+            case controlPlane = "control-plane"
+        }
+
+        public var kind: Kind
+        public var url: String
+        public var namespace: String
+        /// Usually `${env:NAME}`; resolved only when the service starts.
+        public var token: String?
+        public var mode: Mode
+        public var timeout: Duration
+    }
+
+    static let topKeys = ["adapters", "engines", "default_engine", "http", "ledger", "kafka", "logging", "metrics"]
+
+    /// Reads `sluice.yaml`. Never throws: problems become diagnostics.
+    public static func read(_ text: String, file: String) -> (spec: SluiceConfigSpec?, diagnostics: [Diagnostic]) {
+        var reader = YAMLReader(file: file)
+        guard let root = reader.root(of: text),
+            let members = reader.members(root, key: "", allowed: topKeys, required: ["engines"])
+        else { return (nil, reader.diagnostics) }
+        let adapters = members["adapters"].flatMap { reader.nonEmptyString($0, key: "adapters") } ?? "adapters"
+        var engines: [String: EngineSpec] = [:]
+        if let enginesNode = members["engines"], let entries = reader.freeMembers(enginesNode, key: "engines") {
+            if entries.entries.isEmpty { reader.report("name at least one engine", at: enginesNode, key: "engines") }
+            for entry in entries.entries {
+                let key = "engines." + entry.name
+                if !isValidAdapterName(entry.name) {
+                    reader.report("an engine name uses letters, digits and . _ : -", at: entry.keyNode, key: key)
+                }
+                if let engine = reader.engineSpec(entry.value, key: key) { engines[entry.name] = engine }
+            }
+        }
+        var defaultEngine = members["default_engine"].flatMap { reader.nonEmptyString($0, key: "default_engine") }
+        if let name = defaultEngine, engines[name] == nil, let node = members["default_engine"] {
+            reader.report("unknown engine '\(name)'" + Suggestions.didYouMean(name, in: engines.keys), at: node, key: "default_engine")
+        }
+        if defaultEngine == nil { defaultEngine = engines.count == 1 ? engines.keys.first : (engines["default"] != nil ? "default" : nil) }
+        let sectionKeys: [String: [String]] = [
+            "http": ["host", "port", "max_connections", "read_timeout", "max_header_bytes"],
+            "ledger": ["type", "path", "url", "password", "retention", "max_outcomes"],
+            "kafka": ["bootstrap_servers", "properties", "inbox_topic"],
+            "logging": ["level", "format"],
+            "metrics": ["enabled", "path"],
+        ]
+        var sections: Set<String> = []
+        for (section, keys) in sectionKeys {
+            guard let node = members[section] else { continue }
+            sections.insert(section)
+            if let sectionMembers = reader.members(node, key: section, allowed: keys), section == "kafka",
+                let properties = sectionMembers["properties"]
+            {
+                _ = reader.freeMembers(properties, key: "kafka.properties")
+            }
+        }
+        let spec = SluiceConfigSpec(adaptersDirectory: adapters, engines: engines, defaultEngine: defaultEngine, sections: sections)
+        return (reader.diagnostics.hasErrors ? nil : spec, reader.diagnostics)
+    }
+}
+
+extension YAMLReader {
+    mutating func engineSpec(_ node: Node, key: String) -> SluiceConfigSpec.EngineSpec? {
+        let allowed = ["type", "url", "namespace", "token", "mode", "timeout"]
+        guard let members = members(node, key: key, allowed: allowed, required: ["type", "url"]) else { return nil }
+        let kind = members["type"].flatMap { choice($0, key: key + ".type", as: SluiceConfigSpec.EngineSpec.Kind.self) }
+        var url: String?
+        if let urlNode = members["url"], let text = nonEmptyString(urlNode, key: key + ".url") {
+            if text.hasPrefix("http://") || text.hasPrefix("https://") || text.hasPrefix("${env:") {
+                url = text
+            } else {
+                report("'\(text)' is not an http:// or https:// URL", at: urlNode, key: key + ".url")
+            }
+        }
+        let namespace = members["namespace"].flatMap { nonEmptyString($0, key: key + ".namespace") } ?? "default"
+        var token: String?
+        if let tokenNode = members["token"], let text = string(tokenNode, key: key + ".token") {
+            if !text.hasPrefix("${env:"), !text.hasPrefix("${file:") {
+                report("write the token as ${env:NAME} or ${file:PATH}, not in the file", at: tokenNode, key: key + ".token")
+            }
+            token = text
+        }
+        let mode = members["mode"].flatMap { choice($0, key: key + ".mode", as: SluiceConfigSpec.EngineSpec.Mode.self) } ?? .bridge
+        if kind == .temporal, let modeNode = members["mode"] {
+            report("'mode' applies to durable-workflow engines only", at: modeNode, key: key + ".mode")
+        }
+        let timeout = members["timeout"].flatMap { duration($0, key: key + ".timeout", minimum: .milliseconds(1)) } ?? .seconds(10)
+        guard let kind, let url else { return nil }
+        return SluiceConfigSpec.EngineSpec(kind: kind, url: url, namespace: namespace, token: token, mode: mode, timeout: timeout)
+    }
+}

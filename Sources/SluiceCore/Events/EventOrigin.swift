@@ -1,0 +1,71 @@
+public import Foundation
+
+/// The transport an event arrived on, with what expressions may read about it (`kafka.*`, `webhook.*`).
+public enum EventOrigin: Sendable, Hashable {
+    case webhook(WebhookRequest)
+    case kafka(KafkaRecord)
+    /// An event given by hand, with no transport context.
+    case manual
+
+    /// What Sluice knows about the HTTP request that carried a webhook.
+    public struct WebhookRequest: Sendable, Hashable {
+        /// The request path, without the query.
+        public var path: String
+        /// Query parameters in order.
+        public var query: [QueryItem]
+
+        public struct QueryItem: Sendable, Hashable {
+            public var name: String
+            public var value: String
+            public init(name: String, value: String) {
+                self.name = name
+                self.value = value
+            }
+        }
+
+        public init(path: String, query: [QueryItem] = []) {
+            self.path = path
+            self.query = query
+        }
+
+        /// Splits `/path?a=1&b=2` into its path and percent-decoded query items.
+        public init(target: String) {
+            guard let mark = target.firstIndex(of: "?") else {
+                self.init(path: target)
+                return
+            }
+            let items = target[target.index(after: mark)...].split(separator: "&").map { pair -> QueryItem in
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let decode: (Substring) -> String = {
+                    String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+                }
+                return QueryItem(name: decode(parts[0]), value: parts.count > 1 ? decode(parts[1]) : "")
+            }
+            self.init(path: String(target[..<mark]), query: items)
+        }
+    }
+
+    /// What Sluice knows about a Kafka record.
+    public struct KafkaRecord: Sendable, Hashable {
+        public var topic: String
+        public var partition: Int32
+        public var offset: Int64
+        /// The record key, when it has one.
+        public var key: [UInt8]?
+        /// The record timestamp, when the broker gave one.
+        public var timestamp: Date?
+
+        public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]? = nil, timestamp: Date? = nil) {
+            self.topic = topic
+            self.partition = partition
+            self.offset = offset
+            self.key = key
+            self.timestamp = timestamp
+        }
+
+        /// The key as text (UTF-8), or nil when there is none or it is not text.
+        public var keyText: String? {
+            key.flatMap { String(validating: $0, as: UTF8.self) }
+        }
+    }
+}

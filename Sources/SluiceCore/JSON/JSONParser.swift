@@ -1,0 +1,271 @@
+/// A strict, fast JSON parser (RFC 8259) producing ``JSONValue``s that keep member order.
+///
+/// Integers that fit in 64 bits become `.int`, every other number `.double`. Nesting is limited to
+/// ``maximumDepth`` levels so that hostile input cannot exhaust the stack. Duplicate keys keep the
+/// last value, as most parsers do.
+public struct JSONParser {
+    /// The deepest nesting accepted.
+    public static let maximumDepth = 256
+
+    /// Why a text is not JSON, with the byte offset where parsing stopped.
+    public struct Error: Swift.Error, Sendable, Equatable, CustomStringConvertible {
+        public var message: String
+        public var offset: Int
+        public var description: String { "\(message) at byte \(offset)" }
+    }
+
+    /// Parses a complete JSON text.
+    public static func parse(_ text: String) throws(Error) -> JSONValue {
+        var copy = text
+        return try copy.withUTF8 { buffer in Result { () throws(Error) in try parse(buffer) } }.get()
+    }
+
+    /// Parses a complete JSON text from UTF-8 bytes.
+    public static func parse(_ bytes: some Collection<UInt8>) throws(Error) -> JSONValue {
+        if let result = bytes.withContiguousStorageIfAvailable({ buffer in
+            Result { () throws(Error) in try parse(buffer) }
+        }) {
+            return try result.get()
+        }
+        let array = Array(bytes)
+        return try array.withUnsafeBufferPointer { buffer in Result { () throws(Error) in try parse(buffer) } }.get()
+    }
+
+    /// Parses a complete JSON text from a buffer of UTF-8 bytes.
+    public static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(Error) -> JSONValue {
+        var parser = Cursor(bytes: buffer)
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        guard parser.index == buffer.count else { throw parser.error("unexpected text after the JSON value") }
+        return value
+    }
+}
+
+extension JSONParser {
+    fileprivate struct Cursor {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var index = 0
+
+        init(bytes: UnsafeBufferPointer<UInt8>) {
+            self.bytes = bytes
+        }
+
+        func error(_ message: String) -> Error { Error(message: message, offset: index) }
+
+        var isAtEnd: Bool { index >= bytes.count }
+
+        mutating func skipWhitespace() {
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x0A, 0x0D, 0x09: index += 1
+                default: return
+                }
+            }
+        }
+
+        mutating func parseValue(depth: Int) throws(Error) -> JSONValue {
+            guard depth < JSONParser.maximumDepth else { throw error("nesting deeper than \(JSONParser.maximumDepth)") }
+            guard !isAtEnd else { throw error("unexpected end of input") }
+            switch bytes[index] {
+            case UInt8(ascii: "{"): return try parseObject(depth: depth)
+            case UInt8(ascii: "["): return try parseArray(depth: depth)
+            case UInt8(ascii: "\""): return .string(try parseString())
+            case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
+            case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
+            case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
+            default: throw error("unexpected character")
+            }
+        }
+
+        mutating func expectLiteral(_ literal: StaticString) throws(Error) {
+            let count = literal.utf8CodeUnitCount
+            guard index + count <= bytes.count else { throw error("invalid literal") }
+            let expected = UnsafeBufferPointer(start: literal.utf8Start, count: count)
+            for offset in 0..<count where bytes[index + offset] != expected[offset] {
+                throw error("invalid literal")
+            }
+            index += count
+        }
+
+        mutating func parseObject(depth: Int) throws(Error) -> JSONValue {
+            index += 1
+            var members: [JSONObject.Member] = []
+            skipWhitespace()
+            if !isAtEnd, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .object(JSONObject(uniqueMembers: members))
+            }
+            var hasDuplicates = false
+            while true {
+                skipWhitespace()
+                guard !isAtEnd, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
+                let key = try parseString()
+                skipWhitespace()
+                guard !isAtEnd, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                index += 1
+                skipWhitespace()
+                let value = try parseValue(depth: depth + 1)
+                if !hasDuplicates, members.contains(where: { $0.key == key }) { hasDuplicates = true }
+                members.append(JSONObject.Member(key: key, value: value))
+                skipWhitespace()
+                guard !isAtEnd else { throw error("unterminated object") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                } else if bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    break
+                } else {
+                    throw error("expected ',' or '}'")
+                }
+            }
+            return .object(hasDuplicates ? JSONObject(members) : JSONObject(uniqueMembers: members))
+        }
+
+        mutating func parseArray(depth: Int) throws(Error) -> JSONValue {
+            index += 1
+            var elements: [JSONValue] = []
+            skipWhitespace()
+            if !isAtEnd, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(elements)
+            }
+            while true {
+                skipWhitespace()
+                elements.append(try parseValue(depth: depth + 1))
+                skipWhitespace()
+                guard !isAtEnd else { throw error("unterminated array") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                } else if bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    break
+                } else {
+                    throw error("expected ',' or ']'")
+                }
+            }
+            return .array(elements)
+        }
+
+        mutating func parseString() throws(Error) -> String {
+            index += 1
+            let start = index
+            // Fast path: no escapes.
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") {
+                    let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                    guard let string = String(validating: slice, as: UTF8.self) else {
+                        throw error("invalid UTF-8 in string")
+                    }
+                    index += 1
+                    return string
+                }
+                if byte == UInt8(ascii: "\\") { break }
+                guard byte >= 0x20 else { throw error("control character in string") }
+                index += 1
+            }
+            var scratch = Array(bytes[start..<index])
+            while true {
+                guard index < bytes.count else { throw error("unterminated string") }
+                let byte = bytes[index]
+                switch byte {
+                case UInt8(ascii: "\""):
+                    index += 1
+                    guard let string = String(validating: scratch, as: UTF8.self) else {
+                        throw error("invalid UTF-8 in string")
+                    }
+                    return string
+                case UInt8(ascii: "\\"):
+                    index += 1
+                    guard index < bytes.count else { throw error("unterminated escape") }
+                    let escaped = bytes[index]
+                    index += 1
+                    switch escaped {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scratch.append(escaped)
+                    case UInt8(ascii: "b"): scratch.append(0x08)
+                    case UInt8(ascii: "f"): scratch.append(0x0C)
+                    case UInt8(ascii: "n"): scratch.append(0x0A)
+                    case UInt8(ascii: "r"): scratch.append(0x0D)
+                    case UInt8(ascii: "t"): scratch.append(0x09)
+                    case UInt8(ascii: "u"):
+                        var scalar = try parseHex4()
+                        if (0xD800...0xDBFF).contains(scalar) {
+                            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                                bytes[index + 1] == UInt8(ascii: "u")
+                            else { throw error("unpaired surrogate") }
+                            index += 2
+                            let low = try parseHex4()
+                            guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate") }
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        } else if (0xDC00...0xDFFF).contains(scalar) {
+                            throw error("unpaired surrogate")
+                        }
+                        guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid unicode escape") }
+                        scratch.append(contentsOf: UTF8.encode(unicode)!)
+                    default:
+                        throw error("invalid escape")
+                    }
+                default:
+                    guard byte >= 0x20 else { throw error("control character in string") }
+                    scratch.append(byte)
+                    index += 1
+                }
+            }
+        }
+
+        mutating func parseHex4() throws(Error) -> UInt32 {
+            guard index + 4 <= bytes.count else { throw error("truncated unicode escape") }
+            var value: UInt32 = 0
+            for _ in 0..<4 {
+                let byte = bytes[index]
+                let digit: UInt32
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+                default: throw error("invalid unicode escape")
+                }
+                value = value << 4 | digit
+                index += 1
+            }
+            return value
+        }
+
+        mutating func parseNumber() throws(Error) -> JSONValue {
+            let start = index
+            var isInteger = true
+            if bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard index < bytes.count else { throw error("invalid number") }
+            if bytes[index] == UInt8(ascii: "0") {
+                index += 1
+            } else if (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(bytes[index]) {
+                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+            } else {
+                throw error("invalid number")
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+                isInteger = false
+                index += 1
+                let digitsStart = index
+                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+                guard index > digitsStart else { throw error("invalid number") }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+                isInteger = false
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                    index += 1
+                }
+                let digitsStart = index
+                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+                guard index > digitsStart else { throw error("invalid number") }
+            }
+            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            if isInteger, let int = Int64(text) { return .int(int) }
+            guard let double = Double(text), double.isFinite else { throw error("number out of range") }
+            return .double(double)
+        }
+    }
+}
