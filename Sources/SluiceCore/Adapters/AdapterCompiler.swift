@@ -17,10 +17,11 @@ public struct AdapterCompiler: Sendable {
     public func compile(text: String, file: String) -> (adapter: CompiledAdapter?, diagnostics: [Diagnostic]) {
         let document = AdapterDocument.read(text, file: file)
         guard let spec = document.spec else { return (nil, document.diagnostics) }
+        let hasReadErrors = document.diagnostics.hasErrors
         var context = Context(map: document.sourceMap, references: references)
         let adapter = compile(spec, context: &context)
         let diagnostics = document.diagnostics + context.diagnostics
-        return (diagnostics.hasErrors ? nil : adapter, diagnostics)
+        return (hasReadErrors || diagnostics.hasErrors ? nil : adapter, diagnostics)
     }
 
     struct Context {

@@ -1,5 +1,7 @@
-/// An adapter file after reading: its spec (when the file has the right shape), where each key
-/// is, and every problem found.
+/// An adapter file after reading: its spec, where each key is, and every problem found.
+///
+/// When ``diagnostics`` has errors, ``spec`` is only a best effort (placeholders stand in for what
+/// could not be read) so that later checks can still report their problems; it never compiles.
 public struct AdapterDocument: Sendable {
     public var spec: AdapterSpec?
     public var sourceMap: SourceMap

@@ -21,9 +21,8 @@ extension YAMLReader {
         else { return nil }
         var name: String?
         if let node = members["adapter"], let text = nonEmptyString(node, key: "adapter") {
-            if isValidAdapterName(text) {
-                name = text
-            } else {
+            name = text
+            if !isValidAdapterName(text) {
                 report("'\(text)' is not a valid adapter name: use letters, digits and . _ : - (\(adapterNamePattern)), at most 128", at: node, key: "adapter")
             }
         }
@@ -53,9 +52,11 @@ extension YAMLReader {
                 report("expected a list of rules, found \(describe(node))", at: node, key: "rules")
             }
         }
-        guard let name, let source else { return nil }
+        // Even with errors, go on with placeholders so that compilation can report its problems too;
+        // a document with errors never compiles into an adapter.
         return AdapterSpec(
-            adapter: name, version: version, description: description, source: source, engine: engine,
+            adapter: name ?? "", version: version, description: description,
+            source: source ?? .webhook(WebhookSourceSpec(path: "/")), engine: engine,
             boundary: boundary, ordering: ordering, idempotencyKey: idempotencyKey, retry: retry, rules: rules,
             unmatched: unmatched)
     }

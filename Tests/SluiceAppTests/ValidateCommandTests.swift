@@ -1,0 +1,141 @@
+import Foundation
+import SluiceApp
+import SluiceCore
+import Testing
+
+@Suite struct ValidateCommandTests {
+    /// A scratch directory with the given files.
+    func project(_ files: [String: String]) throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-validate-\(UUID().uuidString)")
+        for (name, text) in files {
+            let url = directory.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        return directory
+    }
+
+    static let goodAdapter = """
+        adapter: orders
+        version: 2
+        source:
+          webhook: { path: /webhooks/orders, verify: { scheme: github, secrets: ["${env:ORDERS_SECRET}"] } }
+        engine: primary
+        rules:
+          - name: created
+            when: { event.type: order.created }
+            do:
+              - start_workflow: { workflow_type: orders.fulfillment, workflow_id: "order-${body.id}", input: ["${body}"] }
+        """
+
+    static let config = """
+        engines:
+          primary: { type: durable-workflow, url: "http://127.0.0.1:8080", token: "${env:DW_TOKEN}" }
+        """
+
+    @Test func theRepositoryExamplesAreClean() throws {
+        let result = try SluiceProcess.run(["validate"], in: ExampleGoldenTests.repository)
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.hasPrefix("ok: 7 file(s), 6 adapter(s)"))
+        #expect(!result.standardError.contains("error"))
+    }
+
+    @Test func everyProblemIsReportedAtOnceWithItsLocation() throws {
+        let bad = """
+            adapter: "bad name!"
+            version: zero
+            source:
+              webhook: { path: webhooks/orders, verfy: { scheme: github } }
+            engine: secondary
+            boundary: { max_in_flight: 0, cancellation_budget: 2 parsecs }
+            rules:
+              - name: created
+                when: { event.type: order.created }
+                do:
+                  - start_workflow: { workflow_type: x, workflow_id: "order-${bdy.id}" }
+                  - signal_workflow: { workflow_id: "order-${body.id | uppr}", signal_name: s }
+                    needs: [missing]
+            """
+        let directory = try project(["sluice.yaml": Self.config, "adapters/bad.yaml": bad])
+        let result = try SluiceProcess.run(["validate"], in: directory)
+        #expect(result.status == 1)
+        let lines = result.standardError.split(separator: "\n").map(String.init)
+        let expectedFragments = [
+            "adapters/bad.yaml:1:10: adapter: 'bad name!' is not a valid adapter name",
+            "adapters/bad.yaml:2:10: version: expected a whole number, found 'zero'",
+            "adapters/bad.yaml:4:37: source.webhook.verfy: unknown key 'verfy' (did you mean 'verify'?)",
+            "adapters/bad.yaml:4:20: source.webhook.path: a webhook path starts with '/'",
+            "adapters/bad.yaml:6:28: boundary.max_in_flight: must be between 1 and 100000, found 0",
+            "adapters/bad.yaml:6:52: boundary.cancellation_budget: '2 parsecs' is not a duration",
+            "adapters/bad.yaml:5:9: engine: unknown engine 'secondary'",
+            "adapters/bad.yaml:11:58: rules[0].do[0].start_workflow.workflow_id: expression does not parse: unknown root 'bdy' (did you mean 'body'?)",
+            "adapters/bad.yaml:12:41: rules[0].do[1].signal_workflow.workflow_id: expression does not parse: unknown filter 'uppr'",
+            "adapters/bad.yaml:13:16: rules[0].do[1].needs: needs 'missing', which is not a step declared before this one",
+        ]
+        for fragment in expectedFragments {
+            #expect(lines.contains { $0.hasPrefix(fragment) }, "missing: \(fragment)\n\(result.standardError)")
+        }
+        #expect(result.standardOutput.contains("error(s)"))
+    }
+
+    @Test func compileProblemsAreLocatedToo() throws {
+        let bad = Self.goodAdapter
+            .replacingOccurrences(of: "engine: primary", with: "engine: primray")
+            .replacingOccurrences(of: "${body}", with: "${body | uppr}")
+        let directory = try project(["sluice.yaml": Self.config, "adapters/orders.yaml": bad])
+        let result = try SluiceProcess.run(["validate"], in: directory)
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("adapters/orders.yaml:5:9: engine: unknown engine 'primray' (did you mean 'primary'?)"))
+        #expect(result.standardError.contains("rules[0].do[0].start_workflow.input: expression does not parse: unknown filter 'uppr' (did you mean 'upper'?)"))
+    }
+
+    @Test func duplicateNamesAndPathsAcrossFiles() throws {
+        let directory = try project([
+            "adapters/a.yaml": Self.goodAdapter, "adapters/b.yaml": Self.goodAdapter,
+        ])
+        let result = try SluiceProcess.run(["validate", "adapters"], in: directory)
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("adapters/b.yaml:1:1: adapter: duplicate adapter name 'orders' (also in adapters/a.yaml)"))
+        #expect(result.standardError.contains("duplicate webhook path '/webhooks/orders'"))
+    }
+
+    @Test func invalidYAMLIsOneClearError() throws {
+        let directory = try project(["adapters/broken.yaml": "adapter: x\nrules: [\n  - a: b\n"])
+        let result = try SluiceProcess.run(["validate", "adapters/broken.yaml"], in: directory)
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("adapters/broken.yaml:"))
+        #expect(result.standardError.contains("invalid YAML"))
+        #expect(!result.standardError.contains("Fatal error"))
+    }
+
+    @Test func missingSecretsWarnInValidateAndFailAtStartWithoutLeakingValues() throws {
+        let directory = try project(["sluice.yaml": Self.config, "adapters/orders.yaml": Self.goodAdapter])
+        let lenient = ProjectLoader(environment: [:], resolution: .lenient).load(paths: [], directory: directory)
+        #expect(lenient.adapters != nil)
+        #expect(lenient.diagnostics.contains { $0.severity == .warning && $0.message == "environment variable ORDERS_SECRET is not set" })
+        let strict = ProjectLoader(environment: [:], resolution: .strict).load(paths: [], directory: directory)
+        #expect(strict.adapters == nil)
+        #expect(strict.diagnostics.contains { $0.severity == .error && $0.message == "environment variable DW_TOKEN is not set" })
+        #expect(strict.diagnostics.contains { $0.severity == .error && $0.message == "environment variable ORDERS_SECRET is not set" })
+
+        let secret = "s3cr3t-value-that-must-not-leak"
+        let broken = Self.goodAdapter.replacingOccurrences(of: "order.created", with: "[")
+        let loaded = ProjectLoader(environment: ["ORDERS_SECRET": secret, "DW_TOKEN": secret], resolution: .strict)
+            .load(paths: [], directory: try project(["sluice.yaml": Self.config, "adapters/orders.yaml": broken]))
+        #expect(loaded.diagnostics.allSatisfy { !$0.description.contains(secret) })
+    }
+
+    @Test func mapReportsABadEventFileAndABadHeader() throws {
+        let directory = try project(["adapters/orders.yaml": Self.goodAdapter, "event.json": "{\"id\": 1}"])
+        let missing = try SluiceProcess.run(["map", "--adapter", "adapters/orders.yaml", "--event", "nope.json"], in: directory)
+        #expect(missing.status == 2)
+        #expect(missing.standardError.contains("nope.json: cannot read the event file"))
+        let header = try SluiceProcess.run(
+            ["map", "--adapter", "adapters/orders.yaml", "--event", "event.json", "--header", "no-colon"], in: directory)
+        #expect(header.status != 0)
+        #expect(header.standardError.contains("--header 'no-colon' is not NAME:VALUE"))
+        let unmatched = try SluiceProcess.run(["map", "--adapter", "adapters/orders.yaml", "--event", "event.json"], in: directory)
+        #expect(unmatched.status == 1)
+        #expect(unmatched.standardOutput.contains("\"reason\": \"unmatched\""))
+    }
+}
