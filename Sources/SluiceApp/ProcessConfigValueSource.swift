@@ -2,7 +2,7 @@ public import Foundation
 public import SluiceCore
 
 /// Resolves `${env:NAME}` from the process environment and `${file:PATH}` from disk, relative paths
-/// against a base directory (the configuration file's).
+/// against a base directory (the working directory Sluice runs in).
 public struct ProcessConfigValueSource: ConfigValueSource {
     public let environment: [String: String]
     public let baseDirectory: URL

@@ -28,7 +28,9 @@ public struct ProjectLoader: Sendable {
     ///   - paths: adapter files or directories and/or a `sluice.yaml`. Empty means `sluice.yaml` in
     ///     `directory` when present (and its adapters directory), else `adapters/` in `directory`.
     ///   - directory: the working directory.
-    public func load(paths: [String], directory: URL) -> Result {
+    ///   - readsConfiguration: whether to read `sluice.yaml` from `directory` when `paths` name none
+    ///     (false for `sluice map`, which works on a lone adapter file).
+    public func load(paths: [String], directory: URL, readsConfiguration: Bool = true) -> Result {
         var diagnostics: [Diagnostic] = []
         var files: [String] = []
         var configPath: String?
@@ -38,7 +40,9 @@ public struct ProjectLoader: Sendable {
             if name == "sluice.yaml" || name == "sluice.yml" { configPath = path } else { adapterPaths.append(path) }
         }
         let defaultConfig = directory.appendingPathComponent("sluice.yaml").path
-        if configPath == nil, FileManager.default.fileExists(atPath: defaultConfig) { configPath = "sluice.yaml" }
+        if readsConfiguration, configPath == nil, FileManager.default.fileExists(atPath: defaultConfig) {
+            configPath = "sluice.yaml"
+        }
         var config: SluiceConfigSpec?
         if let configPath {
             files.append(configPath)

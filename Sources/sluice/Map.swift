@@ -48,9 +48,8 @@ struct Map: ParsableCommand {
 
     func run() throws {
         let directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        let loaded = ProjectLoader(resolution: .lenient).load(paths: [adapter], directory: directory)
-        let errors = loaded.diagnostics.filter { $0.severity == .error && $0.file != "sluice.yaml" }
-        guard let compiled = loaded.adapters?.adapters.first, errors.isEmpty else {
+        let loaded = ProjectLoader(resolution: .lenient).load(paths: [adapter], directory: directory, readsConfiguration: false)
+        guard let compiled = loaded.adapters?.adapters.first else {
             for diagnostic in loaded.diagnostics where diagnostic.severity == .error {
                 FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8))
             }

@@ -19,6 +19,10 @@ public struct AdapterCompiler: Sendable {
         guard let spec = document.spec else { return (nil, document.diagnostics) }
         let hasReadErrors = document.diagnostics.hasErrors
         var context = Context(map: document.sourceMap, references: references)
+        // When `source` could not be read, the spec holds a placeholder: skip the checks that read it.
+        context.sourceIsReadable = !document.diagnostics.contains {
+            $0.severity == .error && ($0.key == "source" || $0.key.hasPrefix("source."))
+        }
         let adapter = compile(spec, context: &context)
         let diagnostics = document.diagnostics + context.diagnostics
         return (hasReadErrors || diagnostics.hasErrors ? nil : adapter, diagnostics)
@@ -28,6 +32,7 @@ public struct AdapterCompiler: Sendable {
         let map: SourceMap
         let references: ConfigReferences
         var diagnostics: [Diagnostic] = []
+        var sourceIsReadable = true
 
         mutating func report(_ message: String, key: String, severity: Diagnostic.Severity = .error) {
             diagnostics.append(map.diagnostic(message, key: key, severity: severity))
@@ -51,7 +56,18 @@ public struct AdapterCompiler: Sendable {
             do {
                 return try Template.compile(resolved)
             } catch {
-                report("expression does not parse: \(error.message)", key: key)
+                // A resolved ${env:…} or ${file:…} value may be a secret and must not reach the message:
+                // describe the problem from the text as written instead.
+                var message = error.message
+                if resolved != value {
+                    do {
+                        _ = try Template.compile(value)
+                        message = "a value from ${env:…} or ${file:…} makes it invalid"
+                    } catch {
+                        message = error.message
+                    }
+                }
+                report("expression does not parse: \(message)", key: key)
                 return nil
             }
         }
@@ -79,7 +95,7 @@ public struct AdapterCompiler: Sendable {
                     + " (sluice.yaml names: \(engineNames.sorted().joined(separator: ", ")))",
                 key: "engine")
         }
-        let source = compileSource(spec, context: &context)
+        let source = context.sourceIsReadable ? compileSource(spec, context: &context) : nil
         let boundary = Boundary(
             mode: spec.boundary?.mode ?? Boundary.default.mode,
             maxInFlight: spec.boundary?.maxInFlight ?? Boundary.default.maxInFlight,
@@ -101,7 +117,7 @@ public struct AdapterCompiler: Sendable {
         case (.none?, _): ordering = .none
         case (.partition?, .kafka): ordering = .partition
         case (.partition?, .webhook):
-            context.report("ordering 'partition' applies to Kafka sources only; use none or { key: ... }", key: "ordering")
+            if context.sourceIsReadable { context.report("ordering 'partition' applies to Kafka sources only; use none or { key: ... }", key: "ordering") }
             ordering = .none
         case (.key(let text)?, _):
             ordering = context.template(text, key: "ordering.key").map(CompiledAdapter.Ordering.key) ?? .none

@@ -39,14 +39,16 @@ extension YAMLReader {
         if let node = members["rules"] {
             if case .sequence(let sequence) = node {
                 if sequence.isEmpty { report("an adapter needs at least one rule", at: node, key: "rules") }
+                var seen: Set<String> = []
                 for (index, element) in sequence.enumerated() {
                     let key = Self.path("rules", index: index)
                     remember(element, key: key)
-                    if let rule = ruleSpec(element, key: key) { rules.append(rule) }
-                }
-                var seen: Set<String> = []
-                for (index, rule) in rules.enumerated() where !seen.insert(rule.name).inserted {
-                    report("duplicate rule name '\(rule.name)'", at: sequence[index], key: Self.path("rules", index: index) + ".name")
+                    guard let rule = ruleSpec(element, key: key) else { continue }
+                    rules.append(rule)
+                    // Located by the rule's own index: rules that failed to read are not in `rules`.
+                    if !seen.insert(rule.name).inserted {
+                        report("duplicate rule name '\(rule.name)'", at: element, key: key + ".name")
+                    }
                 }
             } else {
                 report("expected a list of rules, found \(describe(node))", at: node, key: "rules")
@@ -131,7 +133,7 @@ extension YAMLReader {
         let prefix = members["prefix"].flatMap { string($0, key: key + ".prefix") }
         let timestampHeader = members["timestamp_header"].flatMap { nonEmptyString($0, key: key + ".timestamp_header") }
         guard let scheme else { return nil }
-        if scheme != .none, members["secrets"] == nil {
+        if scheme != .none, secrets.isEmpty {
             report("scheme '\(scheme.rawValue)' needs at least one secret (secrets: [\"${env:NAME}\"])", at: node, key: key + ".secrets")
         }
         if scheme == .hmac, header == nil {
@@ -243,6 +245,7 @@ extension YAMLReader {
                     report("expected a list", at: entry.value, key: entryKey)
                     return nil
                 }
+                if values.isEmpty { report("an empty list matches nothing", at: entry.value, key: entryKey) }
                 return .anyOf(values)
             case "exists": return bool(entry.value, key: entryKey).map(MatchSpec.exists)
             default: return stringList(entry.value, key: entryKey).map(MatchSpec.prefix)

@@ -49,7 +49,8 @@ extension CompiledAdapter {
         }
         return Plan(
             adapter: name, adapterVersion: version, rule: rule.name, eventID: event.id, eventType: event.type,
-            idempotencyKey: key, orderingKey: orderingKey, steps: steps)
+            idempotencyKey: key, orderingKey: orderingKey, steps: steps, sourcePosition: event.position,
+            receivedAt: event.receivedAt)
     }
 
     private func rejection(

@@ -52,6 +52,8 @@ public struct ConfigReferences: Sendable {
             let isFile = afterOpen.hasPrefix("file:")
             let escaped = start.lowerBound > rest.startIndex && rest[rest.index(before: start.lowerBound)] == "$"
             guard isEnv || isFile, !escaped, let end = afterOpen.firstIndex(of: "}") else {
+                // `$${` is a literal `${`: outside templates, drop the escaping `$`.
+                if escaped, !escapeForTemplate, output.hasSuffix("$") { output.removeLast() }
                 output += "${"
                 rest = afterOpen
                 continue
@@ -70,7 +72,10 @@ public struct ConfigReferences: Sendable {
             } else {
                 do {
                     value = try source.file(name)
-                    while value.hasSuffix("\n") || value.hasSuffix("\r") { value.removeLast() }
+                    // By scalar: "\r\n" is one Character, which neither hasSuffix("\n") nor hasSuffix("\r") sees.
+                    while let last = value.unicodeScalars.last, last == "\n" || last == "\r" {
+                        value.unicodeScalars.removeLast()
+                    }
                 } catch {
                     problems.append(Problem(severity: severity, message: "cannot read file \(name): \(error)"))
                 }

@@ -46,6 +46,14 @@ public struct EvaluationContext: Sendable {
             return event.headers[name].map(JSONValue.string)
         case .event:
             guard case .member(let field)? = segments.first else { return nil }
+            if field == "extensions" {
+                let extensions = event.cloudEvent?.extensions ?? [:]
+                guard segments.count > 1 else {
+                    return .object(JSONObject(extensions.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .string($0.value)) }))
+                }
+                guard case .member(let name) = segments[1] else { return nil }
+                return extensions[name].map(JSONValue.string)
+            }
             return Self.walk(eventField(field), segments.dropFirst())
         case .kafka:
             guard case .kafka(let record) = event.origin, case .member(let field)? = segments.first else { return nil }
@@ -88,7 +96,9 @@ public struct EvaluationContext: Sendable {
         case "received_at": return .string(Self.iso8601(event.receivedAt))
         case "position": return .string(event.position.description)
         case "source": return .string(event.cloudEvent?.source ?? event.source)
-        default: return event.cloudEvent?.attribute(field).map(JSONValue.string)
+        case "specversion", "subject", "time", "datacontenttype", "dataschema":
+            return event.cloudEvent?.attribute(field).map(JSONValue.string)
+        default: return nil
         }
     }
 

@@ -98,6 +98,10 @@ struct ExpressionParser {
         .kafka: ["topic", "partition", "offset", "key", "timestamp"],
         .webhook: ["path", "query"],
         .adapter: ["name", "version"],
+        .event: [
+            "id", "type", "source", "subject", "time", "key", "convention", "received_at", "position", "specversion",
+            "datacontenttype", "dataschema", "extensions",
+        ],
     ]
 
     /// Rejects fields that can never exist, such as `kafka.topik`, when the adapter is compiled.
@@ -121,7 +125,7 @@ struct ExpressionParser {
                     + " (fields: \(known.joined(separator: ", ")))",
                 offset: offset)
         }
-        let allowsMore = root == .webhook && field == "query"
+        let allowsMore = (root == .webhook && field == "query") || (root == .event && field == "extensions")
         if segments.count > (allowsMore ? 2 : 1) {
             throw ExpressionError("'\(root.rawValue).\(field)' has no members", offset: offset)
         }

@@ -63,7 +63,8 @@ public enum JSONWriter {
 
     private static func formatDouble(_ double: Double) -> String {
         if double.rounded() == double, abs(double) < 1e16 {
-            return String(Int64(double)) + ".0"
+            // Int64 has no negative zero; keep its sign as Python's `-0.0`.
+            return (double.sign == .minus && double == 0 ? "-" : "") + String(Int64(double)) + ".0"
         }
         return String(double)
     }

@@ -1,3 +1,5 @@
+public import Foundation
+
 /// What one event asks of the engine: the steps of the matching rule, evaluated against the event.
 ///
 /// Steps run in order unless `needs` says otherwise; together they form a small DAG.
@@ -12,10 +14,15 @@ public struct Plan: Sendable, Hashable {
     /// Events with the same ordering key are delivered one at a time, in order; nil means unordered.
     public var orderingKey: String?
     public var steps: [PlanStep]
+    /// Where the event came from, for its outcome and its acknowledgement.
+    public var sourcePosition: SourcePosition
+    /// When the event was received.
+    public var receivedAt: Date
 
     public init(
         adapter: String, adapterVersion: Int, rule: String, eventID: String, eventType: String?,
-        idempotencyKey: String, orderingKey: String?, steps: [PlanStep]
+        idempotencyKey: String, orderingKey: String?, steps: [PlanStep], sourcePosition: SourcePosition = .none,
+        receivedAt: Date = Date(timeIntervalSince1970: 0)
     ) {
         self.adapter = adapter
         self.adapterVersion = adapterVersion
@@ -25,6 +32,8 @@ public struct Plan: Sendable, Hashable {
         self.idempotencyKey = idempotencyKey
         self.orderingKey = orderingKey
         self.steps = steps
+        self.sourcePosition = sourcePosition
+        self.receivedAt = receivedAt
     }
 }
 
