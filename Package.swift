@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
     ],
     targets: [
         // Pure domain: events, adapters, expressions, plans, outcomes. No I/O.
@@ -26,6 +27,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: upcoming
         ),
@@ -48,6 +50,12 @@ let package = Package(
             name: "SluiceBenchmarks",
             dependencies: ["SluiceCore", "SluiceApp"],
             path: "Benchmarks/Sources/SluiceBenchmarks",
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "GateBenchmark",
+            dependencies: ["SluiceCore"],
+            path: "Benchmarks/Sources/GateBenchmark",
             swiftSettings: upcoming
         ),
         .testTarget(

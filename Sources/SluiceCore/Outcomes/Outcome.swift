@@ -131,7 +131,8 @@ extension Outcome {
         self.init(
             adapter: adapter, action: action, idempotencyKey: try text("idempotency_key") ?? "", kind: kind,
             reason: try text("reason").map(OutcomeReason.init(rawValue:)),
-            correlation: object["correlation"].flatMap { $0 == .null ? nil : $0 },
+            // Not a bare `nil`: JSONValue is ExpressibleByNilLiteral, so the ternary would make it `.null`.
+            correlation: object["correlation"].flatMap { $0 == .null ? JSONValue?.none : $0 },
             rejectionReason: try text("rejection_reason"), message: try text("message"), target: target,
             workflowID: try text("workflow_id"), runID: try text("run_id"), workflowType: try text("workflow_type"),
             controlPlaneOutcome: try text("control_plane_outcome"),

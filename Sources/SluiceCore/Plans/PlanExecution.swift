@@ -23,11 +23,13 @@ public struct PlanExecution: Sendable {
         public var firstStart: Date?
         public var lastAnswer: Date?
         public var lastError: String?
+
+        public init() {}
     }
 
     public let plan: Plan
     public private(set) var states: [StepState]
-    public private(set) var timings: [StepTiming]
+    public internal(set) var timings: [StepTiming]
     private let indexByID: [String: Int]
 
     public init(plan: Plan) {
@@ -53,18 +55,6 @@ public struct PlanExecution: Sendable {
             }
         }
         return ready
-    }
-
-    /// Records an attempt of a step starting.
-    public mutating func attemptStarted(_ step: Int, at now: Date) {
-        timings[step].attempts += 1
-        if timings[step].firstStart == nil { timings[step].firstStart = now }
-    }
-
-    /// Records an attempt that failed and will be retried.
-    public mutating func attemptFailed(_ step: Int, error: String, at now: Date) {
-        timings[step].lastError = error
-        timings[step].lastAnswer = now
     }
 
     /// Records a step's success.

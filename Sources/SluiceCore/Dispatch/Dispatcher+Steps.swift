@@ -1,0 +1,128 @@
+// Running one plan: its steps in dependency order, each with retries.
+
+extension Dispatcher {
+    /// How one step ended.
+    enum StepResult: Sendable {
+        case succeeded(Outcome, PlanExecution.StepTiming)
+        case failed(reason: OutcomeReason, message: String, outcome: Outcome?, PlanExecution.StepTiming)
+        /// The event was abandoned (budget expired) while the step ran or waited.
+        case abandoned
+        /// The engine refused Sluice itself (authentication, configuration): stop, do not ack.
+        case fatal(EngineError)
+    }
+
+    /// Runs a plan's steps (independent steps at once) and assembles the event's result.
+    nonisolated func run(_ plan: Plan, signal: AbandonSignal) async -> DispatchResult {
+        var execution = PlanExecution(plan: plan)
+        while !execution.isFinished {
+            let ready = execution.startReadySteps()
+            guard !ready.isEmpty else { break }
+            let results = await withTaskGroup(of: (Int, StepResult).self) { group in
+                for index in ready {
+                    group.addTask { (index, await self.runStep(plan.steps[index], of: plan, signal: signal)) }
+                }
+                var results: [(Int, StepResult)] = []
+                for await result in group { results.append(result) }
+                return results.sorted { $0.0 < $1.0 }
+            }
+            let finishedAt = await date(now)
+            for (index, result) in results {
+                switch result {
+                case .abandoned:
+                    return .abandoned(reason: "cancelled")
+                case .fatal(let error):
+                    return .abandoned(reason: "engine refused Sluice: \(error)")
+                case .succeeded(let outcome, let timing):
+                    execution.record(index, timing: timing)
+                    execution.stepSucceeded(index, outcome: outcome, at: finishedAt)
+                case .failed(let reason, let message, let outcome, let timing):
+                    execution.record(index, timing: timing)
+                    execution.stepFailed(index, reason: reason, message: message, outcome: outcome, at: finishedAt)
+                }
+            }
+        }
+        return .decided(execution.outcome(decidedAt: await date(now)))
+    }
+
+    /// Runs one step until it succeeds, fails for good, runs out of attempts or is abandoned.
+    nonisolated func runStep(_ step: PlanStep, of plan: Plan, signal: AbandonSignal) async -> StepResult {
+        var timing = PlanExecution.StepTiming()
+        var attempt = 0
+        while true {
+            attempt += 1
+            if attempt > 1, plan.adapterVersion != currentVersion(), await !isRemap(plan.idempotencyKey) {
+                return .failed(
+                    reason: .incompatibleState,
+                    message: "the adapter changed to version \(currentVersion()) while retrying; replay with re-mapping",
+                    outcome: nil, timing)
+            }
+            let started = await now
+            timing.attempts = attempt
+            if timing.firstStart == nil { timing.firstStart = await date(started) }
+            let engine = self.engine
+            let adapter = self.adapter
+            let command = step.command
+            let answer = await signal.race { () -> Result<Outcome, EngineError> in
+                do throws(EngineError) {
+                    return .success(try await engine.execute(command, adapter: adapter))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            let answered = await now
+            metrics.recordStep(action: command.action, duration: started.duration(to: answered))
+            timing.lastAnswer = await date(answered)
+            guard let answer else { return .abandoned }
+            let retryAfter: Duration?
+            let failure: (reason: OutcomeReason, message: String, outcome: Outcome?)
+            switch answer {
+            case .success(let outcome) where outcome.kind != .rejected:
+                timing.lastError = nil
+                return .succeeded(outcome, timing)
+            case .success(let outcome):
+                let reason = outcome.reason ?? "rejected"
+                failure = (reason, outcome.message ?? "the engine rejected the command (\(reason))", outcome)
+                guard retry.isRetryable(reason: reason.rawValue) else {
+                    return .failed(reason: reason, message: failure.message, outcome: outcome, timing)
+                }
+                retryAfter = nil
+            case .failure(let error):
+                switch error.kind {
+                case .fatal: return .fatal(error)
+                case .nonRetryable:
+                    return .failed(reason: OutcomeReason(rawValue: error.reason), message: error.description, outcome: nil, timing)
+                case .retryable:
+                    failure = (OutcomeReason(rawValue: error.reason), error.description, nil)
+                    guard retry.isRetryable(reason: error.reason) else {
+                        return .failed(reason: failure.reason, message: failure.message, outcome: nil, timing)
+                    }
+                    retryAfter = error.retryAfter
+                }
+            }
+            timing.lastError = failure.message
+            var jitter = SplitMix64(seed: await nextJitter())
+            guard let delay = retry.delay(afterAttempt: attempt, retryAfter: retryAfter, random: &jitter) else {
+                let reason: OutcomeReason = failure.outcome == nil ? .retriesExhausted : failure.reason
+                return .failed(
+                    reason: reason, message: "gave up after \(attempt) attempts: \(failure.message)",
+                    outcome: failure.outcome, timing)
+            }
+            metrics.recordRetry()
+            let wakeAt = instant(answered + delay)
+            let clock = self.clock
+            let slept = await signal.race { (try? await clock.sleep(until: wakeAt, tolerance: nil)) != nil }
+            if slept == nil { return .abandoned }
+        }
+    }
+
+    func isRemap(_ key: String) -> Bool {
+        work[key]?.remap ?? false
+    }
+}
+
+extension PlanExecution {
+    /// Records how a step's attempts went.
+    public mutating func record(_ step: Int, timing: StepTiming) {
+        timings[step] = timing
+    }
+}

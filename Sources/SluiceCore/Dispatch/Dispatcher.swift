@@ -1,0 +1,354 @@
+import Foundation
+
+/// Runs events' plans through one adapter's gate against the engine: admission (push and pull),
+/// FIFO per ordering key, at most `maxInFlight` at once, per-step retries with full jitter and
+/// `Retry-After`, the version check, cancellation budgets, and exactly one result per event.
+///
+/// The ``TaskRuntime`` decides; the dispatcher performs what it decides. Every admitted event ends
+/// with one ``DispatchResult`` given to its completion: `decided` (record the outcome, then ack) or
+/// `abandoned` (do not ack: the source redelivers it). The completion is awaited before the next
+/// event of the same ordering key starts, so an outcome is recorded before its successor runs.
+///
+/// ```swift
+/// let dispatcher = Dispatcher(adapter: adapter.name, boundary: adapter.boundary, retry: adapter.retry,
+///                             engine: engine, clock: ContinuousClock(), currentVersion: { adapter.version })
+/// async let running: Void = dispatcher.run()
+/// try await dispatcher.submit(plan) { result in await ledger.record(result) }
+/// ```
+public actor Dispatcher<C: Clock> where C.Duration == Duration {
+    /// How a source hands work over.
+    public enum SourceKind: Sendable {
+        /// A webhook: refused at once when the queue is full.
+        case push
+        /// A consumer that fetches only ``pullCapacity`` at a time.
+        case pull
+    }
+
+    public nonisolated let adapter: String
+    public nonisolated let boundary: Boundary
+    public nonisolated let retry: RetryPolicy
+    let engine: any WorkflowEngine
+    let clock: C
+    let origin: C.Instant
+    let wallOrigin: Date
+    let currentVersion: @Sendable () -> Int
+    let metrics: DispatcherMetrics
+
+    var runtime: TaskRuntime
+    var work: [String: Work] = [:]
+    var random: SplitMix64
+    var capacityWaiters: [CheckedContinuation<Void, Never>] = []
+    var generations = 0
+    let commands: AsyncStream<Command>
+    let commandSink: AsyncStream<Command>.Continuation
+
+    struct Work {
+        /// Tells a redelivered event's work from an abandoned earlier run of the same key.
+        let generation: Int
+        var plan: Plan
+        var remap: Bool
+        var completion: @Sendable (DispatchResult) async -> Void
+        let signal = AbandonSignal()
+        var delivered = false
+        var cancelReason: String?
+    }
+
+    enum Command: Sendable {
+        case start(String)
+        case expire(GateInstant)
+        case deliver(@Sendable (DispatchResult) async -> Void, DispatchResult)
+    }
+
+    /// - Parameters:
+    ///   - adapter: the adapter's name (the engine's bridge label).
+    ///   - boundary: the limits.
+    ///   - retry: the retry policy.
+    ///   - engine: where commands go.
+    ///   - clock: the clock for backoff and budgets (a manual clock in tests).
+    ///   - currentVersion: the adapter's version now; work admitted under another is not re-mapped.
+    ///   - metrics: where the gate's metrics go.
+    ///   - jitterSeed: the seed of retry jitter (fixed in tests).
+    ///   - historyLimit: how many finished events the runtime remembers.
+    public init(
+        adapter: String, boundary: Boundary, retry: RetryPolicy, engine: any WorkflowEngine, clock: C,
+        currentVersion: @escaping @Sendable () -> Int, metrics: DispatcherMetrics? = nil,
+        jitterSeed: UInt64 = UInt64.random(in: .min ... .max), historyLimit: Int = 1_024
+    ) {
+        self.adapter = adapter
+        self.boundary = boundary
+        self.retry = retry
+        self.engine = engine
+        self.clock = clock
+        self.origin = clock.now
+        self.wallOrigin = Date()
+        self.currentVersion = currentVersion
+        self.metrics = metrics ?? DispatcherMetrics(adapter: adapter)
+        self.runtime = TaskRuntime(boundary: boundary, historyLimit: historyLimit)
+        self.random = SplitMix64(seed: jitterSeed)
+        (self.commands, self.commandSink) = AsyncStream.makeStream(of: Command.self)
+    }
+
+    // MARK: - Running
+
+    /// Performs admitted work until ``finish()``; returns when the last admitted event is settled.
+    /// Run it in the service group (or a test's task group) for the dispatcher's lifetime.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            for await command in commands {
+                switch command {
+                case .start(let key):
+                    group.addTask { await self.execute(key) }
+                case .expire(let deadline):
+                    group.addTask {
+                        try? await self.clock.sleep(until: self.instant(deadline), tolerance: nil)
+                        await self.expire()
+                    }
+                case .deliver(let completion, let result):
+                    group.addTask { await completion(result) }
+                }
+            }
+        }
+    }
+
+    /// Stops taking commands: ``run()`` returns once the work in flight has settled.
+    public func finish() {
+        commandSink.finish()
+    }
+
+    // MARK: - Admission
+
+    /// Admits one event's plan.
+    ///
+    /// - Parameters:
+    ///   - plan: the plan, mapped under ``Plan/adapterVersion``.
+    ///   - remap: set when a replay re-mapped the event on purpose, so that a version change is
+    ///     not treated as `incompatible_state`.
+    ///   - source: push sources are refused when the boundary is pull-only, and vice versa.
+    ///   - completion: receives the event's one result; awaited before the event's ordering key
+    ///     moves on.
+    /// - Throws: ``DispatchAdmissionError`` at once when the event cannot be taken now.
+    public func submit(
+        _ plan: Plan, remap: Bool = false, source: SourceKind = .push,
+        completion: @escaping @Sendable (DispatchResult) async -> Void
+    ) throws(DispatchAdmissionError) {
+        switch (source, boundary.mode) {
+        case (.push, .pullOnly), (.pull, .pushOnly):
+            metrics.recordRefused(saturated: false)
+            throw .modeRefused(mode: boundary.mode)
+        default: break
+        }
+        let key = plan.idempotencyKey
+        do {
+            try runtime.enqueue(key, orderingKey: plan.orderingKey)
+        } catch {
+            switch error {
+            case .queueSaturated(_, let maxQueued):
+                metrics.recordRefused(saturated: true)
+                throw .saturated(maxQueued: maxQueued, retryAfter: runtime.suggestedRetryAfter(now: now))
+            case .duplicateTask:
+                switch runtime.state(key: key) {
+                case .failed?, .cancelled?:
+                    // Abandoned or failed earlier and redelivered: run it again.
+                    do {
+                        try runtime.retry(key)
+                    } catch {
+                        metrics.recordRefused(saturated: false)
+                        throw .alreadyInProgress(key: key)
+                    }
+                case .succeeded?:
+                    metrics.recordRefused(saturated: false)
+                    throw .alreadyDecided(key: key)
+                default:
+                    metrics.recordRefused(saturated: false)
+                    throw .alreadyInProgress(key: key)
+                }
+            case .cancelling(_, let reason):
+                metrics.recordRefused(saturated: false)
+                throw .cancelling(reason: reason)
+            default:
+                metrics.recordRefused(saturated: false)
+                throw .cancelling(reason: error.description)
+            }
+        }
+        metrics.recordAdmitted()
+        generations += 1
+        work[key] = Work(generation: generations, plan: plan, remap: remap, completion: completion)
+        startAvailable()
+    }
+
+    /// Admits a plan and waits for its result (the synchronous bridge endpoint, tests).
+    public func dispatch(
+        _ plan: Plan, remap: Bool = false, source: SourceKind = .push
+    ) async throws(DispatchAdmissionError) -> DispatchResult {
+        let (stream, sink) = AsyncStream.makeStream(of: DispatchResult.self, bufferingPolicy: .bufferingNewest(1))
+        try submit(plan, remap: remap, source: source) { result in
+            sink.yield(result)
+            sink.finish()
+        }
+        for await result in stream { return result }
+        return .abandoned(reason: "the dispatcher stopped")
+    }
+
+    /// How many events a pull source may fetch now.
+    public var pullCapacity: Int { runtime.pullCapacity }
+
+    /// Returns when the queue has drained to the low watermark (half of `maxQueued`) and is taking
+    /// work, so that a paused pull source resumes without polling.
+    public func waitForPullCapacity() async {
+        if runtime.queuedCount <= runtime.lowWatermark, !runtime.isCancelling { return }
+        await withCheckedContinuation { capacityWaiters.append($0) }
+    }
+
+    /// The gate's counters, for the status page and health checks.
+    public var snapshot: GateSnapshot {
+        GateSnapshot(
+            adapter: adapter, boundary: boundary, inFlight: runtime.inFlightCount, queued: runtime.queuedCount,
+            admitted: runtime.admittedTotal, refused: runtime.refusedTotal, succeeded: runtime.succeededTotal,
+            failed: runtime.failedTotal, cancelled: runtime.cancelledTotal, abandoned: runtime.abandonedTotal,
+            cancelling: runtime.cancellationReason)
+    }
+
+    // MARK: - Cancellation
+
+    /// Stops taking work and gives work in flight the boundary's cancellation budget to finish;
+    /// queued work and whatever is still running at the deadline end `abandoned` (not acked, so
+    /// redelivered). Use it on shutdown and when a source loses its partitions.
+    public func cancel(reason: String) {
+        let actions = runtime.beginCancellation(reason: reason, now: now)
+        for key in actions.cancelled { deliverAbandoned(key, reason: reason) }
+        for key in actions.draining where work[key]?.cancelReason == nil { work[key]?.cancelReason = reason }
+        if !actions.draining.isEmpty { commandSink.yield(.expire(actions.deadline)) }
+        resumeCapacityWaiters()
+        publishGauges()
+    }
+
+    /// Cancels some events only (the records of a revoked Kafka partition), with the same budget.
+    public func cancel(keys: [String], reason: String) {
+        for key in keys {
+            guard let outcome = try? runtime.requestCancellation(key, reason: reason, now: now) else { continue }
+            switch outcome {
+            case .cancelled: deliverAbandoned(key, reason: reason)
+            case .draining(let deadline):
+                if work[key]?.cancelReason == nil { work[key]?.cancelReason = reason }
+                commandSink.yield(.expire(deadline))
+            }
+        }
+        startAvailable()
+        publishGauges()
+    }
+
+    /// Takes work again after ``cancel(reason:)`` (a partition reassigned).
+    public func reopen() {
+        runtime.reopen()
+    }
+
+    func expire() {
+        for key in runtime.expireCancellation(now: now) {
+            work[key]?.signal.fire()
+            deliverAbandoned(key, reason: work[key]?.cancelReason ?? runtime.cancellationReason ?? "cancelled")
+        }
+        startAvailable()
+        publishGauges()
+    }
+
+    private func deliverAbandoned(_ key: String, reason: String) {
+        guard var item = work[key], !item.delivered else { return }
+        item.delivered = true
+        work[key] = nil
+        metrics.recordAbandoned()
+        commandSink.yield(.deliver(item.completion, .abandoned(reason: reason)))
+    }
+
+    // MARK: - Execution
+
+    var now: GateInstant { GateInstant(offset: origin.duration(to: clock.now)) }
+
+    nonisolated func instant(_ gateInstant: GateInstant) -> C.Instant {
+        origin.advanced(by: GateInstant.zero.duration(to: gateInstant))
+    }
+
+    func date(_ instant: GateInstant) -> Date {
+        wallOrigin.addingTimeInterval(GateInstant.zero.duration(to: instant).secondsDouble)
+    }
+
+    private func startAvailable() {
+        for key in runtime.startAvailable(now: now) { commandSink.yield(.start(key)) }
+        publishGauges()
+    }
+
+    private func publishGauges() {
+        metrics.recordGauges(inFlight: runtime.inFlightCount, queued: runtime.queuedCount)
+    }
+
+    private func resumeCapacityWaiters() {
+        guard runtime.queuedCount <= runtime.lowWatermark || runtime.isCancelling else { return }
+        let waiters = capacityWaiters
+        capacityWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func execute(_ key: String) async {
+        guard let item = work[key], !item.delivered else { return }
+        let plan = item.plan
+        let result: DispatchResult
+        if plan.adapterVersion != currentVersion(), !item.remap {
+            result = .decided(incompatibleState(plan))
+        } else {
+            result = await run(plan, signal: item.signal)
+        }
+        await settle(key, generation: item.generation, result)
+    }
+
+    private func settle(_ key: String, generation: Int, _ result: DispatchResult) async {
+        guard var item = work[key], item.generation == generation, !item.delivered else { return }
+        item.delivered = true
+        work[key] = item
+        if case .decided(let outcome) = result { metrics.recordOutcome(outcome) }
+        if case .abandoned = result { metrics.recordAbandoned() }
+        await item.completion(result)
+        if work[key]?.generation == generation { work[key] = nil }
+        if case .inFlight = runtime.state(key: key) {
+            switch result {
+            case .decided(let outcome) where outcome.kind == .rejected:
+                try? runtime.fail(key, reason: outcome.reason?.rawValue ?? "rejected")
+            case .decided:
+                try? runtime.succeed(key)
+            case .abandoned(let reason):
+                try? runtime.cancel(key, reason: reason)
+            }
+        }
+        startAvailable()
+        resumeCapacityWaiters()
+    }
+
+    private func incompatibleState(_ plan: Plan) -> Outcome {
+        let first = plan.steps.first?.command
+        return Outcome(
+            adapter: plan.adapter, action: first?.action.rawValue ?? "none", idempotencyKey: plan.idempotencyKey,
+            kind: .rejected, reason: .incompatibleState,
+            correlation: first.map { .object($0.correlation) },
+            message: "mapped by adapter version \(plan.adapterVersion), but the adapter is now version \(currentVersion()); replay with re-mapping to deliver it",
+            sluice: OutcomeDetails(
+                eventID: plan.eventID, eventType: plan.eventType, sourcePosition: plan.sourcePosition,
+                adapterVersion: plan.adapterVersion, rule: plan.rule, attempts: 0, steps: [],
+                receivedAt: plan.receivedAt, decidedAt: date(now)))
+    }
+
+    func nextJitter() -> UInt64 { random.next() }
+}
+
+/// The counters of one adapter's gate at a moment.
+public struct GateSnapshot: Sendable, Hashable {
+    public var adapter: String
+    public var boundary: Boundary
+    public var inFlight: Int
+    public var queued: Int
+    public var admitted: Int
+    public var refused: Int
+    public var succeeded: Int
+    public var failed: Int
+    public var cancelled: Int
+    public var abandoned: Int
+    /// Why the gate is cancelling, when it is.
+    public var cancelling: String?
+}

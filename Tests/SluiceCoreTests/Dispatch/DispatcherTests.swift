@@ -1,0 +1,318 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import SluiceCore
+
+@Suite struct DispatcherTests {
+    @Test func aPlanEndsWithOneAcceptedOutcomeAndItsReport() async throws {
+        let engine = ScriptedEngine([.outcome(.accepted)])
+        let result = try await withDispatcher(engine: engine) { dispatcher, _ in
+            try await dispatcher.dispatch(PlanFactory.plan("k1"))
+        }
+        let outcome = try #require(result.outcome)
+        #expect(outcome.kind == .accepted)
+        #expect(outcome.idempotencyKey == "k1")
+        #expect(outcome.sluice?.attempts == 1)
+        #expect(outcome.sluice?.steps.map(\.status) == [.succeeded])
+        #expect(outcome.sluice?.sourcePosition == .inbox(id: 1))
+        #expect(engine.calls.map(\.requestID) == ["req-k1-1"])
+    }
+
+    @Test func retryableErrorsBackOffWithFullJitterWithinTheCeiling() async throws {
+        let transient = EngineError.retryable("server_error", "HTTP 503", statusCode: 503)
+        let engine = ScriptedEngine([.error(transient), .error(transient), .error(transient), .outcome(.accepted)])
+        let retry = RetryPolicy(maxAttempts: 10, initialInterval: .milliseconds(200), backoffCoefficient: 2, maxInterval: .seconds(30), nonRetryable: [])
+        let results = ResultBox()
+        try await withDispatcher(engine: engine, retry: retry) { dispatcher, clock in
+            try await dispatcher.submit(PlanFactory.plan("k1"), completion: results.completion(for: "k1"))
+            for (attempt, ceiling) in [(1, Duration.milliseconds(200)), (2, .milliseconds(400)), (3, .milliseconds(800))] {
+                await engine.waitForCalls(attempt)
+                await clock.waitForSleepers(1)
+                let delay = try #require(clock.pendingDelays.first)
+                #expect(delay >= .zero && delay <= ceiling, "attempt \(attempt) waits \(delay), ceiling \(ceiling)")
+                clock.advance(by: delay)
+            }
+            let outcome = try #require(await results.result("k1").outcome)
+            #expect(outcome.kind == .accepted)
+            #expect(outcome.sluice?.steps.first?.attempts == 4)
+            #expect(outcome.sluice?.attempts == 4)
+        }
+        #expect(Set(engine.calls.map(\.requestID)) == ["req-k1-1"], "every retry reuses the step's request id")
+    }
+
+    @Test func retryAfterIsALowerBound() async throws {
+        let engine = ScriptedEngine([.error(.retryable("rate_limited", "HTTP 429", retryAfter: .seconds(7), statusCode: 429)), .outcome(.accepted)])
+        let results = ResultBox()
+        try await withDispatcher(engine: engine) { dispatcher, clock in
+            try await dispatcher.submit(PlanFactory.plan("k1"), completion: results.completion(for: "k1"))
+            await clock.waitForSleepers(1)
+            #expect(clock.pendingDelays == [.seconds(7)])
+            clock.advance(by: .seconds(6))
+            #expect(engine.calls.count == 1)
+            clock.advance(by: .seconds(1))
+            #expect(await results.result("k1").outcome?.kind == .accepted)
+        }
+    }
+
+    @Test func aNonRetryableRejectionEndsAtOnce() async throws {
+        let engine = ScriptedEngine([.outcome(.rejected, .unknownTarget)])
+        let result = try await withDispatcher(engine: engine) { dispatcher, _ in
+            try await dispatcher.dispatch(PlanFactory.plan("k1"))
+        }
+        let outcome = try #require(result.outcome)
+        #expect(outcome.kind == .rejected)
+        #expect(outcome.reason == .unknownTarget)
+        #expect(engine.calls.count == 1)
+        #expect(outcome.sluice?.steps.first?.status == .failed)
+    }
+
+    @Test func aRetryableRejectionIsTriedAgain() async throws {
+        let engine = ScriptedEngine([.outcome(.rejected, .taskQueueDraining), .outcome(.duplicate)])
+        let results = ResultBox()
+        try await withDispatcher(engine: engine) { dispatcher, clock in
+            try await dispatcher.submit(PlanFactory.plan("k1"), completion: results.completion(for: "k1"))
+            await clock.waitForSleepers(1)
+            clock.advance(by: .seconds(1))
+            let outcome = try #require(await results.result("k1").outcome)
+            #expect(outcome.kind == .duplicate)
+        }
+    }
+
+    @Test func exhaustedRetriesEndRejectedWithTheLastError() async throws {
+        let engine = ScriptedEngine(otherwise: .error(.retryable("transport", "connection refused")))
+        let retry = RetryPolicy(maxAttempts: 3, initialInterval: .milliseconds(100), backoffCoefficient: 2, maxInterval: .seconds(1), nonRetryable: [])
+        let results = ResultBox()
+        try await withDispatcher(engine: engine, retry: retry) { dispatcher, clock in
+            try await dispatcher.submit(PlanFactory.plan("k1"), completion: results.completion(for: "k1"))
+            for attempt in 1...2 {
+                await engine.waitForCalls(attempt)
+                await clock.waitForSleepers(1)
+                clock.advance(by: .seconds(1))
+            }
+            let outcome = try #require(await results.result("k1").outcome)
+            #expect(outcome.kind == .rejected)
+            #expect(outcome.reason == .retriesExhausted)
+            #expect(outcome.message?.contains("gave up after 3 attempts") == true)
+            #expect(outcome.sluice?.steps.first?.lastError?.contains("connection refused") == true)
+        }
+        #expect(engine.calls.count == 3)
+    }
+
+    @Test func aFailedStepSkipsTheStepsThatNeedIt() async throws {
+        let engine = ScriptedEngine([.outcome(.rejected, .malformedPayload)])
+        let plan = PlanFactory.plan("k1", steps: [("start", [], .startWorkflow), ("signal", ["start"], .signalWorkflow)])
+        let result = try await withDispatcher(engine: engine) { dispatcher, _ in try await dispatcher.dispatch(plan) }
+        let outcome = try #require(result.outcome)
+        #expect(outcome.kind == .rejected)
+        #expect(outcome.reason == .malformedPayload)
+        #expect(outcome.action == "start_workflow")
+        #expect(outcome.sluice?.steps.map(\.status) == [.failed, .skipped])
+        #expect(outcome.sluice?.steps.last?.reason == .dependencyFailed)
+        #expect(engine.calls.count == 1)
+    }
+
+    @Test func independentStepsRunTogetherAndDependentsAfter() async throws {
+        let engine = ScriptedEngine([.gate, .gate, .outcome(.accepted)])
+        let plan = PlanFactory.plan("k1", steps: [("a", [], .startWorkflow), ("b", [], .startWorkflow), ("c", ["a", "b"], .signalWorkflow)])
+        let results = ResultBox()
+        try await withDispatcher(engine: engine) { dispatcher, _ in
+            try await dispatcher.submit(plan, completion: results.completion(for: "k1"))
+            await engine.waitForCalls(2)
+            #expect(engine.calls.map(\.requestID).sorted() == ["req-k1-a", "req-k1-b"])
+            engine.release(2)
+            let outcome = try #require(await results.result("k1").outcome)
+            #expect(outcome.kind == .accepted)
+            #expect(outcome.sluice?.steps.map(\.status) == [.succeeded, .succeeded, .succeeded])
+        }
+        #expect(engine.calls.last?.requestID == "req-k1-c")
+    }
+
+    @Test func allDuplicatesMakeADuplicateOutcome() async throws {
+        let engine = ScriptedEngine(otherwise: .outcome(.duplicate))
+        let plan = PlanFactory.plan("k1", steps: [("1", [], .startWorkflow), ("2", ["1"], .signalWorkflow)])
+        let result = try await withDispatcher(engine: engine) { dispatcher, _ in try await dispatcher.dispatch(plan) }
+        #expect(result.outcome?.kind == .duplicate)
+    }
+
+    @Test func theSameOrderingKeyRunsOneAtATimeInOrder() async throws {
+        let engine = ScriptedEngine([.gate], otherwise: .outcome(.accepted))
+        let results = ResultBox()
+        try await withDispatcher(engine: engine) { dispatcher, _ in
+            try await dispatcher.submit(PlanFactory.plan("first", orderingKey: "order-1"), completion: results.completion(for: "first"))
+            try await dispatcher.submit(PlanFactory.plan("second", orderingKey: "order-1"), completion: results.completion(for: "second"))
+            try await dispatcher.submit(PlanFactory.plan("other", orderingKey: "order-2"), completion: results.completion(for: "other"))
+            _ = await results.result("other")
+            #expect(results.count == 1, "order-1's second event waits for the first")
+            #expect(await dispatcher.snapshot.inFlight == 1)
+            engine.release()
+            _ = await results.result("second")
+        }
+        #expect(results.order == ["other", "first", "second"])
+        #expect(engine.calls.map(\.idempotencyKey).filter { $0 != "other" } == ["first", "second"])
+    }
+
+    @Test func aFullQueueRefusesPushWithRetryAfter() async throws {
+        let engine = ScriptedEngine(otherwise: .gate)
+        let boundary = Boundary(mode: .pushPull, maxInFlight: 1, maxQueued: 1, cancellationBudget: .seconds(1))
+        let results = ResultBox()
+        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, _ in
+            try await dispatcher.submit(PlanFactory.plan("a"), completion: results.completion(for: "a"))
+            try await dispatcher.submit(PlanFactory.plan("b"), completion: results.completion(for: "b"))
+            await #expect(throws: DispatchAdmissionError.saturated(maxQueued: 1, retryAfter: .seconds(1))) {
+                try await dispatcher.submit(PlanFactory.plan("c"), completion: results.completion(for: "c"))
+            }
+            await #expect(throws: DispatchAdmissionError.alreadyInProgress(key: "a")) {
+                try await dispatcher.submit(PlanFactory.plan("a"), completion: results.completion(for: "a2"))
+            }
+            #expect(await dispatcher.pullCapacity == 0)
+            #expect(await dispatcher.snapshot.refused == 1, "the runtime counts backpressure refusals only")
+            engine.release()
+            _ = await results.result("a")
+            await engine.waitForCalls(2)
+            engine.release()
+            _ = await results.result("b")
+        }
+    }
+
+    @Test func aPullOnlyBoundaryRefusesPush() async throws {
+        let boundary = Boundary(mode: .pullOnly, maxInFlight: 1, maxQueued: 1, cancellationBudget: .seconds(1))
+        try await withDispatcher(engine: ScriptedEngine(), boundary: boundary) { dispatcher, _ in
+            await #expect(throws: DispatchAdmissionError.modeRefused(mode: .pullOnly)) {
+                try await dispatcher.submit(PlanFactory.plan("a"), completion: { _ in })
+            }
+            let result = try await dispatcher.dispatch(PlanFactory.plan("b"), source: .pull)
+            #expect(result.outcome?.kind == .accepted)
+        }
+    }
+
+    @Test func cancellationGivesInFlightWorkItsBudgetThenAbandonsIt() async throws {
+        let engine = ScriptedEngine([.hang, .gate])
+        let boundary = Boundary(mode: .pushPull, maxInFlight: 2, maxQueued: 4, cancellationBudget: .seconds(2))
+        let results = ResultBox()
+        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, clock in
+            try await dispatcher.submit(PlanFactory.plan("hangs", orderingKey: "x"), completion: results.completion(for: "hangs"))
+            try await dispatcher.submit(PlanFactory.plan("finishes", orderingKey: "y"), completion: results.completion(for: "finishes"))
+            try await dispatcher.submit(PlanFactory.plan("queued", orderingKey: "x"), completion: results.completion(for: "queued"))
+            await engine.waitForCalls(2)
+            await dispatcher.cancel(reason: "shutdown")
+            #expect(await results.result("queued") == .abandoned(reason: "shutdown"))
+            await #expect(throws: DispatchAdmissionError.cancelling(reason: "shutdown")) {
+                try await dispatcher.submit(PlanFactory.plan("late"), completion: { _ in })
+            }
+            engine.release()
+            #expect(await results.result("finishes").outcome?.kind == .accepted)
+            await clock.waitForSleepers(1)
+            clock.advance(by: .seconds(2))
+            #expect(await results.result("hangs") == .abandoned(reason: "shutdown"))
+            let snapshot = await dispatcher.snapshot
+            #expect(snapshot.abandoned == 1)
+            #expect(snapshot.inFlight == 0)
+        }
+        #expect(results.count == 3)
+    }
+
+    @Test func aBackoffWaitIsCutShortByAbandonment() async throws {
+        let engine = ScriptedEngine(otherwise: .error(.retryable("server_error", "HTTP 500")))
+        let boundary = Boundary(mode: .pushPull, maxInFlight: 1, maxQueued: 1, cancellationBudget: .seconds(1))
+        let retry = RetryPolicy(maxAttempts: 10, initialInterval: .seconds(30), backoffCoefficient: 1, maxInterval: .seconds(30), nonRetryable: [])
+        let results = ResultBox()
+        try await withDispatcher(engine: engine, boundary: boundary, retry: retry) { dispatcher, clock in
+            try await dispatcher.submit(PlanFactory.plan("k"), completion: results.completion(for: "k"))
+            await engine.waitForCalls(1)
+            await clock.waitForSleepers(1)
+            await dispatcher.cancel(reason: "partition revoked")
+            await clock.waitForSleepers(2)
+            clock.advance(by: .seconds(1))
+            #expect(await results.result("k") == .abandoned(reason: "partition revoked"))
+        }
+        #expect(engine.calls.count == 1)
+    }
+
+    @Test func cancellingSomeKeysLeavesTheOthersRunning() async throws {
+        let engine = ScriptedEngine([.hang, .outcome(.accepted)])
+        let results = ResultBox()
+        try await withDispatcher(engine: engine) { dispatcher, clock in
+            try await dispatcher.submit(PlanFactory.plan("revoked"), completion: results.completion(for: "revoked"))
+            await engine.waitForCalls(1)
+            await dispatcher.cancel(keys: ["revoked"], reason: "partition 3 revoked")
+            try await dispatcher.submit(PlanFactory.plan("kept"), completion: results.completion(for: "kept"))
+            #expect(await results.result("kept").outcome?.kind == .accepted)
+            await clock.waitForSleepers(1)
+            clock.advance(by: .seconds(2))
+            #expect(await results.result("revoked") == .abandoned(reason: "partition 3 revoked"))
+            // Redelivered to this consumer later: it runs again.
+            #expect(try await dispatcher.dispatch(PlanFactory.plan("revoked")).outcome?.kind == .accepted)
+        }
+    }
+
+    @Test func workMappedUnderAnOlderVersionIsNotSilentlyRemapped() async throws {
+        let engine = ScriptedEngine()
+        try await withDispatcher(engine: engine, version: { 2 }) { dispatcher, _ in
+            let stale = try await dispatcher.dispatch(PlanFactory.plan("old", version: 1))
+            #expect(stale.outcome?.kind == .rejected)
+            #expect(stale.outcome?.reason == .incompatibleState)
+            #expect(engine.calls.isEmpty)
+            let remapped = try await dispatcher.dispatch(PlanFactory.plan("remapped", version: 1), remap: true)
+            #expect(remapped.outcome?.kind == .accepted)
+        }
+    }
+
+    @Test func aVersionChangeDuringRetriesStopsTheRetries() async throws {
+        let version = VersionBox(1)
+        let engine = ScriptedEngine(otherwise: .error(.retryable("server_error", "HTTP 502")))
+        let results = ResultBox()
+        try await withDispatcher(engine: engine, version: { version.value }) { dispatcher, clock in
+            try await dispatcher.submit(PlanFactory.plan("k"), completion: results.completion(for: "k"))
+            await clock.waitForSleepers(1)
+            version.value = 2
+            clock.advance(by: .seconds(1))
+            let outcome = try #require(await results.result("k").outcome)
+            #expect(outcome.reason == .incompatibleState)
+        }
+        #expect(engine.calls.count == 1)
+    }
+
+    @Test func aFatalEngineErrorAbandonsTheEventSoItIsRedelivered() async throws {
+        let engine = ScriptedEngine([.error(.fatal("unauthorized", "HTTP 401: bad token", statusCode: 401))])
+        let result = try await withDispatcher(engine: engine) { dispatcher, _ in
+            try await dispatcher.dispatch(PlanFactory.plan("k"))
+        }
+        guard case .abandoned(let reason) = result else { Issue.record("expected abandoned, got \(result)"); return }
+        #expect(reason.contains("unauthorized"))
+    }
+
+    @Test func aPausedPullSourceIsWokenBelowTheLowWatermark() async throws {
+        let engine = ScriptedEngine(otherwise: .gate)
+        let boundary = Boundary(mode: .pullOnly, maxInFlight: 1, maxQueued: 4, cancellationBudget: .seconds(1))
+        let results = ResultBox()
+        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, _ in
+            for key in ["a", "b", "c", "d", "e"] {
+                try await dispatcher.submit(PlanFactory.plan(key), source: .pull, completion: results.completion(for: key))
+            }
+            #expect(await dispatcher.pullCapacity == 0)
+            async let woken: Void = dispatcher.waitForPullCapacity()
+            for done in 1...2 {
+                await engine.waitForCalls(done)
+                engine.release()
+            }
+            await woken
+            #expect(await dispatcher.snapshot.queued <= 2)
+            for done in 3...5 {
+                await engine.waitForCalls(done)
+                engine.release()
+            }
+            _ = await results.result("e")
+        }
+        #expect(results.order == ["a", "b", "c", "d", "e"])
+    }
+}
+
+final class VersionBox: Sendable {
+    private let storage: Mutex<Int>
+    init(_ value: Int) { storage = Mutex(value) }
+    var value: Int {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
+}
