@@ -86,7 +86,8 @@ let package = Package(
                 "SluiceCore",
                 "SluiceEngines",
                 "SluiceTesting",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/Sources/EngineBenchmarks",
             swiftSettings: upcoming

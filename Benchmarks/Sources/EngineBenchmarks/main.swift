@@ -5,12 +5,18 @@
 //   EngineBenchmarks bridge --url U -c C -d SECONDS   DurableWorkflowEngine (bridge mode) against U
 //   EngineBenchmarks temporal --url U -c C -d SECONDS TemporalEngine starts (unique workflow ids) against U
 import Foundation
-import Logging
+import NIOCore
+import NIOPosix
 import SluiceCore
 import SluiceEngines
 import SluiceTesting
 
 let arguments = CommandLine.arguments
+// Swift concurrency runs on NIO's event loops (as a Sluice server would): no hop between the cooperative
+// pool and the loop that owns the connection. `--hops` keeps the default executor, for comparison.
+if !arguments.contains("--hops") {
+    _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+}
 func option(_ name: String, _ fallback: String) -> String {
     guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return fallback }
     return arguments[index + 1]
@@ -51,8 +57,7 @@ func serve(port: Int) async throws {
         ] as JSONValue)
     let response = ScriptedResponse(status: 202, headers: [("Content-Type", "application/json")], body: outcome)
     let server = try await LoopbackHTTPServer.start(port: port, recordingLimit: 0) { _ in response }
-    print("listening \(server.port)")
-    fflush(stdout)
+    FileHandle.standardOutput.write(Data("listening \(server.port)\n".utf8))
     while true { try await Task.sleep(for: .seconds(3600)) }
 }
 
