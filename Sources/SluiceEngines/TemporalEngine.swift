@@ -61,12 +61,20 @@ public struct TemporalEngine: WorkflowEngine {
         throw Self.error(for: response)
     }
 
-    /// The events of the workflow's current run, `GET …/workflows/{id}/history`.
+    /// The events of the workflow's current run, `GET …/workflows/{id}/history`, every page.
     public func history(workflowID: String) async throws(EngineError) -> [JSONValue] {
-        let response = try await send(.GET, path: "/workflows/\(PathComponent.escape(workflowID))/history")
-        guard response.status == 200, let events = response.json?["history"]?["events"]?.arrayValue else {
-            throw Self.error(for: response)
-        }
+        var events: [JSONValue] = []
+        var pageToken = ""
+        repeat {
+            var path = "/workflows/\(PathComponent.escape(workflowID))/history"
+            if !pageToken.isEmpty { path += "?nextPageToken=" + PathComponent.escape(pageToken) }
+            let response = try await send(.GET, path: path)
+            guard response.status == 200, let json = response.json, let page = json["history"]?["events"]?.arrayValue else {
+                throw Self.error(for: response)
+            }
+            events += page
+            pageToken = json["nextPageToken"]?.stringValue ?? ""
+        } while !pageToken.isEmpty
         return events
     }
 

@@ -42,9 +42,16 @@ struct TemporalEndToEndTests {
         for log in [worker?.logFile, server.logFile].compactMap({ $0 }) { try? FileManager.default.removeItem(at: log) }
     }
 
-    /// Event types of the workflow's history.
+    /// Event types of the workflow's history, once the worker has processed every pending workflow task
+    /// (events that arrive while a task runs are buffered and only then show in the history).
     func eventTypes(_ engine: TemporalEngine, _ workflowID: String) async throws -> [String] {
-        try await engine.history(workflowID: workflowID).compactMap { $0["eventType"]?.stringValue }
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            let description = try await engine.describe(workflowID: workflowID)
+            if description?["pendingWorkflowTask"] == nil { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return try await engine.history(workflowID: workflowID).compactMap { $0["eventType"]?.stringValue }
     }
 
     func count(_ type: String, in events: [String]) -> Int {
