@@ -9,6 +9,7 @@ public enum ResponseClassifier {
     /// - 401, 403 → fatal (`unauthorized`, `forbidden`): every call would fail the same way.
     /// - 408, 429, 5xx → retryable (`timeout`, `rate_limited`, `server_error`/`unavailable`), with
     ///   `Retry-After` read as seconds or an HTTP date.
+    /// - 404 `namespace_not_found`, 404 without a reason (no such route) and 405 → fatal `configuration`.
     /// - other statuses → non-retryable, with the body's `reason` when it has one.
     ///
     /// - Parameters:
@@ -32,6 +33,8 @@ public enum ResponseClassifier {
         case 500...599: return .retryable("server_error", detail, retryAfter: retryAfter, statusCode: status)
         case 404 where bodyReason == "namespace_not_found":
             return .fatal("configuration", "namespace not found: \(detail)", statusCode: status)
+        case 404 where bodyReason == nil || bodyReason == "not_found", 405:
+            return .fatal("configuration", "the engine has no such route; check the engine URL: \(detail)", statusCode: status)
         case 200...299:
             return .nonRetryable("malformed_response", "an answer Sluice cannot read: \(response.bodyExcerpt)", statusCode: status)
         default:
