@@ -13,12 +13,17 @@ let package = Package(
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
         .library(name: "SluiceCore", targets: ["SluiceCore"]),
+        .library(name: "SluiceEngines", targets: ["SluiceEngines"]),
+        .library(name: "SluiceTesting", targets: ["SluiceTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // Pure domain: events, adapters, expressions, plans, outcomes. No I/O.
@@ -37,11 +42,36 @@ let package = Package(
             dependencies: ["SluiceCore"],
             swiftSettings: upcoming
         ),
+        // Engine clients: Durable Workflow (bridge endpoint, control plane) and Temporal's HTTP API.
+        .target(
+            name: "SluiceEngines",
+            dependencies: [
+                "SluiceCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // Fakes and fixtures for tests: a Durable Workflow server fake over real loopback HTTP,
+        // a scripted HTTP server for faults, and launchers for the Temporal dev server and its worker.
+        .target(
+            name: "SluiceTesting",
+            dependencies: [
+                "SluiceCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "sluice",
             dependencies: [
                 "SluiceApp",
                 "SluiceCore",
+                "SluiceEngines",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -58,6 +88,18 @@ let package = Package(
             path: "Benchmarks/Sources/GateBenchmark",
             swiftSettings: upcoming
         ),
+        .executableTarget(
+            name: "EngineBenchmarks",
+            dependencies: [
+                "SluiceCore",
+                "SluiceEngines",
+                "SluiceTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/Sources/EngineBenchmarks",
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "SluiceCoreTests",
             dependencies: ["SluiceCore"],
@@ -67,6 +109,18 @@ let package = Package(
         .testTarget(
             name: "SluiceAppTests",
             dependencies: ["SluiceApp", "SluiceCore"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SluiceEnginesTests",
+            dependencies: [
+                "SluiceEngines",
+                "SluiceCore",
+                "SluiceTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            exclude: ["Worker", "Fixtures"],
             swiftSettings: upcoming
         ),
     ]

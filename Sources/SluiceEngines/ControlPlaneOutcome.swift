@@ -1,0 +1,67 @@
+import SluiceCore
+
+/// Maps Durable Workflow control-plane answers onto the bridge-adapter outcome contract, the way the
+/// server's own bridge endpoint does.
+///
+/// | control-plane answer | outcome |
+/// | --- | --- |
+/// | 201 `started_new`, 202 `signal_received`, `update_completed`, update `accepted` | accepted |
+/// | 200 `returned_existing_active` | duplicate, `duplicate_start` |
+/// | `deduped_existing_command` | duplicate |
+/// | 409 `rejected_duplicate` / `instance_already_started` and other rejections | rejected with the server's reason |
+/// | 404 `instance_not_found` | rejected, `unknown_target` |
+/// | `update_failed` | rejected, `update_failed` |
+enum ControlPlaneOutcome {
+    static let schema = "durable-workflow.v2.control-plane-response"
+
+    /// The outcome for an answer, or a classified error when the body is not a control-plane response.
+    static func outcome(
+        for response: EngineHTTPResponse, command: EngineCommand, adapter: String, workflowID: String
+    ) throws(EngineError) -> Outcome {
+        guard let body = response.json, body.objectValue != nil else { throw ResponseClassifier.error(for: response) }
+        let controlPlane = body["control_plane"]
+        let shaped = controlPlane?["schema"]?.stringValue == schema
+        let reasonText = text(body["rejection_reason"]) ?? text(body["reason"]) ?? text(controlPlane?["reason"])
+        guard shaped || (response.status == 404 && isUnknownWorkflow(reasonText)) else {
+            throw ResponseClassifier.error(for: response)
+        }
+        if shaped, let version = controlPlane?["version"], version.intValue != 1 {
+            throw .nonRetryable(
+                "unsupported_version", "control-plane response version \(version), Sluice reads 1: \(response.bodyExcerpt)",
+                statusCode: response.status)
+        }
+        let serverOutcome = text(body["outcome"]) ?? text(controlPlane?["outcome"])
+        let runID = text(body["run_id"]) ?? text(controlPlane?["run_id"])
+        let id = text(body["workflow_id"]) ?? workflowID
+        let message = text(body["message"])
+        func make(_ kind: Outcome.Kind, _ reason: OutcomeReason? = nil) -> Outcome {
+            Outcome.forCommand(
+                command, adapter: adapter, kind: kind, reason: reason, workflowID: id, runID: runID,
+                controlPlaneOutcome: serverOutcome, message: kind == .rejected ? message : nil,
+                rejectionReason: kind == .rejected ? reasonText : nil)
+        }
+        switch serverOutcome {
+        case "started_new", "signal_received", "update_completed", "update_accepted":
+            return make(.accepted)
+        case "returned_existing_active":
+            return make(.duplicate, .duplicateStart)
+        case "deduped_existing_command":
+            return make(.duplicate)
+        case "update_failed":
+            return make(.rejected, "update_failed")
+        default:
+            let rejected = text(body["command_status"]) == "rejected" || response.status >= 300
+            if !rejected { return make(.accepted) }
+            if isUnknownWorkflow(reasonText) { return make(.rejected, .unknownTarget) }
+            return make(.rejected, OutcomeReason(rawValue: reasonText ?? serverOutcome ?? "rejected"))
+        }
+    }
+
+    static func isUnknownWorkflow(_ reason: String?) -> Bool {
+        reason == "instance_not_found" || reason == "workflow_not_found"
+    }
+
+    static func text(_ value: JSONValue?) -> String? {
+        value?.stringValue
+    }
+}

@@ -1,0 +1,124 @@
+import AsyncHTTPClient
+import Foundation
+public import Logging
+import NIOCore
+import NIOHTTP1
+public import SluiceCore
+
+/// The one HTTP client all engines share: a pooled AsyncHTTPClient with a per-call deadline, that turns
+/// every transport failure into a classified ``EngineError``.
+///
+/// Create one per process, hand it to every engine, and call ``shutdown()`` once at the end.
+public final class EngineHTTPClient: Sendable {
+    /// The largest answer read; a bigger body is an error rather than a memory spike.
+    public static let maximumResponseBytes = 4 * 1024 * 1024
+
+    let client: HTTPClient
+
+    /// Creates the shared client.
+    ///
+    /// - Parameters:
+    ///   - maximumConnectionsPerHost: the pool's soft limit of HTTP/1.1 connections per engine host.
+    ///   - connectTimeout: how long opening a connection may take.
+    ///   - idleTimeout: how long an unused pooled connection stays open.
+    public init(
+        maximumConnectionsPerHost: Int = 64, connectTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(60)
+    ) {
+        var configuration = HTTPClient.Configuration()
+        configuration.httpVersion = .http1Only
+        configuration.timeout = .init(connect: Self.timeAmount(connectTimeout))
+        configuration.connectionPool = .init(
+            idleTimeout: Self.timeAmount(idleTimeout),
+            concurrentHTTP1ConnectionsPerHostSoftLimit: maximumConnectionsPerHost)
+        configuration.decompression = .disabled
+        configuration.redirectConfiguration = .disallow
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Closes every pooled connection. Call once, after the last request.
+    public func shutdown() async throws {
+        try await client.shutdown()
+    }
+
+    /// Sends one request and reads the whole answer.
+    ///
+    /// - Parameters:
+    ///   - request: what to send.
+    ///   - timeout: the deadline for the whole exchange, answer body included.
+    ///   - logger: receives a debug line per exchange (method, URL path, status, time); never headers.
+    /// - Returns: the answer, whatever its status.
+    /// - Throws: ``EngineError``: `timeout` and `transport` (retryable), `configuration` (fatal, a bad
+    ///   URL), `malformed_response` (non-retryable, an answer too large to read).
+    public func send(_ request: EngineHTTPRequest, timeout: Duration, logger: Logger) async throws(EngineError)
+        -> EngineHTTPResponse
+    {
+        var outgoing = HTTPClientRequest(url: request.url)
+        outgoing.method = request.method
+        for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
+        if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
+        let deadline = NIODeadline.now() + Self.timeAmount(timeout)
+        let started = ContinuousClock.now
+        do {
+            let response = try await client.execute(outgoing, deadline: deadline)
+            let buffer = try await response.body.collect(upTo: Self.maximumResponseBytes)
+            let answer = EngineHTTPResponse(
+                status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"),
+                body: Array(buffer.readableBytesView))
+            logger.debug(
+                "engine answered",
+                metadata: [
+                    "http.method": "\(request.method.rawValue)", "http.path": "\(Self.path(of: request.url))",
+                    "http.status": "\(answer.status)", "duration": "\(ContinuousClock.now - started)",
+                ])
+            return answer
+        } catch {
+            let classified = Self.classify(error, timeout: timeout)
+            logger.debug(
+                "engine call failed",
+                metadata: [
+                    "http.method": "\(request.method.rawValue)", "http.path": "\(Self.path(of: request.url))",
+                    "error": "\(classified)",
+                ])
+            throw classified
+        }
+    }
+
+    /// Maps a transport error onto an ``EngineError``.
+    static func classify(_ error: any Error, timeout: Duration) -> EngineError {
+        if error is NIOTooManyBytesError {
+            return .nonRetryable(
+                "malformed_response", "the answer is larger than \(maximumResponseBytes) bytes")
+        }
+        if let httpError = error as? HTTPClientError {
+            let timeouts: [HTTPClientError] = [.deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout]
+            if timeouts.contains(httpError) {
+                return .retryable("timeout", "no complete answer within \(DurationText.format(timeout)) (\(httpError))")
+            }
+            if [.invalidURL, .emptyHost, .emptyScheme].contains(httpError) {
+                return .fatal("configuration", "the engine URL is not usable (\(httpError))")
+            }
+            if httpError == .cancelled {
+                return .retryable("cancelled", "the call was cancelled before the engine answered")
+            }
+            return .retryable("transport", "\(httpError)")
+        }
+        if error is CancellationError {
+            return .retryable("cancelled", "the call was cancelled before the engine answered")
+        }
+        return .retryable("transport", String(describing: error))
+    }
+
+    /// The URL's path, for logs (no query, no credentials).
+    static func path(of url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        let rest = url[schemeEnd.upperBound...]
+        guard let slash = rest.firstIndex(of: "/") else { return "/" }
+        let path = rest[slash...]
+        return String(path.prefix { $0 != "?" })
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

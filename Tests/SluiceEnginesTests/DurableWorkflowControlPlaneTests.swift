@@ -1,0 +1,92 @@
+import SluiceCore
+import SluiceEngines
+import SluiceTesting
+import Testing
+
+@Suite("Durable Workflow engine, control-plane mode, against the fake")
+struct DurableWorkflowControlPlaneTests {
+    @Test("start: 201 accepted, 200 duplicate under use-existing, 409 rejected under fail")
+    func start() async throws {
+        try await withFake(mode: .controlPlane) { fake, engine in
+            let command = Commands.start(key: "k1", workflowID: "order-1", input: ["order-1", ["amount_cents": 4200]])
+            let first = try await engine.execute(command, adapter: "shop")
+            #expect(first.kind == .accepted)
+            #expect(first.controlPlaneOutcome == "started_new")
+            #expect(first.workflowType == "orders.fulfillment")
+            let request = try #require(fake.requests.last)
+            #expect(request.uri == "/api/workflows")
+            #expect(
+                request.bodyText
+                    == #"{"workflow_id":"order-1","workflow_type":"orders.fulfillment","task_queue":"orders","input":["order-1",{"amount_cents":4200}],"duplicate_policy":"use-existing"}"#
+            )
+            let replay = try await engine.execute(command, adapter: "shop")
+            #expect(replay.kind == .duplicate)
+            #expect(replay.reason == .duplicateStart)
+            #expect(replay.runID == first.runID)
+            let strict = try await engine.execute(Commands.start(key: "k2", workflowID: "order-1", policy: .rejectDuplicate), adapter: "shop")
+            #expect(strict.kind == .rejected)
+            #expect(strict.reason == .instanceAlreadyStarted)
+            #expect(fake.requests.last?.json?["duplicate_policy"] == "fail")
+        }
+    }
+
+    @Test("signal and update carry request_id; updates dedupe by it; unknown workflows are unknown_target")
+    func signalAndUpdate() async throws {
+        try await withFake(mode: .controlPlane) { fake, engine in
+            fake.addWorkflow("order-1", type: "t")
+            let signal = try await engine.execute(Commands.signal(key: "s1", workflowID: "order-1", input: [["p": 1]]), adapter: "a")
+            #expect(signal.kind == .accepted)
+            #expect(fake.requests.last?.uri == "/api/workflows/order-1/signal/payment_received")
+            #expect(fake.requests.last?.bodyText == #"{"input":[{"p":1}],"request_id":"req-s1"}"#)
+
+            let update = Commands.update(key: "u1", workflowID: "order-1", waitFor: .completed, input: [true])
+            let first = try await engine.execute(update, adapter: "a")
+            #expect(fake.requests.last?.bodyText == #"{"input":[true],"wait_for":"completed","request_id":"req-u1"}"#)
+            let replay = try await engine.execute(update, adapter: "a")
+            #expect(first.kind == .accepted)
+            #expect(first.controlPlaneOutcome == "update_completed")
+            #expect(replay.kind == .accepted)
+            #expect(fake.workflow("order-1")?.updates.count == 1)
+
+            let unknown = try await engine.execute(Commands.signal(key: "s2", workflowID: "missing"), adapter: "a")
+            #expect(unknown.kind == .rejected)
+            #expect(unknown.reason == .unknownTarget)
+            fake.closeWorkflow("order-1")
+            let closed = try await engine.execute(Commands.signal(key: "s3", workflowID: "order-1"), adapter: "a")
+            #expect(closed.reason == .runNotActive)
+        }
+    }
+
+    @Test("signal-with-start is a use-existing start then a signal")
+    func signalWithStart() async throws {
+        try await withFake(mode: .controlPlane) { fake, engine in
+            let outcome = try await engine.execute(
+                Commands.signalWithStart(key: "k", workflowID: "wf-1", input: [1], startInput: [0]), adapter: "a")
+            #expect(outcome.kind == .accepted)
+            #expect(fake.requests.map(\.uri) == ["/api/workflows", "/api/workflows/wf-1/signal/payment_received"])
+            #expect(fake.workflow("wf-1")?.signals.count == 1)
+        }
+    }
+
+    @Test("describe and readiness")
+    func describe() async throws {
+        try await withFake(mode: .controlPlane) { fake, engine in
+            fake.addWorkflow("wf-d", type: "t")
+            let described = try await engine.describe(workflowID: "wf-d")
+            #expect(described?["status"] == "running")
+            let missing = try await engine.describe(workflowID: "nope")
+            #expect(missing == nil)
+            try await engine.checkReadiness()
+        }
+    }
+
+    @Test("a validation failure (not control-plane shaped) is a non-retryable error")
+    func validation() async throws {
+        try await withFake(mode: .controlPlane) { _, engine in
+            let error = await engineError { _ = try await engine.execute(Commands.start(key: "k", type: ""), adapter: "a") }
+            #expect(error?.kind == .nonRetryable)
+            #expect(error?.reason == "validation_failed")
+            #expect(error?.statusCode == 422)
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import SluiceCore
+import SluiceEngines
+import Testing
+
+@Suite("Classifying answers that are not outcomes")
+struct ResponseClassifierTests {
+    func classify(_ status: Int, _ body: String, retryAfter: String? = nil) -> (kind: String, reason: String) {
+        let error = ResponseClassifier.error(for: EngineHTTPResponse(status: status, retryAfter: retryAfter, body: Array(body.utf8)))
+        return (error.kind.rawValue, error.reason)
+    }
+
+    @Test("status and body reason decide the class")
+    func classes() {
+        #expect(classify(401, #"{"reason":"unauthorized"}"#) == ("fatal", "unauthorized"))
+        #expect(classify(403, #"{"reason":"forbidden"}"#) == ("fatal", "forbidden"))
+        #expect(classify(404, #"{"reason":"namespace_not_found"}"#) == ("fatal", "configuration"))
+        #expect(classify(404, "<html>Not Found</html>") == ("fatal", "configuration"))
+        #expect(classify(413, #"{"reason":"payload_too_large","limit":2097152}"#) == ("nonRetryable", "payload_too_large"))
+        #expect(classify(415, #"{"reason":"unsupported_media_type"}"#) == ("nonRetryable", "unsupported_media_type"))
+        #expect(classify(400, #"{"reason":"missing_control_plane_version"}"#) == ("nonRetryable", "missing_control_plane_version"))
+        #expect(classify(408, "") == ("retryable", "timeout"))
+        #expect(classify(429, "", retryAfter: "3") == ("retryable", "rate_limited"))
+        #expect(classify(503, #"{"reason":"backend_unavailable"}"#) == ("retryable", "backend_unavailable"))
+        #expect(classify(500, "oops") == ("retryable", "server_error"))
+        #expect(classify(200, "not json") == ("nonRetryable", "malformed_response"))
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import SluiceCore
+import SluiceTesting
+import Testing
+
+@Suite("sluice send against the Durable Workflow fake")
+struct SendCommandTests {
+    func project(url: String, mode: String = "bridge") throws -> URL {
+        try SluiceCLI.project(
+            """
+            engines:
+              dw:
+                type: durable-workflow
+                url: \(url)
+                token: ${env:SLUICE_TEST_DW_TOKEN}
+                mode: \(mode)
+                timeout: 5s
+            """)
+    }
+
+    @Test("accepted and duplicate exit 0, rejected exits 1, printing the outcome JSON")
+    func outcomes() async throws {
+        try await withFake { fake, _ in try await outcomes(fake) }
+    }
+
+    func outcomes(_ fake: DurableWorkflowFake) async throws {
+        let directory = try project(url: fake.baseURL)
+        let environment = ["SLUICE_TEST_DW_TOKEN": operatorToken]
+        let arguments = [
+            "send", "--config", "sluice.yaml", "--engine", "dw", "--adapter", "stripe", "--action", "start_workflow",
+            "--idempotency-key", "evt_1", "--target", #"{"workflow_type":"orders.fulfillment","task_queue":"orders"}"#,
+            "--input", #"{"order_id":"o-1"}"#, "--correlation", #"{"provider":"stripe"}"#,
+        ]
+        let first = try await SluiceCLI.run(arguments, in: directory, environment: environment)
+        #expect(first.status == 0, "\(first.error)")
+        #expect(first.json?["outcome"] == "accepted")
+        #expect(first.json?["correlation"]?["provider"] == "stripe")
+        #expect(fake.requests.last?.json?["input"] == [["order_id": "o-1"]])
+        let second = try await SluiceCLI.run(arguments, in: directory, environment: environment)
+        #expect(second.status == 0)
+        #expect(second.json?["outcome"] == "duplicate")
+        #expect(second.json?["reason"] == "duplicate_start")
+
+        let rejected = try await SluiceCLI.run(
+            [
+                "send", "--adapter", "stripe", "--action", "signal_workflow", "--idempotency-key", "evt_2", "--target",
+                #"{"workflow_id":"missing","signal_name":"paid"}"#,
+            ], in: directory, environment: environment)
+        #expect(rejected.status == 1)
+        #expect(rejected.json?["reason"] == "unknown_target")
+        #expect(!(first.output + first.error + rejected.output + rejected.error).contains(operatorToken))
+    }
+
+    @Test("errors exit 2: engine down, missing token variable, bad options")
+    func errors() async throws {
+        let fake = try await DurableWorkflowFake.start()
+        let url = fake.baseURL
+        await fake.stop()
+        let directory = try project(url: url)
+        let base = ["send", "--adapter", "a", "--action", "start_workflow", "--idempotency-key", "k"]
+        let down = try await SluiceCLI.run(
+            base + ["--target", #"{"workflow_type":"t"}"#], in: directory, environment: ["SLUICE_TEST_DW_TOKEN": "x"])
+        #expect(down.status == 2)
+        #expect(down.json?["error"]?["kind"] == "retryable")
+        let noToken = try await SluiceCLI.run(base + ["--target", #"{"workflow_type":"t"}"#], in: directory)
+        #expect(noToken.status == 2)
+        #expect(noToken.json?["error"]?["detail"]?.stringValue?.contains("SLUICE_TEST_DW_TOKEN") == true)
+        let badTarget = try await SluiceCLI.run(
+            base + ["--target", #"{"workflow_typo":"t"}"#], in: directory, environment: ["SLUICE_TEST_DW_TOKEN": "x"])
+        #expect(badTarget.status == 2)
+        #expect(badTarget.error.contains("workflow_typo"))
+    }
+}

@@ -1,0 +1,108 @@
+import SluiceCore
+import SluiceEngines
+import SluiceTesting
+import Synchronization
+import Testing
+
+@Suite("Temporal engine: error mapping against scripted answers")
+struct TemporalFaultTests {
+    /// Runs `body` against a server that answers with `script`, one answer per request, in order.
+    func withScript(_ script: [ScriptedResponse], _ body: (TemporalEngine) async throws -> Void) async throws {
+        let queue = Mutex(script)
+        let server = try await LoopbackHTTPServer.start { _ in
+            queue.withLock { $0.isEmpty ? .text(500, "script exhausted") : $0.removeFirst() }
+        }
+        let engine = TemporalEngine(
+            endpoint: EngineEndpoint(baseURL: server.baseURL, token: Secret("temporal-secret-42"), timeout: .seconds(5)),
+            http: sharedHTTP)
+        do {
+            try await body(engine)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    static let notFound = ScriptedResponse.json(
+        404, ["code": 5, "message": "workflow not found for ID: x", "details": [["@type": "type.googleapis.com/temporal.api.errordetails.v1.NotFoundFailure"]]])
+
+    @Test("ResourceExhausted with Retry-After, Unavailable, Internal are retryable")
+    func retryable() async throws {
+        try await withScript([
+            .json(429, ["code": 8, "message": "namespace rate limit exceeded"], headers: [("Retry-After", "2")]),
+            .json(503, ["code": 14, "message": "service unavailable"]),
+            .json(500, ["code": 13, "message": "internal"]),
+            .text(502, "<html>bad gateway</html>", contentType: "text/html"),
+        ]) { engine in
+            let limited = await engineError { _ = try await engine.execute(Commands.start(key: "a", workflowID: "w"), adapter: "a") }
+            #expect(limited?.kind == .retryable)
+            #expect(limited?.reason == "rate_limited")
+            #expect(limited?.retryAfter == .seconds(2))
+            for reason in ["unavailable", "server_error", "unavailable"] {
+                let error = await engineError { _ = try await engine.execute(Commands.signal(key: "b", workflowID: "w"), adapter: "a") }
+                #expect(error?.kind == .retryable)
+                #expect(error?.reason == reason)
+            }
+        }
+    }
+
+    @Test("InvalidArgument is a malformed_payload rejection; an unknown namespace and auth failures are fatal")
+    func rejectionsAndFatal() async throws {
+        try await withScript([
+            Self.notFound,
+            .json(400, ["code": 3, "message": "WorkflowType is not set on request."]),
+            .json(404, ["code": 5, "message": "Namespace x is not found.", "details": [["@type": "type.googleapis.com/temporal.api.errordetails.v1.NamespaceNotFoundFailure"]]]),
+            .json(401, ["code": 16, "message": "unauthenticated"]),
+            .json(403, ["code": 7, "message": "permission denied"]),
+        ]) { engine in
+            let invalid = try await engine.execute(Commands.start(key: "a", workflowID: "w", type: ""), adapter: "a")
+            #expect(invalid.kind == .rejected)
+            #expect(invalid.reason == .malformedPayload)
+            #expect(invalid.message == "WorkflowType is not set on request.")
+            for reason in ["configuration", "unauthorized", "forbidden"] {
+                let error = await engineError { _ = try await engine.execute(Commands.signal(key: "b", workflowID: "w"), adapter: "a") }
+                #expect(error?.kind == .fatal)
+                #expect(error?.reason == reason)
+                #expect(error?.description.contains("temporal-secret-42") == false)
+            }
+        }
+    }
+
+    @Test("an update held without a worker (ADMITTED) is retryable; bad bodies are classified")
+    func updates() async throws {
+        try await withScript([
+            .json(200, ["updateRef": ["updateId": "u"], "stage": "UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED"]),
+            .text(200, "{\"updateRef\":"),
+            ScriptedResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(#"{"outcome":{"success":[1]}}"#.utf8), delivery: .truncated(bytes: 10)),
+        ]) { engine in
+            let admitted = await engineError { _ = try await engine.execute(Commands.update(key: "u", workflowID: "w"), adapter: "a") }
+            #expect(admitted?.kind == .retryable)
+            #expect(admitted?.reason == "update_not_accepted")
+            let cut = await engineError { _ = try await engine.execute(Commands.update(key: "u", workflowID: "w"), adapter: "a") }
+            #expect(cut?.kind == .nonRetryable)
+            #expect(cut?.reason == "malformed_response")
+            let truncated = await engineError { _ = try await engine.execute(Commands.update(key: "u", workflowID: "w"), adapter: "a") }
+            #expect(truncated?.kind == .retryable)
+            #expect(truncated?.reason == "transport")
+        }
+    }
+
+    @Test("a 409 naming this command's own request id is a duplicate; a foreign one is rejected")
+    func alreadyStarted() async throws {
+        func conflict(_ requestID: String) -> ScriptedResponse {
+            .json(409, [
+                "code": 6, "message": "Workflow execution is already running.",
+                "details": [["@type": "type.googleapis.com/temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure", "startRequestId": .string(requestID), "runId": "run-1"]],
+            ])
+        }
+        try await withScript([Self.notFound, conflict("req-a"), Self.notFound, conflict("someone-else")]) { engine in
+            let own = try await engine.execute(Commands.start(key: "a", workflowID: "w", policy: .rejectDuplicate), adapter: "x")
+            #expect(own.kind == .duplicate)
+            #expect(own.runID == "run-1")
+            let foreign = try await engine.execute(Commands.start(key: "a", workflowID: "w", policy: .rejectDuplicate), adapter: "x")
+            #expect(foreign.kind == .rejected)
+            #expect(foreign.reason == .instanceAlreadyStarted)
+        }
+    }
+}
