@@ -89,6 +89,12 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .executableTarget(
+            name: "DispatcherBenchmark",
+            dependencies: ["SluiceCore"],
+            path: "Benchmarks/Sources/DispatcherBenchmark",
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
             name: "EngineBenchmarks",
             dependencies: [
                 "SluiceCore",
