@@ -12,20 +12,25 @@ extension Dispatcher {
     }
 
     /// Runs a plan's steps (independent steps at once) and assembles the event's result.
-    nonisolated func run(_ plan: Plan, signal: AbandonSignal) async -> DispatchResult {
+    nonisolated func run(_ plan: Plan, remap: Bool) async -> DispatchResult {
         var execution = PlanExecution(plan: plan)
         while !execution.isFinished {
             let ready = execution.startReadySteps()
             guard !ready.isEmpty else { break }
-            let results = await withTaskGroup(of: (Int, StepResult).self) { group in
-                for index in ready {
-                    group.addTask { (index, await self.runStep(plan.steps[index], of: plan, signal: signal)) }
+            let results: [(Int, StepResult)]
+            if ready.count == 1 {
+                results = [(ready[0], await runStep(plan.steps[ready[0]], of: plan, remap: remap))]
+            } else {
+                results = await withTaskGroup(of: (Int, StepResult).self) { group in
+                    for index in ready {
+                        group.addTask { (index, await self.runStep(plan.steps[index], of: plan, remap: remap)) }
+                    }
+                    var results: [(Int, StepResult)] = []
+                    for await result in group { results.append(result) }
+                    return results.sorted { $0.0 < $1.0 }
                 }
-                var results: [(Int, StepResult)] = []
-                for await result in group { results.append(result) }
-                return results.sorted { $0.0 < $1.0 }
             }
-            let finishedAt = await date(now)
+            let finishedAt = date(now)
             for (index, result) in results {
                 switch result {
                 case .abandoned:
@@ -41,38 +46,36 @@ extension Dispatcher {
                 }
             }
         }
-        return .decided(execution.outcome(decidedAt: await date(now)))
+        return .decided(execution.outcome(decidedAt: date(now)))
     }
 
-    /// Runs one step until it succeeds, fails for good, runs out of attempts or is abandoned.
-    nonisolated func runStep(_ step: PlanStep, of plan: Plan, signal: AbandonSignal) async -> StepResult {
+    /// Runs one step until it succeeds, fails for good, runs out of attempts or is abandoned (its
+    /// task cancelled).
+    nonisolated func runStep(_ step: PlanStep, of plan: Plan, remap: Bool) async -> StepResult {
         var timing = PlanExecution.StepTiming()
         var attempt = 0
         while true {
             attempt += 1
-            if attempt > 1, plan.adapterVersion != currentVersion(), await !isRemap(plan.idempotencyKey) {
+            if attempt > 1, plan.adapterVersion != currentVersion(), !remap {
                 return .failed(
                     reason: .incompatibleState,
                     message: "the adapter changed to version \(currentVersion()) while retrying; replay with re-mapping",
                     outcome: nil, timing)
             }
-            let started = await now
+            let started = now
             timing.attempts = attempt
-            if timing.firstStart == nil { timing.firstStart = await date(started) }
-            let engine = self.engine
-            let adapter = self.adapter
+            if timing.firstStart == nil { timing.firstStart = date(started) }
             let command = step.command
-            let answer = await signal.race { () -> Result<Outcome, EngineError> in
-                do throws(EngineError) {
-                    return .success(try await engine.execute(command, adapter: adapter))
-                } catch {
-                    return .failure(error)
-                }
+            let answer: Result<Outcome, EngineError>
+            do throws(EngineError) {
+                answer = .success(try await engine.execute(command, adapter: adapter))
+            } catch {
+                answer = .failure(error)
             }
-            let answered = await now
+            let answered = now
             metrics.recordStep(action: command.action, duration: started.duration(to: answered))
-            timing.lastAnswer = await date(answered)
-            guard let answer else { return .abandoned }
+            timing.lastAnswer = date(answered)
+            if Task.isCancelled { return .abandoned }
             let retryAfter: Duration?
             let failure: (reason: OutcomeReason, message: String, outcome: Outcome?)
             switch answer {
@@ -108,15 +111,12 @@ extension Dispatcher {
                     outcome: failure.outcome, timing)
             }
             metrics.recordRetry()
-            let wakeAt = instant(answered + delay)
-            let clock = self.clock
-            let slept = await signal.race { (try? await clock.sleep(until: wakeAt, tolerance: nil)) != nil }
-            if slept == nil { return .abandoned }
+            do {
+                try await clock.sleep(until: instant(answered + delay), tolerance: nil)
+            } catch {
+                return .abandoned
+            }
         }
-    }
-
-    func isRemap(_ key: String) -> Bool {
-        work[key]?.remap ?? false
     }
 }
 

@@ -39,6 +39,10 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
     var random: SplitMix64
     var capacityWaiters: [CheckedContinuation<Void, Never>] = []
     var generations = 0
+    /// The task delivering each started event. Abandoning an event cancels its task, which stops
+    /// its engine call or backoff wait; ``run()`` waits for every one before it returns.
+    var executions: [Int: Task<Void, Never>] = [:]
+    var executionsDone: CheckedContinuation<Void, Never>?
     let commands: AsyncStream<Command>
     let commandSink: AsyncStream<Command>.Continuation
 
@@ -48,13 +52,11 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
         var plan: Plan
         var remap: Bool
         var completion: @Sendable (DispatchResult) async -> Void
-        let signal = AbandonSignal()
         var delivered = false
         var cancelReason: String?
     }
 
     enum Command: Sendable {
-        case start(String)
         case expire(GateInstant)
         case deliver(@Sendable (DispatchResult) async -> Void, DispatchResult)
     }
@@ -90,14 +92,13 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
 
     // MARK: - Running
 
-    /// Performs admitted work until ``finish()``; returns when the last admitted event is settled.
-    /// Run it in the service group (or a test's task group) for the dispatcher's lifetime.
+    /// Runs the cancellation timers and abandonment deliveries until ``finish()``, then returns
+    /// once the last started event is settled. Run it in the service group (or a test's task group)
+    /// for the dispatcher's lifetime.
     public func run() async {
         await withDiscardingTaskGroup { group in
             for await command in commands {
                 switch command {
-                case .start(let key):
-                    group.addTask { await self.execute(key) }
                 case .expire(let deadline):
                     group.addTask {
                         try? await self.clock.sleep(until: self.instant(deadline), tolerance: nil)
@@ -107,6 +108,9 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
                     group.addTask { await completion(result) }
                 }
             }
+        }
+        while !executions.isEmpty {
+            await withCheckedContinuation { executionsDone = $0 }
         }
     }
 
@@ -244,7 +248,7 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
 
     func expire() {
         for key in runtime.expireCancellation(now: now) {
-            work[key]?.signal.fire()
+            if let generation = work[key]?.generation { executions[generation]?.cancel() }
             deliverAbandoned(key, reason: work[key]?.cancelReason ?? runtime.cancellationReason ?? "cancelled")
         }
         startAvailable()
@@ -261,18 +265,21 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
 
     // MARK: - Execution
 
-    var now: GateInstant { GateInstant(offset: origin.duration(to: clock.now)) }
+    nonisolated var now: GateInstant { GateInstant(offset: origin.duration(to: clock.now)) }
 
     nonisolated func instant(_ gateInstant: GateInstant) -> C.Instant {
         origin.advanced(by: GateInstant.zero.duration(to: gateInstant))
     }
 
-    func date(_ instant: GateInstant) -> Date {
+    nonisolated func date(_ instant: GateInstant) -> Date {
         wallOrigin.addingTimeInterval(GateInstant.zero.duration(to: instant).secondsDouble)
     }
 
     private func startAvailable() {
-        for key in runtime.startAvailable(now: now) { commandSink.yield(.start(key)) }
+        for key in runtime.startAvailable(now: now) {
+            guard let generation = work[key]?.generation else { continue }
+            executions[generation] = Task { await self.execute(key, generation: generation) }
+        }
         publishGauges()
     }
 
@@ -287,16 +294,25 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
         for waiter in waiters { waiter.resume() }
     }
 
-    private func execute(_ key: String) async {
-        guard let item = work[key], !item.delivered else { return }
+    private func execute(_ key: String, generation: Int) async {
+        defer { executionEnded(key, generation: generation) }
+        guard let item = work[key], item.generation == generation, !item.delivered else { return }
         let plan = item.plan
         let result: DispatchResult
         if plan.adapterVersion != currentVersion(), !item.remap {
             result = .decided(incompatibleState(plan))
         } else {
-            result = await run(plan, signal: item.signal)
+            result = await run(plan, remap: item.remap)
         }
-        await settle(key, generation: item.generation, result)
+        await settle(key, generation: generation, result)
+    }
+
+    private func executionEnded(_ key: String, generation: Int) {
+        executions[generation] = nil
+        if executions.isEmpty, let done = executionsDone {
+            executionsDone = nil
+            done.resume()
+        }
     }
 
     private func settle(_ key: String, generation: Int, _ result: DispatchResult) async {
