@@ -112,7 +112,7 @@ extension Dispatcher {
             }
             metrics.recordRetry()
             do {
-                try await clock.sleep(until: instant(answered + delay), tolerance: nil)
+                try await clock.sleep(until: answered + delay)
             } catch {
                 return .abandoned
             }

@@ -15,7 +15,7 @@ import Foundation
 /// async let running: Void = dispatcher.run()
 /// try await dispatcher.submit(plan) { result in await ledger.record(result) }
 /// ```
-public actor Dispatcher<C: Clock> where C.Duration == Duration {
+public actor Dispatcher {
     /// How a source hands work over.
     public enum SourceKind: Sendable {
         /// A webhook: refused at once when the queue is full.
@@ -28,8 +28,7 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
     public nonisolated let boundary: Boundary
     public nonisolated let retry: RetryPolicy
     let engine: any WorkflowEngine
-    let clock: C
-    let origin: C.Instant
+    let clock: GateClock
     let wallOrigin: Date
     let currentVersion: @Sendable () -> Int
     let metrics: DispatcherMetrics
@@ -43,17 +42,26 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
     /// its engine call or backoff wait; ``run()`` waits for every one before it returns.
     var executions: [Int: Task<Void, Never>] = [:]
     var executionsDone: CheckedContinuation<Void, Never>?
+    var startBuffer: [String] = []
     let commands: AsyncStream<Command>
     let commandSink: AsyncStream<Command>.Continuation
 
-    struct Work {
+    /// One admitted event. A class, so that looking it up does not copy its plan.
+    final class Work {
         /// Tells a redelivered event's work from an abandoned earlier run of the same key.
         let generation: Int
-        var plan: Plan
-        var remap: Bool
-        var completion: @Sendable (DispatchResult) async -> Void
+        let plan: Plan
+        let remap: Bool
+        let completion: @Sendable (DispatchResult) async -> Void
         var delivered = false
         var cancelReason: String?
+
+        init(generation: Int, plan: Plan, remap: Bool, completion: @escaping @Sendable (DispatchResult) async -> Void) {
+            self.generation = generation
+            self.plan = plan
+            self.remap = remap
+            self.completion = completion
+        }
     }
 
     enum Command: Sendable {
@@ -72,7 +80,8 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
     ///   - jitterSeed: the seed of retry jitter (fixed in tests).
     ///   - historyLimit: how many finished events the runtime remembers.
     public init(
-        adapter: String, boundary: Boundary, retry: RetryPolicy, engine: any WorkflowEngine, clock: C,
+        adapter: String, boundary: Boundary, retry: RetryPolicy, engine: any WorkflowEngine,
+        clock: some Clock<Duration>,
         currentVersion: @escaping @Sendable () -> Int, metrics: DispatcherMetrics? = nil,
         jitterSeed: UInt64 = UInt64.random(in: .min ... .max), historyLimit: Int = 1_024
     ) {
@@ -80,8 +89,7 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
         self.boundary = boundary
         self.retry = retry
         self.engine = engine
-        self.clock = clock
-        self.origin = clock.now
+        self.clock = GateClock(clock)
         self.wallOrigin = Date()
         self.currentVersion = currentVersion
         self.metrics = metrics ?? DispatcherMetrics(adapter: adapter)
@@ -101,7 +109,7 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
                 switch command {
                 case .expire(let deadline):
                     group.addTask {
-                        try? await self.clock.sleep(until: self.instant(deadline), tolerance: nil)
+                        try? await self.clock.sleep(until: deadline)
                         await self.expire()
                     }
                 case .deliver(let completion, let result):
@@ -256,7 +264,7 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
     }
 
     private func deliverAbandoned(_ key: String, reason: String) {
-        guard var item = work[key], !item.delivered else { return }
+        guard let item = work[key], !item.delivered else { return }
         item.delivered = true
         work[key] = nil
         metrics.recordAbandoned()
@@ -265,20 +273,31 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
 
     // MARK: - Execution
 
-    nonisolated var now: GateInstant { GateInstant(offset: origin.duration(to: clock.now)) }
-
-    nonisolated func instant(_ gateInstant: GateInstant) -> C.Instant {
-        origin.advanced(by: GateInstant.zero.duration(to: gateInstant))
-    }
+    nonisolated var now: GateInstant { clock.now }
 
     nonisolated func date(_ instant: GateInstant) -> Date {
         wallOrigin.addingTimeInterval(GateInstant.zero.duration(to: instant).secondsDouble)
     }
 
     private func startAvailable() {
-        for key in runtime.startAvailable(now: now) {
-            guard let generation = work[key]?.generation else { continue }
-            executions[generation] = Task { await self.execute(key, generation: generation) }
+        startBuffer.removeAll(keepingCapacity: true)
+        guard runtime.startAvailable(now: now, into: &startBuffer) > 0 else { return publishGauges() }
+        for key in startBuffer {
+            guard let item = work[key] else { continue }
+            let generation = item.generation
+            let plan = item.plan
+            let remap = item.remap
+            // Detached so that the plan starts on the global executor at once; only its result
+            // comes back to the actor.
+            executions[generation] = Task.detached {
+                let result: DispatchResult
+                if plan.adapterVersion != self.currentVersion(), !remap {
+                    result = .decided(self.incompatibleState(plan))
+                } else {
+                    result = await self.run(plan, remap: remap)
+                }
+                await self.settle(key, generation: generation, result)
+            }
         }
         publishGauges()
     }
@@ -294,20 +313,7 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
         for waiter in waiters { waiter.resume() }
     }
 
-    private func execute(_ key: String, generation: Int) async {
-        defer { executionEnded(key, generation: generation) }
-        guard let item = work[key], item.generation == generation, !item.delivered else { return }
-        let plan = item.plan
-        let result: DispatchResult
-        if plan.adapterVersion != currentVersion(), !item.remap {
-            result = .decided(incompatibleState(plan))
-        } else {
-            result = await run(plan, remap: item.remap)
-        }
-        await settle(key, generation: generation, result)
-    }
-
-    private func executionEnded(_ key: String, generation: Int) {
+    private func executionEnded(generation: Int) {
         executions[generation] = nil
         if executions.isEmpty, let done = executionsDone {
             executionsDone = nil
@@ -316,9 +322,9 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
     }
 
     private func settle(_ key: String, generation: Int, _ result: DispatchResult) async {
-        guard var item = work[key], item.generation == generation, !item.delivered else { return }
+        defer { executionEnded(generation: generation) }
+        guard let item = work[key], item.generation == generation, !item.delivered else { return }
         item.delivered = true
-        work[key] = item
         if case .decided(let outcome) = result { metrics.recordOutcome(outcome) }
         if case .abandoned = result { metrics.recordAbandoned() }
         await item.completion(result)
@@ -337,7 +343,7 @@ public actor Dispatcher<C: Clock> where C.Duration == Duration {
         resumeCapacityWaiters()
     }
 
-    private func incompatibleState(_ plan: Plan) -> Outcome {
+    private nonisolated func incompatibleState(_ plan: Plan) -> Outcome {
         let first = plan.steps.first?.command
         return Outcome(
             adapter: plan.adapter, action: first?.action.rawValue ?? "none", idempotencyKey: plan.idempotencyKey,

@@ -17,7 +17,9 @@ public final class DispatcherMetrics: Sendable {
     private let adapter: String
     private let factory: any MetricsFactory
     private let outcomes = Mutex<[String: Counter]>([:])
-    private let stepTimers = Mutex<[String: Timer]>([:])
+    private let acceptedWithoutReason: Counter
+    private let duplicateWithoutReason: Counter
+    private let stepTimers: [EngineCommand.Action: Timer]
 
     /// - Parameters:
     ///   - adapter: the adapter's name, the `adapter` dimension of every metric.
@@ -35,6 +37,19 @@ public final class DispatcherMetrics: Sendable {
             label: "sluice_gate_refused_total", dimensions: dimensions + [("reason", "other")], factory: factory)
         retries = Counter(label: "sluice_step_retries_total", dimensions: dimensions, factory: factory)
         abandoned = Counter(label: "sluice_events_abandoned_total", dimensions: dimensions, factory: factory)
+        acceptedWithoutReason = Counter(
+            label: "sluice_outcomes_total", dimensions: dimensions + [("outcome", "accepted"), ("reason", "none")],
+            factory: factory)
+        duplicateWithoutReason = Counter(
+            label: "sluice_outcomes_total", dimensions: dimensions + [("outcome", "duplicate"), ("reason", "none")],
+            factory: factory)
+        var timers: [EngineCommand.Action: Timer] = [:]
+        for action in EngineCommand.Action.allCases {
+            timers[action] = Timer(
+                label: "sluice_step_duration_seconds", dimensions: dimensions + [("action", action.rawValue)],
+                factory: factory)
+        }
+        stepTimers = timers
     }
 
     func recordAdmitted() { admitted.increment() }
@@ -43,6 +58,11 @@ public final class DispatcherMetrics: Sendable {
     func recordAbandoned() { abandoned.increment() }
 
     func recordOutcome(_ outcome: Outcome) {
+        switch (outcome.kind, outcome.reason) {
+        case (.accepted, nil): return acceptedWithoutReason.increment()
+        case (.duplicate, nil): return duplicateWithoutReason.increment()
+        default: break
+        }
         let reason = outcome.reason?.rawValue ?? "none"
         let key = outcome.kind.rawValue + "/" + reason
         let counter = outcomes.withLock { counters -> Counter in
@@ -58,16 +78,8 @@ public final class DispatcherMetrics: Sendable {
     }
 
     func recordStep(action: EngineCommand.Action, duration: Duration) {
-        let timer = stepTimers.withLock { timers -> Timer in
-            if let timer = timers[action.rawValue] { return timer }
-            let timer = Timer(
-                label: "sluice_step_duration_seconds", dimensions: [("adapter", adapter), ("action", action.rawValue)],
-                factory: factory)
-            timers[action.rawValue] = timer
-            return timer
-        }
         let (seconds, attoseconds) = duration.components
-        timer.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        stepTimers[action]?.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     func recordGauges(inFlight inFlightCount: Int, queued queuedCount: Int) {

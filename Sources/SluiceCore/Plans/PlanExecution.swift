@@ -30,15 +30,16 @@ public struct PlanExecution: Sendable {
     public let plan: Plan
     public private(set) var states: [StepState]
     public internal(set) var timings: [StepTiming]
-    private let indexByID: [String: Int]
 
     public init(plan: Plan) {
         self.plan = plan
         self.states = Array(repeating: .pending, count: plan.steps.count)
         self.timings = Array(repeating: StepTiming(), count: plan.steps.count)
-        var index: [String: Int] = [:]
-        for (offset, step) in plan.steps.enumerated() { index[step.id] = offset }
-        self.indexByID = index
+    }
+
+    /// The position of the step `id` (plans have a handful of steps: a linear search is fastest).
+    private func index(of id: String) -> Int? {
+        plan.steps.firstIndex { $0.id == id }
     }
 
     /// Steps that may start now; they are marked running.
@@ -46,7 +47,7 @@ public struct PlanExecution: Sendable {
         var ready: [Int] = []
         for (offset, step) in plan.steps.enumerated() where states[offset] == .pending {
             let needsMet = step.needs.allSatisfy { need in
-                guard let index = indexByID[need], case .succeeded = states[index] else { return false }
+                guard let index = index(of: need), case .succeeded = states[index] else { return false }
                 return true
             }
             if needsMet {
@@ -75,7 +76,7 @@ public struct PlanExecution: Sendable {
             changed = false
             for (offset, candidate) in plan.steps.enumerated() where states[offset] == .pending {
                 let blocked = candidate.needs.contains { need in
-                    guard let index = indexByID[need] else { return true }
+                    guard let index = index(of: need) else { return true }
                     switch states[index] {
                     case .failed, .skipped: return true
                     default: return false

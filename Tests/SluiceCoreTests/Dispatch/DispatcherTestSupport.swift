@@ -59,7 +59,7 @@ enum PlanFactory {
 func withDispatcher<T: Sendable>(
     engine: ScriptedEngine, boundary: Boundary = Boundary(mode: .pushPull, maxInFlight: 4, maxQueued: 16, cancellationBudget: .seconds(2)),
     retry: RetryPolicy = .default, version: @escaping @Sendable () -> Int = { 1 },
-    _ body: (Dispatcher<ManualClock>, ManualClock) async throws -> T
+    _ body: (Dispatcher, ManualClock) async throws -> T
 ) async throws -> T {
     let clock = ManualClock()
     let dispatcher = Dispatcher(
