@@ -13,11 +13,15 @@ let package = Package(
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
         .library(name: "SluiceCore", targets: ["SluiceCore"]),
+        .library(name: "SluiceLedger", targets: ["SluiceLedger"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // Pure domain: events, adapters, expressions, plans, outcomes. No I/O.
@@ -32,7 +36,7 @@ let package = Package(
         // Configuration loading, validation and the dry-run mapper used by the CLI.
         .target(
             name: "SluiceApp",
-            dependencies: ["SluiceCore"],
+            dependencies: ["SluiceCore", "SluiceLedger"],
             swiftSettings: upcoming
         ),
         .executableTarget(
@@ -40,6 +44,7 @@ let package = Package(
             dependencies: [
                 "SluiceApp",
                 "SluiceCore",
+                "SluiceLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -59,6 +64,54 @@ let package = Package(
         .testTarget(
             name: "SluiceAppTests",
             dependencies: ["SluiceApp", "SluiceCore"],
+            swiftSettings: upcoming
+        ),
+        // MARK: - Ledger
+        // The system SQLite (libsqlite3-dev), bound directly: see Sources/SluiceLedger/SQLite/.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Durable outcomes, idempotency, inbox and dead letters: SQLite (default) and PostgreSQL.
+        .target(
+            name: "SluiceLedger",
+            dependencies: [
+                "SluiceCore",
+                "CSQLite",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // Fakes for tests: the in-memory ledger.
+        .target(
+            name: "SluiceTesting",
+            dependencies: ["SluiceCore"],
+            swiftSettings: upcoming
+        ),
+        // Writes outcomes until it is killed: the child process of the ledger's crash-safety test.
+        .executableTarget(
+            name: "LedgerCrashHelper",
+            dependencies: ["SluiceCore", "SluiceLedger"],
+            path: "Tests/LedgerCrashHelper",
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SluiceLedgerTests",
+            dependencies: [
+                "SluiceCore", "SluiceLedger", "SluiceTesting", "LedgerCrashHelper",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "LedgerBenchmarks",
+            dependencies: ["SluiceCore", "SluiceLedger"],
+            path: "Benchmarks/Sources/LedgerBenchmarks",
             swiftSettings: upcoming
         ),
     ]
