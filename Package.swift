@@ -36,7 +36,7 @@ let package = Package(
         // Configuration loading, validation and the dry-run mapper used by the CLI.
         .target(
             name: "SluiceApp",
-            dependencies: ["SluiceCore", "SluiceLedger"],
+            dependencies: ["SluiceCore", "SluiceLedger", .product(name: "Logging", package: "swift-log")],
             swiftSettings: upcoming
         ),
         .executableTarget(
@@ -63,7 +63,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceAppTests",
-            dependencies: ["SluiceApp", "SluiceCore"],
+            dependencies: ["SluiceApp", "SluiceCore", "SluiceLedger"],
             swiftSettings: upcoming
         ),
         // MARK: - Ledger
@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(
             name: "SluiceLedgerTests",
             dependencies: [
-                "SluiceCore", "SluiceLedger", "SluiceTesting", "LedgerCrashHelper",
+                "SluiceCore", "SluiceLedger", "SluiceTesting", "SluiceApp", "LedgerCrashHelper",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
