@@ -110,7 +110,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "LedgerBenchmarks",
-            dependencies: ["SluiceCore", "SluiceLedger"],
+            dependencies: ["SluiceCore", "SluiceLedger", "CSQLite", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/Sources/LedgerBenchmarks",
             swiftSettings: upcoming
         ),
