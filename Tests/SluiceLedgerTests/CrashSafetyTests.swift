@@ -112,7 +112,8 @@ import Glibc
             #expect(completedInbox.isSubset(of: positions), "run \(run): a completed inbox row has no outcome")
             await ledger.close()
         }
-        let check = try SQLiteConnection(path: path, readOnly: true, create: false)
+        let check = try SQLiteConnection(path: path, readOnly: false, create: false)
+        check.setBusyTimeout(milliseconds: 5000)
         let integrity = try check.prepare("PRAGMA integrity_check")
         #expect(try integrity.step())
         #expect(integrity.text(0) == "ok")
