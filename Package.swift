@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "SluiceCore", targets: ["SluiceCore"]),
         .library(name: "SluiceEngines", targets: ["SluiceEngines"]),
         .library(name: "SluiceTesting", targets: ["SluiceTesting"]),
+        .library(name: "SluiceLedger", targets: ["SluiceLedger"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // Pure domain: events, adapters, expressions, plans, outcomes. No I/O.
@@ -39,7 +41,7 @@ let package = Package(
         // Configuration loading, validation and the dry-run mapper used by the CLI.
         .target(
             name: "SluiceApp",
-            dependencies: ["SluiceCore"],
+            dependencies: ["SluiceCore", "SluiceLedger", .product(name: "Logging", package: "swift-log")],
             swiftSettings: upcoming
         ),
         // Engine clients: Durable Workflow (bridge endpoint, control plane) and Temporal's HTTP API.
@@ -55,7 +57,8 @@ let package = Package(
             swiftSettings: upcoming
         ),
         // Fakes and fixtures for tests: a Durable Workflow server fake over real loopback HTTP,
-        // a scripted HTTP server for faults, and launchers for the Temporal dev server and its worker.
+        // a scripted HTTP server for faults, launchers for the Temporal dev server and its worker,
+        // and the in-memory ledger.
         .target(
             name: "SluiceTesting",
             dependencies: [
@@ -72,6 +75,7 @@ let package = Package(
                 "SluiceApp",
                 "SluiceCore",
                 "SluiceEngines",
+                "SluiceLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -114,7 +118,49 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceAppTests",
-            dependencies: ["SluiceApp", "SluiceCore"],
+            dependencies: ["SluiceApp", "SluiceCore", "SluiceLedger", "SluiceTesting"],
+            swiftSettings: upcoming
+        ),
+        // MARK: - Ledger
+        // The system SQLite (libsqlite3-dev), bound directly: see Sources/SluiceLedger/SQLite/.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Durable outcomes, idempotency, inbox and dead letters: SQLite (default) and PostgreSQL.
+        .target(
+            name: "SluiceLedger",
+            dependencies: [
+                "SluiceCore",
+                "CSQLite",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // Writes outcomes until it is killed: the child process of the ledger's crash-safety test.
+        .executableTarget(
+            name: "LedgerCrashHelper",
+            dependencies: ["SluiceCore", "SluiceLedger"],
+            path: "Tests/LedgerCrashHelper",
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SluiceLedgerTests",
+            dependencies: [
+                "SluiceCore", "SluiceLedger", "SluiceTesting", "SluiceApp", "LedgerCrashHelper",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "LedgerBenchmarks",
+            dependencies: ["SluiceCore", "SluiceLedger", "CSQLite", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/Sources/LedgerBenchmarks",
             swiftSettings: upcoming
         ),
         .testTarget(

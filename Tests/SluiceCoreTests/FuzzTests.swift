@@ -61,7 +61,7 @@ struct FuzzTests {
     }
 
     @Test("fuzz: 100,000 templates and 100,000 bare expressions never crash; failures are located ExpressionErrors")
-    func expressions() throws {
+    func expressions() async throws {
         var rng = FuzzRandom(seed: 0x5EED_0001)
         let context = CoreTestSupport.context(
             CoreTestSupport.event(
@@ -75,6 +75,8 @@ struct FuzzTests {
         var badOffsets: [String] = []  // and other broken properties
         var evaluated = 0
         for index in 0..<cases {
+            // Let other tests' tasks run: this loop would otherwise hold a cooperative thread for seconds.
+            if index % 256 == 0 { await Task.yield() }
             // A template: a mutated seed, or random text.
             var scalars: [Unicode.Scalar]
             if index % 4 == 0 {
@@ -231,7 +233,7 @@ struct FuzzTests {
     /// YAML parsing dominates: a debug build reads about 3,500 mutated adapter files a second on one
     /// core (20,000 took 5.6 s), so 100,000 would take close to 30 s; 40,000 fit in about 11 s.
     @Test("fuzz: 40,000 mutated adapter files never crash; diagnostics are located and never hold the secret")
-    func adapterFiles() throws {
+    func adapterFiles() async throws {
         var rng = FuzzRandom(seed: 0x5EED_0002)
         let seeds = [stripeAdapterText, Self.kafkaAdapterText, minimalAdapter()].map { $0.components(separatedBy: "\n") }
         let lenient = CoreTestSupport.compiler(env: ["STRIPE_WEBHOOK_SECRET": Self.yamlFuzzSecret], engines: ["primary"])
@@ -245,6 +247,8 @@ struct FuzzTests {
         var rejected = 0
         var problems: [String] = []
         for index in 0..<cases {
+            // Let other tests' tasks run: this loop would otherwise hold a cooperative thread for seconds.
+            if index % 256 == 0 { await Task.yield() }
             var lines = rng.pick(seeds)
             for _ in 0...rng.below(3) { Self.mutateYAML(&lines, &rng) }
             let text = lines.joined(separator: "\n")
@@ -290,7 +294,7 @@ struct FuzzTests {
     static let jsonAlphabet: [UInt8] = Array(#"{}[]",:0123456789.eE+-\/ubfnrt aluxs"#.utf8) + [0x00, 0x1F, 0x7F, 0x80, 0xC3, 0xA9, 0xED, 0xF0, 0xFF, 0x0A, 0x09]
 
     @Test("fuzz: 100,000 random and mutated byte strings parse or fail at an offset; what parses round-trips")
-    func json() throws {
+    func json() async throws {
         var rng = FuzzRandom(seed: 0x5EED_0003)
         let seeds = Self.jsonSeeds.map { Array($0.utf8) }
         let cases = 100_000
@@ -298,6 +302,8 @@ struct FuzzTests {
         var parsedCount = 0
         var problems: [String] = []
         for index in 0..<cases {
+            // Let other tests' tasks run: this loop would otherwise hold a cooperative thread for seconds.
+            if index % 256 == 0 { await Task.yield() }
             var bytes: [UInt8]
             switch index % 5 {
             case 0:

@@ -17,7 +17,7 @@ struct EngineFaultTests {
             for expected in [503, 500, 502, 504] {
                 let error = await engineError { _ = try await engine.execute(command, adapter: "a") }
                 #expect(error?.kind == .retryable)
-                #expect(error?.statusCode == expected)
+                #expect(error?.statusCode == expected, "\(String(describing: error))")
                 #expect(error?.detail.contains("injected fault") == true)
             }
             // The storm is over: the same command goes through.

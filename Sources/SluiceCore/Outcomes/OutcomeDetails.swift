@@ -161,13 +161,108 @@ extension SourcePosition {
 }
 
 /// RFC 3339 timestamps with milliseconds, in UTC.
+///
+/// The common shape (`2026-01-31T12:00:00.000Z`, years 1970–9999) is written and read by hand:
+/// Foundation's ISO 8601 styles cost microseconds per call, and every outcome the ledger stores or
+/// answers carries two timestamps. Anything else goes through Foundation.
 public enum Timestamp {
     public static func format(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        // Truncated to the millisecond, as Foundation does; within a microsecond below the next
+        // millisecond counts as that millisecond (a parsed `….193Z` is 0.19299999… as a Double).
+        let scaled = date.timeIntervalSince1970 * 1000
+        var milliseconds = scaled.rounded(.down)
+        if scaled - milliseconds > 0.999 { milliseconds += 1 }
+        guard milliseconds >= 0, milliseconds < 253_402_300_800_000 else { return foundationFormat(date) }
+        let total = Int64(milliseconds)
+        let days = total / 86_400_000
+        let ofDay = total % 86_400_000
+        let (year, month, day) = civil(fromDays: days)
+        var bytes = [UInt8](repeating: 0, count: 24)
+        func put(_ value: Int64, at offset: Int, digits: Int) {
+            var value = value
+            for index in stride(from: offset + digits - 1, through: offset, by: -1) {
+                bytes[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+        }
+        put(year, at: 0, digits: 4)
+        bytes[4] = UInt8(ascii: "-")
+        put(month, at: 5, digits: 2)
+        bytes[7] = UInt8(ascii: "-")
+        put(day, at: 8, digits: 2)
+        bytes[10] = UInt8(ascii: "T")
+        put(ofDay / 3_600_000, at: 11, digits: 2)
+        bytes[13] = UInt8(ascii: ":")
+        put(ofDay / 60_000 % 60, at: 14, digits: 2)
+        bytes[16] = UInt8(ascii: ":")
+        put(ofDay / 1000 % 60, at: 17, digits: 2)
+        bytes[19] = UInt8(ascii: ".")
+        put(ofDay % 1000, at: 20, digits: 3)
+        bytes[23] = UInt8(ascii: "Z")
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func parse(_ text: String) -> Date? {
+        if let date = fastParse(text) { return date }
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
         return try? Date.ISO8601FormatStyle().parse(text)
+    }
+
+    static func foundationFormat(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.sssZ` or `YYYY-MM-DDTHH:MM:SSZ`; nil for anything else.
+    static func fastParse(_ text: String) -> Date? {
+        text.utf8.withContiguousStorageIfAvailable { bytes -> Date? in
+            guard bytes.count == 24 || bytes.count == 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+                bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+                bytes[bytes.count - 1] == UInt8(ascii: "Z")
+            else { return nil }
+            func number(_ offset: Int, _ digits: Int) -> Int64? {
+                var value: Int64 = 0
+                for index in offset..<(offset + digits) {
+                    let byte = bytes[index]
+                    guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                    value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+                }
+                return value
+            }
+            guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+                let minute = number(14, 2), let second = number(17, 2), (1...12).contains(month), (1...31).contains(day),
+                hour < 24, minute < 60, second < 60, year >= 1970
+            else { return nil }
+            var milliseconds: Int64 = 0
+            if bytes.count == 24 {
+                guard bytes[19] == UInt8(ascii: "."), let fraction = number(20, 3) else { return nil }
+                milliseconds = fraction
+            }
+            let days = daysFromCivil(year: year, month: month, day: day)
+            let seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
+            return Date(timeIntervalSince1970: Double(seconds * 1000 + milliseconds) / 1000)
+        } ?? nil
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The date of a day count since 1970-01-01.
+    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

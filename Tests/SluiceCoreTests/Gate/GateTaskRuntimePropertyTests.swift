@@ -13,8 +13,9 @@ struct GateTaskRuntimePropertyTests {
     static let operationsPerSequence = 120
 
     @Test("random sequences agree with the reference model and keep every invariant", arguments: 0..<batches)
-    func randomSequences(batch: Int) {
+    func randomSequences(batch: Int) async {
         for index in 0..<Self.sequencesPerBatch {
+            await Task.yield()  // a batch takes a while: let other tests' tasks run meanwhile
             let harness = GateRuntimeHarness(seed: UInt64(batch * Self.sequencesPerBatch + index))
             harness.run(operations: Self.operationsPerSequence)
             if harness.failed { return }
@@ -22,8 +23,9 @@ struct GateTaskRuntimePropertyTests {
     }
 
     @Test("cancellation-heavy sequences lose nothing", arguments: 0..<4)
-    func cancellationHeavySequences(batch: Int) {
+    func cancellationHeavySequences(batch: Int) async {
         for index in 0..<Self.sequencesPerBatch {
+            await Task.yield()
             let harness = GateRuntimeHarness(seed: 1_000_000 + UInt64(batch * Self.sequencesPerBatch + index))
             harness.cancellationWeight = 12
             harness.run(operations: Self.operationsPerSequence / 2)

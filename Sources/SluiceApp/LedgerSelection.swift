@@ -1,0 +1,103 @@
+public import Foundation
+public import SluiceCore
+import Logging
+import SluiceLedger
+
+/// Which ledger a command uses: flags, then the environment, then `sluice.yaml`'s `ledger:`
+/// section, then the default SQLite file `.sluice/ledger.sqlite`.
+///
+/// Environment: `SLUICE_LEDGER_PATH`, `SLUICE_LEDGER_URL`, `SLUICE_LEDGER_PASSWORD`.
+public struct LedgerSelection: Sendable {
+    public enum Location: Sendable, Hashable {
+        case sqlite(path: String)
+        case postgres(url: String)
+    }
+
+    public var location: Location
+    public var password: String?
+    public var spec: LedgerSpec
+
+    /// Resolves the ledger for a project directory.
+    ///
+    /// - Throws: ``LedgerError`` (`configuration`) with every problem of the `ledger:` section.
+    public static func resolve(
+        path: String?, url: String?, directory: URL, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(LedgerError) -> LedgerSelection {
+        var spec = LedgerSpec()
+        let configURL = directory.appendingPathComponent("sluice.yaml")
+        if let text = try? String(contentsOf: configURL, encoding: .utf8) {
+            let (read, problems) = LedgerSpec.read(text, file: "sluice.yaml")
+            guard let read else {
+                throw .fatal("configuration", problems.map(\.description).joined(separator: "\n"))
+            }
+            spec = read
+        }
+        let references = ConfigReferences(
+            source: ProcessConfigValueSource(environment: environment, baseDirectory: directory), resolution: .strict)
+        func resolved(_ text: String?, _ key: String) throws(LedgerError) -> String? {
+            guard let text else { return nil }
+            let (value, problems) = references.resolve(text)
+            if let problem = problems.first(where: { $0.severity == .error }) {
+                throw .fatal("configuration", "sluice.yaml: \(key): \(problem.message)")
+            }
+            return value
+        }
+        var password = environment["SLUICE_LEDGER_PASSWORD"]
+        if password == nil { password = try resolved(spec.password, "ledger.password") }
+        func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : directory.appendingPathComponent(path).path
+        }
+        let location: Location
+        if let path {
+            location = .sqlite(path: absolute(path))
+        } else if let url {
+            location = .postgres(url: url)
+        } else if let path = environment["SLUICE_LEDGER_PATH"] {
+            location = .sqlite(path: absolute(path))
+        } else if let url = environment["SLUICE_LEDGER_URL"] {
+            location = .postgres(url: url)
+        } else if spec.kind == .postgres, let url = try resolved(spec.url, "ledger.url") {
+            location = .postgres(url: url)
+        } else {
+            location = .sqlite(path: absolute(spec.path))
+        }
+        return LedgerSelection(location: location, password: password, spec: spec)
+    }
+
+    /// Where the ledger is, for messages (never with a password).
+    public var displayName: String {
+        switch location {
+        case .sqlite(let path): return path
+        case .postgres(let url):
+            guard var components = URLComponents(string: url) else { return "postgres ledger" }
+            components.password = nil
+            return components.string ?? "postgres ledger"
+        }
+    }
+
+    /// Opens the ledger for the duration of `body`.
+    ///
+    /// - Parameter mustExist: for queries: a missing SQLite file is an error, not a new empty ledger.
+    public func withLedger<Value: Sendable>(
+        mustExist: Bool, _ body: (any OutcomeLedger) async throws -> Value
+    ) async throws -> Value {
+        switch location {
+        case .sqlite(let path):
+            let ledger = try await SQLiteLedger.open(
+                SQLiteLedgerConfiguration(path: path, createDirectory: !mustExist, createFile: !mustExist))
+            do {
+                let value = try await body(ledger)
+                await ledger.close()
+                return value
+            } catch {
+                await ledger.close()
+                throw error
+            }
+        case .postgres(let url):
+            var logger = Logger(label: "sluice.ledger")
+            logger.logLevel = .error
+            let configuration = try PostgresLedgerConfiguration(url: url, password: password)
+            return try await PostgresLedger.withLedger(configuration, logger: logger) { try await body($0) }
+        }
+    }
+}

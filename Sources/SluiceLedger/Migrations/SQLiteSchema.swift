@@ -1,0 +1,106 @@
+import SluiceCore
+
+/// The SQLite ledger's schema, one migration per version, and the start-up version check.
+enum SQLiteSchema {
+    /// `PRAGMA application_id`: 'SLCE', so that Sluice never mistakes another program's database for
+    /// its ledger.
+    static let applicationID: Int64 = 0x534C_4345
+
+    /// Migrations in order; `PRAGMA user_version` holds the last one applied.
+    static let migrations: [(version: Int64, sql: String)] = [
+        (
+            1,
+            """
+            CREATE TABLE outcomes (
+                id INTEGER PRIMARY KEY,
+                adapter TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                reason TEXT,
+                workflow_id TEXT,
+                source_position TEXT NOT NULL,
+                recorded_at INTEGER NOT NULL,
+                duplicates INTEGER NOT NULL DEFAULT 0,
+                body TEXT NOT NULL
+            );
+            CREATE UNIQUE INDEX outcomes_by_key ON outcomes (adapter, idempotency_key);
+            CREATE INDEX outcomes_by_time ON outcomes (recorded_at);
+            CREATE INDEX outcomes_by_outcome ON outcomes (outcome, recorded_at);
+            CREATE INDEX outcomes_by_reason ON outcomes (reason) WHERE reason IS NOT NULL;
+            CREATE INDEX outcomes_by_workflow ON outcomes (workflow_id) WHERE workflow_id IS NOT NULL;
+            CREATE INDEX outcomes_by_position ON outcomes (source_position);
+            CREATE TABLE claims (
+                adapter TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL,
+                owner TEXT NOT NULL,
+                expires_at INTEGER NOT NULL,
+                PRIMARY KEY (adapter, idempotency_key)
+            ) WITHOUT ROWID;
+            CREATE TABLE inbox (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                adapter TEXT NOT NULL,
+                target TEXT NOT NULL,
+                headers TEXT NOT NULL,
+                body BLOB NOT NULL,
+                received_at INTEGER NOT NULL
+            );
+            CREATE TABLE dead_letters (
+                id INTEGER PRIMARY KEY,
+                adapter TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL,
+                reason TEXT,
+                created_at INTEGER NOT NULL,
+                redriven_at INTEGER,
+                redrive_count INTEGER NOT NULL DEFAULT 0,
+                outcome TEXT NOT NULL,
+                commands TEXT NOT NULL,
+                delivery TEXT,
+                delivery_body BLOB
+            );
+            CREATE INDEX dead_letters_by_adapter ON dead_letters (adapter, created_at);
+            CREATE INDEX dead_letters_by_time ON dead_letters (created_at);
+            CREATE INDEX dead_letters_by_key ON dead_letters (adapter, idempotency_key);
+            """
+        )
+    ]
+
+    /// The newest version this binary knows.
+    static var currentVersion: Int64 { migrations.last?.version ?? 0 }
+
+    /// Checks the file's version and applies the missing migrations in one transaction.
+    ///
+    /// - Throws: ``LedgerError`` when the file is another program's database or was written by a newer
+    ///   Sluice (never downgraded).
+    static func migrate(_ connection: SQLiteConnection) throws(LedgerError) {
+        let path = connection.path
+        do {
+            try connection.transaction { () throws(SQLiteFailure) in
+                let version = try connection.integer("PRAGMA user_version") ?? 0
+                let application = try connection.integer("PRAGMA application_id") ?? 0
+                let tables = try connection.integer("SELECT count(*) FROM sqlite_master") ?? 0
+                if application != applicationID && (application != 0 || tables > 0) {
+                    throw SQLiteFailure(code: -1, message: "not a Sluice ledger")
+                }
+                if version > currentVersion {
+                    throw SQLiteFailure(code: -2, message: "schema version \(version)")
+                }
+                for migration in migrations where migration.version > version {
+                    try connection.execute(migration.sql)
+                    try connection.execute("PRAGMA user_version = \(migration.version)")
+                }
+                if application != applicationID { try connection.execute("PRAGMA application_id = \(applicationID)") }
+            }
+        } catch let failure {
+            switch failure.code {
+            case -1:
+                throw .fatal("not_a_ledger", "\(path) is a SQLite database of another program, not a Sluice ledger")
+            case -2:
+                throw .fatal(
+                    "schema_too_new",
+                    "the ledger \(path) has \(failure.message), newer than this sluice understands (\(currentVersion)); "
+                        + "run a newer sluice, or point ledger.path at another file (it is never downgraded)")
+            default: throw failure.ledgerError(path: path)
+            }
+        }
+    }
+}

@@ -1,0 +1,290 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+public import SluiceCore
+
+extension PostgresLedger {
+    public func record(_ request: RecordRequest) async throws(LedgerError) -> RecordResult {
+        let work = PostgresWriteJob.Work.record(
+            request.outcome, LedgerCoding.Row(request.outcome), inboxID: request.inboxID,
+            letter: request.deadLetter.map { LedgerCoding.DeadLetterRow(outcome: request.outcome, content: $0) })
+        guard case .record(let result) = try await write(work) else { throw Self.unexpected }
+        return result
+    }
+
+    public func claim(adapter: String, idempotencyKey: String, owner: String, for duration: Duration)
+        async throws(LedgerError) -> ClaimResult
+    {
+        let now = self.now
+        let until = now.addingTimeInterval(duration.timeInterval)
+        let dedupe = configuration.dedupe
+        let answer = try await write(
+            .statements { connection, logger in
+                // Claim first, then look for a decision: a replica recording the key concurrently either
+                // holds the claim row (we wait for its commit) or has committed its decision (we see it).
+                var claimed = false
+                for try await _ in try await connection.query(
+                    """
+                    INSERT INTO sluice_claims (adapter, idempotency_key, owner, expires_at) VALUES (\(adapter), \(idempotencyKey), \(owner), \(until))
+                    ON CONFLICT (adapter, idempotency_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+                    WHERE sluice_claims.owner = excluded.owner OR sluice_claims.expires_at <= \(now)
+                    RETURNING owner
+                    """, logger: logger)
+                {
+                    claimed = true
+                }
+                for try await (recordedAt, body) in try await connection.query(
+                    "SELECT recorded_at, body FROM sluice_outcomes WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey)",
+                    logger: logger
+                ).decode((Date, String).self) where dedupe.isLive(adapter: adapter, recordedAt: recordedAt, now: now) {
+                    if claimed {
+                        try await connection.query(
+                            "DELETE FROM sluice_claims WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey) AND owner = \(owner)",
+                            logger: logger)
+                    }
+                    return Result { () throws(LedgerError) in .claim(.decided(try LedgerCoding.outcome(body))) }
+                }
+                if claimed { return .success(.claim(.claimed(until: until))) }
+                for try await (holder, expires) in try await connection.query(
+                    "SELECT owner, expires_at FROM sluice_claims WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey)",
+                    logger: logger
+                ).decode((String, Date).self) {
+                    return .success(.claim(.held(by: holder, until: expires)))
+                }
+                return .failure(.retryable("conflict", "the claim on \(idempotencyKey) changed hands; try again"))
+            })
+        guard case .claim(let result) = answer else { throw Self.unexpected }
+        return result
+    }
+
+    public func release(adapter: String, idempotencyKey: String, owner: String) async throws(LedgerError) {
+        _ = try await write(
+            .statements { connection, logger in
+                try await connection.query(
+                    "DELETE FROM sluice_claims WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey) AND owner = \(owner)",
+                    logger: logger)
+                return .success(.done)
+            })
+    }
+
+    public func appendInbox(_ delivery: Delivery) async throws(LedgerError) -> Int64 {
+        let headers = LedgerCoding.headersText(delivery)
+        let answer = try await write(
+            .statements { connection, logger in
+                let rows = try await connection.query(
+                    """
+                    INSERT INTO sluice_inbox (adapter, target, headers, body, received_at)
+                    VALUES (\(delivery.adapter), \(delivery.target), \(headers), \(ByteBuffer(bytes: delivery.body)), \(delivery.receivedAt))
+                    RETURNING id
+                    """, logger: logger)
+                for try await id in rows.decode(Int64.self) { return .success(.id(id)) }
+                return .failure(.fatal("internal", "an inbox insert returned no id"))
+            })
+        guard case .id(let id) = answer else { throw Self.unexpected }
+        return id
+    }
+
+    public func markRedriven(deadLetterID: Int64, outcome: Outcome) async throws(LedgerError) {
+        let row = LedgerCoding.Row(outcome)
+        let now = self.now
+        _ = try await write(
+            .statements { connection, logger in
+                var found = false
+                for try await _ in try await connection.query(
+                    """
+                    UPDATE sluice_dead_letters SET redriven_at = \(now), redrive_count = redrive_count + 1
+                    WHERE id = \(deadLetterID) RETURNING id
+                    """, logger: logger)
+                {
+                    found = true
+                }
+                guard found else { return .failure(.invalidRequest("not_found", "there is no dead letter \(deadLetterID)")) }
+                try await connection.query(
+                    "DELETE FROM sluice_outcomes WHERE adapter = \(row.adapter) AND idempotency_key = \(row.idempotencyKey)",
+                    logger: logger)
+                _ = try await self.insertOne(row, at: now, on: connection)
+                return .success(.done)
+            })
+    }
+
+    public func pruneBatch(_ policy: RetentionPolicy, batchSize: Int) async throws(LedgerError) -> PruneResult {
+        let now = self.now
+        let cutoff = policy.cutoff(now: now)
+        let limit = max(1, batchSize)
+        let answer = try await write(
+            .statements { connection, logger in
+                var result = PruneResult()
+                func count(_ query: PostgresQuery) async throws -> Int {
+                    var total = 0
+                    for try await _ in try await connection.query(query, logger: logger) { total += 1 }
+                    return total
+                }
+                if let cutoff {
+                    result.outcomes = try await count(
+                        """
+                        DELETE FROM sluice_outcomes WHERE id IN (SELECT id FROM sluice_outcomes WHERE recorded_at < \(cutoff)
+                        ORDER BY recorded_at LIMIT \(limit)) RETURNING id
+                        """)
+                    result.deadLetters = try await count(
+                        """
+                        DELETE FROM sluice_dead_letters WHERE id IN (SELECT id FROM sluice_dead_letters WHERE created_at < \(cutoff)
+                        ORDER BY created_at LIMIT \(limit)) RETURNING id
+                        """)
+                }
+                if let maxOutcomes = policy.maxOutcomes, result.outcomes < limit {
+                    result.outcomes += try await count(
+                        """
+                        DELETE FROM sluice_outcomes WHERE id IN (SELECT id FROM sluice_outcomes WHERE id <= (
+                            SELECT id FROM sluice_outcomes ORDER BY id DESC LIMIT 1 OFFSET \(max(0, maxOutcomes)))
+                        ORDER BY id LIMIT \(limit - result.outcomes)) RETURNING id
+                        """)
+                }
+                result.claims = try await count("DELETE FROM sluice_claims WHERE expires_at <= \(now) RETURNING owner")
+                return .success(.prune(result))
+            })
+        guard case .prune(let result) = answer else { throw Self.unexpected }
+        return result
+    }
+
+    public func checkReadiness() async throws(LedgerError) {
+        _ = try await write(
+            .statements { connection, logger in
+                try await connection.query("SELECT 1", logger: logger)
+                return .success(.done)
+            })
+    }
+
+    static let unexpected = LedgerError.fatal("internal", "the ledger writer gave an unexpected answer")
+
+    // MARK: - Reads
+
+    /// Runs a query on a pooled connection and classifies its errors.
+    func read<Value>(_ body: (PostgresClient) async throws -> Value) async throws(LedgerError) -> Value {
+        do {
+            return try await body(client)
+        } catch {
+            throw Self.classify(error, configuration: configuration)
+        }
+    }
+
+    public func decision(adapter: String, idempotencyKey: String) async throws(LedgerError) -> Outcome? {
+        let now = self.now
+        let logger = self.logger
+        let stored: (Date, String)? = try await read { client in
+            for try await row in try await client.query(
+                "SELECT recorded_at, body FROM sluice_outcomes WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey)",
+                logger: logger
+            ).decode((Date, String).self) {
+                return row
+            }
+            return nil
+        }
+        guard let (recordedAt, body) = stored, configuration.dedupe.isLive(adapter: adapter, recordedAt: recordedAt, now: now)
+        else { return nil }
+        return try LedgerCoding.outcome(body)
+    }
+
+    public func pendingInbox(after: Int64?, limit: Int) async throws(LedgerError) -> [InboxItem] {
+        let logger = self.logger
+        let rows: [(Int64, String, String, String, ByteBuffer, Date)] = try await read { client in
+            var rows: [(Int64, String, String, String, ByteBuffer, Date)] = []
+            for try await row in try await client.query(
+                """
+                SELECT id, adapter, target, headers, body, received_at FROM sluice_inbox WHERE id > \(after ?? 0)
+                ORDER BY id LIMIT \(limit)
+                """, logger: logger
+            ).decode((Int64, String, String, String, ByteBuffer, Date).self) {
+                rows.append(row)
+            }
+            return rows
+        }
+        var items: [InboxItem] = []
+        for (id, adapter, target, headers, body, received) in rows {
+            let delivery = Delivery(
+                adapter: adapter, target: target, headers: try LedgerCoding.headers(headers), body: Array(body.readableBytesView),
+                receivedAt: received)
+            items.append(InboxItem(id: id, delivery: delivery))
+        }
+        return items
+    }
+
+    public func deadLetters(_ query: DeadLetterQuery) async throws(LedgerError) -> [DeadLetter] {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        if let adapter = query.adapter {
+            binds.append(adapter)
+            conditions.append("adapter = $\(binds.count)")
+        }
+        if let since = query.since {
+            binds.append(since)
+            conditions.append("created_at >= $\(binds.count)")
+        }
+        if !query.includeRedriven { conditions.append("redriven_at IS NULL") }
+        binds.append(query.limit)
+        let sql = """
+            SELECT id, created_at, redriven_at, redrive_count, outcome, commands, delivery, delivery_body FROM sluice_dead_letters
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT $\(binds.count)
+            """
+        let logger = self.logger
+        let rows = try await read { client in
+            var rows: [(Int64, Date, Date?, Int, String, String, String?, ByteBuffer?)] = []
+            for try await row in try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+                .decode((Int64, Date, Date?, Int, String, String, String?, ByteBuffer?).self)
+            {
+                rows.append(row)
+            }
+            return rows
+        }
+        var letters: [DeadLetter] = []
+        for (id, created, redriven, count, outcome, commands, delivery, body) in rows {
+            let stored = try delivery.map { text throws(LedgerError) in
+                try LedgerCoding.delivery(text, body: body.map { Array($0.readableBytesView) } ?? [])
+            }
+            letters.append(
+                DeadLetter(
+                    id: id, outcome: try LedgerCoding.outcome(outcome),
+                    content: DeadLetterContent(commands: try LedgerCoding.commands(commands), delivery: stored), createdAt: created,
+                    redrivenAt: redriven, redriveCount: count))
+        }
+        return letters
+    }
+
+    public func outcomes(_ query: OutcomeQuery) async throws(LedgerError) -> [StoredOutcome] {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        func add(_ column: String, _ value: String) {
+            binds.append(value)
+            conditions.append("\(column) = $\(binds.count)")
+        }
+        if let adapter = query.adapter { add("adapter", adapter) }
+        if let key = query.idempotencyKey { add("idempotency_key", key) }
+        if let kind = query.kind { add("outcome", kind.rawValue) }
+        if let reason = query.reason { add("reason", reason.rawValue) }
+        if let workflowID = query.workflowID { add("workflow_id", workflowID) }
+        if let since = query.since {
+            binds.append(since)
+            conditions.append("recorded_at >= $\(binds.count)")
+        }
+        binds.append(query.limit)
+        let sql = """
+            SELECT id, recorded_at, duplicates, body FROM sluice_outcomes
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT $\(binds.count)
+            """
+        let logger = self.logger
+        let rows = try await read { client in
+            var rows: [(Int64, Date, Int, String)] = []
+            for try await row in try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+                .decode((Int64, Date, Int, String).self)
+            {
+                rows.append(row)
+            }
+            return rows
+        }
+        var stored: [StoredOutcome] = []
+        for (id, recorded, duplicates, body) in rows {
+            stored.append(StoredOutcome(id: id, outcome: try LedgerCoding.outcome(body), recordedAt: recorded, duplicates: duplicates))
+        }
+        return stored
+    }
+}

@@ -1,0 +1,323 @@
+import Foundation
+public import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+public import SluiceCore
+import Synchronization
+
+/// The ledger for several replicas: one PostgreSQL database shared by all of them.
+///
+/// Decisions are unique per adapter and idempotency key in the database (`UNIQUE` constraint), so
+/// two replicas racing on one key store one decision, and the loser is answered with it. Writes are
+/// group-committed like the SQLite ledger's: one writer task per process takes every waiting write
+/// into one transaction of a few statements (`unnest` arrays), and resumes the callers after `COMMIT`.
+/// A batch that fails with a lost connection or a deadlock is retried whole: every statement in it
+/// is idempotent, so a batch whose `COMMIT` reached the server before the connection dropped is not
+/// doubled.
+///
+/// Use ``withLedger(_:logger:_:)``, or ``connect(_:logger:)`` then ``run()`` in a long-running task.
+public final class PostgresLedger: OutcomeLedger {
+    public let configuration: PostgresLedgerConfiguration
+    let client: PostgresClient
+    let logger: Logger
+    private let queue = Mutex(WriterQueue())
+    private let writer = Mutex<PostgresWriterConnection?>(nil)
+
+    struct WriterQueue {
+        var jobs: [PostgresWriteJob] = []
+        var waiter: CheckedContinuation<Void, Never>?
+        var closed = false
+    }
+
+    private init(configuration: PostgresLedgerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        var clientConfiguration = PostgresClient.Configuration(
+            host: configuration.host, port: configuration.port, username: configuration.username,
+            password: configuration.password, database: configuration.database, tls: .disable)
+        clientConfiguration.options.maximumConnections = max(2, configuration.maxConnections)
+        clientConfiguration.options.connectTimeout = configuration.connectTimeout
+        client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+    }
+
+    /// Checks that the server can be reached with these credentials, without starting anything.
+    ///
+    /// - Returns: a ledger to ``run()``; it migrates the schema when it starts.
+    /// - Throws: ``LedgerError``: refused connection, wrong password, unknown database.
+    public static func connect(_ configuration: PostgresLedgerConfiguration, logger: Logger) async throws(LedgerError)
+        -> PostgresLedger
+    {
+        do {
+            let connection = try await PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.any(),
+                configuration: PostgresConnection.Configuration(
+                    host: configuration.host, port: configuration.port, username: configuration.username,
+                    password: configuration.password, database: configuration.database, tls: .disable),
+                id: 0, logger: logger
+            ).get()
+            try await connection.close()
+        } catch {
+            throw classify(error, configuration: configuration)
+        }
+        return PostgresLedger(configuration: configuration, logger: logger)
+    }
+
+    /// Connects, migrates, runs the ledger for the duration of `body`, then stops it.
+    public static func withLedger<Value: Sendable>(
+        _ configuration: PostgresLedgerConfiguration, logger: Logger,
+        _ body: (PostgresLedger) async throws -> Value
+    ) async throws -> Value {
+        let ledger = try await connect(configuration, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await ledger.run() }
+            do {
+                try await ledger.migrate()
+                let value = try await body(ledger)
+                group.cancelAll()
+                return value
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+
+    /// Runs the connection pool and the writer until the task is cancelled; queued writes fail as
+    /// `closed` after that.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.client.run() }
+            await withTaskCancellationHandler {
+                await runWriter()
+            } onCancel: {
+                self.close()
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Checks the schema version and applies missing migrations, under a lock so that replicas
+    /// starting together migrate once.
+    ///
+    /// - Throws: ``LedgerError`` `schema_too_new` when the database was migrated by a newer Sluice.
+    public func migrate() async throws(LedgerError) {
+        let configuration = self.configuration
+        do {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("CREATE TABLE IF NOT EXISTS sluice_schema (version INTEGER NOT NULL)", logger: logger)
+                try await connection.query("LOCK TABLE sluice_schema IN ACCESS EXCLUSIVE MODE", logger: logger)
+                var version = 0
+                for try await (value) in try await connection.query("SELECT coalesce(max(version), 0) FROM sluice_schema", logger: logger)
+                    .decode(Int.self)
+                {
+                    version = value
+                }
+                if version > PostgresSchema.currentVersion {
+                    throw LedgerError.fatal(
+                        "schema_too_new",
+                        "the ledger \(configuration.endpoint) has schema version \(version), newer than this sluice understands "
+                            + "(\(PostgresSchema.currentVersion)); run a newer sluice (it is never downgraded)")
+                }
+                for migration in PostgresSchema.migrations where migration.version > version {
+                    for statement in migration.statements {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await connection.query("INSERT INTO sluice_schema (version) VALUES (\(migration.version))", logger: logger)
+                }
+            }
+        } catch {
+            throw Self.classify(error, configuration: configuration)
+        }
+    }
+
+    // MARK: - The writer
+
+    /// Queues a write and waits until its transaction committed.
+    func write(_ work: PostgresWriteJob.Work) async throws(LedgerError) -> PostgresAnswer {
+        let result = await withCheckedContinuation { continuation in
+            let job = PostgresWriteJob(work: work, continuation: continuation)
+            let waiter: CheckedContinuation<Void, Never>?? = queue.withLock { queue in
+                guard !queue.closed else { return .none }
+                queue.jobs.append(job)
+                defer { queue.waiter = nil }
+                return .some(queue.waiter)
+            }
+            switch waiter {
+            case .none: continuation.resume(returning: .failure(Self.closedError))
+            case .some(let waiter): waiter?.resume()
+            }
+        }
+        return try result.get()
+    }
+
+    static let closedError = LedgerError.retryable("closed", "the ledger is not running")
+
+    private func close() {
+        let (jobs, waiter) = queue.withLock { queue in
+            queue.closed = true
+            defer {
+                queue.jobs = []
+                queue.waiter = nil
+            }
+            return (queue.jobs, queue.waiter)
+        }
+        waiter?.resume()
+        for job in jobs { job.continuation.resume(returning: .failure(Self.closedError)) }
+    }
+
+    private func nextBatch() async -> [PostgresWriteJob]? {
+        while true {
+            enum Next {
+                case batch([PostgresWriteJob])
+                case closed
+                case wait
+            }
+            let limit = max(1, configuration.maxBatch)
+            let next: Next = queue.withLock { queue in
+                if !queue.jobs.isEmpty {
+                    let taken = Array(queue.jobs.prefix(limit))
+                    queue.jobs.removeFirst(taken.count)
+                    return .batch(taken)
+                }
+                return queue.closed ? .closed : .wait
+            }
+            switch next {
+            case .batch(let jobs): return jobs
+            case .closed: return nil
+            case .wait:
+                await withCheckedContinuation { continuation in
+                    let resumeNow = queue.withLock { queue in
+                        if !queue.jobs.isEmpty || queue.closed { return true }
+                        queue.waiter = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+        }
+    }
+
+    private func runWriter() async {
+        while let batch = await nextBatch() {
+            await commit(batch)
+        }
+        if let connection = writer.withLock({ $0 }) { await connection.close() }
+    }
+
+    /// One batch in one transaction, retried whole on a lost connection or a deadlock.
+    private func commit(_ batch: [PostgresWriteJob]) async {
+        var attempt = 0
+        while true {
+            do {
+                let answers = try await transaction(batch)
+                for (job, answer) in zip(batch, answers) { job.continuation.resume(returning: answer) }
+                return
+            } catch {
+                let ledgerError = Self.classify(error, configuration: configuration)
+                attempt += 1
+                if ledgerError.isRetryable && attempt <= configuration.retries && !Task.isCancelled {
+                    logger.warning(
+                        "ledger batch failed, retrying", metadata: ["ledger.error": "\(ledgerError)", "ledger.attempt": "\(attempt)"])
+                    try? await Task.sleep(for: .milliseconds(50 << min(attempt, 6)))
+                    continue
+                }
+                if batch.count > 1 && !ledgerError.isRetryable {
+                    for job in batch { await commit([job]) }
+                    return
+                }
+                for job in batch { job.continuation.resume(returning: .failure(ledgerError)) }
+                return
+            }
+        }
+    }
+
+    /// The writer's connection, (re)opened when needed.
+    private func writerConnection() async throws -> PostgresWriterConnection {
+        if let current = writer.withLock({ $0 }), !current.isClosed { return current }
+        let configuration = self.configuration
+        let connection = try await PostgresWriterConnection.connect(
+            PostgresConnection.Configuration(
+                host: configuration.host, port: configuration.port, username: configuration.username,
+                password: configuration.password, database: configuration.database, tls: .disable),
+            logger: logger)
+        writer.withLock { $0 = connection }
+        return connection
+    }
+
+    private func transaction(_ batch: [PostgresWriteJob]) async throws -> [Result<PostgresAnswer, LedgerError>] {
+        let connection = try await writerConnection()
+        do {
+            try await connection.query("BEGIN", logger: logger)
+            let answers = try await perform(batch, on: connection)
+            try await connection.query("COMMIT", logger: logger)
+            return answers
+        } catch {
+            if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+            throw error
+        }
+    }
+
+    // MARK: - Errors
+
+    /// A ``LedgerError`` for whatever PostgresNIO threw, never quoting a password.
+    static func classify(_ error: any Error, configuration: PostgresLedgerConfiguration) -> LedgerError {
+        if let error = error as? LedgerError { return error }
+        if let error = error as? PostgresTransactionError {
+            if let inner = error.beginError ?? error.closureError ?? error.commitError ?? error.rollbackError {
+                return classify(inner, configuration: configuration)
+            }
+        }
+        let endpoint = configuration.endpoint
+        guard let error = error as? PSQLError else {
+            return .retryable("connection", "the ledger \(endpoint) failed: \(String(reflecting: error))")
+        }
+        switch error.code {
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            let message = error.serverInfo?[.message] ?? "server error"
+            switch state {
+            case "28P01", "28000":
+                return .fatal(
+                    "authentication", "PostgreSQL at \(endpoint) refused user '\(configuration.username)': \(message)")
+            case "3D000": return .fatal("unknown_database", "PostgreSQL at \(endpoint): \(message)")
+            case "40001", "40P01", "55P03", "57014":
+                return .retryable("conflict", "PostgreSQL at \(endpoint): \(message) (\(state))")
+            case "53100", "53200", "53300", "57P01", "57P02", "57P03", "08000", "08003", "08006":
+                return .retryable("unavailable", "PostgreSQL at \(endpoint): \(message) (\(state))")
+            default:
+                return .fatal("server", "PostgreSQL at \(endpoint): \(message) (\(state))")
+            }
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+            return .retryable("connection", "lost the connection to PostgreSQL at \(endpoint) (\(error.code))")
+        case .authMechanismRequiresPassword:
+            return .fatal("authentication", "PostgreSQL at \(endpoint) asks for a password and none is configured")
+        default:
+            return .fatal("postgres", "PostgreSQL at \(endpoint) failed: \(error.code)")
+        }
+    }
+
+    var now: Date { configuration.now() }
+}
+
+/// One caller's part of a group-committed PostgreSQL transaction.
+struct PostgresWriteJob: Sendable {
+    enum Work: Sendable {
+        /// A decision, handled with the batch's other decisions in a few array statements.
+        case record(Outcome, LedgerCoding.Row, inboxID: Int64?, letter: LedgerCoding.DeadLetterRow?)
+        /// Anything else, run alone inside the batch's transaction.
+        case statements(@Sendable (PostgresWriterConnection, Logger) async throws -> Result<PostgresAnswer, LedgerError>)
+    }
+
+    var work: Work
+    var continuation: CheckedContinuation<Result<PostgresAnswer, LedgerError>, Never>
+}
+
+/// What a PostgreSQL write gives back.
+enum PostgresAnswer: Sendable {
+    case record(RecordResult)
+    case claim(ClaimResult)
+    case id(Int64)
+    case prune(PruneResult)
+    case done
+}

@@ -1,0 +1,68 @@
+public import Foundation
+public import SluiceCore
+
+/// How the PostgreSQL ledger connects (`ledger: {type: postgres, url: …, password: …}`).
+///
+/// Several Sluice replicas may share one database: decisions are unique per adapter and idempotency
+/// key in the database itself, and claims are rows with an expiry.
+public struct PostgresLedgerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var username: String
+    /// Usually from `${env:…}` or a file; never logged.
+    public var password: String?
+    public var database: String
+    /// Connections in the pool (default 8): one for the writer, the rest for queries.
+    public var maxConnections: Int
+    /// The most writes one transaction takes (default 2048).
+    public var maxBatch: Int
+    /// How long to wait for a connection (default 10s).
+    public var connectTimeout: Duration
+    /// How often a batch is retried after a lost connection or a deadlock before its callers fail (default 4).
+    public var retries: Int
+    public var dedupe: DedupePolicy
+    /// The wall clock, injectable for tests of windows and expiry.
+    public var now: @Sendable () -> Date
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 5432, username: String, password: String? = nil, database: String,
+        maxConnections: Int = 8, maxBatch: Int = 2048, connectTimeout: Duration = .seconds(10), retries: Int = 4,
+        dedupe: DedupePolicy = DedupePolicy(), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.database = database
+        self.maxConnections = maxConnections
+        self.maxBatch = maxBatch
+        self.connectTimeout = connectTimeout
+        self.retries = retries
+        self.dedupe = dedupe
+        self.now = now
+    }
+
+    /// Reads `postgres://user[:password]@host[:port]/database`; `password` overrides the URL's.
+    ///
+    /// - Throws: ``LedgerError`` (`invalid_url`) naming what is missing; the message never repeats a password.
+    public init(url: String, password: String? = nil) throws(LedgerError) {
+        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+            let host = components.host, !host.isEmpty
+        else {
+            throw .fatal("invalid_url", "the ledger URL is not postgres://user@host[:port]/database")
+        }
+        guard let user = components.user, !user.isEmpty else {
+            throw .fatal("invalid_url", "the ledger URL names no user (postgres://user@host/database)")
+        }
+        let database = String(components.path.drop(while: { $0 == "/" }))
+        guard !database.isEmpty else {
+            throw .fatal("invalid_url", "the ledger URL names no database (postgres://user@host/database)")
+        }
+        self.init(
+            host: host, port: components.port ?? 5432, username: user, password: password ?? components.password,
+            database: database)
+    }
+
+    /// `host:port/database` for messages.
+    public var endpoint: String { "\(host):\(port)/\(database)" }
+}

@@ -1,0 +1,84 @@
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import SluiceCore
+import Synchronization
+
+/// The writer's own connection to PostgreSQL, outside the pool.
+///
+/// PostgresNIO never answers a query written after its connection closed (the write fails with no
+/// promise to fail), which would stall the writer forever. Every query here is raced against the
+/// connection's close: when the server drops the connection (restart, `pg_terminate_backend`, a
+/// network cut), the queries in flight fail at once, and the writer opens a new connection and
+/// retries the batch.
+final class PostgresWriterConnection: Sendable {
+    private struct State {
+        var closed = false
+        var nextID: UInt64 = 0
+        var pending: [UInt64: CheckedContinuation<PostgresRowSequence, any Error>] = [:]
+    }
+
+    let connection: PostgresConnection
+    private let state = Mutex(State())
+
+    private init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    static func connect(_ configuration: PostgresConnection.Configuration, logger: Logger) async throws -> PostgresWriterConnection {
+        let connection = try await PostgresConnection.connect(
+            on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 1, logger: logger
+        ).get()
+        let writer = PostgresWriterConnection(connection: connection)
+        connection.closeFuture.whenComplete { _ in writer.failAll() }
+        return writer
+    }
+
+    var isClosed: Bool { state.withLock { $0.closed } || connection.isClosed }
+
+    /// Runs a query; fails with `connectionClosed` as soon as the connection closes.
+    @discardableResult
+    func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        try await withCheckedThrowingContinuation { continuation in
+            let id: UInt64? = state.withLock { state in
+                guard !state.closed else { return nil }
+                state.nextID += 1
+                state.pending[state.nextID] = continuation
+                return state.nextID
+            }
+            guard let id else {
+                continuation.resume(throwing: Self.closedError)
+                return
+            }
+            let connection = self.connection
+            Task {
+                let result: Result<PostgresRowSequence, any Error>
+                do {
+                    result = .success(try await connection.query(query, logger: logger))
+                } catch {
+                    result = .failure(error)
+                }
+                self.state.withLock { $0.pending.removeValue(forKey: id) }?.resume(with: result)
+            }
+        }
+    }
+
+    func close() async {
+        failAll()
+        try? await connection.close()
+    }
+
+    static let closedError = LedgerError.retryable("connection", "the writer's connection to PostgreSQL closed")
+
+    private func failAll() {
+        let pending = state.withLock { state in
+            state.closed = true
+            defer { state.pending = [:] }
+            return state.pending
+        }
+        for continuation in pending.values {
+            continuation.resume(throwing: Self.closedError)
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+public import SluiceCore
+
+extension SQLiteLedger {
+    public func decision(adapter: String, idempotencyKey: String) async throws(LedgerError) -> Outcome? {
+        let now = self.now
+        let window = windowMilliseconds(adapter)
+        let body: String? = try await read { connection in
+            try Self.decisionBody(adapter: adapter, idempotencyKey: idempotencyKey, now: now, window: window, on: connection)
+        }
+        return try body.map { text throws(LedgerError) in try LedgerCoding.outcome(text) }
+    }
+
+    /// The stored JSON of a live decision: the lookup behind ``decision(adapter:idempotencyKey:)``.
+    static func decisionBody(adapter: String, idempotencyKey: String, now: Int64, window: Int64?, on connection: SQLiteConnection)
+        throws(SQLiteFailure) -> String?
+    {
+        let select = try connection.statement("SELECT recorded_at, body FROM outcomes WHERE adapter = ? AND idempotency_key = ?")
+        select.bind(1, adapter)
+        select.bind(2, idempotencyKey)
+        defer { select.reset() }
+        guard try select.step() else { return nil }
+        if let window, now - select.int64(0) >= window { return nil }
+        return select.text(1)
+    }
+
+    public func pendingInbox(after: Int64?, limit: Int) async throws(LedgerError) -> [InboxItem] {
+        try await read { connection in
+            let select = try connection.statement(
+                "SELECT id, adapter, target, headers, body, received_at FROM inbox WHERE id > ? ORDER BY id LIMIT ?")
+            select.bind(1, after ?? 0)
+            select.bind(2, Int64(limit))
+            defer { select.reset() }
+            var items: [InboxItem] = []
+            while try select.step() {
+                let delivery = Delivery(
+                    adapter: select.text(1) ?? "", target: select.text(2) ?? "",
+                    headers: try LedgerCoding.headers(select.text(3) ?? "[]"), body: select.blob(4),
+                    receivedAt: LedgerCoding.date(select.int64(5)))
+                items.append(InboxItem(id: select.int64(0), delivery: delivery))
+            }
+            return items
+        }
+    }
+
+    public func deadLetters(_ query: DeadLetterQuery) async throws(LedgerError) -> [DeadLetter] {
+        var conditions: [String] = []
+        var values: [SQLiteValue] = []
+        if let adapter = query.adapter {
+            conditions.append("adapter = ?")
+            values.append(.text(adapter))
+        }
+        if let since = query.since {
+            conditions.append("created_at >= ?")
+            values.append(.integer(LedgerCoding.milliseconds(since)))
+        }
+        if !query.includeRedriven { conditions.append("redriven_at IS NULL") }
+        values.append(.integer(Int64(query.limit)))
+        let sql = """
+            SELECT id, created_at, redriven_at, redrive_count, outcome, commands, delivery, delivery_body FROM dead_letters
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT ?
+            """
+        let bound = values
+        return try await read { connection in
+            let select = try connection.prepare(sql)
+            select.bind(bound)
+            var letters: [DeadLetter] = []
+            while try select.step() {
+                let delivery = try select.text(6).map { text throws(LedgerError) in
+                    try LedgerCoding.delivery(text, body: select.blob(7))
+                }
+                letters.append(
+                    DeadLetter(
+                        id: select.int64(0), outcome: try LedgerCoding.outcome(select.text(4) ?? ""),
+                        content: DeadLetterContent(commands: try LedgerCoding.commands(select.text(5) ?? "[]"), delivery: delivery),
+                        createdAt: LedgerCoding.date(select.int64(1)),
+                        redrivenAt: select.isNull(2) ? nil : LedgerCoding.date(select.int64(2)),
+                        redriveCount: Int(select.int64(3))))
+            }
+            return letters
+        }
+    }
+
+    public func outcomes(_ query: OutcomeQuery) async throws(LedgerError) -> [StoredOutcome] {
+        var conditions: [String] = []
+        var values: [SQLiteValue] = []
+        func add(_ condition: String, _ value: SQLiteValue) {
+            conditions.append(condition)
+            values.append(value)
+        }
+        if let adapter = query.adapter { add("adapter = ?", .text(adapter)) }
+        if let key = query.idempotencyKey { add("idempotency_key = ?", .text(key)) }
+        if let kind = query.kind { add("outcome = ?", .text(kind.rawValue)) }
+        if let reason = query.reason { add("reason = ?", .text(reason.rawValue)) }
+        if let workflowID = query.workflowID { add("workflow_id = ?", .text(workflowID)) }
+        if let since = query.since { add("recorded_at >= ?", .integer(LedgerCoding.milliseconds(since))) }
+        values.append(.integer(Int64(query.limit)))
+        let sql = """
+            SELECT id, recorded_at, duplicates, body FROM outcomes
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT ?
+            """
+        let bound = values
+        return try await read { connection in
+            let select = try connection.prepare(sql)
+            select.bind(bound)
+            var rows: [StoredOutcome] = []
+            while try select.step() {
+                rows.append(
+                    StoredOutcome(
+                        id: select.int64(0), outcome: try LedgerCoding.outcome(select.text(3) ?? ""),
+                        recordedAt: LedgerCoding.date(select.int64(1)), duplicates: Int(select.int64(2))))
+            }
+            return rows
+        }
+    }
+}

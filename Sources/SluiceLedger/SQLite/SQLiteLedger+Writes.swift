@@ -1,0 +1,232 @@
+import Foundation
+public import SluiceCore
+
+extension SQLiteLedger {
+    public func record(_ request: RecordRequest) async throws(LedgerError) -> RecordResult {
+        let row = LedgerCoding.Row(request.outcome)
+        let letter = request.deadLetter.map { LedgerCoding.DeadLetterRow(outcome: request.outcome, content: $0) }
+        let inboxID = request.inboxID
+        let now = self.now
+        let window = windowMilliseconds(row.adapter)
+        return try await write { connection throws(SQLiteFailure) -> Result<RecordResult, LedgerError> in
+            if let inboxID {
+                let delete = try connection.statement("DELETE FROM inbox WHERE id = ?")
+                delete.bind(1, inboxID)
+                try delete.step()
+            }
+            try Self.dropClaim(row.adapter, row.idempotencyKey, on: connection)
+            if let id = try Self.insert(row, at: now, on: connection) {
+                if let letter { try Self.insert(letter, row: row, at: now, on: connection) }
+                return .success(.recorded(id: id))
+            }
+            let existing = try connection.statement(
+                "SELECT id, recorded_at, body FROM outcomes WHERE adapter = ? AND idempotency_key = ?")
+            existing.bind(1, row.adapter)
+            existing.bind(2, row.idempotencyKey)
+            guard try existing.step() else { return .failure(.fatal("internal", "a conflicting outcome vanished")) }
+            let (id, recordedAt, body) = (existing.int64(0), existing.int64(1), existing.text(2) ?? "")
+            existing.reset()
+            // The same outcome again: a write retried after an unknown result.
+            if body == row.body { return .success(.recorded(id: id)) }
+            if let window, now - recordedAt >= window {
+                let delete = try connection.statement("DELETE FROM outcomes WHERE id = ?")
+                delete.bind(1, id)
+                try delete.step()
+                guard let newID = try Self.insert(row, at: now, on: connection) else {
+                    return .failure(.fatal("internal", "cannot replace an expired decision"))
+                }
+                if let letter { try Self.insert(letter, row: row, at: now, on: connection) }
+                return .success(.recorded(id: newID))
+            }
+            let count = try connection.statement("UPDATE outcomes SET duplicates = duplicates + 1 WHERE id = ?")
+            count.bind(1, id)
+            try count.step()
+            return Result { () throws(LedgerError) in .alreadyDecided(try LedgerCoding.outcome(body)) }
+        }
+    }
+
+    public func claim(adapter: String, idempotencyKey: String, owner: String, for duration: Duration)
+        async throws(LedgerError) -> ClaimResult
+    {
+        let now = self.now
+        let window = windowMilliseconds(adapter)
+        let until = now + Int64((duration.timeInterval * 1000).rounded())
+        return try await write { connection throws(SQLiteFailure) -> Result<ClaimResult, LedgerError> in
+            let decided = try connection.statement(
+                "SELECT recorded_at, body FROM outcomes WHERE adapter = ? AND idempotency_key = ?")
+            decided.bind(1, adapter)
+            decided.bind(2, idempotencyKey)
+            if try decided.step(), window.map({ now - decided.int64(0) < $0 }) ?? true {
+                let body = decided.text(1) ?? ""
+                decided.reset()
+                return Result { () throws(LedgerError) in .decided(try LedgerCoding.outcome(body)) }
+            }
+            decided.reset()
+            let held = try connection.statement(
+                "SELECT owner, expires_at FROM claims WHERE adapter = ? AND idempotency_key = ?")
+            held.bind(1, adapter)
+            held.bind(2, idempotencyKey)
+            if try held.step(), let holder = held.text(0), holder != owner, held.int64(1) > now {
+                let expires = held.int64(1)
+                held.reset()
+                return .success(.held(by: holder, until: LedgerCoding.date(expires)))
+            }
+            held.reset()
+            let take = try connection.statement(
+                """
+                INSERT INTO claims (adapter, idempotency_key, owner, expires_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (adapter, idempotency_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+                """)
+            take.bind(1, adapter)
+            take.bind(2, idempotencyKey)
+            take.bind(3, owner)
+            take.bind(4, until)
+            try take.step()
+            return .success(.claimed(until: LedgerCoding.date(until)))
+        }
+    }
+
+    public func release(adapter: String, idempotencyKey: String, owner: String) async throws(LedgerError) {
+        try await write { connection throws(SQLiteFailure) -> Result<Void, LedgerError> in
+            let delete = try connection.statement(
+                "DELETE FROM claims WHERE adapter = ? AND idempotency_key = ? AND owner = ?")
+            delete.bind(1, adapter)
+            delete.bind(2, idempotencyKey)
+            delete.bind(3, owner)
+            try delete.step()
+            return .success(())
+        }
+    }
+
+    public func appendInbox(_ delivery: Delivery) async throws(LedgerError) -> Int64 {
+        let headers = LedgerCoding.headersText(delivery)
+        let received = LedgerCoding.milliseconds(delivery.receivedAt)
+        return try await write { connection throws(SQLiteFailure) -> Result<Int64, LedgerError> in
+            let insert = try connection.statement(
+                "INSERT INTO inbox (adapter, target, headers, body, received_at) VALUES (?, ?, ?, ?, ?)")
+            insert.bind(1, delivery.adapter)
+            insert.bind(2, delivery.target)
+            insert.bind(3, headers)
+            insert.bind(4, blob: delivery.body)
+            insert.bind(5, received)
+            try insert.step()
+            return .success(connection.lastInsertRowID)
+        }
+    }
+
+    public func markRedriven(deadLetterID: Int64, outcome: Outcome) async throws(LedgerError) {
+        let row = LedgerCoding.Row(outcome)
+        let now = self.now
+        try await write { connection throws(SQLiteFailure) -> Result<Void, LedgerError> in
+            let mark = try connection.statement(
+                "UPDATE dead_letters SET redriven_at = ?, redrive_count = redrive_count + 1 WHERE id = ?")
+            mark.bind(1, now)
+            mark.bind(2, deadLetterID)
+            try mark.step()
+            guard connection.changes == 1 else {
+                return .failure(.invalidRequest("not_found", "there is no dead letter \(deadLetterID)"))
+            }
+            let delete = try connection.statement("DELETE FROM outcomes WHERE adapter = ? AND idempotency_key = ?")
+            delete.bind(1, row.adapter)
+            delete.bind(2, row.idempotencyKey)
+            try delete.step()
+            _ = try Self.insert(row, at: now, on: connection)
+            return .success(())
+        }
+    }
+
+    public func pruneBatch(_ policy: RetentionPolicy, batchSize: Int) async throws(LedgerError) -> PruneResult {
+        let now = self.now
+        let cutoff = policy.cutoff(now: configuration.now()).map(LedgerCoding.milliseconds)
+        let limit = Int64(max(1, batchSize))
+        return try await write { connection throws(SQLiteFailure) -> Result<PruneResult, LedgerError> in
+            var result = PruneResult()
+            if let cutoff {
+                let old = try connection.statement(
+                    "DELETE FROM outcomes WHERE id IN (SELECT id FROM outcomes WHERE recorded_at < ? ORDER BY recorded_at LIMIT ?)")
+                old.bind(1, cutoff)
+                old.bind(2, limit)
+                try old.step()
+                result.outcomes = connection.changes
+                let letters = try connection.statement(
+                    "DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE created_at < ? ORDER BY created_at LIMIT ?)")
+                letters.bind(1, cutoff)
+                letters.bind(2, limit)
+                try letters.step()
+                result.deadLetters = connection.changes
+            }
+            if let maxOutcomes = policy.maxOutcomes, result.outcomes < Int(limit) {
+                let threshold = try connection.statement("SELECT id FROM outcomes ORDER BY id DESC LIMIT 1 OFFSET ?")
+                threshold.bind(1, Int64(max(0, maxOutcomes)))
+                if try threshold.step() {
+                    let id = threshold.int64(0)
+                    threshold.reset()
+                    let excess = try connection.statement(
+                        "DELETE FROM outcomes WHERE id IN (SELECT id FROM outcomes WHERE id <= ? ORDER BY id LIMIT ?)")
+                    excess.bind(1, id)
+                    excess.bind(2, limit - Int64(result.outcomes))
+                    try excess.step()
+                    result.outcomes += connection.changes
+                }
+            }
+            let claims = try connection.statement("DELETE FROM claims WHERE expires_at <= ?")
+            claims.bind(1, now)
+            try claims.step()
+            result.claims = connection.changes
+            return .success(result)
+        }
+    }
+
+    public func checkReadiness() async throws(LedgerError) {
+        try await write { _ throws(SQLiteFailure) -> Result<Void, LedgerError> in .success(()) }
+    }
+
+    // MARK: - Statements shared by the writes
+
+    /// Inserts a decision; nil when the key is already decided.
+    static func insert(_ row: LedgerCoding.Row, at now: Int64, on connection: SQLiteConnection) throws(SQLiteFailure)
+        -> Int64?
+    {
+        let insert = try connection.statement(
+            """
+            INSERT INTO outcomes (adapter, idempotency_key, outcome, reason, workflow_id, source_position, recorded_at, body)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (adapter, idempotency_key) DO NOTHING
+            """)
+        insert.bind(1, row.adapter)
+        insert.bind(2, row.idempotencyKey)
+        insert.bind(3, row.kind)
+        insert.bind(4, row.reason)
+        insert.bind(5, row.workflowID)
+        insert.bind(6, row.sourcePosition)
+        insert.bind(7, now)
+        insert.bind(8, row.body)
+        try insert.step()
+        return connection.changes == 1 ? connection.lastInsertRowID : nil
+    }
+
+    static func insert(_ letter: LedgerCoding.DeadLetterRow, row: LedgerCoding.Row, at now: Int64, on connection: SQLiteConnection)
+        throws(SQLiteFailure)
+    {
+        let insert = try connection.statement(
+            """
+            INSERT INTO dead_letters (adapter, idempotency_key, reason, created_at, outcome, commands, delivery, delivery_body)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insert.bind(1, row.adapter)
+        insert.bind(2, row.idempotencyKey)
+        insert.bind(3, letter.reason)
+        insert.bind(4, now)
+        insert.bind(5, row.body)
+        insert.bind(6, letter.commands)
+        insert.bind(7, letter.delivery)
+        insert.bind(8, blob: letter.deliveryBody)
+        try insert.step()
+    }
+
+    static func dropClaim(_ adapter: String, _ key: String, on connection: SQLiteConnection) throws(SQLiteFailure) {
+        let delete = try connection.statement("DELETE FROM claims WHERE adapter = ? AND idempotency_key = ?")
+        delete.bind(1, adapter)
+        delete.bind(2, key)
+        try delete.step()
+    }
+}

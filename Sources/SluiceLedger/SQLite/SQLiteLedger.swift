@@ -1,0 +1,187 @@
+import Foundation
+public import SluiceCore
+
+/// The default ledger: one SQLite file in WAL mode, embedded in the Sluice process.
+///
+/// One writer thread owns the only writing connection and commits whatever writes are waiting as one
+/// transaction (group commit): a caller resumes only after the transaction holding its write is
+/// durable (`synchronous=FULL` flushes it). Reader threads with their own connections answer queries
+/// while the writer works. No SQLite call runs on Swift's cooperative thread pool.
+///
+/// Open it with ``open(_:)`` before intake starts (migrations run there) and ``close()`` it after the
+/// last write.
+public final class SQLiteLedger: OutcomeLedger {
+    public let configuration: SQLiteLedgerConfiguration
+    let writes: WorkQueue<any SQLiteWriteJob>
+    let reads: WorkQueue<@Sendable (SQLiteConnection) -> Void>
+    private let threads: [SQLiteThread]
+
+    private init(configuration: SQLiteLedgerConfiguration, writer: SQLiteConnection, readers: [SQLiteConnection]) {
+        self.configuration = configuration
+        let writes = WorkQueue<any SQLiteWriteJob>()
+        let reads = WorkQueue<@Sendable (SQLiteConnection) -> Void>()
+        var threads = [
+            SQLiteThread(name: "sluice-ledger-writer", connection: writer, queue: writes, batchLimit: max(1, configuration.maxBatch)) {
+                jobs, connection in Self.commit(jobs, on: connection)
+            }
+        ]
+        for (index, reader) in readers.enumerated() {
+            threads.append(
+                SQLiteThread(name: "sluice-ledger-reader-\(index)", connection: reader, queue: reads, batchLimit: 1) {
+                    jobs, connection in
+                    for job in jobs { job(connection) }
+                })
+        }
+        self.writes = writes
+        self.reads = reads
+        self.threads = threads
+    }
+
+    deinit {
+        writes.close()
+        reads.close()
+    }
+
+    /// Opens (or creates) the ledger, checks its schema version and applies missing migrations.
+    ///
+    /// - Throws: ``LedgerError``: a missing directory, a file that is not a ledger or is corrupt, a
+    ///   schema newer than this binary, a database locked for longer than the busy timeout.
+    public static func open(_ configuration: SQLiteLedgerConfiguration) async throws(LedgerError) -> SQLiteLedger {
+        let opened = await onBlockingThread("sluice-ledger-open") {
+            Result { () throws(LedgerError) in try openConnections(configuration) }
+        }
+        let (writer, readers) = try opened.get()
+        return SQLiteLedger(configuration: configuration, writer: writer, readers: readers)
+    }
+
+    /// Finishes the queued work, stops the threads and closes the connections.
+    public func close() async {
+        writes.close()
+        reads.close()
+        let threads = self.threads
+        await onBlockingThread("sluice-ledger-close") { for thread in threads { thread.join() } }
+    }
+
+    private static func openConnections(_ configuration: SQLiteLedgerConfiguration) throws(LedgerError)
+        -> (SQLiteConnection, [SQLiteConnection])
+    {
+        let path = configuration.path
+        let fileManager = FileManager.default
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        if !fileManager.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard configuration.createDirectory else {
+                throw .fatal("missing_directory", "the directory \(directory) of the ledger \(path) does not exist")
+            }
+            do {
+                try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw .fatal("missing_directory", "cannot create the directory \(directory) of the ledger \(path): \(error.localizedDescription)")
+            }
+        } else if !isDirectory.boolValue {
+            throw .fatal("missing_directory", "\(directory), the directory of the ledger \(path), is not a directory")
+        }
+        if fileManager.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { throw .fatal("cannot_open", "the ledger path \(path) is a directory, not a file") }
+            if !fileManager.isReadableFile(atPath: path) || !fileManager.isWritableFile(atPath: path) {
+                throw .fatal("permission", "the ledger \(path) cannot be read and written by this process")
+            }
+        } else if !configuration.createFile {
+            throw .fatal("not_found", "there is no ledger at \(path)")
+        }
+        let writer = try SQLiteConnection(path: path, readOnly: false, create: configuration.createFile)
+        let busy = Int32(clamping: configuration.busyTimeout.components.seconds * 1000
+            + configuration.busyTimeout.components.attoseconds / 1_000_000_000_000_000)
+        writer.setBusyTimeout(milliseconds: busy)
+        do throws(SQLiteFailure) {
+            let mode = try writer.prepare("PRAGMA journal_mode = WAL")
+            guard try mode.step(), mode.text(0)?.lowercased() == "wal" else {
+                throw SQLiteFailure(code: 1, message: "the file system does not support WAL mode")
+            }
+            try writer.execute("PRAGMA synchronous = \(configuration.synchronous.rawValue)")
+        } catch {
+            throw error.ledgerError(path: path)
+        }
+        try SQLiteSchema.migrate(writer)
+        var readers: [SQLiteConnection] = []
+        for _ in 0..<max(1, configuration.readers) {
+            let reader = try SQLiteConnection(path: path, readOnly: false, create: false)
+            reader.setBusyTimeout(milliseconds: busy)
+            do throws(SQLiteFailure) {
+                try reader.execute("PRAGMA query_only = 1")
+            } catch {
+                throw error.ledgerError(path: path)
+            }
+            readers.append(reader)
+        }
+        return (writer, readers)
+    }
+
+    // MARK: - Running work on the threads
+
+    /// Queues a write and waits until the transaction holding it is durable.
+    func write<Value: Sendable>(
+        _ body: @escaping @Sendable (SQLiteConnection) throws(SQLiteFailure) -> Result<Value, LedgerError>
+    ) async throws(LedgerError) -> Value {
+        let result = await withCheckedContinuation { continuation in
+            let job = SQLiteWrite(body, continuation: continuation)
+            if !writes.submit(job) { continuation.resume(returning: .failure(Self.closed)) }
+        }
+        return try result.get()
+    }
+
+    /// Runs a query on a reader thread.
+    func read<Value: Sendable>(
+        _ body: @escaping @Sendable (SQLiteConnection) throws -> Value
+    ) async throws(LedgerError) -> Value {
+        let path = configuration.path
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Value, LedgerError>, Never>) in
+            let accepted = reads.submit { connection in
+                do {
+                    continuation.resume(returning: .success(try body(connection)))
+                } catch let failure as SQLiteFailure {
+                    continuation.resume(returning: .failure(failure.ledgerError(path: path)))
+                } catch let error as LedgerError {
+                    continuation.resume(returning: .failure(error))
+                } catch {
+                    continuation.resume(returning: .failure(.fatal("internal", "\(error)")))
+                }
+            }
+            if !accepted { continuation.resume(returning: .failure(Self.closed)) }
+        }
+        return try result.get()
+    }
+
+    static let closed = LedgerError.retryable("closed", "the ledger is closed")
+
+    /// The writer's turn: all waiting jobs in one transaction; a failed transaction is retried when
+    /// busy, then each job alone so that one bad write cannot fail the others.
+    static func commit(_ jobs: [any SQLiteWriteJob], on connection: SQLiteConnection) {
+        var attempts = 0
+        while true {
+            do {
+                try connection.transaction { () throws(SQLiteFailure) in
+                    for job in jobs { try job.perform(connection) }
+                }
+                for job in jobs { job.finish(nil) }
+                return
+            } catch {
+                attempts += 1
+                if error.isBusy && attempts < 3 { continue }
+                if jobs.count > 1 && !error.isBusy {
+                    for job in jobs { commit([job], on: connection) }
+                    return
+                }
+                let ledgerError = error.ledgerError(path: connection.path)
+                for job in jobs { job.finish(ledgerError) }
+                return
+            }
+        }
+    }
+
+    var now: Int64 { LedgerCoding.milliseconds(configuration.now()) }
+
+    func windowMilliseconds(_ adapter: String) -> Int64? {
+        configuration.dedupe.window(for: adapter).map { Int64(($0.timeInterval * 1000).rounded()) }
+    }
+}

@@ -1,0 +1,48 @@
+public import Foundation
+public import SluiceCore
+
+/// How the SQLite ledger is opened (`ledger: {type: sqlite, path: …}` in `sluice.yaml`).
+public struct SQLiteLedgerConfiguration: Sendable {
+    /// How hard a commit waits for the disk.
+    public enum Synchronous: String, Sendable, Hashable {
+        /// Every commit is flushed (fsync) before its callers resume: survives power loss. The default.
+        case full = "FULL"
+        /// Commits survive a crash of Sluice but the last ones may be lost on power loss. Faster.
+        case normal = "NORMAL"
+    }
+
+    /// The database file.
+    public var path: String
+    /// Create the file's directory when it does not exist (default false: a missing directory is an
+    /// error, which catches typos).
+    public var createDirectory: Bool
+    /// Create the file when it does not exist (default true; `sluice outcomes` opens with false).
+    public var createFile: Bool
+    /// Reader threads, each with its own connection (default 2).
+    public var readers: Int
+    /// The most writes one transaction takes (default 4096).
+    public var maxBatch: Int
+    public var synchronous: Synchronous
+    /// How long a write waits for a lock held by another process before failing as busy (default 5s).
+    public var busyTimeout: Duration
+    /// Dedupe windows per adapter (default: forever).
+    public var dedupe: DedupePolicy
+    /// The wall clock, injectable for tests of windows and expiry.
+    public var now: @Sendable () -> Date
+
+    public init(
+        path: String, createDirectory: Bool = false, createFile: Bool = true, readers: Int = 2, maxBatch: Int = 4096,
+        synchronous: Synchronous = .full, busyTimeout: Duration = .seconds(5), dedupe: DedupePolicy = DedupePolicy(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.path = path
+        self.createDirectory = createDirectory
+        self.createFile = createFile
+        self.readers = readers
+        self.maxBatch = maxBatch
+        self.synchronous = synchronous
+        self.busyTimeout = busyTimeout
+        self.dedupe = dedupe
+        self.now = now
+    }
+}

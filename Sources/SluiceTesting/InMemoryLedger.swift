@@ -1,0 +1,190 @@
+public import Foundation
+public import SluiceCore
+import Synchronization
+
+/// An ``OutcomeLedger`` in memory, with the same rules as the real ones (one decision per key, dedupe
+/// windows, claims that expire, inbox rows removed with their outcome), for tests of the pipeline.
+public final class InMemoryLedger: OutcomeLedger {
+    private struct State {
+        var nextID: Int64 = 1
+        var decisions: [Key: StoredOutcome] = [:]
+        var claims: [Key: (owner: String, until: Date)] = [:]
+        var inbox: [Int64: Delivery] = [:]
+        var deadLetters: [Int64: DeadLetter] = [:]
+        /// When set, every write fails with this error (to test failure paths).
+        var failure: LedgerError?
+
+        mutating func makeID() -> Int64 {
+            defer { nextID += 1 }
+            return nextID
+        }
+    }
+
+    private struct Key: Hashable {
+        var adapter: String
+        var idempotencyKey: String
+    }
+
+    private let state = Mutex(State())
+    private let dedupe: DedupePolicy
+    private let now: @Sendable () -> Date
+
+    /// - Parameters:
+    ///   - dedupe: the dedupe windows per adapter.
+    ///   - now: the clock, injectable to test windows and claim expiry.
+    public init(dedupe: DedupePolicy = DedupePolicy(), now: @escaping @Sendable () -> Date = { Date() }) {
+        self.dedupe = dedupe
+        self.now = now
+    }
+
+    /// Makes every following write fail with `error` (nil to heal).
+    public func failWrites(with error: LedgerError?) {
+        state.withLock { $0.failure = error }
+    }
+
+    /// Every decision, oldest first.
+    public var allDecisions: [StoredOutcome] {
+        state.withLock { $0.decisions.values.sorted { $0.id < $1.id } }
+    }
+
+    public func record(_ request: RecordRequest) async throws(LedgerError) -> RecordResult {
+        let now = self.now()
+        let dedupe = self.dedupe
+        return try state.withLock { state throws(LedgerError) -> RecordResult in
+            if let failure = state.failure { throw failure }
+            let outcome = request.outcome
+            let key = Key(adapter: outcome.adapter, idempotencyKey: outcome.idempotencyKey)
+            if let inboxID = request.inboxID { state.inbox[inboxID] = nil }
+            state.claims[key] = nil
+            if let existing = state.decisions[key], existing.outcome == outcome {
+                return .recorded(id: existing.id)
+            }
+            if var existing = state.decisions[key],
+                dedupe.isLive(adapter: key.adapter, recordedAt: existing.recordedAt, now: now)
+            {
+                existing.duplicates += 1
+                state.decisions[key] = existing
+                return .alreadyDecided(existing.outcome)
+            }
+            let id = state.makeID()
+            state.decisions[key] = StoredOutcome(id: id, outcome: outcome, recordedAt: now)
+            if let content = request.deadLetter {
+                let letterID = state.makeID()
+                state.deadLetters[letterID] = DeadLetter(id: letterID, outcome: outcome, content: content, createdAt: now)
+            }
+            return .recorded(id: id)
+        }
+    }
+
+    public func decision(adapter: String, idempotencyKey: String) async throws(LedgerError) -> Outcome? {
+        let now = self.now()
+        return state.withLock { state in
+            guard let stored = state.decisions[Key(adapter: adapter, idempotencyKey: idempotencyKey)],
+                dedupe.isLive(adapter: adapter, recordedAt: stored.recordedAt, now: now)
+            else { return nil }
+            return stored.outcome
+        }
+    }
+
+    public func claim(adapter: String, idempotencyKey: String, owner: String, for duration: Duration)
+        async throws(LedgerError) -> ClaimResult
+    {
+        let now = self.now()
+        let key = Key(adapter: adapter, idempotencyKey: idempotencyKey)
+        return try state.withLock { state throws(LedgerError) -> ClaimResult in
+            if let failure = state.failure { throw failure }
+            if let stored = state.decisions[key],
+                dedupe.isLive(adapter: adapter, recordedAt: stored.recordedAt, now: now)
+            {
+                return .decided(stored.outcome)
+            }
+            if let held = state.claims[key], held.owner != owner, held.until > now {
+                return .held(by: held.owner, until: held.until)
+            }
+            let until = now.addingTimeInterval(duration.timeInterval)
+            state.claims[key] = (owner, until)
+            return .claimed(until: until)
+        }
+    }
+
+    public func release(adapter: String, idempotencyKey: String, owner: String) async throws(LedgerError) {
+        state.withLock { state in
+            let key = Key(adapter: adapter, idempotencyKey: idempotencyKey)
+            if state.claims[key]?.owner == owner { state.claims[key] = nil }
+        }
+    }
+
+    public func appendInbox(_ delivery: Delivery) async throws(LedgerError) -> Int64 {
+        try state.withLock { state throws(LedgerError) -> Int64 in
+            if let failure = state.failure { throw failure }
+            let id = state.makeID()
+            state.inbox[id] = delivery
+            return id
+        }
+    }
+
+    public func pendingInbox(after: Int64?, limit: Int) async throws(LedgerError) -> [InboxItem] {
+        state.withLock { state in
+            state.inbox.filter { $0.key > (after ?? 0) }.sorted { $0.key < $1.key }.prefix(limit)
+                .map { InboxItem(id: $0.key, delivery: $0.value) }
+        }
+    }
+
+    public func deadLetters(_ query: DeadLetterQuery) async throws(LedgerError) -> [DeadLetter] {
+        state.withLock { state in
+            Array(state.deadLetters.values.filter(query.matches).sorted { $0.id > $1.id }.prefix(query.limit))
+        }
+    }
+
+    public func markRedriven(deadLetterID: Int64, outcome: Outcome) async throws(LedgerError) {
+        let now = self.now()
+        try state.withLock { state throws(LedgerError) in
+            if let failure = state.failure { throw failure }
+            guard var letter = state.deadLetters[deadLetterID] else {
+                throw .invalidRequest("not_found", "no dead letter \(deadLetterID)")
+            }
+            letter.redrivenAt = now
+            letter.redriveCount += 1
+            state.deadLetters[deadLetterID] = letter
+            let key = Key(adapter: outcome.adapter, idempotencyKey: outcome.idempotencyKey)
+            state.decisions[key] = StoredOutcome(id: state.makeID(), outcome: outcome, recordedAt: now)
+        }
+    }
+
+    public func outcomes(_ query: OutcomeQuery) async throws(LedgerError) -> [StoredOutcome] {
+        state.withLock { state in
+            Array(state.decisions.values.filter(query.matches).sorted { $0.id > $1.id }.prefix(query.limit))
+        }
+    }
+
+    public func pruneBatch(_ policy: RetentionPolicy, batchSize: Int) async throws(LedgerError) -> PruneResult {
+        let now = self.now()
+        return state.withLock { state in
+            var result = PruneResult()
+            let cutoff = policy.cutoff(now: now)
+            var doomed = state.decisions.values.sorted { $0.id < $1.id }
+            let over = policy.maxOutcomes.map { max(0, doomed.count - $0) } ?? 0
+            doomed = Array(
+                doomed.enumerated().filter { entry in
+                    entry.offset < over || cutoff.map { entry.element.recordedAt < $0 } ?? false
+                }.map(\.element).prefix(batchSize))
+            for stored in doomed {
+                state.decisions[Key(adapter: stored.outcome.adapter, idempotencyKey: stored.outcome.idempotencyKey)] = nil
+            }
+            result.outcomes = doomed.count
+            if let cutoff {
+                let letters = state.deadLetters.values.filter { $0.createdAt < cutoff }.prefix(batchSize)
+                for letter in letters { state.deadLetters[letter.id] = nil }
+                result.deadLetters = letters.count
+            }
+            let expired = state.claims.filter { $0.value.until <= now }.map(\.key)
+            for key in expired { state.claims[key] = nil }
+            result.claims = expired.count
+            return result
+        }
+    }
+
+    public func checkReadiness() async throws(LedgerError) {
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import SluiceApp
+import SluiceCore
+import SluiceEngines
+
+/// The engine of each adapter whose dead letters are replayed, built from `sluice.yaml` and the
+/// adapter files it points to.
+enum ReplayEngines {
+    struct Problem: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func make(
+        for adapters: Set<String>, config: String, directory: URL, http: EngineHTTPClient
+    ) throws -> [String: any WorkflowEngine] {
+        guard !adapters.isEmpty else { return [:] }
+        let loaded = ProjectLoader(resolution: .strict).load(paths: [config], directory: directory)
+        guard let spec = loaded.config else {
+            let problems = loaded.diagnostics.filter { $0.severity == .error && $0.file == config }.map(\.description)
+            throw Problem(description: "no engines to replay to: " + (problems.first ?? "\(config) cannot be read"))
+        }
+        let references = ConfigReferences(
+            source: ProcessConfigValueSource(baseDirectory: directory), resolution: .strict)
+        var engines: [String: any WorkflowEngine] = [:]
+        for name in adapters.sorted() {
+            let compiled = loaded.adapters?.adapter(named: name)
+            guard let engineName = compiled?.engine ?? spec.defaultEngine, let engineSpec = spec.engines[engineName] else {
+                throw Problem(description: "adapter '\(name)' has no engine in \(config) (is its adapter file loaded, or default_engine set?)")
+            }
+            do {
+                engines[name] = try EngineFactory.makeEngine(name: engineName, spec: engineSpec, references: references, http: http)
+            } catch {
+                throw Problem(description: error.description)
+            }
+        }
+        return engines
+    }
+}

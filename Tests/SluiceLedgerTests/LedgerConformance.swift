@@ -1,0 +1,218 @@
+import Foundation
+import SluiceCore
+import Testing
+
+/// The behaviour every ``OutcomeLedger`` must have, run against each implementation.
+///
+/// Each check takes a ledger opened with a ``TestClock`` and a dedupe window of one minute for the
+/// adapter `windowed`.
+enum LedgerConformance {
+    static let dedupe = DedupePolicy(windows: ["windowed": .seconds(60)])
+
+    static func recordsOneDecisionPerKey(_ ledger: some OutcomeLedger) async throws {
+        let first = LedgerFixtures.outcome(key: "k1")
+        guard case .recorded = try await ledger.record(first) else {
+            Issue.record("the first outcome was not recorded")
+            return
+        }
+        // The same outcome again (a retried write) is still "recorded".
+        guard case .recorded = try await ledger.record(first) else {
+            Issue.record("re-recording the same outcome is not idempotent")
+            return
+        }
+        let second = LedgerFixtures.outcome(key: "k1", kind: .rejected, reason: .unknownTarget)
+        #expect(try await ledger.record(second) == .alreadyDecided(first))
+        #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "k1") == first)
+        #expect(try await ledger.decision(adapter: "other", idempotencyKey: "k1") == nil)
+        let stored = try await ledger.outcomes(OutcomeQuery(idempotencyKey: "k1"))
+        #expect(stored.count == 1)
+        #expect(stored.first?.duplicates == 1)
+        #expect(stored.first?.outcome == first)
+    }
+
+    static func racingWorkersProduceOneDecisionPerKey(_ ledger: some OutcomeLedger, keys: Int = 40, workers: Int = 8)
+        async throws
+    {
+        // Every worker tries every key: claim, and if it holds the claim, "call the engine" and record.
+        let results = try await withThrowingTaskGroup(of: [String: Outcome].self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    var decided: [String: Outcome] = [:]
+                    for index in 0..<keys {
+                        let key = "race-\(index)"
+                        switch try await ledger.claim(adapter: "orders", idempotencyKey: key, owner: "w\(worker)", for: .seconds(30)) {
+                        case .claimed:
+                            let mine = LedgerFixtures.outcome(key: key, note: "worker \(worker)")
+                            decided[key] = try await ledger.record(mine).decision(given: mine)
+                        case .decided(let outcome):
+                            decided[key] = outcome
+                        case .held:
+                            // Someone else is on it; record anyway, as a redelivery would: the ledger must
+                            // keep the first decision.
+                            let mine = LedgerFixtures.outcome(key: key, note: "late worker \(worker)")
+                            decided[key] = try await ledger.record(mine).decision(given: mine)
+                        }
+                    }
+                    return decided
+                }
+            }
+            var all: [[String: Outcome]] = []
+            for try await result in group { all.append(result) }
+            return all
+        }
+        for index in 0..<keys {
+            let key = "race-\(index)"
+            let stored = try await ledger.outcomes(OutcomeQuery(idempotencyKey: key))
+            #expect(stored.count == 1, "key \(key) has \(stored.count) decisions")
+            let answers = Set(results.compactMap { $0[key] })
+            #expect(answers.count == 1, "workers saw \(answers.count) different decisions for \(key)")
+            #expect(answers.first == stored.first?.outcome)
+        }
+    }
+
+    static func claimsExcludeOtherWorkersUntilTheyExpire(_ ledger: some OutcomeLedger, clock: TestClock) async throws {
+        let claimed = try await ledger.claim(adapter: "orders", idempotencyKey: "c1", owner: "a", for: .seconds(10))
+        #expect(claimed == .claimed(until: LedgerFixtures.start.addingTimeInterval(10)))
+        let held = try await ledger.claim(adapter: "orders", idempotencyKey: "c1", owner: "b", for: .seconds(10))
+        #expect(held == .held(by: "a", until: LedgerFixtures.start.addingTimeInterval(10)))
+        // The owner may extend its claim.
+        clock.advance(.seconds(5))
+        #expect(
+            try await ledger.claim(adapter: "orders", idempotencyKey: "c1", owner: "a", for: .seconds(10))
+                == .claimed(until: LedgerFixtures.start.addingTimeInterval(15)))
+        // The owner dies: the claim expires and another worker takes the key.
+        clock.advance(.seconds(11))
+        #expect(
+            try await ledger.claim(adapter: "orders", idempotencyKey: "c1", owner: "b", for: .seconds(10))
+                == .claimed(until: LedgerFixtures.start.addingTimeInterval(26)))
+        // Release lets the next worker in at once; someone else's release does nothing.
+        try await ledger.release(adapter: "orders", idempotencyKey: "c1", owner: "a")
+        if case .claimed = try await ledger.claim(adapter: "orders", idempotencyKey: "c1", owner: "c", for: .seconds(10)) {
+            Issue.record("a release by a non-owner dropped the claim")
+        }
+        try await ledger.release(adapter: "orders", idempotencyKey: "c1", owner: "b")
+        if case .claimed = try await ledger.claim(adapter: "orders", idempotencyKey: "c1", owner: "c", for: .seconds(10)) {
+        } else {
+            Issue.record("the released key could not be claimed")
+        }
+        // Recording the outcome ends the claim; later claims get the decision.
+        let outcome = LedgerFixtures.outcome(key: "c1")
+        _ = try await ledger.record(outcome)
+        #expect(try await ledger.claim(adapter: "orders", idempotencyKey: "c1", owner: "d", for: .seconds(10)) == .decided(outcome))
+        // Expired claims are pruned.
+        _ = try await ledger.claim(adapter: "orders", idempotencyKey: "c2", owner: "a", for: .seconds(1))
+        clock.advance(.seconds(2))
+        let pruned = try await ledger.pruneBatch(RetentionPolicy(), batchSize: 10)
+        #expect(pruned.claims == 1)
+    }
+
+    static func inboxRowsLeaveWithTheirOutcome(_ ledger: some OutcomeLedger) async throws {
+        let one = try await ledger.appendInbox(LedgerFixtures.delivery(body: #"{"id":"o-1"}"#))
+        let two = try await ledger.appendInbox(LedgerFixtures.delivery(body: #"{"id":"o-2"}"#))
+        let three = try await ledger.appendInbox(LedgerFixtures.delivery(adapter: "stripe", body: "\u{0}binary\u{FF}"))
+        #expect(one < two && two < three)
+        var pending = try await ledger.pendingInbox(after: nil, limit: 10)
+        #expect(pending.map(\.id) == [one, two, three])
+        #expect(pending.first?.delivery == LedgerFixtures.delivery(body: #"{"id":"o-1"}"#))
+        #expect(try await ledger.pendingInbox(after: one, limit: 1).map(\.id) == [two])
+        _ = try await ledger.record(
+            RecordRequest(outcome: LedgerFixtures.outcome(key: "i1", position: .inbox(id: two)), inboxID: two))
+        // A duplicate event also clears its row.
+        _ = try await ledger.record(
+            RecordRequest(outcome: LedgerFixtures.outcome(key: "i1", position: .inbox(id: one), note: "dup"), inboxID: one))
+        pending = try await ledger.pendingInbox(after: nil, limit: 10)
+        #expect(pending.map(\.id) == [three])
+        #expect(pending.first?.delivery.body == Array("\u{0}binary\u{FF}".utf8))
+        // Ids are never reused, even after the newest row left.
+        _ = try await ledger.record(RecordRequest(outcome: LedgerFixtures.outcome(key: "i3"), inboxID: three))
+        let four = try await ledger.appendInbox(LedgerFixtures.delivery())
+        #expect(four > three)
+    }
+
+    static func deadLettersAreKeptAndRedriven(_ ledger: some OutcomeLedger) async throws {
+        let rejected = LedgerFixtures.outcome(key: "d1", kind: .rejected, reason: .retriesExhausted)
+        let content = DeadLetterContent(commands: [LedgerFixtures.command(key: "d1")], delivery: LedgerFixtures.delivery())
+        _ = try await ledger.record(RecordRequest(outcome: rejected, deadLetter: content))
+        _ = try await ledger.record(
+            RecordRequest(
+                outcome: LedgerFixtures.outcome(adapter: "stripe", key: "d2", kind: .rejected, reason: .unknownTarget),
+                deadLetter: DeadLetterContent(commands: [LedgerFixtures.command(key: "d2")])))
+        var letters = try await ledger.deadLetters(DeadLetterQuery(adapter: "orders"))
+        #expect(letters.count == 1)
+        let letter = try #require(letters.first)
+        #expect(letter.outcome == rejected)
+        #expect(letter.content == content)
+        #expect(letter.outcome.sluice?.steps.first?.status == .failed)
+        #expect(try await ledger.deadLetters(DeadLetterQuery()).count == 2)
+        // Re-driven: the new outcome becomes the decision and the letter leaves the default listing.
+        let accepted = LedgerFixtures.outcome(key: "d1", note: "replayed")
+        try await ledger.markRedriven(deadLetterID: letter.id, outcome: accepted)
+        #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "d1") == accepted)
+        letters = try await ledger.deadLetters(DeadLetterQuery(adapter: "orders"))
+        #expect(letters.isEmpty)
+        let all = try await ledger.deadLetters(DeadLetterQuery(adapter: "orders", includeRedriven: true))
+        #expect(all.first?.redriveCount == 1)
+        #expect(all.first?.redrivenAt != nil)
+        await #expect(throws: LedgerError.self) { try await ledger.markRedriven(deadLetterID: 987_654, outcome: accepted) }
+    }
+
+    static func dedupeWindowsExpire(_ ledger: some OutcomeLedger, clock: TestClock) async throws {
+        let first = LedgerFixtures.outcome(adapter: "windowed", key: "w1")
+        _ = try await ledger.record(first)
+        _ = try await ledger.record(LedgerFixtures.outcome(key: "w1"))
+        clock.advance(.seconds(59))
+        #expect(try await ledger.decision(adapter: "windowed", idempotencyKey: "w1") == first)
+        clock.advance(.seconds(2))
+        #expect(try await ledger.decision(adapter: "windowed", idempotencyKey: "w1") == nil)
+        // Other adapters keep their decisions forever.
+        #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "w1") != nil)
+        let second = LedgerFixtures.outcome(adapter: "windowed", key: "w1", kind: .rejected, reason: .unknownTarget)
+        guard case .recorded = try await ledger.record(second) else {
+            Issue.record("a key past its window could not be decided again")
+            return
+        }
+        #expect(try await ledger.decision(adapter: "windowed", idempotencyKey: "w1") == second)
+        #expect(try await ledger.outcomes(OutcomeQuery(adapter: "windowed")).count == 1)
+    }
+
+    static func queriesFilter(_ ledger: some OutcomeLedger, clock: TestClock) async throws {
+        _ = try await ledger.record(LedgerFixtures.outcome(key: "q1", workflowID: "wf-a"))
+        clock.advance(.seconds(10))
+        _ = try await ledger.record(LedgerFixtures.outcome(key: "q2", kind: .rejected, reason: .unknownTarget))
+        _ = try await ledger.record(LedgerFixtures.outcome(adapter: "stripe", key: "q3", kind: .duplicate))
+        _ = try await ledger.record(LedgerFixtures.outcome(key: "q4", kind: .rejected, reason: .malformedPayload))
+        func keys(_ query: OutcomeQuery) async throws -> [String] {
+            try await ledger.outcomes(query).map(\.outcome.idempotencyKey)
+        }
+        #expect(try await keys(OutcomeQuery()) == ["q4", "q3", "q2", "q1"])
+        #expect(try await keys(OutcomeQuery(limit: 2)) == ["q4", "q3"])
+        #expect(try await keys(OutcomeQuery(adapter: "stripe")) == ["q3"])
+        #expect(try await keys(OutcomeQuery(kind: .rejected)) == ["q4", "q2"])
+        #expect(try await keys(OutcomeQuery(reason: .unknownTarget)) == ["q2"])
+        #expect(try await keys(OutcomeQuery(workflowID: "wf-a")) == ["q1"])
+        #expect(try await keys(OutcomeQuery(since: LedgerFixtures.start.addingTimeInterval(5))) == ["q4", "q3", "q2"])
+        #expect(try await keys(OutcomeQuery(adapter: "orders", kind: .rejected, limit: 1)) == ["q4"])
+    }
+
+    static func retentionPrunesInBatches(_ ledger: some OutcomeLedger, clock: TestClock) async throws {
+        for index in 0..<10 {
+            _ = try await ledger.record(
+                RecordRequest(
+                    outcome: LedgerFixtures.outcome(key: "p\(index)", kind: .rejected, reason: .unknownTarget),
+                    deadLetter: index < 3 ? DeadLetterContent(commands: [LedgerFixtures.command(key: "p\(index)")]) : nil))
+            clock.advance(.seconds(60))
+        }
+        // By count: keep the newest 6, two per batch.
+        let first = try await ledger.pruneBatch(RetentionPolicy(maxOutcomes: 6), batchSize: 2)
+        #expect(first.outcomes == 2)
+        let rest = try await ledger.prune(RetentionPolicy(maxOutcomes: 6), batchSize: 2)
+        #expect(rest.outcomes == 2)
+        #expect(try await ledger.outcomes(OutcomeQuery()).map(\.outcome.idempotencyKey) == (4..<10).reversed().map { "p\($0)" })
+        // By age: everything older than 3.5 minutes (p4…p6 and the three dead letters).
+        let aged = try await ledger.prune(RetentionPolicy(maxAge: .seconds(210)), batchSize: 2)
+        #expect(aged.outcomes == 3)
+        #expect(aged.deadLetters == 3)
+        #expect(try await ledger.outcomes(OutcomeQuery()).count == 3)
+        #expect(try await ledger.deadLetters(DeadLetterQuery(includeRedriven: true)).isEmpty)
+    }
+}

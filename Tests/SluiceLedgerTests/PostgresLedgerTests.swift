@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import SluiceCore
+import SluiceLedger
+import Testing
+
+/// The PostgreSQL ledger against a real server: a throw-away cluster started for this suite.
+@Suite(.postgresCluster) struct PostgresLedgerTests {
+    let clock = TestClock()
+
+    static let logger: Logger = {
+        var logger = Logger(label: "sluice.ledger.test")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    func configuration(database: String, password: String = PostgresCluster.password) throws -> PostgresLedgerConfiguration {
+        let cluster = try #require(PostgresCluster.current)
+        return PostgresLedgerConfiguration(
+            port: cluster.port, username: PostgresCluster.username, password: password, database: database,
+            dedupe: LedgerConformance.dedupe, now: clock.now)
+    }
+
+    /// Runs `body` with a ledger on a fresh database.
+    func withLedger(_ body: (PostgresLedger) async throws -> Void) async throws {
+        let cluster = try #require(PostgresCluster.current)
+        let database = try await cluster.makeDatabase()
+        try await PostgresLedger.withLedger(try configuration(database: database), logger: Self.logger, body)
+    }
+
+    @Test func recordsOneDecisionPerKey() async throws { try await withLedger { try await LedgerConformance.recordsOneDecisionPerKey($0) } }
+    @Test func racingWorkers() async throws {
+        try await withLedger { try await LedgerConformance.racingWorkersProduceOneDecisionPerKey($0, keys: 60, workers: 8) }
+    }
+    @Test func claims() async throws { try await withLedger { try await LedgerConformance.claimsExcludeOtherWorkersUntilTheyExpire($0, clock: clock) } }
+    @Test func inbox() async throws { try await withLedger { try await LedgerConformance.inboxRowsLeaveWithTheirOutcome($0) } }
+    @Test func deadLetters() async throws { try await withLedger { try await LedgerConformance.deadLettersAreKeptAndRedriven($0) } }
+    @Test func dedupeWindows() async throws { try await withLedger { try await LedgerConformance.dedupeWindowsExpire($0, clock: clock) } }
+    @Test func queries() async throws { try await withLedger { try await LedgerConformance.queriesFilter($0, clock: clock) } }
+    @Test func retention() async throws { try await withLedger { try await LedgerConformance.retentionPrunesInBatches($0, clock: clock) } }
+
+    /// Two replicas (two ledgers, two pools) race on the same keys: one decision per key, and both
+    /// replicas see the same one.
+    @Test func replicasRacingOnOneKeyStoreOneDecision() async throws {
+        let cluster = try #require(PostgresCluster.current)
+        let database = try await cluster.makeDatabase()
+        let configuration = try configuration(database: database)
+        try await PostgresLedger.withLedger(configuration, logger: Self.logger) { first in
+            try await PostgresLedger.withLedger(configuration, logger: Self.logger) { second in
+                let keys = 200
+                let answers = try await withThrowingTaskGroup(of: (String, Outcome).self) { group in
+                    for index in 0..<keys {
+                        for (replica, ledger) in [("a", first), ("b", second)] {
+                            group.addTask {
+                                let mine = LedgerFixtures.outcome(key: "k\(index)", note: "replica \(replica)")
+                                return ("k\(index)", try await ledger.record(mine).decision(given: mine))
+                            }
+                        }
+                    }
+                    var answers: [String: Set<Outcome>] = [:]
+                    for try await (key, outcome) in group { answers[key, default: []].insert(outcome) }
+                    return answers
+                }
+                for index in 0..<keys {
+                    #expect(answers["k\(index)"]?.count == 1, "replicas disagree on k\(index)")
+                }
+                let stored = try await first.outcomes(OutcomeQuery(limit: 10_000))
+                #expect(stored.count == keys)
+                #expect(stored.reduce(0) { $0 + $1.duplicates } == keys)
+                let counted = try await cluster.psql(
+                    "SELECT count(*) FROM (SELECT 1 FROM sluice_outcomes GROUP BY adapter, idempotency_key HAVING count(*) > 1) d",
+                    database: database)
+                #expect(counted.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+            }
+        }
+    }
+
+    @Test func aWrongPasswordIsAClearError() async throws {
+        let cluster = try #require(PostgresCluster.current)
+        let configuration = try configuration(database: "postgres", password: "not-the-password")
+        let error = await #expect(throws: LedgerError.self) { try await PostgresLedger.connect(configuration, logger: Self.logger) }
+        #expect(error?.reason == "authentication")
+        #expect(error?.kind == .fatal)
+        #expect(error?.description.contains("127.0.0.1:\(cluster.port)") == true)
+        #expect(error?.description.contains("not-the-password") == false)
+    }
+
+    @Test func aServerThatIsNotThereIsRetryable() async throws {
+        var configuration = try configuration(database: "postgres")
+        configuration.port = try PostgresCluster.freePort()
+        let error = await #expect(throws: LedgerError.self) { try await PostgresLedger.connect(configuration, logger: Self.logger) }
+        #expect(error?.isRetryable == true)
+    }
+
+    @Test func aNewerSchemaIsNeverDowngraded() async throws {
+        let cluster = try #require(PostgresCluster.current)
+        let database = try await cluster.makeDatabase()
+        try await cluster.psql("CREATE TABLE sluice_schema (version INTEGER NOT NULL); INSERT INTO sluice_schema VALUES (99)", database: database)
+        let error = await #expect(throws: LedgerError.self) {
+            try await PostgresLedger.withLedger(try configuration(database: database), logger: Self.logger) { _ in }
+        }
+        #expect(error?.reason == "schema_too_new")
+    }
+
+    /// Connections are killed while batches are in flight: failed batches are retried, and every
+    /// acknowledged write is in the database exactly once.
+    @Test func lostConnectionsMidBatchLoseNothingAcknowledged() async throws {
+        let cluster = try #require(PostgresCluster.current)
+        let database = try await cluster.makeDatabase()
+        try await PostgresLedger.withLedger(try configuration(database: database), logger: Self.logger) { ledger in
+            let acknowledged = try await withThrowingTaskGroup(of: String?.self) { group in
+                for index in 0..<3000 {
+                    group.addTask {
+                        do {
+                            _ = try await ledger.record(LedgerFixtures.outcome(key: "lost-\(index)"))
+                            return "lost-\(index)"
+                        } catch let error as LedgerError {
+                            #expect(error.isRetryable, "\(error)")
+                            return nil
+                        }
+                    }
+                }
+                group.addTask {
+                    for _ in 0..<5 {
+                        try await cluster.psql(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database)' AND pid <> pg_backend_pid()")
+                    }
+                    return nil
+                }
+                var keys: Set<String> = []
+                for try await key in group { if let key { keys.insert(key) } }
+                return keys
+            }
+            #expect(acknowledged.count > 2500, "only \(acknowledged.count) of 3000 writes survived the retries")
+            let stored = try await ledger.outcomes(OutcomeQuery(limit: 10_000))
+            let storedKeys = Set(stored.map(\.outcome.idempotencyKey))
+            #expect(acknowledged.isSubset(of: storedKeys))
+            #expect(stored.count == storedKeys.count)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import SluiceApp
+import SluiceCore
+import SluiceTesting
+import Synchronization
+import Testing
+
+/// Replaying dead letters re-sends the same commands and records the new decision.
+@Suite struct ReplayerTests {
+    /// An engine that answers from a script and remembers what it was sent.
+    final class ScriptedEngine: WorkflowEngine {
+        let answers: Mutex<[Result<Outcome.Kind, EngineError>]>
+        let sent = Mutex<[EngineCommand]>([])
+
+        init(_ answers: [Result<Outcome.Kind, EngineError>]) { self.answers = Mutex(answers) }
+
+        func execute(_ command: EngineCommand, adapter: String) async throws(EngineError) -> Outcome {
+            sent.withLock { $0.append(command) }
+            let answer = answers.withLock { $0.removeFirst() }
+            let kind = try answer.get()
+            return Outcome(
+                adapter: adapter, action: command.action.rawValue, idempotencyKey: command.idempotencyKey, kind: kind,
+                reason: kind == .rejected ? .unknownTarget : nil, workflowID: command.target.workflowID)
+        }
+
+        func checkReadiness() async throws(EngineError) {}
+    }
+
+    func ledgerWithLetter(commands: Int) async throws -> (InMemoryLedger, DeadLetter) {
+        let ledger = InMemoryLedger()
+        let rejected = LedgerFixtures.outcome(key: "d1", kind: .rejected, reason: .retriesExhausted)
+        let content = DeadLetterContent(commands: (0..<commands).map { _ in LedgerFixtures.command(key: "d1") })
+        _ = try await ledger.record(RecordRequest(outcome: rejected, deadLetter: content))
+        let letter = try #require(try await ledger.deadLetters(DeadLetterQuery()).first)
+        return (ledger, letter)
+    }
+
+    @Test func aReplayTheEngineTakesMarksTheLetterRedriven() async throws {
+        let (ledger, letter) = try await ledgerWithLetter(commands: 2)
+        let engine = ScriptedEngine([.success(.duplicate), .success(.accepted)])
+        let result = try await Replayer(ledger: ledger).replay(letter, engine: engine)
+        guard case .redriven(let outcome) = result else {
+            Issue.record("not re-driven: \(result)")
+            return
+        }
+        #expect(outcome.kind == .accepted)
+        #expect(outcome.sluice?.attempts == 3)
+        #expect(outcome.sluice?.steps.map(\.outcome) == [.duplicate, .accepted])
+        // The very same keys and request ids went to the engine.
+        #expect(engine.sent.withLock { $0 } == letter.content.commands)
+        #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "d1") == outcome)
+        #expect(try await ledger.deadLetters(DeadLetterQuery()).isEmpty)
+    }
+
+    @Test func aRejectedOrFailedReplayKeepsTheLetter() async throws {
+        let (ledger, letter) = try await ledgerWithLetter(commands: 2)
+        let rejected = try await Replayer(ledger: ledger).replay(letter, engine: ScriptedEngine([.success(.rejected)]))
+        guard case .rejectedAgain = rejected else {
+            Issue.record("expected a rejection: \(rejected)")
+            return
+        }
+        let failed = try await Replayer(ledger: ledger).replay(
+            letter, engine: ScriptedEngine([.failure(.retryable("transport", "connection refused"))]))
+        #expect(failed == .failed(.retryable("transport", "connection refused")))
+        #expect(try await ledger.deadLetters(DeadLetterQuery()).count == 1)
+        #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "d1")?.kind == .rejected)
+    }
+
+    @Test func ledgerSelectionFollowsFlagsThenEnvironmentThenFile() throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(try LedgerSelection.resolve(path: nil, url: nil, directory: directory, environment: [:]).location
+            == .sqlite(path: directory.appendingPathComponent(".sluice/ledger.sqlite").path))
+        try """
+            engines: {}
+            ledger:
+              type: postgres
+              url: ${env:LEDGER_URL}
+              password: ${env:LEDGER_PASSWORD}
+              retention: 7d
+            """.write(to: directory.appendingPathComponent("sluice.yaml"), atomically: true, encoding: .utf8)
+        let environment = ["LEDGER_URL": "postgres://sluice@db:5432/sluice", "LEDGER_PASSWORD": "s3cret"]
+        let fromFile = try LedgerSelection.resolve(path: nil, url: nil, directory: directory, environment: environment)
+        #expect(fromFile.location == .postgres(url: "postgres://sluice@db:5432/sluice"))
+        #expect(fromFile.password == "s3cret")
+        #expect(fromFile.spec.retentionPolicy == RetentionPolicy(maxAge: .seconds(7 * 86_400)))
+        let fromEnvironment = try LedgerSelection.resolve(
+            path: nil, url: nil, directory: directory, environment: environment.merging(["SLUICE_LEDGER_PATH": "/var/l.sqlite"]) { $1 })
+        #expect(fromEnvironment.location == .sqlite(path: "/var/l.sqlite"))
+        let fromFlag = try LedgerSelection.resolve(path: "here.sqlite", url: nil, directory: directory, environment: environment)
+        #expect(fromFlag.location == .sqlite(path: directory.appendingPathComponent("here.sqlite").path))
+        // A password written in the file is refused.
+        try "ledger:\n  type: postgres\n  url: postgres://u@h/d\n  password: hunter2\n".write(
+            to: directory.appendingPathComponent("sluice.yaml"), atomically: true, encoding: .utf8)
+        let error = #expect(throws: LedgerError.self) {
+            try LedgerSelection.resolve(path: nil, url: nil, directory: directory, environment: [:])
+        }
+        #expect(error?.detail.contains("ledger.password") == true)
+        #expect(error?.detail.contains("hunter2") == false)
+    }
+}

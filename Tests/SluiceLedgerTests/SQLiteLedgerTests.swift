@@ -1,0 +1,165 @@
+import Foundation
+import SluiceCore
+@testable import SluiceLedger
+import Testing
+
+/// The SQLite ledger, on files in temporary directories.
+@Suite struct SQLiteLedgerTests {
+    let clock = TestClock()
+
+    /// Runs `body` with a fresh ledger, closed afterwards.
+    func withLedger(
+        _ configure: (inout SQLiteLedgerConfiguration) -> Void = { _ in },
+        _ body: (SQLiteLedger) async throws -> Void
+    ) async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = SQLiteLedgerConfiguration(
+            path: directory.appendingPathComponent("ledger.sqlite").path, dedupe: LedgerConformance.dedupe, now: clock.now)
+        configure(&configuration)
+        let ledger = try await SQLiteLedger.open(configuration)
+        do {
+            try await body(ledger)
+        } catch {
+            await ledger.close()
+            throw error
+        }
+        await ledger.close()
+    }
+
+    @Test func recordsOneDecisionPerKey() async throws { try await withLedger { try await LedgerConformance.recordsOneDecisionPerKey($0) } }
+    @Test func racingWorkers() async throws {
+        try await withLedger { try await LedgerConformance.racingWorkersProduceOneDecisionPerKey($0, keys: 100, workers: 16) }
+    }
+    @Test func claims() async throws { try await withLedger { try await LedgerConformance.claimsExcludeOtherWorkersUntilTheyExpire($0, clock: clock) } }
+    @Test func inbox() async throws { try await withLedger { try await LedgerConformance.inboxRowsLeaveWithTheirOutcome($0) } }
+    @Test func deadLetters() async throws { try await withLedger { try await LedgerConformance.deadLettersAreKeptAndRedriven($0) } }
+    @Test func dedupeWindows() async throws { try await withLedger { try await LedgerConformance.dedupeWindowsExpire($0, clock: clock) } }
+    @Test func queries() async throws { try await withLedger { try await LedgerConformance.queriesFilter($0, clock: clock) } }
+    @Test func retention() async throws { try await withLedger { try await LedgerConformance.retentionPrunesInBatches($0, clock: clock) } }
+
+    @Test func concurrentWritesShareTransactions() async throws {
+        try await withLedger { ledger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<2000 {
+                    group.addTask { _ = try await ledger.record(LedgerFixtures.outcome(key: "g\(index)")) }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await ledger.outcomes(OutcomeQuery(limit: 5000)).count == 2000)
+        }
+    }
+
+    @Test func decisionsSurviveReopening() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        let outcome = LedgerFixtures.outcome(key: "r1")
+        let first = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
+        _ = try await first.record(outcome)
+        let inboxID = try await first.appendInbox(LedgerFixtures.delivery())
+        await first.close()
+        let second = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, createFile: false))
+        #expect(try await second.decision(adapter: "orders", idempotencyKey: "r1") == outcome)
+        #expect(try await second.pendingInbox(after: nil, limit: 10).map(\.id) == [inboxID])
+        await second.close()
+    }
+
+    // MARK: - Bad input
+
+    @Test func aMissingDirectoryIsAClearError() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("no/such/dir/ledger.sqlite").path
+        let error = await #expect(throws: LedgerError.self) { try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path)) }
+        #expect(error?.reason == "missing_directory")
+        #expect(error?.description.contains(directory.appendingPathComponent("no/such/dir").path) == true)
+        // Unless asked to create it.
+        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, createDirectory: true))
+        await ledger.close()
+    }
+
+    @Test func aCorruptFileIsAClearError() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        try Data(repeating: 0x5A, count: 8192).write(to: URL(fileURLWithPath: path))
+        let error = await #expect(throws: LedgerError.self) { try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path)) }
+        #expect(error?.reason == "corrupt")
+        #expect(error?.kind == .fatal)
+        #expect(error?.description.contains(path) == true)
+    }
+
+    @Test func aDirectoryInPlaceOfTheFileIsAClearError() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let error = await #expect(throws: LedgerError.self) {
+            try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: directory.path))
+        }
+        #expect(error?.reason == "cannot_open")
+    }
+
+    @Test func aMissingLedgerIsNotCreatedWhenQuerying() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        let error = await #expect(throws: LedgerError.self) {
+            try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, createFile: false))
+        }
+        #expect(error?.reason == "not_found")
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func anotherProgramsDatabaseIsRefused() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("other.sqlite").path
+        let other = try SQLiteConnection(path: path, readOnly: false, create: true)
+        try other.execute("CREATE TABLE notes (text TEXT)")
+        let error = await #expect(throws: LedgerError.self) { try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path)) }
+        #expect(error?.reason == "not_a_ledger")
+    }
+
+    @Test func aNewerSchemaIsNeverDowngraded() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path)).close()
+        let raw = try SQLiteConnection(path: path, readOnly: false, create: false)
+        raw.setBusyTimeout(milliseconds: 5000)
+        try raw.execute("PRAGMA user_version = \(SQLiteSchema.currentVersion + 1)")
+        let error = await #expect(throws: LedgerError.self) { try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path)) }
+        #expect(error?.reason == "schema_too_new")
+        #expect(error?.description.contains("never downgraded") == true)
+        #expect(try raw.integer("PRAGMA user_version") == SQLiteSchema.currentVersion + 1)
+    }
+
+    @Test func aLockedDatabaseIsRetryableAndRecovers() async throws {
+        try await withLedger({ $0.busyTimeout = .milliseconds(50) }) { ledger in
+            // Another process (here: another connection) holds the write lock.
+            let other = try SQLiteConnection(path: ledger.configuration.path, readOnly: false, create: false)
+            try other.execute("BEGIN EXCLUSIVE")
+            let error = await #expect(throws: LedgerError.self) { try await ledger.record(LedgerFixtures.outcome(key: "l1")) }
+            #expect(error?.reason == "busy")
+            #expect(error?.isRetryable == true)
+            await #expect(throws: LedgerError.self) { try await ledger.checkReadiness() }
+            #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "l1") == nil)
+            try other.execute("COMMIT")
+            // Once the lock is gone the same write succeeds.
+            guard case .recorded = try await ledger.record(LedgerFixtures.outcome(key: "l1")) else {
+                Issue.record("the retried write was not recorded")
+                return
+            }
+            try await ledger.checkReadiness()
+        }
+    }
+
+    @Test func writesAfterCloseFail() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: directory.appendingPathComponent("l.sqlite").path))
+        await ledger.close()
+        let error = await #expect(throws: LedgerError.self) { try await ledger.record(LedgerFixtures.outcome(key: "x")) }
+        #expect(error?.reason == "closed")
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import SluiceCore
+import Testing
+
+/// The hand-written RFC 3339 path agrees with Foundation's ISO 8601 styles.
+@Suite struct TimestampTests {
+    @Test func formatsAndParsesLikeFoundation() throws {
+        var generator = SystemRandomNumberGenerator()
+        let foundationParse = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        for _ in 0..<5000 {
+            let milliseconds = Int64.random(in: 0..<4_102_444_800_000, using: &generator)  // 1970…2100
+            let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+            let text = Timestamp.format(date)
+            // Foundation truncates the Double, so `ms / 1000` sometimes prints a millisecond early; half a
+            // millisecond later it prints the intended one.
+            let expected = Date(timeIntervalSince1970: (Double(milliseconds) + 0.5) / 1000)
+                .formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+            #expect(text == expected)
+            let parsed = try #require(Timestamp.parse(text))
+            let reference = try foundationParse.parse(text)
+            #expect(abs(parsed.timeIntervalSince(reference)) < 0.000_001, "\(text)")
+            #expect(Timestamp.format(parsed) == text)
+        }
+        #expect(Timestamp.parse("2026-02-03T04:05:06Z") == Date(timeIntervalSince1970: 1_770_091_506))
+        #expect(Timestamp.parse("2026-02-03T04:05:06+01:00") == Date(timeIntervalSince1970: 1_770_087_906))
+        #expect(Timestamp.parse("2026-13-03T04:05:06Z") == nil)
+        #expect(Timestamp.parse("not a time") == nil)
+    }
+}
