@@ -4,21 +4,15 @@ import Testing
 
 @testable import SluiceCore
 
-/// SplitMix64, written here so that the fuzz corpus does not depend on the library under test.
+/// The library's SplitMix64 with helpers for building fuzz corpora.
 struct FuzzRandom: RandomNumberGenerator {
-    private var state: UInt64
+    private var base: SplitMix64
 
     init(seed: UInt64) {
-        state = seed
+        base = SplitMix64(seed: seed)
     }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { base.next() }
 
     /// A value in `0..<bound` (bound > 0).
     mutating func below(_ bound: Int) -> Int {

@@ -1,18 +1,14 @@
-/// A small, fast, seedable generator (SplitMix64) so that random tests repeat exactly.
+import SluiceCore
+
+/// The library's seedable SplitMix64, with the helpers random tests want, so that they repeat exactly.
 struct GateTestRandom: RandomNumberGenerator {
-    private var state: UInt64
+    private var base: SplitMix64
 
     init(seed: UInt64) {
-        self.state = seed
+        self.base = SplitMix64(seed: seed)
     }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { base.next() }
 
     /// A uniform integer in `0..<bound`.
     mutating func below(_ bound: Int) -> Int {
