@@ -86,6 +86,18 @@ public final class InMemoryLedger: OutcomeLedger {
         }
     }
 
+    public func decisionSummary(adapter: String, idempotencyKey: String) async throws(LedgerError) -> DecisionSummary? {
+        let now = self.now()
+        return state.withLock { state in
+            guard let stored = state.decisions[Key(adapter: adapter, idempotencyKey: idempotencyKey)],
+                dedupe.isLive(adapter: adapter, recordedAt: stored.recordedAt, now: now)
+            else { return nil }
+            return DecisionSummary(
+                kind: stored.outcome.kind, reason: stored.outcome.reason, workflowID: stored.outcome.workflowID,
+                recordedAt: stored.recordedAt)
+        }
+    }
+
     public func claim(adapter: String, idempotencyKey: String, owner: String, for duration: Duration)
         async throws(LedgerError) -> ClaimResult
     {

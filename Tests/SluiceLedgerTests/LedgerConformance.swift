@@ -24,6 +24,11 @@ enum LedgerConformance {
         #expect(try await ledger.record(second) == .alreadyDecided(first))
         #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "k1") == first)
         #expect(try await ledger.decision(adapter: "other", idempotencyKey: "k1") == nil)
+        let summary = try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "k1")
+        #expect(summary?.kind == first.kind)
+        #expect(summary?.reason == first.reason)
+        #expect(summary?.workflowID == first.workflowID)
+        #expect(try await ledger.decisionSummary(adapter: "other", idempotencyKey: "k1") == nil)
         let stored = try await ledger.outcomes(OutcomeQuery(idempotencyKey: "k1"))
         #expect(stored.count == 1)
         #expect(stored.first?.duplicates == 1)
@@ -164,6 +169,7 @@ enum LedgerConformance {
         #expect(try await ledger.decision(adapter: "windowed", idempotencyKey: "w1") == first)
         clock.advance(.seconds(2))
         #expect(try await ledger.decision(adapter: "windowed", idempotencyKey: "w1") == nil)
+        #expect(try await ledger.decisionSummary(adapter: "windowed", idempotencyKey: "w1") == nil)
         // Other adapters keep their decisions forever.
         #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "w1") != nil)
         let second = LedgerFixtures.outcome(adapter: "windowed", key: "w1", kind: .rejected, reason: .unknownTarget)
@@ -172,6 +178,7 @@ enum LedgerConformance {
             return
         }
         #expect(try await ledger.decision(adapter: "windowed", idempotencyKey: "w1") == second)
+        #expect(try await ledger.decisionSummary(adapter: "windowed", idempotencyKey: "w1")?.reason == .unknownTarget)
         #expect(try await ledger.outcomes(OutcomeQuery(adapter: "windowed")).count == 1)
     }
 

@@ -27,6 +27,10 @@ public protocol OutcomeLedger: Sendable {
     /// The decision for an idempotency key, when there is one within the adapter's dedupe window.
     func decision(adapter: String, idempotencyKey: String) async throws(LedgerError) -> Outcome?
 
+    /// The same check as ``decision(adapter:idempotencyKey:)``, answered from the ledger's indexed
+    /// columns without reading or decoding the stored outcome: the check before every engine call.
+    func decisionSummary(adapter: String, idempotencyKey: String) async throws(LedgerError) -> DecisionSummary?
+
     /// Claims a key so that one worker at a time works on it, across processes sharing the ledger.
     ///
     /// A claim ends when its outcome is recorded, when its owner releases it, or when it expires.

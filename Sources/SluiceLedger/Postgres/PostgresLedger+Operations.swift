@@ -168,6 +168,26 @@ extension PostgresLedger {
         }
     }
 
+    public func decisionSummary(adapter: String, idempotencyKey: String) async throws(LedgerError) -> DecisionSummary? {
+        let now = self.now
+        let logger = self.logger
+        let stored: (Date, String, String?, String?)? = try await read { client in
+            for try await row in try await client.query(
+                "SELECT recorded_at, outcome, reason, workflow_id FROM sluice_outcomes WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey)",
+                logger: logger
+            ).decode((Date, String, String?, String?).self) {
+                return row
+            }
+            return nil
+        }
+        guard let (recordedAt, kind, reason, workflowID) = stored,
+            configuration.dedupe.isLive(adapter: adapter, recordedAt: recordedAt, now: now)
+        else { return nil }
+        return DecisionSummary(
+            kind: Outcome.Kind(rawValue: kind) ?? .rejected, reason: reason.map(OutcomeReason.init(rawValue:)),
+            workflowID: workflowID, recordedAt: recordedAt)
+    }
+
     public func decision(adapter: String, idempotencyKey: String) async throws(LedgerError) -> Outcome? {
         let now = self.now
         let logger = self.logger

@@ -11,6 +11,25 @@ extension SQLiteLedger {
         return try body.map { text throws(LedgerError) in try LedgerCoding.outcome(text) }
     }
 
+    public func decisionSummary(adapter: String, idempotencyKey: String) async throws(LedgerError) -> DecisionSummary? {
+        let now = self.now
+        let window = windowMilliseconds(adapter)
+        return try await read { connection -> DecisionSummary? in
+            let select = try connection.statement(
+                "SELECT recorded_at, outcome, reason, workflow_id FROM outcomes WHERE adapter = ? AND idempotency_key = ?")
+            select.bind(1, adapter)
+            select.bind(2, idempotencyKey)
+            defer { select.reset() }
+            guard try select.step() else { return nil }
+            let recordedAt = select.int64(0)
+            if let window, now - recordedAt >= window { return nil }
+            return DecisionSummary(
+                kind: Outcome.Kind(rawValue: select.text(1) ?? "") ?? .rejected,
+                reason: select.text(2).map(OutcomeReason.init(rawValue:)), workflowID: select.text(3),
+                recordedAt: LedgerCoding.date(recordedAt))
+        }
+    }
+
     /// The stored JSON of a live decision: the lookup behind ``decision(adapter:idempotencyKey:)``.
     static func decisionBody(adapter: String, idempotencyKey: String, now: Int64, window: Int64?, on connection: SQLiteConnection)
         throws(SQLiteFailure) -> String?
