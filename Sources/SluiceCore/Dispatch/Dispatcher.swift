@@ -43,6 +43,8 @@ public actor Dispatcher {
     var executions: [Int: Task<Void, Never>] = [:]
     var executionsDone: CheckedContinuation<Void, Never>?
     var startBuffer: [String] = []
+    /// Timers and deliveries scheduled after ``finish()``, tracked in ``executions`` under negative ids.
+    var lateTasks = 0
     let commands: AsyncStream<Command>
     let commandSink: AsyncStream<Command>.Continuation
 
@@ -125,6 +127,24 @@ public actor Dispatcher {
     /// Stops taking commands: ``run()`` returns once the work in flight has settled.
     public func finish() {
         commandSink.finish()
+    }
+
+    /// Hands a timer or a delivery to ``run()``; after ``finish()``, runs it in a tracked task of its
+    /// own, so that no result and no budget is ever dropped.
+    private func schedule(_ command: Command) {
+        guard case .terminated = commandSink.yield(command) else { return }
+        lateTasks += 1
+        let id = -lateTasks
+        executions[id] = Task {
+            switch command {
+            case .expire(let deadline):
+                try? await self.clock.sleep(until: deadline)
+                self.expire()
+            case .deliver(let completion, let result):
+                await completion(result)
+            }
+            self.executionEnded(generation: id)
+        }
     }
 
     // MARK: - Admission
@@ -229,7 +249,7 @@ public actor Dispatcher {
         let actions = runtime.beginCancellation(reason: reason, now: now)
         for key in actions.cancelled { deliverAbandoned(key, reason: reason) }
         for key in actions.draining where work[key]?.cancelReason == nil { work[key]?.cancelReason = reason }
-        if !actions.draining.isEmpty { commandSink.yield(.expire(actions.deadline)) }
+        if !actions.draining.isEmpty { schedule(.expire(actions.deadline)) }
         resumeCapacityWaiters()
         publishGauges()
     }
@@ -242,7 +262,7 @@ public actor Dispatcher {
             case .cancelled: deliverAbandoned(key, reason: reason)
             case .draining(let deadline):
                 if work[key]?.cancelReason == nil { work[key]?.cancelReason = reason }
-                commandSink.yield(.expire(deadline))
+                schedule(.expire(deadline))
             }
         }
         startAvailable()
@@ -268,7 +288,7 @@ public actor Dispatcher {
         item.delivered = true
         work[key] = nil
         metrics.recordAbandoned()
-        commandSink.yield(.deliver(item.completion, .abandoned(reason: reason)))
+        schedule(.deliver(item.completion, .abandoned(reason: reason)))
     }
 
     // MARK: - Execution

@@ -141,6 +141,7 @@ import Testing
         try await withDispatcher(engine: engine) { dispatcher, _ in
             try await dispatcher.submit(PlanFactory.plan("first", orderingKey: "order-1"), completion: results.completion(for: "first"))
             try await dispatcher.submit(PlanFactory.plan("second", orderingKey: "order-1"), completion: results.completion(for: "second"))
+            await engine.waitForCalls(1)  // "first" holds the scripted gate before "other" starts
             try await dispatcher.submit(PlanFactory.plan("other", orderingKey: "order-2"), completion: results.completion(for: "other"))
             _ = await results.result("other")
             #expect(results.count == 1, "order-1's second event waits for the first")
@@ -192,6 +193,7 @@ import Testing
         let results = ResultBox()
         try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, clock in
             try await dispatcher.submit(PlanFactory.plan("hangs", orderingKey: "x"), completion: results.completion(for: "hangs"))
+            await engine.waitForCalls(1)  // "hangs" takes the scripted hang before "finishes" starts
             try await dispatcher.submit(PlanFactory.plan("finishes", orderingKey: "y"), completion: results.completion(for: "finishes"))
             try await dispatcher.submit(PlanFactory.plan("queued", orderingKey: "x"), completion: results.completion(for: "queued"))
             await engine.waitForCalls(2)
@@ -210,6 +212,24 @@ import Testing
             #expect(snapshot.inFlight == 0)
         }
         #expect(results.count == 3)
+    }
+
+    @Test func cancellingAfterFinishStillAbandonsAtTheBudgetAndRunReturns() async throws {
+        let engine = ScriptedEngine([.hang])
+        let clock = ManualClock()
+        let dispatcher = Dispatcher(
+            adapter: "orders", boundary: Boundary(mode: .pushPull, maxInFlight: 1, maxQueued: 1, cancellationBudget: .seconds(2)),
+            retry: .default, engine: engine, clock: clock, currentVersion: { 1 }, jitterSeed: 1)
+        let results = ResultBox()
+        async let running: Void = dispatcher.run()
+        try await dispatcher.submit(PlanFactory.plan("k"), completion: results.completion(for: "k"))
+        await engine.waitForCalls(1)
+        await dispatcher.finish()
+        await dispatcher.cancel(reason: "shutdown")
+        await clock.waitForSleepers(1)
+        clock.advance(by: .seconds(2))
+        #expect(await results.result("k") == .abandoned(reason: "shutdown"))
+        await running
     }
 
     @Test func aBackoffWaitIsCutShortByAbandonment() async throws {
