@@ -62,7 +62,7 @@ public struct EvaluationContext: Sendable {
             case "partition": return .int(Int64(record.partition))
             case "offset": return .int(record.offset)
             case "key": return record.key.map { record.keyText.map(JSONValue.string) ?? .string(Base64.encode($0)) }
-            case "timestamp": return record.timestamp.map { .string(Self.iso8601($0)) }
+            case "timestamp": return record.timestamp.map { .string(Timestamp.format($0)) }
             default: return nil
             }
         case .webhook:
@@ -93,7 +93,7 @@ public struct EvaluationContext: Sendable {
         case "type": return event.type.map(JSONValue.string)
         case "key": return event.key.map(JSONValue.string)
         case "convention": return .string(event.convention.rawValue)
-        case "received_at": return .string(Self.iso8601(event.receivedAt))
+        case "received_at": return .string(Timestamp.format(event.receivedAt))
         case "position": return .string(event.position.description)
         case "source": return .string(event.cloudEvent?.source ?? event.source)
         case "specversion", "subject", "time", "datacontenttype", "dataschema":
@@ -141,9 +141,5 @@ public struct EvaluationContext: Sendable {
             default: return .string(Digest.sha256Hex(text))
             }
         }
-    }
-
-    static func iso8601(_ date: Date) -> String {
-        Timestamp.format(date)
     }
 }

@@ -95,8 +95,6 @@ public struct PlanExecution: Sendable {
         states.allSatisfy { $0 != .pending && $0 != .running }
     }
 
-    /// Whether any step is running.
-    public var hasRunningSteps: Bool { states.contains(.running) }
 
     /// The execution report: one entry per step.
     public func report(cancelled: Bool = false) -> [StepReport] {
