@@ -60,7 +60,6 @@ import Testing
     }
 
     @Test func randomRequestsThroughTheRouterGetNo2xx() async throws {
-        var fuzzer = Fuzzer(seed: 0x5EED_0003)
         let sink = LedgerInboxSink(ledger: InMemoryLedger())
         let endpoints = try Self.genuine().enumerated().map { index, pair in
             WebhookEndpoint(adapter: "a\(index)", path: "/f/\(index)", verifier: pair.1, sink: sink, maxBodyBytes: 256)
@@ -69,6 +68,7 @@ import Testing
         let contentTypes = ["application/json", "application/x-www-form-urlencoded", "text/plain", "application/cloudevents+json", ""]
         let total = 30_000
         let statuses = try await Application(router: router).test(.router) { client in
+            var fuzzer = Fuzzer(seed: 0x5EED_0003)
             var counts: [Int: Int] = [:]
             for iteration in 0..<total {
                 var headers = HTTPFields()
@@ -92,7 +92,6 @@ import Testing
     }
 
     @Test func mutatedRequestsOverARealSocketGetNo2xxWithAChangedBody() async throws {
-        var fuzzer = Fuzzer(seed: 0x5EED_0004)
         let cases = try Self.genuine().filter { $0.0.config.scheme != "slack" || !$0.0.body.hasPrefix("token=") }
         let sink = LedgerInboxSink(ledger: InMemoryLedger())
         var endpoints: [WebhookEndpoint] = []
@@ -107,6 +106,7 @@ import Testing
         }
         let total = 2_000
         try await Application(router: router).test(.live) { client in
+            var fuzzer = Fuzzer(seed: 0x5EED_0004)
             for iteration in 0..<total {
                 let index = iteration % cases.count
                 let (headers, body, bodyChanged) = fuzzer.mutate(

@@ -30,7 +30,7 @@ final class RawSocket: @unchecked Sendable {
                 }
             }
             guard result == 0 else {
-                close(fd)
+                Glibc.close(fd)
                 throw Failure(description: "connect() failed: \(errno)")
             }
             return RawSocket(fd: fd)
@@ -52,6 +52,7 @@ final class RawSocket: @unchecked Sendable {
         }) ?? false
     }
 
+    @discardableResult
     func send(_ text: String) async -> Bool { await send(Array(text.utf8)) }
 
     /// Reads until the peer closes or `timeout` passes; returns what arrived and whether it closed.

@@ -22,11 +22,28 @@ import Testing
             adapter: "open", path: path, verifier: UnverifiedVerifier(), sink: sink, maxBodyBytes: 1024)
         let router = try WebhookRoutes.buildRouter([endpoint], options: WebhookRouteOptions(bodyTimeout: bodyTimeout))
         let logger = Logger(label: "limits-test")
+        // Run the application itself: HummingbirdTesting's `.live` rebuilds the configuration without
+        // its connection cap.
+        let (ports, portSink) = AsyncStream<Int>.makeStream()
         let app = Application(
             router: router, server: limits.server,
             configuration: limits.configuration(address: .hostname("127.0.0.1", port: 0), logger: logger),
+            onServerRunning: { channel in
+                portSink.yield(channel.localAddress?.port ?? 0)
+                portSink.finish()
+            },
             logger: logger)
-        return try await app.test(.live) { client in try await body(try #require(client.port), sink) }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await app.runService(gracefulShutdownSignals: [])
+                return nil
+            }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            let value = try await body(port, sink)
+            group.cancelAll()
+            return value
+        }
     }
 
     static func head(contentLength: Int?, extra: String = "") -> String {
@@ -131,22 +148,20 @@ import Testing
     @Test func connectionsAboveTheCapWait() async throws {
         try await Self.withServer(limits: WebhookServerLimits(idleTimeout: .seconds(30), maxConnections: 2)) {
             port, _ in
-            let first = try await RawSocket.connect(port: port)
-            let second = try await RawSocket.connect(port: port)
-            // Let the server accept both before the third arrives.
-            await first.send(Self.head(contentLength: 2) + "{}")
-            _ = await first.read(timeout: .seconds(5), stopAfterHead: true)
-            await second.send(Self.head(contentLength: 2) + "{}")
-            _ = await second.read(timeout: .seconds(5), stopAfterHead: true)
-            let third = try await RawSocket.connect(port: port)
-            defer { third.close() }
-            await third.send(Self.head(contentLength: 2) + "{}")
-            let waiting = await third.read(timeout: .milliseconds(600), stopAfterHead: true)
-            #expect(waiting.text.isEmpty, "the third connection was served while two were open")
-            first.close()
-            second.close()
-            let served = await third.read(timeout: .seconds(5), stopAfterHead: true)
-            #expect(served.text.hasPrefix("HTTP/1.1 202"))
+            var open: [RawSocket] = []
+            defer { for socket in open { socket.close() } }
+            for index in 0..<4 {
+                let socket = try await RawSocket.connect(port: port)
+                open.append(socket)
+                await socket.send(Self.head(contentLength: 2) + "{}")
+                // The first two are served; the others wait in the backlog while two are open.
+                let answer = await socket.read(timeout: index < 2 ? .seconds(5) : .milliseconds(700), stopAfterHead: true)
+                #expect(answer.text.hasPrefix("HTTP/1.1 202") == (index < 2), "connection \(index)")
+            }
+            open[0].close()
+            open.removeFirst()
+            let late = await open[1].read(timeout: .seconds(5), stopAfterHead: true)
+            #expect(late.text.hasPrefix("HTTP/1.1 202"), "a waiting connection is served once one closes")
         }
     }
 }

@@ -59,12 +59,12 @@ public struct BridgeEndpoint: Sendable {
             return Self.error(
                 .badRequest, reason: "missing_control_plane_version",
                 message: "The X-Durable-Workflow-Control-Plane-Version header is required.",
-                extra: ["supported_version": .string(Self.supportedVersion)])
+                extra: .of(["supported_version": .string(Self.supportedVersion)]))
         }
         guard version.trimmingCharacters(in: .whitespaces) == Self.supportedVersion else {
             return Self.error(
                 .badRequest, reason: "unsupported_control_plane_version",
-                message: "Unsupported control-plane version.", extra: ["supported_version": .string(Self.supportedVersion)])
+                message: "Unsupported control-plane version.", extra: .of(["supported_version": .string(Self.supportedVersion)]))
         }
         guard let contentType = request.headers[.contentType], MediaTypes(["application/json", "application/*+json"]).accepts(contentType) else {
             return Self.error(.unsupportedMediaType, reason: "unsupported_media_type", message: "The body must be JSON.")
@@ -77,7 +77,7 @@ public struct BridgeEndpoint: Sendable {
             case .tooLarge(let limit):
                 return Self.error(
                     .contentTooLarge, reason: "payload_too_large", message: "The request body is too large.",
-                    extra: ["limit": .int(Int64(limit))])
+                    extra: .of(["limit": .int(Int64(limit))]))
             case .timedOut:
                 return Self.error(.requestTimeout, reason: "request_timeout", message: "The body did not arrive in time.")
             case .broken:

@@ -1,4 +1,5 @@
-public import SluiceCore
+import HTTPTypes
+import SluiceCore
 
 /// The problems the webhook routes answer with.
 enum Problems {
@@ -15,7 +16,7 @@ enum Problems {
         case .tooLarge(let limit):
             Problem(
                 .contentTooLarge, slug: "payload-too-large", title: "Payload too large",
-                detail: "the body is larger than \(limit) bytes", extra: ["limit": .int(Int64(limit))])
+                detail: "the body is larger than \(limit) bytes", extra: .of(["limit": .int(Int64(limit))]))
         case .timedOut(let after):
             Problem(
                 .requestTimeout, slug: "body-timeout", title: "Request body timed out",
@@ -28,7 +29,7 @@ enum Problems {
     static func unverified(_ failure: VerificationFailure) -> Problem {
         Problem(
             .unauthorized, slug: "verification-failed", title: "Verification failed", detail: failure.detail,
-            extra: ["reason": .string(failure.reason.rawValue)])
+            extra: .of(["reason": .string(failure.reason.rawValue)]))
     }
 
     static func invalidEvent(_ error: EventError) -> Problem {

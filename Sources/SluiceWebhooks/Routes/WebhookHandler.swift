@@ -1,7 +1,7 @@
 public import Hummingbird
 import HTTPTypes
 import Foundation
-public import SluiceCore
+import SluiceCore
 
 /// The work of one webhook request: read the body within limits, check the media type, verify,
 /// normalise into an ``Event``, hand it to the sink, and answer.

@@ -1,7 +1,7 @@
 public import Hummingbird
 public import HummingbirdCore
 public import Logging
-public import NIOCore
+import NIOCore
 
 /// The HTTP server's limits against slow or abusive clients: idle connections closed, header count
 /// and size bounded, concurrent connections capped. The body's size and deadline are per route

@@ -1,5 +1,5 @@
 import Crypto
-public import SluiceCore
+import SluiceCore
 
 /// The HMAC hash functions the schemes use.
 public enum HMACAlgorithm: String, Sendable, Hashable, CaseIterable {

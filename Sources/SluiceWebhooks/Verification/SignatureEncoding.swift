@@ -1,4 +1,4 @@
-public import SluiceCore
+import SluiceCore
 
 /// How a signature is written in its header.
 public enum SignatureEncoding: String, Sendable, Hashable, CaseIterable {
