@@ -29,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0"),
     ],
     targets: [
         // Pure domain: events, adapters, expressions, plans, outcomes. No I/O.
@@ -41,10 +44,28 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
-        // Configuration loading, validation and the dry-run mapper used by the CLI.
+        // Child processes Sluice launches: the Temporal dev server (`sluice dev`, tests), free ports.
+        .target(
+            name: "SluiceLaunch",
+            swiftSettings: upcoming
+        ),
+        // Configuration, the composition root (`buildApplication(config:)`), the service group, the
+        // operations routes (metrics, health, status page), and the dry-run mapper used by the CLI.
         .target(
             name: "SluiceApp",
-            dependencies: ["SluiceCore", "SluiceLedger", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SluiceCore", "SluiceLedger", "SluiceEngines", "SluiceLaunch",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
             swiftSettings: upcoming
         ),
         // Engine clients: Durable Workflow (bridge endpoint, control plane) and Temporal's HTTP API.
@@ -79,7 +100,10 @@ let package = Package(
                 "SluiceCore",
                 "SluiceEngines",
                 "SluiceLedger",
+                "SluiceLaunch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcoming
         ),
@@ -121,7 +145,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceAppTests",
-            dependencies: ["SluiceApp", "SluiceCore", "SluiceLedger", "SluiceTesting"],
+            dependencies: ["SluiceApp", "SluiceCore", "SluiceLedger", "SluiceTesting", "SluiceEngines"],
             swiftSettings: upcoming
         ),
         // MARK: - Ledger
@@ -170,6 +194,7 @@ let package = Package(
             name: "SluiceEnginesTests",
             dependencies: [
                 "SluiceEngines",
+                "SluiceLaunch",
                 "SluiceCore",
                 "SluiceTesting",
                 .product(name: "Logging", package: "swift-log"),
@@ -195,6 +220,18 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // Webhook route vs nginx: an open-loop load generator and the route over the SQLite inbox.
+        .executableTarget(
+            name: "WebhookBenchmark",
+            dependencies: [
+                "SluiceCore", "SluiceWebhooks", "SluiceLedger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/Sources/WebhookBenchmark",
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "SluiceWebhooksTests",
             dependencies: [
@@ -202,6 +239,8 @@ let package = Package(
                 "SluiceCore",
                 "SluiceLedger",
                 "SluiceTesting",
+                "SluiceLaunch",
+                "SluiceEngines",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

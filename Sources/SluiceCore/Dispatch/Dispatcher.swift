@@ -208,6 +208,28 @@ public actor Dispatcher {
         startAvailable()
     }
 
+    /// Checks, without admitting anything, whether ``submit(_:remap:source:completion:)`` would take
+    /// an event with this key now. The webhook route asks before it writes the inbox, so that a
+    /// refused event is never stored.
+    ///
+    /// - Throws: the ``DispatchAdmissionError`` that `submit` would throw (`saturated` with its
+    ///   `Retry-After`, `alreadyInProgress`, `cancelling`, `modeRefused`).
+    public func checkAdmission(key: String, source: SourceKind = .push) throws(DispatchAdmissionError) {
+        switch (source, boundary.mode) {
+        case (.push, .pullOnly), (.pull, .pushOnly): throw .modeRefused(mode: boundary.mode)
+        default: break
+        }
+        if let reason = runtime.cancellationReason { throw .cancelling(reason: reason) }
+        switch runtime.state(key: key) {
+        case .queued?, .inFlight?: throw .alreadyInProgress(key: key)
+        default: break
+        }
+        if runtime.queuedCount >= boundary.maxQueued {
+            metrics.recordRefused(saturated: true)
+            throw .saturated(maxQueued: boundary.maxQueued, retryAfter: runtime.suggestedRetryAfter(now: now))
+        }
+    }
+
     /// Admits a plan and waits for its result (the synchronous bridge endpoint, tests).
     public func dispatch(
         _ plan: Plan, remap: Bool = false, source: SourceKind = .push
