@@ -44,6 +44,8 @@ nginx -c "$WORK/nginx.conf" -p "$WORK" &
 PIDS+=($!)
 "$BIN" serve --port 18080 --ledger "$WORK/inbox.sqlite" > "$WORK/sluice.log" 2>&1 &
 PIDS+=($!)
+"$BIN" serve --port 18082 --ledger "$WORK/unused.sqlite" --sink none > "$WORK/sluice-nosink.log" 2>&1 &
+PIDS+=($!)
 for _ in $(seq 200); do grep -q serving "$WORK/sluice.log" 2>/dev/null && break; sleep 0.05; done
 sleep 0.5
 
@@ -54,6 +56,7 @@ run() { # name port rate
 }
 NGINX_PEAK="$(run nginx 18081 200000)"; echo "$NGINX_PEAK"
 SLUICE_PEAK="$(run sluice 18080 200000)"; echo "$SLUICE_PEAK"
+run sluice-route-only 18082 200000
 HALF="$(python3 -c "import json,sys; print(int(json.loads(sys.argv[1])['achieved_rate'])//2)" "$SLUICE_PEAK")"
 run sluice 18080 "$HALF"
 run nginx 18081 "$HALF"

@@ -5,6 +5,13 @@ import SluiceCore
 import SluiceLedger
 import SluiceWebhooks
 
+/// A sink that stores nothing: isolates the route's own cost (verification, normalisation, HTTP).
+struct DiscardingSink: WebhookSink {
+    func accept(_ event: Event, delivery: Delivery) async -> WebhookAcceptance {
+        .accepted(eventID: event.id, idempotencyKey: event.id)
+    }
+}
+
 /// The sink under test: the SQLite inbox, written before the `202` (group commit, `synchronous=FULL`).
 struct InboxSink: WebhookSink {
     let ledger: SQLiteLedger
@@ -22,13 +29,13 @@ struct InboxSink: WebhookSink {
 enum BenchServer {
     static let secret = "bench-secret"
 
-    static func run(port: Int, ledgerPath: String) async throws {
+    static func run(port: Int, ledgerPath: String, discard: Bool = false) async throws {
         try? FileManager.default.removeItem(atPath: ledgerPath)
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: ledgerPath + suffix) }
         let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: ledgerPath))
         let endpoint = WebhookEndpoint(
             adapter: "bench", path: "/webhooks/bench", verifier: GitHubVerifier(secrets: [Secret(secret)]),
-            sink: InboxSink(ledger: ledger))
+            sink: discard ? DiscardingSink() : InboxSink(ledger: ledger))
         let router = try WebhookRoutes.buildRouter([endpoint])
         var logger = Logger(label: "webhook-bench")
         logger.logLevel = .warning

@@ -34,7 +34,7 @@ struct LoadGenerator {
         }
 
         var json: String {
-            let ms = { (value: Double) in String(format: "%.3f", value * 1000) }
+            let ms = { (value: Double) in value.isNaN ? "null" : String(format: "%.3f", value * 1000) }
             let achieved = Double(ok) / max(elapsed, 1e-9)
             return """
                 {"target_rate":\(rate),"duration_s":\(duration),"connections":\(connections),"sent":\(sent),"ok_2xx":\(ok),\
@@ -62,9 +62,10 @@ struct LoadGenerator {
     func run() throws -> Result {
         let requests = Self.requests(path: path, count: 4096)
         let total = Int(rate * (warmup + duration))
-        let warmupCount = Int(rate * warmup)
         let counter = Counter()
         let start = Date().timeIntervalSince1970 + 0.2
+        let end = start + warmup + duration
+        let measuredFrom = start + warmup
         let results = Locked<[Result]>([])
         var threads: [Thread] = []
         let done = DispatchGroup()
@@ -75,25 +76,28 @@ struct LoadGenerator {
                 var connection = try? Connection(port: port)
                 while true {
                     let index = counter.next()
-                    if index >= total { break }
+                    // Bounded in time too: above the server's capacity, the schedule is abandoned at the end.
+                    if index >= total || Date().timeIntervalSince1970 > end { break }
                     let due = start + Double(index) / rate
                     let wait = due - Date().timeIntervalSince1970
                     if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
                     if connection == nil { connection = try? Connection(port: port) }
                     guard let open = connection else {
-                        if index >= warmupCount { local.errors += 1 }
+                        if Date().timeIntervalSince1970 >= measuredFrom { local.errors += 1 }
                         continue
                     }
                     let status = open.exchange(requests[index % requests.count])
                     let finished = Date().timeIntervalSince1970
                     if status == nil { connection = nil }
-                    guard index >= warmupCount else { continue }
+                    // Throughput counts what finishes after the warm-up (by the clock, so that it holds above
+                    // capacity too); latency counts requests due after it.
+                    guard finished >= measuredFrom else { continue }
                     local.sent += 1
                     switch status {
                     case nil: local.errors += 1
                     case let code? where (200..<300).contains(code):
                         local.ok += 1
-                        local.latencies.append(finished - due)
+                        if due >= measuredFrom { local.latencies.append(finished - due) }
                     case let code?: local.other[code, default: 0] += 1
                     }
                 }
@@ -115,7 +119,7 @@ struct LoadGenerator {
             for (code, count) in part.other { merged.other[code, default: 0] += count }
         }
         merged.latencies.sort()
-        merged.elapsed = Date().timeIntervalSince1970 - (start + warmup)
+        merged.elapsed = min(Date().timeIntervalSince1970, end) - (start + warmup)
         merged.rate = rate
         merged.duration = duration
         merged.connections = connections

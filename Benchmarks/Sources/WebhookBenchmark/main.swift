@@ -13,7 +13,8 @@ func option(_ name: String, _ fallback: String) -> String {
 switch arguments.first {
 case "serve":
     try await BenchServer.run(
-        port: Int(option("port", "18080"))!, ledgerPath: option("ledger", "/tmp/sluice-webhook-bench.sqlite"))
+        port: Int(option("port", "18080"))!, ledgerPath: option("ledger", "/tmp/sluice-webhook-bench.sqlite"),
+        discard: option("sink", "inbox") == "none")
 case "load":
     let result = try LoadGenerator(
         port: Int(option("port", "18080"))!, path: option("path", "/webhooks/bench"),
@@ -22,6 +23,6 @@ case "load":
     ).run()
     print(result.json)
 default:
-    print("usage: WebhookBenchmark serve [--port P] [--ledger PATH] | load --port P --rate R --duration S --connections C")
+    print("usage: WebhookBenchmark serve [--port P] [--ledger PATH] [--sink inbox|none] | load --port P --rate R --duration S --connections C")
     exit(2)
 }
