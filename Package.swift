@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
     ],
     targets: [
         // Pure domain: events, adapters, expressions, plans, outcomes. No I/O.
@@ -39,6 +40,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: upcoming
         ),
@@ -143,7 +145,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceAppTests",
-            dependencies: ["SluiceApp", "SluiceCore", "SluiceLedger", "SluiceTesting", "SluiceEngines"],
+            dependencies: [
+                "SluiceApp", "SluiceCore", "SluiceLedger", "SluiceTesting", "SluiceEngines", "SluiceLaunch",
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             swiftSettings: upcoming
         ),
         // MARK: - Ledger

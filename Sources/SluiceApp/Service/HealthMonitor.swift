@@ -36,6 +36,7 @@ public final class HealthMonitor: Sendable {
         var extra: [String: Check] = [:]
         var history: [String: [Sample]] = [:]
         var snapshots: [String: GateSnapshot] = [:]
+        var deadLetters: [DeadLetter] = []
     }
 
     init(
@@ -66,6 +67,9 @@ public final class HealthMonitor: Sendable {
 
     /// The latest gate counters of one adapter.
     public func snapshot(adapter: String) -> GateSnapshot? { state.withLock { $0.snapshots[adapter] } }
+
+    /// The latest dead letters, newest first (refreshed with the checks).
+    public var recentDeadLetters: [DeadLetter] { state.withLock { $0.deadLetters } }
 
     /// Reports a check Sluice's sources run themselves (a Kafka consumer's assignment).
     public func report(_ name: String, ok: Bool, detail: String) {
@@ -98,7 +102,9 @@ public final class HealthMonitor: Sendable {
             for await check in group { checks[check.name] = check }
             return checks
         }
+        let letters = (try? await ledger.deadLetters(DeadLetterQuery(limit: 10))) ?? []
         let previous = state.withLock { state -> [String: Bool] in
+            state.deadLetters = letters
             var previous = state.engines.mapValues(\.ok)
             previous["ledger"] = state.ledger?.ok
             state.ledger = ledgerCheck
