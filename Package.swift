@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SluiceEngines", targets: ["SluiceEngines"]),
         .library(name: "SluiceTesting", targets: ["SluiceTesting"]),
         .library(name: "SluiceLedger", targets: ["SluiceLedger"]),
+        .library(name: "SluiceWebhooks", targets: ["SluiceWebhooks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // Pure domain: events, adapters, expressions, plans, outcomes. No I/O.
@@ -205,6 +207,43 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             exclude: ["Worker", "Fixtures"],
+            swiftSettings: upcoming
+        ),
+            // MARK: - Webhooks
+        // Verified third-party webhooks (one verifier per scheme), their Hummingbird routes, and the
+        // Durable Workflow-compatible bridge endpoint.
+        .target(
+            name: "SluiceWebhooks",
+            dependencies: [
+                "SluiceCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SluiceWebhooksTests",
+            dependencies: [
+                "SluiceWebhooks",
+                "SluiceCore",
+                "SluiceLedger",
+                "SluiceTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: upcoming
         ),
     ]
