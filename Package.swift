@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "SluiceApp",
             dependencies: [
-                "SluiceCore", "SluiceLedger", "SluiceEngines", "SluiceLaunch",
+                "SluiceCore", "SluiceLedger", "SluiceEngines", "SluiceLaunch", "SluiceWebhooks",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,6 +1,7 @@
 import Foundation
 public import Hummingbird
 import HummingbirdCore
+import SluiceWebhooks
 public import Logging
 public import ServiceLifecycle
 import UnixSignals
@@ -100,7 +101,7 @@ public struct StartupError: Error, CustomStringConvertible {
 
 /// Adds routes to the application's router: the composition root's hook for the sources that
 /// serve HTTP (webhooks, the bridge endpoint).
-public typealias RouteInstaller = @Sendable (Router<BasicRequestContext>, RouteContext) -> Void
+public typealias RouteInstaller = @Sendable (Router<BasicRequestContext>, RouteContext) throws -> Void
 
 /// What route installers get from the composition root.
 public struct RouteContext: Sendable {
@@ -108,6 +109,22 @@ public struct RouteContext: Sendable {
     public let intake: Intake
     public let configuration: ServiceConfiguration
     public let logger: Logger
+    /// Where a webhook adapter's verified events go before `202`: the ledger's inbox (the
+    /// pipeline itself), or the Kafka ingress topic when `kafka.inbox_topic` is set.
+    public let inboxSink: @Sendable (AdapterPipeline) -> any WebhookSink
+}
+
+/// The sources Sluice runs, one line each.
+public enum StandardSources {
+    /// The HTTP sources: webhook routes and the bridge endpoint.
+    public static let routes: [RouteInstaller] = [WebhookSource.install]
+
+    /// The pull sources (Kafka consumers), as services fed with the pipelines.
+    public static func pullSources(
+        config: ServiceConfiguration
+    ) -> @Sendable ([String: AdapterPipeline], Intake, HealthMonitor) throws -> [any Service] {
+        { _, _, _ in [] }
+    }
 }
 
 /// The composition root, used by `sluice serve`, `sluice dev` and the tests: compiles the adapters,
@@ -124,7 +141,7 @@ public struct RouteContext: Sendable {
 ///   - healthInterval: how often the ledger and engines are checked for `/readyz`.
 ///   - logger: the root logger.
 public func buildApplication(
-    config: ServiceConfiguration, ledger: any OutcomeLedger, routes: [RouteInstaller] = [],
+    config: ServiceConfiguration, ledger: any OutcomeLedger, routes: [RouteInstaller] = StandardSources.routes,
     sources: @Sendable ([String: AdapterPipeline], Intake, HealthMonitor) throws -> [any Service] = { _, _, _ in [] },
     healthInterval: Duration = .seconds(5), logger: Logger = Logger(label: "sluice")
 ) throws -> SluiceApplication {
@@ -163,15 +180,17 @@ public func buildApplication(
 
     let router = Router(context: BasicRequestContext.self)
     OperationsRoutes.register(on: router, status: status, metricsPath: config.metrics.enabled ? config.metrics.path : nil)
-    let routeContext = RouteContext(pipelines: pipelines, intake: intake, configuration: config, logger: logger)
-    for install in routes { install(router, routeContext) }
+    let routeContext = RouteContext(
+        pipelines: pipelines, intake: intake, configuration: config, logger: logger, inboxSink: { $0 })
+    for install in routes { try install(router, routeContext) }
     let listening = ListeningPort()
+    let limits = WebhookServerLimits(
+        idleTimeout: config.http.readTimeout, maxHeaderFieldSize: config.http.maxHeaderBytes,
+        maxHeaderListSize: config.http.maxHeaderBytes, maxConnections: config.http.maxConnections)
     let server = Application(
-        router: router,
-        server: .http1(configuration: HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(DurationText.seconds(config.http.readTimeout))))),
-        configuration: ApplicationConfiguration(
-            address: .hostname(config.http.host, port: config.http.port), serverName: "sluice",
-            availableConnectionsDelegate: MaximumAvailableConnections(config.http.maxConnections)),
+        router: router, server: limits.server,
+        configuration: limits.configuration(
+            address: .hostname(config.http.host, port: config.http.port), serverName: "sluice", logger: logger),
         onServerRunning: { channel in listening.resolve(channel.localAddress?.port ?? config.http.port) },
         logger: logger)
 
