@@ -226,6 +226,18 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // Webhook route vs nginx: an open-loop load generator and the route over the SQLite inbox.
+        .executableTarget(
+            name: "WebhookBenchmark",
+            dependencies: [
+                "SluiceCore", "SluiceWebhooks", "SluiceLedger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/Sources/WebhookBenchmark",
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "SluiceWebhooksTests",
             dependencies: [
@@ -233,6 +245,8 @@ let package = Package(
                 "SluiceCore",
                 "SluiceLedger",
                 "SluiceTesting",
+                "SluiceLaunch",
+                "SluiceEngines",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

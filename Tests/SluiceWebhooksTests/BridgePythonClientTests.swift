@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import SluiceCore
+import SluiceLaunch
 import SluiceTesting
 import SluiceWebhooks
 import Testing

@@ -156,12 +156,12 @@ import Testing
                 open.append(socket)
                 await socket.send(Self.head(contentLength: 2) + "{}")
                 // The first two are served; the others wait in the backlog while two are open.
-                let answer = await socket.read(timeout: index < 2 ? .seconds(5) : .milliseconds(700), stopAfterHead: true)
+                let answer = await socket.read(timeout: index < 2 ? .seconds(15) : .milliseconds(700), stopAfterHead: true)
                 #expect(answer.text.hasPrefix("HTTP/1.1 202") == (index < 2), "connection \(index)")
             }
             open[0].close()
             open.removeFirst()
-            let late = await open[1].read(timeout: .seconds(5), stopAfterHead: true)
+            let late = await open[1].read(timeout: .seconds(15), stopAfterHead: true)
             #expect(late.text.hasPrefix("HTTP/1.1 202"), "a waiting connection is served once one closes")
         }
     }
