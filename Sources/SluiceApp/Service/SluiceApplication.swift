@@ -31,12 +31,11 @@ public struct SluiceApplication: Sendable {
     /// stops. A second signal cancels at once; what was acknowledged is durable, so nothing is lost.
     public func run(signals: Bool = true) async throws {
         var configuration = ServiceGroupConfiguration(services: services, logger: logger)
-        if signals {
-            configuration.gracefulShutdownSignals = [.sigterm, .sigint]
-            configuration.cancellationSignals = [.sigterm, .sigint]
-        }
+        if signals { configuration.gracefulShutdownSignals = [.sigterm, .sigint] }
         let group = ServiceGroup(configuration: configuration)
         await self.group.set(group)
+        let escalation = signals ? Task { [logger] in await Self.exitOnSecondSignal(logger: logger) } : nil
+        defer { escalation?.cancel() }
         do {
             try await group.run()
         } catch {
@@ -67,6 +66,23 @@ actor GroupHandle {
     func triggerGracefulShutdown() async {
         shutdownRequested = true
         await group?.triggerGracefulShutdown()
+    }
+}
+
+extension SluiceApplication {
+    /// The first SIGTERM or SIGINT starts the graceful shutdown (the service group's); a second one
+    /// exits at once. Nothing acknowledged is lost: every `202` is in the inbox and every committed
+    /// offset has its outcome, so what was in flight is delivered again after the restart.
+    static func exitOnSecondSignal(logger: Logger) async {
+        var received = 0
+        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            received += 1
+            guard received >= 2 else { continue }
+            logger.warning(
+                "second signal: exiting at once; work in flight is delivered again after the restart",
+                metadata: ["signal": "\(signal)"])
+            exit(1)
+        }
     }
 }
 

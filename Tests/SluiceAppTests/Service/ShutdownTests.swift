@@ -30,7 +30,7 @@ struct ShutdownTests {
         let port = try FreePort.next()
 
         let first = try await ServeProcess.start(project: project, port: port)
-        let statuses = Mutex<[String: Int]>([:])
+        let statuses = StatusLog()
         let total = 300
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -42,29 +42,32 @@ struct ShutdownTests {
                                 return (id, await ServeProcess.post(port: port, id: id, order: index))
                             }
                         }
-                        for await (id, status) in posts { statuses.withLock { $0[id] = status } }
+                        for await (id, status) in posts { statuses.set(id, status) }
                     }
                 }
             }
             group.addTask {
                 // Signal once a third of the webhooks were answered.
-                while statuses.withLock({ $0.count }) < total / 3 { try await Task.sleep(for: .milliseconds(5)) }
+                while statuses.count < total / 3 { try await Task.sleep(for: .milliseconds(5)) }
                 first.signal(SIGTERM)
             }
             try await group.waitForAll()
         }
         let status = try await first.waitForExit(timeout: .seconds(30))
         #expect(status == 0, "sluice serve exits 0 after SIGTERM; log:\n\(first.log)")
-        let answered = statuses.withLock { $0 }
+        let answered = statuses.all
         let accepted = Set(answered.filter { $0.value == 202 }.keys)
         #expect(accepted.count >= total / 3)
         #expect(answered.values.contains(503) || answered.values.contains(0), "intake stopped while draining")
         #expect(answered.values.allSatisfy { [202, 503, 0].contains($0) }, "\(Set(answered.values))")
 
-        // The restart delivers what the drain left in the inbox.
-        let second = try await ServeProcess.start(project: project, port: port)
+        // The drain left work in the inbox (the test would prove nothing otherwise)…
         let ledgerPath = project.directory.appendingPathComponent("ledger.sqlite").path
         let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: ledgerPath, createDirectory: false, createFile: false))
+        let pendingAfterStop = try await ledger.pendingInbox(after: nil, limit: total).count
+        #expect(pendingAfterStop > 0)
+        // …and the restart delivers it.
+        let second = try await ServeProcess.start(project: project, port: port)
         let delivered = await eventually(timeout: .seconds(60)) {
             for id in accepted where (try? await ledger.decisionSummary(adapter: "orders", idempotencyKey: id)) == nil {
                 return false
@@ -140,7 +143,7 @@ final class ServeProcess: Sendable {
         environment["SLUICE_TEST_DW_TOKEN"] = pipelineToken
         process.environment = environment
         let logFile = project.directory.appendingPathComponent("serve-\(UUID().uuidString.prefix(8)).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logFile)
         process.standardOutput = handle
         process.standardError = handle
@@ -193,4 +196,12 @@ final class ServeProcess: Sendable {
         guard let (_, response) = try? await URLSession.shared.data(for: request) else { return 0 }
         return (response as? HTTPURLResponse)?.statusCode ?? 0
     }
+}
+
+/// The status each webhook got, by id.
+final class StatusLog: Sendable {
+    private let statuses = Mutex<[String: Int]>([:])
+    func set(_ id: String, _ status: Int) { statuses.withLock { $0[id] = status } }
+    var count: Int { statuses.withLock { $0.count } }
+    var all: [String: Int] { statuses.withLock { $0 } }
 }

@@ -65,7 +65,7 @@ struct StatusPageBrowserTests {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let output {
-            FileManager.default.createFile(atPath: output.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
             process.standardOutput = try FileHandle(forWritingTo: output)
         } else {
             process.standardOutput = FileHandle.nullDevice
