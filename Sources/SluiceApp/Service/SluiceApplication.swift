@@ -162,9 +162,11 @@ public func buildApplication(
     healthInterval: Duration = .seconds(5), logger: Logger = Logger(label: "sluice")
 ) throws -> SluiceApplication {
     Observability.bootstrapMetrics()
+    let adaptersDirectory = config.project.adaptersDirectory
+    let adaptersPath =
+        adaptersDirectory.hasPrefix("/") ? adaptersDirectory : config.directory.appendingPathComponent(adaptersDirectory).path
     let loaded = ProjectLoader(resolution: .strict).load(
-        paths: [config.directory.appendingPathComponent(config.project.adaptersDirectory).path], directory: config.directory,
-        readsConfiguration: false)
+        paths: [adaptersPath], directory: config.directory, readsConfiguration: false)
     let errors = loaded.diagnostics.filter { $0.severity == .error }
     guard errors.isEmpty, let adapters = loaded.adapters else {
         throw StartupError(errors.map(\.description).joined(separator: "\n"))
