@@ -79,7 +79,8 @@ public struct StatusPage: Sendable {
             <div class="card" id="adapter-\(escape(adapter.name))"><h2>\(escape(adapter.name)) <span class="muted">v\(adapter.version)</span></h2>
             <div class="muted">\(escape(source)) · \(escape(boundary.mode.rawValue))\(snapshot?.cancelling.map { " · cancelling: " + escape($0) } ?? "")</div>
             <div class="kv"><span>in flight</span>\(bar(inFlight, of: boundary.maxInFlight, queued: false))<span>\(inFlight) / \(boundary.maxInFlight)</span>
-            <span>queued</span>\(bar(queued, of: boundary.maxQueued, queued: true))<span>\(queued) / \(boundary.maxQueued)</span></div>
+            <span>queued</span>\(bar(queued, of: boundary.maxQueued, queued: true))<span>\(queued) / \(boundary.maxQueued)</span>
+            <span>inbox</span><span class="muted">rows waiting for their outcome</span><span>\(health.inboxDepth(adapter: adapter.name))</span></div>
             <table><tr><th>received</th><th>accepted</th><th>duplicate</th><th>rejected</th><th>known</th><th>refused</th></tr>
             <tr><td>\(counts.received)</td><td>\(counts.accepted)</td><td>\(counts.duplicate)</td><td>\(counts.rejected)</td><td>\(counts.alreadyDecided)</td><td>\(snapshot?.refused ?? 0)</td></tr></table>
             """

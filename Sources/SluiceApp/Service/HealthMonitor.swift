@@ -1,5 +1,6 @@
 public import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 public import SluiceCore
 import Synchronization
@@ -37,6 +38,7 @@ public final class HealthMonitor: Sendable {
         var history: [String: [Sample]] = [:]
         var snapshots: [String: GateSnapshot] = [:]
         var deadLetters: [DeadLetter] = []
+        var inboxDepth: [String: Int] = [:]
     }
 
     init(
@@ -67,6 +69,9 @@ public final class HealthMonitor: Sendable {
 
     /// The latest gate counters of one adapter.
     public func snapshot(adapter: String) -> GateSnapshot? { state.withLock { $0.snapshots[adapter] } }
+
+    /// Inbox rows waiting for their outcome, by adapter (refreshed with the checks).
+    public func inboxDepth(adapter: String) -> Int { state.withLock { $0.inboxDepth[adapter] ?? 0 } }
 
     /// The latest dead letters, newest first (refreshed with the checks).
     public var recentDeadLetters: [DeadLetter] { state.withLock { $0.deadLetters } }
@@ -103,8 +108,13 @@ public final class HealthMonitor: Sendable {
             return checks
         }
         let letters = (try? await ledger.deadLetters(DeadLetterQuery(limit: 10))) ?? []
+        let depth = (try? await ledger.inboxDepth()) ?? [:]
+        for name in pipelines.keys {
+            Gauge(label: "sluice_inbox_depth", dimensions: [("adapter", name)]).record(depth[name] ?? 0)
+        }
         let previous = state.withLock { state -> [String: Bool] in
             state.deadLetters = letters
+            state.inboxDepth = depth
             var previous = state.engines.mapValues(\.ok)
             previous["ledger"] = state.ledger?.ok
             state.ledger = ledgerCheck
