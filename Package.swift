@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SluiceEngines", targets: ["SluiceEngines"]),
         .library(name: "SluiceTesting", targets: ["SluiceTesting"]),
         .library(name: "SluiceLedger", targets: ["SluiceLedger"]),
+        .library(name: "SluiceKafka", targets: ["SluiceKafka"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // Pure domain: events, adapters, expressions, plans, outcomes. No I/O.
@@ -76,7 +78,9 @@ let package = Package(
                 "SluiceCore",
                 "SluiceEngines",
                 "SluiceLedger",
+                "SluiceKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
         ),
@@ -173,6 +177,50 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             exclude: ["Worker", "Fixtures"],
+            swiftSettings: upcoming
+        ),
+        // MARK: - Kafka
+        // The system librdkafka (librdkafka-dev), bound directly: rdkafka.h and rdkafka_mock.h.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // The Kafka source (consumer group, commit after outcome, pause/resume, rebalance drain),
+        // the dead-letter producer and the embedded dev cluster (librdkafka's mock cluster).
+        .target(
+            name: "SluiceKafka",
+            dependencies: [
+                "SluiceCore",
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // Consumes from the mock cluster until it is killed: the child process of the Kafka SIGKILL test.
+        .executableTarget(
+            name: "KafkaCrashHelper",
+            dependencies: ["SluiceCore", "SluiceKafka", "SluiceLedger"],
+            path: "Tests/KafkaCrashHelper",
+            swiftSettings: upcoming
+        ),
+        // Kafka throughput: a plain C consumer vs the source alone vs end to end (Benchmarks/kafka/run).
+        .executableTarget(
+            name: "KafkaBenchmarks",
+            dependencies: ["SluiceCore", "SluiceKafka", "SluiceLedger", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/Sources/KafkaBenchmarks",
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SluiceKafkaTests",
+            dependencies: [
+                "SluiceKafka", "SluiceCore", "SluiceLedger", "SluiceTesting", "CRdKafka", "KafkaCrashHelper",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: upcoming
         ),
     ]
