@@ -8,6 +8,11 @@ extension KafkaProducer {
         public var produced: Int
         /// Blank lines skipped.
         public var skipped: Int
+
+        public init(produced: Int, skipped: Int) {
+            self.produced = produced
+            self.skipped = skipped
+        }
     }
 
     /// A line of a JSON Lines file that is not JSON.
