@@ -48,7 +48,7 @@ struct KafkaSourceFlowControlTests {
             cluster.pushRequestErrors(.offsetCommit, [27, 16, 27])
             cluster.setGroupCoordinator("faults", broker: 2)
             try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 400, keys: 30), to: cluster)
-            #expect(await KafkaTest.eventually(timeout: .seconds(60)) { source.statistics.settled == 1_000 })
+            #expect(await KafkaTest.eventually(timeout: .seconds(60)) { source.statistics.settled == 1_000 }, "\(source.statistics)")
             #expect(await KafkaTest.eventually(timeout: .seconds(30)) {
                 await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "faults")) == true
             })

@@ -26,13 +26,14 @@ final class RDKafkaCallbacks: Sendable {
     let rebalance: (@Sendable (RDKafkaRebalance) -> Void)?
     let error: (@Sendable (KafkaError) -> Void)?
     let delivery: (@Sendable (RDKafkaDeliveryReport) -> Void)?
-    let offsetCommit: (@Sendable ([(TopicPartition, Int64)], KafkaError?) -> Void)?
+    /// Commit results: the offsets committed, the offsets that failed, and the error when any failed.
+    let offsetCommit: (@Sendable (_ committed: [(TopicPartition, Int64)], _ failed: [(TopicPartition, Int64)], KafkaError?) -> Void)?
     let log: (@Sendable (_ level: Int32, _ facility: String, _ message: String) -> Void)?
 
     init(
         rebalance: (@Sendable (RDKafkaRebalance) -> Void)? = nil, error: (@Sendable (KafkaError) -> Void)? = nil,
         delivery: (@Sendable (RDKafkaDeliveryReport) -> Void)? = nil,
-        offsetCommit: (@Sendable ([(TopicPartition, Int64)], KafkaError?) -> Void)? = nil,
+        offsetCommit: (@Sendable ([(TopicPartition, Int64)], [(TopicPartition, Int64)], KafkaError?) -> Void)? = nil,
         log: (@Sendable (Int32, String, String) -> Void)? = nil
     ) {
         self.rebalance = rebalance
@@ -114,9 +115,12 @@ private func rdKafkaOffsetCommitTrampoline(
     _ opaque: UnsafeMutableRawPointer?
 ) {
     let entries = list.map { RDKafkaTopicPartitionList.entries($0) } ?? []
-    let committed = entries.filter { $0.error == RD_KAFKA_RESP_ERR_NO_ERROR }.map { ($0.partition, $0.offset) }
-    let error = err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError.client(err, "offset commit")
-    RDKafkaCallbacks.from(opaque)?.offsetCommit?(committed, error)
+    let succeeded = err == RD_KAFKA_RESP_ERR_NO_ERROR
+    let committed = entries.filter { succeeded && $0.error == RD_KAFKA_RESP_ERR_NO_ERROR }.map { ($0.partition, $0.offset) }
+    let failed = entries.filter { !succeeded || $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }.map { ($0.partition, $0.offset) }
+    let firstError = entries.first { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }?.error
+    let error = succeeded ? firstError.map { KafkaError.client($0, "offset commit") } : KafkaError.client(err, "offset commit")
+    RDKafkaCallbacks.from(opaque)?.offsetCommit?(committed, failed, error)
 }
 
 private func rdKafkaLogTrampoline(

@@ -56,12 +56,15 @@ public final class KafkaSource: Service, Sendable {
         let callbacks = RDKafkaCallbacks(
             rebalance: { relay.forward($0) },
             error: { error in Self.clientError(error, state: state, logger: errorLogger) },
-            offsetCommit: { offsets, error in
-                if let error {
+            offsetCommit: { committed, failed, error in
+                if let error, !failed.isEmpty {
                     metrics.commitFailures.increment()
-                    errorLogger.warning("kafka commit failed (the next commit supersedes it): \(error)")
+                    errorLogger.warning("kafka commit failed (committed again on the next tick): \(error)")
                 }
-                state.withLock { $0.committed(offsets, at: .now) }
+                state.withLock { state in
+                    state.committed(committed, at: .now)
+                    state.commitFailed(failed)
+                }
             },
             log: { level, facility, message in
                 errorLogger.log(level: level <= 3 ? .error : level == 4 ? .warning : .debug, "librdkafka \(facility): \(message)")
