@@ -48,4 +48,6 @@ public struct KafkaSourceStatistics: Sendable, Hashable {
     /// Rebalances seen: assignments and revocations.
     public var assignments = 0
     public var revocations = 0
+    /// Revocations that were losses (the session ended; nothing committed for those partitions).
+    public var losses = 0
 }

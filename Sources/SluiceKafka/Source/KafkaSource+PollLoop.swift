@@ -166,18 +166,18 @@ extension KafkaSource {
         guard !partitions.isEmpty else { return }
         let clock = ContinuousClock()
         let started = clock.now
-        state.withLock { $0.beginRevoke(partitions) }
-        if !lost {
-            waitForDrain(partitions, until: started + configuration.drainBudget)
-            let remaining = state.withLock { $0.inFlightEvents(partitions) }
-            if !remaining.isEmpty {
-                logger.warning(
-                    "kafka revoke: drain budget spent, cancelling in-flight events (redelivered to the next owner)",
-                    metadata: ["kafka.partitions": "\(partitions.sorted())", "count": "\(remaining.count)"])
-                cancelAndWait(remaining, partitions: partitions)
-            }
-            commitDue(async: false, only: partitions)
+        state.withLock { $0.beginRevoke(partitions, lost: lost) }
+        // Lost partitions (the session ended) may already belong to another member: their offsets are not
+        // committed, but their in-flight work still drains, so that fewer effects reach the engine twice.
+        waitForDrain(partitions, until: started + configuration.drainBudget)
+        let remaining = state.withLock { $0.inFlightEvents(partitions) }
+        if !remaining.isEmpty {
+            logger.warning(
+                "kafka revoke: drain budget spent, cancelling in-flight events (redelivered to the next owner)",
+                metadata: ["kafka.partitions": "\(partitions.sorted())", "count": "\(remaining.count)"])
+            cancelAndWait(remaining, partitions: partitions)
         }
+        if !lost { commitDue(async: false, only: partitions) }
         let unfinished = state.withLock { state -> Int in
             defer { state.remove(partitions) }
             return state.inFlightCount(partitions)

@@ -45,6 +45,9 @@ extension KafkaSource {
         /// Buffered plus taken by the dispatch loop but not yet admitted or dropped.
         private(set) var undispatched = 0
         var paused: Set<TopicPartition> = []
+        /// Newly assigned partitions: librdkafka keeps a partition's pause flag across assignments, so they
+        /// are resumed (or paused) explicitly on the next plan.
+        var fresh: Set<TopicPartition> = []
         var wantsPause = false
         var dispatchWaiter: CheckedContinuation<Void, Never>?
         var readiness = KafkaReadiness.starting
@@ -61,13 +64,16 @@ extension KafkaSource {
             for partition in assigned {
                 partitions[partition] = Partition(generation: nextGeneration)
                 nextGeneration += 1
+                paused.remove(partition)
+                fresh.insert(partition)
             }
             statistics.assignments += 1
             readiness = .ready
         }
 
         /// Marks `revoked` as leaving: their buffered records are dropped, nothing new is admitted.
-        mutating func beginRevoke(_ revoked: [TopicPartition]) {
+        mutating func beginRevoke(_ revoked: [TopicPartition], lost: Bool) {
+            if lost { statistics.losses += 1 }
             let leaving = Set(revoked)
             for partition in revoked { partitions[partition]?.revoking = true }
             let kept = buffer[bufferHead...].filter { !leaving.contains($0.partition) }
@@ -113,9 +119,10 @@ extension KafkaSource {
                 pause = owned.subtracting(paused).sorted()
                 paused.formUnion(pause)
             } else {
-                resume = paused.intersection(owned).sorted()
+                resume = paused.union(fresh).intersection(owned).sorted()
                 paused = []
             }
+            fresh = []
             return FlowPlan(running: true, pause: pause, resume: resume, fetchLimit: min(maxBatch, max(0, pauseAbove - undispatched)))
         }
 
