@@ -83,7 +83,9 @@ do {
     FileHandle.standardError.write(Data("cannot open the ledger: \(error)\n".utf8))
     exit(1)
 }
-_ = FileManager.default.createFile(atPath: arguments[5], contents: nil)
+if !FileManager.default.fileExists(atPath: arguments[5]) {
+    _ = FileManager.default.createFile(atPath: arguments[5], contents: nil)
+}
 guard let effects = FileHandle(forWritingAtPath: arguments[5]) else { exit(1) }
 effects.seekToEndOfFile()
 var logger = Logger(label: "crash-helper")

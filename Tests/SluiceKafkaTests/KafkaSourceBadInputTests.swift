@@ -101,11 +101,18 @@ struct KafkaSourceBadInputTests {
         }
         let secret = KafkaSourceConfiguration(
             adapter: "orders", bootstrapServers: "127.0.0.1:1", topics: ["orders"],
-            properties: ["ssl.key.password": "hunter2", "sasl.mechanism": "NOT-A-MECHANISM"])
+            properties: ["ssl.key.password": "hunter2", "security.protocol": "bogus"])
         #expect {
             _ = try KafkaSource(configuration: secret, handler: TestPipeline(), logger: KafkaTest.logger)
         } throws: { error in
-            !"\(error)".contains("hunter2")
+            "\(error)".contains("security.protocol") && !"\(error)".contains("hunter2")
+        }
+        let unknownSecret = KafkaSourceConfiguration(
+            adapter: "orders", bootstrapServers: "127.0.0.1:1", topics: ["orders"], properties: ["my.password": "hunter2"])
+        #expect {
+            _ = try KafkaSource(configuration: unknownSecret, handler: TestPipeline(), logger: KafkaTest.logger)
+        } throws: { error in
+            "\(error)".contains("my.password=<redacted>") && !"\(error)".contains("hunter2")
         }
         #expect(KafkaSourceConfiguration.redactedProperties(["sasl.password": "p", "client.id": "c"]) == [
             "client.id": "c", "sasl.password": "<redacted>",
