@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "SluiceTesting", targets: ["SluiceTesting"]),
         .library(name: "SluiceLedger", targets: ["SluiceLedger"]),
         .library(name: "SluiceWebhooks", targets: ["SluiceWebhooks"]),
+        .library(name: "SluiceKafka", targets: ["SluiceKafka"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
@@ -103,6 +104,7 @@ let package = Package(
                 "SluiceEngines",
                 "SluiceLedger",
                 "SluiceLaunch",
+                "SluiceKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -209,7 +211,7 @@ let package = Package(
             exclude: ["Worker", "Fixtures"],
             swiftSettings: upcoming
         ),
-            // MARK: - Webhooks
+        // MARK: - Webhooks
         // Verified third-party webhooks (one verifier per scheme), their Hummingbird routes, and the
         // Durable Workflow-compatible bridge endpoint.
         .target(
@@ -258,6 +260,50 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             resources: [.copy("Fixtures")],
+            swiftSettings: upcoming
+        ),
+        // MARK: - Kafka
+        // The system librdkafka (librdkafka-dev), bound directly: rdkafka.h and rdkafka_mock.h.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // The Kafka source (consumer group, commit after outcome, pause/resume, rebalance drain),
+        // the dead-letter producer and the embedded dev cluster (librdkafka's mock cluster).
+        .target(
+            name: "SluiceKafka",
+            dependencies: [
+                "SluiceCore",
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // Consumes from the mock cluster until it is killed: the child process of the Kafka SIGKILL test.
+        .executableTarget(
+            name: "KafkaCrashHelper",
+            dependencies: ["SluiceCore", "SluiceKafka", "SluiceLedger"],
+            path: "Tests/KafkaCrashHelper",
+            swiftSettings: upcoming
+        ),
+        // Kafka throughput: a plain C consumer vs the source alone vs end to end (Benchmarks/kafka/run).
+        .executableTarget(
+            name: "KafkaBenchmarks",
+            dependencies: ["SluiceCore", "SluiceKafka", "SluiceLedger", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/Sources/KafkaBenchmarks",
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SluiceKafkaTests",
+            dependencies: [
+                "SluiceKafka", "SluiceCore", "SluiceLedger", "SluiceTesting", "CRdKafka", "KafkaCrashHelper",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: upcoming
         ),
     ]
