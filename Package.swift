@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "SluiceApp",
             dependencies: [
-                "SluiceCore", "SluiceLedger", "SluiceEngines", "SluiceLaunch", "SluiceWebhooks",
+                "SluiceCore", "SluiceLedger", "SluiceEngines", "SluiceLaunch", "SluiceWebhooks", "SluiceKafka",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -299,7 +299,7 @@ let package = Package(
         .testTarget(
             name: "SluiceKafkaTests",
             dependencies: [
-                "SluiceKafka", "SluiceCore", "SluiceLedger", "SluiceTesting", "CRdKafka", "KafkaCrashHelper",
+                "SluiceKafka", "SluiceCore", "SluiceLedger", "SluiceTesting", "SluiceLaunch", "CRdKafka", "KafkaCrashHelper",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

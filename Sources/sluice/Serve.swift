@@ -84,7 +84,7 @@ enum ServiceRunner {
         logger.logLevel = Logger.Level(rawValue: config.logging.level) ?? .info
         do {
             try await config.ledger.withLedger(mustExist: false) { ledger in
-                let pullSources = StandardSources.pullSources(config: config)
+                let pullSources = StandardSources.pullSources(config: config, logger: logger)
                 let application = try buildApplication(
                     config: config, ledger: ledger, routes: StandardSources.routes,
                     sources: { pipelines, intake, health in

@@ -28,6 +28,7 @@ public final class HealthMonitor: Sendable {
     private let engines: [String: any WorkflowEngine]
     private let pipelines: [String: AdapterPipeline]
     private let state = Mutex(State())
+    private let extraChecks = Mutex<[(name: String, check: @Sendable () -> (ok: Bool, detail: String))]>([])
     let historyLimit: Int
     let logger: Logger
 
@@ -76,10 +77,9 @@ public final class HealthMonitor: Sendable {
     /// The latest dead letters, newest first (refreshed with the checks).
     public var recentDeadLetters: [DeadLetter] { state.withLock { $0.deadLetters } }
 
-    /// Reports a check Sluice's sources run themselves (a Kafka consumer's assignment).
-    public func report(_ name: String, ok: Bool, detail: String) {
-        let check = Check(name: name, ok: ok, detail: detail, checkedAt: Date())
-        state.withLock { $0.extra[name] = check }
+    /// Adds a check a source answers itself (a Kafka consumer's readiness), run with the others.
+    public func addCheck(_ name: String, _ check: @escaping @Sendable () -> (ok: Bool, detail: String)) {
+        extraChecks.withLock { $0.append((name, check)) }
     }
 
     /// Checks the ledger and every engine once, concurrently.
@@ -112,16 +112,23 @@ public final class HealthMonitor: Sendable {
         for name in pipelines.keys {
             Gauge(label: "sluice_inbox_depth", dimensions: [("adapter", name)]).record(depth[name] ?? 0)
         }
+        var extra: [String: Check] = [:]
+        for (name, check) in extraChecks.withLock({ $0 }) {
+            let (ok, detail) = check()
+            extra[name] = Check(name: name, ok: ok, detail: detail, checkedAt: Date())
+        }
         let previous = state.withLock { state -> [String: Bool] in
-            state.deadLetters = letters
-            state.inboxDepth = depth
             var previous = state.engines.mapValues(\.ok)
             previous["ledger"] = state.ledger?.ok
+            for name in extra.keys { previous[name] = state.extra[name]?.ok }
+            state.extra = extra
+            state.deadLetters = letters
+            state.inboxDepth = depth
             state.ledger = ledgerCheck
             state.engines = engineChecks
             return previous
         }
-        for check in [ledgerCheck] + engineChecks.values where previous[check.name] != check.ok {
+        for check in [ledgerCheck] + engineChecks.values + extra.values where previous[check.name] != check.ok {
             if check.ok {
                 logger.notice("\(check.name) is available", metadata: ["check": "\(check.name)"])
             } else {

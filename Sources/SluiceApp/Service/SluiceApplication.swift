@@ -137,9 +137,9 @@ public enum StandardSources {
 
     /// The pull sources (Kafka consumers), as services fed with the pipelines.
     public static func pullSources(
-        config: ServiceConfiguration
+        config: ServiceConfiguration, logger: Logger
     ) -> @Sendable ([String: AdapterPipeline], Intake, HealthMonitor) throws -> [any Service] {
-        { _, _, _ in [] }
+        { pipelines, _, health in try KafkaSources.make(config: config, pipelines: pipelines, health: health, logger: logger) }
     }
 }
 
@@ -198,8 +198,9 @@ public func buildApplication(
 
     let router = Router(context: BasicRequestContext.self)
     OperationsRoutes.register(on: router, status: status, metricsPath: config.metrics.enabled ? config.metrics.path : nil)
+    let inboxSink = try KafkaSources.inboxSink(config: config, logger: logger) ?? { $0 }
     let routeContext = RouteContext(
-        pipelines: pipelines, intake: intake, configuration: config, logger: logger, inboxSink: { $0 })
+        pipelines: pipelines, intake: intake, configuration: config, logger: logger, inboxSink: inboxSink)
     for install in routes { try install(router, routeContext) }
     let listening = ListeningPort()
     let limits = WebhookServerLimits(
