@@ -150,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "SluiceAppTests",
             dependencies: [
-                "SluiceApp", "SluiceCore", "SluiceLedger", "SluiceTesting", "SluiceEngines", "SluiceLaunch",
+                "SluiceApp", "SluiceCore", "SluiceLedger", "SluiceTesting", "SluiceEngines", "SluiceLaunch", "SluiceKafka",
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],

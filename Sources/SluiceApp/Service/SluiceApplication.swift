@@ -152,13 +152,13 @@ public enum StandardSources {
 ///   - config: the configuration.
 ///   - ledger: the opened, migrated ledger.
 ///   - routes: installers for HTTP sources (webhooks, the bridge endpoint).
-///   - sources: more services that feed the pipelines (Kafka consumers), started after
-///     re-admission.
+///   - sources: the services that feed the pipelines (Kafka consumers), started after
+///     re-admission; nil: ``StandardSources/pullSources(config:logger:)``.
 ///   - healthInterval: how often the ledger and engines are checked for `/readyz`.
 ///   - logger: the root logger.
 public func buildApplication(
     config: ServiceConfiguration, ledger: any OutcomeLedger, routes: [RouteInstaller] = StandardSources.routes,
-    sources: @Sendable ([String: AdapterPipeline], Intake, HealthMonitor) throws -> [any Service] = { _, _, _ in [] },
+    sources: (@Sendable ([String: AdapterPipeline], Intake, HealthMonitor) throws -> [any Service])? = nil,
     healthInterval: Duration = .seconds(5), logger: Logger = Logger(label: "sluice")
 ) throws -> SluiceApplication {
     Observability.bootstrapMetrics()
@@ -230,7 +230,8 @@ public func buildApplication(
     }
     add(InboxReadmission(ledger: ledger, pipelines: pipelines, logger: logger), "inbox re-admission", returns: .ignore)
     // A source that returns is done: the group shuts down gracefully.
-    for source in try sources(pipelines, intake, health) {
+    let makeSources = sources ?? StandardSources.pullSources(config: config, logger: logger)
+    for source in try makeSources(pipelines, intake, health) {
         add(source, String(describing: type(of: source)), returns: .gracefullyShutdownGroup)
     }
     // Stopped first: intake closes before anything drains.
