@@ -1,5 +1,7 @@
 import Foundation
+import Logging
 import SluiceCore
+import SluiceKafka
 import SluiceLaunch
 import SluiceLedger
 import SluiceTesting
@@ -125,6 +127,85 @@ struct ShutdownTests {
         await ledger.close()
         second.signal(SIGTERM)
         _ = try await second.waitForExit(timeout: .seconds(30))
+        await fake.stop()
+    }
+}
+
+extension ShutdownTests {
+    @Test("every committed Kafka offset has its outcome after SIGTERM mid-stream, and the restart finishes the rest")
+    func sigtermDuringKafkaLoad() async throws {
+        var settings = DurableWorkflowFake.Configuration()
+        settings.operatorToken = pipelineToken
+        let fake = try await DurableWorkflowFake.start(settings)
+        fake.inject(Array(repeating: FakeFault.delay(.milliseconds(15)), count: 600))
+        let cluster = try MockKafkaCluster()
+        try cluster.createTopic("orders.events", partitions: 3)
+        let total = 600
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: Logger(label: "test"))
+        let failures = await producer.sendAll(
+            (0..<total).map { index in
+                KafkaProducer.Message(
+                    topic: "orders.events", key: Array("k\(index % 7)".utf8),
+                    value: Array(#"{"id":"kt-\#(index)","type":"order.created","order":\#(index)}"#.utf8))
+            })
+        await producer.shutdown()
+        #expect(failures.isEmpty)
+        let adapter = """
+            adapter: order-events
+            version: 1
+            source:
+              kafka: { topics: [orders.events], group: sluice-term }
+            boundary: { max_in_flight: 4, max_queued: 64, cancellation_budget: 1s }
+            idempotency_key: "${body.id}"
+            rules:
+              - name: created
+                when: { event.type: order.created }
+                do:
+                  - start_workflow: { workflow_type: orders.fulfillment, task_queue: orders, workflow_id: "kt-order-${body.order}" }
+            """
+        let project = try ServiceProject(
+            engineURL: fake.baseURL, adapters: ["order-events": adapter],
+            extra: """
+                kafka:
+                  bootstrap_servers: \(cluster.bootstrapServers)
+                  properties: { session.timeout.ms: 6000, heartbeat.interval.ms: 500 }
+                """)
+        defer { project.cleanUp() }
+        let port = try FreePort.next()
+        let ledgerPath = project.directory.appendingPathComponent("ledger.sqlite").path
+
+        let first = try await ServeProcess.start(project: project, port: port)
+        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: ledgerPath, createDirectory: false, createFile: false))
+        func decided() async -> [StoredOutcome] {
+            (try? await ledger.outcomes(OutcomeQuery(adapter: "order-events", limit: 10 * total))) ?? []
+        }
+        #expect(await eventually { await decided().count >= total / 4 })
+        first.signal(SIGTERM)
+        #expect(try await first.waitForExit(timeout: .seconds(30)) == 0, "log:\n\(first.log)")
+
+        // Every offset below each partition's committed offset has its outcome in the ledger.
+        let committed = try await KafkaAdmin.committedOffsets(
+            bootstrapServers: cluster.bootstrapServers, group: "sluice-term", topic: "orders.events")
+        var positions = Set<SourcePosition>()
+        for stored in await decided() { if let position = stored.outcome.sluice?.sourcePosition { positions.insert(position) } }
+        var committedTotal: Int64 = 0
+        for (partition, offset) in committed where offset > 0 {
+            committedTotal += offset
+            for below in 0..<offset {
+                #expect(positions.contains(.kafka(topic: "orders.events", partition: partition, offset: below)))
+            }
+        }
+        #expect(committedTotal > 0, "the first run committed something")
+        #expect(committedTotal < Int64(total), "the signal came mid-stream")
+
+        // The restart goes on from the committed offsets; every record ends with one outcome.
+        let second = try await ServeProcess.start(project: project, port: port)
+        #expect(await eventually(timeout: .seconds(60)) { await decided().count == total })
+        let keys = await decided().map(\.outcome.idempotencyKey)
+        #expect(Set(keys).count == total)
+        second.signal(SIGTERM)
+        #expect(try await second.waitForExit(timeout: .seconds(30)) == 0)
+        await ledger.close()
         await fake.stop()
     }
 }
