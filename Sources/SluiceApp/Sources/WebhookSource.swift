@@ -7,15 +7,13 @@ import SluiceWebhooks
 enum WebhookSource {
     /// Installs the routes. Intake guards every sink: once shutdown begins, webhooks get `503`.
     static func install(on router: Router<BasicRequestContext>, context: RouteContext) throws {
-        var endpoints: [WebhookEndpoint] = []
-        for pipeline in context.pipelines.values.sorted(by: { $0.adapter.name < $1.adapter.name }) {
-            guard case .webhook = pipeline.adapter.source else { continue }
-            let sink = context.intake.guarding(context.inboxSink(pipeline))
-            do {
-                endpoints.append(try WebhookEndpoint(adapter: pipeline.adapter, sink: sink))
-            } catch {
-                throw StartupError("adapter '\(pipeline.adapter.name)': \(error)")
+        let endpoints: [WebhookEndpoint]
+        do {
+            endpoints = try WebhookRoutes.endpoints(for: context.pipelines.values) { pipeline in
+                context.intake.guarding(context.inboxSink(pipeline))
             }
+        } catch {
+            throw StartupError(error.description)
         }
         let metrics = WebhookMetrics()
         do {
