@@ -31,9 +31,7 @@ struct KafkaServiceTests {
 
     @Test("records produced to the topic are delivered, recorded, and the consumer is part of /readyz")
     func kafkaRecordsReachTheEngine() async throws {
-        var settings = DurableWorkflowFake.Configuration()
-        settings.operatorToken = pipelineToken
-        let fake = try await DurableWorkflowFake.start(settings)
+        let fake = try await startEngineFake()
         let cluster = try MockKafkaCluster()
         try cluster.createTopic("orders.events", partitions: 3)
         let project = try ServiceProject(
@@ -64,9 +62,7 @@ struct KafkaServiceTests {
 
     @Test("with kafka.inbox_topic, a webhook is produced to the ingress topic before 202 and delivered from it")
     func kafkaAsTheWebhookInbox() async throws {
-        var settings = DurableWorkflowFake.Configuration()
-        settings.operatorToken = pipelineToken
-        let fake = try await DurableWorkflowFake.start(settings)
+        let fake = try await startEngineFake()
         let cluster = try MockKafkaCluster()
         try cluster.createTopic("sluice.inbox", partitions: 2)
         let project = try ServiceProject(

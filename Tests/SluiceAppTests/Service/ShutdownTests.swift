@@ -22,9 +22,7 @@ struct ShutdownTests {
 
     @Test("every 202 has its outcome after SIGTERM mid-load and a restart")
     func sigtermDuringLoad() async throws {
-        var settings = DurableWorkflowFake.Configuration()
-        settings.operatorToken = pipelineToken
-        let fake = try await DurableWorkflowFake.start(settings)
+        let fake = try await startEngineFake()
         // A slow engine, so that work is queued and in flight when the signal comes.
         fake.inject(Array(repeating: FakeFault.delay(.milliseconds(40)), count: 400))
         let project = try ServiceProject(engineURL: fake.baseURL, adapters: ["orders": adapter])
@@ -91,9 +89,7 @@ struct ShutdownTests {
 
     @Test("a second signal exits at once, and the restart still delivers every 202")
     func secondSignal() async throws {
-        var settings = DurableWorkflowFake.Configuration()
-        settings.operatorToken = pipelineToken
-        let fake = try await DurableWorkflowFake.start(settings)
+        let fake = try await startEngineFake()
         fake.inject(Array(repeating: FakeFault.delay(.seconds(3)), count: 8))
         let project = try ServiceProject(
             engineURL: fake.baseURL,
@@ -134,9 +130,7 @@ struct ShutdownTests {
 extension ShutdownTests {
     @Test("every committed Kafka offset has its outcome after SIGTERM mid-stream, and the restart finishes the rest")
     func sigtermDuringKafkaLoad() async throws {
-        var settings = DurableWorkflowFake.Configuration()
-        settings.operatorToken = pipelineToken
-        let fake = try await DurableWorkflowFake.start(settings)
+        let fake = try await startEngineFake()
         fake.inject(Array(repeating: FakeFault.delay(.milliseconds(15)), count: 600))
         let cluster = try MockKafkaCluster()
         try cluster.createTopic("orders.events", partitions: 3)

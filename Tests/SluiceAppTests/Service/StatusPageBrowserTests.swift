@@ -14,9 +14,7 @@ struct StatusPageBrowserTests {
         let browser = try #require(
             ManagedProcess.find("chromium") ?? ManagedProcess.find("chromium-browser"),
             "chromium is not on PATH: apt-get install chromium (.ci/run does)")
-        var settings = DurableWorkflowFake.Configuration()
-        settings.operatorToken = pipelineToken
-        let fake = try await DurableWorkflowFake.start(settings)
+        let fake = try await startEngineFake()
         let project = try ServiceProject(
             engineURL: fake.baseURL,
             adapters: ["orders": ordersAdapterYAML, "refunds": ordersAdapterYAML.replacingOccurrences(of: "adapter: orders", with: "adapter: refunds")
