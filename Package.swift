@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "SluiceTesting", targets: ["SluiceTesting"]),
         .library(name: "SluiceLedger", targets: ["SluiceLedger"]),
         .library(name: "SluiceWebhooks", targets: ["SluiceWebhooks"]),
+        .library(name: "SluiceKafka", targets: ["SluiceKafka"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
@@ -28,10 +29,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
-        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // Pure domain: events, adapters, expressions, plans, outcomes. No I/O.
@@ -41,6 +43,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: upcoming
         ),
@@ -54,7 +57,7 @@ let package = Package(
         .target(
             name: "SluiceApp",
             dependencies: [
-                "SluiceCore", "SluiceLedger", "SluiceEngines", "SluiceLaunch",
+                "SluiceCore", "SluiceLedger", "SluiceEngines", "SluiceLaunch", "SluiceWebhooks", "SluiceKafka",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -101,6 +104,7 @@ let package = Package(
                 "SluiceEngines",
                 "SluiceLedger",
                 "SluiceLaunch",
+                "SluiceKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -145,7 +149,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceAppTests",
-            dependencies: ["SluiceApp", "SluiceCore", "SluiceLedger", "SluiceTesting", "SluiceEngines"],
+            dependencies: [
+                "SluiceApp", "SluiceCore", "SluiceLedger", "SluiceTesting", "SluiceEngines", "SluiceLaunch", "SluiceKafka",
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             swiftSettings: upcoming
         ),
         // MARK: - Ledger
@@ -203,7 +211,7 @@ let package = Package(
             exclude: ["Worker", "Fixtures"],
             swiftSettings: upcoming
         ),
-            // MARK: - Webhooks
+        // MARK: - Webhooks
         // Verified third-party webhooks (one verifier per scheme), their Hummingbird routes, and the
         // Durable Workflow-compatible bridge endpoint.
         .target(
@@ -252,6 +260,50 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             resources: [.copy("Fixtures")],
+            swiftSettings: upcoming
+        ),
+        // MARK: - Kafka
+        // The system librdkafka (librdkafka-dev), bound directly: rdkafka.h and rdkafka_mock.h.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // The Kafka source (consumer group, commit after outcome, pause/resume, rebalance drain),
+        // the dead-letter producer and the embedded dev cluster (librdkafka's mock cluster).
+        .target(
+            name: "SluiceKafka",
+            dependencies: [
+                "SluiceCore",
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // Consumes from the mock cluster until it is killed: the child process of the Kafka SIGKILL test.
+        .executableTarget(
+            name: "KafkaCrashHelper",
+            dependencies: ["SluiceCore", "SluiceKafka", "SluiceLedger"],
+            path: "Tests/KafkaCrashHelper",
+            swiftSettings: upcoming
+        ),
+        // Kafka throughput: a plain C consumer vs the source alone vs end to end (Benchmarks/kafka/run).
+        .executableTarget(
+            name: "KafkaBenchmarks",
+            dependencies: ["SluiceCore", "SluiceKafka", "SluiceLedger", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/Sources/KafkaBenchmarks",
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SluiceKafkaTests",
+            dependencies: [
+                "SluiceKafka", "SluiceCore", "SluiceLedger", "SluiceTesting", "SluiceLaunch", "CRdKafka", "KafkaCrashHelper",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: upcoming
         ),
     ]

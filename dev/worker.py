@@ -10,7 +10,7 @@ Usage: python3 dev/worker.py ADDRESS TASK_QUEUE [TASK_QUEUE…]   (prints "ready
 
 import asyncio
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from temporalio import workflow
 from temporalio.client import Client

@@ -143,6 +143,14 @@ public final class InMemoryLedger: OutcomeLedger {
         }
     }
 
+    public func inboxDepth() async throws(LedgerError) -> [String: Int] {
+        state.withLock { state in
+            var depth: [String: Int] = [:]
+            for delivery in state.inbox.values { depth[delivery.adapter, default: 0] += 1 }
+            return depth
+        }
+    }
+
     public func pendingInbox(after: Int64?, limit: Int) async throws(LedgerError) -> [InboxItem] {
         state.withLock { state in
             state.inbox.filter { $0.key > (after ?? 0) }.sorted { $0.key < $1.key }.prefix(limit)

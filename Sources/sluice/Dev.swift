@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SluiceApp
 import SluiceCore
+import SluiceKafka
 import SluiceLaunch
 
 struct Dev: AsyncParsableCommand {
@@ -34,14 +35,28 @@ struct Dev: AsyncParsableCommand {
         let logger = Logger(label: "sluice.dev")
         let repository = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let port = httpPort == 0 ? try FreePort.next() : httpPort
+        // The embedded Kafka: librdkafka's mock cluster on loopback, with the example adapters' topics.
+        let kafka: MockKafkaCluster
+        do {
+            kafka = try MockKafkaCluster(brokers: 1)
+            for topic in try DevTopics.topics(repository: repository) { try kafka.createTopic(topic, partitions: 4) }
+        } catch {
+            FileHandle.standardError.write(Data("error: sluice dev cannot start the embedded Kafka: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
         let environment: DevEnvironment
         do {
-            environment = try await DevEnvironment.start(repository: repository, httpPort: port, kafkaBootstrap: nil, logger: logger)
+            environment = try await DevEnvironment.start(
+                repository: repository, httpPort: port, kafkaBootstrap: kafka.bootstrapServers, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("error: sluice dev cannot start: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        print("sluice dev: Temporal at \(environment.temporal.httpURL) (gRPC \(environment.temporal.grpcAddress)); files in \(environment.directory.path)")
+        print(
+            """
+            sluice dev: Temporal at \(environment.temporal.httpURL) (gRPC \(environment.temporal.grpcAddress)); \
+            Kafka at \(kafka.bootstrapServers) (kcat -b \(kafka.bootstrapServers) -L); files in \(environment.directory.path)
+            """)
         do {
             let config = try environment.configuration()
             try await ServiceRunner.run(config) { pipelines, intake, health in
@@ -53,5 +68,20 @@ struct Dev: AsyncParsableCommand {
         }
         await environment.stop()
         print("sluice dev: stopped; the ledger stays in \(environment.directory.path)")
+    }
+}
+
+/// The topics the example Kafka adapters read and dead-letter to.
+enum DevTopics {
+    static func topics(repository: URL) throws -> [String] {
+        let loaded = ProjectLoader(resolution: .lenient).load(
+            paths: [repository.appendingPathComponent("adapters").path], directory: repository, readsConfiguration: false)
+        var topics: [String] = []
+        for adapter in loaded.adapters?.adapters ?? [] {
+            guard case .kafka(let subscription) = adapter.source else { continue }
+            topics += subscription.topics
+            if let deadLetters = subscription.deadLetterTopic { topics.append(deadLetters) }
+        }
+        return topics
     }
 }

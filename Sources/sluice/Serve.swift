@@ -84,9 +84,9 @@ enum ServiceRunner {
         logger.logLevel = Logger.Level(rawValue: config.logging.level) ?? .info
         do {
             try await config.ledger.withLedger(mustExist: false) { ledger in
-                let pullSources = Sources.pullSources(config: config)
+                let pullSources = StandardSources.pullSources(config: config, logger: logger)
                 let application = try buildApplication(
-                    config: config, ledger: ledger, routes: Sources.routes,
+                    config: config, ledger: ledger, routes: StandardSources.routes,
                     sources: { pipelines, intake, health in
                         try pullSources(pipelines, intake, health) + extra(pipelines, intake, health)
                     },
@@ -107,14 +107,5 @@ enum ServiceRunner {
             FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
             throw ExitCode(2)
         }
-    }
-}
-
-/// The sources, in one place: each is one line here (the composition root's hook).
-enum Sources {
-    static let routes: [RouteInstaller] = []
-
-    static func pullSources(config: ServiceConfiguration) -> @Sendable ([String: AdapterPipeline], Intake, HealthMonitor) throws -> [any Service] {
-        { _, _, _ in [] }
     }
 }

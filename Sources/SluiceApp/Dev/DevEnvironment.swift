@@ -4,6 +4,7 @@ public import Logging
 public import ServiceLifecycle
 public import SluiceCore
 import SluiceEngines
+import SluiceKafka
 public import SluiceLaunch
 
 /// What `sluice dev` runs on loopback besides Sluice: a real Temporal dev server, the sample
@@ -17,15 +18,19 @@ public final class DevEnvironment: Sendable {
     /// The webhook secret of each webhook adapter, by adapter name.
     let secrets: [String: String]
     let repository: URL
+    /// The embedded Kafka's bootstrap servers, when one runs.
+    public let kafkaBootstrap: String?
 
     private init(
-        directory: URL, temporal: TemporalDevServer, worker: ManagedProcess, secrets: [String: String], repository: URL
+        directory: URL, temporal: TemporalDevServer, worker: ManagedProcess, secrets: [String: String], repository: URL,
+        kafkaBootstrap: String?
     ) {
         self.directory = directory
         self.temporal = temporal
         self.worker = worker
         self.secrets = secrets
         self.repository = repository
+        self.kafkaBootstrap = kafkaBootstrap
     }
 
     /// Why `sluice dev` cannot start.
@@ -116,7 +121,9 @@ public final class DevEnvironment: Sendable {
         ] {
             secrets[adapter] = environmentSecrets[variable]
         }
-        return DevEnvironment(directory: directory, temporal: temporal, worker: worker, secrets: secrets, repository: repository)
+        return DevEnvironment(
+            directory: directory, temporal: temporal, worker: worker, secrets: secrets, repository: repository,
+            kafkaBootstrap: kafkaBootstrap)
     }
 
     /// The configuration `sluice serve` would read from the generated `sluice.yaml`.
@@ -134,12 +141,15 @@ public final class DevEnvironment: Sendable {
         write: @escaping @Sendable (String) -> Void
     ) -> [any Service] {
         let baseURL = "http://127.0.0.1:\(port)"
-        let samples = DevFeed.samples(
+        let (samples, kafkaSamples) = DevFeed.samples(
             examples: repository.appendingPathComponent("examples"), adapters: pipelines.values.map(\.adapter),
             secrets: secrets)
         var logger = Logger(label: "sluice.dev.feed")
         logger.logLevel = .warning
-        let feed = DevFeed(samples: samples, baseURL: baseURL, http: HTTPClient(eventLoopGroupProvider: .singleton), logger: logger)
+        let producer = kafkaBootstrap.flatMap { try? KafkaProducer(bootstrapServers: $0, logger: logger) }
+        let feed = DevFeed(
+            samples: samples, kafkaSamples: kafkaSamples, producer: producer, baseURL: baseURL,
+            http: HTTPClient(eventLoopGroupProvider: .singleton), logger: logger)
         return [
             DevFeedService(feed: feed, interval: interval),
             DevSummaryService(pipelines: pipelines, statusURL: baseURL + "/", interval: .seconds(3), rounds: rounds, write: write),

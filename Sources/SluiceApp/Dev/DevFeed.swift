@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import SluiceCore
+import SluiceKafka
 
 /// `sluice dev`'s feed of sample events: the examples in `examples/<adapter>/` posted to their
 /// webhook routes, signed with the dev secrets, each round with fresh delivery ids so that every
@@ -18,16 +19,29 @@ struct DevFeed: Sendable {
         var body: [UInt8]
     }
 
+    /// One sample Kafka record.
+    struct KafkaSample: Sendable {
+        var topic: String
+        var key: String?
+        var headers: [(String, String)]
+        var value: [UInt8]
+    }
+
     let samples: [Sample]
+    let kafkaSamples: [KafkaSample]
+    let producer: KafkaProducer?
     let baseURL: String
     let http: HTTPClient
     let logger: Logger
 
-    /// Reads the samples of every webhook adapter from `examples/<adapter>/*.json` and `.args`.
-    static func samples(examples: URL, adapters: [CompiledAdapter], secrets: [String: String]) -> [Sample] {
+    /// Reads the samples of every adapter from `examples/<adapter>/*.json` and their `.args`
+    /// (`--header NAME:VALUE`, `--kafka-key KEY`).
+    static func samples(
+        examples: URL, adapters: [CompiledAdapter], secrets: [String: String]
+    ) -> (webhooks: [Sample], kafka: [KafkaSample]) {
         var samples: [Sample] = []
+        var kafkaSamples: [KafkaSample] = []
         for adapter in adapters {
-            guard case .webhook(let route) = adapter.source, let secret = secrets[adapter.name] else { continue }
             let directory = examples.appendingPathComponent(adapter.name)
             let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
             for name in names.sorted() where name.hasSuffix(".json") && !name.hasSuffix(".plan.json") {
@@ -35,22 +49,53 @@ struct DevFeed: Sendable {
                 let argsPath = directory.appendingPathComponent(String(name.dropLast(5)) + ".args").path
                 let args = (try? String(contentsOfFile: argsPath, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
                 var headers: [(String, String)] = []
+                var key: String?
                 var index = 0
                 while index + 1 < args.count {
                     if args[index] == "--header", let colon = args[index + 1].firstIndex(of: ":") {
                         let header = args[index + 1]
                         headers.append((String(header[..<colon]), String(header[header.index(after: colon)...])))
+                    } else if args[index] == "--kafka-key" {
+                        key = args[index + 1]
                     }
                     index += 1
                 }
-                samples.append(
-                    Sample(
-                        adapter: adapter.name, path: route.path,
-                        signer: DevSigner(scheme: route.verification.scheme, secret: secret), headers: headers,
-                        body: Array(body)))
+                switch adapter.source {
+                case .webhook(let route):
+                    guard let secret = secrets[adapter.name] else { continue }
+                    samples.append(
+                        Sample(
+                            adapter: adapter.name, path: route.path,
+                            signer: DevSigner(scheme: route.verification.scheme, secret: secret), headers: headers,
+                            body: Array(body)))
+                case .kafka(let subscription):
+                    guard let topic = subscription.topics.first else { continue }
+                    kafkaSamples.append(KafkaSample(topic: topic, key: key, headers: headers, value: Array(body)))
+                }
             }
         }
-        return samples
+        return (samples, kafkaSamples)
+    }
+
+    /// Produces one round of Kafka samples, with their CloudEvents ids made unique to the round.
+    func kafkaRound(_ number: Int) async {
+        guard let producer else { return }
+        for sample in kafkaSamples {
+            let headers = sample.headers.map { name, value in
+                KafkaProducer.Message.Header(name, name.lowercased() == "ce_id" ? "\(value)-r\(number)" : value)
+            }
+            var value = sample.value
+            if case .object(var object)? = try? JSONParser.parse(sample.value), let id = object["id"]?.stringValue {
+                object["id"] = .string("\(id)-r\(number)")
+                value = JSONWriter.bytes(.object(object))
+            }
+            do {
+                _ = try await producer.send(
+                    KafkaProducer.Message(topic: sample.topic, key: sample.key.map { Array($0.utf8) }, value: value, headers: headers))
+            } catch {
+                logger.debug("the dev feed could not produce", metadata: ["topic": "\(sample.topic)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Posts one round of samples; returns the status codes by adapter.

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import SluiceKafka
 public import ServiceLifecycle
 public import SluiceCore
 
@@ -15,10 +16,12 @@ struct DevFeedService: Service {
         var round = 1
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             _ = await feed.round(round)
+            await feed.kafkaRound(round)
             round += 1
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
         try? await feed.http.shutdown()
+        await feed.producer?.shutdown()
     }
 }
 

@@ -50,7 +50,15 @@ public struct StatusPage: Sendable {
         }
         html += "</table></div><h2 style=\"margin-top:16px\">Adapters</h2><div class=\"grid\">"
         for pipeline in pipelines { html += adapterCard(pipeline) }
-        html += "</div></body></html>\n"
+        html += "</div><h2 style=\"margin-top:16px\">Recent dead letters</h2><div class=\"card\"><table>"
+        html += "<tr><th>#</th><th>adapter</th><th>reason</th><th>key</th><th>when</th></tr>"
+        let letters = health.recentDeadLetters
+        if letters.isEmpty { html += "<tr><td class=\"muted\" colspan=\"5\">none</td></tr>" }
+        for letter in letters {
+            html += "<tr><td>\(letter.id)</td><td>\(escape(letter.adapter))</td><td class=\"bad\">\(escape(letter.outcome.reason?.rawValue ?? letter.outcome.kind.rawValue))</td>"
+                + "<td><code>\(escape(String(letter.idempotencyKey.prefix(40))))</code></td><td class=\"muted\">\(escape(Timestamp.format(letter.createdAt)))</td></tr>"
+        }
+        html += "</table><div class=\"muted\">re-drive with <code>sluice replay --dead-letters</code></div></div></body></html>\n"
         return html
     }
 
@@ -71,7 +79,8 @@ public struct StatusPage: Sendable {
             <div class="card" id="adapter-\(escape(adapter.name))"><h2>\(escape(adapter.name)) <span class="muted">v\(adapter.version)</span></h2>
             <div class="muted">\(escape(source)) · \(escape(boundary.mode.rawValue))\(snapshot?.cancelling.map { " · cancelling: " + escape($0) } ?? "")</div>
             <div class="kv"><span>in flight</span>\(bar(inFlight, of: boundary.maxInFlight, queued: false))<span>\(inFlight) / \(boundary.maxInFlight)</span>
-            <span>queued</span>\(bar(queued, of: boundary.maxQueued, queued: true))<span>\(queued) / \(boundary.maxQueued)</span></div>
+            <span>queued</span>\(bar(queued, of: boundary.maxQueued, queued: true))<span>\(queued) / \(boundary.maxQueued)</span>
+            <span>inbox</span><span class="muted">rows waiting for their outcome</span><span>\(health.inboxDepth(adapter: adapter.name))</span></div>
             <table><tr><th>received</th><th>accepted</th><th>duplicate</th><th>rejected</th><th>known</th><th>refused</th></tr>
             <tr><td>\(counts.received)</td><td>\(counts.accepted)</td><td>\(counts.duplicate)</td><td>\(counts.rejected)</td><td>\(counts.alreadyDecided)</td><td>\(snapshot?.refused ?? 0)</td></tr></table>
             """
@@ -118,11 +127,11 @@ public struct StatusPage: Sendable {
         }
         let lastRate = decided.last ?? 0
         return """
-            <svg width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" role="img" aria-label="events per second">
+            <svg width="100%" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" preserveAspectRatio="none" role="img" aria-label="events per second">
             <rect width="100%" height="100%" fill="#fbfcfd"/>
             \(line(received, scale: peak, color: "#3b6fd8"))\(line(decided, scale: peak, color: "#137333"))\(line(inFlight, scale: max(1, inFlight.max() ?? 1), color: "#d98b1e"))
-            <text x="6" y="12" font-size="11" fill="#6b7480">received · decided · in flight — peak \(String(format: "%.0f", peak))/s, now \(String(format: "%.0f", lastRate))/s</text>
             </svg>
+            <div class="muted" style="font-size:12px"><span style="color:#3b6fd8">■ received/s</span> <span style="color:#137333">■ decided/s</span> <span style="color:#d98b1e">■ in flight</span> · peak \(String(format: "%.0f", peak))/s, now \(String(format: "%.0f", lastRate))/s</div>
             """
     }
 

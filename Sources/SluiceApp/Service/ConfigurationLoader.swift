@@ -127,6 +127,18 @@ public struct ConfigurationLoader: Sendable {
             if path.hasPrefix("/"), path.count > 1 { metrics.path = path } else { problems.append("\(origin("metrics.path")): '\(path)' is not a path such as /metrics") }
         }
 
+        var bridge = ServiceConfiguration.Bridge()
+        let references = ConfigReferences(
+            source: ProcessConfigValueSource(environment: environment, baseDirectory: baseDirectory), resolution: .strict)
+        for text in Self.bridgeTokens(text) {
+            let (value, referenceProblems) = references.resolve(text)
+            if let problem = referenceProblems.first(where: { $0.severity == .error }) {
+                problems.append("\(displayName): bridge.tokens: \(problem.message)")
+            } else if !value.isEmpty {
+                bridge.tokens.append(Secret(value))
+            }
+        }
+
         let ledger: LedgerSelection
         do {
             ledger = try LedgerSelection.resolve(
@@ -139,7 +151,7 @@ public struct ConfigurationLoader: Sendable {
         guard problems.isEmpty else { throw Failure(problems: problems) }
         return ServiceConfiguration(
             directory: baseDirectory, project: spec, http: http, ledger: ledger, kafka: kafka, logging: logging,
-            metrics: metrics)
+            metrics: metrics, bridge: bridge)
     }
 
     /// The scalar values of the sections, by dotted key; only the keys the service reads.
@@ -155,6 +167,19 @@ public struct ConfigurationLoader: Sendable {
             }
         }
         return values
+    }
+
+    /// `bridge.tokens` as written (references unresolved).
+    static func bridgeTokens(_ text: String) -> [String] {
+        guard let root = try? Yams.compose(yaml: text), case .mapping(let top) = root,
+            case .mapping(let bridge)? = top.first(where: { $0.key.string == "bridge" })?.value,
+            let tokens = bridge.first(where: { $0.key.string == "tokens" })?.value
+        else { return [] }
+        switch tokens {
+        case .scalar(let scalar): return [scalar.string]
+        case .sequence(let items): return items.compactMap { if case .scalar(let scalar) = $0 { scalar.string } else { nil } }
+        default: return []
+        }
     }
 
     /// `kafka.properties` as strings (librdkafka takes every property as text).

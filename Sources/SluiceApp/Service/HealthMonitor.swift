@@ -1,5 +1,6 @@
 public import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 public import SluiceCore
 import Synchronization
@@ -27,6 +28,7 @@ public final class HealthMonitor: Sendable {
     private let engines: [String: any WorkflowEngine]
     private let pipelines: [String: AdapterPipeline]
     private let state = Mutex(State())
+    private let extraChecks = Mutex<[(name: String, check: @Sendable () -> (ok: Bool, detail: String))]>([])
     let historyLimit: Int
     let logger: Logger
 
@@ -36,6 +38,8 @@ public final class HealthMonitor: Sendable {
         var extra: [String: Check] = [:]
         var history: [String: [Sample]] = [:]
         var snapshots: [String: GateSnapshot] = [:]
+        var deadLetters: [DeadLetter] = []
+        var inboxDepth: [String: Int] = [:]
     }
 
     init(
@@ -67,10 +71,15 @@ public final class HealthMonitor: Sendable {
     /// The latest gate counters of one adapter.
     public func snapshot(adapter: String) -> GateSnapshot? { state.withLock { $0.snapshots[adapter] } }
 
-    /// Reports a check Sluice's sources run themselves (a Kafka consumer's assignment).
-    public func report(_ name: String, ok: Bool, detail: String) {
-        let check = Check(name: name, ok: ok, detail: detail, checkedAt: Date())
-        state.withLock { $0.extra[name] = check }
+    /// Inbox rows waiting for their outcome, by adapter (refreshed with the checks).
+    public func inboxDepth(adapter: String) -> Int { state.withLock { $0.inboxDepth[adapter] ?? 0 } }
+
+    /// The latest dead letters, newest first (refreshed with the checks).
+    public var recentDeadLetters: [DeadLetter] { state.withLock { $0.deadLetters } }
+
+    /// Adds a check a source answers itself (a Kafka consumer's readiness), run with the others.
+    public func addCheck(_ name: String, _ check: @escaping @Sendable () -> (ok: Bool, detail: String)) {
+        extraChecks.withLock { $0.append((name, check)) }
     }
 
     /// Checks the ledger and every engine once, concurrently.
@@ -98,14 +107,28 @@ public final class HealthMonitor: Sendable {
             for await check in group { checks[check.name] = check }
             return checks
         }
+        let letters = (try? await ledger.deadLetters(DeadLetterQuery(limit: 10))) ?? []
+        let depth = (try? await ledger.inboxDepth()) ?? [:]
+        for name in pipelines.keys {
+            Gauge(label: "sluice_inbox_depth", dimensions: [("adapter", name)]).record(depth[name] ?? 0)
+        }
+        var extra: [String: Check] = [:]
+        for (name, check) in extraChecks.withLock({ $0 }) {
+            let (ok, detail) = check()
+            extra[name] = Check(name: name, ok: ok, detail: detail, checkedAt: Date())
+        }
         let previous = state.withLock { state -> [String: Bool] in
             var previous = state.engines.mapValues(\.ok)
             previous["ledger"] = state.ledger?.ok
+            for name in extra.keys { previous[name] = state.extra[name]?.ok }
+            state.extra = extra
+            state.deadLetters = letters
+            state.inboxDepth = depth
             state.ledger = ledgerCheck
             state.engines = engineChecks
             return previous
         }
-        for check in [ledgerCheck] + engineChecks.values where previous[check.name] != check.ok {
+        for check in [ledgerCheck] + engineChecks.values + extra.values where previous[check.name] != check.ok {
             if check.ok {
                 logger.notice("\(check.name) is available", metadata: ["check": "\(check.name)"])
             } else {

@@ -1,4 +1,4 @@
-public import ServiceLifecycle
+import ServiceLifecycle
 public import SluiceCore
 import Synchronization
 

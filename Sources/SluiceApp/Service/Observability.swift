@@ -1,5 +1,5 @@
 import CoreMetrics
-public import Logging
+import Logging
 import Prometheus
 import Synchronization
 

@@ -14,6 +14,7 @@ public struct ServiceConfiguration: Sendable {
     public var kafka: Kafka
     public var logging: Logging
     public var metrics: Metrics
+    public var bridge: Bridge
 
     /// The `http:` section.
     public struct HTTP: Sendable, Hashable {
@@ -54,6 +55,14 @@ public struct ServiceConfiguration: Sendable {
         public init() {}
     }
 
+    /// The `bridge:` section: Sluice's copy of the engine's bridge endpoint.
+    public struct Bridge: Sendable, Hashable {
+        /// `bridge.tokens`: the bearer tokens clients may use (`${env:…}`/`${file:…}`, resolved).
+        /// No tokens: the endpoint is not served.
+        public var tokens: [Secret] = []
+        public init() {}
+    }
+
     /// The `metrics:` section.
     public struct Metrics: Sendable, Hashable {
         /// `metrics.enabled`, default true.
@@ -65,7 +74,7 @@ public struct ServiceConfiguration: Sendable {
 
     public init(
         directory: URL, project: SluiceConfigSpec, http: HTTP = HTTP(), ledger: LedgerSelection, kafka: Kafka = Kafka(),
-        logging: Logging = Logging(), metrics: Metrics = Metrics()
+        logging: Logging = Logging(), metrics: Metrics = Metrics(), bridge: Bridge = Bridge()
     ) {
         self.directory = directory
         self.project = project
@@ -74,5 +83,6 @@ public struct ServiceConfiguration: Sendable {
         self.kafka = kafka
         self.logging = logging
         self.metrics = metrics
+        self.bridge = bridge
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 public import Hummingbird
 import HummingbirdCore
+import SluiceWebhooks
 public import Logging
 public import ServiceLifecycle
 import UnixSignals
@@ -30,12 +31,11 @@ public struct SluiceApplication: Sendable {
     /// stops. A second signal cancels at once; what was acknowledged is durable, so nothing is lost.
     public func run(signals: Bool = true) async throws {
         var configuration = ServiceGroupConfiguration(services: services, logger: logger)
-        if signals {
-            configuration.gracefulShutdownSignals = [.sigterm, .sigint]
-            configuration.cancellationSignals = [.sigterm, .sigint]
-        }
+        if signals { configuration.gracefulShutdownSignals = [.sigterm, .sigint] }
         let group = ServiceGroup(configuration: configuration)
         await self.group.set(group)
+        let escalation = signals ? Task { [logger] in await Self.exitOnSecondSignal(logger: logger) } : nil
+        defer { escalation?.cancel() }
         do {
             try await group.run()
         } catch {
@@ -66,6 +66,23 @@ actor GroupHandle {
     func triggerGracefulShutdown() async {
         shutdownRequested = true
         await group?.triggerGracefulShutdown()
+    }
+}
+
+extension SluiceApplication {
+    /// The first SIGTERM or SIGINT starts the graceful shutdown (the service group's); a second one
+    /// exits at once. Nothing acknowledged is lost: every `202` is in the inbox and every committed
+    /// offset has its outcome, so what was in flight is delivered again after the restart.
+    static func exitOnSecondSignal(logger: Logger) async {
+        var received = 0
+        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            received += 1
+            guard received >= 2 else { continue }
+            logger.warning(
+                "second signal: exiting at once; work in flight is delivered again after the restart",
+                metadata: ["signal": "\(signal)"])
+            exit(1)
+        }
     }
 }
 
@@ -100,7 +117,7 @@ public struct StartupError: Error, CustomStringConvertible {
 
 /// Adds routes to the application's router: the composition root's hook for the sources that
 /// serve HTTP (webhooks, the bridge endpoint).
-public typealias RouteInstaller = @Sendable (Router<BasicRequestContext>, RouteContext) -> Void
+public typealias RouteInstaller = @Sendable (Router<BasicRequestContext>, RouteContext) throws -> Void
 
 /// What route installers get from the composition root.
 public struct RouteContext: Sendable {
@@ -108,6 +125,22 @@ public struct RouteContext: Sendable {
     public let intake: Intake
     public let configuration: ServiceConfiguration
     public let logger: Logger
+    /// Where a webhook adapter's verified events go before `202`: the ledger's inbox (the
+    /// pipeline itself), or the Kafka ingress topic when `kafka.inbox_topic` is set.
+    public let inboxSink: @Sendable (AdapterPipeline) -> any WebhookSink
+}
+
+/// The sources Sluice runs, one line each.
+public enum StandardSources {
+    /// The HTTP sources: webhook routes and the bridge endpoint.
+    public static let routes: [RouteInstaller] = [WebhookSource.install]
+
+    /// The pull sources (Kafka consumers), as services fed with the pipelines.
+    public static func pullSources(
+        config: ServiceConfiguration, logger: Logger
+    ) -> @Sendable ([String: AdapterPipeline], Intake, HealthMonitor) throws -> [any Service] {
+        { pipelines, _, health in try KafkaSources.make(config: config, pipelines: pipelines, health: health, logger: logger) }
+    }
 }
 
 /// The composition root, used by `sluice serve`, `sluice dev` and the tests: compiles the adapters,
@@ -119,19 +152,21 @@ public struct RouteContext: Sendable {
 ///   - config: the configuration.
 ///   - ledger: the opened, migrated ledger.
 ///   - routes: installers for HTTP sources (webhooks, the bridge endpoint).
-///   - sources: more services that feed the pipelines (Kafka consumers), started after
-///     re-admission.
+///   - sources: the services that feed the pipelines (Kafka consumers), started after
+///     re-admission; nil: ``StandardSources/pullSources(config:logger:)``.
 ///   - healthInterval: how often the ledger and engines are checked for `/readyz`.
 ///   - logger: the root logger.
 public func buildApplication(
-    config: ServiceConfiguration, ledger: any OutcomeLedger, routes: [RouteInstaller] = [],
-    sources: @Sendable ([String: AdapterPipeline], Intake, HealthMonitor) throws -> [any Service] = { _, _, _ in [] },
+    config: ServiceConfiguration, ledger: any OutcomeLedger, routes: [RouteInstaller] = StandardSources.routes,
+    sources: (@Sendable ([String: AdapterPipeline], Intake, HealthMonitor) throws -> [any Service])? = nil,
     healthInterval: Duration = .seconds(5), logger: Logger = Logger(label: "sluice")
 ) throws -> SluiceApplication {
     Observability.bootstrapMetrics()
+    let adaptersDirectory = config.project.adaptersDirectory
+    let adaptersPath =
+        adaptersDirectory.hasPrefix("/") ? adaptersDirectory : config.directory.appendingPathComponent(adaptersDirectory).path
     let loaded = ProjectLoader(resolution: .strict).load(
-        paths: [config.directory.appendingPathComponent(config.project.adaptersDirectory).path], directory: config.directory,
-        readsConfiguration: false)
+        paths: [adaptersPath], directory: config.directory, readsConfiguration: false)
     let errors = loaded.diagnostics.filter { $0.severity == .error }
     guard errors.isEmpty, let adapters = loaded.adapters else {
         throw StartupError(errors.map(\.description).joined(separator: "\n"))
@@ -163,15 +198,18 @@ public func buildApplication(
 
     let router = Router(context: BasicRequestContext.self)
     OperationsRoutes.register(on: router, status: status, metricsPath: config.metrics.enabled ? config.metrics.path : nil)
-    let routeContext = RouteContext(pipelines: pipelines, intake: intake, configuration: config, logger: logger)
-    for install in routes { install(router, routeContext) }
+    let inboxSink = try KafkaSources.inboxSink(config: config, logger: logger) ?? { $0 }
+    let routeContext = RouteContext(
+        pipelines: pipelines, intake: intake, configuration: config, logger: logger, inboxSink: inboxSink)
+    for install in routes { try install(router, routeContext) }
     let listening = ListeningPort()
+    let limits = WebhookServerLimits(
+        idleTimeout: config.http.readTimeout, maxHeaderFieldSize: config.http.maxHeaderBytes,
+        maxHeaderListSize: config.http.maxHeaderBytes, maxConnections: config.http.maxConnections)
     let server = Application(
-        router: router,
-        server: .http1(configuration: HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(DurationText.seconds(config.http.readTimeout))))),
-        configuration: ApplicationConfiguration(
-            address: .hostname(config.http.host, port: config.http.port), serverName: "sluice",
-            availableConnectionsDelegate: MaximumAvailableConnections(config.http.maxConnections)),
+        router: router, server: limits.server,
+        configuration: limits.configuration(
+            address: .hostname(config.http.host, port: config.http.port), serverName: "sluice", logger: logger),
         onServerRunning: { channel in listening.resolve(channel.localAddress?.port ?? config.http.port) },
         logger: logger)
 
@@ -192,7 +230,8 @@ public func buildApplication(
     }
     add(InboxReadmission(ledger: ledger, pipelines: pipelines, logger: logger), "inbox re-admission", returns: .ignore)
     // A source that returns is done: the group shuts down gracefully.
-    for source in try sources(pipelines, intake, health) {
+    let makeSources = sources ?? StandardSources.pullSources(config: config, logger: logger)
+    for source in try makeSources(pipelines, intake, health) {
         add(source, String(describing: type(of: source)), returns: .gracefullyShutdownGroup)
     }
     // Stopped first: intake closes before anything drains.

@@ -56,15 +56,20 @@ extension AdapterPipeline {
             await settled(.unrecorded(error))
             return
         }
+        let trace = EventTrace.start(plan, source: "kafka")
         do {
-            try await dispatcher.submit(plan, source: .pull) { result in
-                await settled(self.settle(result, plan: plan, inboxID: nil, delivery: nil))
+            try await trace.within { () async throws(DispatchAdmissionError) in
+                try await dispatcher.submit(plan, source: .pull) { result in
+                    await settled(self.settle(result, plan: plan, inboxID: nil, delivery: nil, trace: trace))
+                }
             }
         } catch {
             if case .alreadyDecided = error, let known = try? await knownDecision(key) {
+                trace.end(note: "already decided")
                 await settled(.recorded(known, deadLetter: false))
                 return
             }
+            trace.end(note: "refused: \(error)")
             await releaseClaim(key)
             throw error
         }

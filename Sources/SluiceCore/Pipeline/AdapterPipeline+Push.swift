@@ -64,7 +64,8 @@ extension AdapterPipeline: WebhookSink {
         metrics.recordInboxAppend(ContinuousClock.now - started)
         var durable = plan
         durable.sourcePosition = .inbox(id: inboxID)
-        await admitDurable(durable, inboxID: inboxID, delivery: delivery, waiting: false)
+        let trace = EventTrace.start(durable, source: "webhook")
+        _ = await trace.within { await admitDurable(durable, inboxID: inboxID, delivery: delivery, waiting: false, trace: trace) }
         return accepted
     }
 
@@ -97,7 +98,10 @@ extension AdapterPipeline: WebhookSink {
             } catch {
                 return .left(reason: "the ledger could not be read: \(error)")
             }
-            return await admitDurable(plan, inboxID: item.id, delivery: delivery, waiting: true)
+            let trace = EventTrace.start(plan, source: "inbox")
+            return await trace.within {
+                await admitDurable(plan, inboxID: item.id, delivery: delivery, waiting: true, trace: trace)
+            }
         }
     }
 
@@ -114,42 +118,55 @@ extension AdapterPipeline: WebhookSink {
     /// row is durable already, so the admission waits for room instead of refusing: in a tracked
     /// task of the caller when `waiting`, else in a task of its own.
     @discardableResult
-    func admitDurable(_ plan: Plan, inboxID: Int64, delivery: Delivery, waiting: Bool) async -> ReadmissionResult {
+    func admitDurable(
+        _ plan: Plan, inboxID: Int64, delivery: Delivery, waiting: Bool, trace: EventTrace
+    ) async -> ReadmissionResult {
         var waitsForOtherRow = 0
         while true {
             do {
                 try await dispatcher.submit(plan, source: .push) { result in
-                    _ = await self.settle(result, plan: plan, inboxID: inboxID, delivery: delivery)
+                    _ = await self.settle(result, plan: plan, inboxID: inboxID, delivery: delivery, trace: trace)
                 }
                 return .admitted
             } catch {
                 switch error {
                 case .saturated:
                     guard waiting else {
-                        Task { await self.admitDurable(plan, inboxID: inboxID, delivery: delivery, waiting: true) }
+                        Task { await self.admitDurable(plan, inboxID: inboxID, delivery: delivery, waiting: true, trace: trace) }
                         return .admitted
                     }
                     await dispatcher.waitForPullCapacity()
-                    if Task.isCancelled { return .left(reason: "cancelled") }
+                    if Task.isCancelled {
+                        trace.end(note: "left in the inbox")
+                        return .left(reason: "cancelled")
+                    }
                 case .alreadyInProgress, .alreadyDecided:
                     // The same key is running from another row: wait for it, then clear this row
                     // with its decision.
                     guard waiting else {
-                        Task { await self.admitDurable(plan, inboxID: inboxID, delivery: delivery, waiting: true) }
+                        Task { await self.admitDurable(plan, inboxID: inboxID, delivery: delivery, waiting: true, trace: trace) }
                         return .admitted
                     }
                     try? await Task.sleep(for: .milliseconds(100))
-                    if Task.isCancelled { return .left(reason: "cancelled") }
+                    if Task.isCancelled {
+                        trace.end(note: "left in the inbox")
+                        return .left(reason: "cancelled")
+                    }
                     if let known = try? await knownDecision(plan.idempotencyKey) {
-                        return readmissionResult(of: await record(known, commands: [], inboxID: inboxID, delivery: nil))
+                        let settlement = await record(known, commands: [], inboxID: inboxID, delivery: nil)
+                        trace.end(note: "decided by another delivery of the key")
+                        return readmissionResult(of: settlement)
                     }
                     waitsForOtherRow += 1
                     if waitsForOtherRow >= 600 {
+                        trace.end(note: "left in the inbox")
                         return .left(reason: "the key '\(plan.idempotencyKey)' is still in progress from another row")
                     }
                 case .cancelling(let reason):
+                    trace.end(note: "left in the inbox")
                     return .left(reason: reason)
                 case .modeRefused(let mode):
+                    trace.end(note: "left in the inbox")
                     return .left(reason: "adapter '\(adapter.name)' is \(mode.rawValue)")
                 }
             }

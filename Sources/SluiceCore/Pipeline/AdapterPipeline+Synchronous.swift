@@ -26,12 +26,16 @@ extension AdapterPipeline {
             return .unavailable(reason: "the ledger could not be read: \(error)")
         }
         let (results, sink) = AsyncStream.makeStream(of: Settlement.self, bufferingPolicy: .bufferingNewest(1))
+        let trace = EventTrace.start(plan, source: "bridge")
         do {
-            try await dispatcher.submit(plan, source: .push) { result in
-                sink.yield(await self.settle(result, plan: plan, inboxID: nil, delivery: nil))
-                sink.finish()
+            try await trace.within { () async throws(DispatchAdmissionError) in
+                try await dispatcher.submit(plan, source: .push) { result in
+                    sink.yield(await self.settle(result, plan: plan, inboxID: nil, delivery: nil, trace: trace))
+                    sink.finish()
+                }
             }
         } catch {
+            trace.end(note: "refused: \(error)")
             await releaseClaim(key)
             switch error {
             case .saturated(_, let retryAfter): return .saturated(retryAfter: retryAfter)

@@ -117,14 +117,19 @@ public final class AdapterPipeline: Sendable {
 
     /// Turns the dispatcher's result for a plan into a settlement: record a decision, release the
     /// claim of abandoned work.
-    func settle(_ result: DispatchResult, plan: Plan, inboxID: Int64?, delivery: Delivery?) async -> Settlement {
+    func settle(
+        _ result: DispatchResult, plan: Plan, inboxID: Int64?, delivery: Delivery?, trace: EventTrace
+    ) async -> Settlement {
+        let settlement: Settlement
         switch result {
         case .decided(let outcome):
-            return await record(outcome, commands: plan.steps.map(\.command), inboxID: inboxID, delivery: delivery)
+            settlement = await record(outcome, commands: plan.steps.map(\.command), inboxID: inboxID, delivery: delivery)
         case .abandoned(let reason):
             await releaseClaim(plan.idempotencyKey)
-            return .abandoned(reason: reason)
+            settlement = .abandoned(reason: reason)
         }
+        trace.end(settlement)
+        return settlement
     }
 
     /// Counts a mapping rejection as an outcome of the gate's metrics too, so that

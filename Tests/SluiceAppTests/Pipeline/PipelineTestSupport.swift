@@ -53,15 +53,20 @@ func orderDelivery(id: String, order: Int, type: String = "order.created") throw
     return (event, Delivery(adapter: "orders", target: "/webhooks/orders", headers: headers, body: body, receivedAt: receivedAt))
 }
 
+/// A Durable Workflow fake on loopback that takes ``pipelineToken``.
+func startEngineFake() async throws -> DurableWorkflowFake {
+    var settings = DurableWorkflowFake.Configuration()
+    settings.operatorToken = pipelineToken
+    return try await DurableWorkflowFake.start(settings)
+}
+
 /// A pipeline on a fresh Durable Workflow fake (over loopback HTTP) and an in-memory ledger; the
 /// dispatcher runs for the duration of `body`.
 func withPipeline<T: Sendable>(
     adapter: CompiledAdapter? = nil, ledger: InMemoryLedger = InMemoryLedger(), options: PipelineOptions = PipelineOptions(),
     _ body: (AdapterPipeline, DurableWorkflowFake, InMemoryLedger) async throws -> T
 ) async throws -> T {
-    var settings = DurableWorkflowFake.Configuration()
-    settings.operatorToken = pipelineToken
-    let fake = try await DurableWorkflowFake.start(settings)
+    let fake = try await startEngineFake()
     let engine = DurableWorkflowEngine(
         endpoint: EngineEndpoint(baseURL: fake.baseURL, token: Secret(pipelineToken), timeout: .seconds(5)),
         http: pipelineHTTP)
@@ -87,7 +92,7 @@ func withPipeline<T: Sendable>(
 }
 
 /// Polls until `condition` holds (up to `timeout`).
-func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }

@@ -74,7 +74,7 @@ struct RunningService {
         _ config: ServiceConfiguration, ledger: any OutcomeLedger, healthInterval: Duration = .milliseconds(200)
     ) async throws -> RunningService {
         var logger = Logger(label: "sluice.test")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["SLUICE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let application = try buildApplication(config: config, ledger: ledger, healthInterval: healthInterval, logger: logger)
         let task = Task { try await application.run(signals: false) }
         guard let port = await application.listening.port else { throw PipelineTestError(description: "the server did not start") }

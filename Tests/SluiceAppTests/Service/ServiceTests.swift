@@ -9,9 +9,7 @@ import Testing
 struct ServiceTests {
     @Test("the service starts on a free port and serves /healthz, /readyz, /metrics and the status page")
     func operationsRoutes() async throws {
-        var settings = DurableWorkflowFake.Configuration()
-        settings.operatorToken = pipelineToken
-        let fake = try await DurableWorkflowFake.start(settings)
+        let fake = try await startEngineFake()
         let project = try ServiceProject(engineURL: fake.baseURL, adapters: ["orders": ordersAdapterYAML])
         defer { project.cleanUp() }
         let config = try project.configuration()
@@ -38,9 +36,7 @@ struct ServiceTests {
 
     @Test("/readyz turns false when the ledger or the engine is unavailable, and true when they return")
     func readinessFlips() async throws {
-        var settings = DurableWorkflowFake.Configuration()
-        settings.operatorToken = pipelineToken
-        let fake = try await DurableWorkflowFake.start(settings)
+        let fake = try await startEngineFake()
         let project = try ServiceProject(engineURL: fake.baseURL, adapters: ["orders": ordersAdapterYAML])
         defer { project.cleanUp() }
         let ledger = InMemoryLedger()
@@ -66,9 +62,7 @@ struct ServiceTests {
 
     @Test("inbox rows a crash left behind are delivered at start-up, before anything else")
     func inboxReadmissionAtStart() async throws {
-        var settings = DurableWorkflowFake.Configuration()
-        settings.operatorToken = pipelineToken
-        let fake = try await DurableWorkflowFake.start(settings)
+        let fake = try await startEngineFake()
         let project = try ServiceProject(engineURL: fake.baseURL, adapters: ["orders": ordersAdapterYAML])
         defer { project.cleanUp() }
         let config = try project.configuration()
@@ -100,9 +94,7 @@ struct ServiceTests {
 
     @Test("graceful shutdown drains the gates and returns")
     func gracefulShutdown() async throws {
-        var settings = DurableWorkflowFake.Configuration()
-        settings.operatorToken = pipelineToken
-        let fake = try await DurableWorkflowFake.start(settings)
+        let fake = try await startEngineFake()
         let project = try ServiceProject(engineURL: fake.baseURL, adapters: ["orders": ordersAdapterYAML])
         defer { project.cleanUp() }
         let service = try await RunningService.start(try project.configuration(), ledger: InMemoryLedger())

@@ -1,0 +1,144 @@
+// Kafka benchmark, release build, one run on the in-process mock cluster (1 broker, 64 partitions):
+// (a) a plain C librdkafka consumer (Benchmarks/kafka/c_consumer.c) consuming and committing the topic,
+// (b) Sluice's KafkaSource consuming and committing with a handler that settles at once,
+// (c) end to end: normalisation, adapter mapping, the dispatcher's gate, an in-process engine that answers
+//     at once, outcomes durable in a SQLite ledger, offsets committed — with fetch-to-commit latency.
+//
+// Usage: KafkaBenchmarks <path to c_consumer> [messages]
+import Foundation
+import Logging
+import SluiceCore
+import SluiceKafka
+import SluiceLedger
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 2 else {
+    FileHandle.standardError.write(Data("usage: KafkaBenchmarks <c_consumer> [messages]\n".utf8))
+    exit(2)
+}
+let cConsumer = arguments[1]
+let count = arguments.count > 2 ? Int(arguments[2]) ?? 500_000 : 500_000
+let logger: Logger = {
+    var logger = Logger(label: "kafka-bench")
+    logger.logLevel = .error
+    return logger
+}()
+
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
+// MARK: - The topic
+
+let cluster = try MockKafkaCluster(brokers: 1)
+try cluster.createTopic("bench", partitions: 64)
+let produceStart = ContinuousClock.now
+do {
+    let producer = try KafkaProducer(
+        bootstrapServers: cluster.bootstrapServers,
+        properties: ["batch.num.messages": "10000", "queue.buffering.max.messages": "500000", "linger.ms": "5"],
+        logger: logger)
+    let chunk = 50_000
+    for start in stride(from: 0, to: count, by: chunk) {
+        let messages = (start..<min(count, start + chunk)).map { index -> KafkaProducer.Message in
+            let key = "customer-\(index % 5_000)"
+            let value = #"{"type":"order.created","id":"evt-\#(index)","customer":"\#(key)","order_id":\#(index),"amount_cents":\#(index % 100_000),"currency":"EUR","note":"benchmark payload padding to about two hundred bytes"}"#
+            return KafkaProducer.Message(topic: "bench", key: Array(key.utf8), value: Array(value.utf8))
+        }
+        let failures = await producer.sendAll(messages)
+        precondition(failures.isEmpty, "produce failed: \(failures.prefix(3))")
+    }
+    await producer.shutdown()
+}
+let marks = try await KafkaAdmin.watermarks(bootstrapServers: cluster.bootstrapServers, topic: "bench")
+let stored = marks.values.reduce(0) { $0 + $1.high - $1.low }
+precondition(stored == count, "the mock kept \(stored) of \(count) records (retention): use more partitions")
+say("produced \(count) records to 64 partitions in \(ContinuousClock.now - produceStart)")
+
+// MARK: - (a) plain C consumer
+
+func runC(group: String) throws -> Double {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: cConsumer)
+    process.arguments = [cluster.bootstrapServers, "bench", group, String(count)]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    process.waitUntilExit()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    say(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    guard process.terminationStatus == 0, let rate = text.split(separator: " ").first(where: { $0.hasPrefix("rate=") })
+    else { fatalError("the C consumer failed: \(text)") }
+    return Double(rate.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines))!
+}
+
+// MARK: - (b) and (c): KafkaSource
+
+/// Settles every event at once: the source's own cost (fetch, copy, normalise, watermark, commit).
+struct ImmediateHandler: KafkaRecordHandler {
+    var capacity: Int { 1 << 20 }
+    func waitForCapacity() async {}
+    func cancel(events: [Event], reason: String) async {}
+    func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void) async throws(DispatchAdmissionError) {
+        await settled(.recorded(Outcome(adapter: "bench", action: "none", idempotencyKey: event.id, kind: .accepted), deadLetter: false))
+    }
+}
+
+func percentile(_ sorted: [Duration], _ p: Double) -> Duration {
+    sorted.isEmpty ? .zero : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
+
+func ms(_ duration: Duration) -> String {
+    let value = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    return String(format: "%.1f ms", value)
+}
+
+/// Runs a source until every partition is committed to its end; returns the rate from the first fetched record
+/// to the last commit, and the fetch-to-commit latencies.
+func runSource(group: String, handler: some KafkaRecordHandler, pauseAbove: Int = 20_000) async throws -> (rate: Double, latencies: [Duration]) {
+    let source = try KafkaSource(
+        configuration: KafkaSourceConfiguration(
+            adapter: "bench", bootstrapServers: cluster.bootstrapServers, topics: ["bench"], groupID: group,
+            properties: ["log_level": "3"], pauseAbove: pauseAbove, maxBatch: 1_000, commitInterval: .milliseconds(50)),
+        handler: handler, logger: logger)
+    let task = Task { try await source.run() }
+    var first: ContinuousClock.Instant?
+    var last = ContinuousClock.now
+    while true {
+        let statistics = source.statistics
+        if first == nil, statistics.received > 0 { first = .now }
+        if statistics.committed.values.reduce(0, +) >= Int64(count) {
+            last = .now
+            break
+        }
+        try await Task.sleep(for: .milliseconds(2))
+    }
+    let latencies = source.fetchToCommitLatencies.sorted()
+    source.stop()
+    try await task.value
+    let elapsed = last - first!
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    return (Double(count) / seconds, latencies)
+}
+
+let c = try runC(group: "bench-c")
+let swift = try await runSource(group: "bench-swift", handler: ImmediateHandler())
+say(
+    "sluice_source messages=\(count) rate=\(Int(swift.rate)) (\(Int(100 * swift.rate / c))% of C)"
+        + " fetch-to-commit p50=\(ms(percentile(swift.latencies, 0.5))) p99=\(ms(percentile(swift.latencies, 0.99)))")
+
+let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-kafka-bench-\(UUID().uuidString)")
+try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: directory) }
+let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: directory.appendingPathComponent("ledger.sqlite").path))
+let pipeline = try EndToEndPipeline(ledger: ledger)
+let endToEnd = try await withThrowingTaskGroup(of: Void.self) { group in
+    group.addTask { await pipeline.dispatcher.run() }
+    let result = try await runSource(group: "bench-e2e", handler: pipeline, pauseAbove: 10_000)
+    await pipeline.dispatcher.finish()
+    try await group.waitForAll()
+    return result
+}
+let recorded = try await ledger.outcomes(OutcomeQuery(adapter: "bench.orders", limit: 10)).count
+await ledger.close()
+say(
+    "sluice_end_to_end messages=\(count) rate=\(Int(endToEnd.rate)) fetch-to-commit p50=\(ms(percentile(endToEnd.latencies, 0.5)))"
+        + " p99=\(ms(percentile(endToEnd.latencies, 0.99))) (ledger sample: \(recorded) outcomes)")

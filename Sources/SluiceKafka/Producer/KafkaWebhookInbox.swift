@@ -1,0 +1,50 @@
+import Foundation
+public import SluiceCore
+
+/// Kafka as the webhook inbox (`inbox: kafka`, the scale-out mode): a verified webhook delivery is produced to
+/// an ingress topic before Sluice answers `202`, and the consumer group delivers it like any record.
+///
+/// The record's value is the body as received; its headers are the delivery's headers plus `sluice-inbox-*`
+/// headers (adapter, request target, receive time), so the consumer normalises it as the webhook it was
+/// (``KafkaRecord/event(receivedAt:)``), with a Kafka position to commit.
+public final class KafkaWebhookInbox: Sendable {
+    /// Header names of the ingress records.
+    public static let adapterHeader = "sluice-inbox-adapter"
+    public static let targetHeader = "sluice-inbox-target"
+    public static let receivedAtHeader = "sluice-inbox-received-at"
+
+    private let producer: KafkaProducer
+    /// The ingress topic (`kafka.inbox_topic`).
+    public let topic: String
+
+    /// - Parameters:
+    ///   - producer: an idempotent `acks=all` producer (``KafkaProducer``'s defaults).
+    ///   - topic: the ingress topic, `kafka.inbox_topic` in `sluice.yaml`.
+    public init(producer: KafkaProducer, topic: String) {
+        self.producer = producer
+        self.topic = topic
+    }
+
+    /// Produces a verified delivery, keyed by the adapter's ordering key, and returns once the brokers have it.
+    ///
+    /// - Throws: ``KafkaError`` when it is not stored: the route answers 503 and stores nothing else.
+    @discardableResult
+    public func append(_ delivery: Delivery, key: String?) async throws(KafkaError) -> KafkaProducer.Delivery {
+        var headers = delivery.headers.map { KafkaProducer.Message.Header($0.name, $0.value) }
+        headers.append(.init(Self.adapterHeader, delivery.adapter))
+        headers.append(.init(Self.targetHeader, delivery.target))
+        headers.append(.init(Self.receivedAtHeader, String(Int64(delivery.receivedAt.timeIntervalSince1970 * 1000))))
+        return try await producer.send(
+            KafkaProducer.Message(topic: topic, key: key.map { Array($0.utf8) }, value: delivery.body, headers: headers))
+    }
+
+    /// The webhook delivery an ingress record carries; nil when the record is not one.
+    public static func delivery(from record: KafkaRecord) -> Delivery? {
+        guard let adapter = record.headers[adapterHeader], let target = record.headers[targetHeader] else { return nil }
+        let millis = record.headers[receivedAtHeader].flatMap(Int64.init)
+        let original = record.headers.fields.filter { !$0.name.lowercased().hasPrefix("sluice-inbox-") }
+        return Delivery(
+            adapter: adapter, target: target, headers: HeaderFields(original), body: record.value,
+            receivedAt: millis.map { Date(timeIntervalSince1970: Double($0) / 1000) } ?? record.timestamp ?? Date())
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+
+/// A dedicated OS thread for librdkafka's blocking calls, so that they never occupy Swift's cooperative pool.
+///
+/// The body runs once, to completion (it loops until its owner tells it to stop); ``join()`` waits for it
+/// without blocking a cooperative thread.
+final class KafkaPollThread: Sendable {
+    private enum State {
+        case running(waiters: [CheckedContinuation<Void, Never>])
+        case finished
+    }
+
+    private let state = Locked(State.running(waiters: []))
+
+    /// Starts `body` on a new thread named `name` (visible in `/proc/<pid>/task/*/comm`, at most 15 bytes).
+    init(name: String, body: @escaping @Sendable () -> Void) {
+        let thread = Thread { [state] in
+            body()
+            let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                defer { state = .finished }
+                if case .running(let waiters) = state { return waiters }
+                return []
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+        thread.name = String(name.prefix(15))
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Whether the body has returned.
+    var isFinished: Bool {
+        state.withLock { if case .finished = $0 { true } else { false } }
+    }
+
+    /// Waits until the body has returned.
+    func join() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                guard case .running(var waiters) = state else { return true }
+                waiters.append(continuation)
+                state = .running(waiters: waiters)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+import SluiceCore
+
+/// The dead-letter record for a consumed record: its key and value, its headers, and `sluice.dlq.*` headers.
+enum DeadLetterMessage {
+    /// Header names, for tools that read dead letters back.
+    static let adapterHeader = "sluice.dlq.adapter"
+    static let reasonHeader = "sluice.dlq.reason"
+    static let detailHeader = "sluice.dlq.detail"
+    static let topicHeader = "sluice.dlq.original.topic"
+    static let partitionHeader = "sluice.dlq.original.partition"
+    static let offsetHeader = "sluice.dlq.original.offset"
+    static let timeHeader = "sluice.dlq.time"
+
+    static func make(
+        _ record: KafkaRecord, topic: String, adapter: String, reason: String, detail: String, maxValueBytes: Int,
+        at time: Date
+    ) -> KafkaProducer.Message {
+        var headers = record.headers.map { KafkaProducer.Message.Header($0.name, $0.value) }
+        headers.append(.init(adapterHeader, adapter))
+        headers.append(.init(reasonHeader, reason))
+        if !detail.isEmpty { headers.append(.init(detailHeader, String(detail.prefix(1024)))) }
+        headers.append(.init(topicHeader, record.topic))
+        headers.append(.init(partitionHeader, String(record.partition)))
+        headers.append(.init(offsetHeader, String(record.offset)))
+        headers.append(.init(timeHeader, time.formatted(.iso8601)))
+        // A value over the limit is left out (its size is in the detail); the original stays in the source topic.
+        let value = record.value.count > maxValueBytes ? [] : record.value
+        return KafkaProducer.Message(topic: topic, key: record.key, value: value, headers: headers)
+    }
+}

@@ -1,0 +1,38 @@
+public import SluiceCore
+
+/// What became of one event handed to a ``KafkaRecordHandler``: whether its offset may be committed.
+///
+/// Mirrors the pipeline's `Settlement` case for case, so that the glue is a plain `switch`.
+public enum KafkaSettlement: Sendable {
+    /// The outcome is durable in the ledger: the offset may be committed (after producing the record to the
+    /// dead-letter topic when `deadLetter` is true).
+    case recorded(Outcome, deadLetter: Bool)
+    /// Not decided (cancelled, shut down): do not commit; the record is delivered again.
+    case abandoned(reason: String)
+    /// The ledger write failed: do not commit; the record is submitted again after a backoff.
+    case unrecorded(LedgerError)
+}
+
+/// What the Kafka source hands its events to: one adapter's pipeline (mapping, gate, engine, ledger).
+///
+/// The source calls `waitForCapacity()` before each `submit`, so it only takes from Kafka what the
+/// gate admits; while the gate is full, records wait in a bounded buffer and the partitions are paused.
+public protocol KafkaRecordHandler: Sendable {
+    /// How many more events the gate would admit now.
+    var capacity: Int { get async }
+
+    /// Returns when the gate has room for at least one more event, or when the calling task is cancelled.
+    func waitForCapacity() async
+
+    /// Maps and admits one event; `settled` receives exactly one settlement, after the outcome is durable
+    /// (or the event was abandoned). `settled` returns quickly: the source does slow follow-up work
+    /// (dead letters, retries) on its own tasks.
+    ///
+    /// - Throws: ``DispatchAdmissionError`` at once when the event cannot be taken now.
+    func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void)
+        async throws(DispatchAdmissionError)
+
+    /// Cancels the in-flight events (those with these ids) of a revoked partition whose drain budget ran out;
+    /// they settle `.abandoned` and are delivered again to the partition's next owner.
+    func cancel(events: [Event], reason: String) async
+}

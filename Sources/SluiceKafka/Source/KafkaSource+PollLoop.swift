@@ -1,0 +1,213 @@
+import CRdKafka
+import CoreMetrics
+import Foundation
+import Logging
+import SluiceCore
+
+extension KafkaSource {
+    /// The poll thread's body: fetch what the buffer has room for, pause/resume, commit, report lag,
+    /// serve rebalances; on stop, leave the group (which drains and commits through the revoke callback).
+    func pollLoop() {
+        let clock = ContinuousClock()
+        var lastCommit = clock.now
+        var lastLag = clock.now
+        var lastProbe: ContinuousClock.Instant?
+        var records: [KafkaRecord] = []
+        records.reserveCapacity(configuration.maxBatch)
+        while true {
+            let plan = state.withLock {
+                $0.plan(
+                    pauseAbove: configuration.pauseAbove, resumeBelow: configuration.resumeBelow,
+                    maxBatch: configuration.maxBatch)
+            }
+            guard plan.running else { break }
+            if !plan.pause.isEmpty {
+                client.pause(plan.pause)
+                metrics.paused.record(1)
+                logger.debug("kafka partitions paused: the gate is full", metadata: ["kafka.partitions": "\(plan.pause)"])
+            }
+            if !plan.resume.isEmpty {
+                client.resume(plan.resume)
+                metrics.paused.record(0)
+                logger.debug("kafka partitions resumed", metadata: ["kafka.partitions": "\(plan.resume)"])
+            }
+            let now = clock.now
+            if now - lastCommit >= configuration.commitInterval {
+                commitDue(async: true)
+                lastCommit = now
+            }
+            if now - lastLag >= .seconds(1) {
+                reportLag()
+                lastLag = now
+            }
+            if !readiness.isReady, lastProbe.map({ now - $0 >= .seconds(2) }) ?? true {
+                probeReadiness()
+                lastProbe = clock.now
+            }
+            fetch(limit: plan.fetchLimit, into: &records)
+            if !records.isEmpty {
+                let waiter = state.withLock { $0.append(records, at: clock.now) }
+                metrics.received.increment(by: Int64(records.count))
+                metrics.buffered.record(statistics.buffered)
+                records.removeAll(keepingCapacity: true)
+                waiter?.resume()
+            }
+        }
+        commitDue(async: false)
+        if let error = client.closeConsumer() { logger.warning("kafka consumer close: \(error)") }
+        state.withLock { $0.phase = .closed }
+    }
+
+    /// Polls up to `limit` records: waits up to 100 ms for the first, takes the rest only if already queued.
+    /// With a limit of 0 it still polls once, to serve callbacks and heartbeats.
+    private func fetch(limit: Int, into records: inout [KafkaRecord]) {
+        var timeout: Int32 = 100
+        repeat {
+            guard let polled = client.consumerPoll(timeoutMs: timeout) else { return }
+            timeout = 0
+            switch polled {
+            case .record(let record): records.append(record)
+            case .error(let error, let partition): consumerError(error, partition: partition)
+            }
+        } while records.count < limit
+    }
+
+    private func consumerError(_ error: KafkaError, partition: TopicPartition?) {
+        switch rd_kafka_resp_err_t(error.code) {
+        case RD_KAFKA_RESP_ERR__PARTITION_EOF: return
+        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC,
+            RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED,
+            RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+            logger.error("kafka consumer error: \(error)", metadata: ["kafka.partition": "\(partition.map { "\($0)" } ?? "-")"])
+            state.withLock { if $0.phase == .running { $0.readiness = .notReady(error) } }
+        default:
+            logger.warning("kafka consumer error: \(error)", metadata: ["kafka.partition": "\(partition.map { "\($0)" } ?? "-")"])
+        }
+    }
+
+    /// Commits the offsets that advanced since the last commit. Asynchronous commits report through the
+    /// offset-commit callback; a synchronous one is retried once (a rebalance in progress, a coordinator move).
+    func commitDue(async: Bool, only partitions: [TopicPartition]? = nil) {
+        let due = state.withLock { $0.dueCommits(only: partitions) }
+        guard !due.isEmpty else { return }
+        do {
+            try client.commit(due, async: async)
+            if !async { state.withLock { $0.committed(due, at: .now) } }
+        } catch {
+            if !async, (try? client.commit(due, async: false)) != nil {
+                state.withLock { $0.committed(due, at: .now) }
+                return
+            }
+            metrics.commitFailures.increment()
+            logger.warning("kafka commit failed: \(error)")
+            state.withLock { $0.commitFailed(due) }
+        }
+    }
+
+    /// Lag per owned partition: the high watermark (from librdkafka's cache) minus the committed offset.
+    private func reportLag() {
+        let positions = state.withLock { state in
+            state.partitions.map { partition, value in
+                (partition, state.statistics.committed[partition] ?? value.watermark.committable)
+            }
+        }
+        for (partition, committed) in positions {
+            guard let high = client.cachedHighWatermark(partition) else { continue }
+            metrics.recordLag(partition, lag: max(0, high - (committed ?? 0)))
+        }
+    }
+
+    /// Asks the cluster for metadata while the source is not ready: an unreachable bootstrap or an unknown
+    /// topic becomes a readiness failure with librdkafka's error.
+    private func probeReadiness() {
+        do {
+            for topic in configuration.topics {
+                guard try client.metadata(topic: topic, timeoutMs: 1_000) != nil else {
+                    let error = KafkaError(
+                        kind: .client, code: RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue,
+                        message: "topic '\(topic)' does not exist (or is not visible to this client)")
+                    setNotReady(error)
+                    return
+                }
+            }
+            state.withLock { if $0.phase == .running, !$0.readiness.isReady { $0.readiness = .ready } }
+        } catch {
+            setNotReady(error)
+        }
+    }
+
+    private func setNotReady(_ error: KafkaError) {
+        let changed = state.withLock { state -> Bool in
+            guard state.phase == .running, state.readiness != .notReady(error) else { return false }
+            state.readiness = .notReady(error)
+            return true
+        }
+        if changed { logger.error("kafka source not ready: \(error)") }
+    }
+
+    // MARK: - Rebalance (on the poll thread, inside consumerPoll or closeConsumer)
+
+    func rebalanced(_ event: RDKafkaRebalance) {
+        switch event.kind {
+        case .assign:
+            state.withLock { $0.assign(event.partitions) }
+            logger.info("kafka partitions assigned", metadata: ["kafka.partitions": "\(event.partitions.sorted())"])
+        case .revoke:
+            revoke(event.partitions, lost: event.lost)
+        case .error:
+            logger.error("kafka rebalance error: \(event.error.map { "\($0)" } ?? "unknown")")
+            revoke(state.withLock { Array($0.partitions.keys) }, lost: true)
+        }
+    }
+
+    /// Stops admitting from `partitions`, lets their in-flight work finish within the drain budget, cancels the
+    /// rest, commits what is done (unless the partitions were lost), and forgets them. The caller then gives them up.
+    private func revoke(_ partitions: [TopicPartition], lost: Bool) {
+        guard !partitions.isEmpty else { return }
+        let clock = ContinuousClock()
+        let started = clock.now
+        state.withLock { $0.beginRevoke(partitions, lost: lost) }
+        // Lost partitions (the session ended) may already belong to another member: their offsets are not
+        // committed, but their in-flight work still drains, so that fewer effects reach the engine twice.
+        waitForDrain(partitions, until: started + configuration.drainBudget)
+        let remaining = state.withLock { $0.inFlightEvents(partitions) }
+        if !remaining.isEmpty {
+            logger.warning(
+                "kafka revoke: drain budget spent, cancelling in-flight events (redelivered to the next owner)",
+                metadata: ["kafka.partitions": "\(partitions.sorted())", "count": "\(remaining.count)"])
+            cancelAndWait(remaining, partitions: partitions)
+        }
+        if !lost { commitDue(async: false, only: partitions) }
+        let unfinished = state.withLock { state -> Int in
+            defer { state.remove(partitions) }
+            return state.inFlightCount(partitions)
+        }
+        metrics.forgetLag(partitions)
+        logger.info(
+            "kafka partitions revoked",
+            metadata: [
+                "kafka.partitions": "\(partitions.sorted())", "lost": "\(lost)", "unfinished": "\(unfinished)",
+                "took": "\(clock.now - started)",
+            ])
+    }
+
+    /// Sleeps in short steps until `partitions` have nothing in flight or `deadline` passes (the poll thread may block).
+    private func waitForDrain(_ partitions: [TopicPartition], until deadline: ContinuousClock.Instant) {
+        let clock = ContinuousClock()
+        while state.withLock({ $0.inFlightCount(partitions) }) > 0, clock.now < deadline {
+            usleep(2_000)
+        }
+    }
+
+    /// Asks the handler to cancel `events` and waits (at most a second, plus a second for their settlements).
+    private func cancelAndWait(_ events: [Event], partitions: [TopicPartition]) {
+        let done = DispatchSemaphore(value: 0)
+        let handler = self.handler
+        Task {
+            await handler.cancel(events: events, reason: "kafka partitions revoked")
+            done.signal()
+        }
+        _ = done.wait(timeout: .now() + 1)
+        waitForDrain(partitions, until: ContinuousClock().now + .seconds(1))
+    }
+}

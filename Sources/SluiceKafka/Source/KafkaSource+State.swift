@@ -1,0 +1,260 @@
+import Foundation
+import SluiceCore
+
+extension KafkaSource {
+    /// A record fetched for a partition generation (an assignment); stale once the partition is revoked.
+    struct Ticket: Sendable {
+        var record: KafkaRecord
+        var generation: UInt64
+        var fetchedAt: ContinuousClock.Instant
+        var partition: TopicPartition { record.topicPartition }
+    }
+
+    /// What the poll thread does next.
+    struct FlowPlan {
+        var running: Bool
+        var pause: [TopicPartition]
+        var resume: [TopicPartition]
+        var fetchLimit: Int
+    }
+
+    /// Whether an unsettled event is submitted again.
+    enum RetryDecision { case retry, giveUp }
+
+    /// Everything the poll thread, the dispatch loop and settlements share, under one lock.
+    ///
+    /// Pure: no I/O, no awaiting; the owner acts on what the methods return after unlocking.
+    struct State {
+        enum Phase { case running, stopping, closed }
+
+        struct Partition {
+            let generation: UInt64
+            var watermark = CommitWatermark()
+            /// Admitted, unsettled events by offset.
+            var inFlight: [Int64: Event] = [:]
+            var revoking = false
+            /// The last committable offset handed to a commit.
+            var commitSent: Int64?
+        }
+
+        var phase = Phase.running
+        var partitions: [TopicPartition: Partition] = [:]
+        var nextGeneration: UInt64 = 1
+        private(set) var buffer: [Ticket] = []
+        private var bufferHead = 0
+        /// Buffered plus taken by the dispatch loop but not yet admitted or dropped.
+        private(set) var undispatched = 0
+        var paused: Set<TopicPartition> = []
+        /// Newly assigned partitions: librdkafka keeps a partition's pause flag across assignments, so they
+        /// are resumed (or paused) explicitly on the next plan.
+        var fresh: Set<TopicPartition> = []
+        var wantsPause = false
+        var dispatchWaiter: CheckedContinuation<Void, Never>?
+        var readiness = KafkaReadiness.starting
+        var fatal: KafkaError?
+        var statistics = KafkaSourceStatistics()
+        /// Every 64th fetched record's offset and fetch time, per partition, until its offset is committed.
+        private var latencyProbes: [TopicPartition: [(offset: Int64, fetchedAt: ContinuousClock.Instant)]] = [:]
+        /// Fetch-to-commit latencies of the probed records (the most recent 65,536).
+        private(set) var commitLatencies: [Duration] = []
+
+        // MARK: Assignment
+
+        mutating func assign(_ assigned: [TopicPartition]) {
+            for partition in assigned {
+                partitions[partition] = Partition(generation: nextGeneration)
+                nextGeneration += 1
+                paused.remove(partition)
+                fresh.insert(partition)
+            }
+            statistics.assignments += 1
+            readiness = .ready
+        }
+
+        /// Marks `revoked` as leaving: their buffered records are dropped, nothing new is admitted.
+        mutating func beginRevoke(_ revoked: [TopicPartition], lost: Bool) {
+            if lost { statistics.losses += 1 }
+            let leaving = Set(revoked)
+            for partition in revoked { partitions[partition]?.revoking = true }
+            let kept = buffer[bufferHead...].filter { !leaving.contains($0.partition) }
+            undispatched -= (buffer.count - bufferHead) - kept.count
+            buffer = Array(kept)
+            bufferHead = 0
+            statistics.revocations += 1
+        }
+
+        func inFlightCount(_ partitions: [TopicPartition]) -> Int {
+            partitions.reduce(0) { $0 + (self.partitions[$1]?.inFlight.count ?? 0) }
+        }
+
+        func inFlightEvents(_ partitions: [TopicPartition]) -> [Event] {
+            partitions.flatMap { self.partitions[$0].map { Array($0.inFlight.values) } ?? [] }
+        }
+
+        /// Forgets `revoked` partitions: later settlements for them are ignored.
+        mutating func remove(_ revoked: [TopicPartition]) {
+            for partition in revoked {
+                partitions[partition] = nil
+                paused.remove(partition)
+                latencyProbes[partition] = nil
+            }
+        }
+
+        // MARK: Fetch and dispatch
+
+        /// What the poll thread should do: pause above `pauseAbove`, resume below `resumeBelow`, fetch what fits.
+        mutating func plan(pauseAbove: Int, resumeBelow: Int, maxBatch: Int) -> FlowPlan {
+            guard phase == .running else { return FlowPlan(running: false, pause: [], resume: [], fetchLimit: 0) }
+            if undispatched >= pauseAbove, !wantsPause {
+                wantsPause = true
+                statistics.pauses += 1
+            } else if undispatched < resumeBelow {
+                wantsPause = false
+            }
+            statistics.paused = wantsPause
+            let owned = Set(partitions.keys)
+            var pause: [TopicPartition] = []
+            var resume: [TopicPartition] = []
+            if wantsPause {
+                pause = owned.subtracting(paused).sorted()
+                paused.formUnion(pause)
+            } else {
+                resume = paused.union(fresh).intersection(owned).sorted()
+                paused = []
+            }
+            fresh = []
+            return FlowPlan(running: true, pause: pause, resume: resume, fetchLimit: min(maxBatch, max(0, pauseAbove - undispatched)))
+        }
+
+        /// Buffers fetched records of owned partitions; returns the dispatch loop's waiter to resume.
+        mutating func append(_ records: [KafkaRecord], at now: ContinuousClock.Instant) -> CheckedContinuation<Void, Never>? {
+            for record in records {
+                let partition = record.topicPartition
+                guard phase == .running, var state = partitions[partition], !state.revoking else { continue }
+                guard state.watermark.receive(record.offset) else { continue }
+                partitions[partition] = state
+                buffer.append(Ticket(record: record, generation: state.generation, fetchedAt: now))
+                undispatched += 1
+                statistics.received += 1
+                if statistics.received % 64 == 0 { latencyProbes[partition, default: []].append((record.offset, now)) }
+            }
+            statistics.maxBuffered = max(statistics.maxBuffered, undispatched)
+            guard buffer.count > bufferHead, let waiter = dispatchWaiter else { return nil }
+            dispatchWaiter = nil
+            return waiter
+        }
+
+        var hasBuffered: Bool { buffer.count > bufferHead }
+
+        /// Takes up to `limit` buffered records; nil when there are none (the caller waits) — or, once stopping,
+        /// an empty batch to end the loop.
+        mutating func takeBatch(limit: Int) -> [Ticket]? {
+            guard phase == .running else { return [] }
+            guard buffer.count > bufferHead else { return nil }
+            let end = min(buffer.count, bufferHead + limit)
+            let batch = Array(buffer[bufferHead..<end])
+            bufferHead = end
+            if bufferHead == buffer.count {
+                buffer.removeAll(keepingCapacity: true)
+                bufferHead = 0
+            }
+            return batch
+        }
+
+        /// Admits a ticket whose partition is still owned by the same generation; false drops it.
+        mutating func admit(_ ticket: Ticket, event: Event) -> Bool {
+            undispatched -= 1
+            guard phase == .running, var state = partitions[ticket.partition], state.generation == ticket.generation,
+                !state.revoking
+            else {
+                forgetUndispatched(ticket)
+                return false
+            }
+            state.inFlight[ticket.record.offset] = event
+            partitions[ticket.partition] = state
+            return true
+        }
+
+        /// A record dropped before admission (its partition is leaving): make the watermark accept it again if
+        /// it is fetched again by this owner.
+        private mutating func forgetUndispatched(_ ticket: Ticket) {
+            guard var state = partitions[ticket.partition], state.generation == ticket.generation else { return }
+            state.watermark.forget(from: ticket.record.offset)
+            partitions[ticket.partition] = state
+        }
+
+        // MARK: Settlement
+
+        /// The offset's outcome is durable: it may be committed once every earlier offset is.
+        mutating func settle(_ ticket: Ticket) {
+            guard var state = partitions[ticket.partition], state.generation == ticket.generation,
+                state.inFlight.removeValue(forKey: ticket.record.offset) != nil
+            else { return }
+            state.watermark.settle(ticket.record.offset)
+            partitions[ticket.partition] = state
+            statistics.settled += 1
+        }
+
+        /// The event was not decided: submit it again while its partition is owned and the source runs;
+        /// otherwise leave it uncommitted for the partition's next owner.
+        mutating func unsettled(_ ticket: Ticket) -> RetryDecision {
+            guard var state = partitions[ticket.partition], state.generation == ticket.generation else { return .giveUp }
+            guard phase == .running, !state.revoking else {
+                state.inFlight[ticket.record.offset] = nil
+                partitions[ticket.partition] = state
+                return .giveUp
+            }
+            statistics.retried += 1
+            return .retry
+        }
+
+        func owns(_ ticket: Ticket) -> Bool {
+            guard let state = partitions[ticket.partition] else { return false }
+            return state.generation == ticket.generation && state.inFlight[ticket.record.offset] != nil
+        }
+
+        // MARK: Commits
+
+        /// Committable offsets not yet handed to a commit (of `only` partitions when given); marks them sent.
+        mutating func dueCommits(only: [TopicPartition]? = nil) -> [(TopicPartition, Int64)] {
+            var due: [(TopicPartition, Int64)] = []
+            for partition in only ?? Array(partitions.keys) {
+                guard var state = partitions[partition], let offset = state.watermark.committable,
+                    offset != state.commitSent
+                else { continue }
+                state.commitSent = offset
+                partitions[partition] = state
+                due.append((partition, offset))
+            }
+            return due
+        }
+
+        /// A commit failed: hand these offsets to the next commit again.
+        mutating func commitFailed(_ offsets: [(TopicPartition, Int64)]) {
+            for (partition, offset) in offsets where partitions[partition]?.commitSent == offset {
+                partitions[partition]?.commitSent = nil
+            }
+        }
+
+        mutating func committed(_ offsets: [(TopicPartition, Int64)], at now: ContinuousClock.Instant) {
+            for (partition, offset) in offsets where offset >= (statistics.committed[partition] ?? .min) {
+                statistics.committed[partition] = offset
+                guard var probes = latencyProbes[partition], !probes.isEmpty else { continue }
+                let done = probes.prefix { $0.offset < offset }
+                guard !done.isEmpty else { continue }
+                if commitLatencies.count + done.count > 65_536 { commitLatencies.removeFirst(min(commitLatencies.count, 16_384)) }
+                commitLatencies.append(contentsOf: done.map { now - $0.fetchedAt })
+                probes.removeFirst(done.count)
+                latencyProbes[partition] = probes
+            }
+        }
+
+        var snapshot: KafkaSourceStatistics {
+            var copy = statistics
+            copy.buffered = undispatched
+            copy.inFlight = partitions.values.reduce(0) { $0 + $1.inFlight.count }
+            copy.assigned = partitions.keys.sorted()
+            return copy
+        }
+    }
+}

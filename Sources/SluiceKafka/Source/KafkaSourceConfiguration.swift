@@ -1,0 +1,114 @@
+public import SluiceCore
+
+/// How one adapter's Kafka source consumes: where, which group, and its flow-control limits.
+public struct KafkaSourceConfiguration: Sendable {
+    /// The adapter's name (metrics dimension, dead-letter header).
+    public var adapter: String
+    /// `kafka.bootstrap_servers` in `sluice.yaml`.
+    public var bootstrapServers: String
+    /// The adapter's `source.kafka.topics`.
+    public var topics: [String]
+    /// The adapter's `source.kafka.group` (default `sluice-<adapter>`).
+    public var groupID: String
+    /// The adapter's `source.kafka.dead_letter_topic`; nil keeps dead letters in the ledger only.
+    public var deadLetterTopic: String?
+    /// `kafka.properties` in `sluice.yaml`: any librdkafka property, passed through (SASL, SSL, tuning).
+    /// They override ``consumerDefaults`` except `enable.auto.commit` and `enable.auto.offset.store`, which stay off.
+    public var properties: [String: String]
+    /// Records fetched but not yet admitted above which the partitions are paused (default 2,000).
+    public var pauseAbove: Int
+    /// Records fetched but not yet admitted below which paused partitions resume (default half of `pauseAbove`).
+    public var resumeBelow: Int
+    /// At most this many records per fetch from librdkafka's queue (default 500).
+    public var maxBatch: Int
+    /// How often settled offsets are committed (asynchronously; synchronously on revoke and shutdown). Default 200 ms.
+    public var commitInterval: Duration
+    /// How long a revoked partition's in-flight work may run before it is cancelled: the adapter's
+    /// `boundary.cancellation_budget`.
+    public var drainBudget: Duration
+    /// Values larger than this are dead-lettered without being mapped (default 1 MiB).
+    public var maxValueBytes: Int
+    /// First delay before an abandoned or unrecorded event is submitted again (doubling up to 5 s). Default 100 ms.
+    public var retryBackoff: Duration
+
+    /// What the consumer gets unless `properties` says otherwise.
+    public static let consumerDefaults: [String: String] = [
+        "partition.assignment.strategy": "cooperative-sticky",
+        "auto.offset.reset": "earliest",
+        "queued.max.messages.kbytes": "16384",
+        "log_level": "4",
+    ]
+
+    /// Properties Sluice always sets: commits happen only after outcomes are durable.
+    public static let enforced: [String: String] = [
+        "enable.auto.commit": "false",
+        "enable.auto.offset.store": "false",
+    ]
+
+    public init(
+        adapter: String, bootstrapServers: String, topics: [String], groupID: String? = nil,
+        deadLetterTopic: String? = nil, properties: [String: String] = [:], pauseAbove: Int = 2_000,
+        resumeBelow: Int? = nil, maxBatch: Int = 500, commitInterval: Duration = .milliseconds(200),
+        drainBudget: Duration = .seconds(5), maxValueBytes: Int = 1 << 20, retryBackoff: Duration = .milliseconds(100)
+    ) {
+        self.adapter = adapter
+        self.bootstrapServers = bootstrapServers
+        self.topics = topics
+        self.groupID = groupID ?? "sluice-\(adapter)"
+        self.deadLetterTopic = deadLetterTopic
+        self.properties = properties
+        self.pauseAbove = max(1, pauseAbove)
+        self.resumeBelow = min(resumeBelow ?? max(1, pauseAbove / 2), self.pauseAbove)
+        self.maxBatch = max(1, maxBatch)
+        self.commitInterval = commitInterval
+        self.drainBudget = drainBudget
+        self.maxValueBytes = maxValueBytes
+        self.retryBackoff = retryBackoff
+    }
+
+    /// The configuration of a compiled Kafka adapter.
+    ///
+    /// - Parameters:
+    ///   - adapter: a compiled adapter whose source is Kafka (its topics, group, dead-letter topic and cancellation budget).
+    ///   - bootstrapServers: `kafka.bootstrap_servers`.
+    ///   - properties: `kafka.properties`.
+    /// - Returns: nil when the adapter's source is not Kafka.
+    public init?(adapter: CompiledAdapter, bootstrapServers: String, properties: [String: String] = [:]) {
+        guard case .kafka(let subscription) = adapter.source else { return nil }
+        self.init(
+            adapter: adapter.name, bootstrapServers: bootstrapServers, topics: subscription.topics,
+            groupID: subscription.group, deadLetterTopic: subscription.deadLetterTopic, properties: properties,
+            drainBudget: adapter.boundary.cancellationBudget)
+    }
+
+    /// Everything handed to librdkafka for the consumer.
+    var consumerProperties: [String: String] {
+        var all = Self.consumerDefaults.merging(properties) { _, given in given }
+        all["bootstrap.servers"] = bootstrapServers
+        all["group.id"] = groupID
+        all.merge(Self.enforced) { _, enforced in enforced }
+        return all
+    }
+
+    /// Consumer-only properties left out of the dead-letter producer's.
+    private static let consumerOnly: Set<String> = [
+        "group.id", "group.instance.id", "enable.auto.commit", "enable.auto.offset.store", "auto.offset.reset",
+        "partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
+        "queued.min.messages", "queued.max.messages.kbytes", "fetch.wait.max.ms", "fetch.min.bytes",
+        "fetch.max.bytes", "max.partition.fetch.bytes", "isolation.level", "auto.commit.interval.ms",
+        "enable.partition.eof", "check.crcs", "fetch.error.backoff.ms", "group.protocol.type",
+    ]
+
+    /// The user's properties that also apply to the dead-letter producer (security, client id, tuning).
+    var producerProperties: [String: String] {
+        properties.filter { !Self.consumerOnly.contains($0.key) }
+    }
+}
+
+extension KafkaSourceConfiguration {
+    /// `properties` with the values of secret properties (passwords, keys, OAuth secrets) replaced by
+    /// `<redacted>`: what may be logged or shown.
+    public static func redactedProperties(_ properties: [String: String]) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: RDKafkaConfig.redacted(properties))
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Logging
+import SluiceCore
+import SluiceKafka
+import Testing
+
+/// Helpers shared by the Kafka tests: a fresh mock cluster per test, a producer, a running source.
+enum KafkaTest {
+    static let logger: Logger = {
+        var logger = Logger(label: "sluice.kafka.test")
+        logger.logLevel = ProcessInfo.processInfo.environment["SLUICE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        return logger
+    }()
+
+    /// JSON values `{"type": …, "key": …, "seq": n}` keyed `k<n % keys>`, spread over the partitions by key.
+    static func messages(topic: String, count: Int, keys: Int, type: (Int) -> String = { _ in "order.created" })
+        -> [KafkaProducer.Message]
+    {
+        (0..<count).map { index in
+            let key = "k\(index % keys)"
+            let value = #"{"type":"\#(type(index))","key":"\#(key)","seq":\#(index)}"#
+            return KafkaProducer.Message(topic: topic, key: Array(key.utf8), value: Array(value.utf8))
+        }
+    }
+
+    /// Produces `messages` and fails the test when any is not delivered.
+    static func produce(_ messages: [KafkaProducer.Message], to cluster: MockKafkaCluster) async throws {
+        let producer = try KafkaProducer(
+            bootstrapServers: cluster.bootstrapServers, properties: ["batch.num.messages": "2000"], logger: logger)
+        let failures = await producer.sendAll(messages)
+        await producer.shutdown()
+        #expect(failures.isEmpty, "produce failures: \(failures.prefix(3))")
+    }
+
+    /// The sum of the partitions' high watermarks.
+    static func endOffsets(_ cluster: MockKafkaCluster, topic: String) async throws -> [Int32: Int64] {
+        try await KafkaAdmin.watermarks(bootstrapServers: cluster.bootstrapServers, topic: topic).mapValues(\.high)
+    }
+
+    /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
+    @discardableResult
+    static func eventually(
+        timeout: Duration = .seconds(30), _ condition: @Sendable () async throws -> Bool
+    ) async rethrows -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return try await condition()
+    }
+
+    /// A source configuration for the mock cluster, with short intervals for tests.
+    static func configuration(
+        _ cluster: MockKafkaCluster, topic: String, group: String, deadLetterTopic: String? = nil,
+        pauseAbove: Int = 2_000, maxBatch: Int = 500, drainBudget: Duration = .seconds(5),
+        maxValueBytes: Int = 1 << 20, properties: [String: String] = [:]
+    ) -> KafkaSourceConfiguration {
+        KafkaSourceConfiguration(
+            adapter: "orders", bootstrapServers: cluster.bootstrapServers, topics: [topic], groupID: group,
+            deadLetterTopic: deadLetterTopic,
+            properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"].merging(properties) { $1 },
+            pauseAbove: pauseAbove, maxBatch: maxBatch, commitInterval: .milliseconds(50), drainBudget: drainBudget,
+            maxValueBytes: maxValueBytes)
+    }
+
+    /// Runs `source` while `body` runs, then stops it and waits until it has left the group.
+    static func withRunning<R: Sendable>(
+        _ source: KafkaSource, _ body: () async throws -> R
+    ) async throws -> R {
+        let task = Task { try await source.run() }
+        do {
+            let result = try await body()
+            source.stop()
+            try await task.value
+            return result
+        } catch {
+            source.stop()
+            _ = try? await task.value
+            throw error
+        }
+    }
+
+    /// Whether the committed offsets of `group` reach the end of every partition of `topic`.
+    static func fullyCommitted(_ cluster: MockKafkaCluster, topic: String, group: String) async throws -> Bool {
+        let ends = try await endOffsets(cluster, topic: topic)
+        let committed = try await KafkaAdmin.committedOffsets(
+            bootstrapServers: cluster.bootstrapServers, group: group, topic: topic)
+        return ends.allSatisfy { partition, end in end == 0 || committed[partition] == end }
+    }
+
+    /// Checks that, per key, the event sequence numbers were handed over in increasing order.
+    static func expectOrderedPerKey(_ orderByKey: [String: [String]]) {
+        for (key, ids) in orderByKey {
+            // Ids are topic-partition-offset: within one key (one partition), offsets must increase.
+            let offsets = ids.compactMap { $0.split(separator: "-").last.flatMap { Int64($0) } }
+            var previous: Int64 = -1
+            var ordered = true
+            for offset in offsets {
+                if offset <= previous { ordered = false }
+                previous = max(previous, offset)
+            }
+            #expect(ordered, "key \(key) was handed over out of order")
+        }
+    }
+}
