@@ -85,12 +85,13 @@ enum ServiceRunner {
         do {
             try await config.ledger.withLedger(mustExist: false) { ledger in
                 let pullSources = StandardSources.pullSources(config: config, logger: logger)
+                let telemetry = try Observability.bootstrapTracing(config.tracing)
                 let application = try buildApplication(
                     config: config, ledger: ledger, routes: StandardSources.routes,
                     sources: { pipelines, intake, health in
                         try pullSources(pipelines, intake, health) + extra(pipelines, intake, health)
                     },
-                    logger: logger)
+                    telemetry: telemetry.map { [$0] } ?? [], logger: logger)
                 logger.notice(
                     "sluice starting",
                     metadata: [

@@ -30,7 +30,7 @@ public struct ConfigurationLoader: Sendable {
     static let scalarKeys = [
         "http.host", "http.port", "http.max_connections", "http.read_timeout", "http.max_header_bytes",
         "kafka.bootstrap_servers", "kafka.inbox_topic", "logging.level", "logging.format", "metrics.enabled",
-        "metrics.path",
+        "metrics.path", "tracing.otlp_endpoint", "tracing.service_name",
     ]
 
     /// Loads `sluice.yaml` from `directory` (or the file named `configFile`).
@@ -127,6 +127,16 @@ public struct ConfigurationLoader: Sendable {
             if path.hasPrefix("/"), path.count > 1 { metrics.path = path } else { problems.append("\(origin("metrics.path")): '\(path)' is not a path such as /metrics") }
         }
 
+        var tracing = ServiceConfiguration.Tracing()
+        if let endpoint = string("tracing.otlp_endpoint") {
+            if endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") {
+                tracing.otlpEndpoint = endpoint
+            } else {
+                problems.append("\(origin("tracing.otlp_endpoint")): '\(endpoint)' is not an http:// or https:// URL")
+            }
+        }
+        if let name = string("tracing.service_name"), !name.isEmpty { tracing.serviceName = name }
+
         var bridge = ServiceConfiguration.Bridge()
         let references = ConfigReferences(
             source: ProcessConfigValueSource(environment: environment, baseDirectory: baseDirectory), resolution: .strict)
@@ -151,7 +161,7 @@ public struct ConfigurationLoader: Sendable {
         guard problems.isEmpty else { throw Failure(problems: problems) }
         return ServiceConfiguration(
             directory: baseDirectory, project: spec, http: http, ledger: ledger, kafka: kafka, logging: logging,
-            metrics: metrics, bridge: bridge)
+            metrics: metrics, bridge: bridge, tracing: tracing)
     }
 
     /// The scalar values of the sections, by dotted key; only the keys the service reads.

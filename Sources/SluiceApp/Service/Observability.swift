@@ -2,6 +2,9 @@ import CoreMetrics
 import Logging
 import Prometheus
 import Synchronization
+import OTel
+public import ServiceLifecycle
+import Tracing
 
 /// The process-wide metrics and logging set-up. swift-metrics and swift-log can be bootstrapped
 /// once per process, so `sluice serve` and every test share one Prometheus registry.
@@ -37,6 +40,24 @@ public enum Observability {
         return buffer
     }
 
+    /// Exports spans to an OTLP/HTTP collector when `tracing.otlp_endpoint` is set: bootstraps the
+    /// process's tracer (once) and returns the exporter's service, to run first in the group (so
+    /// that it stops last and flushes the spans of the drain). Nil when tracing is not configured.
+    public static func bootstrapTracing(_ tracing: ServiceConfiguration.Tracing) throws -> (any Service)? {
+        guard let endpoint = tracing.otlpEndpoint else { return nil }
+        var configuration = OTel.Configuration.default
+        configuration.serviceName = tracing.serviceName
+        configuration.metrics.enabled = false
+        configuration.logs.enabled = false
+        configuration.traces.exporter = .otlp
+        configuration.traces.otlpExporter.protocol = .httpProtobuf
+        configuration.traces.otlpExporter.endpoint = endpoint.hasSuffix("/v1/traces")
+            ? endpoint : endpoint.trimmingSuffix("/") + "/v1/traces"
+        let backend = try OTel.makeTracingBackend(configuration: configuration)
+        InstrumentationSystem.bootstrap(backend.factory)
+        return backend.service
+    }
+
     private static let loggingOnce = Mutex(false)
 
     /// Sets the process's log format and level (once; later calls do nothing).
@@ -58,5 +79,13 @@ public enum Observability {
                 }
             }
         }
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ suffix: String) -> String {
+        var text = self
+        while text.hasSuffix(suffix) { text.removeLast(suffix.count) }
+        return text
     }
 }

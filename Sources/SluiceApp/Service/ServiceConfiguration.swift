@@ -15,6 +15,7 @@ public struct ServiceConfiguration: Sendable {
     public var logging: Logging
     public var metrics: Metrics
     public var bridge: Bridge
+    public var tracing: Tracing
 
     /// The `http:` section.
     public struct HTTP: Sendable, Hashable {
@@ -63,6 +64,16 @@ public struct ServiceConfiguration: Sendable {
         public init() {}
     }
 
+    /// The `tracing:` section: where spans go.
+    public struct Tracing: Sendable, Hashable {
+        /// `tracing.otlp_endpoint`: an OTLP/HTTP collector (`http://collector:4318`); spans are
+        /// exported to its `/v1/traces`. Nil: spans are not exported.
+        public var otlpEndpoint: String?
+        /// `tracing.service_name`, default `sluice`.
+        public var serviceName = "sluice"
+        public init() {}
+    }
+
     /// The `metrics:` section.
     public struct Metrics: Sendable, Hashable {
         /// `metrics.enabled`, default true.
@@ -74,7 +85,8 @@ public struct ServiceConfiguration: Sendable {
 
     public init(
         directory: URL, project: SluiceConfigSpec, http: HTTP = HTTP(), ledger: LedgerSelection, kafka: Kafka = Kafka(),
-        logging: Logging = Logging(), metrics: Metrics = Metrics(), bridge: Bridge = Bridge()
+        logging: Logging = Logging(), metrics: Metrics = Metrics(), bridge: Bridge = Bridge(),
+        tracing: Tracing = Tracing()
     ) {
         self.directory = directory
         self.project = project
@@ -84,5 +96,6 @@ public struct ServiceConfiguration: Sendable {
         self.logging = logging
         self.metrics = metrics
         self.bridge = bridge
+        self.tracing = tracing
     }
 }

@@ -155,11 +155,12 @@ public enum StandardSources {
 ///   - sources: the services that feed the pipelines (Kafka consumers), started after
 ///     re-admission; nil: ``StandardSources/pullSources(config:logger:)``.
 ///   - healthInterval: how often the ledger and engines are checked for `/readyz`.
+///   - telemetry: exporters (OTLP tracing), started first and stopped last.
 ///   - logger: the root logger.
 public func buildApplication(
     config: ServiceConfiguration, ledger: any OutcomeLedger, routes: [RouteInstaller] = StandardSources.routes,
     sources: (@Sendable ([String: AdapterPipeline], Intake, HealthMonitor) throws -> [any Service])? = nil,
-    healthInterval: Duration = .seconds(5), logger: Logger = Logger(label: "sluice")
+    healthInterval: Duration = .seconds(5), telemetry: [any Service] = [], logger: Logger = Logger(label: "sluice")
 ) throws -> SluiceApplication {
     Observability.bootstrapMetrics()
     let adaptersDirectory = config.project.adaptersDirectory
@@ -217,7 +218,9 @@ public func buildApplication(
     func add(_ service: any Service, _ name: String, returns: ServiceGroupConfiguration.ServiceConfiguration.TerminationBehavior = .cancelGroup) {
         services.append(.init(service: service, successTerminationBehavior: returns, failureTerminationBehavior: .cancelGroup, serviceName: name))
     }
-    // Stopped last: the server answers (503 for new webhooks) while everything else drains.
+    for exporter in telemetry { add(exporter, "telemetry") }
+    // Stopped last but for telemetry: the server answers (503 for new webhooks) while everything
+    // else drains.
     add(server, "http")
     add(
         HealthMonitorService(monitor: health, checkInterval: healthInterval, sampleInterval: min(healthInterval, .seconds(2))),

@@ -32,7 +32,7 @@ public struct SluiceConfigSpec: Sendable, Hashable {
         public var timeout: Duration
     }
 
-    static let topKeys = ["adapters", "engines", "default_engine", "http", "ledger", "kafka", "logging", "metrics", "bridge"]
+    static let topKeys = ["adapters", "engines", "default_engine", "http", "ledger", "kafka", "logging", "metrics", "bridge", "tracing"]
 
     /// Reads `sluice.yaml`. Never throws: problems become diagnostics.
     public static func read(_ text: String, file: String) -> (spec: SluiceConfigSpec?, diagnostics: [Diagnostic]) {
@@ -64,6 +64,7 @@ public struct SluiceConfigSpec: Sendable, Hashable {
             "logging": ["level", "format"],
             "metrics": ["enabled", "path"],
             "bridge": ["tokens"],
+            "tracing": ["otlp_endpoint", "service_name"],
         ]
         var sections: Set<String> = []
         for (section, keys) in sectionKeys {

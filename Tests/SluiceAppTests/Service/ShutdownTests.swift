@@ -280,3 +280,54 @@ final class StatusLog: Sendable {
     var count: Int { statuses.withLock { $0.count } }
     var all: [String: Int] { statuses.withLock { $0 } }
 }
+
+/// Spans leave the process over OTLP/HTTP when `tracing.otlp_endpoint` is set.
+@Suite("sluice serve: OTLP trace export")
+struct TraceExportTests {
+    @Test("an event's spans are exported to the collector as OTLP/HTTP protobuf")
+    func spansReachTheCollector() async throws {
+        let collected = RequestLog()
+        let collector = try await LoopbackHTTPServer.start { request in
+            collected.append(request)
+            return ScriptedResponse(status: 200, headers: [(name: "Content-Type", value: "application/x-protobuf")], body: [])
+        }
+        let fake = try await startEngineFake()
+        let project = try ServiceProject(
+            engineURL: fake.baseURL, adapters: ["orders": ordersAdapterYAML],
+            extra: "tracing:\n  otlp_endpoint: \(collector.baseURL)\n  service_name: sluice-test\n")
+        defer { project.cleanUp() }
+        let port = try FreePort.next()
+        let serve = try await ServeProcess.start(project: project, port: port)
+        #expect(await ServeProcess.post(port: port, id: "evt_traced_1", order: 4242) == 202)
+        #expect(await eventually { fake.workflow("order-4242") != nil })
+        serve.signal(SIGTERM)
+        #expect(try await serve.waitForExit(timeout: .seconds(30)) == 0, "log:\n\(serve.log)")
+        let exports = collected.all.filter { $0.method == "POST" && $0.path == "/v1/traces" }
+        #expect(!exports.isEmpty, "requests: \(collected.all.map(\.uri))")
+        #expect(exports.allSatisfy { $0.header("Content-Type") == "application/x-protobuf" })
+        let bytes = exports.flatMap(\.body)
+        // The protobuf carries the span names and attributes as plain strings.
+        for text in ["event orders", "engine start_workflow", "sluice-test", "evt_traced_1"] {
+            #expect(bytes.contains(subsequence: Array(text.utf8)), "\(text) is in the export")
+        }
+        await collector.stop()
+        await fake.stop()
+    }
+}
+
+/// Requests a loopback server received.
+final class RequestLog: Sendable {
+    private let requests = Mutex<[RecordedRequest]>([])
+    func append(_ request: RecordedRequest) { requests.withLock { $0.append(request) } }
+    var all: [RecordedRequest] { requests.withLock { $0 } }
+}
+
+extension Array where Element == UInt8 {
+    func contains(subsequence: [UInt8]) -> Bool {
+        guard !subsequence.isEmpty, subsequence.count <= count else { return false }
+        for start in 0...(count - subsequence.count) where self[start..<(start + subsequence.count)].elementsEqual(subsequence) {
+            return true
+        }
+        return false
+    }
+}
