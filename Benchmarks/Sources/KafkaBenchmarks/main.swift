@@ -20,7 +20,7 @@ let cConsumer = arguments[1]
 let count = arguments.count > 2 ? Int(arguments[2]) ?? 500_000 : 500_000
 let logger: Logger = {
     var logger = Logger(label: "kafka-bench")
-    logger.logLevel = .error
+    logger.logLevel = ProcessInfo.processInfo.environment["SLUICE_BENCH_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .error
     return logger
 }()
 
@@ -120,7 +120,8 @@ func runSource(group: String, handler: some KafkaRecordHandler, pauseAbove: Int 
 }
 
 let c = try runC(group: "bench-c")
-let swift = try await runSource(group: "bench-swift", handler: ImmediateHandler())
+let pauseAbove = ProcessInfo.processInfo.environment["SLUICE_BENCH_PAUSE_ABOVE"].flatMap(Int.init) ?? 20_000
+let swift = try await runSource(group: "bench-swift", handler: ImmediateHandler(), pauseAbove: pauseAbove)
 say(
     "sluice_source messages=\(count) rate=\(Int(swift.rate)) (\(Int(100 * swift.rate / c))% of C)"
         + " fetch-to-commit p50=\(ms(percentile(swift.latencies, 0.5))) p99=\(ms(percentile(swift.latencies, 0.99)))")
