@@ -97,7 +97,8 @@ func runSource(group: String, handler: some KafkaRecordHandler, pauseAbove: Int 
     let source = try KafkaSource(
         configuration: KafkaSourceConfiguration(
             adapter: "bench", bootstrapServers: cluster.bootstrapServers, topics: ["bench"], groupID: group,
-            properties: ["log_level": "3"], pauseAbove: pauseAbove, maxBatch: 1_000, commitInterval: .milliseconds(50)),
+            properties: ["log_level": "3"], pauseAbove: pauseAbove, pauseAfter: pauseAfter, maxBatch: 1_000,
+            commitInterval: .milliseconds(50)),
         handler: handler, logger: logger)
     let task = Task { try await source.run() }
     var first: ContinuousClock.Instant?
@@ -120,6 +121,8 @@ func runSource(group: String, handler: some KafkaRecordHandler, pauseAbove: Int 
 }
 
 let c = try runC(group: "bench-c")
+/// How long the buffer may stay high before pausing (pausing drops librdkafka's prefetch): `SLUICE_BENCH_PAUSE_AFTER_MS`.
+let pauseAfter = Duration.milliseconds(ProcessInfo.processInfo.environment["SLUICE_BENCH_PAUSE_AFTER_MS"].flatMap(Int.init) ?? 500)
 let pauseAbove = ProcessInfo.processInfo.environment["SLUICE_BENCH_PAUSE_ABOVE"].flatMap(Int.init) ?? 20_000
 let swift = try await runSource(group: "bench-swift", handler: ImmediateHandler(), pauseAbove: pauseAbove)
 say(

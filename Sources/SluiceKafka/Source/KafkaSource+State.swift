@@ -114,16 +114,17 @@ extension KafkaSource {
             pauseAfter: Duration = .zero
         ) -> FlowPlan {
             guard phase == .running else { return FlowPlan(running: false, pause: [], resume: [], fetchLimit: 0) }
+            // Full from reaching `pauseAbove` until the buffer drains below `resumeBelow` (hysteresis): a gate
+            // that keeps the buffer high for `pauseAfter` gets the partitions paused.
             if undispatched >= pauseAbove {
-                let since = fullSince ?? now
-                fullSince = since
-                if !wantsPause, now - since >= pauseAfter {
-                    wantsPause = true
-                    statistics.pauses += 1
-                }
-            } else {
+                fullSince = fullSince ?? now
+            } else if undispatched < resumeBelow {
                 fullSince = nil
-                if undispatched < resumeBelow { wantsPause = false }
+                wantsPause = false
+            }
+            if let since = fullSince, !wantsPause, now - since >= pauseAfter {
+                wantsPause = true
+                statistics.pauses += 1
             }
             statistics.paused = wantsPause
             let owned = Set(partitions.keys)
