@@ -132,7 +132,12 @@ say(
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-kafka-bench-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(at: directory) }
-let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: directory.appendingPathComponent("ledger.sqlite").path))
+/// `SLUICE_BENCH_SYNC=normal` trades power-loss durability for speed (diagnosis only; the default is FULL).
+let synchronous: SQLiteLedgerConfiguration.Synchronous =
+    ProcessInfo.processInfo.environment["SLUICE_BENCH_SYNC"] == "normal" ? .normal : .full
+let ledger = try await SQLiteLedger.open(
+    SQLiteLedgerConfiguration(path: directory.appendingPathComponent("ledger.sqlite").path, synchronous: synchronous))
+say("ledger: SQLite synchronous=\(synchronous.rawValue)")
 let pipeline = try EndToEndPipeline(ledger: ledger)
 let endToEnd = try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { await pipeline.dispatcher.run() }
