@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SluiceEngines", targets: ["SluiceEngines"]),
         .library(name: "SluiceTesting", targets: ["SluiceTesting"]),
         .library(name: "SluiceLedger", targets: ["SluiceLedger"]),
+        .library(name: "SluiceWebhooks", targets: ["SluiceWebhooks"]),
         .library(name: "SluiceKafka", targets: ["SluiceKafka"]),
     ],
     dependencies: [
@@ -27,7 +28,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // Pure domain: events, adapters, expressions, plans, outcomes. No I/O.
@@ -37,13 +43,32 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: upcoming
         ),
-        // Configuration loading, validation and the dry-run mapper used by the CLI.
+        // Child processes Sluice launches: the Temporal dev server (`sluice dev`, tests), free ports.
+        .target(
+            name: "SluiceLaunch",
+            swiftSettings: upcoming
+        ),
+        // Configuration, the composition root (`buildApplication(config:)`), the service group, the
+        // operations routes (metrics, health, status page), and the dry-run mapper used by the CLI.
         .target(
             name: "SluiceApp",
-            dependencies: ["SluiceCore", "SluiceLedger", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SluiceCore", "SluiceLedger", "SluiceEngines", "SluiceLaunch", "SluiceWebhooks", "SluiceKafka",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
             swiftSettings: upcoming
         ),
         // Engine clients: Durable Workflow (bridge endpoint, control plane) and Temporal's HTTP API.
@@ -78,9 +103,11 @@ let package = Package(
                 "SluiceCore",
                 "SluiceEngines",
                 "SluiceLedger",
+                "SluiceLaunch",
                 "SluiceKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcoming
         ),
@@ -122,7 +149,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceAppTests",
-            dependencies: ["SluiceApp", "SluiceCore", "SluiceLedger", "SluiceTesting"],
+            dependencies: [
+                "SluiceApp", "SluiceCore", "SluiceLedger", "SluiceTesting", "SluiceEngines", "SluiceLaunch", "SluiceKafka",
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             swiftSettings: upcoming
         ),
         // MARK: - Ledger
@@ -171,12 +202,64 @@ let package = Package(
             name: "SluiceEnginesTests",
             dependencies: [
                 "SluiceEngines",
+                "SluiceLaunch",
                 "SluiceCore",
                 "SluiceTesting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             exclude: ["Worker", "Fixtures"],
+            swiftSettings: upcoming
+        ),
+        // MARK: - Webhooks
+        // Verified third-party webhooks (one verifier per scheme), their Hummingbird routes, and the
+        // Durable Workflow-compatible bridge endpoint.
+        .target(
+            name: "SluiceWebhooks",
+            dependencies: [
+                "SluiceCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // Webhook route vs nginx: an open-loop load generator and the route over the SQLite inbox.
+        .executableTarget(
+            name: "WebhookBenchmark",
+            dependencies: [
+                "SluiceCore", "SluiceWebhooks", "SluiceLedger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/Sources/WebhookBenchmark",
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SluiceWebhooksTests",
+            dependencies: [
+                "SluiceWebhooks",
+                "SluiceCore",
+                "SluiceLedger",
+                "SluiceTesting",
+                "SluiceLaunch",
+                "SluiceEngines",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: upcoming
         ),
         // MARK: - Kafka
@@ -216,7 +299,7 @@ let package = Package(
         .testTarget(
             name: "SluiceKafkaTests",
             dependencies: [
-                "SluiceKafka", "SluiceCore", "SluiceLedger", "SluiceTesting", "CRdKafka", "KafkaCrashHelper",
+                "SluiceKafka", "SluiceCore", "SluiceLedger", "SluiceTesting", "SluiceLaunch", "CRdKafka", "KafkaCrashHelper",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -21,10 +21,11 @@ public struct LedgerSelection: Sendable {
     ///
     /// - Throws: ``LedgerError`` (`configuration`) with every problem of the `ledger:` section.
     public static func resolve(
-        path: String?, url: String?, directory: URL, environment: [String: String] = ProcessInfo.processInfo.environment
+        path: String?, url: String?, directory: URL, environment: [String: String] = ProcessInfo.processInfo.environment,
+        configFile: URL? = nil
     ) throws(LedgerError) -> LedgerSelection {
         var spec = LedgerSpec()
-        let configURL = directory.appendingPathComponent("sluice.yaml")
+        let configURL = configFile ?? directory.appendingPathComponent("sluice.yaml")
         if let text = try? String(contentsOf: configURL, encoding: .utf8) {
             let (read, problems) = LedgerSpec.read(text, file: "sluice.yaml")
             guard let read else {
@@ -62,6 +63,13 @@ public struct LedgerSelection: Sendable {
             location = .sqlite(path: absolute(spec.path))
         }
         return LedgerSelection(location: location, password: password, spec: spec)
+    }
+
+    /// Whether several replicas may share this ledger (PostgreSQL): then each key is claimed
+    /// before it is worked on.
+    public var isShared: Bool {
+        if case .postgres = location { return true }
+        return false
     }
 
     /// Where the ledger is, for messages (never with a password).

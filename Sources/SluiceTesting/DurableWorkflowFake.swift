@@ -52,6 +52,11 @@ public final class DurableWorkflowFake: Sendable {
 
     /// Puts faults on the next requests, one per request, in order.
     public func inject(_ faults: FakeFault...) {
+        inject(faults)
+    }
+
+    /// Puts these faults on the next requests, in order.
+    public func inject(_ faults: [FakeFault]) {
         core.state.withLock { $0.faults += faults }
     }
 

@@ -10,6 +10,7 @@ public final class InMemoryLedger: OutcomeLedger {
         var decisions: [Key: StoredOutcome] = [:]
         var claims: [Key: (owner: String, until: Date)] = [:]
         var inbox: [Int64: Delivery] = [:]
+        var inboxAppends = 0
         var deadLetters: [Int64: DeadLetter] = [:]
         /// When set, every write fails with this error (to test failure paths).
         var failure: LedgerError?
@@ -41,6 +42,12 @@ public final class InMemoryLedger: OutcomeLedger {
     public func failWrites(with error: LedgerError?) {
         state.withLock { $0.failure = error }
     }
+
+    /// The inbox rows still waiting for their outcome.
+    public var inboxCount: Int { state.withLock { $0.inbox.count } }
+
+    /// How many deliveries were ever appended to the inbox.
+    public var inboxAppends: Int { state.withLock { $0.inboxAppends } }
 
     /// Every decision, oldest first.
     public var allDecisions: [StoredOutcome] {
@@ -131,7 +138,16 @@ public final class InMemoryLedger: OutcomeLedger {
             if let failure = state.failure { throw failure }
             let id = state.makeID()
             state.inbox[id] = delivery
+            state.inboxAppends += 1
             return id
+        }
+    }
+
+    public func inboxDepth() async throws(LedgerError) -> [String: Int] {
+        state.withLock { state in
+            var depth: [String: Int] = [:]
+            for delivery in state.inbox.values { depth[delivery.adapter, default: 0] += 1 }
+            return depth
         }
     }
 

@@ -10,6 +10,6 @@ struct Sluice: AsyncParsableCommand {
             (Durable Workflow or Temporal), keeps every source behind a boundary, and records one \
             outcome per event. Adapters are YAML files in adapters/; see docs/adapters.md.
             """,
-        subcommands: [Validate.self, Map.self, Send.self, Outcomes.self, Replay.self, Produce.self]
+        subcommands: [Serve.self, Dev.self, Validate.self, Map.self, Send.self, Outcomes.self, Replay.self, Produce.self]
     )
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceLaunch
 import SluiceTesting
 
 /// Runs the built `sluice` executable without blocking a thread of the cooperative pool.

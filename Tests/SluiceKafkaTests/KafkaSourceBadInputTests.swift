@@ -1,6 +1,7 @@
 import Foundation
 import SluiceCore
 import SluiceKafka
+import SluiceLaunch
 import SluiceTesting
 import Testing
 

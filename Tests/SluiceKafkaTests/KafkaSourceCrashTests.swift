@@ -2,6 +2,7 @@ import Foundation
 import SluiceCore
 import SluiceKafka
 import SluiceLedger
+import SluiceLaunch
 import SluiceTesting
 import Testing
 

@@ -120,6 +120,9 @@ enum LedgerConformance {
         #expect(pending.map(\.id) == [one, two, three])
         #expect(pending.first?.delivery == LedgerFixtures.delivery(body: #"{"id":"o-1"}"#))
         #expect(try await ledger.pendingInbox(after: one, limit: 1).map(\.id) == [two])
+        let depth = try await ledger.inboxDepth()
+        #expect(depth["stripe"] == 1)
+        #expect(depth.values.reduce(0, +) == 3)
         _ = try await ledger.record(
             RecordRequest(outcome: LedgerFixtures.outcome(key: "i1", position: .inbox(id: two)), inboxID: two))
         // A duplicate event also clears its row.
@@ -127,6 +130,7 @@ enum LedgerConformance {
             RecordRequest(outcome: LedgerFixtures.outcome(key: "i1", position: .inbox(id: one), note: "dup"), inboxID: one))
         pending = try await ledger.pendingInbox(after: nil, limit: 10)
         #expect(pending.map(\.id) == [three])
+        #expect(try await ledger.inboxDepth() == ["stripe": 1])
         #expect(pending.first?.delivery.body == Array("\u{0}binary\u{FF}".utf8))
         // Ids are never reused, even after the newest row left.
         _ = try await ledger.record(RecordRequest(outcome: LedgerFixtures.outcome(key: "i3"), inboxID: three))

@@ -32,7 +32,7 @@ public struct SluiceConfigSpec: Sendable, Hashable {
         public var timeout: Duration
     }
 
-    static let topKeys = ["adapters", "engines", "default_engine", "http", "ledger", "kafka", "logging", "metrics"]
+    static let topKeys = ["adapters", "engines", "default_engine", "http", "ledger", "kafka", "logging", "metrics", "bridge"]
 
     /// Reads `sluice.yaml`. Never throws: problems become diagnostics.
     public static func read(_ text: String, file: String) -> (spec: SluiceConfigSpec?, diagnostics: [Diagnostic]) {
@@ -63,15 +63,22 @@ public struct SluiceConfigSpec: Sendable, Hashable {
             "kafka": ["bootstrap_servers", "properties", "inbox_topic"],
             "logging": ["level", "format"],
             "metrics": ["enabled", "path"],
+            "bridge": ["tokens"],
         ]
         var sections: Set<String> = []
         for (section, keys) in sectionKeys {
             guard let node = members[section] else { continue }
             sections.insert(section)
-            if let sectionMembers = reader.members(node, key: section, allowed: keys), section == "kafka",
-                let properties = sectionMembers["properties"]
-            {
+            let sectionMembers = reader.members(node, key: section, allowed: keys)
+            if section == "kafka", let properties = sectionMembers?["properties"] {
                 _ = reader.freeMembers(properties, key: "kafka.properties")
+            }
+            if section == "bridge", let tokensNode = sectionMembers?["tokens"],
+                let tokens = reader.stringList(tokensNode, key: "bridge.tokens")
+            {
+                if tokens.contains(where: { !$0.hasPrefix("${env:") && !$0.hasPrefix("${file:") }) {
+                    reader.report("write each token as ${env:NAME} or ${file:PATH}, not in the file", at: tokensNode, key: "bridge.tokens")
+                }
             }
         }
         let spec = SluiceConfigSpec(adaptersDirectory: adapters, engines: engines, defaultEngine: defaultEngine, sections: sections)

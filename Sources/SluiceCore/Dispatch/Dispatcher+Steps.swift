@@ -1,3 +1,5 @@
+import Tracing
+
 // Running one plan: its steps in dependency order, each with retries.
 
 extension Dispatcher {
@@ -51,6 +53,19 @@ extension Dispatcher {
 
     /// Runs one step until it succeeds, fails for good, runs out of attempts or is abandoned (its
     /// task cancelled).
+    /// One engine call, its answer recorded on its span.
+    nonisolated func execute(_ command: EngineCommand, span: any Span) async -> Result<Outcome, EngineError> {
+        do throws(EngineError) {
+            let outcome = try await engine.execute(command, adapter: adapter)
+            span.attributes["sluice.outcome"] = outcome.kind.rawValue
+            if let reason = outcome.reason { span.attributes["sluice.reason"] = reason.rawValue }
+            return .success(outcome)
+        } catch {
+            span.setStatus(SpanStatus(code: .error, message: error.description))
+            return .failure(error)
+        }
+    }
+
     nonisolated func runStep(_ step: PlanStep, of plan: Plan, remap: Bool) async -> StepResult {
         var timing = PlanExecution.StepTiming()
         var attempt = 0
@@ -66,11 +81,12 @@ extension Dispatcher {
             timing.attempts = attempt
             if timing.firstStart == nil { timing.firstStart = date(started) }
             let command = step.command
-            let answer: Result<Outcome, EngineError>
-            do throws(EngineError) {
-                answer = .success(try await engine.execute(command, adapter: adapter))
-            } catch {
-                answer = .failure(error)
+            let answer = await withSpan("engine \(command.action.rawValue)", ofKind: .client) { span in
+                span.attributes["sluice.adapter"] = adapter
+                span.attributes["sluice.request_id"] = command.requestID
+                span.attributes["sluice.attempt"] = attempt
+                if let workflowID = command.target.workflowID { span.attributes["sluice.workflow_id"] = workflowID }
+                return await execute(command, span: span)
             }
             let answered = now
             metrics.recordStep(action: command.action, duration: started.duration(to: answered))

@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 
 /// Runs events' plans through one adapter's gate against the engine: admission (push and pull),
 /// FIFO per ordering key, at most `maxInFlight` at once, per-step retries with full jitter and
@@ -55,13 +56,19 @@ public actor Dispatcher {
         let plan: Plan
         let remap: Bool
         let completion: @Sendable (DispatchResult) async -> Void
+        /// The submitter's trace context: the event's engine calls are its child spans.
+        let context: ServiceContext?
         var delivered = false
         var cancelReason: String?
 
-        init(generation: Int, plan: Plan, remap: Bool, completion: @escaping @Sendable (DispatchResult) async -> Void) {
+        init(
+            generation: Int, plan: Plan, remap: Bool, context: ServiceContext?,
+            completion: @escaping @Sendable (DispatchResult) async -> Void
+        ) {
             self.generation = generation
             self.plan = plan
             self.remap = remap
+            self.context = context
             self.completion = completion
         }
     }
@@ -204,8 +211,31 @@ public actor Dispatcher {
         }
         metrics.recordAdmitted()
         generations += 1
-        work[key] = Work(generation: generations, plan: plan, remap: remap, completion: completion)
+        work[key] = Work(
+            generation: generations, plan: plan, remap: remap, context: ServiceContext.current, completion: completion)
         startAvailable()
+    }
+
+    /// Checks, without admitting anything, whether ``submit(_:remap:source:completion:)`` would take
+    /// an event with this key now. The webhook route asks before it writes the inbox, so that a
+    /// refused event is never stored.
+    ///
+    /// - Throws: the ``DispatchAdmissionError`` that `submit` would throw (`saturated` with its
+    ///   `Retry-After`, `alreadyInProgress`, `cancelling`, `modeRefused`).
+    public func checkAdmission(key: String, source: SourceKind = .push) throws(DispatchAdmissionError) {
+        switch (source, boundary.mode) {
+        case (.push, .pullOnly), (.pull, .pushOnly): throw .modeRefused(mode: boundary.mode)
+        default: break
+        }
+        if let reason = runtime.cancellationReason { throw .cancelling(reason: reason) }
+        switch runtime.state(key: key) {
+        case .queued?, .inFlight?: throw .alreadyInProgress(key: key)
+        default: break
+        }
+        if runtime.queuedCount >= boundary.maxQueued {
+            metrics.recordRefused(saturated: true)
+            throw .saturated(maxQueued: boundary.maxQueued, retryAfter: runtime.suggestedRetryAfter(now: now))
+        }
     }
 
     /// Admits a plan and waits for its result (the synchronous bridge endpoint, tests).
@@ -307,6 +337,7 @@ public actor Dispatcher {
             let generation = item.generation
             let plan = item.plan
             let remap = item.remap
+            let context = item.context
             // Detached so that the plan starts on the global executor at once; only its result
             // comes back to the actor.
             executions[generation] = Task.detached {
@@ -314,7 +345,7 @@ public actor Dispatcher {
                 if plan.adapterVersion != self.currentVersion(), !remap {
                     result = .decided(self.incompatibleState(plan))
                 } else {
-                    result = await self.run(plan, remap: remap)
+                    result = await ServiceContext.withValue(context) { await self.run(plan, remap: remap) }
                 }
                 await self.settle(key, generation: generation, result)
             }

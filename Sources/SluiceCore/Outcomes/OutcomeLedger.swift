@@ -55,6 +55,9 @@ public protocol OutcomeLedger: Sendable {
     /// Inbox rows whose outcome is not recorded yet, oldest first, with ids greater than `after`.
     func pendingInbox(after: Int64?, limit: Int) async throws(LedgerError) -> [InboxItem]
 
+    /// How many inbox rows wait for their outcome, by adapter (the `sluice_inbox_depth` metric).
+    func inboxDepth() async throws(LedgerError) -> [String: Int]
+
     /// Dead letters matching a query, newest first.
     func deadLetters(_ query: DeadLetterQuery) async throws(LedgerError) -> [DeadLetter]
 

@@ -14,7 +14,8 @@ public enum Digest {
 
     private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    static func hex(_ digest: some Sequence<UInt8>) -> String {
+    /// Lowercase hex of any bytes.
+    public static func hex(_ digest: some Sequence<UInt8>) -> String {
         var output: [UInt8] = []
         output.reserveCapacity(64)
         for byte in digest {

@@ -92,6 +92,9 @@ public final class KafkaSource: Service, Sendable {
             ])
     }
 
+    /// The adapter this source feeds (`webhook-inbox` for the ingress topic's consumer).
+    public var adapterName: String { configuration.adapter }
+
     /// Whether the source can consume, with librdkafka's error when it cannot.
     public var readiness: KafkaReadiness { state.withLock { $0.readiness } }
 

@@ -205,6 +205,19 @@ extension PostgresLedger {
         return try LedgerCoding.outcome(body)
     }
 
+    public func inboxDepth() async throws(LedgerError) -> [String: Int] {
+        let logger = self.logger
+        return try await read { client in
+            var depth: [String: Int] = [:]
+            for try await (adapter, count) in try await client.query(
+                "SELECT adapter, count(*) FROM sluice_inbox GROUP BY adapter", logger: logger
+            ).decode((String, Int64).self) {
+                depth[adapter] = Int(count)
+            }
+            return depth
+        }
+    }
+
     public func pendingInbox(after: Int64?, limit: Int) async throws(LedgerError) -> [InboxItem] {
         let logger = self.logger
         let rows: [(Int64, String, String, String, ByteBuffer, Date)] = try await read { client in

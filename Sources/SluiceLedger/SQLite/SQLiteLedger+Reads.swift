@@ -43,6 +43,16 @@ extension SQLiteLedger {
         return select.text(1)
     }
 
+    public func inboxDepth() async throws(LedgerError) -> [String: Int] {
+        try await read { connection in
+            let select = try connection.statement("SELECT adapter, count(*) FROM inbox GROUP BY adapter")
+            defer { select.reset() }
+            var depth: [String: Int] = [:]
+            while try select.step() { depth[select.text(0) ?? ""] = Int(select.int64(1)) }
+            return depth
+        }
+    }
+
     public func pendingInbox(after: Int64?, limit: Int) async throws(LedgerError) -> [InboxItem] {
         try await read { connection in
             let select = try connection.statement(

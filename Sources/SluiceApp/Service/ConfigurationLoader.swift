@@ -1,0 +1,198 @@
+import Configuration
+public import Foundation
+import SluiceCore
+import Yams
+
+/// Reads a ``ServiceConfiguration`` with swift-configuration, in this order of precedence:
+/// command-line flags, then `SLUICE_*` environment variables (`http.port` is `SLUICE_HTTP_PORT`),
+/// then `sluice.yaml`, then the defaults.
+///
+/// `sluice.yaml` is checked first, strictly (unknown keys are errors, with "did you mean"), so that a
+/// typo never silently falls back to a default. Values that do not parse are reported with the key
+/// and where they came from.
+public struct ConfigurationLoader: Sendable {
+    public var environment: [String: String]
+    /// Flags given on the command line, by configuration key (`http.port`).
+    public var flags: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, flags: [String: String] = [:]) {
+        self.environment = environment
+        self.flags = flags
+    }
+
+    /// Why a configuration cannot be used: every problem, one per line.
+    public struct Failure: Error, CustomStringConvertible {
+        public var problems: [String]
+        public var description: String { problems.joined(separator: "\n") }
+    }
+
+    /// The keys of `sluice.yaml`'s sections that the service reads through swift-configuration.
+    static let scalarKeys = [
+        "http.host", "http.port", "http.max_connections", "http.read_timeout", "http.max_header_bytes",
+        "kafka.bootstrap_servers", "kafka.inbox_topic", "logging.level", "logging.format", "metrics.enabled",
+        "metrics.path",
+    ]
+
+    /// Loads `sluice.yaml` from `directory` (or the file named `configFile`).
+    public func load(directory: URL, configFile: String? = nil) throws(Failure) -> ServiceConfiguration {
+        let fileURL = configFile.map { $0.hasPrefix("/") ? URL(fileURLWithPath: $0) : directory.appendingPathComponent($0) }
+            ?? directory.appendingPathComponent("sluice.yaml")
+        let displayName = configFile ?? "sluice.yaml"
+        guard let text = try? String(contentsOf: fileURL, encoding: .utf8) else {
+            throw Failure(problems: ["\(displayName): cannot be read (no such file?)"])
+        }
+        let baseDirectory = fileURL.deletingLastPathComponent()
+        let (spec, diagnostics) = SluiceConfigSpec.read(text, file: displayName)
+        let errors = diagnostics.filter { $0.severity == .error }
+        guard let spec, errors.isEmpty else { throw Failure(problems: errors.map(\.description)) }
+
+        let fileValues = Self.flatten(text)
+        var providerValues: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (key, value) in fileValues { providerValues[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(.string(value), isSecret: false) }
+        var flagValues: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (key, value) in flags { flagValues[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(.string(value), isSecret: false) }
+        let reader = ConfigReader(providers: [
+            InMemoryProvider(name: "flags", values: flagValues),
+            EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "sluice"),
+            InMemoryProvider(name: displayName, values: providerValues),
+        ])
+
+        var problems: [String] = []
+        func origin(_ key: String) -> String {
+            if flags[key] != nil { return "--" + key.replacingOccurrences(of: ".", with: "-").replacingOccurrences(of: "_", with: "-") }
+            let variable = "SLUICE_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+            if environment[variable] != nil { return variable }
+            return "\(displayName): \(key)"
+        }
+        func string(_ key: String) -> String? { reader.string(forKey: ConfigKey(key.split(separator: ".").map(String.init))) }
+        func integer(_ key: String, in range: ClosedRange<Int>) -> Int? {
+            guard let text = string(key) else { return nil }
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+                problems.append("\(origin(key)): '\(text)' is not a whole number in \(range.lowerBound)...\(range.upperBound)")
+                return nil
+            }
+            return value
+        }
+        func duration(_ key: String) -> Duration? {
+            guard let text = string(key) else { return nil }
+            guard let value = DurationText.parse(text), value > .zero else {
+                problems.append("\(origin(key)): '\(text)' is not a duration such as 500ms, 30s or 5m")
+                return nil
+            }
+            return value
+        }
+        func boolean(_ key: String) -> Bool? {
+            guard let text = string(key) else { return nil }
+            switch text.lowercased() {
+            case "true", "yes", "on", "1": return true
+            case "false", "no", "off", "0": return false
+            default:
+                problems.append("\(origin(key)): '\(text)' is not true or false")
+                return nil
+            }
+        }
+
+        var http = ServiceConfiguration.HTTP()
+        if let host = string("http.host") { http.host = host }
+        if let port = integer("http.port", in: 0...65535) { http.port = port }
+        if let limit = integer("http.max_connections", in: 1...1_000_000) { http.maxConnections = limit }
+        if let timeout = duration("http.read_timeout") { http.readTimeout = timeout }
+        if let limit = integer("http.max_header_bytes", in: 1024...1_048_576) { http.maxHeaderBytes = limit }
+
+        var kafka = ServiceConfiguration.Kafka()
+        kafka.bootstrapServers = string("kafka.bootstrap_servers")
+        kafka.inboxTopic = string("kafka.inbox_topic")
+        kafka.properties = Self.kafkaProperties(text)
+
+        var logging = ServiceConfiguration.Logging()
+        if let level = string("logging.level") {
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            if levels.contains(level.lowercased()) {
+                logging.level = level.lowercased()
+            } else {
+                problems.append("\(origin("logging.level")): '\(level)' is not one of \(levels.joined(separator: ", "))")
+            }
+        }
+        if let format = string("logging.format") {
+            if let value = ServiceConfiguration.Logging.Format(rawValue: format.lowercased()) {
+                logging.format = value
+            } else {
+                problems.append("\(origin("logging.format")): '\(format)' is not text or json")
+            }
+        }
+
+        var metrics = ServiceConfiguration.Metrics()
+        if let enabled = boolean("metrics.enabled") { metrics.enabled = enabled }
+        if let path = string("metrics.path") {
+            if path.hasPrefix("/"), path.count > 1 { metrics.path = path } else { problems.append("\(origin("metrics.path")): '\(path)' is not a path such as /metrics") }
+        }
+
+        var bridge = ServiceConfiguration.Bridge()
+        let references = ConfigReferences(
+            source: ProcessConfigValueSource(environment: environment, baseDirectory: baseDirectory), resolution: .strict)
+        for text in Self.bridgeTokens(text) {
+            let (value, referenceProblems) = references.resolve(text)
+            if let problem = referenceProblems.first(where: { $0.severity == .error }) {
+                problems.append("\(displayName): bridge.tokens: \(problem.message)")
+            } else if !value.isEmpty {
+                bridge.tokens.append(Secret(value))
+            }
+        }
+
+        let ledger: LedgerSelection
+        do {
+            ledger = try LedgerSelection.resolve(
+                path: flags["ledger.path"], url: flags["ledger.url"], directory: baseDirectory, environment: environment,
+                configFile: fileURL)
+        } catch {
+            problems.append(error.description)
+            throw Failure(problems: problems)
+        }
+        guard problems.isEmpty else { throw Failure(problems: problems) }
+        return ServiceConfiguration(
+            directory: baseDirectory, project: spec, http: http, ledger: ledger, kafka: kafka, logging: logging,
+            metrics: metrics, bridge: bridge)
+    }
+
+    /// The scalar values of the sections, by dotted key; only the keys the service reads.
+    static func flatten(_ text: String) -> [String: String] {
+        guard let root = try? Yams.compose(yaml: text), case .mapping(let top) = root else { return [:] }
+        var values: [String: String] = [:]
+        for (sectionKey, section) in top {
+            guard let sectionName = sectionKey.string, case .mapping(let members) = section else { continue }
+            for (memberKey, member) in members {
+                guard let name = memberKey.string, case .scalar(let scalar) = member else { continue }
+                let key = sectionName + "." + name
+                if scalarKeys.contains(key) { values[key] = scalar.string }
+            }
+        }
+        return values
+    }
+
+    /// `bridge.tokens` as written (references unresolved).
+    static func bridgeTokens(_ text: String) -> [String] {
+        guard let root = try? Yams.compose(yaml: text), case .mapping(let top) = root,
+            case .mapping(let bridge)? = top.first(where: { $0.key.string == "bridge" })?.value,
+            let tokens = bridge.first(where: { $0.key.string == "tokens" })?.value
+        else { return [] }
+        switch tokens {
+        case .scalar(let scalar): return [scalar.string]
+        case .sequence(let items): return items.compactMap { if case .scalar(let scalar) = $0 { scalar.string } else { nil } }
+        default: return []
+        }
+    }
+
+    /// `kafka.properties` as strings (librdkafka takes every property as text).
+    static func kafkaProperties(_ text: String) -> [String: String] {
+        guard let root = try? Yams.compose(yaml: text), case .mapping(let top) = root,
+            case .mapping(let kafka)? = top.first(where: { $0.key.string == "kafka" })?.value,
+            case .mapping(let properties)? = kafka.first(where: { $0.key.string == "properties" })?.value
+        else { return [:] }
+        var values: [String: String] = [:]
+        for (key, value) in properties {
+            guard let name = key.string, case .scalar(let scalar) = value else { continue }
+            values[name] = scalar.string
+        }
+        return values
+    }
+}

@@ -1,0 +1,179 @@
+public import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+public import SluiceCore
+import Synchronization
+
+/// What `/readyz` and the status page report: whether the ledger can be written and each engine
+/// reached, checked every few seconds in the background so that a probe never waits on a peer.
+public final class HealthMonitor: Sendable {
+    /// One dependency's last check.
+    public struct Check: Sendable, Hashable {
+        public var name: String
+        public var ok: Bool
+        public var detail: String
+        public var checkedAt: Date
+    }
+
+    /// One sample of an adapter's gate and pipeline, for the status page's charts.
+    public struct Sample: Sendable, Hashable {
+        public var at: Date
+        public var inFlight: Int
+        public var queued: Int
+        public var counts: PipelineCounts
+    }
+
+    private let ledger: any OutcomeLedger
+    private let engines: [String: any WorkflowEngine]
+    private let pipelines: [String: AdapterPipeline]
+    private let state = Mutex(State())
+    private let extraChecks = Mutex<[(name: String, check: @Sendable () -> (ok: Bool, detail: String))]>([])
+    let historyLimit: Int
+    let logger: Logger
+
+    struct State {
+        var ledger: Check?
+        var engines: [String: Check] = [:]
+        var extra: [String: Check] = [:]
+        var history: [String: [Sample]] = [:]
+        var snapshots: [String: GateSnapshot] = [:]
+        var deadLetters: [DeadLetter] = []
+        var inboxDepth: [String: Int] = [:]
+    }
+
+    init(
+        ledger: any OutcomeLedger, engines: [String: any WorkflowEngine], pipelines: [String: AdapterPipeline],
+        historyLimit: Int = 90, logger: Logger
+    ) {
+        self.ledger = ledger
+        self.engines = engines
+        self.pipelines = pipelines
+        self.historyLimit = historyLimit
+        self.logger = logger
+    }
+
+    /// Ready when the ledger is writable and every engine answered its last check, and every
+    /// extra check (a Kafka consumer's assignment) holds. Nothing checked yet is not ready.
+    public var isReady: Bool { checks.allSatisfy(\.ok) && state.withLock { $0.ledger != nil } }
+
+    /// The latest checks: the ledger first, then engines and extras by name.
+    public var checks: [Check] {
+        state.withLock { state in
+            [state.ledger].compactMap { $0 } + state.engines.values.sorted { $0.name < $1.name }
+                + state.extra.values.sorted { $0.name < $1.name }
+        }
+    }
+
+    /// The samples of one adapter, oldest first.
+    public func history(adapter: String) -> [Sample] { state.withLock { $0.history[adapter] ?? [] } }
+
+    /// The latest gate counters of one adapter.
+    public func snapshot(adapter: String) -> GateSnapshot? { state.withLock { $0.snapshots[adapter] } }
+
+    /// Inbox rows waiting for their outcome, by adapter (refreshed with the checks).
+    public func inboxDepth(adapter: String) -> Int { state.withLock { $0.inboxDepth[adapter] ?? 0 } }
+
+    /// The latest dead letters, newest first (refreshed with the checks).
+    public var recentDeadLetters: [DeadLetter] { state.withLock { $0.deadLetters } }
+
+    /// Adds a check a source answers itself (a Kafka consumer's readiness), run with the others.
+    public func addCheck(_ name: String, _ check: @escaping @Sendable () -> (ok: Bool, detail: String)) {
+        extraChecks.withLock { $0.append((name, check)) }
+    }
+
+    /// Checks the ledger and every engine once, concurrently.
+    func checkAll() async {
+        let ledger = self.ledger
+        let ledgerCheck: Check
+        do {
+            try await ledger.checkReadiness()
+            ledgerCheck = Check(name: "ledger", ok: true, detail: "writable", checkedAt: Date())
+        } catch {
+            ledgerCheck = Check(name: "ledger", ok: false, detail: error.description, checkedAt: Date())
+        }
+        let engineChecks = await withTaskGroup(of: Check.self) { group in
+            for (name, engine) in engines {
+                group.addTask {
+                    do {
+                        try await engine.checkReadiness()
+                        return Check(name: "engine " + name, ok: true, detail: "reachable", checkedAt: Date())
+                    } catch {
+                        return Check(name: "engine " + name, ok: false, detail: "\(error)", checkedAt: Date())
+                    }
+                }
+            }
+            var checks: [String: Check] = [:]
+            for await check in group { checks[check.name] = check }
+            return checks
+        }
+        let letters = (try? await ledger.deadLetters(DeadLetterQuery(limit: 10))) ?? []
+        let depth = (try? await ledger.inboxDepth()) ?? [:]
+        for name in pipelines.keys {
+            Gauge(label: "sluice_inbox_depth", dimensions: [("adapter", name)]).record(depth[name] ?? 0)
+        }
+        var extra: [String: Check] = [:]
+        for (name, check) in extraChecks.withLock({ $0 }) {
+            let (ok, detail) = check()
+            extra[name] = Check(name: name, ok: ok, detail: detail, checkedAt: Date())
+        }
+        let previous = state.withLock { state -> [String: Bool] in
+            var previous = state.engines.mapValues(\.ok)
+            previous["ledger"] = state.ledger?.ok
+            for name in extra.keys { previous[name] = state.extra[name]?.ok }
+            state.extra = extra
+            state.deadLetters = letters
+            state.inboxDepth = depth
+            state.ledger = ledgerCheck
+            state.engines = engineChecks
+            return previous
+        }
+        for check in [ledgerCheck] + engineChecks.values + extra.values where previous[check.name] != check.ok {
+            if check.ok {
+                logger.notice("\(check.name) is available", metadata: ["check": "\(check.name)"])
+            } else {
+                logger.warning("\(check.name) is unavailable", metadata: ["check": "\(check.name)", "error": "\(check.detail)"])
+            }
+        }
+    }
+
+    /// Samples every adapter's gate and counts for the charts.
+    func sample() async {
+        let now = Date()
+        var samples: [String: (Sample, GateSnapshot)] = [:]
+        for (name, pipeline) in pipelines {
+            let snapshot = await pipeline.dispatcher.snapshot
+            samples[name] = (
+                Sample(at: now, inFlight: snapshot.inFlight, queued: snapshot.queued, counts: pipeline.counts), snapshot
+            )
+        }
+        let limit = historyLimit
+        state.withLock { state in
+            for (name, (sample, snapshot)) in samples {
+                state.history[name, default: []].append(sample)
+                if state.history[name]!.count > limit { state.history[name]!.removeFirst() }
+                state.snapshots[name] = snapshot
+            }
+        }
+    }
+}
+
+/// Runs the health checks every `checkInterval` and samples the gates every `sampleInterval`.
+struct HealthMonitorService: Service {
+    let monitor: HealthMonitor
+    let checkInterval: Duration
+    let sampleInterval: Duration
+
+    func run() async {
+        var sinceCheck = checkInterval
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            if sinceCheck >= checkInterval {
+                sinceCheck = .zero
+                await monitor.checkAll()
+            }
+            await monitor.sample()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: sampleInterval) }
+            sinceCheck += sampleInterval
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Logging
+import ServiceLifecycle
+import SluiceCore
+
+/// Prunes outcomes and dead letters that the ledger's retention policy lets go, in small batches,
+/// every `interval`, so that the hot path never waits on a long delete.
+struct RetentionService: Service {
+    let ledger: any OutcomeLedger
+    let policy: RetentionPolicy
+    let interval: Duration
+    let logger: Logger
+
+    func run() async {
+        guard policy.maxAge != nil || policy.maxOutcomes != nil else {
+            try? await gracefulShutdown()
+            return
+        }
+        while !Task.isShuttingDownGracefully {
+            do {
+                let pruned = try await ledger.prune(policy)
+                if pruned.outcomes + pruned.deadLetters > 0 {
+                    logger.info(
+                        "pruned the ledger",
+                        metadata: ["outcomes": "\(pruned.outcomes)", "dead_letters": "\(pruned.deadLetters)"])
+                }
+            } catch {
+                logger.warning("pruning the ledger failed; trying again later", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}

@@ -1,0 +1,247 @@
+import Foundation
+public import Hummingbird
+import HummingbirdCore
+import SluiceWebhooks
+public import Logging
+public import ServiceLifecycle
+import UnixSignals
+public import SluiceCore
+import SluiceEngines
+
+/// The running parts of Sluice, built by ``buildApplication(config:ledger:logger:)``: one pipeline
+/// per adapter, the HTTP server, and every long-running part as a service of one group.
+public struct SluiceApplication: Sendable {
+    /// The pipelines, by adapter name.
+    public let pipelines: [String: AdapterPipeline]
+    /// The engines, by name.
+    public let engines: [String: any WorkflowEngine]
+    public let intake: Intake
+    public let health: HealthMonitor
+    public let status: StatusPage
+    /// The services in start-up order; the group stops them in reverse order.
+    public let services: [ServiceGroupConfiguration.ServiceConfiguration]
+    /// Resolves once the HTTP server listens, with its port (useful with `http.port: 0`).
+    public let listening: ListeningPort
+    let httpClient: EngineHTTPClient
+    let logger: Logger
+    let group = GroupHandle()
+
+    /// Runs every service until SIGTERM or SIGINT (or the task is cancelled): intake stops first,
+    /// then sources, then the gates drain within their cancellation budgets, then the HTTP server
+    /// stops. A second signal cancels at once; what was acknowledged is durable, so nothing is lost.
+    public func run(signals: Bool = true) async throws {
+        var configuration = ServiceGroupConfiguration(services: services, logger: logger)
+        if signals { configuration.gracefulShutdownSignals = [.sigterm, .sigint] }
+        let group = ServiceGroup(configuration: configuration)
+        await self.group.set(group)
+        let escalation = signals ? Task { [logger] in await Self.exitOnSecondSignal(logger: logger) } : nil
+        defer { escalation?.cancel() }
+        do {
+            try await group.run()
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+        try? await httpClient.shutdown()
+    }
+}
+
+extension SluiceApplication {
+    /// Shuts down as SIGTERM does: intake first, then the drain, then the server.
+    public func shutdown() async {
+        await group.triggerGracefulShutdown()
+    }
+}
+
+/// The running service group, once ``SluiceApplication/run(signals:)`` made it.
+actor GroupHandle {
+    private var group: ServiceGroup?
+    private var shutdownRequested = false
+
+    func set(_ group: ServiceGroup) async {
+        self.group = group
+        if shutdownRequested { await group.triggerGracefulShutdown() }
+    }
+
+    func triggerGracefulShutdown() async {
+        shutdownRequested = true
+        await group?.triggerGracefulShutdown()
+    }
+}
+
+extension SluiceApplication {
+    /// The first SIGTERM or SIGINT starts the graceful shutdown (the service group's); a second one
+    /// exits at once. Nothing acknowledged is lost: every `202` is in the inbox and every committed
+    /// offset has its outcome, so what was in flight is delivered again after the restart.
+    static func exitOnSecondSignal(logger: Logger) async {
+        var received = 0
+        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            received += 1
+            guard received >= 2 else { continue }
+            logger.warning(
+                "second signal: exiting at once; work in flight is delivered again after the restart",
+                metadata: ["signal": "\(signal)"])
+            exit(1)
+        }
+    }
+}
+
+/// The port the HTTP server listens on, once it does.
+public final class ListeningPort: Sendable {
+    private let stream: AsyncStream<Int>
+    private let sink: AsyncStream<Int>.Continuation
+
+    init() {
+        (stream, sink) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func resolve(_ port: Int) {
+        sink.yield(port)
+        sink.finish()
+    }
+
+    /// Waits for the server to listen.
+    public var port: Int? {
+        get async {
+            for await port in stream { return port }
+            return nil
+        }
+    }
+}
+
+/// Why Sluice cannot start.
+public struct StartupError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Adds routes to the application's router: the composition root's hook for the sources that
+/// serve HTTP (webhooks, the bridge endpoint).
+public typealias RouteInstaller = @Sendable (Router<BasicRequestContext>, RouteContext) throws -> Void
+
+/// What route installers get from the composition root.
+public struct RouteContext: Sendable {
+    public let pipelines: [String: AdapterPipeline]
+    public let intake: Intake
+    public let configuration: ServiceConfiguration
+    public let logger: Logger
+    /// Where a webhook adapter's verified events go before `202`: the ledger's inbox (the
+    /// pipeline itself), or the Kafka ingress topic when `kafka.inbox_topic` is set.
+    public let inboxSink: @Sendable (AdapterPipeline) -> any WebhookSink
+}
+
+/// The sources Sluice runs, one line each.
+public enum StandardSources {
+    /// The HTTP sources: webhook routes and the bridge endpoint.
+    public static let routes: [RouteInstaller] = [WebhookSource.install]
+
+    /// The pull sources (Kafka consumers), as services fed with the pipelines.
+    public static func pullSources(
+        config: ServiceConfiguration, logger: Logger
+    ) -> @Sendable ([String: AdapterPipeline], Intake, HealthMonitor) throws -> [any Service] {
+        { pipelines, _, health in try KafkaSources.make(config: config, pipelines: pipelines, health: health, logger: logger) }
+    }
+}
+
+/// The composition root, used by `sluice serve`, `sluice dev` and the tests: compiles the adapters,
+/// makes the engines, builds one gate and pipeline per adapter on the given ledger, and assembles
+/// the services in start-up order — health checks, the gates, re-admission of pending inbox rows,
+/// the HTTP server (operations routes and the sources' routes), the pull sources, and intake.
+///
+/// - Parameters:
+///   - config: the configuration.
+///   - ledger: the opened, migrated ledger.
+///   - routes: installers for HTTP sources (webhooks, the bridge endpoint).
+///   - sources: the services that feed the pipelines (Kafka consumers), started after
+///     re-admission; nil: ``StandardSources/pullSources(config:logger:)``.
+///   - healthInterval: how often the ledger and engines are checked for `/readyz`.
+///   - logger: the root logger.
+public func buildApplication(
+    config: ServiceConfiguration, ledger: any OutcomeLedger, routes: [RouteInstaller] = StandardSources.routes,
+    sources: (@Sendable ([String: AdapterPipeline], Intake, HealthMonitor) throws -> [any Service])? = nil,
+    healthInterval: Duration = .seconds(5), logger: Logger = Logger(label: "sluice")
+) throws -> SluiceApplication {
+    Observability.bootstrapMetrics()
+    let adaptersDirectory = config.project.adaptersDirectory
+    let adaptersPath =
+        adaptersDirectory.hasPrefix("/") ? adaptersDirectory : config.directory.appendingPathComponent(adaptersDirectory).path
+    let loaded = ProjectLoader(resolution: .strict).load(
+        paths: [adaptersPath], directory: config.directory, readsConfiguration: false)
+    let errors = loaded.diagnostics.filter { $0.severity == .error }
+    guard errors.isEmpty, let adapters = loaded.adapters else {
+        throw StartupError(errors.map(\.description).joined(separator: "\n"))
+    }
+    let httpClient = EngineHTTPClient()
+    let references = ConfigReferences(
+        source: ProcessConfigValueSource(baseDirectory: config.directory), resolution: .strict)
+    let engines: [String: any WorkflowEngine]
+    do {
+        engines = try EngineFactory.makeEngines(config.project, references: references, http: httpClient, logger: logger)
+    } catch {
+        throw StartupError(error.description)
+    }
+    let options = PipelineOptions(claimOwner: config.ledger.isShared ? ReplicaName.current : nil)
+    var pipelines: [String: AdapterPipeline] = [:]
+    for adapter in adapters.adapters {
+        guard let engineName = adapter.engine ?? config.project.defaultEngine, let engine = engines[engineName] else {
+            throw StartupError(
+                "adapter '\(adapter.name)' names no engine and sluice.yaml has no default_engine (engines: \(engines.keys.sorted().joined(separator: ", ")))")
+        }
+        let dispatcher = Dispatcher(
+            adapter: adapter.name, boundary: adapter.boundary, retry: adapter.retry, engine: engine,
+            clock: ContinuousClock(), currentVersion: { [version = adapter.version] in version })
+        pipelines[adapter.name] = AdapterPipeline(adapter: adapter, dispatcher: dispatcher, ledger: ledger, options: options)
+    }
+    let intake = Intake()
+    let health = HealthMonitor(ledger: ledger, engines: engines, pipelines: pipelines, logger: logger)
+    let status = StatusPage(health: health, pipelines: Array(pipelines.values), ledger: ledger)
+
+    let router = Router(context: BasicRequestContext.self)
+    OperationsRoutes.register(on: router, status: status, metricsPath: config.metrics.enabled ? config.metrics.path : nil)
+    let inboxSink = try KafkaSources.inboxSink(config: config, logger: logger) ?? { $0 }
+    let routeContext = RouteContext(
+        pipelines: pipelines, intake: intake, configuration: config, logger: logger, inboxSink: inboxSink)
+    for install in routes { try install(router, routeContext) }
+    let listening = ListeningPort()
+    let limits = WebhookServerLimits(
+        idleTimeout: config.http.readTimeout, maxHeaderFieldSize: config.http.maxHeaderBytes,
+        maxHeaderListSize: config.http.maxHeaderBytes, maxConnections: config.http.maxConnections)
+    let server = Application(
+        router: router, server: limits.server,
+        configuration: limits.configuration(
+            address: .hostname(config.http.host, port: config.http.port), serverName: "sluice", logger: logger),
+        onServerRunning: { channel in listening.resolve(channel.localAddress?.port ?? config.http.port) },
+        logger: logger)
+
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+    func add(_ service: any Service, _ name: String, returns: ServiceGroupConfiguration.ServiceConfiguration.TerminationBehavior = .cancelGroup) {
+        services.append(.init(service: service, successTerminationBehavior: returns, failureTerminationBehavior: .cancelGroup, serviceName: name))
+    }
+    // Stopped last: the server answers (503 for new webhooks) while everything else drains.
+    add(server, "http")
+    add(
+        HealthMonitorService(monitor: health, checkInterval: healthInterval, sampleInterval: min(healthInterval, .seconds(2))),
+        "health")
+    add(
+        RetentionService(ledger: ledger, policy: config.ledger.spec.retentionPolicy, interval: .seconds(60), logger: logger),
+        "retention", returns: .ignore)
+    for name in pipelines.keys.sorted() {
+        add(DispatcherService(dispatcher: pipelines[name]!.dispatcher), "gate " + name)
+    }
+    add(InboxReadmission(ledger: ledger, pipelines: pipelines, logger: logger), "inbox re-admission", returns: .ignore)
+    // A source that returns is done: the group shuts down gracefully.
+    let makeSources = sources ?? StandardSources.pullSources(config: config, logger: logger)
+    for source in try makeSources(pipelines, intake, health) {
+        add(source, String(describing: type(of: source)), returns: .gracefullyShutdownGroup)
+    }
+    // Stopped first: intake closes before anything drains.
+    add(IntakeService(intake: intake), "intake")
+    return SluiceApplication(
+        pipelines: pipelines, engines: engines, intake: intake, health: health, status: status, services: services,
+        listening: listening, httpClient: httpClient, logger: logger)
+}
+
+/// This process's name among replicas sharing a ledger: `host-pid`.
+enum ReplicaName {
+    static let current = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+}

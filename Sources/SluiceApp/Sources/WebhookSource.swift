@@ -1,0 +1,42 @@
+import Hummingbird
+import SluiceCore
+import SluiceWebhooks
+
+/// The webhook source: each webhook adapter's `POST path` (verified, then durable in the inbox
+/// before `202`), and Sluice's copy of the engine's bridge endpoint when `bridge.tokens` is set.
+enum WebhookSource {
+    /// Installs the routes. Intake guards every sink: once shutdown begins, webhooks get `503`.
+    static func install(on router: Router<BasicRequestContext>, context: RouteContext) throws {
+        let endpoints: [WebhookEndpoint]
+        do {
+            endpoints = try WebhookRoutes.endpoints(for: context.pipelines.values) { pipeline in
+                context.intake.guarding(context.inboxSink(pipeline))
+            }
+        } catch {
+            throw StartupError(error.description)
+        }
+        let metrics = WebhookMetrics()
+        do {
+            try WebhookRoutes.register(endpoints, on: router, metrics: metrics)
+        } catch {
+            throw StartupError(error.description)
+        }
+        let tokens = context.configuration.bridge.tokens
+        if !tokens.isEmpty {
+            var executors: [String: any BridgeExecutor] = [:]
+            for (name, pipeline) in context.pipelines { executors[name] = BridgeGuard(intake: context.intake, pipeline: pipeline) }
+            BridgeEndpoint(tokens: tokens, executors: executors).register(on: router, metrics: metrics)
+        }
+    }
+}
+
+/// The bridge endpoint's executor: the adapter's pipeline, refused with `503` once intake stops.
+struct BridgeGuard: BridgeExecutor {
+    let intake: Intake
+    let pipeline: AdapterPipeline
+
+    func execute(_ plan: Plan) async -> SynchronousResult {
+        if intake.isDraining { return .unavailable(reason: "Sluice is shutting down") }
+        return await pipeline.execute(plan)
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+
+// Webhooks through the ledger's inbox: an event is durable before its sender hears `202`, and
+// rows a crash left behind are re-admitted at start-up.
+
+extension AdapterPipeline: WebhookSink {
+    /// Maps a verified webhook, answers a known key from the ledger, asks the gate for room, writes
+    /// the delivery to the inbox and admits it. Delivery to the engine happens after the answer.
+    public func accept(_ event: Event, delivery: Delivery) async -> WebhookAcceptance {
+        metrics.recordReceived()
+        let plan: Plan
+        switch adapter.map(event, now: now()) {
+        case .rejected(let outcome):
+            countMappingRejection(outcome)
+            switch await record(outcome, commands: [], inboxID: nil, delivery: delivery) {
+            case .recorded(let decision, _): return .decided(decision)
+            case .unrecorded(let error): return .unavailable(reason: "the ledger could not record the outcome: \(error)", retryAfter: .seconds(1))
+            case .abandoned(let reason): return .unavailable(reason: reason, retryAfter: .seconds(1))
+            }
+        case .plan(let mapped):
+            plan = mapped
+        }
+        let key = plan.idempotencyKey
+        let accepted = WebhookAcceptance.accepted(eventID: event.id, idempotencyKey: key)
+        do {
+            if let known = try await knownDecision(key) {
+                metrics.recordKnown()
+                return .known(known)
+            }
+        } catch {
+            return .unavailable(reason: "the ledger could not be read: \(error)", retryAfter: .seconds(1))
+        }
+        do {
+            try await dispatcher.checkAdmission(key: key, source: .push)
+        } catch {
+            switch error {
+            case .saturated(_, let retryAfter): return .saturated(retryAfter: retryAfter)
+            // The first delivery of this key is durable and on its way: this one adds nothing.
+            case .alreadyInProgress: return accepted
+            case .alreadyDecided: return accepted
+            case .cancelling(let reason): return .unavailable(reason: "not accepting events: \(reason)", retryAfter: .seconds(5))
+            case .modeRefused(let mode): return .unavailable(reason: "adapter '\(adapter.name)' is \(mode.rawValue)", retryAfter: nil)
+            }
+        }
+        do {
+            switch try await claim(key) {
+            case .proceed: break
+            case .decided(let outcome): return .known(outcome)
+            // Another replica took this key with its own durable copy.
+            case .held: return accepted
+            }
+        } catch {
+            return .unavailable(reason: "the ledger could not claim the event: \(error)", retryAfter: .seconds(1))
+        }
+        let started = ContinuousClock.now
+        let inboxID: Int64
+        do {
+            inboxID = try await ledger.appendInbox(delivery)
+        } catch {
+            await releaseClaim(key)
+            metrics.recordLedgerFailure()
+            return .unavailable(reason: "the inbox could not store the event: \(error)", retryAfter: .seconds(1))
+        }
+        metrics.recordInboxAppend(ContinuousClock.now - started)
+        var durable = plan
+        durable.sourcePosition = .inbox(id: inboxID)
+        let trace = EventTrace.start(durable, source: "webhook")
+        _ = await trace.within { await admitDurable(durable, inboxID: inboxID, delivery: delivery, waiting: false, trace: trace) }
+        return accepted
+    }
+
+    /// Re-admits an inbox row that has no outcome yet (a crash or shutdown came between the `202`
+    /// and the outcome), waiting for room in the gate. Returns once the row is admitted, decided, or
+    /// left for the next start (the gate is cancelling).
+    public func readmit(_ item: InboxItem) async -> ReadmissionResult {
+        let delivery = item.delivery
+        let event: Event
+        do {
+            event = try Event.webhook(
+                source: adapter.name, request: EventOrigin.WebhookRequest(target: delivery.target),
+                headers: delivery.headers, body: delivery.body, receivedAt: delivery.receivedAt,
+                position: .inbox(id: item.id))
+        } catch {
+            let outcome = Outcome(
+                adapter: adapter.name, action: "none", idempotencyKey: "inbox-\(item.id)", kind: .rejected,
+                reason: .malformedPayload, message: error.description)
+            return await readmissionResult(of: record(outcome, commands: [], inboxID: item.id, delivery: delivery))
+        }
+        switch adapter.map(event, now: now()) {
+        case .rejected(let outcome):
+            countMappingRejection(outcome)
+            return await readmissionResult(of: record(outcome, commands: [], inboxID: item.id, delivery: delivery))
+        case .plan(let plan):
+            do {
+                if let known = try await knownDecision(plan.idempotencyKey) {
+                    return await readmissionResult(of: record(known, commands: [], inboxID: item.id, delivery: nil))
+                }
+            } catch {
+                return .left(reason: "the ledger could not be read: \(error)")
+            }
+            let trace = EventTrace.start(plan, source: "inbox")
+            return await trace.within {
+                await admitDurable(plan, inboxID: item.id, delivery: delivery, waiting: true, trace: trace)
+            }
+        }
+    }
+
+    private func readmissionResult(of settlement: Settlement) -> ReadmissionResult {
+        switch settlement {
+        case .recorded(let outcome, _): .decided(outcome)
+        case .abandoned(let reason): .left(reason: reason)
+        case .unrecorded(let error): .left(reason: "the ledger could not record the outcome: \(error)")
+        }
+    }
+
+    /// Admits a plan whose delivery is durable in the inbox. When the gate is full (another
+    /// webhook took the last place between the check and now, or a re-admission at start-up), the
+    /// row is durable already, so the admission waits for room instead of refusing: in a tracked
+    /// task of the caller when `waiting`, else in a task of its own.
+    @discardableResult
+    func admitDurable(
+        _ plan: Plan, inboxID: Int64, delivery: Delivery, waiting: Bool, trace: EventTrace
+    ) async -> ReadmissionResult {
+        var waitsForOtherRow = 0
+        while true {
+            do {
+                try await dispatcher.submit(plan, source: .push) { result in
+                    _ = await self.settle(result, plan: plan, inboxID: inboxID, delivery: delivery, trace: trace)
+                }
+                return .admitted
+            } catch {
+                switch error {
+                case .saturated:
+                    guard waiting else {
+                        Task { await self.admitDurable(plan, inboxID: inboxID, delivery: delivery, waiting: true, trace: trace) }
+                        return .admitted
+                    }
+                    await dispatcher.waitForPullCapacity()
+                    if Task.isCancelled {
+                        trace.end(note: "left in the inbox")
+                        return .left(reason: "cancelled")
+                    }
+                case .alreadyInProgress, .alreadyDecided:
+                    // The same key is running from another row: wait for it, then clear this row
+                    // with its decision.
+                    guard waiting else {
+                        Task { await self.admitDurable(plan, inboxID: inboxID, delivery: delivery, waiting: true, trace: trace) }
+                        return .admitted
+                    }
+                    try? await Task.sleep(for: .milliseconds(100))
+                    if Task.isCancelled {
+                        trace.end(note: "left in the inbox")
+                        return .left(reason: "cancelled")
+                    }
+                    if let known = try? await knownDecision(plan.idempotencyKey) {
+                        let settlement = await record(known, commands: [], inboxID: inboxID, delivery: nil)
+                        trace.end(note: "decided by another delivery of the key")
+                        return readmissionResult(of: settlement)
+                    }
+                    waitsForOtherRow += 1
+                    if waitsForOtherRow >= 600 {
+                        trace.end(note: "left in the inbox")
+                        return .left(reason: "the key '\(plan.idempotencyKey)' is still in progress from another row")
+                    }
+                case .cancelling(let reason):
+                    trace.end(note: "left in the inbox")
+                    return .left(reason: reason)
+                case .modeRefused(let mode):
+                    trace.end(note: "left in the inbox")
+                    return .left(reason: "adapter '\(adapter.name)' is \(mode.rawValue)")
+                }
+            }
+        }
+    }
+}
+
+/// What re-admitting an inbox row did.
+public enum ReadmissionResult: Sendable, Hashable {
+    /// The row's event is in the gate; its outcome will remove the row.
+    case admitted
+    /// The row's event is decided (mapping, or the ledger knew the key) and the row is gone.
+    case decided(Outcome)
+    /// The row stays for the next start.
+    case left(reason: String)
+}

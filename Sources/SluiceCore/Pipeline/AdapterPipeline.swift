@@ -1,0 +1,140 @@
+public import Foundation
+
+/// One adapter's path from an event to its durable outcome: mapping, the idempotency check, the
+/// claim (when replicas share the ledger), the gate and the engine (through the ``Dispatcher``),
+/// and the ledger write that makes the outcome durable before the source is acknowledged.
+///
+/// Sources call one of three entry points:
+/// - webhooks ``accept(_:delivery:)`` (the inbox: durable before `202`), and at start-up
+///   ``readmit(_:)`` for inbox rows a previous run did not finish;
+/// - pull sources (Kafka) ``submit(_:settled:)``, and acknowledge on ``Settlement/recorded(_:deadLetter:)``;
+/// - the synchronous bridge endpoint ``execute(_:)``, which answers with the engine's real outcome.
+///
+/// The pipeline owns no task of its own: the dispatcher runs each admitted event and hands its
+/// result to the pipeline, which records it.
+public final class AdapterPipeline: Sendable {
+    public let adapter: CompiledAdapter
+    public let dispatcher: Dispatcher
+    public let ledger: any OutcomeLedger
+    public let options: PipelineOptions
+    let metrics: PipelineMetrics
+    let recent: RecentOutcomes
+    let now: @Sendable () -> Date
+
+    /// - Parameters:
+    ///   - adapter: the compiled adapter.
+    ///   - dispatcher: the adapter's gate; run it (``Dispatcher/run()``) for the pipeline's lifetime.
+    ///   - ledger: where outcomes, claims and the inbox live.
+    ///   - options: claims, the synchronous wait, whether dead letters keep deliveries.
+    ///   - recentLimit: how many recent decisions ``recentOutcomes`` keeps for the status page.
+    ///   - now: the wall clock of decisions (fixed in tests).
+    public init(
+        adapter: CompiledAdapter, dispatcher: Dispatcher, ledger: any OutcomeLedger,
+        options: PipelineOptions = PipelineOptions(), recentLimit: Int = 50,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.adapter = adapter
+        self.dispatcher = dispatcher
+        self.ledger = ledger
+        self.options = options
+        self.metrics = PipelineMetrics(adapter: adapter.name)
+        self.recent = RecentOutcomes(limit: recentLimit)
+        self.now = now
+    }
+
+    /// The latest decisions this process recorded, newest first.
+    public var recentOutcomes: [Outcome] { recent.snapshot }
+
+    /// Counters of what the pipeline did, for the status page and tests.
+    public var counts: PipelineCounts { metrics.counts }
+
+    // MARK: - Shared steps
+
+    /// The key's decision, when the ledger has one: the cheap indexed check first, the full outcome
+    /// only for a hit.
+    func knownDecision(_ key: String) async throws(LedgerError) -> Outcome? {
+        guard try await ledger.decisionSummary(adapter: adapter.name, idempotencyKey: key) != nil else { return nil }
+        return try await ledger.decision(adapter: adapter.name, idempotencyKey: key)
+    }
+
+    /// What a claim on a shared ledger found.
+    enum ClaimCheck {
+        case proceed
+        case decided(Outcome)
+        case held(until: Date)
+    }
+
+    /// Claims the key when the ledger is shared; always `proceed` otherwise.
+    func claim(_ key: String) async throws(LedgerError) -> ClaimCheck {
+        guard let owner = options.claimOwner else { return .proceed }
+        switch try await ledger.claim(
+            adapter: adapter.name, idempotencyKey: key, owner: owner, for: options.claimDuration)
+        {
+        case .claimed: return .proceed
+        case .decided(let outcome): return .decided(outcome)
+        case .held(_, let until): return .held(until: until)
+        }
+    }
+
+    /// Gives the claim back (the work was abandoned), so that another worker need not wait for it
+    /// to expire. Best effort: an expired claim is as good.
+    func releaseClaim(_ key: String) async {
+        guard let owner = options.claimOwner else { return }
+        try? await ledger.release(adapter: adapter.name, idempotencyKey: key, owner: owner)
+    }
+
+    /// Whether a rejected outcome is kept as a dead letter: always, but for unmatched events whose
+    /// adapter says only to acknowledge them.
+    func keepsDeadLetter(_ outcome: Outcome) -> Bool {
+        guard outcome.kind == .rejected else { return false }
+        return outcome.reason != .unmatched || adapter.unmatched == .deadLetter
+    }
+
+    /// Writes an outcome with its inbox row and, for a rejection, its dead letter, in one durable
+    /// transaction.
+    func record(_ outcome: Outcome, commands: [EngineCommand], inboxID: Int64?, delivery: Delivery?) async
+        -> Settlement
+    {
+        let deadLetter =
+            keepsDeadLetter(outcome)
+            ? DeadLetterContent(commands: commands, delivery: options.keepsDeliveries ? delivery : nil) : nil
+        do {
+            let result = try await ledger.record(RecordRequest(outcome: outcome, inboxID: inboxID, deadLetter: deadLetter))
+            switch result {
+            case .recorded:
+                recent.append(outcome)
+                metrics.recordDecision(outcome)
+                return .recorded(outcome, deadLetter: deadLetter != nil)
+            case .alreadyDecided(let existing):
+                metrics.recordDuplicate()
+                return .recorded(existing, deadLetter: false)
+            }
+        } catch {
+            metrics.recordLedgerFailure()
+            return .unrecorded(error)
+        }
+    }
+
+    /// Turns the dispatcher's result for a plan into a settlement: record a decision, release the
+    /// claim of abandoned work.
+    func settle(
+        _ result: DispatchResult, plan: Plan, inboxID: Int64?, delivery: Delivery?, trace: EventTrace
+    ) async -> Settlement {
+        let settlement: Settlement
+        switch result {
+        case .decided(let outcome):
+            settlement = await record(outcome, commands: plan.steps.map(\.command), inboxID: inboxID, delivery: delivery)
+        case .abandoned(let reason):
+            await releaseClaim(plan.idempotencyKey)
+            settlement = .abandoned(reason: reason)
+        }
+        trace.end(settlement)
+        return settlement
+    }
+
+    /// Counts a mapping rejection as an outcome of the gate's metrics too, so that
+    /// `sluice_outcomes_total` covers every event.
+    func countMappingRejection(_ outcome: Outcome) {
+        dispatcher.metrics.recordOutcome(outcome)
+    }
+}

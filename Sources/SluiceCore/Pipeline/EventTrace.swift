@@ -1,0 +1,54 @@
+import Tracing
+
+/// The span of one event through the pipeline, from admission to its durable settlement; the
+/// event's engine calls are its children (the dispatcher runs them in the span's context).
+struct EventTrace: Sendable {
+    let span: any Span
+
+    /// Starts the span of a mapped event.
+    static func start(_ plan: Plan, source: String) -> EventTrace {
+        let span = startSpan("event \(plan.adapter)", ofKind: .consumer)
+        span.attributes["sluice.adapter"] = plan.adapter
+        span.attributes["sluice.source"] = source
+        span.attributes["sluice.event_id"] = plan.eventID
+        span.attributes["sluice.idempotency_key"] = plan.idempotencyKey
+        if let type = plan.eventType { span.attributes["sluice.event_type"] = type }
+        return EventTrace(span: span)
+    }
+
+    /// Runs `body` with the span as the current context, so that work it starts is traced under it.
+    func within<T, Failure: Error>(_ body: () async throws(Failure) -> T) async throws(Failure) -> T {
+        let result: Result<T, Failure> = await ServiceContext.withValue(span.context) {
+            do throws(Failure) {
+                return .success(try await body())
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Ends the span with how the event settled.
+    func end(_ settlement: Settlement) {
+        switch settlement {
+        case .recorded(let outcome, let deadLetter):
+            span.attributes["sluice.outcome"] = outcome.kind.rawValue
+            if let reason = outcome.reason { span.attributes["sluice.reason"] = reason.rawValue }
+            if let workflowID = outcome.workflowID { span.attributes["sluice.workflow_id"] = workflowID }
+            span.attributes["sluice.dead_letter"] = deadLetter
+            if outcome.kind == .rejected { span.setStatus(SpanStatus(code: .error, message: outcome.reason?.rawValue)) }
+        case .abandoned(let reason):
+            span.attributes["sluice.abandoned"] = reason
+        case .unrecorded(let error):
+            span.setStatus(SpanStatus(code: .error, message: error.description))
+        }
+        span.end()
+    }
+
+    /// Ends the span of an event that settled without a decision of its own (refused, answered
+    /// from the ledger).
+    func end(note: String) {
+        span.attributes["sluice.note"] = note
+        span.end()
+    }
+}

@@ -1,0 +1,11 @@
+public import SluiceCore
+
+/// Runs one plan synchronously for the bridge endpoint: ledger check, the gate, the engine, the record.
+///
+/// ``AdapterPipeline`` is the implementation; the protocol lets tests stand in for it.
+public protocol BridgeExecutor: Sendable {
+    /// The plan's outcome once it is decided, or why there is none yet.
+    func execute(_ plan: Plan) async -> SynchronousResult
+}
+
+extension AdapterPipeline: BridgeExecutor {}

@@ -1,0 +1,100 @@
+public import Hummingbird
+import HTTPTypes
+import Foundation
+import SluiceCore
+
+/// The work of one webhook request: read the body within limits, check the media type, verify,
+/// normalise into an ``Event``, hand it to the sink, and answer.
+public struct WebhookHandler: Sendable {
+    public let endpoint: WebhookEndpoint
+    public let options: WebhookRouteOptions
+    public let metrics: WebhookMetrics
+
+    /// Headers that may carry credentials whatever the scheme: never stored.
+    static let alwaysStripped = ["Authorization", "Proxy-Authorization", "Cookie"]
+
+    public init(endpoint: WebhookEndpoint, options: WebhookRouteOptions, metrics: WebhookMetrics) {
+        self.endpoint = endpoint
+        self.options = options
+        self.metrics = metrics
+    }
+
+    /// Answers one request; every failure is a problem response, never a thrown error.
+    public func respond(to request: Request) async -> Response {
+        let response: Response
+        do {
+            response = try await process(request)
+        } catch let problem as Problem {
+            response = problem.response
+        } catch {
+            response = Problem(
+                .internalServerError, slug: "internal-error", title: "Internal error",
+                detail: "the request could not be processed").response
+        }
+        metrics.recordRequest(adapter: endpoint.adapter, status: response.status.code)
+        return response
+    }
+
+    private func process(_ request: Request) async throws -> Response {
+        guard let contentType = request.headers[.contentType] else { throw Problems.missingContentType }
+        guard endpoint.contentTypes.accepts(contentType) else { throw Problems.unsupportedMediaType }
+        let body: [UInt8]
+        do {
+            body = try await BodyReader.read(request, limit: endpoint.maxBodyBytes, timeout: options.bodyTimeout)
+        } catch {
+            throw Problems.body(error)
+        }
+        let headers = Self.headerFields(request.headers)
+        let now = options.now()
+        do {
+            try endpoint.verifier.verify(headers: headers, body: body, now: now)
+        } catch {
+            metrics.recordVerificationFailure(adapter: endpoint.adapter, reason: error.reason)
+            throw Problems.unverified(error)
+        }
+        if endpoint.verifier.scheme == .slack, let challenge = SlackChallenge.answer(body) {
+            return .json(.ok, challenge)
+        }
+        let stored = Self.stripping(endpoint.verifier.credentialHeaders + Self.alwaysStripped, from: headers)
+        let target = request.head.path ?? request.uri.path
+        let event: Event
+        do {
+            event = try Event.webhook(
+                source: endpoint.adapter, request: EventOrigin.WebhookRequest(target: target), headers: stored,
+                body: body, receivedAt: now)
+        } catch {
+            throw Problems.invalidEvent(error)
+        }
+        let delivery = Delivery(adapter: endpoint.adapter, target: target, headers: stored, body: body, receivedAt: now)
+        let started = ContinuousClock.now
+        let acceptance = await endpoint.sink.accept(event, delivery: delivery)
+        metrics.recordInboxLatency(adapter: endpoint.adapter, duration: ContinuousClock.now - started)
+        return answer(acceptance)
+    }
+
+    private func answer(_ acceptance: WebhookAcceptance) -> Response {
+        switch acceptance {
+        case .accepted(let eventID, _):
+            return .json(.accepted, ["event_id": .string(eventID), "adapter": .string(endpoint.adapter)])
+        case .known(let outcome), .decided(let outcome):
+            return .json(.ok, outcome.json)
+        case .saturated(let retryAfter):
+            metrics.recordAdmissionRefusal(adapter: endpoint.adapter, reason: "saturated")
+            return Problems.saturated(retryAfter).response
+        case .unavailable(let reason, let retryAfter):
+            metrics.recordAdmissionRefusal(adapter: endpoint.adapter, reason: "unavailable")
+            return Problems.unavailable(reason, retryAfter: retryAfter).response
+        }
+    }
+
+    /// Hummingbird's fields as Sluice's ordered, case-insensitive header list.
+    static func headerFields(_ fields: HTTPFields) -> HeaderFields {
+        HeaderFields(fields.map { HeaderFields.Field(name: $0.name.rawName, value: $0.value) })
+    }
+
+    /// `headers` without any field named in `names`.
+    static func stripping(_ names: [String], from headers: HeaderFields) -> HeaderFields {
+        HeaderFields(
+            headers.fields.filter { field in !names.contains { HeaderFields.equalIgnoringCase($0, field.name) } })
+    }
+}

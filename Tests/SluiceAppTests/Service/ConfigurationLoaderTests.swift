@@ -1,0 +1,90 @@
+import Foundation
+import SluiceApp
+import SluiceCore
+import Testing
+
+@Suite("Configuration: flags > SLUICE_* environment > sluice.yaml > defaults")
+struct ConfigurationLoaderTests {
+    func project(_ sections: String) throws -> ServiceProject {
+        try ServiceProject(engineURL: "http://127.0.0.1:9", adapters: [:], extra: sections)
+    }
+
+    @Test("defaults apply where nothing is set")
+    func defaults() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "engines: { e: { type: temporal, url: 'http://127.0.0.1:7243' } }\n"
+            .write(to: directory.appendingPathComponent("sluice.yaml"), atomically: true, encoding: .utf8)
+        let config = try ConfigurationLoader(environment: [:]).load(directory: directory)
+        #expect(config.http.host == "127.0.0.1")
+        #expect(config.http.port == 8080)
+        #expect(config.http.maxConnections == 512)
+        #expect(config.http.readTimeout == .seconds(30))
+        #expect(config.logging.level == "info")
+        #expect(config.logging.format == .text)
+        #expect(config.metrics.enabled)
+        #expect(config.metrics.path == "/metrics")
+        #expect(config.kafka.bootstrapServers == nil)
+        #expect(config.ledger.location == .sqlite(path: directory.appendingPathComponent(".sluice/ledger.sqlite").path))
+    }
+
+    @Test("the file overrides defaults, the environment overrides the file, flags override both")
+    func precedence() throws {
+        let project = try project("""
+            logging: { level: warning, format: json }
+            kafka:
+              bootstrap_servers: 127.0.0.1:9092
+              properties: { security.protocol: SASL_SSL, linger.ms: 5 }
+            """)
+        defer { project.cleanUp() }
+        let fromFile = try project.configuration()
+        #expect(fromFile.http.port == 0)
+        #expect(fromFile.logging.level == "warning")
+        #expect(fromFile.logging.format == .json)
+        #expect(fromFile.kafka.bootstrapServers == "127.0.0.1:9092")
+        #expect(fromFile.kafka.properties == ["security.protocol": "SASL_SSL", "linger.ms": "5"])
+
+        let fromEnvironment = try project.configuration(environment: [
+            "SLUICE_HTTP_PORT": "9123", "SLUICE_LOGGING_LEVEL": "debug", "SLUICE_HTTP_MAX_CONNECTIONS": "64",
+            "SLUICE_HTTP_READ_TIMEOUT": "5s",
+        ])
+        #expect(fromEnvironment.http.port == 9123)
+        #expect(fromEnvironment.logging.level == "debug")
+        #expect(fromEnvironment.http.maxConnections == 64)
+        #expect(fromEnvironment.http.readTimeout == .seconds(5))
+        #expect(fromEnvironment.logging.format == .json)
+
+        let fromFlags = try project.configuration(
+            environment: ["SLUICE_HTTP_PORT": "9123"], flags: ["http.port": "9555", "logging.format": "text"])
+        #expect(fromFlags.http.port == 9555)
+        #expect(fromFlags.logging.format == .text)
+    }
+
+    @Test("a value that does not parse names its key and where it came from")
+    func badValues() throws {
+        let project = try project("metrics: { enabled: maybe }")
+        defer { project.cleanUp() }
+        do {
+            _ = try project.configuration(environment: ["SLUICE_HTTP_PORT": "eighty", "SLUICE_LOGGING_FORMAT": "xml"])
+            Issue.record("the configuration should have been refused")
+        } catch let failure as ConfigurationLoader.Failure {
+            #expect(failure.problems.contains("SLUICE_HTTP_PORT: 'eighty' is not a whole number in 0...65535"))
+            #expect(failure.problems.contains("SLUICE_LOGGING_FORMAT: 'xml' is not text or json"))
+            #expect(failure.problems.contains("sluice.yaml: metrics.enabled: 'maybe' is not true or false"))
+        }
+    }
+
+    @Test("an unknown key in sluice.yaml is an error with a suggestion, never a silent default")
+    func unknownKey() throws {
+        let project = try project("logging: { levle: debug }")
+        defer { project.cleanUp() }
+        do {
+            _ = try project.configuration()
+            Issue.record("the configuration should have been refused")
+        } catch let failure as ConfigurationLoader.Failure {
+            #expect(failure.description.contains("levle"))
+            #expect(failure.description.contains("did you mean 'level'"))
+        }
+    }
+}

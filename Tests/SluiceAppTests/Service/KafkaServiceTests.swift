@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import SluiceApp
+import SluiceCore
+import SluiceKafka
+import SluiceLedger
+import SluiceTesting
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The service with Kafka: records consumed through the composition root reach the engine and the
+/// ledger, `/readyz` includes the consumer, and with `kafka.inbox_topic` webhooks go through Kafka.
+@Suite("sluice serve with Kafka (librdkafka's mock cluster)")
+struct KafkaServiceTests {
+    let kafkaAdapter = """
+        adapter: order-events
+        version: 1
+        source:
+          kafka: { topics: [orders.events], group: sluice-order-events }
+        boundary: { max_in_flight: 8, max_queued: 256, cancellation_budget: 2s }
+        idempotency_key: "${body.id}"
+        rules:
+          - name: created
+            when: { event.type: order.created }
+            do:
+              - start_workflow: { workflow_type: orders.fulfillment, task_queue: orders, workflow_id: "kafka-order-${body.order}", input: ["${body}"] }
+        """
+
+    @Test("records produced to the topic are delivered, recorded, and the consumer is part of /readyz")
+    func kafkaRecordsReachTheEngine() async throws {
+        let fake = try await startEngineFake()
+        let cluster = try MockKafkaCluster()
+        try cluster.createTopic("orders.events", partitions: 3)
+        let project = try ServiceProject(
+            engineURL: fake.baseURL, adapters: ["order-events": kafkaAdapter],
+            extra: "kafka:\n  bootstrap_servers: \(cluster.bootstrapServers)\n")
+        defer { project.cleanUp() }
+        let ledger = InMemoryLedger()
+        let service = try await RunningService.start(try project.configuration(), ledger: ledger)
+
+        let messages = (0..<50).map { index in
+            KafkaProducer.Message(
+                topic: "orders.events", key: Array("k\(index % 5)".utf8),
+                value: Array(#"{"id":"ke-\#(index)","type":"order.created","order":\#(index)}"#.utf8))
+        }
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: Logger(label: "test"))
+        let failures = await producer.sendAll(messages)
+        await producer.shutdown()
+        #expect(failures.isEmpty)
+
+        #expect(await eventually { ledger.allDecisions.count == 50 })
+        #expect(ledger.allDecisions.allSatisfy { $0.outcome.kind == .accepted })
+        #expect(fake.workflow("kafka-order-49") != nil)
+        #expect(await eventually { (try? await service.get("/readyz"))?.body.contains("ok   kafka order-events") == true })
+        #expect(try await service.get("/metrics").body.contains("adapter=\"order-events\""))
+        try await service.stop()
+        await fake.stop()
+    }
+
+    @Test("with kafka.inbox_topic, a webhook is produced to the ingress topic before 202 and delivered from it")
+    func kafkaAsTheWebhookInbox() async throws {
+        let fake = try await startEngineFake()
+        let cluster = try MockKafkaCluster()
+        try cluster.createTopic("sluice.inbox", partitions: 2)
+        let project = try ServiceProject(
+            engineURL: fake.baseURL, adapters: ["orders": ordersAdapterYAML],
+            extra: "kafka:\n  bootstrap_servers: \(cluster.bootstrapServers)\n  inbox_topic: sluice.inbox\n")
+        defer { project.cleanUp() }
+        let ledger = InMemoryLedger()
+        let service = try await RunningService.start(try project.configuration(), ledger: ledger)
+        for order in 1...10 {
+            #expect(await ServeProcess.post(port: service.port, id: "evt_kin_\(order)", order: 900 + order) == 202)
+        }
+        // Nothing went through the ledger's inbox: Kafka is the inbox.
+        #expect(ledger.inboxAppends == 0)
+        let watermarks = try await KafkaAdmin.watermarks(bootstrapServers: cluster.bootstrapServers, topic: "sluice.inbox")
+        #expect(watermarks.values.map(\.high).reduce(0, +) == 10)
+        #expect(await eventually { ledger.allDecisions.count == 10 })
+        for order in 1...10 {
+            let outcome = try await ledger.decision(adapter: "orders", idempotencyKey: "evt_kin_\(order)")
+            #expect(outcome?.kind == .accepted)
+            #expect(fake.workflow("order-\(900 + order)") != nil)
+        }
+        try await service.stop()
+        await fake.stop()
+    }
+}

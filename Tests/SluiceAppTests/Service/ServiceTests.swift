@@ -1,0 +1,107 @@
+import Foundation
+import SluiceApp
+import SluiceCore
+import SluiceLedger
+import SluiceTesting
+import Testing
+
+@Suite("sluice serve: composition root, health, metrics, status page, inbox re-admission")
+struct ServiceTests {
+    @Test("the service starts on a free port and serves /healthz, /readyz, /metrics and the status page")
+    func operationsRoutes() async throws {
+        let fake = try await startEngineFake()
+        let project = try ServiceProject(engineURL: fake.baseURL, adapters: ["orders": ordersAdapterYAML])
+        defer { project.cleanUp() }
+        let config = try project.configuration()
+        let ledger = InMemoryLedger()
+        let service = try await RunningService.start(config, ledger: ledger)
+        let health = try await service.get("/healthz")
+        #expect(health.status == 200)
+        #expect(await eventually { (try? await service.get("/readyz").status) == 200 })
+        let ready = try await service.get("/readyz")
+        #expect(ready.body.contains("ok   ledger"))
+        #expect(ready.body.contains("engine primary"))
+        let metrics = try await service.get("/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains("sluice_gate_in_flight"))
+        #expect(metrics.body.contains("adapter=\"orders\""))
+        let page = try await service.get("/")
+        #expect(page.status == 200)
+        #expect(page.body.contains("<h2>orders"))
+        #expect(page.body.contains("webhook POST /webhooks/orders"))
+        #expect(page.body.contains("<svg"))
+        try await service.stop()
+        await fake.stop()
+    }
+
+    @Test("/readyz turns false when the ledger or the engine is unavailable, and true when they return")
+    func readinessFlips() async throws {
+        let fake = try await startEngineFake()
+        let project = try ServiceProject(engineURL: fake.baseURL, adapters: ["orders": ordersAdapterYAML])
+        defer { project.cleanUp() }
+        let ledger = InMemoryLedger()
+        let service = try await RunningService.start(try project.configuration(), ledger: ledger)
+        #expect(await eventually { (try? await service.get("/readyz").status) == 200 })
+
+        ledger.failWrites(with: .retryable("disk_full", "no space left on device"))
+        #expect(await eventually { (try? await service.get("/readyz").status) == 503 })
+        #expect(try await service.get("/readyz").body.contains("FAIL ledger"))
+        ledger.failWrites(with: nil)
+        #expect(await eventually { (try? await service.get("/readyz").status) == 200 })
+
+        // The engine answers 503 for a while, then recovers.
+        fake.inject(.status(503), .status(503), .status(503), .status(503), .status(503), .status(503))
+        #expect(await eventually { (try? await service.get("/readyz").status) == 503 })
+        #expect(try await service.get("/readyz").body.contains("FAIL engine primary"))
+        #expect(await eventually { (try? await service.get("/readyz").status) == 200 })
+
+        await fake.stop()
+        #expect(await eventually { (try? await service.get("/readyz").status) == 503 })
+        try await service.stop()
+    }
+
+    @Test("inbox rows a crash left behind are delivered at start-up, before anything else")
+    func inboxReadmissionAtStart() async throws {
+        let fake = try await startEngineFake()
+        let project = try ServiceProject(engineURL: fake.baseURL, adapters: ["orders": ordersAdapterYAML])
+        defer { project.cleanUp() }
+        let config = try project.configuration()
+        let path = project.directory.appendingPathComponent("ledger.sqlite").path
+        // A previous run accepted three webhooks (202) and died before delivering them.
+        do {
+            let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
+            for order in 1...3 {
+                let (_, delivery) = try orderDelivery(id: "evt_crash_\(order)", order: order)
+                _ = try await ledger.appendInbox(delivery)
+            }
+            await ledger.close()
+        }
+        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
+        let service = try await RunningService.start(config, ledger: ledger)
+        let delivered = await eventually {
+            (try? await ledger.pendingInbox(after: nil, limit: 10))?.isEmpty ?? false
+        }
+        #expect(delivered)
+        for order in 1...3 {
+            let outcome = try await ledger.decision(adapter: "orders", idempotencyKey: "evt_crash_\(order)")
+            #expect(outcome?.kind == .accepted)
+            #expect(fake.workflow("order-\(order)") != nil)
+        }
+        try await service.stop()
+        await ledger.close()
+        await fake.stop()
+    }
+
+    @Test("graceful shutdown drains the gates and returns")
+    func gracefulShutdown() async throws {
+        let fake = try await startEngineFake()
+        let project = try ServiceProject(engineURL: fake.baseURL, adapters: ["orders": ordersAdapterYAML])
+        defer { project.cleanUp() }
+        let service = try await RunningService.start(try project.configuration(), ledger: InMemoryLedger())
+        await service.application.shutdown()
+        let result = await service.task.result
+        #expect((try? result.get()) != nil)
+        #expect(service.application.intake.isDraining)
+        await fake.stop()
+    }
+}

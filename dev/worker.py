@@ -1,0 +1,61 @@
+"""The sample workflow worker of `sluice dev`.
+
+One dynamic workflow serves every workflow type the example adapters start (orders.fulfillment,
+shopify.order, slack.triage, billing.period, …) on the task queues given on the command line. It
+keeps every signal and update it receives, accepts any signal or update name, and completes when
+it receives the `finish` signal. A query `state` returns what it received.
+
+Usage: python3 dev/worker.py ADDRESS TASK_QUEUE [TASK_QUEUE…]   (prints "ready" once polling)
+"""
+
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from temporalio import workflow
+from temporalio.client import Client
+from temporalio.common import RawValue
+from temporalio.worker import Worker
+
+
+@workflow.defn(dynamic=True)
+class SampleWorkflow:
+    def __init__(self) -> None:
+        self.signals: list = []
+        self.updates: list = []
+        self.done = False
+
+    @workflow.run
+    async def run(self, args: Sequence[RawValue]) -> dict:
+        await workflow.wait_condition(lambda: self.done)
+        return {"signals": len(self.signals), "updates": len(self.updates)}
+
+    @workflow.signal(dynamic=True)
+    def on_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        if name == "finish":
+            self.done = True
+            return
+        self.signals.append({"name": name, "args": [workflow.payload_converter().from_payload(a.payload) for a in args]})
+
+    @workflow.update(dynamic=True)
+    def on_update(self, name: str, args: Sequence[RawValue]) -> int:
+        self.updates.append({"name": name, "args": [workflow.payload_converter().from_payload(a.payload) for a in args]})
+        return len(self.updates)
+
+    @workflow.query(name="state")
+    def state(self) -> dict:
+        return {"signals": self.signals, "updates": self.updates}
+
+
+async def main() -> None:
+    address, queues = sys.argv[1], sys.argv[2:]
+    client = await Client.connect(address)
+    workers = [Worker(client, task_queue=queue, workflows=[SampleWorkflow]) for queue in queues]
+    for worker in workers:
+        asyncio.ensure_future(worker.run())
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
