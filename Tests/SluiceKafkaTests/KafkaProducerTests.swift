@@ -3,73 +3,75 @@ import SluiceCore
 import SluiceKafka
 import Testing
 
-@Suite("KafkaProducer, webhook inbox and JSON Lines (mock cluster)", .serialized, .timeLimit(.minutes(2)))
-struct KafkaProducerTests {
-    /// A verified webhook produced to the ingress topic comes back as that webhook's event, with a Kafka position.
-    @Test func webhookInboxRecordsAreNormalisedAsWebhooks() async throws {
-        let cluster = try MockKafkaCluster(brokers: 1)
-        try cluster.createTopic("ingress", partitions: 2)
-        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: KafkaTest.logger)
-        let inbox = KafkaWebhookInbox(producer: producer, topic: "ingress")
-        let delivery = Delivery(
-            adapter: "github-deployments", target: "/hooks/github?x=1",
-            headers: ["X-GitHub-Delivery": "d-42", "X-GitHub-Event": "deployment", "Content-Type": "application/json"],
-            body: Array(#"{"action":"created"}"#.utf8), receivedAt: Date(timeIntervalSince1970: 1_700_000_000))
-        let stored = try await inbox.append(delivery, key: "repo-1")
-        #expect(stored.offset == 0)
-        await producer.shutdown()
+extension KafkaSuites {
+    @Suite("KafkaProducer, webhook inbox and JSON Lines (mock cluster)", .serialized, .timeLimit(.minutes(2)))
+    struct KafkaProducerTests {
+        /// A verified webhook produced to the ingress topic comes back as that webhook's event, with a Kafka position.
+        @Test func webhookInboxRecordsAreNormalisedAsWebhooks() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("ingress", partitions: 2)
+            let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: KafkaTest.logger)
+            let inbox = KafkaWebhookInbox(producer: producer, topic: "ingress")
+            let delivery = Delivery(
+                adapter: "github-deployments", target: "/hooks/github?x=1",
+                headers: ["X-GitHub-Delivery": "d-42", "X-GitHub-Event": "deployment", "Content-Type": "application/json"],
+                body: Array(#"{"action":"created"}"#.utf8), receivedAt: Date(timeIntervalSince1970: 1_700_000_000))
+            let stored = try await inbox.append(delivery, key: "repo-1")
+            #expect(stored.offset == 0)
+            await producer.shutdown()
 
-        let records = try await DeadLetterReader.read(cluster, topic: "ingress", count: 1)
-        #expect(records.count == 1)
-        let record = try #require(records.first)
-        #expect(KafkaWebhookInbox.delivery(from: record) == Delivery(
-            adapter: "github-deployments", target: "/hooks/github?x=1", headers: delivery.headers, body: delivery.body,
-            receivedAt: delivery.receivedAt))
-        let event = try record.event(receivedAt: Date())
-        #expect(event.id == "d-42")
-        #expect(event.type == "deployment")
-        #expect(event.convention == .github)
-        #expect(event.source == "/hooks/github")
-        #expect(event.position == .kafka(topic: "ingress", partition: record.partition, offset: 0))
-    }
-
-    /// `sluice produce`: every JSON line is one record, keyed by a member when asked; a bad line fails first.
-    @Test func producesJSONLines() async throws {
-        let cluster = try MockKafkaCluster(brokers: 1)
-        try cluster.createTopic("events", partitions: 3)
-        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: KafkaTest.logger)
-        let text = """
-            {"id": 1, "customer": "c1"}
-
-            {"id": 2, "customer": "c2"}
-            "just a string"
-            """
-        let report = try await producer.produceJSONLines(text, topic: "events", keyMember: "customer")
-        #expect(report == KafkaProducer.JSONLinesReport(produced: 3, skipped: 1))
-        await #expect(throws: KafkaProducer.JSONLinesError.self) {
-            try await producer.produceJSONLines("{\"ok\": 1}\n{not json", topic: "events")
+            let records = try await DeadLetterReader.read(cluster, topic: "ingress", count: 1)
+            #expect(records.count == 1)
+            let record = try #require(records.first)
+            #expect(KafkaWebhookInbox.delivery(from: record) == Delivery(
+                adapter: "github-deployments", target: "/hooks/github?x=1", headers: delivery.headers, body: delivery.body,
+                receivedAt: delivery.receivedAt))
+            let event = try record.event(receivedAt: Date())
+            #expect(event.id == "d-42")
+            #expect(event.type == "deployment")
+            #expect(event.convention == .github)
+            #expect(event.source == "/hooks/github")
+            #expect(event.position == .kafka(topic: "ingress", partition: record.partition, offset: 0))
         }
-        await producer.shutdown()
-        let ends = try await KafkaTest.endOffsets(cluster, topic: "events")
-        #expect(ends.values.reduce(0, +) == 3)
-    }
 
-    /// Non-retriable produce errors surface as delivery failures; retriable ones are retried by librdkafka.
-    @Test func produceErrorsAreReported() async throws {
-        let cluster = try MockKafkaCluster(brokers: 1)
-        try cluster.createTopic("events", partitions: 1)
-        let producer = try KafkaProducer(
-            bootstrapServers: cluster.bootstrapServers, properties: ["enable.idempotence": "false", "retries": "5"],
-            logger: KafkaTest.logger)
-        cluster.pushRequestErrors(.produce, [6, 7])  // NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT: retried
-        let delivered = try await producer.send(KafkaProducer.Message(topic: "events", value: Array("a".utf8)))
-        #expect(delivered.offset == 0)
-        cluster.pushRequestErrors(.produce, [29])  // TOPIC_AUTHORIZATION_FAILED: not retriable
-        await #expect {
-            try await producer.send(KafkaProducer.Message(topic: "events", value: Array("b".utf8)))
-        } throws: { error in
-            (error as? KafkaError)?.codeName == "TOPIC_AUTHORIZATION_FAILED"
+        /// `sluice produce`: every JSON line is one record, keyed by a member when asked; a bad line fails first.
+        @Test func producesJSONLines() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("events", partitions: 3)
+            let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: KafkaTest.logger)
+            let text = """
+                {"id": 1, "customer": "c1"}
+
+                {"id": 2, "customer": "c2"}
+                "just a string"
+                """
+            let report = try await producer.produceJSONLines(text, topic: "events", keyMember: "customer")
+            #expect(report == KafkaProducer.JSONLinesReport(produced: 3, skipped: 1))
+            await #expect(throws: KafkaProducer.JSONLinesError.self) {
+                try await producer.produceJSONLines("{\"ok\": 1}\n{not json", topic: "events")
+            }
+            await producer.shutdown()
+            let ends = try await KafkaTest.endOffsets(cluster, topic: "events")
+            #expect(ends.values.reduce(0, +) == 3)
         }
-        await producer.shutdown()
+
+        /// Non-retriable produce errors surface as delivery failures; retriable ones are retried by librdkafka.
+        @Test func produceErrorsAreReported() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("events", partitions: 1)
+            let producer = try KafkaProducer(
+                bootstrapServers: cluster.bootstrapServers, properties: ["enable.idempotence": "false", "retries": "5"],
+                logger: KafkaTest.logger)
+            cluster.pushRequestErrors(.produce, [6, 7])  // NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT: retried
+            let delivered = try await producer.send(KafkaProducer.Message(topic: "events", value: Array("a".utf8)))
+            #expect(delivered.offset == 0)
+            cluster.pushRequestErrors(.produce, [29])  // TOPIC_AUTHORIZATION_FAILED: not retriable
+            await #expect {
+                try await producer.send(KafkaProducer.Message(topic: "events", value: Array("b".utf8)))
+            } throws: { error in
+                (error as? KafkaError)?.codeName == "TOPIC_AUTHORIZATION_FAILED"
+            }
+            await producer.shutdown()
+        }
     }
 }

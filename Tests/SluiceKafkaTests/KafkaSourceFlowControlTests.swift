@@ -4,75 +4,77 @@ import SluiceKafka
 import SluiceTesting
 import Testing
 
-@Suite("KafkaSource flow control and faults (mock cluster)", .serialized, .timeLimit(.minutes(2)))
-struct KafkaSourceFlowControlTests {
-    /// A slow engine fills the gate: the partitions pause, the buffer stays bounded, and they resume.
-    @Test func pausesUnderASlowHandlerWithBoundedBuffer() async throws {
-        let cluster = try MockKafkaCluster(brokers: 1)
-        try cluster.createTopic("orders", partitions: 4)
-        try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 1_500, keys: 100), to: cluster)
-        let pipeline = TestPipeline(maxInFlight: 8, delay: .milliseconds(2))
-        let source = try KafkaSource(
-            configuration: KafkaTest.configuration(
-                cluster, topic: "orders", group: "slow", pauseAbove: 60, maxBatch: 20),
-            handler: pipeline, logger: KafkaTest.logger)
-        try await KafkaTest.withRunning(source) {
-            #expect(await KafkaTest.eventually { source.statistics.paused })
-            #expect(await KafkaTest.eventually(timeout: .seconds(60)) { source.statistics.settled == 1_500 })
-            #expect(await KafkaTest.eventually { !source.statistics.paused })
+extension KafkaSuites {
+    @Suite("KafkaSource flow control and faults (mock cluster)", .serialized, .timeLimit(.minutes(2)))
+    struct KafkaSourceFlowControlTests {
+        /// A slow engine fills the gate: the partitions pause, the buffer stays bounded, and they resume.
+        @Test func pausesUnderASlowHandlerWithBoundedBuffer() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("orders", partitions: 4)
+            try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 1_500, keys: 100), to: cluster)
+            let pipeline = TestPipeline(maxInFlight: 8, delay: .milliseconds(2))
+            let source = try KafkaSource(
+                configuration: KafkaTest.configuration(
+                    cluster, topic: "orders", group: "slow", pauseAbove: 60, maxBatch: 20),
+                handler: pipeline, logger: KafkaTest.logger)
+            try await KafkaTest.withRunning(source) {
+                #expect(await KafkaTest.eventually { source.statistics.paused })
+                #expect(await KafkaTest.eventually(timeout: .seconds(60)) { source.statistics.settled >= 1_500 })
+                #expect(await KafkaTest.eventually { !source.statistics.paused })
+            }
+            let statistics = source.statistics
+            #expect(statistics.pauses >= 1)
+            // Bounded: the pause threshold plus at most one fetch overshoot (what librdkafka had queued when paused).
+            #expect(statistics.maxBuffered <= 60 + 20 + 500, "max buffered \(statistics.maxBuffered)")
+            #expect(await pipeline.maxObservedInFlight <= 8)
+            KafkaTest.expectOrderedPerKey(await pipeline.orderByKey)
         }
-        let statistics = source.statistics
-        #expect(statistics.pauses >= 1)
-        // Bounded: the pause threshold plus at most one fetch overshoot (what librdkafka had queued when paused).
-        #expect(statistics.maxBuffered <= 60 + 20 + 500, "max buffered \(statistics.maxBuffered)")
-        #expect(await pipeline.maxObservedInFlight <= 8)
-        KafkaTest.expectOrderedPerKey(await pipeline.orderByKey)
-    }
 
-    /// All brokers down for two seconds, then fetch and commit errors: nothing is lost, nothing doubled.
-    @Test func survivesBrokerOutageAndRequestErrors() async throws {
-        let cluster = try MockKafkaCluster(brokers: 3)
-        try cluster.createTopic("orders", partitions: 6, replicationFactor: 3)
-        try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 600, keys: 30), to: cluster)
-        let pipeline = TestPipeline(maxInFlight: 16, delay: .milliseconds(1))
-        let source = try KafkaSource(
-            configuration: KafkaTest.configuration(cluster, topic: "orders", group: "faults"), handler: pipeline,
-            logger: KafkaTest.logger)
-        try await KafkaTest.withRunning(source) {
-            #expect(await KafkaTest.eventually { source.statistics.settled >= 100 })
-            cluster.setBrokerDown()
-            try await Task.sleep(for: .seconds(2))
-            cluster.setBrokerUp()
-            // NOT_LEADER_FOR_PARTITION (6) on fetches, REBALANCE_IN_PROGRESS (27) and NOT_COORDINATOR (16) on commits.
-            cluster.pushRequestErrors(.fetch, [6, 6, 6])
-            cluster.pushRequestErrors(.offsetCommit, [27, 16, 27])
-            cluster.setGroupCoordinator("faults", broker: 2)
-            try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 400, keys: 30), to: cluster)
-            #expect(await KafkaTest.eventually(timeout: .seconds(60)) { source.statistics.settled == 1_000 }, "\(source.statistics)")
-            #expect(await KafkaTest.eventually(timeout: .seconds(30)) {
-                await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "faults")) == true
-            })
+        /// All brokers down for two seconds, then fetch and commit errors: nothing is lost, nothing doubled.
+        @Test func survivesBrokerOutageAndRequestErrors() async throws {
+            let cluster = try MockKafkaCluster(brokers: 3)
+            try cluster.createTopic("orders", partitions: 6, replicationFactor: 3)
+            try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 600, keys: 30), to: cluster)
+            let pipeline = TestPipeline(maxInFlight: 16, delay: .milliseconds(1))
+            let source = try KafkaSource(
+                configuration: KafkaTest.configuration(cluster, topic: "orders", group: "faults"), handler: pipeline,
+                logger: KafkaTest.logger)
+            try await KafkaTest.withRunning(source) {
+                #expect(await KafkaTest.eventually { source.statistics.settled >= 100 })
+                cluster.setBrokerDown()
+                try await Task.sleep(for: .seconds(2))
+                cluster.setBrokerUp()
+                // NOT_LEADER_FOR_PARTITION (6) on fetches, REBALANCE_IN_PROGRESS (27) and NOT_COORDINATOR (16) on commits.
+                cluster.pushRequestErrors(.fetch, [6, 6, 6])
+                cluster.pushRequestErrors(.offsetCommit, [27, 16, 27])
+                cluster.setGroupCoordinator("faults", broker: 2)
+                try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 400, keys: 30), to: cluster)
+                #expect(await KafkaTest.eventually(timeout: .seconds(60)) { source.statistics.settled >= 1_000 }, "\(source.statistics)")
+                #expect(await KafkaTest.eventually(timeout: .seconds(30)) {
+                    await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "faults")) == true
+                })
+            }
+            let effects = await pipeline.effects
+            #expect(effects.count == 1_000)
+            #expect(effects.values.allSatisfy { $0 == 1 })
         }
-        let effects = await pipeline.effects
-        #expect(effects.count == 1_000)
-        #expect(effects.values.allSatisfy { $0 == 1 })
-    }
 
-    /// Ledger writes that fail are not committed; the events are submitted again and recorded once.
-    @Test func unrecordedOutcomesAreRetriedNotCommitted() async throws {
-        let cluster = try MockKafkaCluster(brokers: 1)
-        try cluster.createTopic("orders", partitions: 1)
-        try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 50, keys: 5), to: cluster)
-        let pipeline = TestPipeline(maxInFlight: 4)
-        await pipeline.failNextWrites(5)
-        let source = try KafkaSource(
-            configuration: KafkaTest.configuration(cluster, topic: "orders", group: "unrecorded"), handler: pipeline,
-            logger: KafkaTest.logger)
-        try await KafkaTest.withRunning(source) {
-            #expect(await KafkaTest.eventually { source.statistics.settled == 50 })
-            #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "unrecorded")) == true })
+        /// Ledger writes that fail are not committed; the events are submitted again and recorded once.
+        @Test func unrecordedOutcomesAreRetriedNotCommitted() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("orders", partitions: 1)
+            try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 50, keys: 5), to: cluster)
+            let pipeline = TestPipeline(maxInFlight: 4)
+            await pipeline.failNextWrites(5)
+            let source = try KafkaSource(
+                configuration: KafkaTest.configuration(cluster, topic: "orders", group: "unrecorded"), handler: pipeline,
+                logger: KafkaTest.logger)
+            try await KafkaTest.withRunning(source) {
+                #expect(await KafkaTest.eventually { source.statistics.settled >= 50 })
+                #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "unrecorded")) == true })
+            }
+            #expect(source.statistics.retried >= 5)
+            #expect(Set(try await pipeline.recordedIDs()).count == 50)
         }
-        #expect(source.statistics.retried >= 5)
-        #expect(Set(try await pipeline.recordedIDs()).count == 50)
     }
 }

@@ -11,6 +11,9 @@ final class EndToEndPipeline: KafkaRecordHandler {
     let dispatcher: Dispatcher
     let ledger: SQLiteLedger
 
+    /// `SLUICE_BENCH_ORDERING=none` maps with `ordering: none` (default: the Kafka record key).
+    static let ordering = ProcessInfo.processInfo.environment["SLUICE_BENCH_ORDERING"] == "none" ? "ordering: none\n" : ""
+
     static let yaml = """
         adapter: bench.orders
         version: 1
@@ -44,7 +47,7 @@ final class EndToEndPipeline: KafkaRecordHandler {
 
     init(ledger: SQLiteLedger) throws {
         let compiler = AdapterCompiler(references: ConfigReferences(source: NoValues(), resolution: .lenient))
-        let (compiled, diagnostics) = compiler.compile(text: Self.yaml, file: "bench.yaml")
+        let (compiled, diagnostics) = compiler.compile(text: Self.yaml + "\n" + Self.ordering, file: "bench.yaml")
         guard let compiled else { throw CocoaError(.featureUnsupported, userInfo: ["diagnostics": "\(diagnostics)"]) }
         adapter = compiled
         self.ledger = ledger

@@ -20,7 +20,7 @@ let cConsumer = arguments[1]
 let count = arguments.count > 2 ? Int(arguments[2]) ?? 500_000 : 500_000
 let logger: Logger = {
     var logger = Logger(label: "kafka-bench")
-    logger.logLevel = .error
+    logger.logLevel = ProcessInfo.processInfo.environment["SLUICE_BENCH_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .error
     return logger
 }()
 
@@ -97,7 +97,8 @@ func runSource(group: String, handler: some KafkaRecordHandler, pauseAbove: Int 
     let source = try KafkaSource(
         configuration: KafkaSourceConfiguration(
             adapter: "bench", bootstrapServers: cluster.bootstrapServers, topics: ["bench"], groupID: group,
-            properties: ["log_level": "3"], pauseAbove: pauseAbove, maxBatch: 1_000, commitInterval: .milliseconds(50)),
+            properties: ["log_level": "3"], pauseAbove: pauseAbove, pauseAfter: pauseAfter, maxBatch: 1_000,
+            commitInterval: .milliseconds(50)),
         handler: handler, logger: logger)
     let task = Task { try await source.run() }
     var first: ContinuousClock.Instant?
@@ -120,7 +121,10 @@ func runSource(group: String, handler: some KafkaRecordHandler, pauseAbove: Int 
 }
 
 let c = try runC(group: "bench-c")
-let swift = try await runSource(group: "bench-swift", handler: ImmediateHandler())
+/// How long the buffer may stay high before pausing (pausing drops librdkafka's prefetch): `SLUICE_BENCH_PAUSE_AFTER_MS`.
+let pauseAfter = Duration.milliseconds(ProcessInfo.processInfo.environment["SLUICE_BENCH_PAUSE_AFTER_MS"].flatMap(Int.init) ?? 500)
+let pauseAbove = ProcessInfo.processInfo.environment["SLUICE_BENCH_PAUSE_ABOVE"].flatMap(Int.init) ?? 20_000
+let swift = try await runSource(group: "bench-swift", handler: ImmediateHandler(), pauseAbove: pauseAbove)
 say(
     "sluice_source messages=\(count) rate=\(Int(swift.rate)) (\(Int(100 * swift.rate / c))% of C)"
         + " fetch-to-commit p50=\(ms(percentile(swift.latencies, 0.5))) p99=\(ms(percentile(swift.latencies, 0.99)))")
@@ -128,7 +132,12 @@ say(
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-kafka-bench-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(at: directory) }
-let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: directory.appendingPathComponent("ledger.sqlite").path))
+/// `SLUICE_BENCH_SYNC=normal` trades power-loss durability for speed (diagnosis only; the default is FULL).
+let synchronous: SQLiteLedgerConfiguration.Synchronous =
+    ProcessInfo.processInfo.environment["SLUICE_BENCH_SYNC"] == "normal" ? .normal : .full
+let ledger = try await SQLiteLedger.open(
+    SQLiteLedgerConfiguration(path: directory.appendingPathComponent("ledger.sqlite").path, synchronous: synchronous))
+say("ledger: SQLite synchronous=\(synchronous.rawValue)")
 let pipeline = try EndToEndPipeline(ledger: ledger)
 let endToEnd = try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { await pipeline.dispatcher.run() }

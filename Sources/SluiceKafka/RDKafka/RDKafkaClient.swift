@@ -12,6 +12,9 @@ final class RDKafkaClient: @unchecked Sendable {
     enum Kind { case consumer, producer }
 
     private let handle: OpaquePointer
+    /// Topic names by topic handle, so that a name is decoded once, not per record. Touched only by
+    /// `consumerPoll`, which one thread calls (the poll thread).
+    private var topicNames: [OpaquePointer: String] = [:]
     private let callbacks: Unmanaged<RDKafkaCallbacks>
     let kind: Kind
 
@@ -72,13 +75,20 @@ final class RDKafkaClient: @unchecked Sendable {
         guard let message = rd_kafka_consumer_poll(handle, timeoutMs) else { return nil }
         defer { rd_kafka_message_destroy(message) }
         let value = message.pointee
-        let topic = value.rkt.map { String(cString: rd_kafka_topic_name($0)) }
+        let topic = value.rkt.map(topicName)
         if value.err != RD_KAFKA_RESP_ERR_NO_ERROR {
             let text = rd_kafka_message_errstr(message).map { String(cString: $0) } ?? ""
             let error = KafkaError(kind: .client, code: value.err.rawValue, message: text)
             return .error(error, topic.map { TopicPartition(topic: $0, partition: value.partition) })
         }
         return .record(Self.copy(message, topic: topic ?? ""))
+    }
+
+    private func topicName(_ topic: OpaquePointer) -> String {
+        if let name = topicNames[topic] { return name }
+        let name = String(cString: rd_kafka_topic_name(topic))
+        topicNames[topic] = name
+        return name
     }
 
     private static func copy(_ message: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) -> KafkaRecord {

@@ -18,7 +18,7 @@ extension KafkaSource {
             let plan = state.withLock {
                 $0.plan(
                     pauseAbove: configuration.pauseAbove, resumeBelow: configuration.resumeBelow,
-                    maxBatch: configuration.maxBatch)
+                    maxBatch: configuration.maxBatch, now: clock.now, pauseAfter: configuration.pauseAfter)
             }
             guard plan.running else { break }
             if !plan.pause.isEmpty {
@@ -43,6 +43,11 @@ extension KafkaSource {
             if !readiness.isReady, lastProbe.map({ now - $0 >= .seconds(2) }) ?? true {
                 probeReadiness()
                 lastProbe = clock.now
+            }
+            if plan.fetchLimit == 0, !plan.paused {
+                // Full but not paused yet: wait briefly without fetching (callbacks wait at most `pauseAfter`).
+                usleep(500)
+                continue
             }
             fetch(limit: plan.fetchLimit, into: &records)
             if !records.isEmpty {

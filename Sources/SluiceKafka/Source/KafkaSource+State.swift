@@ -16,6 +16,8 @@ extension KafkaSource {
         var pause: [TopicPartition]
         var resume: [TopicPartition]
         var fetchLimit: Int
+        /// Whether the partitions are paused (so polling returns no records, only callbacks).
+        var paused = false
     }
 
     /// Whether an unsettled event is submitted again.
@@ -49,6 +51,8 @@ extension KafkaSource {
         /// are resumed (or paused) explicitly on the next plan.
         var fresh: Set<TopicPartition> = []
         var wantsPause = false
+        /// Since when the buffer has been full (fetching stopped, partitions not paused yet).
+        var fullSince: ContinuousClock.Instant?
         var dispatchWaiter: CheckedContinuation<Void, Never>?
         var readiness = KafkaReadiness.starting
         var fatal: KafkaError?
@@ -102,14 +106,25 @@ extension KafkaSource {
 
         // MARK: Fetch and dispatch
 
-        /// What the poll thread should do: pause above `pauseAbove`, resume below `resumeBelow`, fetch what fits.
-        mutating func plan(pauseAbove: Int, resumeBelow: Int, maxBatch: Int) -> FlowPlan {
+        /// What the poll thread should do: fetch only what fits under `pauseAbove`; when the buffer has stayed
+        /// full for `pauseAfter`, pause the partitions (pausing makes librdkafka drop what it prefetched, so a
+        /// short congestion only stops fetching); resume below `resumeBelow`.
+        mutating func plan(
+            pauseAbove: Int, resumeBelow: Int, maxBatch: Int, now: ContinuousClock.Instant = .now,
+            pauseAfter: Duration = .zero
+        ) -> FlowPlan {
             guard phase == .running else { return FlowPlan(running: false, pause: [], resume: [], fetchLimit: 0) }
-            if undispatched >= pauseAbove, !wantsPause {
+            // Full from reaching `pauseAbove` until the buffer drains below `resumeBelow` (hysteresis): a gate
+            // that keeps the buffer high for `pauseAfter` gets the partitions paused.
+            if undispatched >= pauseAbove {
+                fullSince = fullSince ?? now
+            } else if undispatched < resumeBelow {
+                fullSince = nil
+                wantsPause = false
+            }
+            if let since = fullSince, !wantsPause, now - since >= pauseAfter {
                 wantsPause = true
                 statistics.pauses += 1
-            } else if undispatched < resumeBelow {
-                wantsPause = false
             }
             statistics.paused = wantsPause
             let owned = Set(partitions.keys)
@@ -123,17 +138,21 @@ extension KafkaSource {
                 paused = []
             }
             fresh = []
-            return FlowPlan(running: true, pause: pause, resume: resume, fetchLimit: min(maxBatch, max(0, pauseAbove - undispatched)))
+            return FlowPlan(
+                running: true, pause: pause, resume: resume, fetchLimit: min(maxBatch, max(0, pauseAbove - undispatched)),
+                paused: wantsPause)
         }
 
         /// Buffers fetched records of owned partitions; returns the dispatch loop's waiter to resume.
         mutating func append(_ records: [KafkaRecord], at now: ContinuousClock.Instant) -> CheckedContinuation<Void, Never>? {
             for record in records {
                 let partition = record.topicPartition
-                guard phase == .running, var state = partitions[partition], !state.revoking else { continue }
-                guard state.watermark.receive(record.offset) else { continue }
-                partitions[partition] = state
-                buffer.append(Ticket(record: record, generation: state.generation, fetchedAt: now))
+                // In place (`partitions[p]!.…`): copying a partition's state out would copy its in-flight
+                // table and watermark on every record.
+                guard phase == .running, let generation = partitions[partition]?.generation,
+                    partitions[partition]?.revoking == false, partitions[partition]!.watermark.receive(record.offset)
+                else { continue }
+                buffer.append(Ticket(record: record, generation: generation, fetchedAt: now))
                 undispatched += 1
                 statistics.received += 1
                 if statistics.received % 64 == 0 { latencyProbes[partition, default: []].append((record.offset, now)) }
@@ -164,44 +183,42 @@ extension KafkaSource {
         /// Admits a ticket whose partition is still owned by the same generation; false drops it.
         mutating func admit(_ ticket: Ticket, event: Event) -> Bool {
             undispatched -= 1
-            guard phase == .running, var state = partitions[ticket.partition], state.generation == ticket.generation,
-                !state.revoking
-            else {
+            guard phase == .running, isCurrent(ticket), partitions[ticket.partition]?.revoking == false else {
                 forgetUndispatched(ticket)
                 return false
             }
-            state.inFlight[ticket.record.offset] = event
-            partitions[ticket.partition] = state
+            partitions[ticket.partition]!.inFlight[ticket.record.offset] = event
             return true
         }
 
         /// A record dropped before admission (its partition is leaving): make the watermark accept it again if
         /// it is fetched again by this owner.
         private mutating func forgetUndispatched(_ ticket: Ticket) {
-            guard var state = partitions[ticket.partition], state.generation == ticket.generation else { return }
-            state.watermark.forget(from: ticket.record.offset)
-            partitions[ticket.partition] = state
+            guard isCurrent(ticket) else { return }
+            partitions[ticket.partition]!.watermark.forget(from: ticket.record.offset)
+        }
+
+        /// Whether the ticket's partition is owned by the generation that fetched it.
+        private func isCurrent(_ ticket: Ticket) -> Bool {
+            partitions[ticket.partition]?.generation == ticket.generation
         }
 
         // MARK: Settlement
 
         /// The offset's outcome is durable: it may be committed once every earlier offset is.
         mutating func settle(_ ticket: Ticket) {
-            guard var state = partitions[ticket.partition], state.generation == ticket.generation,
-                state.inFlight.removeValue(forKey: ticket.record.offset) != nil
+            guard isCurrent(ticket), partitions[ticket.partition]!.inFlight.removeValue(forKey: ticket.record.offset) != nil
             else { return }
-            state.watermark.settle(ticket.record.offset)
-            partitions[ticket.partition] = state
+            partitions[ticket.partition]!.watermark.settle(ticket.record.offset)
             statistics.settled += 1
         }
 
         /// The event was not decided: submit it again while its partition is owned and the source runs;
         /// otherwise leave it uncommitted for the partition's next owner.
         mutating func unsettled(_ ticket: Ticket) -> RetryDecision {
-            guard var state = partitions[ticket.partition], state.generation == ticket.generation else { return .giveUp }
-            guard phase == .running, !state.revoking else {
-                state.inFlight[ticket.record.offset] = nil
-                partitions[ticket.partition] = state
+            guard isCurrent(ticket) else { return .giveUp }
+            guard phase == .running, partitions[ticket.partition]?.revoking == false else {
+                partitions[ticket.partition]!.inFlight[ticket.record.offset] = nil
                 return .giveUp
             }
             statistics.retried += 1
@@ -219,11 +236,10 @@ extension KafkaSource {
         mutating func dueCommits(only: [TopicPartition]? = nil) -> [(TopicPartition, Int64)] {
             var due: [(TopicPartition, Int64)] = []
             for partition in only ?? Array(partitions.keys) {
-                guard var state = partitions[partition], let offset = state.watermark.committable,
-                    offset != state.commitSent
+                guard let offset = partitions[partition]?.watermark.committable,
+                    offset != partitions[partition]?.commitSent
                 else { continue }
-                state.commitSent = offset
-                partitions[partition] = state
+                partitions[partition]!.commitSent = offset
                 due.append((partition, offset))
             }
             return due

@@ -19,6 +19,9 @@ public struct KafkaSourceConfiguration: Sendable {
     public var pauseAbove: Int
     /// Records fetched but not yet admitted below which paused partitions resume (default half of `pauseAbove`).
     public var resumeBelow: Int
+    /// How long the buffer may stay full (fetching stopped) before the partitions are paused (default 500 ms).
+    /// Pausing makes librdkafka drop what it prefetched, so short congestion only stops fetching.
+    public var pauseAfter: Duration
     /// At most this many records per fetch from librdkafka's queue (default 500).
     public var maxBatch: Int
     /// How often settled offsets are committed (asynchronously; synchronously on revoke and shutdown). Default 200 ms.
@@ -48,7 +51,7 @@ public struct KafkaSourceConfiguration: Sendable {
     public init(
         adapter: String, bootstrapServers: String, topics: [String], groupID: String? = nil,
         deadLetterTopic: String? = nil, properties: [String: String] = [:], pauseAbove: Int = 2_000,
-        resumeBelow: Int? = nil, maxBatch: Int = 500, commitInterval: Duration = .milliseconds(200),
+        resumeBelow: Int? = nil, pauseAfter: Duration = .milliseconds(500), maxBatch: Int = 500, commitInterval: Duration = .milliseconds(200),
         drainBudget: Duration = .seconds(5), maxValueBytes: Int = 1 << 20, retryBackoff: Duration = .milliseconds(100)
     ) {
         self.adapter = adapter
@@ -59,6 +62,7 @@ public struct KafkaSourceConfiguration: Sendable {
         self.properties = properties
         self.pauseAbove = max(1, pauseAbove)
         self.resumeBelow = min(resumeBelow ?? max(1, pauseAbove / 2), self.pauseAbove)
+        self.pauseAfter = pauseAfter
         self.maxBatch = max(1, maxBatch)
         self.commitInterval = commitInterval
         self.drainBudget = drainBudget

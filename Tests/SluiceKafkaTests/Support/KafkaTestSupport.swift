@@ -60,7 +60,8 @@ enum KafkaTest {
             adapter: "orders", bootstrapServers: cluster.bootstrapServers, topics: [topic], groupID: group,
             deadLetterTopic: deadLetterTopic,
             properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"].merging(properties) { $1 },
-            pauseAbove: pauseAbove, maxBatch: maxBatch, commitInterval: .milliseconds(50), drainBudget: drainBudget,
+            pauseAbove: pauseAbove, pauseAfter: .milliseconds(20), maxBatch: maxBatch, commitInterval: .milliseconds(50),
+            drainBudget: drainBudget,
             maxValueBytes: maxValueBytes)
     }
 

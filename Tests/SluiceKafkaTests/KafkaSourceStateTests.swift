@@ -1,0 +1,88 @@
+import Foundation
+import SluiceCore
+import Testing
+
+@testable import SluiceKafka
+
+/// The source's shared state without Kafka: flow control, admission by generation, settlement and commits.
+@Suite("KafkaSource.State")
+struct KafkaSourceStateTests {
+    let p0 = TopicPartition(topic: "t", partition: 0)
+    let p1 = TopicPartition(topic: "t", partition: 1)
+
+    func records(_ partition: Int32, _ offsets: Range<Int64>) -> [KafkaRecord] {
+        offsets.map { KafkaRecord(topic: "t", partition: partition, offset: $0, value: Array("{}".utf8)) }
+    }
+
+    func event(_ ticket: KafkaSource.Ticket) -> Event {
+        Event(source: "t", id: "\(ticket.record.offset)", type: nil, body: .bytes([]), receivedAt: Date())
+    }
+
+    @Test func pausesAboveTheHighWatermarkAndResumesBelowTheLow() {
+        var state = KafkaSource.State()
+        state.assign([p0, p1])
+        var plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
+        #expect(plan.pause.isEmpty)
+        #expect(plan.resume == [p0, p1])  // fresh partitions are resumed explicitly
+        #expect(plan.fetchLimit == 4)
+        _ = state.append(records(0, 0..<6) + records(1, 0..<6), at: .now)
+        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
+        #expect(plan.pause == [p0, p1])
+        #expect(plan.fetchLimit == 0)
+        #expect(state.snapshot.paused)
+        let batch = state.takeBatch(limit: 6)!
+        for ticket in batch { _ = state.admit(ticket, event: event(ticket)) }
+        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
+        #expect(plan.pause.isEmpty && plan.resume.isEmpty, "6 undispatched: between the watermarks, still paused")
+        #expect(plan.fetchLimit == 4)
+        for ticket in state.takeBatch(limit: 8)! { _ = state.admit(ticket, event: event(ticket)) }
+        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
+        #expect(plan.resume == [p0, p1])
+        #expect(state.snapshot.pauses == 1)
+    }
+
+    @Test func commitsOnlyTheSettledPrefixPerPartition() {
+        var state = KafkaSource.State()
+        state.assign([p0])
+        _ = state.append(records(0, 0..<4), at: .now)
+        let tickets = state.takeBatch(limit: 10)!
+        for ticket in tickets { _ = state.admit(ticket, event: event(ticket)) }
+        state.settle(tickets[1])
+        state.settle(tickets[2])
+        var due = state.dueCommits().map(\.1)
+        #expect(due.isEmpty)
+        state.settle(tickets[0])
+        due = state.dueCommits().map(\.1)
+        #expect(due == [3])
+        due = state.dueCommits().map(\.1)
+        #expect(due.isEmpty, "nothing new to commit")
+        state.commitFailed([(p0, 3)])
+        due = state.dueCommits().map(\.1)
+        #expect(due == [3], "a failed commit is sent again")
+        state.settle(tickets[3])
+        due = state.dueCommits().map(\.1)
+        #expect(due == [4])
+    }
+
+    @Test func revokedPartitionsDropBufferedRecordsAndIgnoreLateSettlements() {
+        var state = KafkaSource.State()
+        state.assign([p0, p1])
+        _ = state.append(records(0, 0..<3) + records(1, 0..<3), at: .now)
+        let first = state.takeBatch(limit: 2)!  // p0@0, p0@1
+        for ticket in first { _ = state.admit(ticket, event: event(ticket)) }
+        state.beginRevoke([p0], lost: false)
+        #expect(state.inFlightCount([p0]) == 2)
+        #expect(state.snapshot.buffered == 3, "p0@2 dropped, p1's three kept")
+        let decision = state.unsettled(first[0])
+        #expect(decision == .giveUp, "no retry on a revoking partition")
+        state.settle(first[1])
+        let due = state.dueCommits(only: [p0])
+        #expect(due.isEmpty, "p0@0 is not settled")
+        state.remove([p0])
+        state.settle(first[0])
+        #expect(state.snapshot.settled == 1)
+        state.assign([p0])  // a new generation
+        let admitted = state.admit(first[0], event: event(first[0]))
+        #expect(!admitted, "a ticket of the old generation is stale")
+    }
+}
