@@ -7,10 +7,13 @@ import SluiceCore
 struct InboxReadmission: Service {
     let ledger: any OutcomeLedger
     let pipelines: [String: AdapterPipeline]
+    /// Opened once every pending row is admitted (or left), so that new events come after them.
+    let intake: Intake
     let logger: Logger
     let pageSize = 500
 
     func run() async {
+        defer { intake.open() }
         var after: Int64?
         var counts = (admitted: 0, decided: 0, left: 0)
         while !Task.isCancelled, !Task.isShuttingDownGracefully {

@@ -2,12 +2,41 @@ import ServiceLifecycle
 public import SluiceCore
 import Synchronization
 
-/// Whether Sluice takes new events. On SIGTERM it stops first: webhooks are answered `503` while
-/// the work already taken drains, and pull sources stop fetching.
+/// Whether Sluice takes new events. It opens once the inbox rows a previous run left are
+/// re-admitted (so that they go first, in their order); on SIGTERM it closes first: webhooks are
+/// answered `503` while the work already taken drains, and pull sources stop fetching.
 public final class Intake: Sendable {
     private let draining = Atomic<Bool>(false)
+    private let opened = Atomic<Bool>(false)
+    private let openWaiters = Mutex<[CheckedContinuation<Void, Never>]>([])
 
     public init() {}
+
+    /// True once start-up's re-admission is done and intake is open.
+    public var isOpen: Bool { opened.load(ordering: .acquiring) }
+
+    /// Opens intake (after re-admission), waking the sources that wait for it.
+    public func open() {
+        opened.store(true, ordering: .releasing)
+        let waiters = openWaiters.withLock { waiters in
+            defer { waiters.removeAll() }
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once intake is open.
+    public func waitUntilOpen() async {
+        if isOpen { return }
+        await withCheckedContinuation { continuation in
+            let resumeNow = openWaiters.withLock { waiters -> Bool in
+                if isOpen { return true }
+                waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
 
     /// True once shutdown has begun.
     public var isDraining: Bool { draining.load(ordering: .acquiring) }
@@ -28,6 +57,9 @@ struct GuardedSink<Sink: WebhookSink>: WebhookSink {
     func accept(_ event: Event, delivery: Delivery) async -> WebhookAcceptance {
         if intake.isDraining {
             return .unavailable(reason: "Sluice is shutting down", retryAfter: .seconds(5))
+        }
+        if !intake.isOpen {
+            return .unavailable(reason: "Sluice is starting: earlier events are being re-admitted", retryAfter: .seconds(1))
         }
         return await sink.accept(event, delivery: delivery)
     }

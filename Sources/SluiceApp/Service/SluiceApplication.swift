@@ -191,10 +191,14 @@ public func buildApplication(
         let dispatcher = Dispatcher(
             adapter: adapter.name, boundary: adapter.boundary, retry: adapter.retry, engine: engine,
             clock: ContinuousClock(), currentVersion: { [version = adapter.version] in version })
-        pipelines[adapter.name] = AdapterPipeline(adapter: adapter, dispatcher: dispatcher, ledger: ledger, options: options)
+        pipelines[adapter.name] = AdapterPipeline(
+            adapter: adapter, dispatcher: dispatcher, ledger: ledger, options: options, logger: logger)
     }
     let intake = Intake()
     let health = HealthMonitor(ledger: ledger, engines: engines, pipelines: pipelines, logger: logger)
+    health.addCheck("intake") {
+        intake.isDraining ? (false, "draining") : intake.isOpen ? (true, "open") : (false, "re-admitting the inbox")
+    }
     let status = StatusPage(health: health, pipelines: Array(pipelines.values), ledger: ledger)
 
     let router = Router(context: BasicRequestContext.self)
@@ -231,7 +235,9 @@ public func buildApplication(
     for name in pipelines.keys.sorted() {
         add(DispatcherService(dispatcher: pipelines[name]!.dispatcher), "gate " + name)
     }
-    add(InboxReadmission(ledger: ledger, pipelines: pipelines, logger: logger), "inbox re-admission", returns: .ignore)
+    add(
+        InboxReadmission(ledger: ledger, pipelines: pipelines, intake: intake, logger: logger), "inbox re-admission",
+        returns: .ignore)
     // A source that returns is done: the group shuts down gracefully.
     let makeSources = sources ?? StandardSources.pullSources(config: config, logger: logger)
     for source in try makeSources(pipelines, intake, health) {
@@ -242,6 +248,18 @@ public func buildApplication(
     return SluiceApplication(
         pipelines: pipelines, engines: engines, intake: intake, health: health, status: status, services: services,
         listening: listening, httpClient: httpClient, logger: logger)
+}
+
+/// Runs a source once intake is open (the inbox re-admission is done).
+struct AfterIntakeOpens: Service {
+    let intake: Intake
+    let source: any Service
+
+    func run() async throws {
+        await intake.waitUntilOpen()
+        guard !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
+        try await source.run()
+    }
 }
 
 /// This process's name among replicas sharing a ledger: `host-pid`.

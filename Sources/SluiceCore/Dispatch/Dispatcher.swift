@@ -37,7 +37,8 @@ public actor Dispatcher {
     var runtime: TaskRuntime
     var work: [String: Work] = [:]
     var random: SplitMix64
-    var capacityWaiters: [CheckedContinuation<Void, Never>] = []
+    var capacityWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    var nextWaiter = 0
     var generations = 0
     /// The task delivering each started event. Abandoning an event cancels its task, which stops
     /// its engine call or backoff wait; ``run()`` waits for every one before it returns.
@@ -255,10 +256,27 @@ public actor Dispatcher {
     public var pullCapacity: Int { runtime.pullCapacity }
 
     /// Returns when the queue has drained to the low watermark (half of `maxQueued`) and is taking
-    /// work, so that a paused pull source resumes without polling.
+    /// work, so that a paused pull source resumes without polling; or when the calling task is
+    /// cancelled (a source shutting down never hangs here).
     public func waitForPullCapacity() async {
         if runtime.queuedCount <= runtime.lowWatermark, !runtime.isCancelling { return }
-        await withCheckedContinuation { capacityWaiters.append($0) }
+        nextWaiter += 1
+        let id = nextWaiter
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume()
+                } else {
+                    capacityWaiters[id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.resumeWaiter(id) }
+        }
+    }
+
+    private func resumeWaiter(_ id: Int) {
+        capacityWaiters.removeValue(forKey: id)?.resume()
     }
 
     /// The gate's counters, for the status page and health checks.
@@ -359,7 +377,7 @@ public actor Dispatcher {
 
     private func resumeCapacityWaiters() {
         guard runtime.queuedCount <= runtime.lowWatermark || runtime.isCancelling else { return }
-        let waiters = capacityWaiters
+        let waiters = capacityWaiters.values
         capacityWaiters.removeAll()
         for waiter in waiters { waiter.resume() }
     }

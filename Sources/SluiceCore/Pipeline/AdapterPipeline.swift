@@ -1,4 +1,5 @@
 public import Foundation
+public import Logging
 
 /// One adapter's path from an event to its durable outcome: mapping, the idempotency check, the
 /// claim (when replicas share the ledger), the gate and the engine (through the ``Dispatcher``),
@@ -20,6 +21,8 @@ public final class AdapterPipeline: Sendable {
     let metrics: PipelineMetrics
     let recent: RecentOutcomes
     let now: @Sendable () -> Date
+    /// Logs decisions with the event id, adapter, key and workflow id; never a payload.
+    let logger: Logger
 
     /// - Parameters:
     ///   - adapter: the compiled adapter.
@@ -28,10 +31,11 @@ public final class AdapterPipeline: Sendable {
     ///   - options: claims, the synchronous wait, whether dead letters keep deliveries.
     ///   - recentLimit: how many recent decisions ``recentOutcomes`` keeps for the status page.
     ///   - now: the wall clock of decisions (fixed in tests).
+    ///   - logger: where decisions are logged (rejections at `info`, the rest at `debug`).
     public init(
         adapter: CompiledAdapter, dispatcher: Dispatcher, ledger: any OutcomeLedger,
         options: PipelineOptions = PipelineOptions(), recentLimit: Int = 50,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "sluice.pipeline")
     ) {
         self.adapter = adapter
         self.dispatcher = dispatcher
@@ -40,6 +44,9 @@ public final class AdapterPipeline: Sendable {
         self.metrics = PipelineMetrics(adapter: adapter.name)
         self.recent = RecentOutcomes(limit: recentLimit)
         self.now = now
+        var logger = logger
+        logger[metadataKey: "adapter"] = "\(adapter.name)"
+        self.logger = logger
     }
 
     /// The latest decisions this process recorded, newest first.
@@ -104,6 +111,7 @@ public final class AdapterPipeline: Sendable {
             case .recorded:
                 recent.append(outcome)
                 metrics.recordDecision(outcome)
+                log(outcome, deadLetter: deadLetter != nil)
                 return .recorded(outcome, deadLetter: deadLetter != nil)
             case .alreadyDecided(let existing):
                 metrics.recordDuplicate()
@@ -111,7 +119,31 @@ public final class AdapterPipeline: Sendable {
             }
         } catch {
             metrics.recordLedgerFailure()
+            logger.error(
+                "the ledger could not record an outcome; the event is not acknowledged and comes again",
+                metadata: metadata(outcome).merging(["error": "\(error)"]) { $1 })
             return .unrecorded(error)
+        }
+    }
+
+    /// The log fields of an outcome: event, key, workflow and decision; never the payload.
+    func metadata(_ outcome: Outcome) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "idempotency_key": "\(outcome.idempotencyKey)", "outcome": "\(outcome.kind.rawValue)",
+        ]
+        if let eventID = outcome.sluice?.eventID { metadata["event.id"] = "\(eventID)" }
+        if let workflowID = outcome.workflowID { metadata["workflow.id"] = "\(workflowID)" }
+        if let reason = outcome.reason { metadata["reason"] = "\(reason.rawValue)" }
+        return metadata
+    }
+
+    private func log(_ outcome: Outcome, deadLetter: Bool) {
+        if outcome.kind == .rejected {
+            var metadata = metadata(outcome)
+            metadata["dead_letter"] = "\(deadLetter)"
+            logger.info("event rejected", metadata: metadata)
+        } else {
+            logger.debug("event decided", metadata: metadata(outcome))
         }
     }
 

@@ -62,6 +62,25 @@ struct AdapterPipelineTests {
         }
     }
 
+    @Test("a pull source waiting for room in a full gate stops waiting when its task is cancelled")
+    func capacityWaitIsCancellable() async throws {
+        let adapter = try orderAdapter(maxInFlight: 1, maxQueued: 2)
+        try await withPipeline(adapter: adapter) { pipeline, fake, _ in
+            fake.inject(.delay(.seconds(2)), .delay(.seconds(2)), .delay(.seconds(2)))
+            for index in 0..<3 {
+                let (event, delivery) = try orderDelivery(id: "evt_w\(index)", order: 300 + index)
+                _ = await pipeline.accept(event, delivery: delivery)
+            }
+            #expect(await pipeline.dispatcher.pullCapacity == 0)
+            let waiter = Task { await pipeline.dispatcher.waitForPullCapacity() }
+            try await Task.sleep(for: .milliseconds(100))
+            let started = ContinuousClock.now
+            waiter.cancel()
+            await waiter.value
+            #expect(ContinuousClock.now - started < .seconds(1))
+        }
+    }
+
     @Test("an unmatched event is decided at mapping and recorded; a dead letter only when the adapter asks")
     func unmatched() async throws {
         try await withPipeline(adapter: try orderAdapter(unmatched: "dead_letter")) { pipeline, fake, ledger in

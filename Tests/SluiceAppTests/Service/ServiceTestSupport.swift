@@ -78,6 +78,7 @@ struct RunningService {
         let application = try buildApplication(config: config, ledger: ledger, healthInterval: healthInterval, logger: logger)
         let task = Task { try await application.run(signals: false) }
         guard let port = await application.listening.port else { throw PipelineTestError(description: "the server did not start") }
+        await application.intake.waitUntilOpen()
         return RunningService(application: application, task: task, port: port)
     }
 

@@ -227,8 +227,9 @@ final class ServeProcess: Sendable {
         // Wait for the server to listen.
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline, process.isRunning {
-            if let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!),
-                String(decoding: data, as: UTF8.self).hasPrefix("ok")
+            // Ready: ledger, engine, and intake open (the inbox re-admission is done).
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/readyz")!),
+                (response as? HTTPURLResponse)?.statusCode == 200
             {
                 return serve
             }
