@@ -204,6 +204,42 @@ extension ShutdownTests {
     }
 }
 
+extension ShutdownTests {
+    @Test("killed with SIGKILL right after its 202s, the restart delivers every one")
+    func sigkillAfterAccepting() async throws {
+        let fake = try await startEngineFake()
+        fake.inject(Array(repeating: FakeFault.delay(.seconds(2)), count: 12))
+        let project = try ServiceProject(engineURL: fake.baseURL, adapters: ["orders": adapter])
+        defer { project.cleanUp() }
+        let port = try FreePort.next()
+        let first = try await ServeProcess.start(project: project, port: port)
+        var accepted: [String] = []
+        for index in 0..<12 where await ServeProcess.post(port: port, id: "evt_kill_\(index)", order: 700 + index) == 202 {
+            accepted.append("evt_kill_\(index)")
+        }
+        #expect(accepted.count == 12)
+        first.signal(SIGKILL)
+        #expect(try await first.waitForExit(timeout: .seconds(10)) != 0)
+
+        let second = try await ServeProcess.start(project: project, port: port)
+        let ledger = try await SQLiteLedger.open(
+            SQLiteLedgerConfiguration(
+                path: project.directory.appendingPathComponent("ledger.sqlite").path, createDirectory: false, createFile: false))
+        let delivered = await eventually(timeout: .seconds(60)) {
+            for id in accepted where (try? await ledger.decisionSummary(adapter: "orders", idempotencyKey: id)) == nil {
+                return false
+            }
+            return true
+        }
+        #expect(delivered, "every 202 before the kill has its outcome after the restart")
+        for index in 0..<12 { #expect(fake.workflow("order-\(700 + index)") != nil) }
+        await ledger.close()
+        second.signal(SIGTERM)
+        _ = try await second.waitForExit(timeout: .seconds(30))
+        await fake.stop()
+    }
+}
+
 /// `sluice serve` in a child process.
 final class ServeProcess: Sendable {
     let process: Process
