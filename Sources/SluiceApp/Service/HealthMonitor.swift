@@ -28,6 +28,7 @@ public final class HealthMonitor: Sendable {
     private let engines: [String: any WorkflowEngine]
     private let pipelines: [String: AdapterPipeline]
     private let state = Mutex(State())
+    private let inboxGauges: [String: Gauge]
     private let extraChecks = Mutex<[(name: String, check: @Sendable () -> (ok: Bool, detail: String))]>([])
     let historyLimit: Int
     let logger: Logger
@@ -49,6 +50,8 @@ public final class HealthMonitor: Sendable {
         self.ledger = ledger
         self.engines = engines
         self.pipelines = pipelines
+        self.inboxGauges = Dictionary(
+            uniqueKeysWithValues: pipelines.keys.map { ($0, Gauge(label: "sluice_inbox_depth", dimensions: [("adapter", $0)])) })
         self.historyLimit = historyLimit
         self.logger = logger
     }
@@ -109,9 +112,7 @@ public final class HealthMonitor: Sendable {
         }
         let letters = (try? await ledger.deadLetters(DeadLetterQuery(limit: 10))) ?? []
         let depth = (try? await ledger.inboxDepth()) ?? [:]
-        for name in pipelines.keys {
-            Gauge(label: "sluice_inbox_depth", dimensions: [("adapter", name)]).record(depth[name] ?? 0)
-        }
+        for (name, gauge) in inboxGauges { gauge.record(depth[name] ?? 0) }
         var extra: [String: Check] = [:]
         for (name, check) in extraChecks.withLock({ $0 }) {
             let (ok, detail) = check()
