@@ -238,10 +238,13 @@ public func buildApplication(
     add(
         InboxReadmission(ledger: ledger, pipelines: pipelines, intake: intake, logger: logger), "inbox re-admission",
         returns: .ignore)
-    // A source that returns is done: the group shuts down gracefully.
+    // Sources start once re-admission opened intake. A source that returns is done: the group
+    // shuts down gracefully.
     let makeSources = sources ?? StandardSources.pullSources(config: config, logger: logger)
     for source in try makeSources(pipelines, intake, health) {
-        add(source, String(describing: type(of: source)), returns: .gracefullyShutdownGroup)
+        add(
+            AfterIntakeOpens(intake: intake, source: source), String(describing: type(of: source)),
+            returns: .gracefullyShutdownGroup)
     }
     // Stopped first: intake closes before anything drains.
     add(IntakeService(intake: intake), "intake")
