@@ -22,7 +22,7 @@ struct ServiceProject {
               primary:
                 type: durable-workflow
                 url: \(engineURL)
-                token: ${env:SLUICE_TEST_DW_TOKEN}
+                token: ${env:SLUICE_SERVICE_TEST_TOKEN}
                 timeout: 5s
             default_engine: primary
             http:
@@ -40,8 +40,8 @@ struct ServiceProject {
 
     func configuration(environment: [String: String] = [:], flags: [String: String] = [:]) throws -> ServiceConfiguration {
         var env = environment
-        env["SLUICE_TEST_DW_TOKEN"] = env["SLUICE_TEST_DW_TOKEN"] ?? pipelineToken
-        setenv("SLUICE_TEST_DW_TOKEN", env["SLUICE_TEST_DW_TOKEN"]!, 1)
+        env["SLUICE_SERVICE_TEST_TOKEN"] = env["SLUICE_SERVICE_TEST_TOKEN"] ?? pipelineToken
+        setenv("SLUICE_SERVICE_TEST_TOKEN", env["SLUICE_SERVICE_TEST_TOKEN"]!, 1)
         return try ConfigurationLoader(environment: env, flags: flags).load(directory: directory)
     }
 

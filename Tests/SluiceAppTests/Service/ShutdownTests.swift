@@ -251,7 +251,7 @@ final class ServeProcess: Sendable {
         process.arguments = ["serve", "--config", "sluice.yaml", "--http-port", "\(port)", "--log-level", "notice"]
         process.currentDirectoryURL = project.directory
         var environment = ProcessInfo.processInfo.environment
-        environment["SLUICE_TEST_DW_TOKEN"] = pipelineToken
+        environment["SLUICE_SERVICE_TEST_TOKEN"] = pipelineToken
         process.environment = environment
         let logFile = project.directory.appendingPathComponent("serve-\(UUID().uuidString.prefix(8)).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
