@@ -68,12 +68,7 @@ struct ShutdownTests {
         #expect(pendingAfterStop > 0)
         // …and the restart delivers it.
         let second = try await ServeProcess.start(project: project, port: port)
-        let delivered = await eventually(timeout: .seconds(60)) {
-            for id in accepted where (try? await ledger.decisionSummary(adapter: "orders", idempotencyKey: id)) == nil {
-                return false
-            }
-            return true
-        }
+        let delivered = await eventually(timeout: .seconds(60)) { await allDecided(accepted, in: ledger) }
         #expect(delivered, "every 202 has an outcome after the restart")
         #expect(try await ledger.pendingInbox(after: nil, limit: 10).isEmpty)
         // One engine effect per key: the fake saw each accepted order's workflow started once.
@@ -113,12 +108,7 @@ struct ShutdownTests {
         let ledger = try await SQLiteLedger.open(
             SQLiteLedgerConfiguration(
                 path: project.directory.appendingPathComponent("ledger.sqlite").path, createDirectory: false, createFile: false))
-        let delivered = await eventually(timeout: .seconds(60)) {
-            for id in accepted where (try? await ledger.decisionSummary(adapter: "orders", idempotencyKey: id)) == nil {
-                return false
-            }
-            return true
-        }
+        let delivered = await eventually(timeout: .seconds(60)) { await allDecided(accepted, in: ledger) }
         #expect(delivered)
         await ledger.close()
         second.signal(SIGTERM)
@@ -225,12 +215,7 @@ extension ShutdownTests {
         let ledger = try await SQLiteLedger.open(
             SQLiteLedgerConfiguration(
                 path: project.directory.appendingPathComponent("ledger.sqlite").path, createDirectory: false, createFile: false))
-        let delivered = await eventually(timeout: .seconds(60)) {
-            for id in accepted where (try? await ledger.decisionSummary(adapter: "orders", idempotencyKey: id)) == nil {
-                return false
-            }
-            return true
-        }
+        let delivered = await eventually(timeout: .seconds(60)) { await allDecided(accepted, in: ledger) }
         #expect(delivered, "every 202 before the kill has its outcome after the restart")
         for index in 0..<12 { #expect(fake.workflow("order-\(700 + index)") != nil) }
         await ledger.close()
@@ -367,4 +352,12 @@ extension Array where Element == UInt8 {
         }
         return false
     }
+}
+
+/// Whether every one of these keys of the `orders` adapter has its decision in the ledger.
+func allDecided(_ keys: some Collection<String>, in ledger: SQLiteLedger) async -> Bool {
+    for key in keys where (try? await ledger.decisionSummary(adapter: "orders", idempotencyKey: key)) == nil {
+        return false
+    }
+    return true
 }
