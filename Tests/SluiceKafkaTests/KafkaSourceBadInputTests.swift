@@ -57,6 +57,51 @@ extension KafkaSuites {
             #expect(huge?.value.isEmpty == true)
         }
 
+        /// With an outcome topic, every settled record's outcome is produced there (JSON keyed by the idempotency
+        /// key, with adapter, decision and origin headers) before its offset is committed; a dead-lettered one also
+        /// goes to the dead-letter topic. Records that never became events publish no outcome.
+        @Test func outcomesArePublishedBeforeCommit() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            for topic in ["orders", "orders.outcomes", "orders.dlq"] { try cluster.createTopic(topic, partitions: 1) }
+            var messages = KafkaTest.messages(topic: "orders", count: 12, keys: 3) { $0 == 5 ? "poison" : "order.created" }
+            messages.append(KafkaProducer.Message(topic: "orders", value: [UInt8](repeating: 0x41, count: 5_000)))
+            try await KafkaTest.produce(messages, to: cluster)
+
+            let pipeline = TestPipeline(maxInFlight: 4, poisonType: "poison")
+            let source = try KafkaSource(
+                configuration: KafkaTest.configuration(
+                    cluster, topic: "orders", group: "outcomes", deadLetterTopic: "orders.dlq",
+                    outcomeTopic: "orders.outcomes", maxValueBytes: 4_096),
+                handler: pipeline, logger: KafkaTest.logger)
+            try await KafkaTest.withRunning(source) {
+                #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "outcomes")) == true })
+            }
+            #expect(source.statistics.outcomesPublished == 12)
+            #expect(source.statistics.deadLettered == 2)  // the poison event and the oversized value
+
+            let published = try await DeadLetterReader.read(cluster, topic: "orders.outcomes", count: 12)
+            #expect(published.count == 12)
+            let recorded = Set(try await pipeline.recordedIDs())
+            var keys: Set<String> = []
+            for record in published {
+                let key = String(decoding: record.key ?? [], as: UTF8.self)
+                keys.insert(key)
+                let outcome = try Outcome(json: JSONParser.parse(record.value))
+                #expect(outcome.idempotencyKey == key)
+                #expect(record.headers["sluice.adapter"] == "orders")
+                #expect(record.headers["sluice.outcome"] == outcome.kind.rawValue)
+                #expect(record.headers["sluice.source.topic"] == "orders")
+                #expect(record.headers["sluice.source.offset"].flatMap(Int64.init) != nil)
+                if outcome.kind == .rejected {
+                    #expect(record.headers["sluice.reason"] == "malformed_payload")
+                } else {
+                    #expect(record.headers["sluice.reason"] == nil)
+                }
+            }
+            #expect(keys == recorded)
+            #expect(published.filter { $0.headers["sluice.outcome"] == "rejected" }.count == 1)
+        }
+
         /// An unreachable bootstrap server: not ready with librdkafka's error, no crash, a clean stop.
         @Test func unreachableBootstrapIsAReadinessFailure() async throws {
             let port = try FreePort.next()

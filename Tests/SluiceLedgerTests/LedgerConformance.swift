@@ -29,6 +29,12 @@ enum LedgerConformance {
         #expect(summary?.reason == first.reason)
         #expect(summary?.workflowID == first.workflowID)
         #expect(try await ledger.decisionSummary(adapter: "other", idempotencyKey: "k1") == nil)
+        // The batched check (one round trip per Kafka fetch) answers the same, and only for decided keys.
+        let batch = try await ledger.decisionSummaries(adapter: "orders", idempotencyKeys: ["k0", "k1", "k2", "k1"])
+        #expect(Array(batch.keys) == ["k1"])
+        #expect(batch["k1"] == summary)
+        #expect(try await ledger.decisionSummaries(adapter: "other", idempotencyKeys: ["k1"]).isEmpty)
+        #expect(try await ledger.decisionSummaries(adapter: "orders", idempotencyKeys: []).isEmpty)
         let stored = try await ledger.outcomes(OutcomeQuery(idempotencyKey: "k1"))
         #expect(stored.count == 1)
         #expect(stored.first?.duplicates == 1)
@@ -174,6 +180,7 @@ enum LedgerConformance {
         clock.advance(.seconds(2))
         #expect(try await ledger.decision(adapter: "windowed", idempotencyKey: "w1") == nil)
         #expect(try await ledger.decisionSummary(adapter: "windowed", idempotencyKey: "w1") == nil)
+        #expect(try await ledger.decisionSummaries(adapter: "windowed", idempotencyKeys: ["w1"]).isEmpty)
         // Other adapters keep their decisions forever.
         #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "w1") != nil)
         let second = LedgerFixtures.outcome(adapter: "windowed", key: "w1", kind: .rejected, reason: .unknownTarget)

@@ -3,23 +3,23 @@ import SluiceCore
 import SluiceKafka
 import SluiceLedger
 
-/// The benchmark's adapter pipeline: map the event with a compiled adapter, admit the plan to the dispatcher
-/// (an in-process engine answers at once), record the outcome in the SQLite ledger, then settle.
-/// (The product's `AdapterPipeline` does the same; this keeps the benchmark independent of it.)
-final class EndToEndPipeline: KafkaRecordHandler {
-    let adapter: CompiledAdapter
-    let dispatcher: Dispatcher
-    let ledger: SQLiteLedger
-
+/// The benchmark's adapter: the product's ``AdapterPipeline`` (mapping, the idempotency check against
+/// the ledger, the dispatcher's gate, an in-process engine that answers at once, the outcome written
+/// durably to SQLite) behind the product's ``PipelineRecordHandler``.
+enum EndToEndPipeline {
     /// `SLUICE_BENCH_ORDERING=none` maps with `ordering: none` (default: the Kafka record key).
     static let ordering = ProcessInfo.processInfo.environment["SLUICE_BENCH_ORDERING"] == "none" ? "ordering: none\n" : ""
+    /// The gate's `max_in_flight` (`SLUICE_BENCH_MAX_IN_FLIGHT`, default 4,096): each event holds its slot
+    /// until its outcome is durable, so the slots must cover a group commit's worth of events.
+    static let maxInFlight = ProcessInfo.processInfo.environment["SLUICE_BENCH_MAX_IN_FLIGHT"].flatMap(Int.init) ?? 4_096
 
-    static let yaml = """
+    static var yaml: String {
+        """
         adapter: bench.orders
         version: 1
         source:
           kafka: { topics: [bench], group: bench-e2e }
-        boundary: { mode: pull-only, max_in_flight: 512, max_queued: 8000, cancellation_budget: 3s }
+        boundary: { mode: pull-only, max_in_flight: \(maxInFlight), max_queued: 8000, cancellation_budget: 3s }
         idempotency_key: "${event.id}"
         rules:
           - name: created
@@ -30,6 +30,7 @@ final class EndToEndPipeline: KafkaRecordHandler {
                   workflow_id: "order-${body.order_id}"
                   input: [{ customer: "${body.customer}", amount: "${body.amount_cents}" }]
         """
+    }
 
     struct InstantEngine: WorkflowEngine {
         func execute(_ command: EngineCommand, adapter: String) async throws(EngineError) -> Outcome {
@@ -45,52 +46,13 @@ final class EndToEndPipeline: KafkaRecordHandler {
         func file(_ path: String) throws -> String { throw CocoaError(.fileNoSuchFile) }
     }
 
-    init(ledger: SQLiteLedger) throws {
+    static func make(ledger: SQLiteLedger) throws -> AdapterPipeline {
         let compiler = AdapterCompiler(references: ConfigReferences(source: NoValues(), resolution: .lenient))
-        let (compiled, diagnostics) = compiler.compile(text: Self.yaml + "\n" + Self.ordering, file: "bench.yaml")
+        let (compiled, diagnostics) = compiler.compile(text: yaml + "\n" + ordering, file: "bench.yaml")
         guard let compiled else { throw CocoaError(.featureUnsupported, userInfo: ["diagnostics": "\(diagnostics)"]) }
-        adapter = compiled
-        self.ledger = ledger
-        dispatcher = Dispatcher(
+        let dispatcher = Dispatcher(
             adapter: compiled.name, boundary: compiled.boundary, retry: compiled.retry, engine: InstantEngine(),
             clock: ContinuousClock(), currentVersion: { 1 })
-    }
-}
-
-extension EndToEndPipeline {
-    var capacity: Int {
-        get async { await dispatcher.pullCapacity }
-    }
-
-    func waitForCapacity() async { await dispatcher.waitForPullCapacity() }
-
-    func cancel(events: [Event], reason: String) async {
-        await dispatcher.cancel(keys: events.map(\.id), reason: reason)
-    }
-
-    func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void) async throws(DispatchAdmissionError) {
-        let ledger = self.ledger
-        switch adapter.map(event) {
-        case .rejected(let outcome):
-            await Self.record(outcome, in: ledger, settled: settled)
-        case .plan(let plan):
-            try await dispatcher.submit(plan, source: .pull) { result in
-                switch result {
-                case .decided(let outcome): await Self.record(outcome, in: ledger, settled: settled)
-                case .abandoned(let reason): await settled(.abandoned(reason: reason))
-                }
-            }
-        }
-    }
-
-    private static func record(
-        _ outcome: Outcome, in ledger: SQLiteLedger, settled: @Sendable (KafkaSettlement) async -> Void
-    ) async {
-        do {
-            _ = try await ledger.record(outcome)
-            await settled(.recorded(outcome, deadLetter: false))
-        } catch {
-            await settled(.unrecorded(error))
-        }
+        return AdapterPipeline(adapter: compiled, dispatcher: dispatcher, ledger: ledger)
     }
 }

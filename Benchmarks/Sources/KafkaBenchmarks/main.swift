@@ -1,8 +1,9 @@
 // Kafka benchmark, release build, one run on the in-process mock cluster (1 broker, 64 partitions):
 // (a) a plain C librdkafka consumer (Benchmarks/kafka/c_consumer.c) consuming and committing the topic,
 // (b) Sluice's KafkaSource consuming and committing with a handler that settles at once,
-// (c) end to end: normalisation, adapter mapping, the dispatcher's gate, an in-process engine that answers
-//     at once, outcomes durable in a SQLite ledger, offsets committed — with fetch-to-commit latency.
+// (c) end to end through the product's AdapterPipeline: normalisation, adapter mapping, the idempotency
+//     check, the dispatcher's gate, an in-process engine that answers at once, outcomes durable in a SQLite
+//     ledger, offsets committed — with fetch-to-commit latency.
 //
 // Usage: KafkaBenchmarks <path to c_consumer> [messages]
 import Foundation
@@ -120,14 +121,19 @@ func runSource(group: String, handler: some KafkaRecordHandler, pauseAbove: Int 
     return (Double(count) / seconds, latencies)
 }
 
+/// `SLUICE_BENCH_ONLY=source` or `=end-to-end` runs one Sluice variant (for profiling); the C consumer always runs.
+let only = ProcessInfo.processInfo.environment["SLUICE_BENCH_ONLY"]
 let c = try runC(group: "bench-c")
 /// How long the buffer may stay high before pausing (pausing drops librdkafka's prefetch): `SLUICE_BENCH_PAUSE_AFTER_MS`.
 let pauseAfter = Duration.milliseconds(ProcessInfo.processInfo.environment["SLUICE_BENCH_PAUSE_AFTER_MS"].flatMap(Int.init) ?? 500)
 let pauseAbove = ProcessInfo.processInfo.environment["SLUICE_BENCH_PAUSE_ABOVE"].flatMap(Int.init) ?? 20_000
-let swift = try await runSource(group: "bench-swift", handler: ImmediateHandler(), pauseAbove: pauseAbove)
-say(
-    "sluice_source messages=\(count) rate=\(Int(swift.rate)) (\(Int(100 * swift.rate / c))% of C)"
-        + " fetch-to-commit p50=\(ms(percentile(swift.latencies, 0.5))) p99=\(ms(percentile(swift.latencies, 0.99)))")
+if only != "end-to-end" {
+    let swift = try await runSource(group: "bench-swift", handler: ImmediateHandler(), pauseAbove: pauseAbove)
+    say(
+        "sluice_source messages=\(count) rate=\(Int(swift.rate)) (\(Int(100 * swift.rate / c))% of C)"
+            + " fetch-to-commit p50=\(ms(percentile(swift.latencies, 0.5))) p99=\(ms(percentile(swift.latencies, 0.99)))")
+}
+if only == "source" { exit(0) }
 
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-kafka-bench-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -138,10 +144,11 @@ let synchronous: SQLiteLedgerConfiguration.Synchronous =
 let ledger = try await SQLiteLedger.open(
     SQLiteLedgerConfiguration(path: directory.appendingPathComponent("ledger.sqlite").path, synchronous: synchronous))
 say("ledger: SQLite synchronous=\(synchronous.rawValue)")
-let pipeline = try EndToEndPipeline(ledger: ledger)
+let pipeline = try EndToEndPipeline.make(ledger: ledger)
+say("gate: max_in_flight=\(EndToEndPipeline.maxInFlight)")
 let endToEnd = try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { await pipeline.dispatcher.run() }
-    let result = try await runSource(group: "bench-e2e", handler: pipeline, pauseAbove: 10_000)
+    let result = try await runSource(group: "bench-e2e", handler: PipelineRecordHandler(pipeline: pipeline), pauseAbove: 10_000)
     await pipeline.dispatcher.finish()
     try await group.waitForAll()
     return result

@@ -65,24 +65,6 @@ enum KafkaSources {
     }
 }
 
-/// One adapter's pipeline as the Kafka source's handler.
-struct PipelineRecordHandler: KafkaRecordHandler {
-    let pipeline: AdapterPipeline
-
-    var capacity: Int { get async { await pipeline.dispatcher.pullCapacity } }
-
-    func waitForCapacity() async { await pipeline.dispatcher.waitForPullCapacity() }
-
-    func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void) async throws(DispatchAdmissionError) {
-        try await pipeline.submit(event) { settlement in await settled(KafkaSettlement(settlement)) }
-    }
-
-    func cancel(events: [Event], reason: String) async {
-        let keys = events.compactMap { pipeline.adapter.map($0).plan?.idempotencyKey }
-        await pipeline.dispatcher.cancel(keys: keys, reason: reason)
-    }
-}
-
 /// The webhook ingress topic's handler: each record goes to the webhook adapter whose path it was
 /// posted to.
 struct InboxRecordRouter: KafkaRecordHandler {
@@ -142,15 +124,5 @@ struct KafkaInboxSink: WebhookSink {
             return .unavailable(reason: "the Kafka inbox could not store the event: \(error)", retryAfter: .seconds(1))
         }
         return .accepted(eventID: event.id, idempotencyKey: plan?.idempotencyKey ?? event.id)
-    }
-}
-
-extension KafkaSettlement {
-    init(_ settlement: Settlement) {
-        switch settlement {
-        case .recorded(let outcome, let deadLetter): self = .recorded(outcome, deadLetter: deadLetter)
-        case .abandoned(let reason): self = .abandoned(reason: reason)
-        case .unrecorded(let error): self = .unrecorded(error)
-        }
     }
 }

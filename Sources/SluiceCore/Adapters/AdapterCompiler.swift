@@ -140,7 +140,7 @@ public struct AdapterCompiler: Sendable {
             return .kafka(
                 CompiledAdapter.KafkaSubscription(
                     topics: kafka.topics, group: kafka.group ?? "sluice-\(spec.adapter)",
-                    deadLetterTopic: kafka.deadLetterTopic))
+                    deadLetterTopic: kafka.deadLetterTopic, outcomeTopic: kafka.outcomeTopic))
         case .webhook(let webhook):
             let verify = webhook.verify ?? VerifySpec(scheme: .none, secrets: [])
             if webhook.verify == nil {

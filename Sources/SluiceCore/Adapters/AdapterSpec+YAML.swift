@@ -87,7 +87,7 @@ extension YAMLReader {
             guard let path else { return nil }
             return .webhook(WebhookSourceSpec(path: path, verify: verify, maxBodyBytes: maxBody, contentTypes: contentTypes))
         }
-        guard let kafka = self.members(entry.value, key: entryKey, allowed: ["topics", "group", "dead_letter_topic"], required: ["topics"]) else { return nil }
+        guard let kafka = self.members(entry.value, key: entryKey, allowed: ["topics", "group", "dead_letter_topic", "outcome_topic"], required: ["topics"]) else { return nil }
         let topics = kafka["topics"].flatMap { stringList($0, key: entryKey + ".topics") } ?? []
         if let topicsNode = kafka["topics"] {
             if topics.isEmpty { report("name at least one topic", at: topicsNode, key: entryKey + ".topics") }
@@ -100,8 +100,16 @@ extension YAMLReader {
         if let deadLetter, !isValidTopicName(deadLetter), let dlNode = kafka["dead_letter_topic"] {
             report("'\(deadLetter)' is not a valid Kafka topic name", at: dlNode, key: entryKey + ".dead_letter_topic")
         }
+        let outcomes = kafka["outcome_topic"].flatMap { nonEmptyString($0, key: entryKey + ".outcome_topic") }
+        if let outcomes, let node = kafka["outcome_topic"] {
+            if !isValidTopicName(outcomes) {
+                report("'\(outcomes)' is not a valid Kafka topic name", at: node, key: entryKey + ".outcome_topic")
+            } else if topics.contains(outcomes) {
+                report("'\(outcomes)' is also consumed by this adapter: each outcome would come back as an event", at: node, key: entryKey + ".outcome_topic")
+            }
+        }
         guard !topics.isEmpty else { return nil }
-        return .kafka(KafkaSourceSpec(topics: topics, group: group, deadLetterTopic: deadLetter))
+        return .kafka(KafkaSourceSpec(topics: topics, group: group, deadLetterTopic: deadLetter, outcomeTopic: outcomes))
     }
 
     func isValidTopicName(_ name: String) -> Bool {

@@ -85,10 +85,20 @@ public struct KafkaSourceSpec: Sendable, Hashable, Codable {
     public var group: String?
     /// Where rejected and exhausted events go, when set.
     public var deadLetterTopic: String?
+    /// Where every outcome of this adapter's events is also produced, when set.
+    public var outcomeTopic: String?
+
+    public init(topics: [String], group: String? = nil, deadLetterTopic: String? = nil, outcomeTopic: String? = nil) {
+        self.topics = topics
+        self.group = group
+        self.deadLetterTopic = deadLetterTopic
+        self.outcomeTopic = outcomeTopic
+    }
 
     enum CodingKeys: String, CodingKey {
         case topics, group
         case deadLetterTopic = "dead_letter_topic"
+        case outcomeTopic = "outcome_topic"
     }
 }
 

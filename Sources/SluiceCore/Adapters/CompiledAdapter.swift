@@ -53,6 +53,8 @@ public struct CompiledAdapter: Sendable {
         public let topics: [String]
         public let group: String
         public let deadLetterTopic: String?
+        /// Where every outcome is also produced (JSON, keyed by idempotency key), when set.
+        public let outcomeTopic: String?
     }
 
     /// How events are ordered.

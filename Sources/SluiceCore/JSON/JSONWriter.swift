@@ -3,62 +3,129 @@
 /// Members are written in their stored order; non-ASCII text is written as UTF-8 and `/` is not
 /// escaped, as Python's `json.dumps(..., ensure_ascii=False, separators=(",", ":"))` does, which is
 /// what the engine's official client sends.
+///
+/// The text is built as UTF-8 bytes in one growing buffer (one allocation for most values): the
+/// ledger serialises every outcome, so this is on the hot path.
 public enum JSONWriter {
     /// The value as compact JSON text.
     public static func string(_ value: JSONValue) -> String {
-        var output = ""
-        write(value, into: &output, indent: nil, level: 0)
-        return output
+        String(decoding: bytes(value), as: UTF8.self)
     }
 
     /// The value as JSON indented by two spaces, for people to read.
     public static func prettyString(_ value: JSONValue) -> String {
-        var output = ""
-        write(value, into: &output, indent: "  ", level: 0)
-        return output
+        var output = Output(indent: Array("  ".utf8))
+        output.write(value, level: 0)
+        return String(decoding: output.bytes, as: UTF8.self)
     }
 
     /// The value as compact JSON UTF-8 bytes.
     public static func bytes(_ value: JSONValue) -> [UInt8] {
-        Array(string(value).utf8)
+        var output = Output(indent: nil)
+        output.write(value, level: 0)
+        return output.bytes
     }
 
-    static func write(_ value: JSONValue, into output: inout String, indent: String?, level: Int) {
-        switch value {
-        case .null: output += "null"
-        case .bool(let bool): output += bool ? "true" : "false"
-        case .int(let int): output += String(int)
-        case .double(let double): output += double.isFinite ? formatDouble(double) : "null"
-        case .string(let string): writeString(string, into: &output)
-        case .array(let elements):
-            guard !elements.isEmpty else { output += "[]"; return }
-            output += "["
-            for (offset, element) in elements.enumerated() {
-                if offset > 0 { output += "," }
-                newline(into: &output, indent: indent, level: level + 1)
-                write(element, into: &output, indent: indent, level: level + 1)
-            }
-            newline(into: &output, indent: indent, level: level)
-            output += "]"
-        case .object(let object):
-            guard !object.isEmpty else { output += "{}"; return }
-            output += "{"
-            for (offset, member) in object.members.enumerated() {
-                if offset > 0 { output += "," }
-                newline(into: &output, indent: indent, level: level + 1)
-                writeString(member.key, into: &output)
-                output += indent == nil ? ":" : ": "
-                write(member.value, into: &output, indent: indent, level: level + 1)
-            }
-            newline(into: &output, indent: indent, level: level)
-            output += "}"
+    /// The growing UTF-8 text and how to indent it (nil: compact).
+    struct Output {
+        var bytes: [UInt8] = []
+        let indent: [UInt8]?
+
+        init(indent: [UInt8]?) {
+            self.indent = indent
+            bytes.reserveCapacity(256)
         }
-    }
 
-    private static func newline(into output: inout String, indent: String?, level: Int) {
-        guard let indent else { return }
-        output += "\n"
-        for _ in 0..<level { output += indent }
+        mutating func append(_ text: StaticString) {
+            text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        }
+
+        mutating func write(_ value: JSONValue, level: Int) {
+            switch value {
+            case .null: append("null")
+            case .bool(let bool): bool ? append("true") : append("false")
+            case .int(let int): writeInteger(int)
+            case .double(let double):
+                if double.isFinite { bytes.append(contentsOf: JSONWriter.formatDouble(double).utf8) } else { append("null") }
+            case .string(let string): writeString(string)
+            case .array(let elements):
+                guard !elements.isEmpty else { return append("[]") }
+                bytes.append(UInt8(ascii: "["))
+                for (offset, element) in elements.enumerated() {
+                    if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                    newline(level: level + 1)
+                    write(element, level: level + 1)
+                }
+                newline(level: level)
+                bytes.append(UInt8(ascii: "]"))
+            case .object(let object):
+                guard !object.isEmpty else { return append("{}") }
+                bytes.append(UInt8(ascii: "{"))
+                for (offset, member) in object.members.enumerated() {
+                    if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                    newline(level: level + 1)
+                    writeString(member.key)
+                    indent == nil ? bytes.append(UInt8(ascii: ":")) : append(": ")
+                    write(member.value, level: level + 1)
+                }
+                newline(level: level)
+                bytes.append(UInt8(ascii: "}"))
+            }
+        }
+
+        private mutating func newline(level: Int) {
+            guard let indent else { return }
+            bytes.append(UInt8(ascii: "\n"))
+            for _ in 0..<level { bytes.append(contentsOf: indent) }
+        }
+
+        /// Decimal digits without an intermediate `String`.
+        private mutating func writeInteger(_ int: Int64) {
+            if int < 0 { bytes.append(UInt8(ascii: "-")) }
+            var magnitude = int.magnitude
+            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                         UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            var count = 0
+            withUnsafeMutableBytes(of: &digits) { buffer in
+                repeat {
+                    buffer[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                    magnitude /= 10
+                    count += 1
+                } while magnitude > 0
+                bytes.append(contentsOf: buffer[(20 - count)...])
+            }
+        }
+
+        mutating func writeString(_ string: String) {
+            bytes.append(UInt8(ascii: "\""))
+            var string = string
+            string.withUTF8 { utf8 in
+                var start = 0
+                for index in utf8.indices {
+                    let byte = utf8[index]
+                    guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
+                    start = index + 1
+                    switch byte {
+                    case UInt8(ascii: "\""): append("\\\"")
+                    case UInt8(ascii: "\\"): append("\\\\")
+                    case UInt8(ascii: "\n"): append("\\n")
+                    case UInt8(ascii: "\r"): append("\\r")
+                    case UInt8(ascii: "\t"): append("\\t")
+                    case 0x08: append("\\b")
+                    case 0x0C: append("\\f")
+                    default:
+                        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                        append("\\u00")
+                        bytes.append(hex[Int(byte >> 4)])
+                        bytes.append(hex[Int(byte & 0x0F)])
+                    }
+                }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
     }
 
     private static func formatDouble(_ double: Double) -> String {
@@ -67,36 +134,5 @@ public enum JSONWriter {
             return (double.sign == .minus && double == 0 ? "-" : "") + String(Int64(double)) + ".0"
         }
         return String(double)
-    }
-
-    static func writeString(_ string: String, into output: inout String) {
-        output += "\""
-        var needsEscaping = false
-        for byte in string.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-            needsEscaping = true
-            break
-        }
-        guard needsEscaping else {
-            output += string
-            output += "\""
-            return
-        }
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case "\u{08}": output += "\\b"
-            case "\u{0C}": output += "\\f"
-            case let control where control.value < 0x20:
-                let hex = String(control.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default:
-                output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
     }
 }

@@ -31,6 +31,10 @@ public protocol OutcomeLedger: Sendable {
     /// columns without reading or decoding the stored outcome: the check before every engine call.
     func decisionSummary(adapter: String, idempotencyKey: String) async throws(LedgerError) -> DecisionSummary?
 
+    /// ``decisionSummary(adapter:idempotencyKey:)`` for several keys at once (a Kafka fetch): the keys
+    /// that have a live decision, with its summary; keys without one are absent.
+    func decisionSummaries(adapter: String, idempotencyKeys: [String]) async throws(LedgerError) -> [String: DecisionSummary]
+
     /// Claims a key so that one worker at a time works on it, across processes sharing the ledger.
     ///
     /// A claim ends when its outcome is recorded, when its owner releases it, or when it expires.
@@ -91,6 +95,17 @@ extension OutcomeLedger {
             if batch.outcomes < batchSize && batch.deadLetters < batchSize { return total }
             await Task.yield()
         }
+    }
+
+    /// One check per key; ledgers that can answer many keys in one round trip override it.
+    public func decisionSummaries(adapter: String, idempotencyKeys: [String]) async throws(LedgerError)
+        -> [String: DecisionSummary]
+    {
+        var found: [String: DecisionSummary] = [:]
+        for key in idempotencyKeys {
+            if let summary = try await decisionSummary(adapter: adapter, idempotencyKey: key) { found[key] = summary }
+        }
+        return found
     }
 
     /// Records a bare outcome: no inbox row, no dead letter.

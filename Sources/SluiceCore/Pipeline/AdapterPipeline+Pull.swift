@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 
 // Pull sources (Kafka): the source fetches only what ``Dispatcher/pullCapacity`` allows and
 // acknowledges an event when its settlement is durable.
@@ -72,6 +73,107 @@ extension AdapterPipeline {
             trace.end(note: "refused: \(error)")
             await releaseClaim(key)
             throw error
+        }
+    }
+}
+
+extension AdapterPipeline {
+    /// ``submit(_:settled:)`` for a pull source's whole fetch, in order: every event is mapped, the
+    /// ledger is asked about all their keys in one round trip, and the undecided plans are admitted to
+    /// the gate in one turn of the dispatcher. `settled` receives each admitted event's index and its
+    /// one ``Settlement``.
+    ///
+    /// Events whose mapping rejected them are recorded concurrently (they call no engine and need no
+    /// order). With a shared ledger (claims), each event takes the one-at-a-time path.
+    ///
+    /// - Returns: for each event, nil when it was taken (`settled` will be called for it) or why the
+    ///   gate refused it now (`settled` is then not called; the source keeps the event).
+    public func submit(
+        batch events: [Event], settled: @escaping @Sendable (Int, Settlement) async -> Void
+    ) async -> [DispatchAdmissionError?] {
+        var refusals = [DispatchAdmissionError?](repeating: nil, count: events.count)
+        guard options.claimOwner == nil else {
+            for (index, event) in events.enumerated() {
+                do throws(DispatchAdmissionError) {
+                    try await submit(event) { settlement in await settled(index, settlement) }
+                } catch {
+                    refusals[index] = error
+                }
+            }
+            return refusals
+        }
+        var plans: [(index: Int, plan: Plan)] = []
+        var rejections: [(index: Int, outcome: Outcome)] = []
+        let decidedAt = now()
+        for (index, event) in events.enumerated() {
+            metrics.recordReceived()
+            switch adapter.map(event, now: decidedAt) {
+            case .rejected(let outcome):
+                countMappingRejection(outcome)
+                rejections.append((index, outcome))
+            case .plan(let plan):
+                plans.append((index, plan))
+            }
+        }
+        if !rejections.isEmpty {
+            Task {
+                await withDiscardingTaskGroup { group in
+                    for (index, outcome) in rejections {
+                        group.addTask { await settled(index, self.record(outcome, commands: [], inboxID: nil, delivery: nil)) }
+                    }
+                }
+            }
+        }
+        guard !plans.isEmpty else { return refusals }
+        let known: [String: DecisionSummary]
+        do {
+            known = try await ledger.decisionSummaries(adapter: adapter.name, idempotencyKeys: plans.map(\.plan.idempotencyKey))
+        } catch {
+            for (index, _) in plans { await settled(index, .unrecorded(error)) }
+            return refusals
+        }
+        var submissions: [Dispatcher.Submission] = []
+        var admitted: [(index: Int, plan: Plan, trace: EventTrace)] = []
+        for (index, plan) in plans {
+            if known[plan.idempotencyKey] != nil {
+                metrics.recordKnown()
+                Task { await self.settleKnown(plan.idempotencyKey, index: index, settled: settled) }
+                continue
+            }
+            let trace = EventTrace.start(plan, source: "kafka")
+            submissions.append(
+                Dispatcher.Submission(plan: plan, context: trace.span.context) { result in
+                    await settled(index, self.settle(result, plan: plan, inboxID: nil, delivery: nil, trace: trace))
+                })
+            admitted.append((index, plan, trace))
+        }
+        guard !submissions.isEmpty else { return refusals }
+        let gate = await dispatcher.submitAll(submissions, source: .pull)
+        for (position, refusal) in gate.enumerated() {
+            guard let refusal else { continue }
+            let (index, plan, trace) = admitted[position]
+            if case .alreadyDecided = refusal {
+                trace.end(note: "already decided")
+                Task { await self.settleKnown(plan.idempotencyKey, index: index, settled: settled) }
+                continue
+            }
+            trace.end(note: "refused: \(refusal)")
+            refusals[index] = refusal
+        }
+        return refusals
+    }
+
+    /// Settles an event whose key the ledger already decided, with that decision.
+    private func settleKnown(_ key: String, index: Int, settled: @Sendable (Int, Settlement) async -> Void) async {
+        do {
+            guard let known = try await ledger.decision(adapter: adapter.name, idempotencyKey: key) else {
+                // Pruned or expired between the check and now: deliver the event again.
+                await settled(index, .abandoned(reason: "the earlier decision is no longer in the ledger"))
+                return
+            }
+            await settled(index, .recorded(known, deadLetter: false))
+        } catch {
+            await settled(index, .unrecorded(error))
         }
     }
 }

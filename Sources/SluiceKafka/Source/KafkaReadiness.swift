@@ -29,6 +29,8 @@ public struct KafkaSourceStatistics: Sendable, Hashable {
     public var settled = 0
     /// Records produced to the dead-letter topic.
     public var deadLettered = 0
+    /// Outcomes produced to the outcome topic.
+    public var outcomesPublished = 0
     /// Submissions made again after an abandoned or unrecorded settlement or a refused admission.
     public var retried = 0
     /// Records fetched but not yet admitted, now.

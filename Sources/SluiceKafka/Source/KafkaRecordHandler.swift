@@ -32,7 +32,33 @@ public protocol KafkaRecordHandler: Sendable {
     func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void)
         async throws(DispatchAdmissionError)
 
+    /// ``submit(_:settled:)`` for several events of one fetch, in order: `settled` receives each taken
+    /// event's index and its one settlement.
+    ///
+    /// - Returns: for each event, nil when it was taken, or why it was refused now (then `settled` is not
+    ///   called for it).
+    func submit(batch events: [Event], settled: @escaping @Sendable (Int, KafkaSettlement) async -> Void) async
+        -> [DispatchAdmissionError?]
+
     /// Cancels the in-flight events (those with these ids) of a revoked partition whose drain budget ran out;
     /// they settle `.abandoned` and are delivered again to the partition's next owner.
     func cancel(events: [Event], reason: String) async
+}
+
+extension KafkaRecordHandler {
+    /// One ``submit(_:settled:)`` after the other.
+    public func submit(batch events: [Event], settled: @escaping @Sendable (Int, KafkaSettlement) async -> Void) async
+        -> [DispatchAdmissionError?]
+    {
+        var refusals: [DispatchAdmissionError?] = []
+        for (index, event) in events.enumerated() {
+            do throws(DispatchAdmissionError) {
+                try await submit(event) { settlement in await settled(index, settlement) }
+                refusals.append(nil)
+            } catch {
+                refusals.append(error)
+            }
+        }
+        return refusals
+    }
 }

@@ -4,16 +4,19 @@ import Logging
 import SluiceCore
 
 extension KafkaSource {
-    /// Takes buffered records in order and submits each when the gate has room.
+    /// Takes buffered records in order and submits them, as many at a time as the gate has room for.
     func dispatchLoop() async {
-        var submitted = 0
         while let batch = await nextBatch() {
-            for ticket in batch {
+            var next = 0
+            while next < batch.count {
                 await handler.waitForCapacity()
-                await dispatch(ticket)
-                submitted += 1
-                if submitted % 256 == 0 { await Task.yield() }
+                if Task.isCancelled { return }
+                let room = max(1, await handler.capacity)
+                let end = min(batch.count, next + room)
+                await dispatch(batch[next..<end])
+                next = end
             }
+            await Task.yield()
         }
     }
 
@@ -35,31 +38,53 @@ extension KafkaSource {
         }
     }
 
-    /// Normalises a record and submits its event; records that cannot become events are dead-lettered.
-    private func dispatch(_ ticket: Ticket) async {
-        let record = ticket.record
-        let event: Event
-        var invalid: (reason: String, detail: String)?
-        if record.value.count > configuration.maxValueBytes {
-            invalid = ("value_too_large", "the value has \(record.value.count) bytes (limit \(configuration.maxValueBytes))")
-            event = placeholderEvent(for: record)
-        } else {
-            do {
-                event = try record.event(receivedAt: Date())
-            } catch {
-                invalid = ("invalid_event", error.description)
-                event = placeholderEvent(for: record)
+    /// Normalises records and submits their events in one batch; records that cannot become events are
+    /// dead-lettered.
+    private func dispatch(_ tickets: ArraySlice<Ticket>) async {
+        let receivedAt = Date()
+        let normalised = tickets.map { ticket in (ticket, normalise(ticket.record, receivedAt: receivedAt)) }
+        let admitted = state.withLock { state in
+            normalised.map { ticket, result in state.admit(ticket, event: result.event) }
+        }
+        var batchTickets: [Ticket] = []
+        var batchEvents: [Event] = []
+        for ((ticket, result), admitted) in zip(normalised, admitted) where admitted {
+            if let invalid = result.invalid {
+                let record = ticket.record
+                logger.warning(
+                    "kafka record cannot be mapped: \(invalid.detail)",
+                    metadata: ["kafka.position": "\(record.topic)-\(record.partition)-\(record.offset)"])
+                jobSink.yield(.publish(ticket, deadLetter: invalid, outcome: nil))
+            } else {
+                batchTickets.append(ticket)
+                batchEvents.append(result.event)
             }
         }
-        guard state.withLock({ $0.admit(ticket, event: event) }) else { return }
-        if let invalid {
-            logger.warning(
-                "kafka record cannot be mapped: \(invalid.detail)",
-                metadata: ["kafka.position": "\(record.topic)-\(record.partition)-\(record.offset)"])
-            jobSink.yield(.deadLetter(ticket, reason: invalid.reason, detail: invalid.detail))
-            return
+        guard !batchEvents.isEmpty else { return }
+        let tickets = batchTickets
+        let events = batchEvents
+        let refusals = await handler.submit(batch: events) { [self] index, settlement in
+            settled(settlement, ticket: tickets[index], event: events[index], attempt: 0)
         }
-        await submit(event, ticket: ticket, attempt: 0)
+        for (index, refusal) in refusals.enumerated() {
+            guard let refusal else { continue }
+            refused(refusal, ticket: tickets[index], event: events[index], attempt: 0)
+        }
+    }
+
+    /// The record as an event, or a placeholder and why it cannot be one.
+    private func normalise(_ record: KafkaRecord, receivedAt: Date) -> (event: Event, invalid: (reason: String, detail: String)?) {
+        if record.value.count > configuration.maxValueBytes {
+            return (
+                placeholderEvent(for: record),
+                ("value_too_large", "the value has \(record.value.count) bytes (limit \(configuration.maxValueBytes))")
+            )
+        }
+        do {
+            return (try record.event(receivedAt: receivedAt), nil)
+        } catch {
+            return (placeholderEvent(for: record), ("invalid_event", error.description))
+        }
     }
 
     /// An event standing for a record that could not be normalised (only its position is known).
@@ -71,31 +96,37 @@ extension KafkaSource {
             convention: .kafkaPosition)
     }
 
-    /// Hands the event to the handler; a refusal is retried (or settled, when the key already has an outcome).
+    /// Hands the event to the handler (a retry); a refusal is retried (or settled, when the key already has an outcome).
     func submit(_ event: Event, ticket: Ticket, attempt: Int) async {
         do {
             try await handler.submit(event) { [self] settlement in settled(settlement, ticket: ticket, event: event, attempt: attempt) }
         } catch {
-            switch error {
-            case .alreadyDecided:
-                markSettled(ticket)
-            case .alreadyInProgress, .saturated, .cancelling:
-                if state.withLock({ $0.unsettled(ticket) }) == .retry {
-                    jobSink.yield(.retry(ticket, event, attempt: attempt + 1))
-                }
-            case .modeRefused(let mode):
-                let failure = KafkaError(
-                    kind: .configuration, message: "the adapter's boundary is \(mode.rawValue): it refuses a pull source")
-                logger.error("\(failure)")
-                let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                    state.fatal = failure
-                    state.readiness = .notReady(failure)
-                    if state.phase == .running { state.phase = .stopping }
-                    defer { state.dispatchWaiter = nil }
-                    return state.dispatchWaiter
-                }
-                waiter?.resume()
+            refused(error, ticket: ticket, event: event, attempt: attempt)
+        }
+    }
+
+    /// The gate refused the event now: settle it (already decided), submit it again later, or stop (a
+    /// push-only boundary).
+    private func refused(_ error: DispatchAdmissionError, ticket: Ticket, event: Event, attempt: Int) {
+        switch error {
+        case .alreadyDecided:
+            markSettled(ticket)
+        case .alreadyInProgress, .saturated, .cancelling:
+            if state.withLock({ $0.unsettled(ticket) }) == .retry {
+                jobSink.yield(.retry(ticket, event, attempt: attempt + 1))
             }
+        case .modeRefused(let mode):
+            let failure = KafkaError(
+                kind: .configuration, message: "the adapter's boundary is \(mode.rawValue): it refuses a pull source")
+            logger.error("\(failure)")
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.fatal = failure
+                state.readiness = .notReady(failure)
+                if state.phase == .running { state.phase = .stopping }
+                defer { state.dispatchWaiter = nil }
+                return state.dispatchWaiter
+            }
+            waiter?.resume()
         }
     }
 
@@ -103,9 +134,12 @@ extension KafkaSource {
     private func settled(_ settlement: KafkaSettlement, ticket: Ticket, event: Event, attempt: Int) {
         switch settlement {
         case .recorded(let outcome, let deadLetter):
-            if deadLetter, deadLetters != nil {
-                let reason = outcome.reason?.rawValue ?? outcome.kind.rawValue
-                jobSink.yield(.deadLetter(ticket, reason: reason, detail: outcome.message ?? ""))
+            // Without a dead-letter topic, the ledger's dead letter is the only one.
+            let letter =
+                deadLetter && configuration.deadLetterTopic != nil
+                ? (reason: outcome.reason?.rawValue ?? outcome.kind.rawValue, detail: outcome.message ?? "") : nil
+            if letter != nil || configuration.outcomeTopic != nil {
+                jobSink.yield(.publish(ticket, deadLetter: letter, outcome: outcome))
             } else {
                 markSettled(ticket)
             }
@@ -138,8 +172,8 @@ extension KafkaSource {
             for await job in jobs {
                 group.addTask {
                     switch job {
-                    case .deadLetter(let ticket, let reason, let detail):
-                        await self.produceDeadLetter(ticket, reason: reason, detail: detail)
+                    case .publish(let ticket, let deadLetter, let outcome):
+                        await self.publish(ticket, deadLetter: deadLetter, outcome: outcome)
                     case .retry(let ticket, let event, let attempt):
                         await self.retry(event, ticket: ticket, attempt: attempt)
                     }
@@ -160,33 +194,48 @@ extension KafkaSource {
         await submit(event, ticket: ticket, attempt: attempt)
     }
 
-    /// Produces the record to the dead-letter topic (retrying while the partition is owned), then settles it.
-    /// Without a dead-letter topic the record is only logged: its outcome (when it has one) is in the ledger.
-    private func produceDeadLetter(_ ticket: Ticket, reason: String, detail: String) async {
-        guard let producer = deadLetters, let topic = configuration.deadLetterTopic else {
-            logger.error(
-                "kafka record dead-lettered with no dead_letter_topic configured: \(reason) \(detail)",
-                metadata: ["kafka.position": "\(ticket.record.topic)-\(ticket.record.partition)-\(ticket.record.offset)"])
+    /// Produces the record to the dead-letter topic and its outcome to the outcome topic (each retried while
+    /// the partition is owned), then settles it. Without a dead-letter topic a dead letter is only logged: its
+    /// outcome (when it has one) is in the ledger.
+    private func publish(_ ticket: Ticket, deadLetter: (reason: String, detail: String)?, outcome: Outcome?) async {
+        let record = ticket.record
+        if let deadLetter {
+            if let topic = configuration.deadLetterTopic {
+                let message = DeadLetterMessage.make(
+                    record, topic: topic, adapter: configuration.adapter, reason: deadLetter.reason,
+                    detail: deadLetter.detail, maxValueBytes: configuration.maxValueBytes, at: Date())
+                guard await produce(message, for: ticket) else { return }
+                state.withLock { $0.statistics.deadLettered += 1 }
+            } else {
+                logger.error(
+                    "kafka record dead-lettered with no dead_letter_topic configured: \(deadLetter.reason) \(deadLetter.detail)",
+                    metadata: ["kafka.position": "\(record.topic)-\(record.partition)-\(record.offset)"])
+            }
             metrics.deadLettered.increment()
-            markSettled(ticket)
-            return
         }
-        let message = DeadLetterMessage.make(
-            ticket.record, topic: topic, adapter: configuration.adapter, reason: reason, detail: detail,
-            maxValueBytes: configuration.maxValueBytes, at: Date())
+        if let outcome, let topic = configuration.outcomeTopic {
+            let message = OutcomeMessage.make(outcome, for: record, topic: topic, adapter: configuration.adapter)
+            guard await produce(message, for: ticket) else { return }
+            state.withLock { $0.statistics.outcomesPublished += 1 }
+            metrics.outcomesPublished.increment()
+        }
+        markSettled(ticket)
+    }
+
+    /// Produces `message`, retrying with backoff while the ticket's partition is owned; false when it was given up
+    /// (the record is then redelivered to the partition's next owner).
+    private func produce(_ message: KafkaProducer.Message, for ticket: Ticket) async -> Bool {
+        guard let producer else { return false }
         var attempt = 0
         while true {
             do {
                 try await producer.send(message)
-                state.withLock { $0.statistics.deadLettered += 1 }
-                metrics.deadLettered.increment()
-                markSettled(ticket)
-                return
+                return true
             } catch {
                 attempt += 1
-                logger.error("kafka dead letter not produced (retrying): \(error)", metadata: ["dead_letter_topic": "\(topic)"])
+                logger.error("kafka record not produced (retrying): \(error)", metadata: ["kafka.topic": "\(message.topic)"])
                 try? await Task.sleep(for: backoff(attempt: attempt))
-                guard !Task.isCancelled, state.withLock({ $0.owns(ticket) }) else { return }
+                guard !Task.isCancelled, state.withLock({ $0.owns(ticket) }) else { return false }
             }
         }
     }

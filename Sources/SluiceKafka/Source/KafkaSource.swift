@@ -17,13 +17,16 @@ import Synchronization
 ///   budget, then it is cancelled, what is done is committed, and only then are they given up.
 /// - Dead letters: a settlement `recorded(…, deadLetter: true)`, an invalid CloudEvent or a value above
 ///   `maxValueBytes` is produced to the dead-letter topic before its offset is committed.
+/// - Outcomes: with an outcome topic, every recorded outcome is produced there before its offset is committed
+///   (at least once: a record redelivered after a crash may publish its outcome again).
 ///
 /// librdkafka's blocking calls run on a dedicated thread (``KafkaPollThread``); rebalance, error and commit
 /// callbacks run there too.
 public final class KafkaSource: Service, Sendable {
     /// Slow follow-up work after a settlement, done on the source's own tasks.
     enum Job: Sendable {
-        case deadLetter(Ticket, reason: String, detail: String)
+        /// Produce the record to the dead-letter topic and/or its outcome to the outcome topic, then settle it.
+        case publish(Ticket, deadLetter: (reason: String, detail: String)?, outcome: Outcome?)
         case retry(Ticket, Event, attempt: Int)
     }
 
@@ -31,14 +34,15 @@ public final class KafkaSource: Service, Sendable {
     let handler: any KafkaRecordHandler
     let logger: Logger
     let client: RDKafkaClient
-    let deadLetters: KafkaProducer?
+    /// Produces dead letters and outcomes; nil when the adapter has neither topic.
+    let producer: KafkaProducer?
     let state: Locked<State>
     let metrics: KafkaSourceMetrics
     let jobs: AsyncStream<Job>
     let jobSink: AsyncStream<Job>.Continuation
     private let relay: RebalanceRelay
 
-    /// Creates the consumer (and the dead-letter producer when the adapter has a dead-letter topic).
+    /// Creates the consumer (and a producer when the adapter has a dead-letter or an outcome topic).
     ///
     /// - Throws: ``KafkaError`` when a property is refused or a client cannot be created: a bad configuration
     ///   fails at start-up, not on the first record.
@@ -76,12 +80,12 @@ public final class KafkaSource: Service, Sendable {
         self.relay = relay
         (self.jobs, self.jobSink) = AsyncStream.makeStream(of: Job.self)
         self.client = try RDKafkaClient.consumer(properties: configuration.consumerProperties, callbacks: callbacks)
-        if configuration.deadLetterTopic != nil {
-            self.deadLetters = try KafkaProducer(
+        if configuration.deadLetterTopic != nil || configuration.outcomeTopic != nil {
+            self.producer = try KafkaProducer(
                 bootstrapServers: configuration.bootstrapServers, properties: configuration.producerProperties,
                 logger: logger)
         } else {
-            self.deadLetters = nil
+            self.producer = nil
         }
         relay.target.withLock { $0 = { [weak self] event in self?.rebalanced(event) } }
         logger.info(
@@ -128,7 +132,7 @@ public final class KafkaSource: Service, Sendable {
         } onCancel: {
             self.stop()
         }
-        await deadLetters?.shutdown()
+        await producer?.shutdown()
         let fatal = state.withLock { state -> KafkaError? in
             state.readiness = .stopped
             return state.fatal

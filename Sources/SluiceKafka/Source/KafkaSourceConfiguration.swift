@@ -12,6 +12,9 @@ public struct KafkaSourceConfiguration: Sendable {
     public var groupID: String
     /// The adapter's `source.kafka.dead_letter_topic`; nil keeps dead letters in the ledger only.
     public var deadLetterTopic: String?
+    /// The adapter's `source.kafka.outcome_topic`: every settled record's outcome is produced there (JSON, keyed
+    /// by the idempotency key) before its offset is committed; nil produces none.
+    public var outcomeTopic: String?
     /// `kafka.properties` in `sluice.yaml`: any librdkafka property, passed through (SASL, SSL, tuning).
     /// They override ``consumerDefaults`` except `enable.auto.commit` and `enable.auto.offset.store`, which stay off.
     public var properties: [String: String]
@@ -50,7 +53,7 @@ public struct KafkaSourceConfiguration: Sendable {
 
     public init(
         adapter: String, bootstrapServers: String, topics: [String], groupID: String? = nil,
-        deadLetterTopic: String? = nil, properties: [String: String] = [:], pauseAbove: Int = 2_000,
+        deadLetterTopic: String? = nil, outcomeTopic: String? = nil, properties: [String: String] = [:], pauseAbove: Int = 2_000,
         resumeBelow: Int? = nil, pauseAfter: Duration = .milliseconds(500), maxBatch: Int = 500, commitInterval: Duration = .milliseconds(200),
         drainBudget: Duration = .seconds(5), maxValueBytes: Int = 1 << 20, retryBackoff: Duration = .milliseconds(100)
     ) {
@@ -59,6 +62,7 @@ public struct KafkaSourceConfiguration: Sendable {
         self.topics = topics
         self.groupID = groupID ?? "sluice-\(adapter)"
         self.deadLetterTopic = deadLetterTopic
+        self.outcomeTopic = outcomeTopic
         self.properties = properties
         self.pauseAbove = max(1, pauseAbove)
         self.resumeBelow = min(resumeBelow ?? max(1, pauseAbove / 2), self.pauseAbove)
@@ -81,7 +85,8 @@ public struct KafkaSourceConfiguration: Sendable {
         guard case .kafka(let subscription) = adapter.source else { return nil }
         self.init(
             adapter: adapter.name, bootstrapServers: bootstrapServers, topics: subscription.topics,
-            groupID: subscription.group, deadLetterTopic: subscription.deadLetterTopic, properties: properties,
+            groupID: subscription.group, deadLetterTopic: subscription.deadLetterTopic,
+            outcomeTopic: subscription.outcomeTopic, properties: properties,
             drainBudget: adapter.boundary.cancellationBudget)
     }
 
@@ -103,7 +108,7 @@ public struct KafkaSourceConfiguration: Sendable {
         "enable.partition.eof", "check.crcs", "fetch.error.backoff.ms", "group.protocol.type",
     ]
 
-    /// The user's properties that also apply to the dead-letter producer (security, client id, tuning).
+    /// The user's properties that also apply to the dead-letter and outcome producer (security, client id, tuning).
     var producerProperties: [String: String] {
         properties.filter { !Self.consumerOnly.contains($0.key) }
     }

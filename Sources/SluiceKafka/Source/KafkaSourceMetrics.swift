@@ -6,6 +6,7 @@ struct KafkaSourceMetrics: Sendable {
     let adapter: String
     let received: Counter
     let deadLettered: Counter
+    let outcomesPublished: Counter
     let commitFailures: Counter
     let paused: Gauge
     let buffered: Gauge
@@ -17,6 +18,7 @@ struct KafkaSourceMetrics: Sendable {
         let dimensions = [("adapter", adapter)]
         received = Counter(label: "sluice_kafka_records_received_total", dimensions: dimensions)
         deadLettered = Counter(label: "sluice_kafka_dead_letters_total", dimensions: dimensions)
+        outcomesPublished = Counter(label: "sluice_kafka_outcomes_published_total", dimensions: dimensions)
         commitFailures = Counter(label: "sluice_kafka_commit_failures_total", dimensions: dimensions)
         paused = Gauge(label: "sluice_kafka_paused", dimensions: dimensions)
         buffered = Gauge(label: "sluice_kafka_buffered_records", dimensions: dimensions)

@@ -188,6 +188,33 @@ extension PostgresLedger {
             workflowID: workflowID, recordedAt: recordedAt)
     }
 
+    /// One query for all the keys (`idempotency_key = ANY($2)`).
+    public func decisionSummaries(adapter: String, idempotencyKeys: [String]) async throws(LedgerError)
+        -> [String: DecisionSummary]
+    {
+        guard !idempotencyKeys.isEmpty else { return [:] }
+        let now = self.now
+        let logger = self.logger
+        let rows: [(String, Date, String, String?, String?)] = try await read { client in
+            var rows: [(String, Date, String, String?, String?)] = []
+            for try await row in try await client.query(
+                "SELECT idempotency_key, recorded_at, outcome, reason, workflow_id FROM sluice_outcomes WHERE adapter = \(adapter) AND idempotency_key = ANY(\(idempotencyKeys))",
+                logger: logger
+            ).decode((String, Date, String, String?, String?).self) {
+                rows.append(row)
+            }
+            return rows
+        }
+        var found: [String: DecisionSummary] = [:]
+        for (key, recordedAt, kind, reason, workflowID) in rows
+        where configuration.dedupe.isLive(adapter: adapter, recordedAt: recordedAt, now: now) {
+            found[key] = DecisionSummary(
+                kind: Outcome.Kind(rawValue: kind) ?? .rejected, reason: reason.map(OutcomeReason.init(rawValue:)),
+                workflowID: workflowID, recordedAt: recordedAt)
+        }
+        return found
+    }
+
     public func decision(adapter: String, idempotencyKey: String) async throws(LedgerError) -> Outcome? {
         let now = self.now
         let logger = self.logger

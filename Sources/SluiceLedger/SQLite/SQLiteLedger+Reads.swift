@@ -12,21 +12,33 @@ extension SQLiteLedger {
     }
 
     public func decisionSummary(adapter: String, idempotencyKey: String) async throws(LedgerError) -> DecisionSummary? {
+        try await decisionSummaries(adapter: adapter, idempotencyKeys: [idempotencyKey])[idempotencyKey]
+    }
+
+    /// One reader turn for all the keys: the same prepared statement, one hand-off to the reader thread.
+    public func decisionSummaries(adapter: String, idempotencyKeys: [String]) async throws(LedgerError)
+        -> [String: DecisionSummary]
+    {
+        guard !idempotencyKeys.isEmpty else { return [:] }
         let now = self.now
         let window = windowMilliseconds(adapter)
-        return try await read { connection -> DecisionSummary? in
+        return try await read { connection -> [String: DecisionSummary] in
             let select = try connection.statement(
                 "SELECT recorded_at, outcome, reason, workflow_id FROM outcomes WHERE adapter = ? AND idempotency_key = ?")
-            select.bind(1, adapter)
-            select.bind(2, idempotencyKey)
-            defer { select.reset() }
-            guard try select.step() else { return nil }
-            let recordedAt = select.int64(0)
-            if let window, now - recordedAt >= window { return nil }
-            return DecisionSummary(
-                kind: Outcome.Kind(rawValue: select.text(1) ?? "") ?? .rejected,
-                reason: select.text(2).map(OutcomeReason.init(rawValue:)), workflowID: select.text(3),
-                recordedAt: LedgerCoding.date(recordedAt))
+            var found: [String: DecisionSummary] = [:]
+            for key in idempotencyKeys {
+                select.bind(1, adapter)
+                select.bind(2, key)
+                defer { select.reset() }
+                guard try select.step() else { continue }
+                let recordedAt = select.int64(0)
+                if let window, now - recordedAt >= window { continue }
+                found[key] = DecisionSummary(
+                    kind: Outcome.Kind(rawValue: select.text(1) ?? "") ?? .rejected,
+                    reason: select.text(2).map(OutcomeReason.init(rawValue:)), workflowID: select.text(3),
+                    recordedAt: LedgerCoding.date(recordedAt))
+            }
+            return found
         }
     }
 

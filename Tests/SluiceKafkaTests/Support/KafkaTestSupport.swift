@@ -53,12 +53,12 @@ enum KafkaTest {
     /// A source configuration for the mock cluster, with short intervals for tests.
     static func configuration(
         _ cluster: MockKafkaCluster, topic: String, group: String, deadLetterTopic: String? = nil,
-        pauseAbove: Int = 2_000, maxBatch: Int = 500, drainBudget: Duration = .seconds(5),
+        outcomeTopic: String? = nil, pauseAbove: Int = 2_000, maxBatch: Int = 500, drainBudget: Duration = .seconds(5),
         maxValueBytes: Int = 1 << 20, properties: [String: String] = [:]
     ) -> KafkaSourceConfiguration {
         KafkaSourceConfiguration(
             adapter: "orders", bootstrapServers: cluster.bootstrapServers, topics: [topic], groupID: group,
-            deadLetterTopic: deadLetterTopic,
+            deadLetterTopic: deadLetterTopic, outcomeTopic: outcomeTopic,
             properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"].merging(properties) { $1 },
             pauseAbove: pauseAbove, pauseAfter: .milliseconds(20), maxBatch: maxBatch, commitInterval: .milliseconds(50),
             drainBudget: drainBudget,
