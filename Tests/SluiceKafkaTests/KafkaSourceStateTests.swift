@@ -26,7 +26,15 @@ struct KafkaSourceStateTests {
         #expect(plan.resume == [p0, p1])  // fresh partitions are resumed explicitly
         #expect(plan.fetchLimit == 4)
         _ = state.append(records(0, 0..<6) + records(1, 0..<6), at: .now)
+        // Full while the dispatch loop is busy (not waiting for the gate): stop fetching, do not pause.
         plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
+        #expect(plan.pause.isEmpty)
+        #expect(plan.fetchLimit == 0)
+        #expect(!state.snapshot.paused)
+        // Full while the dispatch loop waits for room in the gate: pause.
+        state.awaitingGate = true
+        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
+        state.awaitingGate = false
         #expect(plan.pause == [p0, p1])
         #expect(plan.fetchLimit == 0)
         #expect(state.snapshot.paused)

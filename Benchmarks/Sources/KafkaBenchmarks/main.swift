@@ -92,21 +92,34 @@ func ms(_ duration: Duration) -> String {
     return String(format: "%.1f ms", value)
 }
 
+/// Extra librdkafka properties for the Sluice consumers: `SLUICE_BENCH_KAFKA="name=value,name=value"`.
+let extraProperties: [String: String] = Dictionary(
+    (ProcessInfo.processInfo.environment["SLUICE_BENCH_KAFKA"] ?? "").split(separator: ",").compactMap { pair in
+        let parts = pair.split(separator: "=", maxSplits: 1)
+        return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+    }, uniquingKeysWith: { $1 })
+
 /// Runs a source until every partition is committed to its end; returns the rate from the first fetched record
 /// to the last commit, and the fetch-to-commit latencies.
 func runSource(group: String, handler: some KafkaRecordHandler, pauseAbove: Int = 20_000) async throws -> (rate: Double, latencies: [Duration]) {
     let source = try KafkaSource(
         configuration: KafkaSourceConfiguration(
             adapter: "bench", bootstrapServers: cluster.bootstrapServers, topics: ["bench"], groupID: group,
-            properties: ["log_level": "3"], pauseAbove: pauseAbove, pauseAfter: pauseAfter, maxBatch: 1_000,
+            properties: extraProperties.merging(["log_level": "3"]) { given, _ in given }, pauseAbove: pauseAbove, pauseAfter: pauseAfter, maxBatch: 1_000,
             commitInterval: .milliseconds(50)),
         handler: handler, logger: logger)
     let task = Task { try await source.run() }
     var first: ContinuousClock.Instant?
     var last = ContinuousClock.now
+    let trace = ProcessInfo.processInfo.environment["SLUICE_BENCH_TRACE"] != nil
+    var traceNext = Duration.zero
     while true {
         let statistics = source.statistics
         if first == nil, statistics.received > 0 { first = .now }
+        if trace, let first, (ContinuousClock.now - first) >= traceNext {
+            traceNext += .milliseconds(100)
+            say("  t=\(ms(ContinuousClock.now - first)) received=\(statistics.received) settled=\(statistics.settled) committed=\(statistics.committed.values.reduce(0, +)) buffered=\(statistics.buffered) paused=\(statistics.paused)")
+        }
         if statistics.committed.values.reduce(0, +) >= Int64(count) {
             last = .now
             break

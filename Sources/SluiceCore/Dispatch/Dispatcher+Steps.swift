@@ -57,8 +57,10 @@ extension Dispatcher {
     nonisolated func execute(_ command: EngineCommand, span: any Span) async -> Result<Outcome, EngineError> {
         do throws(EngineError) {
             let outcome = try await engine.execute(command, adapter: adapter)
-            span.attributes["sluice.outcome"] = outcome.kind.rawValue
-            if let reason = outcome.reason { span.attributes["sluice.reason"] = reason.rawValue }
+            if span.isRecording {
+                span.attributes["sluice.outcome"] = outcome.kind.rawValue
+                if let reason = outcome.reason { span.attributes["sluice.reason"] = reason.rawValue }
+            }
             return .success(outcome)
         } catch {
             span.setStatus(SpanStatus(code: .error, message: error.description))
@@ -82,10 +84,12 @@ extension Dispatcher {
             if timing.firstStart == nil { timing.firstStart = date(started) }
             let command = step.command
             let answer = await withSpan("engine \(command.action.rawValue)", ofKind: .client) { span in
-                span.attributes["sluice.adapter"] = adapter
-                span.attributes["sluice.request_id"] = command.requestID
-                span.attributes["sluice.attempt"] = attempt
-                if let workflowID = command.target.workflowID { span.attributes["sluice.workflow_id"] = workflowID }
+                if span.isRecording {
+                    span.attributes["sluice.adapter"] = adapter
+                    span.attributes["sluice.request_id"] = command.requestID
+                    span.attributes["sluice.attempt"] = attempt
+                    if let workflowID = command.target.workflowID { span.attributes["sluice.workflow_id"] = workflowID }
+                }
                 return await execute(command, span: span)
             }
             let answered = now

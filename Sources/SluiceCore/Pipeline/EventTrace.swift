@@ -8,6 +8,8 @@ struct EventTrace: Sendable {
     /// Starts the span of a mapped event.
     static func start(_ plan: Plan, source: String) -> EventTrace {
         let span = startSpan("event \(plan.adapter)", ofKind: .consumer)
+        // Attributes cost a dictionary per event: only for a tracer that keeps them.
+        guard span.isRecording else { return EventTrace(span: span) }
         span.attributes["sluice.adapter"] = plan.adapter
         span.attributes["sluice.source"] = source
         span.attributes["sluice.event_id"] = plan.eventID
@@ -30,6 +32,7 @@ struct EventTrace: Sendable {
 
     /// Ends the span with how the event settled.
     func end(_ settlement: Settlement) {
+        guard span.isRecording else { return span.end() }
         switch settlement {
         case .recorded(let outcome, let deadLetter):
             span.attributes["sluice.outcome"] = outcome.kind.rawValue
@@ -48,7 +51,7 @@ struct EventTrace: Sendable {
     /// Ends the span of an event that settled without a decision of its own (refused, answered
     /// from the ledger).
     func end(note: String) {
-        span.attributes["sluice.note"] = note
+        if span.isRecording { span.attributes["sluice.note"] = note }
         span.end()
     }
 }

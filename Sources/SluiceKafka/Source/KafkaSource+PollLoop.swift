@@ -51,9 +51,9 @@ extension KafkaSource {
             }
             fetch(limit: plan.fetchLimit, into: &records)
             if !records.isEmpty {
-                let waiter = state.withLock { $0.append(records, at: clock.now) }
+                let (waiter, buffered) = state.withLock { state in (state.append(records, at: clock.now), state.undispatched) }
                 metrics.received.increment(by: Int64(records.count))
-                metrics.buffered.record(statistics.buffered)
+                metrics.buffered.record(buffered)
                 records.removeAll(keepingCapacity: true)
                 waiter?.resume()
             }

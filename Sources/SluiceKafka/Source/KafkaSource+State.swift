@@ -53,6 +53,9 @@ extension KafkaSource {
         var wantsPause = false
         /// Since when the buffer has been full (fetching stopped, partitions not paused yet).
         var fullSince: ContinuousClock.Instant?
+        /// Whether the dispatch loop is waiting for room in the gate now: a full buffer while it is not is a
+        /// busy dispatcher, not a full gate, and is not paused.
+        var awaitingGate = false
         var dispatchWaiter: CheckedContinuation<Void, Never>?
         var readiness = KafkaReadiness.starting
         var fatal: KafkaError?
@@ -107,8 +110,9 @@ extension KafkaSource {
         // MARK: Fetch and dispatch
 
         /// What the poll thread should do: fetch only what fits under `pauseAbove`; when the buffer has stayed
-        /// full for `pauseAfter`, pause the partitions (pausing makes librdkafka drop what it prefetched, so a
-        /// short congestion only stops fetching); resume below `resumeBelow`.
+        /// full for `pauseAfter` and the dispatch loop is waiting for the gate, pause the partitions (pausing makes
+        /// librdkafka drop what it prefetched, so a short congestion or a busy dispatcher only stops fetching);
+        /// resume below `resumeBelow`.
         mutating func plan(
             pauseAbove: Int, resumeBelow: Int, maxBatch: Int, now: ContinuousClock.Instant = .now,
             pauseAfter: Duration = .zero
@@ -122,19 +126,19 @@ extension KafkaSource {
                 fullSince = nil
                 wantsPause = false
             }
-            if let since = fullSince, !wantsPause, now - since >= pauseAfter {
+            if let since = fullSince, !wantsPause, now - since >= pauseAfter, awaitingGate {
                 wantsPause = true
                 statistics.pauses += 1
             }
             statistics.paused = wantsPause
-            let owned = Set(partitions.keys)
             var pause: [TopicPartition] = []
             var resume: [TopicPartition] = []
-            if wantsPause {
-                pause = owned.subtracting(paused).sorted()
+            // Most turns change nothing: only build the sets when some partition must change.
+            if wantsPause, paused.count != partitions.count || !fresh.isEmpty {
+                pause = Set(partitions.keys).subtracting(paused).sorted()
                 paused.formUnion(pause)
-            } else {
-                resume = paused.union(fresh).intersection(owned).sorted()
+            } else if !wantsPause, !paused.isEmpty || !fresh.isEmpty {
+                resume = paused.union(fresh).intersection(partitions.keys).sorted()
                 paused = []
             }
             fresh = []
