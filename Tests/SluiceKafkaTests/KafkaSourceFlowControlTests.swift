@@ -7,18 +7,21 @@ import Testing
 extension KafkaSuites {
     @Suite("KafkaSource flow control and faults (mock cluster)", .serialized, .timeLimit(.minutes(2)))
     struct KafkaSourceFlowControlTests {
-        /// A slow engine fills the gate: the partitions pause, the buffer stays bounded, and they resume.
+        /// A slow engine fills the gate: the buffer stays full past `pauseAfter`, the partitions pause, the buffer
+        /// stays bounded, and they resume once the engine speeds up and the buffer drains.
         @Test func pausesUnderASlowHandlerWithBoundedBuffer() async throws {
             let cluster = try MockKafkaCluster(brokers: 1)
             try cluster.createTopic("orders", partitions: 4)
             try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 1_500, keys: 100), to: cluster)
-            let pipeline = TestPipeline(maxInFlight: 8, delay: .milliseconds(2))
+            // 8 slots of 100 ms: a slot frees every ~12 ms at best, so the buffer stays full for the 20 ms pauseAfter.
+            let pipeline = TestPipeline(maxInFlight: 8, delay: .milliseconds(100))
             let source = try KafkaSource(
                 configuration: KafkaTest.configuration(
                     cluster, topic: "orders", group: "slow", pauseAbove: 60, maxBatch: 20),
                 handler: pipeline, logger: KafkaTest.logger)
             try await KafkaTest.withRunning(source) {
                 #expect(await KafkaTest.eventually { source.statistics.paused })
+                await pipeline.setDelay(.milliseconds(2))
                 #expect(await KafkaTest.eventually(timeout: .seconds(60)) { source.statistics.settled >= 1_500 })
                 #expect(await KafkaTest.eventually { !source.statistics.paused })
             }

@@ -26,19 +26,25 @@ struct KafkaSourceStateTests {
         #expect(plan.resume == [p0, p1])  // fresh partitions are resumed explicitly
         #expect(plan.fetchLimit == 4)
         _ = state.append(records(0, 0..<6) + records(1, 0..<6), at: .now)
-        // Full while the dispatch loop is busy (not waiting for the gate): stop fetching, do not pause.
-        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
+        // Full, but not for `pauseAfter` yet: stop fetching, do not pause.
+        let start = ContinuousClock.now
+        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4, now: start, pauseAfter: .milliseconds(500))
         #expect(plan.pause.isEmpty)
         #expect(plan.fetchLimit == 0)
         #expect(!state.snapshot.paused)
-        // Full while the dispatch loop waits for room in the gate: pause.
-        state.awaitingGate = true
-        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
-        state.awaitingGate = false
+        // The dispatch loop took four (room to fetch two): the full spell is over and starts anew.
+        for ticket in state.takeBatch(limit: 4)! { _ = state.admit(ticket, event: event(ticket)) }
+        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4, now: start + .milliseconds(400), pauseAfter: .milliseconds(500))
+        #expect(plan.pause.isEmpty && plan.fetchLimit == 2)
+        _ = state.append(records(0, 6..<8), at: .now)
+        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4, now: start + .milliseconds(600), pauseAfter: .milliseconds(500))
+        #expect(plan.pause.isEmpty, "full again for 0 ms, not 600")
+        // Full without a break for `pauseAfter`: pause.
+        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4, now: start + .milliseconds(1_100), pauseAfter: .milliseconds(500))
         #expect(plan.pause == [p0, p1])
         #expect(plan.fetchLimit == 0)
         #expect(state.snapshot.paused)
-        let batch = state.takeBatch(limit: 6)!
+        let batch = state.takeBatch(limit: 4)!
         for ticket in batch { _ = state.admit(ticket, event: event(ticket)) }
         plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
         #expect(plan.pause.isEmpty && plan.resume.isEmpty, "6 undispatched: between the watermarks, still paused")

@@ -9,9 +9,7 @@ extension KafkaSource {
         while let batch = await nextBatch() {
             var next = 0
             while next < batch.count {
-                state.withLock { $0.awaitingGate = true }
                 await handler.waitForCapacity()
-                state.withLock { $0.awaitingGate = false }
                 if Task.isCancelled { return }
                 let room = max(1, await handler.capacity)
                 let end = min(batch.count, next + room)

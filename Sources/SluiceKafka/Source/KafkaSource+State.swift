@@ -51,11 +51,8 @@ extension KafkaSource {
         /// are resumed (or paused) explicitly on the next plan.
         var fresh: Set<TopicPartition> = []
         var wantsPause = false
-        /// Since when the buffer has been full (fetching stopped, partitions not paused yet).
+        /// Since when the buffer has been full without a break (fetching stopped, partitions not paused yet).
         var fullSince: ContinuousClock.Instant?
-        /// Whether the dispatch loop is waiting for room in the gate now: a full buffer while it is not is a
-        /// busy dispatcher, not a full gate, and is not paused.
-        var awaitingGate = false
         var dispatchWaiter: CheckedContinuation<Void, Never>?
         var readiness = KafkaReadiness.starting
         var fatal: KafkaError?
@@ -109,24 +106,25 @@ extension KafkaSource {
 
         // MARK: Fetch and dispatch
 
-        /// What the poll thread should do: fetch only what fits under `pauseAbove`; when the buffer has stayed
-        /// full for `pauseAfter` and the dispatch loop is waiting for the gate, pause the partitions (pausing makes
-        /// librdkafka drop what it prefetched, so a short congestion or a busy dispatcher only stops fetching);
-        /// resume below `resumeBelow`.
+        /// What the poll thread should do: fetch only what fits under `pauseAbove`; when the buffer has stayed at
+        /// `pauseAbove` without a break for `pauseAfter` (the poll thread could not fetch, so the gate is full),
+        /// pause the partitions; resume below `resumeBelow`.
+        ///
+        /// Pausing makes librdkafka drop what it prefetched and fetch it again on resume, so a buffer that only
+        /// brushes the limit — a busy dispatcher, a gate that drains steadily — just stops fetching now and then.
         mutating func plan(
             pauseAbove: Int, resumeBelow: Int, maxBatch: Int, now: ContinuousClock.Instant = .now,
             pauseAfter: Duration = .zero
         ) -> FlowPlan {
             guard phase == .running else { return FlowPlan(running: false, pause: [], resume: [], fetchLimit: 0) }
-            // Full from reaching `pauseAbove` until the buffer drains below `resumeBelow` (hysteresis): a gate
-            // that keeps the buffer high for `pauseAfter` gets the partitions paused.
+            // Full while nothing can be fetched; paused partitions resume only below `resumeBelow` (hysteresis).
             if undispatched >= pauseAbove {
                 fullSince = fullSince ?? now
-            } else if undispatched < resumeBelow {
+            } else {
                 fullSince = nil
-                wantsPause = false
+                if undispatched < resumeBelow { wantsPause = false }
             }
-            if let since = fullSince, !wantsPause, now - since >= pauseAfter, awaitingGate {
+            if let since = fullSince, !wantsPause, now - since >= pauseAfter {
                 wantsPause = true
                 statistics.pauses += 1
             }
