@@ -81,6 +81,7 @@ enum DevTopics {
             guard case .kafka(let subscription) = adapter.source else { continue }
             topics += subscription.topics
             if let deadLetters = subscription.deadLetterTopic { topics.append(deadLetters) }
+            if let outcomes = subscription.outcomeTopic { topics.append(outcomes) }
         }
         return topics
     }

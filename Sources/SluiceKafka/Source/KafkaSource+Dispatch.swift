@@ -119,14 +119,7 @@ extension KafkaSource {
             let failure = KafkaError(
                 kind: .configuration, message: "the adapter's boundary is \(mode.rawValue): it refuses a pull source")
             logger.error("\(failure)")
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                state.fatal = failure
-                state.readiness = .notReady(failure)
-                if state.phase == .running { state.phase = .stopping }
-                defer { state.dispatchWaiter = nil }
-                return state.dispatchWaiter
-            }
-            waiter?.resume()
+            state.withLock { $0.fail(failure) }?.resume()
         }
     }
 

@@ -62,6 +62,15 @@ extension KafkaSource {
         /// Fetch-to-commit latencies of the probed records (the most recent 65,536).
         private(set) var commitLatencies: [Duration] = []
 
+        /// A fatal error: the source stops with it; returns the dispatch loop's waiter to resume, so that it ends.
+        mutating func fail(_ error: KafkaError) -> CheckedContinuation<Void, Never>? {
+            fatal = error
+            readiness = .notReady(error)
+            if phase == .running { phase = .stopping }
+            defer { dispatchWaiter = nil }
+            return dispatchWaiter
+        }
+
         // MARK: Assignment
 
         mutating func assign(_ assigned: [TopicPartition]) {

@@ -156,14 +156,7 @@ public final class KafkaSource: Service, Sendable {
         switch rd_kafka_resp_err_t(error.code) {
         case RD_KAFKA_RESP_ERR__FATAL:
             logger.error("kafka fatal error: \(error)")
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                state.fatal = error
-                state.readiness = .notReady(error)
-                if state.phase == .running { state.phase = .stopping }
-                defer { state.dispatchWaiter = nil }
-                return state.dispatchWaiter
-            }
-            waiter?.resume()
+            state.withLock { $0.fail(error) }?.resume()
         case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, RD_KAFKA_RESP_ERR__RESOLVE, RD_KAFKA_RESP_ERR__AUTHENTICATION,
             RD_KAFKA_RESP_ERR__SSL, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
             RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
