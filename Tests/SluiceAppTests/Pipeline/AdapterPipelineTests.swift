@@ -160,6 +160,48 @@ struct AdapterPipelineTests {
         }
     }
 
+    @Test("a pull source's batch: one ledger check for all keys, decided keys answered from the ledger, mapping rejections recorded, a key twice in one batch refused once")
+    func pullBatch() async throws {
+        try await withPipeline { pipeline, fake, ledger in
+            // A key decided earlier: settles with that decision and calls no engine.
+            let (decided, _) = try orderDelivery(id: "evt_b0", order: 10)
+            let earlier = SettlementLog()
+            try await pipeline.submit(decided) { earlier.append($0) }
+            #expect(await eventually { earlier.count == 1 })
+            let calls = fake.requests.count
+            let batch = [
+                decided,
+                try orderDelivery(id: "evt_b1", order: 11).0,
+                try orderDelivery(id: "evt_b2", order: 12, type: "order.unknown").0,  // no rule: rejected unmatched
+                try orderDelivery(id: "evt_b3", order: 13).0,
+                try orderDelivery(id: "evt_b3", order: 13).0,  // the same key again in the same fetch
+            ]
+            let settled = Mutex<[Int: Settlement]>([:])
+            let refusals = await pipeline.submit(batch: batch) { index, settlement in
+                settled.withLock { $0[index] = settlement }
+            }
+            #expect(refusals.count == 5)
+            #expect(refusals[0] == nil && refusals[1] == nil && refusals[2] == nil && refusals[3] == nil)
+            #expect(refusals[4] == .alreadyInProgress(key: "evt_b3"))
+            #expect(await eventually { settled.withLock { $0.count } == 4 })
+            let results = settled.withLock { $0 }
+            #expect(results[0] == earlier.items.first)
+            guard case .recorded(let unmatched, _)? = results[2], case .recorded(let first, _)? = results[1],
+                case .recorded(let third, _)? = results[3]
+            else {
+                Issue.record("expected recorded settlements, got \(results)")
+                return
+            }
+            #expect(unmatched.kind == .rejected && unmatched.reason == .unmatched)
+            #expect(first.kind == .accepted && third.kind == .accepted)
+            #expect(results[4] == nil)
+            // Two engine calls: evt_b1 and evt_b3, once each.
+            #expect(fake.requests.count == calls + 2)
+            #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "evt_b3") == third)
+            #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "evt_b2")?.reason == .unmatched)
+        }
+    }
+
     @Test("the synchronous path answers the engine's recorded outcome, then the same one on a retry")
     func synchronous() async throws {
         try await withPipeline { pipeline, fake, _ in
