@@ -181,12 +181,6 @@ public actor Dispatcher {
         var plan: Plan
         var context: ServiceContext?
         var completion: @Sendable (DispatchResult) async -> Void
-
-        init(plan: Plan, context: ServiceContext?, completion: @escaping @Sendable (DispatchResult) async -> Void) {
-            self.plan = plan
-            self.context = context
-            self.completion = completion
-        }
     }
 
     /// Admits several plans in order in one turn of the actor (a pull source's fetch): the same as

@@ -15,8 +15,9 @@ public enum KafkaSettlement: Sendable {
 
 /// What the Kafka source hands its events to: one adapter's pipeline (mapping, gate, engine, ledger).
 ///
-/// The source calls `waitForCapacity()` before each `submit`, so it only takes from Kafka what the
-/// gate admits; while the gate is full, records wait in a bounded buffer and the partitions are paused.
+/// The source calls `waitForCapacity()` and reads `capacity` before each `submit(batch:settled:)`, so it only
+/// takes from Kafka what the gate admits; while the gate is full, records wait in a bounded buffer and the
+/// partitions are paused.
 public protocol KafkaRecordHandler: Sendable {
     /// How many more events the gate would admit now.
     var capacity: Int { get async }

@@ -10,9 +10,10 @@ import Synchronization
 ///
 /// - Commit after outcome: an offset is committed only once every earlier offset of its partition has
 ///   settled `recorded` (``CommitWatermark``); auto commit and auto offset store are off.
-/// - Backpressure: records are fetched only while fewer than `pauseAbove` wait for the gate; above it the
-///   partitions are paused (the consumer keeps polling, so it stays in its group), and they resume below
-///   `resumeBelow`.
+/// - Backpressure: records are fetched only while fewer than `pauseAbove` wait for the gate and handed over
+///   in batches no larger than the gate's free room; when the buffer stays full without a break for
+///   `pauseAfter` (the gate admits nothing), the partitions are paused (the consumer keeps polling, so it
+///   stays in its group), and they resume below `resumeBelow`.
 /// - Rebalance: revoked partitions take no new records; their in-flight work may finish within the drain
 ///   budget, then it is cancelled, what is done is committed, and only then are they given up.
 /// - Dead letters: a settlement `recorded(…, deadLetter: true)`, an invalid CloudEvent or a value above

@@ -22,8 +22,8 @@ public struct KafkaSourceConfiguration: Sendable {
     public var pauseAbove: Int
     /// Records fetched but not yet admitted below which paused partitions resume (default half of `pauseAbove`).
     public var resumeBelow: Int
-    /// How long the buffer may stay full (fetching stopped) before the partitions are paused (default 500 ms).
-    /// Pausing makes librdkafka drop what it prefetched, so short congestion only stops fetching.
+    /// How long the buffer may stay full without a break (fetching stopped) before the partitions are paused
+    /// (default 500 ms). Pausing makes librdkafka drop what it prefetched, so short congestion only stops fetching.
     public var pauseAfter: Duration
     /// At most this many records per fetch from librdkafka's queue (default 500).
     public var maxBatch: Int
