@@ -55,6 +55,21 @@ struct KafkaSourceStateTests {
         #expect(state.snapshot.pauses == 1)
     }
 
+    /// A group on a topic that does not exist still gets an (empty) assignment: it must not hide the
+    /// unknown-topic error, and only an assignment with partitions makes the source ready by itself.
+    @Test func anEmptyAssignmentLeavesReadinessToTheProbe() {
+        var state = KafkaSource.State()
+        let unknown = KafkaError(kind: .client, code: 3, message: "topic 'nope' does not exist")
+        state.readiness = .notReady(unknown)
+        state.assign([])
+        #expect(state.readiness == .notReady(unknown))
+        var starting = KafkaSource.State()
+        starting.assign([])
+        #expect(starting.readiness == .starting)
+        starting.assign([p0])
+        #expect(starting.readiness == .ready)
+    }
+
     @Test func commitsOnlyTheSettledPrefixPerPartition() {
         var state = KafkaSource.State()
         state.assign([p0])

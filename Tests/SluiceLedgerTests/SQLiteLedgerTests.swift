@@ -120,6 +120,28 @@ import Testing
         #expect(error?.reason == "not_a_ledger")
     }
 
+    /// A version 1 ledger with a stored decision gains the check's covering index at start-up and keeps
+    /// answering for its keys.
+    @Test func aVersionOneLedgerIsMigrated() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        let raw = try SQLiteConnection(path: path, readOnly: false, create: true)
+        try raw.execute(SQLiteSchema.migrations[0].sql)
+        try raw.execute("PRAGMA user_version = 1; PRAGMA application_id = \(SQLiteSchema.applicationID)")
+        try raw.execute(
+            """
+            INSERT INTO outcomes (adapter, idempotency_key, outcome, reason, workflow_id, source_position, recorded_at, body)
+            VALUES ('orders', 'old-1', 'rejected', 'workflow_not_found', NULL, 'orders-0-1', 1767225600000, '{}')
+            """)
+        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, createFile: false))
+        #expect(try raw.integer("PRAGMA user_version") == SQLiteSchema.currentVersion)
+        #expect(try raw.integer("SELECT count(*) FROM sqlite_master WHERE name = 'outcomes_decisions'") == 1)
+        let summary = try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "old-1")
+        #expect(summary?.kind == .rejected && summary?.reason?.rawValue == "workflow_not_found")
+        await ledger.close()
+    }
+
     @Test func aNewerSchemaIsNeverDowngraded() async throws {
         let directory = try LedgerFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -81,7 +81,9 @@ extension KafkaSource {
                 fresh.insert(partition)
             }
             statistics.assignments += 1
-            readiness = .ready
+            // An empty assignment proves nothing: a group on a topic that does not exist gets one too. The
+            // metadata probe decides then (an existing topic with more members than partitions is ready).
+            if !assigned.isEmpty { readiness = .ready }
         }
 
         /// Marks `revoked` as leaving: their buffered records are dropped, nothing new is admitted.

@@ -3,6 +3,7 @@ public import SluiceCore
 
 extension SQLiteLedger {
     public func decision(adapter: String, idempotencyKey: String) async throws(LedgerError) -> Outcome? {
+        guard decidedKeys.mightContain(adapter: adapter, key: idempotencyKey) else { return nil }
         let now = self.now
         let window = windowMilliseconds(adapter)
         let body: String? = try await read { connection in
@@ -16,17 +17,24 @@ extension SQLiteLedger {
     }
 
     /// One reader turn for all the keys: the same prepared statement, one hand-off to the reader thread.
+    ///
+    /// Keys the ``DecidedKeyFilter`` has never seen are answered without a query (no hand-off at all when
+    /// none is left); each remaining probe reads only the covering index `outcomes_decisions`.
     public func decisionSummaries(adapter: String, idempotencyKeys: [String]) async throws(LedgerError)
         -> [String: DecisionSummary]
     {
-        guard !idempotencyKeys.isEmpty else { return [:] }
+        let keys = idempotencyKeys.filter { decidedKeys.mightContain(adapter: adapter, key: $0) }
+        guard !keys.isEmpty else { return [:] }
         let now = self.now
         let window = windowMilliseconds(adapter)
         return try await read { connection -> [String: DecisionSummary] in
             let select = try connection.statement(
-                "SELECT recorded_at, outcome, reason, workflow_id FROM outcomes WHERE adapter = ? AND idempotency_key = ?")
+                """
+                SELECT recorded_at, outcome, reason, workflow_id FROM outcomes INDEXED BY outcomes_decisions
+                WHERE adapter = ? AND idempotency_key = ?
+                """)
             var found: [String: DecisionSummary] = [:]
-            for key in idempotencyKeys {
+            for key in keys {
                 select.bind(1, adapter)
                 select.bind(2, key)
                 defer { select.reset() }

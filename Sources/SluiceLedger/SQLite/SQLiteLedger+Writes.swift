@@ -8,6 +8,7 @@ extension SQLiteLedger {
         let inboxID = request.inboxID
         let now = self.now
         let window = windowMilliseconds(row.adapter)
+        let keys = decidedKeys
         return try await write { connection throws(SQLiteFailure) -> Result<RecordResult, LedgerError> in
             if let inboxID {
                 let delete = try connection.statement("DELETE FROM inbox WHERE id = ?")
@@ -15,7 +16,7 @@ extension SQLiteLedger {
                 try delete.step()
             }
             try Self.dropClaim(row.adapter, row.idempotencyKey, on: connection)
-            if let id = try Self.insert(row, at: now, on: connection) {
+            if let id = try Self.insert(row, at: now, on: connection, noting: keys) {
                 if let letter { try Self.insert(letter, row: row, at: now, on: connection) }
                 return .success(.recorded(id: id))
             }
@@ -32,7 +33,7 @@ extension SQLiteLedger {
                 let delete = try connection.statement("DELETE FROM outcomes WHERE id = ?")
                 delete.bind(1, id)
                 try delete.step()
-                guard let newID = try Self.insert(row, at: now, on: connection) else {
+                guard let newID = try Self.insert(row, at: now, on: connection, noting: keys) else {
                     return .failure(.fatal("internal", "cannot replace an expired decision"))
                 }
                 if let letter { try Self.insert(letter, row: row, at: now, on: connection) }
@@ -117,6 +118,7 @@ extension SQLiteLedger {
     public func markRedriven(deadLetterID: Int64, outcome: Outcome) async throws(LedgerError) {
         let row = LedgerCoding.Row(outcome)
         let now = self.now
+        let keys = decidedKeys
         try await write { connection throws(SQLiteFailure) -> Result<Void, LedgerError> in
             let mark = try connection.statement(
                 "UPDATE dead_letters SET redriven_at = ?, redrive_count = redrive_count + 1 WHERE id = ?")
@@ -130,7 +132,7 @@ extension SQLiteLedger {
             delete.bind(1, row.adapter)
             delete.bind(2, row.idempotencyKey)
             try delete.step()
-            _ = try Self.insert(row, at: now, on: connection)
+            _ = try Self.insert(row, at: now, on: connection, noting: keys)
             return .success(())
         }
     }
@@ -183,9 +185,9 @@ extension SQLiteLedger {
 
     // MARK: - Statements shared by the writes
 
-    /// Inserts a decision; nil when the key is already decided.
-    static func insert(_ row: LedgerCoding.Row, at now: Int64, on connection: SQLiteConnection) throws(SQLiteFailure)
-        -> Int64?
+    /// Inserts a decision and adds its key to `keys`; nil when the key is already decided.
+    static func insert(_ row: LedgerCoding.Row, at now: Int64, on connection: SQLiteConnection, noting keys: DecidedKeyFilter)
+        throws(SQLiteFailure) -> Int64?
     {
         let insert = try connection.statement(
             """
@@ -200,6 +202,9 @@ extension SQLiteLedger {
         insert.bind(6, row.sourcePosition)
         insert.bind(7, now)
         insert.bind(8, row.body)
+        // Before the step: a reader must never find the row committed while the filter says "never decided".
+        // A rolled-back insert leaves a harmless false positive.
+        keys.insert(adapter: row.adapter, key: row.idempotencyKey)
         try insert.step()
         return connection.changes == 1 ? connection.lastInsertRowID : nil
     }

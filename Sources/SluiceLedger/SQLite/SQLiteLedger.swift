@@ -8,16 +8,27 @@ public import SluiceCore
 /// durable (`synchronous=FULL` flushes it). Reader threads with their own connections answer queries
 /// while the writer works. No SQLite call runs on Swift's cooperative thread pool.
 ///
+/// A ``DecidedKeyFilter`` in memory answers the idempotency check for a key that was never decided (the
+/// common case) without a query; it is filled by the writer and by a scan of the stored keys at start-up.
+///
 /// Open it with ``open(_:)`` before intake starts (migrations run there) and ``close()`` it after the
 /// last write.
 public final class SQLiteLedger: OutcomeLedger {
     public let configuration: SQLiteLedgerConfiguration
     let writes: WorkQueue<any SQLiteWriteJob>
     let reads: WorkQueue<@Sendable (SQLiteConnection) -> Void>
+    /// The keys with a stored decision, as far as this process knows them.
+    let decidedKeys: DecidedKeyFilter
     private let threads: [SQLiteThread]
+    private let keyScan: DecidedKeyScan
 
-    private init(configuration: SQLiteLedgerConfiguration, writer: SQLiteConnection, readers: [SQLiteConnection]) {
+    private init(
+        configuration: SQLiteLedgerConfiguration, writer: SQLiteConnection, readers: [SQLiteConnection], storedKeys: Int
+    ) {
         self.configuration = configuration
+        let decidedKeys = DecidedKeyFilter(capacity: storedKeys + storedKeys / 2)
+        self.decidedKeys = decidedKeys
+        keyScan = DecidedKeyScan(path: configuration.path, into: decidedKeys)
         let writes = WorkQueue<any SQLiteWriteJob>()
         let reads = WorkQueue<@Sendable (SQLiteConnection) -> Void>()
         var threads = [
@@ -40,6 +51,7 @@ public final class SQLiteLedger: OutcomeLedger {
     deinit {
         writes.close()
         reads.close()
+        keyScan.cancel()
     }
 
     /// Opens (or creates) the ledger, checks its schema version and applies missing migrations.
@@ -50,8 +62,8 @@ public final class SQLiteLedger: OutcomeLedger {
         let opened = await onBlockingThread("sluice-ledger-open") {
             Result { () throws(LedgerError) in try openConnections(configuration) }
         }
-        let (writer, readers) = try opened.get()
-        return SQLiteLedger(configuration: configuration, writer: writer, readers: readers)
+        let (writer, readers, storedKeys) = try opened.get()
+        return SQLiteLedger(configuration: configuration, writer: writer, readers: readers, storedKeys: storedKeys)
     }
 
     /// Finishes the queued work, stops the threads and closes the connections.
@@ -59,11 +71,15 @@ public final class SQLiteLedger: OutcomeLedger {
         writes.close()
         reads.close()
         let threads = self.threads
-        await onBlockingThread("sluice-ledger-close") { for thread in threads { thread.join() } }
+        let keyScan = self.keyScan
+        await onBlockingThread("sluice-ledger-close") {
+            keyScan.stop()
+            for thread in threads { thread.join() }
+        }
     }
 
     private static func openConnections(_ configuration: SQLiteLedgerConfiguration) throws(LedgerError)
-        -> (SQLiteConnection, [SQLiteConnection])
+        -> (SQLiteConnection, [SQLiteConnection], storedKeys: Int)
     {
         let path = configuration.path
         let fileManager = FileManager.default
@@ -103,19 +119,34 @@ public final class SQLiteLedger: OutcomeLedger {
             throw error.ledgerError(path: path)
         }
         try SQLiteSchema.migrate(writer)
+        // The largest rowid: about how many keys are stored (cheap: the last leaf of the table).
+        let storedKeys: Int
+        do throws(SQLiteFailure) {
+            storedKeys = Int(try writer.integer("SELECT max(id) FROM outcomes") ?? 0)
+        } catch {
+            throw error.ledgerError(path: path)
+        }
         var readers: [SQLiteConnection] = []
         for _ in 0..<max(1, configuration.readers) {
             let reader = try SQLiteConnection(path: path, readOnly: false, create: false)
             reader.setBusyTimeout(milliseconds: busy)
             do throws(SQLiteFailure) {
-                try reader.execute("PRAGMA query_only = 1")
+                try reader.execute("PRAGMA query_only = 1; PRAGMA cache_size = \(readerCacheKiB)")
             } catch {
                 throw error.ledgerError(path: path)
             }
             readers.append(reader)
         }
-        return (writer, readers)
+        return (writer, readers, storedKeys)
     }
+
+    /// Each reader's page cache (negative: KiB), 16 MiB: enough for the interior pages of the check's
+    /// index at tens of millions of outcomes, so that a probe reads at most its leaf page from the file.
+    private static let readerCacheKiB = -16_384
+
+    /// Whether the start-up scan has put every stored key into the in-memory filter of the idempotency
+    /// check (until then, every check queries SQLite).
+    public var isKeyFilterComplete: Bool { decidedKeys.isComplete }
 
     // MARK: - Running work on the threads
 

@@ -1,0 +1,123 @@
+import Synchronization
+
+/// An in-memory filter of the idempotency keys the SQLite ledger holds a decision for: it answers "never
+/// decided" for a new key without a query, a thread hand-off or a page of the file, which is the common
+/// case of the check before every engine call. "Maybe decided" still asks SQLite (the window and the
+/// decision itself are there), so the filter can only save work, never change an answer, as long as every
+/// stored key was added to it.
+///
+/// Keys are added by the writer as it inserts them and, once at start-up, by a scan of the stored keys on
+/// a thread of its own; until that scan is complete every key is "maybe decided". Deleted keys stay in the
+/// filter (a false positive costs one query). Keys written into the same file by another process after the
+/// scan are not seen: the engine's own idempotency and the ledger's unique key still make such a key one
+/// effect and one outcome (see docs/ledger.md).
+///
+/// A blocked Bloom filter (all of a key's bits in one 64-byte block, one cache miss per probe), 10 bits per
+/// key of capacity and about 1 % false positives when full; a full filter gets a new one of twice the
+/// capacity beside it.
+final class DecidedKeyFilter: Sendable {
+    private struct Segment {
+        /// 8 words (512 bits) per block.
+        var words: [UInt64]
+        let blocks: UInt64
+        let capacity: Int
+        var count = 0
+
+        init(capacity: Int) {
+            // 10 bits per key, in whole blocks.
+            let blocks = (capacity * 10 + 511) / 512
+            words = [UInt64](repeating: 0, count: blocks * 8)
+            self.blocks = UInt64(blocks)
+            self.capacity = capacity
+        }
+
+        /// The first word of the hash's block: the low 32 bits scaled onto the block count.
+        func base(_ hash: UInt64) -> Int {
+            Int(truncatingIfNeeded: ((hash & 0xFFFF_FFFF) &* blocks) >> 32) &* 8
+        }
+
+        mutating func insert(_ hash: UInt64) {
+            let start = base(hash)
+            var bits = DecidedKeyFilter.mix(hash)
+            for _ in 0..<DecidedKeyFilter.probes {
+                let bit = Int(truncatingIfNeeded: bits & 511)
+                words[start + (bit >> 6)] |= 1 << UInt64(bit & 63)
+                bits >>= 9
+            }
+            count += 1
+        }
+
+        func contains(_ hash: UInt64) -> Bool {
+            let start = base(hash)
+            var bits = DecidedKeyFilter.mix(hash)
+            for _ in 0..<DecidedKeyFilter.probes {
+                let bit = Int(truncatingIfNeeded: bits & 511)
+                if words[start + (bit >> 6)] & (1 << UInt64(bit & 63)) == 0 { return false }
+                bits >>= 9
+            }
+            return true
+        }
+    }
+
+    private struct State {
+        var segments: [Segment]
+        var complete = false
+    }
+
+    /// Bits set per key (7 × 9 bits of the mixed hash).
+    static let probes = 7
+    private let state: Mutex<State>
+    /// Per-process random seed: the filter never leaves the process, and keys chosen by senders cannot
+    /// be aimed at one block.
+    private let seed: Int
+
+    /// A filter sized for `capacity` keys before it grows.
+    init(capacity: Int) {
+        state = Mutex(State(segments: [Segment(capacity: max(1 << 16, capacity))]))
+        seed = Int.random(in: .min ... .max)
+    }
+
+    /// Records that `key` of `adapter` has (or may have) a stored decision.
+    func insert(adapter: String, key: String) {
+        let hash = self.hash(adapter, key)
+        state.withLock { state in
+            if let last = state.segments.last, last.count >= last.capacity {
+                state.segments.append(Segment(capacity: last.capacity * 2))
+            }
+            state.segments[state.segments.count - 1].insert(hash)
+        }
+    }
+
+    /// False only when `key` of `adapter` certainly has no stored decision.
+    func mightContain(adapter: String, key: String) -> Bool {
+        let hash = self.hash(adapter, key)
+        return state.withLock { state in
+            guard state.complete else { return true }
+            return state.segments.contains { $0.contains(hash) }
+        }
+    }
+
+    /// Called once the start-up scan has added every stored key: from now on "absent" is an answer.
+    func markComplete() {
+        state.withLock { $0.complete = true }
+    }
+
+    var isComplete: Bool { state.withLock { $0.complete } }
+
+    private func hash(_ adapter: String, _ key: String) -> UInt64 {
+        var hasher = Hasher()
+        hasher.combine(seed)
+        hasher.combine(adapter)
+        hasher.combine(key)
+        return UInt64(bitPattern: Int64(hasher.finalize()))
+    }
+
+    /// A second, independent-looking 64 bits from the first (splitmix64's finaliser): the block comes from
+    /// the low bits of the hash, the probes from these.
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
