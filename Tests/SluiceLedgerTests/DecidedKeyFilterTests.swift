@@ -8,7 +8,7 @@ import Testing
 @Suite struct DecidedKeyFilterTests {
     @Test func neverForgetsAKeyAndRarelyInventsOne() {
         let filter = DecidedKeyFilter(capacity: 50_000)
-        filter.markComplete()
+        filter.markComplete(generation: filter.generation)
         for index in 0..<50_000 { filter.insert(adapter: "orders", key: "key-\(index)") }
         for index in 0..<50_000 { #expect(filter.mightContain(adapter: "orders", key: "key-\(index)")) }
         let falsePositives = (0..<50_000).count { filter.mightContain(adapter: "orders", key: "new-\($0)") }
@@ -20,7 +20,7 @@ import Testing
 
     @Test func growsPastItsCapacityWithoutForgetting() {
         let filter = DecidedKeyFilter(capacity: 1_000)
-        filter.markComplete()
+        filter.markComplete(generation: filter.generation)
         for index in 0..<300_000 { filter.insert(adapter: "a", key: "\(index)") }
         #expect((0..<300_000).allSatisfy { filter.mightContain(adapter: "a", key: "\($0)") })
         let falsePositives = (0..<100_000).count { filter.mightContain(adapter: "a", key: "n\($0)") }
@@ -30,8 +30,54 @@ import Testing
     @Test func untilTheStartUpScanCompletesEveryKeyMayBeDecided() {
         let filter = DecidedKeyFilter(capacity: 10)
         #expect(filter.mightContain(adapter: "orders", key: "never-seen"))
-        filter.markComplete()
+        filter.markComplete(generation: filter.generation)
         #expect(!filter.mightContain(adapter: "orders", key: "never-seen"))
+    }
+
+    @Test func aResetWaitsForItsOwnScan() {
+        let filter = DecidedKeyFilter(capacity: 10, minimumRebuildCount: 4)
+        let first = filter.generation
+        for index in 0..<3 { filter.insert(adapter: "a", key: "\(index)") }
+        filter.markComplete(generation: first)
+        #expect(filter.isComplete && !filter.rebuildNeeded.needed)
+        for index in 3..<6 { filter.insert(adapter: "a", key: "\(index)") }
+        #expect(filter.rebuildNeeded == (needed: true, keys: 6), "grown past max(2 × 3, 4)")
+        let second = filter.reset(capacity: 6)
+        #expect(!filter.isComplete && filter.mightContain(adapter: "a", key: "0"))
+        filter.markComplete(generation: first)
+        #expect(!filter.isComplete, "a scan of an earlier generation does not complete the new one")
+        filter.markComplete(generation: second)
+        #expect(filter.isComplete && !filter.mightContain(adapter: "a", key: "0"))
+    }
+
+    /// Pruned keys stay in a Bloom filter: once it has doubled, the writer empties it and a new scan fills it
+    /// with the stored keys only.
+    @Test func aRebuildKeepsTheStoredKeysAndDropsTheOthers() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
+        for index in 0..<200 { _ = try await ledger.record(LedgerFixtures.outcome(key: "stored-\(index)")) }
+        await ledger.close()
+
+        let filter = DecidedKeyFilter(capacity: 1_000, minimumRebuildCount: 300)
+        let scanner = DecidedKeyScanner(path: path, filter: filter)
+        func completed() async throws -> Bool {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !filter.isComplete, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            return filter.isComplete
+        }
+        scanner.start()
+        #expect(try await completed())
+        scanner.rebuildIfNeeded()
+        #expect(filter.isComplete, "200 keys: no rebuild before 300")
+        for index in 0..<300 { filter.insert(adapter: "orders", key: "pruned-\(index)") }
+        scanner.rebuildIfNeeded()
+        #expect(try await completed())
+        #expect((0..<200).allSatisfy { filter.mightContain(adapter: "orders", key: "stored-\($0)") })
+        let kept = (0..<300).count { filter.mightContain(adapter: "orders", key: "pruned-\($0)") }
+        #expect(kept < 30, "\(kept) of 300 keys that are not stored are still in the rebuilt filter")
+        scanner.stop()
     }
 
     /// Keys stored by an earlier run are found after the start-up scan, and new keys are answered without a

@@ -6,9 +6,10 @@ import Synchronization
 /// decision itself are there), so the filter can only save work, never change an answer, as long as every
 /// stored key was added to it.
 ///
-/// Keys are added by the writer as it inserts them and, once at start-up, by a scan of the stored keys on
-/// a thread of its own; until that scan is complete every key is "maybe decided". Deleted keys stay in the
-/// filter (a false positive costs one query). Keys written into the same file by another process after the
+/// Keys are added by the writer as it inserts them and by a scan of the stored keys on a thread of its own
+/// (``DecidedKeyScanner``), at start-up and again whenever the filter has grown to twice what it held after
+/// the last scan (at least 4 million keys): pruned keys stay in a Bloom filter, so without a rebuild it would
+/// grow with every key ever written. Until a scan is complete every key is "maybe decided". Keys written into the same file by another process after the
 /// scan are not seen: the engine's own idempotency and the ledger's unique key still make such a key one
 /// effect and one outcome (see docs/ledger.md).
 ///
@@ -62,6 +63,12 @@ final class DecidedKeyFilter: Sendable {
     private struct State {
         var segments: [Segment]
         var complete = false
+        /// Which scan's result the filter waits for (a reset starts a new one).
+        var generation = 0
+        /// Keys added since the last reset.
+        var count = 0
+        /// The count at which the filter asks to be rebuilt (set when a scan completes).
+        var rebuildAt = Int.max
     }
 
     /// Bits set per key (7 × 9 bits of the mixed hash).
@@ -71,10 +78,18 @@ final class DecidedKeyFilter: Sendable {
     /// be aimed at one block.
     private let seed: Int
 
+    /// The fewest keys the filter holds before it asks for a rebuild (4 Mi in production).
+    private let minimumRebuildCount: Int
+
     /// A filter sized for `capacity` keys before it grows.
-    init(capacity: Int) {
-        state = Mutex(State(segments: [Segment(capacity: max(1 << 16, capacity))]))
+    init(capacity: Int, minimumRebuildCount: Int = 1 << 22) {
+        state = Mutex(State(segments: [Self.segment(capacity)]))
         seed = Int.random(in: .min ... .max)
+        self.minimumRebuildCount = minimumRebuildCount
+    }
+
+    private static func segment(_ capacity: Int) -> Segment {
+        Segment(capacity: max(1 << 16, capacity))
     }
 
     /// Records that `key` of `adapter` has (or may have) a stored decision.
@@ -85,6 +100,7 @@ final class DecidedKeyFilter: Sendable {
                 state.segments.append(Segment(capacity: last.capacity * 2))
             }
             state.segments[state.segments.count - 1].insert(hash)
+            state.count += 1
         }
     }
 
@@ -97,12 +113,39 @@ final class DecidedKeyFilter: Sendable {
         }
     }
 
-    /// Called once the start-up scan has added every stored key: from now on "absent" is an answer.
-    func markComplete() {
-        state.withLock { $0.complete = true }
+    /// Empties the filter for a new scan, sized for `capacity` keys; returns the scan's generation.
+    func reset(capacity: Int) -> Int {
+        state.withLock { state in
+            state.segments = [Self.segment(capacity)]
+            state.complete = false
+            state.count = 0
+            state.rebuildAt = .max
+            state.generation += 1
+            return state.generation
+        }
     }
 
+    /// Called once scan `generation` has added every stored key: from now on "absent" is an answer (unless
+    /// the filter was reset since that scan began).
+    func markComplete(generation: Int) {
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            state.complete = true
+            state.rebuildAt = max(2 * state.count, minimumRebuildCount)
+        }
+    }
+
+    /// The generation a scan starting now completes.
+    var generation: Int { state.withLock { $0.generation } }
+
     var isComplete: Bool { state.withLock { $0.complete } }
+
+    /// True when the filter holds twice what it held after its last scan: time to rebuild it from the
+    /// stored keys, dropping the pruned ones. The number of keys it holds now is returned too (at most the
+    /// stored keys: the rebuilt filter is sized for them).
+    var rebuildNeeded: (needed: Bool, keys: Int) {
+        state.withLock { ($0.complete && $0.count >= $0.rebuildAt, $0.count) }
+    }
 
     private func hash(_ adapter: String, _ key: String) -> UInt64 {
         var hasher = Hasher()

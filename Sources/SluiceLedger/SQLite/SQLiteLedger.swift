@@ -20,7 +20,7 @@ public final class SQLiteLedger: OutcomeLedger {
     /// The keys with a stored decision, as far as this process knows them.
     let decidedKeys: DecidedKeyFilter
     private let threads: [SQLiteThread]
-    private let keyScan: DecidedKeyScan
+    private let keyScanner: DecidedKeyScanner
 
     private init(
         configuration: SQLiteLedgerConfiguration, writer: SQLiteConnection, readers: [SQLiteConnection], storedKeys: Int
@@ -28,12 +28,16 @@ public final class SQLiteLedger: OutcomeLedger {
         self.configuration = configuration
         let decidedKeys = DecidedKeyFilter(capacity: storedKeys + storedKeys / 2)
         self.decidedKeys = decidedKeys
-        keyScan = DecidedKeyScan(path: configuration.path, into: decidedKeys)
+        let keyScanner = DecidedKeyScanner(path: configuration.path, filter: decidedKeys)
+        keyScanner.start()
+        self.keyScanner = keyScanner
         let writes = WorkQueue<any SQLiteWriteJob>()
         let reads = WorkQueue<@Sendable (SQLiteConnection) -> Void>()
         var threads = [
             SQLiteThread(name: "sluice-ledger-writer", connection: writer, queue: writes, batchLimit: max(1, configuration.maxBatch)) {
-                jobs, connection in Self.commit(jobs, on: connection)
+                jobs, connection in
+                keyScanner.rebuildIfNeeded()
+                Self.commit(jobs, on: connection)
             }
         ]
         for (index, reader) in readers.enumerated() {
@@ -51,7 +55,7 @@ public final class SQLiteLedger: OutcomeLedger {
     deinit {
         writes.close()
         reads.close()
-        keyScan.cancel()
+        keyScanner.cancel()
     }
 
     /// Opens (or creates) the ledger, checks its schema version and applies missing migrations.
@@ -71,9 +75,9 @@ public final class SQLiteLedger: OutcomeLedger {
         writes.close()
         reads.close()
         let threads = self.threads
-        let keyScan = self.keyScan
+        let keyScanner = self.keyScanner
         await onBlockingThread("sluice-ledger-close") {
-            keyScan.stop()
+            keyScanner.stop()
             for thread in threads { thread.join() }
         }
     }

@@ -1,0 +1,83 @@
+import Foundation
+import Synchronization
+
+/// Fills a ``DecidedKeyFilter`` from the stored keys, on a thread of its own with its own read connection
+/// (one snapshot), while the ledger serves: at start-up, and again when the filter asks to be rebuilt. Until
+/// a scan completes, the filter answers "maybe decided" and every check asks SQLite.
+///
+/// A failed scan (a lock held too long, an I/O error) is tried again; one that keeps failing leaves the
+/// filter incomplete, which only costs the queries it would have saved.
+final class DecidedKeyScanner: Sendable {
+    private let path: String
+    private let filter: DecidedKeyFilter
+    private let cancelled = Atomic<Bool>(false)
+    private let running = DispatchGroup()
+
+    init(path: String, filter: DecidedKeyFilter) {
+        self.path = path
+        self.filter = filter
+    }
+
+    /// Starts a scan for the filter's current generation.
+    func start() {
+        let generation = filter.generation
+        running.enter()
+        let thread = Thread { [self] in
+            defer { running.leave() }
+            scan(generation: generation)
+        }
+        thread.name = "sluice-ledger-keys"
+        thread.start()
+    }
+
+    /// On the writer's thread, between transactions (so that every key it added before is committed and
+    /// the new scan's snapshot sees it): empties the filter and scans again when it has grown too large.
+    func rebuildIfNeeded() {
+        let (needed, keys) = filter.rebuildNeeded
+        guard needed, !cancelled.load(ordering: .relaxed) else { return }
+        _ = filter.reset(capacity: keys)
+        start()
+    }
+
+    /// Scans once; a failed scan is tried again after a second, five times at most.
+    private func scan(generation: Int) {
+        for attempt in 1...5 {
+            if scanOnce(generation: generation) || cancelled.load(ordering: .relaxed) { return }
+            if attempt < 5 { Thread.sleep(forTimeInterval: 1) }
+        }
+    }
+
+    /// True when the scan finished (or was cancelled) and needs no retry.
+    private func scanOnce(generation: Int) -> Bool {
+        // Read-write but query-only, like the readers: a read-only connection cannot open a WAL database
+        // whose shared-memory file is not there yet.
+        guard let connection = try? SQLiteConnection(path: path, readOnly: false, create: false) else { return false }
+        connection.setBusyTimeout(milliseconds: 5_000)
+        do throws(SQLiteFailure) {
+            try connection.execute("PRAGMA query_only = 1")
+            // The unique index on (adapter, idempotency_key) covers this: no table page is read.
+            let select = try connection.prepare("SELECT adapter, idempotency_key FROM outcomes")
+            var rows = 0
+            while try select.step() {
+                filter.insert(adapter: select.text(0) ?? "", key: select.text(1) ?? "")
+                rows += 1
+                if rows & 0xFFFF == 0, cancelled.load(ordering: .relaxed) { return true }
+            }
+            filter.markComplete(generation: generation)
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Asks a running scan to stop soon, and no new one to start; does not wait.
+    func cancel() {
+        cancelled.store(true, ordering: .relaxed)
+    }
+
+    /// Stops the scans and waits for their threads to end. Call off the cooperative pool.
+    func stop() {
+        cancel()
+        running.wait()
+    }
+}
