@@ -61,7 +61,7 @@ import Testing
         await ledger.close()
 
         let filter = DecidedKeyFilter(capacity: 1_000, minimumRebuildCount: 300)
-        let scanner = DecidedKeyScanner(path: path, filter: filter)
+        let scanner = DecidedKeyScanner(path: path, filter: filter, storedBelow: 200)
         func completed() async throws -> Bool {
             let deadline = ContinuousClock.now + .seconds(10)
             while !filter.isComplete, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
@@ -78,6 +78,36 @@ import Testing
         let kept = (0..<300).count { filter.mightContain(adapter: "orders", key: "pruned-\($0)") }
         #expect(kept < 30, "\(kept) of 300 keys that are not stored are still in the rebuilt filter")
         scanner.stop()
+    }
+
+    /// A decision another process writes into the file while the ledger is open (`sluice replay`, an observer
+    /// process's own ledger) reaches the check: the writer thread sees the file's `data_version` change and
+    /// adds the new rows, even while idle.
+    @Test func decisionsWrittenByAnotherProcessReachTheCheck() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
+        _ = try await ledger.record(LedgerFixtures.outcome(key: "own-1"))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !ledger.isKeyFilterComplete, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "other-1") == nil)
+
+        let other = try SQLiteConnection(path: path, readOnly: false, create: false)
+        other.setBusyTimeout(milliseconds: 5_000)
+        try other.execute(
+            """
+            INSERT INTO outcomes (adapter, idempotency_key, outcome, reason, workflow_id, source_position, recorded_at, body)
+            VALUES ('orders', 'other-1', 'rejected', 'workflow_not_found', NULL, 'orders-0-9', 1767225600000, '{}')
+            """)
+        var seen: DecisionSummary?
+        while seen == nil, ContinuousClock.now < deadline + .seconds(5) {
+            seen = try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "other-1")
+            if seen == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(seen?.kind == .rejected)
+        #expect(try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "own-1")?.kind == .accepted)
+        await ledger.close()
     }
 
     /// Keys stored by an earlier run are found after the start-up scan, and new keys are answered without a

@@ -6,12 +6,11 @@ import Synchronization
 /// decision itself are there), so the filter can only save work, never change an answer, as long as every
 /// stored key was added to it.
 ///
-/// Keys are added by the writer as it inserts them and by a scan of the stored keys on a thread of its own
-/// (``DecidedKeyScanner``), at start-up and again whenever the filter has grown to twice what it held after
-/// the last scan (at least 4 million keys): pruned keys stay in a Bloom filter, so without a rebuild it would
-/// grow with every key ever written. Until a scan is complete every key is "maybe decided". Keys written into the same file by another process after the
-/// scan are not seen: the engine's own idempotency and the ledger's unique key still make such a key one
-/// effect and one outcome (see docs/ledger.md).
+/// Keys are added by the writer as it inserts them, by the writer's look at other processes' decisions
+/// (within ``DecidedKeyScanner/syncInterval``), and by a scan of the stored keys on a thread of its own, at
+/// start-up and again whenever the filter has grown to twice what it held after the last scan (at least
+/// 4 Mi keys): pruned keys stay in a Bloom filter, so without a rebuild it would grow with every key ever
+/// written. Until a scan is complete every key is "maybe decided".
 ///
 /// A blocked Bloom filter (all of a key's bits in one 64-byte block, one cache miss per probe), 10 bits per
 /// key of capacity and about 1 % false positives when full; a full filter gets a new one of twice the

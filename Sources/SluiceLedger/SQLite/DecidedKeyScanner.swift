@@ -7,15 +7,69 @@ import Synchronization
 ///
 /// A failed scan (a lock held too long, an I/O error) is tried again; one that keeps failing leaves the
 /// filter incomplete, which only costs the queries it would have saved.
+///
+/// Decisions that another process writes into the same file (`sluice replay`, a second Sluice) reach the
+/// filter through ``syncOtherWriters(on:)``: the writer thread notices them by `PRAGMA data_version` at
+/// least every ``syncInterval`` and adds the rows it has not seen.
 final class DecidedKeyScanner: Sendable {
+    /// How often the writer thread looks for other processes' decisions, busy or idle.
+    static let syncInterval = Duration.milliseconds(100)
+
+    private struct Sync {
+        /// Rows up to this id are in the filter (or in the start-up scan's snapshot).
+        var seenThrough: Int64
+        /// The writer connection's `data_version` at the last look (nil before the first).
+        var dataVersion: Int64?
+        var lastLook: ContinuousClock.Instant?
+    }
+
     private let path: String
     private let filter: DecidedKeyFilter
     private let cancelled = Atomic<Bool>(false)
     private let running = DispatchGroup()
+    private let sync: Mutex<Sync>
 
-    init(path: String, filter: DecidedKeyFilter) {
+    /// - Parameter storedBelow: the largest row id when the ledger opened (rows up to it are scanned at start-up).
+    init(path: String, filter: DecidedKeyFilter, storedBelow: Int64) {
         self.path = path
         self.filter = filter
+        sync = Mutex(Sync(seenThrough: storedBelow))
+    }
+
+    /// On the writer's thread, between transactions: when another connection has committed since the last
+    /// look (`data_version` changes only for other connections' commits, and Sluice's readers never commit),
+    /// adds the keys of the rows written since. The first look always reads them: a commit between the
+    /// start-up scan's snapshot and the first look would not show in `data_version`.
+    func syncOtherWriters(on connection: SQLiteConnection) {
+        let now = ContinuousClock.now
+        let (due, seenThrough, previous) = sync.withLock { sync in
+            let due = sync.lastLook.map { now - $0 >= Self.syncInterval } ?? true
+            if due { sync.lastLook = now }
+            return (due, sync.seenThrough, sync.dataVersion)
+        }
+        guard due else { return }
+        do throws(SQLiteFailure) {
+            let version = try connection.statement("PRAGMA data_version")
+            guard try version.step() else { return }
+            let current = version.int64(0)
+            version.reset()
+            guard previous != current else { return }
+            let select = try connection.statement("SELECT id, adapter, idempotency_key FROM outcomes WHERE id > ? ORDER BY id")
+            select.bind(1, seenThrough)
+            defer { select.reset() }
+            var last = seenThrough
+            while try select.step() {
+                last = select.int64(0)
+                filter.insert(adapter: select.text(1) ?? "", key: select.text(2) ?? "")
+            }
+            sync.withLock { sync in
+                sync.dataVersion = current
+                sync.seenThrough = max(sync.seenThrough, last)
+            }
+        } catch {
+            // Looked at again on the next turn.
+            sync.withLock { $0.lastLook = nil }
+        }
     }
 
     /// Starts a scan for the filter's current generation.

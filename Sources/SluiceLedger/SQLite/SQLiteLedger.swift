@@ -28,16 +28,20 @@ public final class SQLiteLedger: OutcomeLedger {
         self.configuration = configuration
         let decidedKeys = DecidedKeyFilter(capacity: storedKeys + storedKeys / 2)
         self.decidedKeys = decidedKeys
-        let keyScanner = DecidedKeyScanner(path: configuration.path, filter: decidedKeys)
+        let keyScanner = DecidedKeyScanner(path: configuration.path, filter: decidedKeys, storedBelow: Int64(storedKeys))
         keyScanner.start()
         self.keyScanner = keyScanner
         let writes = WorkQueue<any SQLiteWriteJob>()
         let reads = WorkQueue<@Sendable (SQLiteConnection) -> Void>()
         var threads = [
-            SQLiteThread(name: "sluice-ledger-writer", connection: writer, queue: writes, batchLimit: max(1, configuration.maxBatch)) {
-                jobs, connection in
+            SQLiteThread(
+                name: "sluice-ledger-writer", connection: writer, queue: writes, batchLimit: max(1, configuration.maxBatch),
+                idle: DecidedKeyScanner.syncInterval
+            ) { jobs, connection in
+                // Between transactions: other processes' decisions, and a rebuild of the filter when it is due.
+                keyScanner.syncOtherWriters(on: connection)
                 keyScanner.rebuildIfNeeded()
-                Self.commit(jobs, on: connection)
+                if !jobs.isEmpty { Self.commit(jobs, on: connection) }
             }
         ]
         for (index, reader) in readers.enumerated() {

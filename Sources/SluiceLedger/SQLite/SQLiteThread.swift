@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// Jobs waiting for the dedicated threads that serve them; a thread takes one or a whole batch.
 ///
@@ -20,13 +21,19 @@ final class WorkQueue<Job>: @unchecked Sendable {
         return true
     }
 
-    /// Waits for jobs and takes up to `limit` of them; nil once closed and drained.
-    func take(limit: Int) -> [Job]? {
+    /// Waits for jobs and takes up to `limit` of them; nil once closed and drained. With `idle`, returns no
+    /// jobs when none arrived for that long.
+    func take(limit: Int, idle: Duration? = nil) -> [Job]? {
         condition.lock()
         defer { condition.unlock() }
+        let deadline = idle.map { Date(timeIntervalSinceNow: $0.timeInterval) }
         while head == jobs.count {
             if closed { return nil }
-            condition.wait()
+            if let deadline {
+                if !condition.wait(until: deadline) && head == jobs.count { return closed ? nil : [] }
+            } else {
+                condition.wait()
+            }
         }
         let end = min(jobs.count, head + limit)
         let taken = Array(jobs[head..<end])
@@ -59,16 +66,17 @@ final class SQLiteThread: Sendable {
     ///
     /// - Parameters:
     ///   - batchLimit: how many jobs one turn takes (1 for readers, many for the group-committing writer).
+    ///   - idle: when set, a turn with no jobs runs after this long without any.
     ///   - serve: runs one turn's jobs on the thread.
     init<Job>(
-        name: String, connection: SQLiteConnection, queue: WorkQueue<Job>, batchLimit: Int,
+        name: String, connection: SQLiteConnection, queue: WorkQueue<Job>, batchLimit: Int, idle: Duration? = nil,
         serve: @escaping @Sendable ([Job], SQLiteConnection) -> Void
     ) {
         let finished = self.finished
         let thread = Thread {
             // The connection closes here, on its own thread, once the queue is closed and drained.
             var owned: SQLiteConnection? = connection
-            while let jobs = queue.take(limit: batchLimit), let connection = owned {
+            while let jobs = queue.take(limit: batchLimit, idle: idle), let connection = owned {
                 serve(jobs, connection)
             }
             owned = nil
