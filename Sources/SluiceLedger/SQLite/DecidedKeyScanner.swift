@@ -49,11 +49,21 @@ final class DecidedKeyScanner: Sendable {
         }
         guard due else { return }
         do throws(SQLiteFailure) {
+            // The largest id first, then `data_version`: when no other connection committed up to the second
+            // read, every row up to that id is this writer's own (already in the filter), and the next scan
+            // can start after it instead of re-reading everything this writer wrote since.
+            let largest = try connection.statement("SELECT max(id) FROM outcomes")
+            guard try largest.step() else { return }
+            let newest = largest.int64(0)
+            largest.reset()
             let version = try connection.statement("PRAGMA data_version")
             guard try version.step() else { return }
             let current = version.int64(0)
             version.reset()
-            guard previous != current else { return }
+            guard previous != current else {
+                sync.withLock { $0.seenThrough = max($0.seenThrough, newest) }
+                return
+            }
             let select = try connection.statement("SELECT id, adapter, idempotency_key FROM outcomes WHERE id > ? ORDER BY id")
             select.bind(1, seenThrough)
             defer { select.reset() }
