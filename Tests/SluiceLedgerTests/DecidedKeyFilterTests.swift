@@ -6,6 +6,22 @@ import Testing
 /// The in-memory filter in front of the SQLite idempotency check: it may only ever save a query, never
 /// hide a stored decision.
 @Suite struct DecidedKeyFilterTests {
+    /// A ledger file in `directory` holding decisions for `keys`, closed again.
+    func storedLedger(in directory: URL, keys: [String]) async throws -> String {
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
+        for key in keys { _ = try await ledger.record(LedgerFixtures.outcome(key: key)) }
+        await ledger.close()
+        return path
+    }
+
+    /// Waits (at most 10 s) for the background scan to complete `filter`.
+    func scanCompletes(_ filter: DecidedKeyFilter) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !filter.isComplete, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        return filter.isComplete
+    }
+
     @Test func neverForgetsAKeyAndRarelyInventsOne() {
         let filter = DecidedKeyFilter(capacity: 50_000)
         filter.markComplete(generation: filter.generation)
@@ -55,25 +71,16 @@ import Testing
     @Test func aRebuildKeepsTheStoredKeysAndDropsTheOthers() async throws {
         let directory = try LedgerFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("ledger.sqlite").path
-        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
-        for index in 0..<200 { _ = try await ledger.record(LedgerFixtures.outcome(key: "stored-\(index)")) }
-        await ledger.close()
-
+        let path = try await storedLedger(in: directory, keys: (0..<200).map { "stored-\($0)" })
         let filter = DecidedKeyFilter(capacity: 1_000, minimumRebuildCount: 300)
         let scanner = DecidedKeyScanner(path: path, filter: filter, storedBelow: 200)
-        func completed() async throws -> Bool {
-            let deadline = ContinuousClock.now + .seconds(10)
-            while !filter.isComplete, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-            return filter.isComplete
-        }
         scanner.start()
-        #expect(try await completed())
+        #expect(try await scanCompletes(filter))
         scanner.rebuildIfNeeded()
         #expect(filter.isComplete, "200 keys: no rebuild before 300")
         for index in 0..<300 { filter.insert(adapter: "orders", key: "pruned-\(index)") }
         scanner.rebuildIfNeeded()
-        #expect(try await completed())
+        #expect(try await scanCompletes(filter))
         #expect((0..<200).allSatisfy { filter.mightContain(adapter: "orders", key: "stored-\($0)") })
         let kept = (0..<300).count { filter.mightContain(adapter: "orders", key: "pruned-\($0)") }
         #expect(kept < 30, "\(kept) of 300 keys that are not stored are still in the rebuilt filter")
@@ -89,8 +96,7 @@ import Testing
         let path = directory.appendingPathComponent("ledger.sqlite").path
         let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
         _ = try await ledger.record(LedgerFixtures.outcome(key: "own-1"))
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !ledger.isKeyFilterComplete, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(try await scanCompletes(ledger.decidedKeys))
         #expect(try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "other-1") == nil)
 
         let other = try SQLiteConnection(path: path, readOnly: false, create: false)
@@ -101,7 +107,8 @@ import Testing
             VALUES ('orders', 'other-1', 'rejected', 'workflow_not_found', NULL, 'orders-0-9', 1767225600000, '{}')
             """)
         var seen: DecisionSummary?
-        while seen == nil, ContinuousClock.now < deadline + .seconds(5) {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while seen == nil, ContinuousClock.now < deadline {
             seen = try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "other-1")
             if seen == nil { try await Task.sleep(for: .milliseconds(10)) }
         }
@@ -115,15 +122,9 @@ import Testing
     @Test func theStartUpScanAddsEveryStoredKey() async throws {
         let directory = try LedgerFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("ledger.sqlite").path
-        let first = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
-        for index in 0..<500 { _ = try await first.record(LedgerFixtures.outcome(key: "stored-\(index)")) }
-        await first.close()
-
+        let path = try await storedLedger(in: directory, keys: (0..<500).map { "stored-\($0)" })
         let second = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, createFile: false))
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !second.decidedKeys.isComplete, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-        #expect(second.decidedKeys.isComplete)
+        #expect(try await scanCompletes(second.decidedKeys))
         let keys = (0..<500).map { "stored-\($0)" }
         let found = try await second.decisionSummaries(adapter: "orders", idempotencyKeys: keys + ["fresh-1", "fresh-2"])
         #expect(Set(found.keys) == Set(keys))
