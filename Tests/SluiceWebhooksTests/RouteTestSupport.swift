@@ -11,14 +11,13 @@ enum RouteTestSupport {
     /// One route for a fixture case's configuration, with the clock pinned to the case's `now`.
     static func router(
         for testCase: VerificationFixture.Case, sink: any WebhookSink, adapter: String = "test",
-        path: String = "/webhooks/test", maxBodyBytes: Int = 1 << 20, metrics: WebhookMetrics = WebhookMetrics(),
-        bodyTimeout: Duration = .seconds(5)
+        path: String = "/webhooks/test", maxBodyBytes: Int = 1 << 20, metrics: WebhookMetrics = WebhookMetrics()
     ) throws -> Router<BasicRequestContext> {
         let endpoint = WebhookEndpoint(
             adapter: adapter, path: path, verifier: try testCase.makeVerifier(), sink: sink, maxBodyBytes: maxBodyBytes)
         let now = Date(timeIntervalSince1970: Double(testCase.now))
         return try WebhookRoutes.buildRouter(
-            [endpoint], options: WebhookRouteOptions(bodyTimeout: bodyTimeout, now: { now }), metrics: metrics)
+            [endpoint], options: WebhookRouteOptions(now: { now }), metrics: metrics)
     }
 
     static func headers(_ testCase: VerificationFixture.Case, contentType: String? = "application/json") -> HTTPFields {

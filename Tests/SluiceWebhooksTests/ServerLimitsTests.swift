@@ -13,14 +13,14 @@ import Testing
 
     /// A server with one unverified route (1 KiB limit) and the given limits, and its port.
     static func withServer<T: Sendable>(
-        limits: WebhookServerLimits = WebhookServerLimits(), bodyTimeout: Duration = .milliseconds(500),
+        limits: WebhookServerLimits = WebhookServerLimits(bodyTimeout: .milliseconds(500)),
         _ body: @Sendable (Int, LedgerInboxSink) async throws -> T
     ) async throws -> T {
         let ledger = InMemoryLedger()
         let sink = LedgerInboxSink(ledger: ledger)
         let endpoint = WebhookEndpoint(
             adapter: "open", path: path, verifier: UnverifiedVerifier(), sink: sink, maxBodyBytes: 1024)
-        let router = try WebhookRoutes.buildRouter([endpoint], options: WebhookRouteOptions(bodyTimeout: bodyTimeout))
+        let router = try WebhookRoutes.buildRouter([endpoint])
         let logger = Logger(label: "limits-test")
         // Run the application itself: HummingbirdTesting's `.live` rebuilds the configuration without
         // its connection cap.
@@ -64,7 +64,7 @@ import Testing
     }
 
     @Test func aSlowBodyTimesOutWith408() async throws {
-        try await Self.withServer(bodyTimeout: .milliseconds(300)) { port, sink in
+        try await Self.withServer(limits: WebhookServerLimits(bodyTimeout: .milliseconds(300))) { port, sink in
             let socket = try await RawSocket.connect(port: port)
             defer { socket.close() }
             let started = ContinuousClock.now

@@ -29,7 +29,7 @@ struct InboxSink: WebhookSink {
 enum BenchServer {
     static let secret = "bench-secret"
 
-    static func run(port: Int, ledgerPath: String, discard: Bool = false) async throws {
+    static func run(port: Int, ledgerPath: String, discard: Bool = false, bare: Bool = false) async throws {
         try? FileManager.default.removeItem(atPath: ledgerPath)
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: ledgerPath + suffix) }
         let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: ledgerPath))
@@ -37,6 +37,15 @@ enum BenchServer {
             adapter: "bench", path: "/webhooks/bench", verifier: GitHubVerifier(secrets: [Secret(secret)]),
             sink: discard ? DiscardingSink() : InboxSink(ledger: ledger))
         let router = try WebhookRoutes.buildRouter([endpoint])
+        if bare {
+            // Hummingbird's own floor: read the body, answer a canned 202, nothing else.
+            router.post("/bare") { request, _ -> Response in
+                _ = try await request.body.collect(upTo: 1 << 20)
+                return Response(
+                    status: .accepted, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: #"{"event_id":"sha256:0","adapter":"bench"}"#)))
+            }
+        }
         var logger = Logger(label: "webhook-bench")
         logger.logLevel = .warning
         let limits = WebhookServerLimits(maxConnections: 4096, backlog: 1024)

@@ -14,7 +14,9 @@ switch arguments.first {
 case "serve":
     try await BenchServer.run(
         port: Int(option("port", "18080"))!, ledgerPath: option("ledger", "/tmp/sluice-webhook-bench.sqlite"),
-        discard: option("sink", "inbox") == "none")
+        discard: option("sink", "inbox") == "none", bare: arguments.contains("--bare"))
+case "route-cost":
+    await RouteCost.run(iterations: Int(option("iterations", "200000"))!)
 case "load":
     let result = try LoadGenerator(
         port: Int(option("port", "18080"))!, path: option("path", "/webhooks/bench"),

@@ -28,7 +28,8 @@ public struct ConfigurationLoader: Sendable {
 
     /// The keys of `sluice.yaml`'s sections that the service reads through swift-configuration.
     static let scalarKeys = [
-        "http.host", "http.port", "http.max_connections", "http.read_timeout", "http.max_header_bytes",
+        "http.host", "http.port", "http.max_connections", "http.read_timeout", "http.body_timeout",
+        "http.max_header_bytes",
         "kafka.bootstrap_servers", "kafka.inbox_topic", "logging.level", "logging.format", "metrics.enabled",
         "metrics.path", "tracing.otlp_endpoint", "tracing.service_name",
     ]
@@ -97,6 +98,7 @@ public struct ConfigurationLoader: Sendable {
         if let port = integer("http.port", in: 0...65535) { http.port = port }
         if let limit = integer("http.max_connections", in: 1...1_000_000) { http.maxConnections = limit }
         if let timeout = duration("http.read_timeout") { http.readTimeout = timeout }
+        if let timeout = duration("http.body_timeout") { http.bodyTimeout = timeout }
         if let limit = integer("http.max_header_bytes", in: 1024...1_048_576) { http.maxHeaderBytes = limit }
 
         var kafka = ServiceConfiguration.Kafka()

@@ -27,6 +27,9 @@ public struct ServiceConfiguration: Sendable {
         public var maxConnections = 512
         /// `http.read_timeout`, default 30 s: a client that sends nothing for this long is dropped.
         public var readTimeout: Duration = .seconds(30)
+        /// `http.body_timeout`, default 10 s: a request body that has not fully arrived this long after
+        /// its head is answered `408` and its connection closed.
+        public var bodyTimeout: Duration = .seconds(10)
         /// `http.max_header_bytes`, default 16 KiB.
         public var maxHeaderBytes = 16 * 1024
         public init() {}

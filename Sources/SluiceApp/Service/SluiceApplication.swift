@@ -209,7 +209,7 @@ public func buildApplication(
     for install in routes { try install(router, routeContext) }
     let listening = ListeningPort()
     let limits = WebhookServerLimits(
-        idleTimeout: config.http.readTimeout, maxHeaderFieldSize: config.http.maxHeaderBytes,
+        idleTimeout: config.http.readTimeout, bodyTimeout: config.http.bodyTimeout, maxHeaderFieldSize: config.http.maxHeaderBytes,
         maxHeaderListSize: config.http.maxHeaderBytes, maxConnections: config.http.maxConnections)
     let server = Application(
         router: router, server: limits.server,

@@ -105,8 +105,7 @@ extension Event {
 
     private static func isStructuredCloudEvent(_ headers: HeaderFields) -> Bool {
         guard let contentType = headers["content-type"] else { return false }
-        let mediaType = contentType.split(separator: ";", maxSplits: 1)[0].trimmingCharacters(in: .whitespaces)
-        return mediaType.lowercased() == "application/cloudevents+json"
+        return MediaType.essence(of: contentType) == "application/cloudevents+json"
     }
 
     private static func structuredCloudEvent(

@@ -30,7 +30,7 @@ public enum EventOrigin: Sendable, Hashable {
 
         /// Splits `/path?a=1&b=2` into its path and percent-decoded query items.
         public init(target: String) {
-            guard let mark = target.firstIndex(of: "?") else {
+            guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else {
                 self.init(path: target)
                 return
             }

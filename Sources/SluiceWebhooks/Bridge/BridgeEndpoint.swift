@@ -24,17 +24,15 @@ public struct BridgeEndpoint: Sendable {
     public var executors: [String: any BridgeExecutor]
     /// The engine's default: 2 MiB.
     public var maxBodyBytes: Int
-    public var bodyTimeout: Duration
     public var now: @Sendable () -> Date
 
     public init(
         tokens: [Secret], executors: [String: any BridgeExecutor], maxBodyBytes: Int = 2 << 20,
-        bodyTimeout: Duration = .seconds(10), now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.tokens = tokens
         self.executors = executors
         self.maxBodyBytes = maxBodyBytes
-        self.bodyTimeout = bodyTimeout
         self.now = now
     }
 
@@ -71,7 +69,7 @@ public struct BridgeEndpoint: Sendable {
         }
         let body: [UInt8]
         do {
-            body = try await BodyReader.read(request, limit: maxBodyBytes, timeout: bodyTimeout)
+            body = try await BodyReader.read(request, limit: maxBodyBytes)
         } catch {
             switch error {
             case .tooLarge(let limit):

@@ -1,4 +1,5 @@
 public import CoreMetrics
+import NIOCore
 import Synchronization
 
 /// The webhook routes' metrics, created once per label set and cached: requests by adapter and
@@ -8,7 +9,7 @@ import Synchronization
 /// Dimensions are the adapter name, the status code, the reason: never a path, an id or a header.
 public final class WebhookMetrics: Sendable {
     private let factory: any MetricsFactory
-    private let counters = Mutex<[String: Counter]>([:])
+    private let counters = Mutex<[CounterKey: Counter]>([:])
     private let timers = Mutex<[String: Timer]>([:])
 
     /// - Parameter factory: where metrics go; default the process-wide `MetricsSystem`.
@@ -42,21 +43,22 @@ public final class WebhookMetrics: Sendable {
             timers[adapter] = timer
             return timer
         }
-        timer.recordNanoseconds(Self.nanoseconds(duration))
+        timer.recordNanoseconds(Int64(TimeAmount(duration).nanoseconds))
+    }
+
+    /// A counter's label and dimension values: hashed on every request, so it builds no string.
+    private struct CounterKey: Hashable {
+        let label: String
+        let values: [String]
     }
 
     private func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
-        let key = label + dimensions.map { "|" + $0.0 + "=" + $0.1 }.joined()
+        let key = CounterKey(label: label, values: dimensions.map(\.1))
         return counters.withLock { counters -> Counter in
             if let counter = counters[key] { return counter }
             let counter = Counter(label: label, dimensions: dimensions, factory: factory)
             counters[key] = counter
             return counter
         }
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

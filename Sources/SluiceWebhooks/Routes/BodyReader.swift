@@ -1,8 +1,9 @@
 public import Hummingbird
 import NIOCore
 
-/// Reads a request body into memory with a size limit and a deadline, so that neither a large nor a
-/// slow body can hold memory or a connection for long.
+/// Reads a request body into memory with a size limit, so that a large body cannot hold memory.
+/// Its deadline is the server's (``WebhookServerLimits/bodyTimeout``): the connection's
+/// `BodyDeadlineHandler` ends a late body's stream, and the read fails with ``Failure/timedOut(after:)``.
 public enum BodyReader {
     /// Why a body was not read.
     public enum Failure: Error, Sendable, Equatable {
@@ -20,41 +21,23 @@ public enum BodyReader {
     /// stops at the first chunk that passes the limit, so at most `limit` plus one chunk is buffered.
     ///
     /// - Throws: ``Failure``.
-    public static func read(_ request: Request, limit: Int, timeout: Duration) async throws(Failure) -> [UInt8] {
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
-            throw .tooLarge(limit: limit)
-        }
-        let body = request.body
-        let result: Result<[UInt8], Failure> = await withTaskGroup(of: Result<[UInt8], Failure>?.self) { group in
-            group.addTask { await collect(body, limit: limit) }
-            group.addTask {
-                do {
-                    try await Task.sleep(for: timeout)
-                    return .failure(.timedOut(after: timeout))
-                } catch {
-                    return nil
-                }
-            }
-            var outcome: Result<[UInt8], Failure> = .failure(.broken)
-            if let first = await group.next(), let value = first {
-                outcome = value
-            }
-            group.cancelAll()
-            return outcome
-        }
-        return try result.get()
-    }
-
-    private static func collect(_ body: RequestBody, limit: Int) async -> Result<[UInt8], Failure> {
+    public static func read(_ request: Request, limit: Int) async throws(Failure) -> [UInt8] {
+        let declared = request.headers.firstValue(.contentLength).flatMap(Int.init)
+        if let declared, declared > limit { throw .tooLarge(limit: limit) }
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(declared ?? 0)
         do {
-            for try await chunk in body {
-                guard bytes.count + chunk.readableBytes <= limit else { return .failure(.tooLarge(limit: limit)) }
+            for try await chunk in request.body {
+                guard bytes.count + chunk.readableBytes <= limit else { throw Failure.tooLarge(limit: limit) }
                 bytes.append(contentsOf: chunk.readableBytesView)
             }
+        } catch let failure as Failure {
+            throw failure
+        } catch let deadline as BodyDeadlineExceeded {
+            throw .timedOut(after: deadline.timeout)
         } catch {
-            return .failure(.broken)
+            throw .broken
         }
-        return .success(bytes)
+        return bytes
     }
 }

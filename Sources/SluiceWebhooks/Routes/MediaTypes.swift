@@ -1,4 +1,4 @@
-import Foundation
+import SluiceCore
 
 /// The media types a route accepts: exact (`application/json`) or with a wildcard subtype prefix
 /// (`application/*+json` accepts `application/vnd.acme+json`).
@@ -26,11 +26,11 @@ public struct MediaTypes: Sendable, Hashable {
 
     /// Whether a `Content-Type` value (parameters such as `charset` ignored) is accepted.
     public func accepts(_ contentType: String) -> Bool {
-        let essence = contentType.split(separator: ";", maxSplits: 1).first ?? ""
-        let parts = essence.trimmingCharacters(in: .whitespaces).lowercased().split(separator: "/", maxSplits: 1)
-        guard parts.count == 2 else { return false }
-        let type = parts[0]
-        let subtype = parts[1]
+        let essence = MediaType.essence(of: contentType)
+        guard let slash = essence.utf8.firstIndex(of: UInt8(ascii: "/")) else { return false }
+        let type = essence[..<slash]
+        let subtype = essence[essence.utf8.index(after: slash)...]
+        guard !type.isEmpty, !subtype.isEmpty else { return false }
         return patterns.contains { pattern in
             guard pattern.type == "*" || pattern.type == type else { return false }
             if pattern.subtype == "*" || pattern.subtype == subtype { return true }

@@ -61,7 +61,8 @@ extension Response {
     /// A JSON response.
     static func json(_ status: HTTPResponse.Status, _ value: JSONValue, headers: HTTPFields = [:]) -> Response {
         var fields = headers
-        fields[.contentType] = "application/json"
+        // Appended rather than set: setting a field searches and rebuilds the list.
+        if !fields.contains(.contentType) { fields.append(HTTPField(name: .contentType, value: "application/json")) }
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(value))))
     }
 }

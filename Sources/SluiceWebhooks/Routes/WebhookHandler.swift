@@ -9,6 +9,8 @@ public struct WebhookHandler: Sendable {
     public let endpoint: WebhookEndpoint
     public let options: WebhookRouteOptions
     public let metrics: WebhookMetrics
+    /// The scheme's credential headers and ``alwaysStripped``: removed before an event is stored.
+    private let strippedHeaders: [String]
 
     /// Headers that may carry credentials whatever the scheme: never stored.
     static let alwaysStripped = ["Authorization", "Proxy-Authorization", "Cookie"]
@@ -17,6 +19,7 @@ public struct WebhookHandler: Sendable {
         self.endpoint = endpoint
         self.options = options
         self.metrics = metrics
+        self.strippedHeaders = endpoint.verifier.credentialHeaders + Self.alwaysStripped
     }
 
     /// Answers one request; every failure is a problem response, never a thrown error.
@@ -36,11 +39,11 @@ public struct WebhookHandler: Sendable {
     }
 
     private func process(_ request: Request) async throws -> Response {
-        guard let contentType = request.headers[.contentType] else { throw Problems.missingContentType }
+        guard let contentType = request.headers.firstValue(.contentType) else { throw Problems.missingContentType }
         guard endpoint.contentTypes.accepts(contentType) else { throw Problems.unsupportedMediaType }
         let body: [UInt8]
         do {
-            body = try await BodyReader.read(request, limit: endpoint.maxBodyBytes, timeout: options.bodyTimeout)
+            body = try await BodyReader.read(request, limit: endpoint.maxBodyBytes)
         } catch {
             throw Problems.body(error)
         }
@@ -55,7 +58,7 @@ public struct WebhookHandler: Sendable {
         if endpoint.verifier.scheme == .slack, let challenge = SlackChallenge.answer(body) {
             return .json(.ok, challenge)
         }
-        let stored = Self.stripping(endpoint.verifier.credentialHeaders + Self.alwaysStripped, from: headers)
+        let stored = Self.stripping(strippedHeaders, from: headers)
         let target = request.head.path ?? request.uri.path
         let event: Event
         do {

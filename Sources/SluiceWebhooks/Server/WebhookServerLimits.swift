@@ -9,6 +9,9 @@ import NIOCore
 public struct WebhookServerLimits: Sendable {
     /// A connection with no request in progress (including one whose headers trickle in) is closed after this.
     public var idleTimeout: Duration
+    /// How long a request's whole body may take to arrive, from its head; a slower body is answered
+    /// `408` and the connection closed.
+    public var bodyTimeout: Duration
     /// The largest single header field, in bytes.
     public var maxHeaderFieldSize: Int
     /// All header fields together, in bytes.
@@ -21,10 +24,11 @@ public struct WebhookServerLimits: Sendable {
     public var backlog: Int
 
     public init(
-        idleTimeout: Duration = .seconds(30), maxHeaderFieldSize: Int = 16 * 1024, maxHeaderListSize: Int = 64 * 1024,
+        idleTimeout: Duration = .seconds(30), bodyTimeout: Duration = .seconds(10), maxHeaderFieldSize: Int = 16 * 1024, maxHeaderListSize: Int = 64 * 1024,
         maxHeaderCount: Int = 100, maxConnections: Int = 1024, backlog: Int = 256
     ) {
         self.idleTimeout = idleTimeout
+        self.bodyTimeout = bodyTimeout
         self.maxHeaderFieldSize = maxHeaderFieldSize
         self.maxHeaderListSize = maxHeaderListSize
         self.maxHeaderCount = maxHeaderCount
@@ -37,8 +41,11 @@ public struct WebhookServerLimits: Sendable {
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
             maxHeaderFieldSize: maxHeaderFieldSize, maxHeaderListSize: maxHeaderListSize,
             maxHeaderFieldCount: maxHeaderCount)
-        let idle = TimeAmount.nanoseconds(Self.nanoseconds(idleTimeout))
-        return .http1(configuration: HTTP1Channel.Configuration(idleTimeout: idle, httpDecoderConfiguration: decoder))
+        let bodyTimeout = bodyTimeout
+        return .http1(
+            configuration: HTTP1Channel.Configuration(
+                additionalChannelHandlers: [BodyDeadlineHandler(timeout: bodyTimeout)],
+                idleTimeout: TimeAmount(idleTimeout), httpDecoderConfiguration: decoder))
     }
 
     /// The application configuration (address, backlog, connection cap) with these limits.
@@ -48,10 +55,5 @@ public struct WebhookServerLimits: Sendable {
         ApplicationConfiguration(
             address: address, serverName: serverName, backlog: backlog,
             availableConnectionsDelegate: MaximumAvailableConnections(maxConnections, logger: logger))
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

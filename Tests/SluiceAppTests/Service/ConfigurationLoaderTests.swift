@@ -21,6 +21,7 @@ struct ConfigurationLoaderTests {
         #expect(config.http.port == 8080)
         #expect(config.http.maxConnections == 512)
         #expect(config.http.readTimeout == .seconds(30))
+        #expect(config.http.bodyTimeout == .seconds(10))
         #expect(config.logging.level == "info")
         #expect(config.logging.format == .text)
         #expect(config.metrics.enabled)
@@ -47,12 +48,13 @@ struct ConfigurationLoaderTests {
 
         let fromEnvironment = try project.configuration(environment: [
             "SLUICE_HTTP_PORT": "9123", "SLUICE_LOGGING_LEVEL": "debug", "SLUICE_HTTP_MAX_CONNECTIONS": "64",
-            "SLUICE_HTTP_READ_TIMEOUT": "5s",
+            "SLUICE_HTTP_READ_TIMEOUT": "5s", "SLUICE_HTTP_BODY_TIMEOUT": "2s",
         ])
         #expect(fromEnvironment.http.port == 9123)
         #expect(fromEnvironment.logging.level == "debug")
         #expect(fromEnvironment.http.maxConnections == 64)
         #expect(fromEnvironment.http.readTimeout == .seconds(5))
+        #expect(fromEnvironment.http.bodyTimeout == .seconds(2))
         #expect(fromEnvironment.logging.format == .json)
 
         let fromFlags = try project.configuration(
