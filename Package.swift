@@ -239,7 +239,7 @@ let package = Package(
         .executableTarget(
             name: "WebhookBenchmark",
             dependencies: [
-                "SluiceCore", "SluiceWebhooks", "SluiceLedger",
+                "SluiceCore", "SluiceWebhooks", "SluiceLedger", "SluiceApp",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import SluiceApp
 import SluiceCore
 import SluiceLedger
 import SluiceWebhooks
@@ -46,8 +47,9 @@ enum BenchServer {
                     body: .init(byteBuffer: ByteBuffer(string: #"{"event_id":"sha256:0","adapter":"bench"}"#)))
             }
         }
-        var logger = Logger(label: "webhook-bench")
-        logger.logLevel = .warning
+        // The service's own text logging, as `sluice serve` sets it up.
+        Observability.bootstrapLogging(format: .text, level: "warning")
+        let logger = Logger(label: "webhook-bench")
         let limits = WebhookServerLimits(maxConnections: 4096, backlog: 1024)
         let app = Application(
             router: router, server: limits.server,

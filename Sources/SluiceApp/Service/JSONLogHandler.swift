@@ -26,9 +26,7 @@ public struct JSONLogHandler: LogHandler {
         object["level"] = .string(event.level.rawValue)
         object["logger"] = .string(label)
         object["message"] = .string(event.message.description)
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
-        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        let merged = LogRecordMetadata.merged(metadata, provider: metadataProvider, event: event)
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) { object[key] = Self.json(value) }
         var line = JSONWriter.bytes(.object(object))
         line.append(UInt8(ascii: "\n"))

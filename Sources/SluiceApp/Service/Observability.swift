@@ -73,7 +73,7 @@ public enum Observability {
                     handler.logLevel = logLevel
                     return handler
                 case .text:
-                    var handler = StreamLogHandler.standardError(label: label)
+                    var handler = TextLogHandler(label: label)
                     handler.logLevel = logLevel
                     return handler
                 }
