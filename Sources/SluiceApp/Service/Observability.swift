@@ -67,16 +67,9 @@ public enum Observability {
             done = true
             let logLevel = Logger.Level(rawValue: level) ?? .info
             LoggingSystem.bootstrap { label in
-                switch format {
-                case .json:
-                    var handler = JSONLogHandler(label: label)
-                    handler.logLevel = logLevel
-                    return handler
-                case .text:
-                    var handler = TextLogHandler(label: label)
-                    handler.logLevel = logLevel
-                    return handler
-                }
+                var handler = LogLineHandler(label: label, format: format)
+                handler.logLevel = logLevel
+                return handler
             }
         }
     }
