@@ -25,7 +25,9 @@ public enum BodyReader {
         let declared = request.headers.firstValue(.contentLength).flatMap(Int.init)
         if let declared, declared > limit { throw .tooLarge(limit: limit) }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(declared ?? 0)
+        // Reserved up to 64 KiB only: a declared length is a claim, and a thousand connections each
+        // declaring the limit and sending nothing must not hold the limit's memory each.
+        bytes.reserveCapacity(min(declared ?? 0, 64 * 1024))
         do {
             for try await chunk in request.body {
                 guard bytes.count + chunk.readableBytes <= limit else { throw Failure.tooLarge(limit: limit) }
