@@ -126,9 +126,10 @@ extension KafkaSuites {
                 configuration: KafkaTest.configuration(cluster, topic: "no-such-topic", group: "unknown"),
                 handler: TestPipeline(), logger: KafkaTest.logger)
             try await KafkaTest.withRunning(source) {
-                #expect(await KafkaTest.eventually(timeout: .seconds(15)) {
-                    if case .notReady = source.readiness { true } else { false }
-                })
+                #expect(
+                    await KafkaTest.eventually(timeout: .seconds(15)) {
+                        if case .notReady = source.readiness { true } else { false }
+                    }, "readiness: \(source.readiness)")
                 if case .notReady(let error) = source.readiness {
                     #expect(error.codeName == "UNKNOWN_TOPIC_OR_PART" || error.message.contains("no-such-topic"), "\(error)")
                 }

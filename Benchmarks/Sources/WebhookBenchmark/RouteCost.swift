@@ -3,35 +3,50 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import SluiceCore
+import SluiceLedger
 import SluiceWebhooks
 
-/// The route's own cost, without HTTP: `WebhookHandler.respond` on prebuilt requests, in one task,
-/// with a sink that stores nothing. CPU time per request, so that a busy host barely moves it.
+/// The route's own cost, without HTTP: `WebhookHandler.respond` on prebuilt requests from
+/// `concurrency` tasks, with a sink that stores nothing or the SQLite inbox (`--ledger PATH`). CPU time
+/// of the whole process per request, so that a busy host barely moves it.
 enum RouteCost {
-    static func run(iterations: Int) async {
+    static func run(iterations: Int, concurrency: Int, ledgerPath: String?) async throws {
+        var sink: any WebhookSink = DiscardingSink()
+        if let ledgerPath {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: ledgerPath + suffix) }
+            sink = InboxSink(ledger: try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: ledgerPath)))
+        }
         let endpoint = WebhookEndpoint(
             adapter: "bench", path: "/webhooks/bench", verifier: GitHubVerifier(secrets: [Secret(BenchKey.secret)]),
-            sink: DiscardingSink())
+            sink: sink)
         let handler = WebhookHandler(endpoint: endpoint, options: WebhookRouteOptions(), metrics: WebhookMetrics())
-        let raw = LoadGenerator.requests(path: "/webhooks/bench", count: 256)
-        let parsed = raw.map(Self.parse)
-        var statuses: [Int: Int] = [:]
-        for (index, request) in parsed.prefix(64).enumerated() {
-            _ = index
-            statuses[await handler.respond(to: request.make()).status.code, default: 0] += 1
-        }
+        let parsed = LoadGenerator.requests(path: "/webhooks/bench", count: 256).map(Self.parse)
+        for request in parsed.prefix(64) { _ = await handler.respond(to: request.make()) }
         let cpuStart = clock()
         let wallStart = ContinuousClock.now
-        for index in 0..<iterations {
-            let response = await handler.respond(to: parsed[index % parsed.count].make())
-            statuses[response.status.code, default: 0] += 1
+        let perTask = iterations / concurrency
+        let statuses = await withTaskGroup(of: [Int: Int].self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    var statuses: [Int: Int] = [:]
+                    for index in 0..<perTask {
+                        let response = await handler.respond(to: parsed[(worker + index * concurrency) % parsed.count].make())
+                        statuses[response.status.code, default: 0] += 1
+                    }
+                    return statuses
+                }
+            }
+            var merged: [Int: Int] = [:]
+            for await part in group { merged.merge(part, uniquingKeysWith: +) }
+            return merged
         }
+        let done = perTask * concurrency
         let cpu = Double(clock() - cpuStart) / Double(CLOCKS_PER_SEC)
-        let wall = ContinuousClock.now - wallStart
+        let wall = (ContinuousClock.now - wallStart) / .microseconds(1)
         print(
-            #"{"iterations":\#(iterations),"cpu_us_per_request":\#(String(format: "%.2f", cpu / Double(iterations) * 1e6)),"#
-                + #""wall_us_per_request":\#(String(format: "%.2f", Double(wall.components.attoseconds / 1_000_000_000_000 + wall.components.seconds * 1_000_000) / Double(iterations))),"#
-                + #""statuses":"\#(statuses)"}"#)
+            #"{"iterations":\#(done),"concurrency":\#(concurrency),"sink":"\#(ledgerPath == nil ? "none" : "inbox")","#
+                + #""cpu_us_per_request":\#(String(format: "%.2f", cpu / Double(done) * 1e6)),"#
+                + #""wall_us_per_request":\#(String(format: "%.2f", wall / Double(done))),"statuses":"\#(statuses)"}"#)
     }
 
     struct Prepared {

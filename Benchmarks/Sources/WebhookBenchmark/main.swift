@@ -16,7 +16,9 @@ case "serve":
         port: Int(option("port", "18080"))!, ledgerPath: option("ledger", "/tmp/sluice-webhook-bench.sqlite"),
         discard: option("sink", "inbox") == "none", bare: arguments.contains("--bare"))
 case "route-cost":
-    await RouteCost.run(iterations: Int(option("iterations", "200000"))!)
+    try await RouteCost.run(
+        iterations: Int(option("iterations", "200000"))!, concurrency: Int(option("concurrency", "1"))!,
+        ledgerPath: arguments.contains("--ledger") ? option("ledger", "") : nil)
 case "load":
     let result = try LoadGenerator(
         port: Int(option("port", "18080"))!, path: option("path", "/webhooks/bench"),
@@ -25,6 +27,6 @@ case "load":
     ).run()
     print(result.json)
 default:
-    print("usage: WebhookBenchmark serve [--port P] [--ledger PATH] [--sink inbox|none] | load --port P --rate R --duration S --connections C")
+    print("usage: WebhookBenchmark serve [--port P] [--ledger PATH] [--sink inbox|none] [--bare] | load --port P --rate R --duration S --connections C | route-cost [--iterations N] [--concurrency C] [--ledger PATH]")
     exit(2)
 }

@@ -43,6 +43,9 @@ public struct KafkaSourceConfiguration: Sendable {
         "auto.offset.reset": "earliest",
         "queued.max.messages.kbytes": "16384",
         "log_level": "4",
+        // Consuming never creates a topic: a misspelt or missing topic is a readiness failure that
+        // names it (librdkafka's consumer default too, stated so that no broker-side default decides).
+        "allow.auto.create.topics": "false",
     ]
 
     /// Properties Sluice always sets: commits happen only after outcomes are durable.
