@@ -10,12 +10,13 @@ struct KafkaSourceStateTests {
     let p0 = TopicPartition(topic: "t", partition: 0)
     let p1 = TopicPartition(topic: "t", partition: 1)
 
-    func records(_ partition: Int32, _ offsets: Range<Int64>) -> [KafkaRecord] {
-        offsets.map { KafkaRecord(topic: "t", partition: partition, offset: $0, value: Array("{}".utf8)) }
-    }
-
-    func event(_ ticket: KafkaSource.Ticket) -> Event {
-        Event(source: "t", id: "\(ticket.record.offset)", type: nil, body: .bytes([]), receivedAt: Date())
+    /// Fetched records, normalised as the poll thread does.
+    func records(_ partition: Int32, _ offsets: Range<Int64>) -> [KafkaSource.Fetched] {
+        offsets.map { offset in
+            let record = KafkaRecord(topic: "t", partition: partition, offset: offset, value: Array("{}".utf8))
+            let event = Event(source: "t", id: "\(offset)", type: nil, body: .bytes([]), receivedAt: Date())
+            return KafkaSource.Fetched(record: record, event: event, invalid: nil)
+        }
     }
 
     @Test func pausesAboveTheHighWatermarkAndResumesBelowTheLow() {
@@ -33,7 +34,7 @@ struct KafkaSourceStateTests {
         #expect(plan.fetchLimit == 0)
         #expect(!state.snapshot.paused)
         // The dispatch loop took four (room to fetch two): the full spell is over and starts anew.
-        for ticket in state.takeBatch(limit: 4)! { _ = state.admit(ticket, event: event(ticket)) }
+        for ticket in state.takeBatch(limit: 4)! { _ = state.admit(ticket) }
         plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4, now: start + .milliseconds(400), pauseAfter: .milliseconds(500))
         #expect(plan.pause.isEmpty && plan.fetchLimit == 2)
         _ = state.append(records(0, 6..<8), at: .now)
@@ -45,11 +46,11 @@ struct KafkaSourceStateTests {
         #expect(plan.fetchLimit == 0)
         #expect(state.snapshot.paused)
         let batch = state.takeBatch(limit: 4)!
-        for ticket in batch { _ = state.admit(ticket, event: event(ticket)) }
+        for ticket in batch { _ = state.admit(ticket) }
         plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
         #expect(plan.pause.isEmpty && plan.resume.isEmpty, "6 undispatched: between the watermarks, still paused")
         #expect(plan.fetchLimit == 4)
-        for ticket in state.takeBatch(limit: 8)! { _ = state.admit(ticket, event: event(ticket)) }
+        for ticket in state.takeBatch(limit: 8)! { _ = state.admit(ticket) }
         plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
         #expect(plan.resume == [p0, p1])
         #expect(state.snapshot.pauses == 1)
@@ -75,7 +76,7 @@ struct KafkaSourceStateTests {
         state.assign([p0])
         _ = state.append(records(0, 0..<4), at: .now)
         let tickets = state.takeBatch(limit: 10)!
-        for ticket in tickets { _ = state.admit(ticket, event: event(ticket)) }
+        for ticket in tickets { _ = state.admit(ticket) }
         state.settle(tickets[1])
         state.settle(tickets[2])
         var due = state.dueCommits().map(\.1)
@@ -98,7 +99,7 @@ struct KafkaSourceStateTests {
         state.assign([p0, p1])
         _ = state.append(records(0, 0..<3) + records(1, 0..<3), at: .now)
         let first = state.takeBatch(limit: 2)!  // p0@0, p0@1
-        for ticket in first { _ = state.admit(ticket, event: event(ticket)) }
+        for ticket in first { _ = state.admit(ticket) }
         state.beginRevoke([p0], lost: false)
         #expect(state.inFlightCount([p0]) == 2)
         #expect(state.snapshot.buffered == 3, "p0@2 dropped, p1's three kept")
@@ -111,7 +112,7 @@ struct KafkaSourceStateTests {
         state.settle(first[0])
         #expect(state.snapshot.settled == 1)
         state.assign([p0])  // a new generation
-        let admitted = state.admit(first[0], event: event(first[0]))
+        let admitted = state.admit(first[0])
         #expect(!admitted, "a ticket of the old generation is stale")
     }
 }

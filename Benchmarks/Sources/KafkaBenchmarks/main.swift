@@ -56,7 +56,18 @@ say("produced \(count) records to 64 partitions in \(ContinuousClock.now - produ
 
 // MARK: - (a) plain C consumer
 
+/// The process's (or its waited-for children's) CPU time, user + system, so far: the rate depends on how busy
+/// the shared host is, the CPU spent per record much less. Both figures include the in-process mock broker.
+func processCPUTime(_ who: __rusage_who = RUSAGE_SELF) -> Double {
+    var usage = rusage()
+    getrusage(who.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+
 func runC(group: String) throws -> Double {
+    let cpuBefore = processCPUTime() + processCPUTime(RUSAGE_CHILDREN)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: cConsumer)
     process.arguments = [cluster.bootstrapServers, "bench", group, String(count)]
@@ -65,7 +76,8 @@ func runC(group: String) throws -> Double {
     try process.run()
     process.waitUntilExit()
     let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    say(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    let cpuPerRecord = (processCPUTime() + processCPUTime(RUSAGE_CHILDREN) - cpuBefore) / Double(count) * 1e6
+    say(text.trimmingCharacters(in: .whitespacesAndNewlines) + " cpu=\(String(format: "%.1f", cpuPerRecord)) µs/record")
     guard process.terminationStatus == 0, let rate = text.split(separator: " ").first(where: { $0.hasPrefix("rate=") })
     else { fatalError("the C consumer failed: \(text)") }
     return Double(rate.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines))!
@@ -100,8 +112,12 @@ let extraProperties: [String: String] = Dictionary(
     }, uniquingKeysWith: { $1 })
 
 /// Runs a source until every partition is committed to its end; returns the rate from the first fetched record
-/// to the last commit, and the fetch-to-commit latencies.
-func runSource(group: String, handler: some KafkaRecordHandler, pauseAbove: Int = 20_000) async throws -> (rate: Double, latencies: [Duration]) {
+/// to the last commit, the fetch-to-commit latencies, and the process CPU time per record (in µs) over the run,
+/// the in-process mock broker's share included.
+func runSource(group: String, handler: some KafkaRecordHandler, pauseAbove: Int = 20_000) async throws -> (
+    rate: Double, latencies: [Duration], cpuPerRecord: Double
+) {
+    let cpuBefore = processCPUTime()
     let source = try KafkaSource(
         configuration: KafkaSourceConfiguration(
             adapter: "bench", bootstrapServers: cluster.bootstrapServers, topics: ["bench"], groupID: group,
@@ -126,12 +142,13 @@ func runSource(group: String, handler: some KafkaRecordHandler, pauseAbove: Int 
         }
         try await Task.sleep(for: .milliseconds(2))
     }
+    let cpuPerRecord = (processCPUTime() - cpuBefore) / Double(count) * 1e6
     let latencies = source.fetchToCommitLatencies.sorted()
     source.stop()
     try await task.value
     let elapsed = last - first!
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    return (Double(count) / seconds, latencies)
+    return (Double(count) / seconds, latencies, cpuPerRecord)
 }
 
 /// `SLUICE_BENCH_ONLY=source` or `=end-to-end` runs one Sluice variant (for profiling); the C consumer always runs.
@@ -144,7 +161,8 @@ if only != "end-to-end" {
     let swift = try await runSource(group: "bench-swift", handler: ImmediateHandler(), pauseAbove: pauseAbove)
     say(
         "sluice_source messages=\(count) rate=\(Int(swift.rate)) (\(Int(100 * swift.rate / c))% of C)"
-            + " fetch-to-commit p50=\(ms(percentile(swift.latencies, 0.5))) p99=\(ms(percentile(swift.latencies, 0.99)))")
+            + " fetch-to-commit p50=\(ms(percentile(swift.latencies, 0.5))) p99=\(ms(percentile(swift.latencies, 0.99)))"
+            + " cpu=\(String(format: "%.1f", swift.cpuPerRecord)) µs/record")
 }
 if only == "source" { exit(0) }
 
@@ -170,4 +188,5 @@ let recorded = try await ledger.outcomes(OutcomeQuery(adapter: "bench.orders", l
 await ledger.close()
 say(
     "sluice_end_to_end messages=\(count) rate=\(Int(endToEnd.rate)) fetch-to-commit p50=\(ms(percentile(endToEnd.latencies, 0.5)))"
-        + " p99=\(ms(percentile(endToEnd.latencies, 0.99))) (ledger sample: \(recorded) outcomes)")
+        + " p99=\(ms(percentile(endToEnd.latencies, 0.99))) cpu=\(String(format: "%.1f", endToEnd.cpuPerRecord)) µs/event"
+        + " (ledger sample: \(recorded) outcomes)")

@@ -38,52 +38,51 @@ extension KafkaSource {
         }
     }
 
-    /// Normalises records and submits their events in one batch; records that cannot become events are
-    /// dead-lettered.
+    /// Submits the tickets' events in one batch; records that cannot become events are dead-lettered.
     private func dispatch(_ tickets: ArraySlice<Ticket>) async {
-        let receivedAt = Date()
-        let normalised = tickets.map { ticket in (ticket, normalise(ticket.record, receivedAt: receivedAt)) }
-        let admitted = state.withLock { state in
-            normalised.map { ticket, result in state.admit(ticket, event: result.event) }
-        }
+        let admitted = state.withLock { state in tickets.map { state.admit($0) } }
         var batchTickets: [Ticket] = []
         var batchEvents: [Event] = []
-        for ((ticket, result), admitted) in zip(normalised, admitted) where admitted {
-            if let invalid = result.invalid {
+        batchTickets.reserveCapacity(tickets.count)
+        batchEvents.reserveCapacity(tickets.count)
+        for (ticket, admitted) in zip(tickets, admitted) where admitted {
+            if let invalid = ticket.invalid {
                 let record = ticket.record
                 logger.warning(
                     "kafka record cannot be mapped: \(invalid.detail)",
                     metadata: ["kafka.position": "\(record.topic)-\(record.partition)-\(record.offset)"])
-                jobSink.yield(.publish(ticket, deadLetter: invalid, outcome: nil))
+                jobSink.yield(.publish(ticket, deadLetter: (invalid.reason, invalid.detail), outcome: nil))
             } else {
                 batchTickets.append(ticket)
-                batchEvents.append(result.event)
+                batchEvents.append(ticket.event)
             }
         }
         guard !batchEvents.isEmpty else { return }
         let tickets = batchTickets
-        let events = batchEvents
-        let refusals = await handler.submit(batch: events) { [self] index, settlement in
-            settled(settlement, ticket: tickets[index], event: events[index], attempt: 0)
+        let refusals = await handler.submit(batch: batchEvents) { [self] index, settlement in
+            settled(settlement, ticket: tickets[index], attempt: 0)
         }
         for (index, refusal) in refusals.enumerated() {
             guard let refusal else { continue }
-            refused(refusal, ticket: tickets[index], event: events[index], attempt: 0)
+            refused(refusal, ticket: tickets[index], attempt: 0)
         }
     }
 
     /// The record as an event, or a placeholder and why it cannot be one.
-    private func normalise(_ record: KafkaRecord, receivedAt: Date) -> (event: Event, invalid: (reason: String, detail: String)?) {
+    func normalise(_ record: KafkaRecord, receivedAt: Date) -> Fetched {
         if record.value.count > configuration.maxValueBytes {
-            return (
-                placeholderEvent(for: record),
-                ("value_too_large", "the value has \(record.value.count) bytes (limit \(configuration.maxValueBytes))")
-            )
+            return Fetched(
+                record: record, event: placeholderEvent(for: record),
+                invalid: Invalid(
+                    reason: "value_too_large",
+                    detail: "the value has \(record.value.count) bytes (limit \(configuration.maxValueBytes))"))
         }
         do {
-            return (try record.event(receivedAt: receivedAt), nil)
+            return Fetched(record: record, event: try record.event(receivedAt: receivedAt), invalid: nil)
         } catch {
-            return (placeholderEvent(for: record), ("invalid_event", error.description))
+            return Fetched(
+                record: record, event: placeholderEvent(for: record),
+                invalid: Invalid(reason: "invalid_event", detail: error.description))
         }
     }
 
@@ -97,23 +96,23 @@ extension KafkaSource {
     }
 
     /// Hands the event to the handler (a retry); a refusal is retried (or settled, when the key already has an outcome).
-    func submit(_ event: Event, ticket: Ticket, attempt: Int) async {
+    func submit(ticket: Ticket, attempt: Int) async {
         do {
-            try await handler.submit(event) { [self] settlement in settled(settlement, ticket: ticket, event: event, attempt: attempt) }
+            try await handler.submit(ticket.event) { [self] settlement in settled(settlement, ticket: ticket, attempt: attempt) }
         } catch {
-            refused(error, ticket: ticket, event: event, attempt: attempt)
+            refused(error, ticket: ticket, attempt: attempt)
         }
     }
 
     /// The gate refused the event now: settle it (already decided), submit it again later, or stop (a
     /// push-only boundary).
-    private func refused(_ error: DispatchAdmissionError, ticket: Ticket, event: Event, attempt: Int) {
+    private func refused(_ error: DispatchAdmissionError, ticket: Ticket, attempt: Int) {
         switch error {
         case .alreadyDecided:
             markSettled(ticket)
         case .alreadyInProgress, .saturated, .cancelling:
             if state.withLock({ $0.unsettled(ticket) }) == .retry {
-                jobSink.yield(.retry(ticket, event, attempt: attempt + 1))
+                jobSink.yield(.retry(ticket, attempt: attempt + 1))
             }
         case .modeRefused(let mode):
             let failure = KafkaError(
@@ -124,7 +123,7 @@ extension KafkaSource {
     }
 
     /// A settlement from the handler: quick bookkeeping here, slow work (dead letters, retries) as jobs.
-    private func settled(_ settlement: KafkaSettlement, ticket: Ticket, event: Event, attempt: Int) {
+    private func settled(_ settlement: KafkaSettlement, ticket: Ticket, attempt: Int) {
         switch settlement {
         case .recorded(let outcome, let deadLetter):
             // Without a dead-letter topic, the ledger's dead letter is the only one.
@@ -138,13 +137,13 @@ extension KafkaSource {
             }
         case .abandoned(let reason):
             if state.withLock({ $0.unsettled(ticket) }) == .retry {
-                logger.debug("kafka event abandoned, submitting again: \(reason)", metadata: ["event.id": "\(event.id)"])
-                jobSink.yield(.retry(ticket, event, attempt: attempt + 1))
+                logger.debug("kafka event abandoned, submitting again: \(reason)", metadata: ["event.id": "\(ticket.event.id)"])
+                jobSink.yield(.retry(ticket, attempt: attempt + 1))
             }
         case .unrecorded(let error):
             if state.withLock({ $0.unsettled(ticket) }) == .retry {
-                logger.warning("kafka event outcome not recorded, submitting again: \(error)", metadata: ["event.id": "\(event.id)"])
-                jobSink.yield(.retry(ticket, event, attempt: attempt + 1))
+                logger.warning("kafka event outcome not recorded, submitting again: \(error)", metadata: ["event.id": "\(ticket.event.id)"])
+                jobSink.yield(.retry(ticket, attempt: attempt + 1))
             }
         }
     }
@@ -167,8 +166,8 @@ extension KafkaSource {
                     switch job {
                     case .publish(let ticket, let deadLetter, let outcome):
                         await self.publish(ticket, deadLetter: deadLetter, outcome: outcome)
-                    case .retry(let ticket, let event, let attempt):
-                        await self.retry(event, ticket: ticket, attempt: attempt)
+                    case .retry(let ticket, let attempt):
+                        await self.retry(ticket, attempt: attempt)
                     }
                 }
             }
@@ -180,11 +179,11 @@ extension KafkaSource {
         return min(configuration.retryBackoff * factor, .seconds(5))
     }
 
-    private func retry(_ event: Event, ticket: Ticket, attempt: Int) async {
+    private func retry(_ ticket: Ticket, attempt: Int) async {
         try? await Task.sleep(for: backoff(attempt: attempt))
         guard !Task.isCancelled, state.withLock({ $0.owns(ticket) && $0.phase == .running }) else { return }
         await handler.waitForCapacity()
-        await submit(event, ticket: ticket, attempt: attempt)
+        await submit(ticket: ticket, attempt: attempt)
     }
 
     /// Produces the record to the dead-letter topic and its outcome to the outcome topic (each retried while

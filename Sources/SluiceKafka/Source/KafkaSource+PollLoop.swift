@@ -51,7 +51,11 @@ extension KafkaSource {
             }
             fetch(limit: plan.fetchLimit, into: &records)
             if !records.isEmpty {
-                let (waiter, buffered) = state.withLock { state in (state.append(records, at: clock.now), state.undispatched) }
+                // Normalised here, off the dispatch loop: the poll thread mostly waits on librdkafka, while the
+                // dispatch loop is the source's busiest task.
+                let receivedAt = Date()
+                let fetched = records.map { normalise($0, receivedAt: receivedAt) }
+                let (waiter, buffered) = state.withLock { state in (state.append(fetched, at: clock.now), state.undispatched) }
                 metrics.received.increment(by: Int64(records.count))
                 metrics.buffered.record(buffered)
                 records.removeAll(keepingCapacity: true)

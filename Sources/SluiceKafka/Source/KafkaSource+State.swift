@@ -3,11 +3,39 @@ import SluiceCore
 
 extension KafkaSource {
     /// A record fetched for a partition generation (an assignment); stale once the partition is revoked.
-    struct Ticket: Sendable {
+    ///
+    /// A class: a ticket is handed from the buffer to the dispatch loop, the in-flight table and a settlement
+    /// closure, and copying a reference is one retain where copying the record and its event was dozens.
+    final class Ticket: Sendable {
+        let record: KafkaRecord
+        /// The record's event (a placeholder when `invalid` says why it cannot be one).
+        let event: Event
+        let invalid: Invalid?
+        let generation: UInt64
+        let fetchedAt: ContinuousClock.Instant
+        let partition: TopicPartition
+
+        init(_ fetched: Fetched, generation: UInt64, fetchedAt: ContinuousClock.Instant) {
+            record = fetched.record
+            event = fetched.event
+            invalid = fetched.invalid
+            partition = fetched.record.topicPartition
+            self.generation = generation
+            self.fetchedAt = fetchedAt
+        }
+    }
+
+    /// Why a record cannot become an event: it is dead-lettered with this reason.
+    struct Invalid: Sendable {
+        var reason: String
+        var detail: String
+    }
+
+    /// A fetched record normalised on the poll thread, before it is buffered.
+    struct Fetched: Sendable {
         var record: KafkaRecord
-        var generation: UInt64
-        var fetchedAt: ContinuousClock.Instant
-        var partition: TopicPartition { record.topicPartition }
+        var event: Event
+        var invalid: Invalid?
     }
 
     /// What the poll thread does next.
@@ -32,8 +60,8 @@ extension KafkaSource {
         struct Partition {
             let generation: UInt64
             var watermark = CommitWatermark()
-            /// Admitted, unsettled events by offset.
-            var inFlight: [Int64: Event] = [:]
+            /// Admitted, unsettled records by offset.
+            var inFlight: [Int64: Ticket] = [:]
             var revoking = false
             /// The last committable offset handed to a commit.
             var commitSent: Int64?
@@ -103,7 +131,7 @@ extension KafkaSource {
         }
 
         func inFlightEvents(_ partitions: [TopicPartition]) -> [Event] {
-            partitions.flatMap { self.partitions[$0].map { Array($0.inFlight.values) } ?? [] }
+            partitions.flatMap { self.partitions[$0].map { $0.inFlight.values.map(\.event) } ?? [] }
         }
 
         /// Forgets `revoked` partitions: later settlements for them are ignored.
@@ -157,18 +185,18 @@ extension KafkaSource {
         }
 
         /// Buffers fetched records of owned partitions; returns the dispatch loop's waiter to resume.
-        mutating func append(_ records: [KafkaRecord], at now: ContinuousClock.Instant) -> CheckedContinuation<Void, Never>? {
-            for record in records {
-                let partition = record.topicPartition
-                // In place (`partitions[p]!.…`): copying a partition's state out would copy its in-flight
-                // table and watermark on every record.
-                guard phase == .running, let generation = partitions[partition]?.generation,
-                    partitions[partition]?.revoking == false, partitions[partition]!.watermark.receive(record.offset)
+        mutating func append(_ fetched: [Fetched], at now: ContinuousClock.Instant) -> CheckedContinuation<Void, Never>? {
+            for item in fetched {
+                let partition = item.record.topicPartition
+                // One hash lookup, then in place through the index: copying a partition's state out would copy
+                // its in-flight table and watermark on every record.
+                guard phase == .running, let index = partitions.index(forKey: partition),
+                    !partitions.values[index].revoking, partitions.values[index].watermark.receive(item.record.offset)
                 else { continue }
-                buffer.append(Ticket(record: record, generation: generation, fetchedAt: now))
+                buffer.append(Ticket(item, generation: partitions.values[index].generation, fetchedAt: now))
                 undispatched += 1
                 statistics.received += 1
-                if statistics.received % 64 == 0 { latencyProbes[partition, default: []].append((record.offset, now)) }
+                if statistics.received % 64 == 0 { latencyProbes[partition, default: []].append((item.record.offset, now)) }
             }
             statistics.maxBuffered = max(statistics.maxBuffered, undispatched)
             guard buffer.count > bufferHead, let waiter = dispatchWaiter else { return nil }
@@ -194,13 +222,13 @@ extension KafkaSource {
         }
 
         /// Admits a ticket whose partition is still owned by the same generation; false drops it.
-        mutating func admit(_ ticket: Ticket, event: Event) -> Bool {
+        mutating func admit(_ ticket: Ticket) -> Bool {
             undispatched -= 1
-            guard phase == .running, isCurrent(ticket), partitions[ticket.partition]?.revoking == false else {
+            guard phase == .running, let index = current(ticket), !partitions.values[index].revoking else {
                 forgetUndispatched(ticket)
                 return false
             }
-            partitions[ticket.partition]!.inFlight[ticket.record.offset] = event
+            partitions.values[index].inFlight[ticket.record.offset] = ticket
             return true
         }
 
@@ -213,16 +241,25 @@ extension KafkaSource {
 
         /// Whether the ticket's partition is owned by the generation that fetched it.
         private func isCurrent(_ ticket: Ticket) -> Bool {
-            partitions[ticket.partition]?.generation == ticket.generation
+            current(ticket) != nil
+        }
+
+        /// The index of the ticket's partition when it is owned by the generation that fetched it.
+        private func current(_ ticket: Ticket) -> Dictionary<TopicPartition, Partition>.Index? {
+            guard let index = partitions.index(forKey: ticket.partition),
+                partitions.values[index].generation == ticket.generation
+            else { return nil }
+            return index
         }
 
         // MARK: Settlement
 
         /// The offset's outcome is durable: it may be committed once every earlier offset is.
         mutating func settle(_ ticket: Ticket) {
-            guard isCurrent(ticket), partitions[ticket.partition]!.inFlight.removeValue(forKey: ticket.record.offset) != nil
+            guard let index = current(ticket),
+                partitions.values[index].inFlight.removeValue(forKey: ticket.record.offset) != nil
             else { return }
-            partitions[ticket.partition]!.watermark.settle(ticket.record.offset)
+            partitions.values[index].watermark.settle(ticket.record.offset)
             statistics.settled += 1
         }
 

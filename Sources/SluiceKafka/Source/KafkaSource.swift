@@ -28,7 +28,7 @@ public final class KafkaSource: Service, Sendable {
     enum Job: Sendable {
         /// Produce the record to the dead-letter topic and/or its outcome to the outcome topic, then settle it.
         case publish(Ticket, deadLetter: (reason: String, detail: String)?, outcome: Outcome?)
-        case retry(Ticket, Event, attempt: Int)
+        case retry(Ticket, attempt: Int)
     }
 
     let configuration: KafkaSourceConfiguration
