@@ -12,24 +12,48 @@ struct BenchmarkOptions {
     var lookups = 200_000
     var skipPostgres = false
     var skipSQLite = false
+    /// Only the write benchmarks (`--writes-only`): no 10-million-row file for the checks.
+    var writesOnly = false
     var directory = FileManager.default.temporaryDirectory.path
 
+    static let usage =
+        "usage: LedgerBenchmarks [--rows N] [--writes N] [--concurrency N] [--lookups N] [--directory PATH]"
+        + " [--skip-postgres] [--skip-sqlite] [--writes-only]"
+
+    /// Parses the arguments; `--help` prints the usage, and an unknown option or a bad number stops with
+    /// the usage instead of starting a long run with defaults.
     init(arguments: [String]) {
         var index = 1
         while index < arguments.count {
+            let option = arguments[index]
             let value = index + 1 < arguments.count ? arguments[index + 1] : ""
-            switch arguments[index] {
-            case "--rows": rows = Int(value) ?? rows; index += 1
-            case "--writes": writes = Int(value) ?? writes; index += 1
-            case "--concurrency": concurrency = Int(value) ?? concurrency; index += 1
-            case "--lookups": lookups = Int(value) ?? lookups; index += 1
-            case "--directory": directory = value; index += 1
+            func number() -> Int {
+                guard let parsed = Int(value), parsed > 0 else { Self.fail("\(option) needs a positive number, not '\(value)'") }
+                index += 1
+                return parsed
+            }
+            switch option {
+            case "--help", "-h": print(Self.usage); exit(0)
+            case "--rows": rows = number()
+            case "--writes": writes = number()
+            case "--concurrency": concurrency = number()
+            case "--lookups": lookups = number()
+            case "--directory":
+                guard !value.isEmpty else { Self.fail("--directory needs a path") }
+                directory = value
+                index += 1
             case "--skip-postgres": skipPostgres = true
             case "--skip-sqlite": skipSQLite = true
-            default: break
+            case "--writes-only": writesOnly = true
+            default: Self.fail("unknown option '\(option)'")
             }
             index += 1
         }
+    }
+
+    private static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("LedgerBenchmarks: \(message)\n\(usage)\n".utf8))
+        exit(2)
     }
 }
 

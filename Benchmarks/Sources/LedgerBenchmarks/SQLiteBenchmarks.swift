@@ -14,7 +14,7 @@ struct SQLiteBenchmarks {
         report.line("## SQLite (WAL, synchronous=FULL)")
         report.line("")
         try await writes(into: &report)
-        try await checks(into: &report)
+        if !options.writesOnly { try await checks(into: &report) }
     }
 
     // MARK: - Writes

@@ -33,7 +33,11 @@ enum BenchServer {
     static func run(port: Int, ledgerPath: String, discard: Bool = false, bare: Bool = false) async throws {
         try? FileManager.default.removeItem(atPath: ledgerPath)
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: ledgerPath + suffix) }
-        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: ledgerPath))
+        // `SLUICE_BENCH_SYNC=normal`: no fsync per commit (durable against a crash of the process, not of the
+        // machine), to tell the disk's share of the latency from the rest; the product's default is FULL.
+        let synchronous: SQLiteLedgerConfiguration.Synchronous =
+            ProcessInfo.processInfo.environment["SLUICE_BENCH_SYNC"] == "normal" ? .normal : .full
+        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: ledgerPath, synchronous: synchronous))
         let endpoint = WebhookEndpoint(
             adapter: "bench", path: "/webhooks/bench", verifier: GitHubVerifier(secrets: [Secret(secret)]),
             sink: discard ? DiscardingSink() : InboxSink(ledger: ledger))
