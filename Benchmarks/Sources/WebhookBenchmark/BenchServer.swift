@@ -5,6 +5,7 @@ import SluiceApp
 import SluiceCore
 import SluiceLedger
 import SluiceWebhooks
+import UnixSignals
 
 /// A sink that stores nothing: isolates the route's own cost (verification, normalisation, HTTP).
 struct DiscardingSink: WebhookSink {
@@ -16,14 +17,34 @@ struct DiscardingSink: WebhookSink {
 /// The sink under test: the SQLite inbox, written before the `202` (group commit, `synchronous=FULL`).
 struct InboxSink: WebhookSink {
     let ledger: SQLiteLedger
+    /// With `SLUICE_BENCH_INBOX_TIMES=1`: how long each inbox write took, printed when the server stops, to
+    /// set the write's share of a request's latency against the generator's figures.
+    var writeTimes: Locked<[Duration]>? = nil
 
     func accept(_ event: Event, delivery: Delivery) async -> WebhookAcceptance {
         do {
+            let started = ContinuousClock.now
             _ = try await ledger.appendInbox(delivery)
+            if let writeTimes {
+                let took = ContinuousClock.now - started
+                writeTimes.withLock { $0.append(took) }
+            }
             return .accepted(eventID: event.id, idempotencyKey: event.id)
         } catch {
             return .unavailable(reason: error.reason, retryAfter: .seconds(1))
         }
+    }
+
+    /// The write times' percentiles as one JSON line.
+    static func summary(_ times: [Duration]) -> String {
+        let sorted = times.sorted()
+        guard !sorted.isEmpty else { return #"{"inbox_writes":0}"# }
+        func ms(_ p: Double) -> String {
+            let index = min(sorted.count - 1, max(0, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))
+            let (seconds, attoseconds) = sorted[index].components
+            return String(format: "%.3f", Double(seconds) * 1e3 + Double(attoseconds) / 1e15)
+        }
+        return #"{"inbox_writes":\#(sorted.count),"p50_ms":\#(ms(50)),"p90_ms":\#(ms(90)),"p99_ms":\#(ms(99)),"p999_ms":\#(ms(99.9)),"max_ms":\#(ms(100))}"#
     }
 }
 
@@ -38,9 +59,10 @@ enum BenchServer {
         let synchronous: SQLiteLedgerConfiguration.Synchronous =
             ProcessInfo.processInfo.environment["SLUICE_BENCH_SYNC"] == "normal" ? .normal : .full
         let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: ledgerPath, synchronous: synchronous))
+        let writeTimes = ProcessInfo.processInfo.environment["SLUICE_BENCH_INBOX_TIMES"] == "1" ? Locked<[Duration]>([]) : nil
         let endpoint = WebhookEndpoint(
             adapter: "bench", path: "/webhooks/bench", verifier: GitHubVerifier(secrets: [Secret(secret)]),
-            sink: discard ? DiscardingSink() : InboxSink(ledger: ledger))
+            sink: discard ? DiscardingSink() : InboxSink(ledger: ledger, writeTimes: writeTimes))
         let router = try WebhookRoutes.buildRouter([endpoint])
         if bare {
             // Hummingbird's own floor: read the body, answer a canned 202, nothing else.
@@ -60,6 +82,7 @@ enum BenchServer {
             configuration: limits.configuration(address: .hostname("127.0.0.1", port: port), logger: logger),
             logger: logger)
         print("serving on 127.0.0.1:\(port), inbox \(ledgerPath)")
-        try await app.runService()
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        if let writeTimes { print(InboxSink.summary(writeTimes.withLock { $0 })) }
     }
 }
