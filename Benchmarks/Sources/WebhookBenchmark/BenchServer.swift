@@ -37,14 +37,8 @@ struct InboxSink: WebhookSink {
 
     /// The write times' percentiles as one JSON line.
     static func summary(_ times: [Duration]) -> String {
-        let sorted = times.sorted()
-        guard !sorted.isEmpty else { return #"{"inbox_writes":0}"# }
-        func ms(_ p: Double) -> String {
-            let index = min(sorted.count - 1, max(0, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))
-            let (seconds, attoseconds) = sorted[index].components
-            return String(format: "%.3f", Double(seconds) * 1e3 + Double(attoseconds) / 1e15)
-        }
-        return #"{"inbox_writes":\#(sorted.count),"p50_ms":\#(ms(50)),"p90_ms":\#(ms(90)),"p99_ms":\#(ms(99)),"p999_ms":\#(ms(99.9)),"max_ms":\#(ms(100))}"#
+        let seconds = times.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }.sorted()
+        return #"{"inbox_writes":\#(seconds.count),\#(LatencySummary.jsonFields(sortedSeconds: seconds))}"#
     }
 }
 

@@ -27,20 +27,12 @@ struct LoadGenerator {
         var duration = 0.0
         var connections = 0
 
-        func percentile(_ p: Double) -> Double {
-            guard !latencies.isEmpty else { return .nan }
-            let index = min(latencies.count - 1, Int((p / 100 * Double(latencies.count)).rounded(.up)) - 1)
-            return latencies[max(0, index)]
-        }
-
         var json: String {
-            let ms = { (value: Double) in value.isNaN ? "null" : String(format: "%.3f", value * 1000) }
             let achieved = Double(ok) / max(elapsed, 1e-9)
             return """
                 {"target_rate":\(rate),"duration_s":\(duration),"connections":\(connections),"sent":\(sent),"ok_2xx":\(ok),\
                 "non_2xx":\(other.values.reduce(0, +)),"errors":\(errors),"achieved_rate":\(String(format: "%.0f", achieved)),\
-                "p50_ms":\(ms(percentile(50))),"p90_ms":\(ms(percentile(90))),"p99_ms":\(ms(percentile(99))),\
-                "p999_ms":\(ms(percentile(99.9))),"max_ms":\(ms(latencies.last ?? .nan))}
+                \(LatencySummary.jsonFields(sortedSeconds: latencies))}
                 """
         }
     }
@@ -124,6 +116,23 @@ struct LoadGenerator {
         merged.duration = duration
         merged.connections = connections
         return merged
+    }
+}
+
+/// Percentiles of sorted latencies, as the JSON fields both the generator and the server print.
+enum LatencySummary {
+    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        guard !sorted.isEmpty else { return .nan }
+        let index = min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1)
+        return sorted[max(0, index)]
+    }
+
+    /// `"p50_ms":…,"p90_ms":…,"p99_ms":…,"p999_ms":…,"max_ms":…` (null when there are none).
+    static func jsonFields(sortedSeconds sorted: [Double]) -> String {
+        let ms = { (value: Double) in value.isNaN ? "null" : String(format: "%.3f", value * 1000) }
+        return #""p50_ms":\#(ms(percentile(sorted, 50))),"p90_ms":\#(ms(percentile(sorted, 90))),"#
+            + #""p99_ms":\#(ms(percentile(sorted, 99))),"p999_ms":\#(ms(percentile(sorted, 99.9))),"#
+            + #""max_ms":\#(ms(sorted.last ?? .nan))"#
     }
 }
 
