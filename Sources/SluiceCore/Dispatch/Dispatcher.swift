@@ -430,6 +430,8 @@ public actor Dispatcher {
         defer { executionEnded(generation: generation) }
         guard let item = work[key], item.generation == generation, !item.delivered else { return }
         item.delivered = true
+        // The result exists: recording it is the completion's work, not the budget's to cut.
+        runtime.withdrawCancellation(key)
         if case .decided(let outcome) = result { metrics.recordOutcome(outcome) }
         if case .abandoned = result { metrics.recordAbandoned() }
         await item.completion(result)

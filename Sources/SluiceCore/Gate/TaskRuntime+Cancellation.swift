@@ -153,6 +153,17 @@ extension TaskRuntime {
         return abandoned
     }
 
+    /// Takes an in-flight task out of its cancellation budget because its result is in and its
+    /// owner is recording it: expiry must not abandon work whose outcome already exists (the
+    /// owner would count it twice and could cancel the recording). Does nothing for a task that
+    /// is not in flight or has no deadline.
+    ///
+    /// - Parameter key: The task's key.
+    public mutating func withdrawCancellation(_ key: String) {
+        guard let s = slotByKey[key], case .inFlight = slots[Int(s)].state else { return }
+        slots[Int(s)].cancellation = nil
+    }
+
     /// The earliest cancellation deadline among in-flight tasks, or nil if none is draining:
     /// when the owner's timer should call ``expireCancellation(now:)``.
     public var nextCancellationDeadline: GateInstant? {

@@ -214,6 +214,36 @@ import Testing
         #expect(results.count == 3)
     }
 
+    @Test func anOutcomeBeingRecordedWhenTheBudgetRunsOutIsNeitherAbandonedNorCancelled() async throws {
+        let engine = ScriptedEngine([.hang, .gate])
+        let boundary = Boundary(mode: .pushPull, maxInFlight: 2, maxQueued: 2, cancellationBudget: .seconds(2))
+        let results = ResultBox()
+        let recording = AsyncStream.makeStream(of: Void.self)
+        let release = AsyncStream.makeStream(of: Void.self)
+        let recorded = Mutex<(result: DispatchResult?, cancelled: Bool)>((nil, false))
+        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, clock in
+            try await dispatcher.submit(PlanFactory.plan("hangs"), completion: results.completion(for: "hangs"))
+            await engine.waitForCalls(1)
+            try await dispatcher.submit(PlanFactory.plan("k")) { result in
+                recording.continuation.yield()
+                for await _ in release.stream { break }  // the ledger write, still in progress
+                recorded.withLock { $0 = (result, Task.isCancelled) }
+            }
+            await engine.waitForCalls(2)
+            await dispatcher.cancel(reason: "shutdown")
+            engine.release()
+            for await _ in recording.stream { break }
+            await clock.waitForSleepers(1)
+            clock.advance(by: .seconds(2))
+            #expect(await results.result("hangs") == .abandoned(reason: "shutdown"), "the expiry has run")
+            #expect(await dispatcher.snapshot.abandoned == 1, "only the event still running was abandoned")
+            release.continuation.yield()
+            release.continuation.finish()
+        }
+        #expect(recorded.withLock { $0.result?.outcome?.kind } == .accepted)
+        #expect(!recorded.withLock { $0.cancelled }, "the budget must not cancel the recording of an outcome")
+    }
+
     @Test func cancellingAfterFinishStillAbandonsAtTheBudgetAndRunReturns() async throws {
         let engine = ScriptedEngine([.hang])
         let clock = ManualClock()

@@ -56,6 +56,20 @@ struct GateTaskRuntimeCancellationTests {
         }
     }
 
+    @Test("a task whose result is in is not abandoned while its owner records it")
+    func withdrawnCancellation() throws {
+        var runtime = try Self.busyRuntime()
+        _ = runtime.beginCancellation(reason: "shutdown", now: Self.at(50))
+        runtime.withdrawCancellation("f1")
+        runtime.withdrawCancellation("q1")  // cancelled already: nothing to withdraw
+        #expect(runtime.nextCancellationDeadline == Self.at(150))
+        #expect(runtime.expireCancellation(now: Self.at(150)) == ["f2"])
+        #expect(runtime.abandonedTotal == 1)
+        try runtime.succeed("f1")
+        #expect(runtime.state(key: "f1") == .succeeded(seq: 1))
+        #expect(runtime.inFlightCount == 0)
+    }
+
     @Test("a second beginCancellation keeps the first reason and deadline")
     func beginCancellationTwice() throws {
         var runtime = try Self.busyRuntime()
