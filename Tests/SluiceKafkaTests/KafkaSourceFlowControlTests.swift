@@ -53,9 +53,11 @@ extension KafkaSuites {
                 cluster.setGroupCoordinator("faults", broker: 2)
                 try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 400, keys: 30), to: cluster)
                 #expect(await KafkaTest.eventually(timeout: .seconds(60)) { source.statistics.settled >= 1_000 }, "\(source.statistics)")
-                #expect(await KafkaTest.eventually(timeout: .seconds(30)) {
+                let committed = await KafkaTest.eventually(timeout: .seconds(30)) {
                     await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "faults")) == true
-                })
+                }
+                let report = committed ? "" : await KafkaTest.commitReport(cluster, topic: "orders", group: "faults")
+                #expect(committed, "\(report); the source: \(source.statistics)")
             }
             let effects = await pipeline.effects
             #expect(effects.count == 1_000)

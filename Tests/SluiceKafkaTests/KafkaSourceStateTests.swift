@@ -94,6 +94,28 @@ struct KafkaSourceStateTests {
         #expect(due == [4])
     }
 
+    /// librdkafka retries a commit whose coordinator moved; it can land after a newer one and take the group's
+    /// offset back. Its late acknowledgement makes the source send the newer offset again.
+    @Test func aStaleCommitLandingLastIsCorrected() {
+        var state = KafkaSource.State()
+        state.assign([p0])
+        _ = state.append(records(0, 0..<4), at: .now)
+        let tickets = state.takeBatch(limit: 10)!
+        for ticket in tickets { _ = state.admit(ticket) }
+        state.settle(tickets[0])
+        #expect(state.dueCommits().map(\.1) == [1])
+        for ticket in tickets.dropFirst() { state.settle(ticket) }
+        #expect(state.dueCommits().map(\.1) == [4])
+        state.committed([(p0, 4)], at: .now)
+        #expect(state.dueCommits().isEmpty)
+        state.committed([(p0, 1)], at: .now)  // the first commit, retried, answered last
+        #expect(state.snapshot.committed[p0] == 1, "the group holds the stale offset now")
+        #expect(state.dueCommits().map(\.1) == [4], "the latest offset is committed again")
+        state.committed([(p0, 4)], at: .now)
+        #expect(state.snapshot.committed[p0] == 4)
+        #expect(state.dueCommits().isEmpty)
+    }
+
     @Test func revokedPartitionsDropBufferedRecordsAndIgnoreLateSettlements() {
         var state = KafkaSource.State()
         state.assign([p0, p1])

@@ -302,8 +302,18 @@ extension KafkaSource {
             }
         }
 
+        /// Commits acknowledged by the group coordinator, in the order it answered them.
+        ///
+        /// An acknowledged offset below one acknowledged before is a stale commit that librdkafka retried
+        /// (the coordinator moved, a rebalance was in progress) and that landed after a newer one: the group now
+        /// holds the older offset, so the partition's latest committable offset is sent again.
         mutating func committed(_ offsets: [(TopicPartition, Int64)], at now: ContinuousClock.Instant) {
-            for (partition, offset) in offsets where offset >= (statistics.committed[partition] ?? .min) {
+            for (partition, offset) in offsets {
+                if let newer = statistics.committed[partition], offset < newer {
+                    statistics.committed[partition] = offset
+                    partitions[partition]?.commitSent = nil
+                    continue
+                }
                 statistics.committed[partition] = offset
                 guard var probes = latencyProbes[partition], !probes.isEmpty else { continue }
                 let done = probes.prefix { $0.offset < offset }

@@ -51,6 +51,10 @@ enum KafkaTest {
     }
 
     /// A source configuration for the mock cluster, with short intervals for tests.
+    /// `SLUICE_TEST_KAFKA_DEBUG=cgrp,consumer` turns on librdkafka's debug contexts (shown with `SLUICE_TEST_LOG=debug`).
+    static let debugProperties: [String: String] =
+        ProcessInfo.processInfo.environment["SLUICE_TEST_KAFKA_DEBUG"].map { ["debug": $0] } ?? [:]
+
     static func configuration(
         _ cluster: MockKafkaCluster, topic: String, group: String, deadLetterTopic: String? = nil,
         outcomeTopic: String? = nil, pauseAbove: Int = 2_000, maxBatch: Int = 500, drainBudget: Duration = .seconds(5),
@@ -59,7 +63,8 @@ enum KafkaTest {
         KafkaSourceConfiguration(
             adapter: "orders", bootstrapServers: cluster.bootstrapServers, topics: [topic], groupID: group,
             deadLetterTopic: deadLetterTopic, outcomeTopic: outcomeTopic,
-            properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"].merging(properties) { $1 },
+            properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"].merging(debugProperties) { $1 }
+                .merging(properties) { $1 },
             pauseAbove: pauseAbove, pauseAfter: .milliseconds(20), maxBatch: maxBatch, commitInterval: .milliseconds(50),
             drainBudget: drainBudget,
             maxValueBytes: maxValueBytes)
@@ -88,6 +93,19 @@ enum KafkaTest {
         let committed = try await KafkaAdmin.committedOffsets(
             bootstrapServers: cluster.bootstrapServers, group: group, topic: topic)
         return ends.allSatisfy { partition, end in end == 0 || committed[partition] == end }
+    }
+
+    /// The topic's end offsets and the group's committed offsets, for a failed expectation's message.
+    static func commitReport(_ cluster: MockKafkaCluster, topic: String, group: String) async -> String {
+        do {
+            let ends = try await endOffsets(cluster, topic: topic)
+            let committed = try await KafkaAdmin.committedOffsets(
+                bootstrapServers: cluster.bootstrapServers, group: group, topic: topic)
+            return ends.keys.sorted().map { "\($0): end \(ends[$0]!) committed \(committed[$0].map(String.init) ?? "-")" }
+                .joined(separator: ", ")
+        } catch {
+            return "offsets unavailable: \(error)"
+        }
     }
 
     /// Checks that, per key, the event sequence numbers were handed over in increasing order.
