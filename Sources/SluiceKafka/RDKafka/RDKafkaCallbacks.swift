@@ -76,12 +76,37 @@ private func rdKafkaRebalanceTrampoline(
         event = RDKafkaRebalance(kind: .error, partitions: partitions, lost: false, error: .client(err, "rebalance"))
     }
     // The owner drains and commits the revoked partitions inside this call, before they are given up below.
-    RDKafkaCallbacks.from(opaque)?.rebalance?(event)
-    switch (event.kind, cooperative) {
-    case (.assign, true): if let error = rd_kafka_incremental_assign(rk, list) { rd_kafka_error_destroy(error) }
-    case (.revoke, true): if let error = rd_kafka_incremental_unassign(rk, list) { rd_kafka_error_destroy(error) }
-    case (.assign, false): _ = rd_kafka_assign(rk, list)
-    case (.revoke, false), (.error, _): _ = rd_kafka_assign(rk, nil)
+    let callbacks = RDKafkaCallbacks.from(opaque)
+    callbacks?.rebalance?(event)
+    // An assignment change that librdkafka refuses leaves the group waiting for one forever (no rejoin after a
+    // lost assignment), so a refusal is tried the other protocol's way, then reported.
+    var failure = applyRebalance(rk, event.kind, list, cooperative: cooperative)
+    if failure != nil, event.kind != .error {
+        failure = applyRebalance(rk, event.kind, list, cooperative: !cooperative).map { "\(failure!); then \($0)" }
+    }
+    if let failure {
+        callbacks?.log?(3, "REBALANCE", "librdkafka refused the assignment change after \(event.kind) of \(partitions): \(failure)")
+    }
+}
+
+/// Hands a rebalance's partitions to (or takes them from) librdkafka's assignment; returns its refusal, if any.
+private func applyRebalance(
+    _ rk: OpaquePointer, _ kind: RDKafkaRebalance.Kind, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
+    cooperative: Bool
+) -> String? {
+    func refusal(_ error: OpaquePointer?) -> String? {
+        guard let error else { return nil }
+        defer { rd_kafka_error_destroy(error) }
+        return String(cString: rd_kafka_error_string(error))
+    }
+    func refusal(_ code: rd_kafka_resp_err_t) -> String? {
+        code == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : String(cString: rd_kafka_err2str(code))
+    }
+    switch (kind, cooperative) {
+    case (.assign, true): return refusal(rd_kafka_incremental_assign(rk, list))
+    case (.revoke, true): return refusal(rd_kafka_incremental_unassign(rk, list))
+    case (.assign, false): return refusal(rd_kafka_assign(rk, list))
+    case (.revoke, false), (.error, _): return refusal(rd_kafka_assign(rk, nil))
     }
 }
 
