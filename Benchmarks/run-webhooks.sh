@@ -6,12 +6,17 @@
 #      (synchronous=FULL, group commit) before its 202.
 #   2. latency: both servers at the same constant rate, half of Sluice's peak; latency is measured
 #      from each request's intended send time (no coordinated omission).
+#   3. fsync_probe (Benchmarks/webhooks/fsync_probe.c): the disk's fdatasync latency idle, and while
+#      Sluice's route alone (no inbox) serves the latency run's rate.
 # Usage: bash Benchmarks/run-webhooks.sh [SECONDS]   (prints JSON lines; results/webhooks.md records a run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN="${1:-10}"
 swift build -c release --product WebhookBenchmark >/dev/null
 BIN="$(swift build -c release --show-bin-path)/WebhookBenchmark"
+PROBE=.build/webhook-bench/fsync_probe
+mkdir -p "$(dirname "$PROBE")"
+gcc -O2 -o "$PROBE" Benchmarks/webhooks/fsync_probe.c
 WORK="$(mktemp -d /tmp/webhook-bench.XXXXXX)"
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -59,5 +64,14 @@ SLUICE_PEAK="$(run sluice 18080 200000)"; echo "$SLUICE_PEAK"
 run sluice-route-only 18082 200000
 HALF="$(python3 -c "import json,sys; print(int(json.loads(sys.argv[1])['achieved_rate'])//2)" "$SLUICE_PEAK")"
 run sluice 18080 "$HALF"
+# The disk's own fdatasync latency, idle, and then while Sluice's route alone (no inbox, no fsync) serves the
+# same rate: the CPU load of the latency run without its disk writes. Its tail is the floor under the tail
+# of a server that syncs before it answers, on this machine, at this load.
+echo "{\"fsync_probe\":\"idle\",$("$PROBE" "$WORK/probe" 5 | cut -c2-)"
+(sleep 2; "$PROBE" "$WORK/probe" "$SECONDS_PER_RUN" > "$WORK/probe.json") &  # after the load's warm-up
+PROBE_PID=$!
+run sluice-route-only 18082 "$HALF"
+wait "$PROBE_PID"
+echo "{\"fsync_probe\":\"route alone at $HALF req/s\",$(cut -c2- "$WORK/probe.json")"
 run nginx 18081 "$HALF"
 echo "{\"inbox_rows\":$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from inbox').fetchone()[0])" "$WORK/inbox.sqlite" 2>/dev/null || echo null)}"
