@@ -19,6 +19,15 @@ struct KafkaSourceStateTests {
         }
     }
 
+    /// Assigns p0 and admits its offsets 0–3, as the poll thread and the dispatch loop do.
+    func admitFourRecords(into state: inout KafkaSource.State) -> [KafkaSource.Ticket] {
+        state.assign([p0])
+        _ = state.append(records(0, 0..<4), at: .now)
+        let tickets = state.takeBatch(limit: 10)!
+        for ticket in tickets { _ = state.admit(ticket) }
+        return tickets
+    }
+
     @Test func pausesAboveTheHighWatermarkAndResumesBelowTheLow() {
         var state = KafkaSource.State()
         state.assign([p0, p1])
@@ -73,10 +82,7 @@ struct KafkaSourceStateTests {
 
     @Test func commitsOnlyTheSettledPrefixPerPartition() {
         var state = KafkaSource.State()
-        state.assign([p0])
-        _ = state.append(records(0, 0..<4), at: .now)
-        let tickets = state.takeBatch(limit: 10)!
-        for ticket in tickets { _ = state.admit(ticket) }
+        let tickets = admitFourRecords(into: &state)
         state.settle(tickets[1])
         state.settle(tickets[2])
         var due = state.dueCommits().map(\.1)
@@ -98,10 +104,7 @@ struct KafkaSourceStateTests {
     /// offset back. Its late acknowledgement makes the source send the newer offset again.
     @Test func aStaleCommitLandingLastIsCorrected() {
         var state = KafkaSource.State()
-        state.assign([p0])
-        _ = state.append(records(0, 0..<4), at: .now)
-        let tickets = state.takeBatch(limit: 10)!
-        for ticket in tickets { _ = state.admit(ticket) }
+        let tickets = admitFourRecords(into: &state)
         state.settle(tickets[0])
         #expect(state.dueCommits().map(\.1) == [1])
         for ticket in tickets.dropFirst() { state.settle(ticket) }
