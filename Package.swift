@@ -43,6 +43,7 @@ let package = Package(
         .target(
             name: "SluiceCore",
             dependencies: [
+                "CSluiceThreadName",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -51,6 +52,8 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // pthread_setname_np, which Glibc's Swift module does not export (it needs _GNU_SOURCE).
+        .target(name: "CSluiceThreadName"),
         // Child processes Sluice launches: the Temporal dev server (`sluice dev`, tests), free ports.
         .target(
             name: "SluiceLaunch",

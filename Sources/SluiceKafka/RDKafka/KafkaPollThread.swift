@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 
 /// A dedicated OS thread for librdkafka's blocking calls, so that they never occupy Swift's cooperative pool.
@@ -15,7 +16,7 @@ final class KafkaPollThread: Sendable {
 
     /// Starts `body` on a new thread named `name` (visible in `/proc/<pid>/task/*/comm`, at most 15 bytes).
     init(name: String, body: @escaping @Sendable () -> Void) {
-        let thread = Thread { [state] in
+        startNamedThread(name, stackSize: 1 << 20) { [state] in
             body()
             let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
                 defer { state = .finished }
@@ -24,9 +25,6 @@ final class KafkaPollThread: Sendable {
             }
             for waiter in waiters { waiter.resume() }
         }
-        thread.name = String(name.prefix(15))
-        thread.stackSize = 1 << 20
-        thread.start()
     }
 
     /// Whether the body has returned.

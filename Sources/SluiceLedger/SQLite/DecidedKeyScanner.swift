@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 import Synchronization
 
 /// Fills a ``DecidedKeyFilter`` from the stored keys, on a thread of its own with its own read connection
@@ -86,12 +87,10 @@ final class DecidedKeyScanner: Sendable {
     func start() {
         let generation = filter.generation
         running.enter()
-        let thread = Thread { [self] in
+        startNamedThread("ledger-keys") { [self] in
             defer { running.leave() }
             scan(generation: generation)
         }
-        thread.name = "sluice-ledger-keys"
-        thread.start()
     }
 
     /// On the writer's thread, between transactions (so that every key it added before is committed and

@@ -35,7 +35,7 @@ public final class SQLiteLedger: OutcomeLedger {
         let reads = WorkQueue<@Sendable (SQLiteConnection) -> Void>()
         var threads = [
             SQLiteThread(
-                name: "sluice-ledger-writer", connection: writer, queue: writes, batchLimit: max(1, configuration.maxBatch),
+                name: "ledger-writer", connection: writer, queue: writes, batchLimit: max(1, configuration.maxBatch),
                 idle: DecidedKeyScanner.syncInterval
             ) { jobs, connection in
                 // Between transactions: other processes' decisions, and a rebuild of the filter when it is due.
@@ -46,7 +46,7 @@ public final class SQLiteLedger: OutcomeLedger {
         ]
         for (index, reader) in readers.enumerated() {
             threads.append(
-                SQLiteThread(name: "sluice-ledger-reader-\(index)", connection: reader, queue: reads, batchLimit: 1) {
+                SQLiteThread(name: "ledger-reader-\(index)", connection: reader, queue: reads, batchLimit: 1) {
                     jobs, connection in
                     for job in jobs { job(connection) }
                 })
@@ -67,7 +67,7 @@ public final class SQLiteLedger: OutcomeLedger {
     /// - Throws: ``LedgerError``: a missing directory, a file that is not a ledger or is corrupt, a
     ///   schema newer than this binary, a database locked for longer than the busy timeout.
     public static func open(_ configuration: SQLiteLedgerConfiguration) async throws(LedgerError) -> SQLiteLedger {
-        let opened = await onBlockingThread("sluice-ledger-open") {
+        let opened = await onBlockingThread("ledger-open") {
             Result { () throws(LedgerError) in try openConnections(configuration) }
         }
         let (writer, readers, storedKeys) = try opened.get()
@@ -80,7 +80,7 @@ public final class SQLiteLedger: OutcomeLedger {
         reads.close()
         let threads = self.threads
         let keyScanner = self.keyScanner
-        await onBlockingThread("sluice-ledger-close") {
+        await onBlockingThread("ledger-close") {
             keyScanner.stop()
             for thread in threads { thread.join() }
         }

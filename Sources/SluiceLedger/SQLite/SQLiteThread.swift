@@ -73,7 +73,7 @@ final class SQLiteThread: Sendable {
         serve: @escaping @Sendable ([Job], SQLiteConnection) -> Void
     ) {
         let finished = self.finished
-        let thread = Thread {
+        startNamedThread(name) {
             // The connection closes here, on its own thread, once the queue is closed and drained.
             var owned: SQLiteConnection? = connection
             while let jobs = queue.take(limit: batchLimit, idle: idle), let connection = owned {
@@ -82,8 +82,6 @@ final class SQLiteThread: Sendable {
             owned = nil
             finished.signal()
         }
-        thread.name = name
-        thread.start()
     }
 
     /// Blocks until the thread has stopped (after its queue was closed). Call off the cooperative pool.
@@ -95,8 +93,6 @@ final class SQLiteThread: Sendable {
 /// Runs blocking work on a new thread and awaits it: for opening and closing, not for the hot path.
 func onBlockingThread<T: Sendable>(_ name: String, _ work: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { continuation in
-        let thread = Thread { continuation.resume(returning: work()) }
-        thread.name = name
-        thread.start()
+        startNamedThread(name) { continuation.resume(returning: work()) }
     }
 }
