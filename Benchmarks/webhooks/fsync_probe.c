@@ -3,9 +3,9 @@
  * preallocated 32 MiB file in turn (as SQLite overwrites a reused WAL), one fdatasync per write, one
  * write per millisecond, for SECONDS, and prints the latencies as one JSON line.
  *
- * run-webhooks.sh runs it while nginx serves the latency run's rate: the same CPU load as Sluice's
- * run, with the disk to itself. Its tail is the floor under the tail of any server that syncs
- * before it answers.
+ * run-webhooks.sh runs it on the idle machine, and while Sluice's route alone (no inbox, no fsync)
+ * serves the latency run's rate: the CPU load of Sluice's run, with the disk to itself. Its tail is
+ * the floor under the tail of any server that syncs before it answers.
  *
  * Usage: fsync_probe FILE SECONDS
  */

@@ -80,13 +80,11 @@ private func rdKafkaRebalanceTrampoline(
     callbacks?.rebalance?(event)
     // An assignment change that librdkafka refuses leaves the group waiting for one forever (no rejoin after a
     // lost assignment), so a refusal is tried the other protocol's way, then reported.
-    var failure = applyRebalance(rk, event.kind, list, cooperative: cooperative)
-    if failure != nil, event.kind != .error {
-        failure = applyRebalance(rk, event.kind, list, cooperative: !cooperative).map { "\(failure!); then \($0)" }
-    }
-    if let failure {
-        callbacks?.log?(3, "REBALANCE", "librdkafka refused the assignment change after \(event.kind) of \(partitions): \(failure)")
-    }
+    guard let refused = applyRebalance(rk, event.kind, list, cooperative: cooperative) else { return }
+    let otherWay = event.kind == .error ? refused : applyRebalance(rk, event.kind, list, cooperative: !cooperative)
+    guard let otherWay else { return }
+    let message = otherWay == refused ? refused : "\(refused); the other protocol's way: \(otherWay)"
+    callbacks?.log?(3, "REBALANCE", "librdkafka refused the assignment change after \(event.kind) of \(partitions): \(message)")
 }
 
 /// Hands a rebalance's partitions to (or takes them from) librdkafka's assignment; returns its refusal, if any.
