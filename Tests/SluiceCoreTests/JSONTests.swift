@@ -176,6 +176,19 @@ struct JSONParserTests {
         #expect(JSONWriter.string(value) == #"{"a":3,"b":2}"#)
     }
 
+    @Test("tiny objects and arrays are stored at their size, larger ones keep their reserved room")
+    func storageFitsTinyContainers() throws {
+        // A 1 MiB body of tiny objects must not take eight members' room per object.
+        let tiny = try JSONParser.parse(#"[{"a":1},{"a":1,"b":2},[1],[1,2]]"#).arrayValue!
+        #expect(tiny[0].objectValue!.members.capacity < 8)
+        #expect(tiny[1].objectValue!.members.capacity < 8)
+        #expect(tiny[2].arrayValue!.capacity < 8)
+        #expect(tiny[3].arrayValue!.capacity < 8)
+        let event = try JSONParser.parse(#"{"id":"evt_1","type":"order.created","amount":5,"currency":"EUR"}"#)
+        #expect(event.objectValue!.keys == ["id", "type", "amount", "currency"])
+        #expect(event["amount"] == 5)
+    }
+
     @Test("every input kind parses the same: String, [UInt8], slices and non-contiguous collections")
     func inputKinds() throws {
         let text = #"{"k":[1,2.5,"é"]}"#

@@ -91,7 +91,17 @@ struct ImmediateHandler: KafkaRecordHandler {
     func waitForCapacity() async {}
     func cancel(events: [Event], reason: String) async {}
     func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void) async throws(DispatchAdmissionError) {
-        await settled(.recorded(Outcome(adapter: "bench", action: "none", idempotencyKey: event.id, kind: .accepted), deadLetter: false))
+        await settled(Self.settlement(event))
+    }
+    /// The batch path, as the product's handler has one: a fetch is taken in one call.
+    func submit(batch events: [Event], settled: @escaping @Sendable (Int, KafkaSettlement) async -> Void) async
+        -> [DispatchAdmissionError?]
+    {
+        for (index, event) in events.enumerated() { await settled(index, Self.settlement(event)) }
+        return Array(repeating: nil, count: events.count)
+    }
+    static func settlement(_ event: Event) -> KafkaSettlement {
+        .recorded(Outcome(adapter: "bench", action: "none", idempotencyKey: event.id, kind: .accepted), deadLetter: false)
     }
 }
 
