@@ -25,6 +25,9 @@ let logger: Logger = {
     return logger
 }()
 
+/// An integer from the environment (benchmark diagnosis knobs).
+func environment(_ name: String) -> Int? { ProcessInfo.processInfo.environment[name].flatMap(Int.init) }
+
 func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
 // MARK: - The topic
@@ -124,16 +127,23 @@ let extraProperties: [String: String] = Dictionary(
 /// Runs a source until every partition is committed to its end; returns the rate from the first fetched record
 /// to the last commit, the fetch-to-commit latencies, and the process CPU time per record (in µs) over the run,
 /// the in-process mock broker's share included.
-func runSource(group: String, handler: some KafkaRecordHandler, pauseAbove: Int = 20_000) async throws -> (
+func runSource(group: String, handler: some KafkaRecordHandler) async throws -> (
     rate: Double, latencies: [Duration], cpuPerRecord: Double
 ) {
     let cpuBefore = processCPUTime()
-    let source = try KafkaSource(
-        configuration: KafkaSourceConfiguration(
-            adapter: "bench", bootstrapServers: cluster.bootstrapServers, topics: ["bench"], groupID: group,
-            properties: extraProperties.merging(["log_level": "3"]) { given, _ in given }, pauseAbove: pauseAbove, pauseAfter: pauseAfter, maxBatch: 1_000,
-            commitInterval: .milliseconds(50)),
-        handler: handler, logger: logger)
+    // The product's defaults (pause above 2,000 buffered records, batches of 500, commits every 200 ms)
+    // unless an environment variable overrides one for a diagnosis.
+    var configuration = KafkaSourceConfiguration(
+        adapter: "bench", bootstrapServers: cluster.bootstrapServers, topics: ["bench"], groupID: group,
+        properties: extraProperties.merging(["log_level": "3"]) { given, _ in given })
+    if let value = environment("SLUICE_BENCH_PAUSE_ABOVE") {
+        configuration.pauseAbove = value
+        configuration.resumeBelow = value / 2
+    }
+    if let value = environment("SLUICE_BENCH_PAUSE_AFTER_MS") { configuration.pauseAfter = .milliseconds(value) }
+    if let value = environment("SLUICE_BENCH_MAX_BATCH") { configuration.maxBatch = value }
+    if let value = environment("SLUICE_BENCH_COMMIT_MS") { configuration.commitInterval = .milliseconds(value) }
+    let source = try KafkaSource(configuration: configuration, handler: handler, logger: logger)
     let task = Task { try await source.run() }
     var first: ContinuousClock.Instant?
     var last = ContinuousClock.now
@@ -164,11 +174,8 @@ func runSource(group: String, handler: some KafkaRecordHandler, pauseAbove: Int 
 /// `SLUICE_BENCH_ONLY=source` or `=end-to-end` runs one Sluice variant (for profiling); the C consumer always runs.
 let only = ProcessInfo.processInfo.environment["SLUICE_BENCH_ONLY"]
 let c = try runC(group: "bench-c")
-/// How long the buffer may stay high before pausing (pausing drops librdkafka's prefetch): `SLUICE_BENCH_PAUSE_AFTER_MS`.
-let pauseAfter = Duration.milliseconds(ProcessInfo.processInfo.environment["SLUICE_BENCH_PAUSE_AFTER_MS"].flatMap(Int.init) ?? 500)
-let pauseAbove = ProcessInfo.processInfo.environment["SLUICE_BENCH_PAUSE_ABOVE"].flatMap(Int.init) ?? 20_000
 if only != "end-to-end" {
-    let swift = try await runSource(group: "bench-swift", handler: ImmediateHandler(), pauseAbove: pauseAbove)
+    let swift = try await runSource(group: "bench-swift", handler: ImmediateHandler())
     say(
         "sluice_source messages=\(count) rate=\(Int(swift.rate)) (\(Int(100 * swift.rate / c))% of C)"
             + " fetch-to-commit p50=\(ms(percentile(swift.latencies, 0.5))) p99=\(ms(percentile(swift.latencies, 0.99)))"
@@ -189,7 +196,7 @@ let pipeline = try EndToEndPipeline.make(ledger: ledger)
 say("gate: max_in_flight=\(EndToEndPipeline.maxInFlight)")
 let endToEnd = try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { await pipeline.dispatcher.run() }
-    let result = try await runSource(group: "bench-e2e", handler: PipelineRecordHandler(pipeline: pipeline), pauseAbove: 10_000)
+    let result = try await runSource(group: "bench-e2e", handler: PipelineRecordHandler(pipeline: pipeline))
     await pipeline.dispatcher.finish()
     try await group.waitForAll()
     return result
