@@ -19,7 +19,9 @@ extension KafkaSuites {
                 logger: KafkaTest.logger)
             try await KafkaTest.withRunning(source) {
                 // At least: a session lost under load redelivers from the last commit (the ledger dedupes).
-            #expect(await KafkaTest.eventually { source.statistics.settled >= 2_000 })
+                #expect(await KafkaTest.eventually { source.statistics.settled >= 2_000 })
+                // The poll thread (running by now) carries the adapter's name into the operating system.
+                #expect(Self.threadNames().contains("kafka-orders"))
                 #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "e2e")) == true })
             }
             #expect(source.readiness == .stopped)
@@ -32,6 +34,15 @@ extension KafkaSuites {
             let statistics = source.statistics
             #expect(statistics.received >= 2_000)
             #expect(statistics.committed.values.reduce(0, +) == 2_000)
+        }
+
+        /// The names of this process's threads, as the operating system shows them.
+        static func threadNames() -> Set<String> {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            return Set(tasks.compactMap { task in
+                (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8))?
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            })
         }
 
         /// A restarted consumer in the same group starts from the committed offsets: nothing is redelivered.

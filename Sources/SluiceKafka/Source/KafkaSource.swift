@@ -115,7 +115,8 @@ public final class KafkaSource: Service, Sendable {
     /// - Throws: ``KafkaError`` when the subscription is refused or librdkafka reports a fatal error.
     public func run() async throws {
         try client.subscribe(configuration.topics)
-        let pollThread = KafkaPollThread(name: "sluice-kafka") { [self] in pollLoop() }
+        // "kafka-<adapter>", cut to Linux's 15 bytes: several consumers are told apart in `top -H` and `perf`.
+        let pollThread = KafkaPollThread(name: "kafka-\(configuration.adapter)") { [self] in pollLoop() }
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await withDiscardingTaskGroup { group in
