@@ -48,7 +48,8 @@ extension JSONParser {
         static let initialCapacity = 8
 
         /// An object or array of fewer members than this is copied to a buffer of its size, so that a body of
-        /// many tiny objects (`[{"a":1},{"a":1},…]`) takes no more memory than it did without the reservation.
+        /// many tiny objects (`[{"a":1},{"a":1},…]`) takes no more memory than growing from empty gave it;
+        /// others keep at most twice the room that growing would have given them.
         static let shrinkBelow = 3
 
         static func fitted<Element>(_ elements: [Element]) -> [Element] {
@@ -108,8 +109,8 @@ extension JSONParser {
                 index += 1
                 return .object(JSONObject(uniqueMembers: []))
             }
-            // Room for a typical event object at once: growing from empty reallocates three or four times,
-            // which profiles of the Kafka source showed as a fifth of the poll thread's time.
+            // Room for a typical event object at once: growing from empty reallocates three or four times
+            // (normalise + map of a 2 KB Stripe event: 5–8 % faster with the reservation).
             var members: [JSONObject.Member] = []
             members.reserveCapacity(Self.initialCapacity)
             var hasDuplicates = false

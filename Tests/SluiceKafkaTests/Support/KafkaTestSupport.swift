@@ -87,20 +87,26 @@ enum KafkaTest {
         }
     }
 
-    /// Whether the committed offsets of `group` reach the end of every partition of `topic`.
-    static func fullyCommitted(_ cluster: MockKafkaCluster, topic: String, group: String) async throws -> Bool {
+    /// The topic's end offsets and the group's committed offsets, per partition.
+    static func commitPositions(_ cluster: MockKafkaCluster, topic: String, group: String) async throws
+        -> (ends: [Int32: Int64], committed: [Int32: Int64])
+    {
         let ends = try await endOffsets(cluster, topic: topic)
         let committed = try await KafkaAdmin.committedOffsets(
             bootstrapServers: cluster.bootstrapServers, group: group, topic: topic)
+        return (ends, committed)
+    }
+
+    /// Whether the committed offsets of `group` reach the end of every partition of `topic`.
+    static func fullyCommitted(_ cluster: MockKafkaCluster, topic: String, group: String) async throws -> Bool {
+        let (ends, committed) = try await commitPositions(cluster, topic: topic, group: group)
         return ends.allSatisfy { partition, end in end == 0 || committed[partition] == end }
     }
 
     /// The topic's end offsets and the group's committed offsets, for a failed expectation's message.
     static func commitReport(_ cluster: MockKafkaCluster, topic: String, group: String) async -> String {
         do {
-            let ends = try await endOffsets(cluster, topic: topic)
-            let committed = try await KafkaAdmin.committedOffsets(
-                bootstrapServers: cluster.bootstrapServers, group: group, topic: topic)
+            let (ends, committed) = try await commitPositions(cluster, topic: topic, group: group)
             return ends.keys.sorted().map { "\($0): end \(ends[$0]!) committed \(committed[$0].map(String.init) ?? "-")" }
                 .joined(separator: ", ")
         } catch {
