@@ -185,6 +185,7 @@ struct JSONParserTests {
         #expect(tiny[2].arrayValue!.capacity < 8)
         #expect(tiny[3].arrayValue!.capacity < 8)
         let event = try JSONParser.parse(#"{"id":"evt_1","type":"order.created","amount":5,"currency":"EUR"}"#)
+        #expect(event.objectValue!.members.capacity >= 8)
         #expect(event.objectValue!.keys == ["id", "type", "amount", "currency"])
         #expect(event["amount"] == 5)
     }
