@@ -139,7 +139,18 @@ import Testing
         #expect(try raw.integer("SELECT count(*) FROM sqlite_master WHERE name = 'outcomes_decisions'") == 1)
         let summary = try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "old-1")
         #expect(summary?.kind == .rejected && summary?.reason?.rawValue == "workflow_not_found")
+        // SQLite fixes the page size when a file is created: an existing ledger keeps its own.
+        #expect(try raw.integer("PRAGMA page_size") == 4096)
         await ledger.close()
+    }
+
+    /// A new ledger file is created with 8 KiB pages (fewer pages, log frames and checkpoints per commit).
+    @Test func aNewLedgerUsesEightKiBPages() async throws {
+        try await withLedger { ledger in
+            _ = try await ledger.record(LedgerFixtures.outcome(key: "k-1"))
+            let raw = try SQLiteConnection(path: ledger.configuration.path, readOnly: true, create: false)
+            #expect(try raw.integer("PRAGMA page_size") == Int64(SQLiteSchema.newFilePageSize))
+        }
     }
 
     @Test func aNewerSchemaIsNeverDowngraded() async throws {

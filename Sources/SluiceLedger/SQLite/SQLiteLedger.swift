@@ -118,6 +118,8 @@ public final class SQLiteLedger: OutcomeLedger {
             + configuration.busyTimeout.components.attoseconds / 1_000_000_000_000_000)
         writer.setBusyTimeout(milliseconds: busy)
         do throws(SQLiteFailure) {
+            // Takes effect only on a new, empty file; before WAL mode, which writes the file's first page.
+            try writer.execute("PRAGMA page_size = \(SQLiteSchema.newFilePageSize)")
             let mode = try writer.prepare("PRAGMA journal_mode = WAL")
             guard try mode.step(), mode.text(0)?.lowercased() == "wal" else {
                 throw SQLiteFailure(code: 1, message: "the file system does not support WAL mode")
