@@ -134,13 +134,15 @@ import Testing
             INSERT INTO outcomes (adapter, idempotency_key, outcome, reason, workflow_id, source_position, recorded_at, body)
             VALUES ('orders', 'old-1', 'rejected', 'workflow_not_found', NULL, 'orders-0-1', 1767225600000, '{}')
             """)
+        let pageSize = try raw.integer("PRAGMA page_size")
+        #expect(pageSize != Int64(SQLiteSchema.newFilePageSize))
         let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, createFile: false))
         #expect(try raw.integer("PRAGMA user_version") == SQLiteSchema.currentVersion)
         #expect(try raw.integer("SELECT count(*) FROM sqlite_master WHERE name = 'outcomes_decisions'") == 1)
         let summary = try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "old-1")
         #expect(summary?.kind == .rejected && summary?.reason?.rawValue == "workflow_not_found")
         // SQLite fixes the page size when a file is created: an existing ledger keeps its own.
-        #expect(try raw.integer("PRAGMA page_size") == 4096)
+        #expect(try raw.integer("PRAGMA page_size") == pageSize)
         await ledger.close()
     }
 

@@ -12,7 +12,7 @@ enum SQLiteSchema {
     /// written twice: to the log, and to the database file at the next checkpoint. With 8 KiB pages a
     /// commit writes half as many pages and log frames for the same rows, and the automatic checkpoint
     /// (every 1,000 pages) runs half as often: group-committed writes measured 6–25 % faster (median
-    /// +15 %) in the same runs (`Benchmarks/results/ledger.md`). 16 KiB pages were faster in some runs and
+    /// +14 %) in the same runs (`Benchmarks/results/ledger.md`). 16 KiB pages were faster in some runs and
     /// slower in others. SQLite fixes the page size when a file is created, so existing ledgers keep theirs.
     static let newFilePageSize = 8192
 
