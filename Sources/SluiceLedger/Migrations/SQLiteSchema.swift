@@ -9,9 +9,10 @@ enum SQLiteSchema {
     /// The page size of a new ledger file, in bytes (SQLite's default is 4,096).
     ///
     /// An outcome row is about 1 KB plus seven index entries, and every page a group commit touches is
-    /// written twice: to the log, and to the database file at the next checkpoint. With 8 KiB pages a
-    /// commit writes half as many pages and log frames for the same rows, and the automatic checkpoint
-    /// (every 1,000 pages) runs half as often: group-committed writes measured 6–25 % faster (median
+    /// written twice: to the log, and to the database file at the next checkpoint. With 8 KiB pages the
+    /// bytes stay about the same (~3 KB per outcome), but they go in half as many write calls and log
+    /// frames, and the automatic checkpoint (every 1,000 pages) runs half as often: group-committed
+    /// writes measured 6–25 % faster (median
     /// +14 %) in the same runs (`Benchmarks/results/ledger.md`). 16 KiB pages were faster in some runs and
     /// slower in others. SQLite fixes the page size when a file is created, so existing ledgers keep theirs.
     static let newFilePageSize = 8192
