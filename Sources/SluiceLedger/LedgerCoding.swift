@@ -21,7 +21,7 @@ enum LedgerCoding {
             reason = outcome.reason?.rawValue
             workflowID = outcome.workflowID
             sourcePosition = outcome.sluice?.sourcePosition.description ?? SourcePosition.none.description
-            body = JSONWriter.string(outcome.json)
+            body = outcome.jsonText
         }
     }
 

@@ -47,6 +47,7 @@ struct OutcomeFixtureTests {
         let body = try #require(fixture["fake_server_response"]?["body"])
         let outcome = try Outcome(json: body)
         #expect(JSONWriter.string(outcome.json) == JSONWriter.string(body))
+        #expect(outcome.jsonText == JSONWriter.string(body))
         #expect(outcome.json == body)
         #expect(outcome.extra.isEmpty)
         #expect(outcome.sluice == nil)

@@ -71,8 +71,21 @@ let mappingAndEncoding = measure("sluice: normalise + map + encode bridge reques
     return bytes
 }
 
-func row(_ name: String, _ rate: Double) -> String {
-    "| \(name) | \(Int(rate).formatted()) | \(String(format: "%.2f", rate / baseline))× |"
+// Encoding the outcome the ledger stores for every event (about 900 bytes): written directly, built as
+// a JSONValue tree and then written, and Foundation's JSONSerialization writing the same outcome from
+// an already built dictionary (serialisation only: the least a Foundation-based ledger must do).
+print("")
+print("Outcome encoding benchmark: the ledger's ~900-byte outcome, one core, release build")
+let outcome = sampleOutcome(plan: plan, received: received)
+let foundationObject = try JSONSerialization.jsonObject(with: Data(outcome.jsonBytes))
+let encodingBaseline = measure("baseline: JSONSerialization.data of the outcome's dictionary") {
+    (try? JSONSerialization.data(withJSONObject: foundationObject))?.count ?? 0
+}
+let treeEncoding = measure("sluice: outcome as a JSONValue tree, then written") { JSONWriter.bytes(outcome.json).count }
+let directEncoding = measure("sluice: outcome written directly (Outcome.jsonBytes)") { outcome.jsonBytes.count }
+
+func row(_ name: String, _ rate: Double, against base: Double = baseline) -> String {
+    "| \(name) | \(Int(rate).formatted()) | \(String(format: "%.2f", rate / base))× |"
 }
 let table = """
     | stage (2 KB Stripe event, 1 core) | events/s | vs JSONSerialization parse |
@@ -81,6 +94,12 @@ let table = """
     \(row("Sluice JSON parse only", parseOnly))
     \(row("Sluice normalise + map (plan)", mapping))
     \(row("Sluice normalise + map + encode bridge request", mappingAndEncoding))
+
+    | outcome encoding (\(outcome.jsonBytes.count) bytes, 1 core) | outcomes/s | vs JSONSerialization |
+    | --- | ---: | ---: |
+    \(row("baseline: Foundation JSONSerialization.data (dictionary built beforehand)", encodingBaseline, against: encodingBaseline))
+    \(row("Sluice JSONValue tree, then written (before)", treeEncoding, against: encodingBaseline))
+    \(row("Sluice written directly (`Outcome.jsonBytes`)", directEncoding, against: encodingBaseline))
     """
 print("")
 print(table)

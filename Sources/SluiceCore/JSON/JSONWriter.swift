@@ -31,9 +31,9 @@ public enum JSONWriter {
         var bytes: [UInt8] = []
         let indent: [UInt8]?
 
-        init(indent: [UInt8]?) {
+        init(indent: [UInt8]?, capacity: Int = 256) {
             self.indent = indent
-            bytes.reserveCapacity(256)
+            bytes.reserveCapacity(capacity)
         }
 
         mutating func append(_ text: StaticString) {
@@ -80,7 +80,7 @@ public enum JSONWriter {
         }
 
         /// Decimal digits without an intermediate `String`.
-        private mutating func writeInteger(_ int: Int64) {
+        mutating func writeInteger(_ int: Int64) {
             if int < 0 { bytes.append(UInt8(ascii: "-")) }
             var magnitude = int.magnitude
             var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,

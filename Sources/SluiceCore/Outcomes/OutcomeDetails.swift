@@ -115,7 +115,7 @@ public struct StepReport: Sendable, Hashable {
         object["request_id"] = .string(requestID)
         object["status"] = .string(status.rawValue)
         object["attempts"] = .int(Int64(attempts))
-        object["duration_ms"] = .double((durationMilliseconds * 1000).rounded() / 1000)
+        object["duration_ms"] = .double(roundedDuration)
         object["outcome"] = outcome.map { .string($0.rawValue) }
         object["reason"] = reason.map { .string($0.rawValue) }
         object["last_error"] = lastError.map(JSONValue.string)

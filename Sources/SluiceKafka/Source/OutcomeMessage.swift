@@ -21,6 +21,6 @@ enum OutcomeMessage {
         headers.append(.init(partitionHeader, String(record.partition)))
         headers.append(.init(offsetHeader, String(record.offset)))
         return KafkaProducer.Message(
-            topic: topic, key: Array(outcome.idempotencyKey.utf8), value: JSONWriter.bytes(outcome.json), headers: headers)
+            topic: topic, key: Array(outcome.idempotencyKey.utf8), value: outcome.jsonBytes, headers: headers)
     }
 }
