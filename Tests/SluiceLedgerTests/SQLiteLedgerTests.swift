@@ -189,6 +189,37 @@ import Testing
         }
     }
 
+    /// With `synchronous: full` the log flusher makes each commit durable before its callers resume; a
+    /// log it cannot flush (here: deleted under the ledger) fails that write and every later one.
+    @Test func aLogThatCannotBeFlushedStopsAcknowledgingWrites() async throws {
+        try await withLedger { ledger in
+            _ = try await ledger.record(LedgerFixtures.outcome(key: "f-1"))
+            try FileManager.default.removeItem(atPath: ledger.configuration.path + "-wal")
+            let error = await #expect(throws: LedgerError.self) { try await ledger.record(LedgerFixtures.outcome(key: "f-2")) }
+            #expect(error?.reason == "flush_failed")
+            #expect(error?.isRetryable == false)
+            #expect(error?.description.contains("-wal") == true)
+            // Sticky: a later flush could succeed without the pages the failed one lost.
+            #expect(FileManager.default.createFile(atPath: ledger.configuration.path + "-wal", contents: Data()))
+            let later = await #expect(throws: LedgerError.self) { try await ledger.record(LedgerFixtures.outcome(key: "f-3")) }
+            #expect(later?.reason == "flush_failed")
+            await #expect(throws: LedgerError.self) { try await ledger.checkReadiness() }
+        }
+    }
+
+    /// `synchronous: normal` resumes callers at the commit, without the flusher.
+    @Test func normalSynchronousWritesWithoutTheFlusher() async throws {
+        try await withLedger({ $0.synchronous = .normal }) { ledger in
+            _ = try await ledger.record(LedgerFixtures.outcome(key: "n-1"))
+            try FileManager.default.removeItem(atPath: ledger.configuration.path + "-wal")
+            guard case .recorded = try await ledger.record(LedgerFixtures.outcome(key: "n-2")) else {
+                Issue.record("the write was not recorded")
+                return
+            }
+            try await ledger.checkReadiness()
+        }
+    }
+
     @Test func writesAfterCloseFail() async throws {
         let directory = try LedgerFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

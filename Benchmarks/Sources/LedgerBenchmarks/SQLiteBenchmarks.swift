@@ -26,6 +26,7 @@ struct SQLiteBenchmarks {
         // Warm up: schema pages, prepared statements.
         for index in 0..<1000 { _ = try await ledger.record(SampleOutcome.make(key: "warm-\(index)")) }
         let outcomes = (0..<count).map { SampleOutcome.make(key: "w-\($0)") }
+        let cpuBefore = ThreadCPU.snapshot()
         let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             var next = 0
@@ -43,6 +44,7 @@ struct SQLiteBenchmarks {
             }
         }
         let elapsed = (ContinuousClock.now - started).timeInterval
+        let cpu = ThreadCPU.snapshot().since(cpuBefore, named: "ledger-writer")
         await ledger.close()
         let rate = Double(count) / elapsed
 
@@ -68,6 +70,8 @@ struct SQLiteBenchmarks {
         let baseRate = Double(count) / baseElapsed
         report.line("| durable outcome writes | \(count) outcomes, \(options.concurrency) in flight | **\(Int(rate)) /s** | "
             + "sqlite3 CLI, same rows in one transaction: \(Int(baseRate)) /s (\(String(format: "%.0f", rate / baseRate * 100))%) |")
+        report.line("| CPU per durable write | writer thread / all other threads (callers, encoding, resumption) | "
+            + "**\(String(format: "%.1f", cpu.named / Double(count) * 1e6)) µs / \(String(format: "%.1f", cpu.others / Double(count) * 1e6)) µs** | |")
     }
 
     // MARK: - Checks

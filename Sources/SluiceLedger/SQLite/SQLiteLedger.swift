@@ -5,7 +5,8 @@ public import SluiceCore
 ///
 /// One writer thread owns the only writing connection and commits whatever writes are waiting as one
 /// transaction (group commit): a caller resumes only after the transaction holding its write is
-/// durable (`synchronous=FULL` flushes it). Reader threads with their own connections answer queries
+/// durable. With ``SQLiteLedgerConfiguration/Synchronous/full`` a ``LogFlusher`` thread flushes each
+/// committed transaction's log while the writer runs the next one. Reader threads with their own connections answer queries
 /// while the writer works. No SQLite call runs on Swift's cooperative thread pool.
 ///
 /// A ``DecidedKeyFilter`` in memory answers the idempotency check for a key that was never decided (the
@@ -20,6 +21,7 @@ public final class SQLiteLedger: OutcomeLedger {
     /// The keys with a stored decision, as far as this process knows them.
     let decidedKeys: DecidedKeyFilter
     private let threads: [SQLiteThread]
+    private let flusher: LogFlusher?
     private let keyScanner: DecidedKeyScanner
 
     private init(
@@ -33,15 +35,17 @@ public final class SQLiteLedger: OutcomeLedger {
         self.keyScanner = keyScanner
         let writes = WorkQueue<any SQLiteWriteJob>()
         let reads = WorkQueue<@Sendable (SQLiteConnection) -> Void>()
+        let flusher = configuration.synchronous == .full ? LogFlusher(databasePath: configuration.path) : nil
+        self.flusher = flusher
         var threads = [
             SQLiteThread(
                 name: "ledger-writer", connection: writer, queue: writes, batchLimit: max(1, configuration.maxBatch),
-                idle: DecidedKeyScanner.syncInterval
+                idle: DecidedKeyScanner.syncInterval, stopped: { flusher?.close() }
             ) { jobs, connection in
                 // Between transactions: other processes' decisions, and a rebuild of the filter when it is due.
                 keyScanner.syncOtherWriters(on: connection)
                 keyScanner.rebuildIfNeeded()
-                if !jobs.isEmpty { Self.commit(jobs, on: connection) }
+                if !jobs.isEmpty { Self.commit(jobs, on: connection, flusher: flusher) }
             }
         ]
         for (index, reader) in readers.enumerated() {
@@ -79,10 +83,13 @@ public final class SQLiteLedger: OutcomeLedger {
         writes.close()
         reads.close()
         let threads = self.threads
+        let flusher = self.flusher
         let keyScanner = self.keyScanner
         await onBlockingThread("ledger-close") {
             keyScanner.stop()
             for thread in threads { thread.join() }
+            // The writer closed it after its last commit.
+            flusher?.join()
         }
     }
 
@@ -124,7 +131,8 @@ public final class SQLiteLedger: OutcomeLedger {
             guard try mode.step(), mode.text(0)?.lowercased() == "wal" else {
                 throw SQLiteFailure(code: 1, message: "the file system does not support WAL mode")
             }
-            try writer.execute("PRAGMA synchronous = \(configuration.synchronous.rawValue); PRAGMA cache_size = \(Self.writerCacheKiB)")
+            // NORMAL in both modes: with `full`, the LogFlusher flushes each commit before its callers resume.
+            try writer.execute("PRAGMA synchronous = NORMAL; PRAGMA cache_size = \(Self.writerCacheKiB)")
         } catch {
             throw error.ledgerError(path: path)
         }
@@ -199,21 +207,27 @@ public final class SQLiteLedger: OutcomeLedger {
     static let closed = LedgerError.retryable("closed", "the ledger is closed")
 
     /// The writer's turn: all waiting jobs in one transaction; a failed transaction is retried when
-    /// busy, then each job alone so that one bad write cannot fail the others.
-    static func commit(_ jobs: [any SQLiteWriteJob], on connection: SQLiteConnection) {
+    /// busy, then each job alone so that one bad write cannot fail the others. A committed transaction's
+    /// jobs resume after `flusher` has flushed it (at once without one: `synchronous` is `normal`).
+    static func commit(_ jobs: [any SQLiteWriteJob], on connection: SQLiteConnection, flusher: LogFlusher?) {
         var attempts = 0
         while true {
             do {
                 try connection.transaction { () throws(SQLiteFailure) in
                     for job in jobs { try job.perform(connection) }
                 }
-                for job in jobs { job.finish(nil) }
+                guard let flusher else {
+                    for job in jobs { job.finish(nil) }
+                    return
+                }
+                // Closed only after the writer's last turn; never claim durability without the flush.
+                if !flusher.submit(jobs) { for job in jobs { job.finish(closed) } }
                 return
             } catch {
                 attempts += 1
                 if error.isBusy && attempts < 3 { continue }
                 if jobs.count > 1 && !error.isBusy {
-                    for job in jobs { commit([job], on: connection) }
+                    for job in jobs { commit([job], on: connection, flusher: flusher) }
                     return
                 }
                 let ledgerError = error.ledgerError(path: connection.path)

@@ -67,10 +67,11 @@ final class SQLiteThread: Sendable {
     /// - Parameters:
     ///   - batchLimit: how many jobs one turn takes (1 for readers, many for the group-committing writer).
     ///   - idle: when set, a turn with no jobs runs after this long without any.
+    ///   - stopped: runs on the thread after its last turn, once the connection is closed.
     ///   - serve: runs one turn's jobs on the thread.
     init<Job>(
         name: String, connection: SQLiteConnection, queue: WorkQueue<Job>, batchLimit: Int, idle: Duration? = nil,
-        serve: @escaping @Sendable ([Job], SQLiteConnection) -> Void
+        stopped: (@Sendable () -> Void)? = nil, serve: @escaping @Sendable ([Job], SQLiteConnection) -> Void
     ) {
         let finished = self.finished
         startNamedThread(name) {
@@ -80,6 +81,7 @@ final class SQLiteThread: Sendable {
                 serve(jobs, connection)
             }
             owned = nil
+            stopped?()
             finished.signal()
         }
     }

@@ -1,0 +1,113 @@
+import Foundation
+import SluiceCore
+
+/// Makes committed transactions durable on its own thread, so that the writer can run the next
+/// transaction while the disk flushes the last one (a pipelined group commit).
+///
+/// With `synchronous=FULL`, SQLite flushes the write-ahead log inside each `COMMIT`, and the writer
+/// thread waits for the disk before it can start the next batch. Instead the writer connection runs
+/// with `synchronous=NORMAL` (no flush per commit; the log is still flushed before each checkpoint
+/// and the database file after it, so the file stays consistent) and hands each committed batch here.
+/// This thread flushes the log file with `fdatasync` and only then resumes the batch's callers: a
+/// caller still resumes only once its write is on disk. Batches that arrive during a flush share the
+/// next one, which covers every commit written before it started.
+///
+/// A failed flush fails its batch and every later one (after a failed `fdatasync`, Linux may have
+/// dropped the unwritten pages and a later flush can succeed without them): the ledger stops
+/// acknowledging writes, readiness goes false, and a restart recovers from what is on disk.
+final class LogFlusher: @unchecked Sendable {
+    // `condition` guards `pending` and `closed`.
+    private let condition = NSCondition()
+    private var pending: [[any SQLiteWriteJob]] = []
+    private var closed = false
+    private let finished = DispatchSemaphore(value: 0)
+
+    // Touched only by the flushing thread.
+    private let logPath: String
+    private var descriptor: Int32 = -1
+    private var failure: LedgerError?
+
+    /// Starts the thread that flushes the log of the database at `databasePath`.
+    init(databasePath: String) {
+        logPath = databasePath + "-wal"
+        startNamedThread("ledger-flush") { [self] in run() }
+    }
+
+    /// Hands over the jobs of a committed transaction; they are resumed after the next flush. Returns
+    /// false once closed (the caller resumes them itself).
+    func submit(_ jobs: [any SQLiteWriteJob]) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed else { return false }
+        pending.append(jobs)
+        condition.signal()
+        return true
+    }
+
+    /// Flushes what was submitted, resumes its callers, and stops the thread; call after the writer's
+    /// last commit.
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Blocks until the thread has stopped (after ``close()``). Call off the cooperative pool.
+    func join() {
+        finished.wait()
+    }
+
+    private func run() {
+        while let batches = take() {
+            let error = flush()
+            for jobs in batches {
+                for job in jobs { job.finish(error) }
+            }
+        }
+        if descriptor >= 0 { _ = Foundation.close(descriptor) }
+        finished.signal()
+    }
+
+    /// Waits for committed batches and takes all of them; nil once closed and drained.
+    private func take() -> [[any SQLiteWriteJob]]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while pending.isEmpty {
+            if closed { return nil }
+            condition.wait()
+        }
+        let batches = pending
+        pending.removeAll(keepingCapacity: true)
+        return batches
+    }
+
+    /// Flushes the log file to disk; the error to give the batch, if any.
+    private func flush() -> LedgerError? {
+        if let failure { return failure }
+        // The log exists and keeps its inode while connections are open (SQLite deletes it when the last
+        // one closes). One that is gone was deleted under the ledger: what it held cannot be flushed.
+        var current = stat()
+        guard stat(logPath, &current) == 0 else {
+            return fail("cannot find the ledger's log \(logPath): \(String(cString: strerror(errno)))")
+        }
+        var held = stat()
+        if descriptor < 0 || fstat(descriptor, &held) != 0 || held.st_ino != current.st_ino || held.st_dev != current.st_dev {
+            if descriptor >= 0 { _ = Foundation.close(descriptor) }
+            descriptor = open(logPath, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                return fail("cannot open the ledger's log \(logPath): \(String(cString: strerror(errno)))")
+            }
+        }
+        var result: Int32
+        repeat { result = fdatasync(descriptor) } while result != 0 && errno == EINTR
+        guard result == 0 else { return fail("flushing the ledger's log \(logPath) failed: \(String(cString: strerror(errno)))") }
+        return nil
+    }
+
+    private func fail(_ message: String) -> LedgerError {
+        let error = LedgerError.fatal("flush_failed", message + "; writes are refused until sluice restarts")
+        failure = error
+        return error
+    }
+}
