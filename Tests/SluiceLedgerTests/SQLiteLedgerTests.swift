@@ -50,6 +50,24 @@ import Testing
         }
     }
 
+    /// Text is bound with its length: keys that differ only after a NUL are different keys, and an
+    /// empty key is empty text, not NULL.
+    @Test func keysAreBoundWholeNotAsCStrings() async throws {
+        try await withLedger { ledger in
+            let keys = ["k", "k\u{0}a", "k\u{0}b", "", "kk-long-enough-not-to-be-a-small-string\u{0}x"]
+            for key in keys {
+                guard case .recorded = try await ledger.record(LedgerFixtures.outcome(key: key)) else {
+                    Issue.record("\(key.debugDescription) was not recorded as a new key")
+                    return
+                }
+            }
+            for key in keys {
+                #expect(try await ledger.decision(adapter: "orders", idempotencyKey: key)?.idempotencyKey == key)
+            }
+            #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "kk-long-enough-not-to-be-a-small-string") == nil)
+        }
+    }
+
     @Test func decisionsSurviveReopening() async throws {
         let directory = try LedgerFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -5,9 +5,11 @@ public import SluiceCore
 public struct SQLiteLedgerConfiguration: Sendable {
     /// How hard a commit waits for the disk.
     public enum Synchronous: String, Sendable, Hashable {
-        /// Every commit is flushed (fsync) before its callers resume: survives power loss. The default.
+        /// Every commit is flushed (`fdatasync` of the log, by the ledger's flush thread while the writer
+        /// runs the next transaction) before its callers resume: survives power loss. The default.
         case full = "FULL"
-        /// Commits survive a crash of Sluice but the last ones may be lost on power loss. Faster.
+        /// Callers resume at the commit, without the flush: survives a crash of Sluice, but the last
+        /// commits may be lost on power loss.
         case normal = "NORMAL"
     }
 

@@ -26,10 +26,19 @@ final class SQLiteStatement {
         if let value { sqlite3_bind_int64(pointer, index, value) } else { sqlite3_bind_null(pointer, index) }
     }
 
+    /// Binds text with its length: a NUL inside it is kept (a C string would end there, and two
+    /// different keys could compare equal), and a short string is bound from the stack, not copied to
+    /// the heap as a C string first.
     func bind(_ index: Int32, _ value: String?) {
-        guard let value else { sqlite3_bind_null(pointer, index); return }
-        sqlite3_bind_text(pointer, index, value, -1, Self.transient)
+        guard var value else { sqlite3_bind_null(pointer, index); return }
+        value.withUTF8 { text in
+            // A nil pointer would bind NULL; an empty string binds empty text.
+            let start = text.baseAddress.map { UnsafeRawPointer($0) } ?? Self.emptyText
+            _ = sqlite3_bind_text(pointer, index, start.assumingMemoryBound(to: CChar.self), Int32(text.count), Self.transient)
+        }
     }
+
+    private static var emptyText: UnsafeRawPointer { UnsafeRawPointer(("" as StaticString).utf8Start) }
 
     func bind(_ index: Int32, blob: [UInt8]?) {
         guard let blob else { sqlite3_bind_null(pointer, index); return }
