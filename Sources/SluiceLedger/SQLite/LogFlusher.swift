@@ -16,10 +16,7 @@ import SluiceCore
 /// dropped the unwritten pages and a later flush can succeed without them): the ledger stops
 /// acknowledging writes, readiness goes false, and a restart recovers from what is on disk.
 final class LogFlusher: @unchecked Sendable {
-    // `condition` guards `pending` and `closed`.
-    private let condition = NSCondition()
-    private var pending: [[any SQLiteWriteJob]] = []
-    private var closed = false
+    private let batches = WorkQueue<[any SQLiteWriteJob]>()
     private let finished = DispatchSemaphore(value: 0)
 
     // Touched only by the flushing thread.
@@ -36,21 +33,13 @@ final class LogFlusher: @unchecked Sendable {
     /// Hands over the jobs of a committed transaction; they are resumed after the next flush. Returns
     /// false once closed (the caller resumes them itself).
     func submit(_ jobs: [any SQLiteWriteJob]) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        guard !closed else { return false }
-        pending.append(jobs)
-        condition.signal()
-        return true
+        batches.submit(jobs)
     }
 
     /// Flushes what was submitted, resumes its callers, and stops the thread; call after the writer's
     /// last commit.
     func close() {
-        condition.lock()
-        closed = true
-        condition.broadcast()
-        condition.unlock()
+        batches.close()
     }
 
     /// Blocks until the thread has stopped (after ``close()``). Call off the cooperative pool.
@@ -59,27 +48,15 @@ final class LogFlusher: @unchecked Sendable {
     }
 
     private func run() {
-        while let batches = take() {
+        // Every batch waiting when a flush starts shares it.
+        while let waiting = batches.take(limit: 1 << 20) {
             let error = flush()
-            for jobs in batches {
+            for jobs in waiting {
                 for job in jobs { job.finish(error) }
             }
         }
         if descriptor >= 0 { _ = Foundation.close(descriptor) }
         finished.signal()
-    }
-
-    /// Waits for committed batches and takes all of them; nil once closed and drained.
-    private func take() -> [[any SQLiteWriteJob]]? {
-        condition.lock()
-        defer { condition.unlock() }
-        while pending.isEmpty {
-            if closed { return nil }
-            condition.wait()
-        }
-        let batches = pending
-        pending.removeAll(keepingCapacity: true)
-        return batches
     }
 
     /// Flushes the log file to disk; the error to give the batch, if any.
