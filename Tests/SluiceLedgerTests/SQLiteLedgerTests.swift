@@ -225,6 +225,38 @@ import Testing
         }
     }
 
+    /// Closing while writes are in flight: each is either durable and recorded or refused as closed,
+    /// never failed by a flush that ran after the log was checkpointed away.
+    @Test func closingWhileWritingFlushesTheLastCommits() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        for round in 0..<5 {
+            let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
+            let results = await withTaskGroup(of: String.self) { group in
+                for index in 0..<500 {
+                    group.addTask {
+                        do {
+                            _ = try await ledger.record(LedgerFixtures.outcome(key: "c\(round)-\(index)"))
+                            return "recorded"
+                        } catch { return (error as? LedgerError)?.reason ?? "\(error)" }
+                    }
+                }
+                await Task.yield()
+                await ledger.close()
+                var results: [String] = []
+                for await result in group { results.append(result) }
+                return results
+            }
+            #expect(Set(results).isSubset(of: ["recorded", "closed"]), "round \(round): \(Set(results))")
+            // Everything reported recorded is there after reopening.
+            let reopened = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
+            let stored = try await reopened.outcomes(OutcomeQuery(limit: 10_000)).filter { $0.outcome.idempotencyKey.hasPrefix("c\(round)-") }
+            #expect(stored.count == results.filter { $0 == "recorded" }.count)
+            await reopened.close()
+        }
+    }
+
     /// `synchronous: normal` resumes callers at the commit, without the flusher.
     @Test func normalSynchronousWritesWithoutTheFlusher() async throws {
         try await withLedger({ $0.synchronous = .normal }) { ledger in

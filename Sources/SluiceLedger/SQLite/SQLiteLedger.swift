@@ -21,7 +21,6 @@ public final class SQLiteLedger: OutcomeLedger {
     /// The keys with a stored decision, as far as this process knows them.
     let decidedKeys: DecidedKeyFilter
     private let threads: [SQLiteThread]
-    private let flusher: LogFlusher?
     private let keyScanner: DecidedKeyScanner
 
     private init(
@@ -36,11 +35,16 @@ public final class SQLiteLedger: OutcomeLedger {
         let writes = WorkQueue<any SQLiteWriteJob>()
         let reads = WorkQueue<@Sendable (SQLiteConnection) -> Void>()
         let flusher = configuration.synchronous == .full ? LogFlusher(databasePath: configuration.path) : nil
-        self.flusher = flusher
         var threads = [
             SQLiteThread(
                 name: "ledger-writer", connection: writer, queue: writes, batchLimit: max(1, configuration.maxBatch),
-                idle: DecidedKeyScanner.syncInterval, stopped: { flusher?.close() }
+                idle: DecidedKeyScanner.syncInterval,
+                // The last commits are flushed while the writer's connection is still open: closing the
+                // last connection checkpoints the log and deletes it.
+                finishing: {
+                    flusher?.close()
+                    flusher?.join()
+                }
             ) { jobs, connection in
                 // Between transactions: other processes' decisions, and a rebuild of the filter when it is due.
                 keyScanner.syncOtherWriters(on: connection)
@@ -83,13 +87,10 @@ public final class SQLiteLedger: OutcomeLedger {
         writes.close()
         reads.close()
         let threads = self.threads
-        let flusher = self.flusher
         let keyScanner = self.keyScanner
         await onBlockingThread("ledger-close") {
             keyScanner.stop()
             for thread in threads { thread.join() }
-            // The writer closed it after its last commit.
-            flusher?.join()
         }
     }
 

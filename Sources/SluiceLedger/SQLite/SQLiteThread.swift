@@ -67,11 +67,11 @@ final class SQLiteThread: Sendable {
     /// - Parameters:
     ///   - batchLimit: how many jobs one turn takes (1 for readers, many for the group-committing writer).
     ///   - idle: when set, a turn with no jobs runs after this long without any.
-    ///   - stopped: runs on the thread after its last turn, once the connection is closed.
+    ///   - finishing: runs on the thread after its last turn, before the connection closes.
     ///   - serve: runs one turn's jobs on the thread.
     init<Job>(
         name: String, connection: SQLiteConnection, queue: WorkQueue<Job>, batchLimit: Int, idle: Duration? = nil,
-        stopped: (@Sendable () -> Void)? = nil, serve: @escaping @Sendable ([Job], SQLiteConnection) -> Void
+        finishing: (@Sendable () -> Void)? = nil, serve: @escaping @Sendable ([Job], SQLiteConnection) -> Void
     ) {
         let finished = self.finished
         startNamedThread(name) {
@@ -80,8 +80,8 @@ final class SQLiteThread: Sendable {
             while let jobs = queue.take(limit: batchLimit, idle: idle), let connection = owned {
                 serve(jobs, connection)
             }
+            finishing?()
             owned = nil
-            stopped?()
             finished.signal()
         }
     }
