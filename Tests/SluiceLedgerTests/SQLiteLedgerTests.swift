@@ -257,6 +257,27 @@ import Testing
         }
     }
 
+    /// SQLite names the log after the database's resolved path: through a symbolic link the log lies
+    /// beside the target, and the flusher must flush that one.
+    @Test func aLedgerReachedThroughASymbolicLinkIsFlushed() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let target = directory.appendingPathComponent("real")
+        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: target.appendingPathComponent("ledger.sqlite").path)).close()
+        let link = directory.appendingPathComponent("link.sqlite").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target.appendingPathComponent("ledger.sqlite").path)
+        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: link, createFile: false))
+        guard case .recorded = try await ledger.record(LedgerFixtures.outcome(key: "s-1")) else {
+            Issue.record("the write was not recorded")
+            await ledger.close()
+            return
+        }
+        #expect(FileManager.default.fileExists(atPath: target.appendingPathComponent("ledger.sqlite-wal").path))
+        try await ledger.checkReadiness()
+        await ledger.close()
+    }
+
     /// `synchronous: normal` resumes callers at the commit, without the flusher.
     @Test func normalSynchronousWritesWithoutTheFlusher() async throws {
         try await withLedger({ $0.synchronous = .normal }) { ledger in

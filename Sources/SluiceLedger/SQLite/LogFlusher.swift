@@ -24,9 +24,9 @@ final class LogFlusher: @unchecked Sendable {
     private var descriptor: Int32 = -1
     private var failure: LedgerError?
 
-    /// Starts the thread that flushes the log of the database at `databasePath`.
-    init(databasePath: String) {
-        logPath = databasePath + "-wal"
+    /// Starts the thread that flushes the log file at `logPath` (``SQLiteConnection/logPath``).
+    init(logPath: String) {
+        self.logPath = logPath
         startNamedThread("ledger-flush") { [self] in run() }
     }
 

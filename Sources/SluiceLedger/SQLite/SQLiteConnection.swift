@@ -65,6 +65,14 @@ final class SQLiteConnection: @unchecked Sendable {
         return SQLiteStatement(pointer, connection: self)
     }
 
+    /// The write-ahead log's file, as SQLite names it: next to the database's resolved path (a
+    /// symbolic link to the database leads to the log beside its target).
+    var logPath: String? {
+        guard let database = sqlite3_db_filename(handle, "main"), let log = sqlite3_filename_wal(database) else { return nil }
+        let path = String(cString: log)
+        return path.isEmpty ? nil : path
+    }
+
     /// The rowid of the last insert.
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 

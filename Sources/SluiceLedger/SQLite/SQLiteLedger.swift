@@ -6,8 +6,8 @@ public import SluiceCore
 /// One writer thread owns the only writing connection and commits whatever writes are waiting as one
 /// transaction (group commit): a caller resumes only after the transaction holding its write is
 /// durable. With ``SQLiteLedgerConfiguration/Synchronous/full`` a ``LogFlusher`` thread flushes each
-/// committed transaction's log while the writer runs the next one. Reader threads with their own connections answer queries
-/// while the writer works. No SQLite call runs on Swift's cooperative thread pool.
+/// committed transaction's log while the writer runs the next one. Reader threads with their own
+/// connections answer queries while the writer works. No SQLite call runs on Swift's cooperative thread pool.
 ///
 /// A ``DecidedKeyFilter`` in memory answers the idempotency check for a key that was never decided (the
 /// common case) without a query; it is filled by the writer and by a scan of the stored keys at start-up.
@@ -34,7 +34,9 @@ public final class SQLiteLedger: OutcomeLedger {
         self.keyScanner = keyScanner
         let writes = WorkQueue<any SQLiteWriteJob>()
         let reads = WorkQueue<@Sendable (SQLiteConnection) -> Void>()
-        let flusher = configuration.synchronous == .full ? LogFlusher(databasePath: configuration.path) : nil
+        let flusher =
+            configuration.synchronous == .full
+            ? LogFlusher(logPath: writer.logPath ?? configuration.path + "-wal") : nil
         var threads = [
             SQLiteThread(
                 name: "ledger-writer", connection: writer, queue: writes, batchLimit: max(1, configuration.maxBatch),
