@@ -71,11 +71,11 @@ let mappingAndEncoding = measure("sluice: normalise + map + encode bridge reques
     return bytes
 }
 
-// Encoding the outcome the ledger stores for every event (about 900 bytes): written directly, built as
+// Encoding the outcome the ledger stores for every event (about 1 KB): written directly, built as
 // a JSONValue tree and then written, and Foundation's JSONSerialization writing the same outcome from
 // an already built dictionary (serialisation only: the least a Foundation-based ledger must do).
 print("")
-print("Outcome encoding benchmark: the ledger's ~900-byte outcome, one core, release build")
+print("Outcome encoding benchmark: the ledger's ~1 KB outcome, one core, release build")
 let outcome = sampleOutcome(plan: plan, received: received)
 let foundationObject = try JSONSerialization.jsonObject(with: Data(outcome.jsonBytes))
 let encodingBaseline = measure("baseline: JSONSerialization.data of the outcome's dictionary") {

@@ -12,10 +12,15 @@ extension JSONWriter.Output {
         bytes.append(UInt8(ascii: "}"))
     }
 
-    /// Writes `"name":`, after a comma unless it is the object's first member (a value never ends
-    /// with `{`, so the last byte tells). Names are static ASCII that needs no escaping.
-    mutating func name(_ name: StaticString) {
+    /// A comma unless the next member is the object's first (a value never ends with `{`, so the last
+    /// byte tells).
+    private mutating func separateMember() {
         if bytes.last != UInt8(ascii: "{") { bytes.append(UInt8(ascii: ",")) }
+    }
+
+    /// Writes `"name":` after the separator. Names are static ASCII that needs no escaping.
+    mutating func name(_ name: StaticString) {
+        separateMember()
         bytes.append(UInt8(ascii: "\""))
         append(name)
         bytes.append(UInt8(ascii: "\""))
@@ -58,7 +63,7 @@ extension JSONWriter.Output {
     /// Members of an object kept as they are (names escaped, nulls kept).
     mutating func members(of object: JSONObject) {
         for member in object.members {
-            if bytes.last != UInt8(ascii: "{") { bytes.append(UInt8(ascii: ",")) }
+            separateMember()
             writeString(member.key)
             bytes.append(UInt8(ascii: ":"))
             write(member.value, level: 0)

@@ -25,7 +25,7 @@ extension Outcome {
             output.member("reason", reason?.rawValue)
             output.member("rejection_reason", rejectionReason)
             output.member("message", message)
-            if let target { output.member("target", writing: { $0.write(.object(target), level: 0) }) }
+            output.member("target", target.map(JSONValue.object))
             output.member("workflow_id", workflowID)
             output.member("run_id", runID)
             output.member("workflow_type", workflowType)
