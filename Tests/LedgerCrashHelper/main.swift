@@ -31,7 +31,8 @@ func outcome(key: String, position: SourcePosition) -> Outcome {
 
 let ledger: SQLiteLedger
 do {
-    ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: arguments[1]))
+    // A small log: checkpoints copy it all the time, so that kills land in the middle of them.
+    ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: arguments[1], checkpointPages: 16))
 } catch {
     FileHandle.standardError.write(Data("cannot open the ledger: \(error)\n".utf8))
     exit(1)

@@ -50,6 +50,34 @@ import Testing
         }
     }
 
+    /// The checkpoint thread copies the log into the database file while writes go on, and the writer
+    /// finishes each copy, so that the log starts over instead of growing with every write.
+    @Test func checkpointsKeepTheLogSmallWhileWritesGoOn() async throws {
+        let pages = 32
+        try await withLedger({ $0.checkpointPages = pages }) { ledger in
+            let path = ledger.configuration.path
+            var largestLog: Int64 = 0
+            for wave in 0..<30 {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<200 {
+                        group.addTask { _ = try await ledger.record(LedgerFixtures.outcome(key: "c\(wave)-\(index)")) }
+                    }
+                    try await group.waitForAll()
+                }
+                largestLog = max(largestLog, try Self.fileSize(path + "-wal"))
+            }
+            // Without checkpoints the log would hold every page written: over 6 MiB here.
+            let database = try Self.fileSize(path)
+            #expect(database > 4 << 20, "the outcomes did not reach the database file (\(database) bytes)")
+            #expect(largestLog < Int64(pages * 24 * 8_216), "the log grew to \(largestLog) bytes")
+            #expect(try await ledger.outcomes(OutcomeQuery(limit: 10_000)).count == 6000)
+        }
+    }
+
+    static func fileSize(_ path: String) throws -> Int64 {
+        (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+    }
+
     /// Text is bound with its length: keys that differ only after a NUL are different keys, and an
     /// empty key is empty text, not NULL.
     @Test func keysAreBoundWholeNotAsCStrings() async throws {

@@ -20,13 +20,12 @@ final class LogFlusher: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     // Touched only by the flushing thread.
-    private let logPath: String
-    private var descriptor: Int32 = -1
+    private var log: SyncedFile
     private var failure: LedgerError?
 
     /// Starts the thread that flushes the log file at `logPath` (``SQLiteConnection/logPath``).
     init(logPath: String) {
-        self.logPath = logPath
+        log = SyncedFile(path: logPath, role: "the ledger's log")
         startNamedThread("ledger-flush") { [self] in run() }
     }
 
@@ -55,7 +54,7 @@ final class LogFlusher: @unchecked Sendable {
                 for job in jobs { job.finish(error) }
             }
         }
-        if descriptor >= 0 { _ = Foundation.close(descriptor) }
+        log.close()
         finished.signal()
     }
 
@@ -64,26 +63,8 @@ final class LogFlusher: @unchecked Sendable {
         if let failure { return failure }
         // The log exists and keeps its inode while connections are open (SQLite deletes it when the last
         // one closes). One that is gone was deleted under the ledger: what it held cannot be flushed.
-        var current = stat()
-        guard stat(logPath, &current) == 0 else {
-            return fail("cannot find the ledger's log \(logPath): \(String(cString: strerror(errno)))")
-        }
-        var held = stat()
-        if descriptor < 0 || fstat(descriptor, &held) != 0 || held.st_ino != current.st_ino || held.st_dev != current.st_dev {
-            if descriptor >= 0 { _ = Foundation.close(descriptor) }
-            descriptor = open(logPath, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else {
-                return fail("cannot open the ledger's log \(logPath): \(String(cString: strerror(errno)))")
-            }
-        }
-        var result: Int32
-        repeat { result = fdatasync(descriptor) } while result != 0 && errno == EINTR
-        guard result == 0 else { return fail("flushing the ledger's log \(logPath) failed: \(String(cString: strerror(errno)))") }
-        return nil
-    }
-
-    private func fail(_ message: String) -> LedgerError {
-        let error = LedgerError.fatal("flush_failed", message + "; writes are refused until sluice restarts")
+        guard let problem = log.flush() else { return nil }
+        let error = LedgerError.fatal("flush_failed", problem + "; writes are refused until sluice restarts")
         failure = error
         return error
     }

@@ -9,6 +9,9 @@ final class SQLiteConnection: @unchecked Sendable {
     let path: String
     private let handle: OpaquePointer
     private var statements: [String: SQLiteStatement] = [:]
+    /// Frames in the write-ahead log after this connection's last commit, kept by ``watchLogSize()``; 0
+    /// after a ``checkpoint()`` that copied them all.
+    private(set) var logFrames = 0
 
     /// Opens (and, with `create`, creates) the database file.
     ///
@@ -71,6 +74,42 @@ final class SQLiteConnection: @unchecked Sendable {
         guard let database = sqlite3_db_filename(handle, "main"), let log = sqlite3_filename_wal(database) else { return nil }
         let path = String(cString: log)
         return path.isEmpty ? nil : path
+    }
+
+    /// The database file's resolved path (a symbolic link leads to its target).
+    var databasePath: String? {
+        guard let database = sqlite3_db_filename(handle, "main") else { return nil }
+        let path = String(cString: database)
+        return path.isEmpty ? nil : path
+    }
+
+    /// Keeps ``logFrames`` up to date after each commit, and turns off SQLite's automatic checkpoint
+    /// (which runs inside the commit that crosses its threshold): the ledger checkpoints on its own
+    /// schedule with ``checkpoint()``.
+    func watchLogSize() {
+        sqlite3_wal_hook(
+            handle,
+            { context, _, _, frames in
+                guard let context else { return SQLITE_OK }
+                Unmanaged<SQLiteConnection>.fromOpaque(context).takeUnretainedValue().logFrames = Int(frames)
+                return SQLITE_OK
+            },
+            // The hook lives no longer than the handle, which this object closes in its deinit.
+            Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// Copies committed frames of the log into the database file without waiting for readers or the
+    /// writer (a passive checkpoint), flushing the log first and, when every frame was copied, the
+    /// database file after. Once the whole log is copied, the next write transaction starts the log over.
+    ///
+    /// - Returns: the frames in the log, and how many of them are now in the database file.
+    func checkpoint() throws(SQLiteFailure) -> (logFrames: Int, copiedFrames: Int) {
+        var log: Int32 = 0
+        var copied: Int32 = 0
+        let code = sqlite3_wal_checkpoint_v2(handle, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied)
+        guard code == SQLITE_OK else { throw failure(code) }
+        if copied == log { logFrames = 0 }
+        return (Int(log), Int(copied))
     }
 
     /// The rowid of the last insert.

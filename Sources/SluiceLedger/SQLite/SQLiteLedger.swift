@@ -6,7 +6,8 @@ public import SluiceCore
 /// One writer thread owns the only writing connection and commits whatever writes are waiting as one
 /// transaction (group commit): a caller resumes only after the transaction holding its write is
 /// durable. With ``SQLiteLedgerConfiguration/Synchronous/full`` a ``LogFlusher`` thread flushes each
-/// committed transaction's log while the writer runs the next one. Reader threads with their own
+/// committed transaction's log while the writer runs the next one, and a ``LogCheckpointer`` thread copies
+/// the log into the database file while the writer goes on committing. Reader threads with their own
 /// connections answer queries while the writer works. No SQLite call runs on Swift's cooperative thread pool.
 ///
 /// A ``DecidedKeyFilter`` in memory answers the idempotency check for a key that was never decided (the
@@ -24,8 +25,9 @@ public final class SQLiteLedger: OutcomeLedger {
     private let keyScanner: DecidedKeyScanner
 
     private init(
-        configuration: SQLiteLedgerConfiguration, writer: SQLiteConnection, readers: [SQLiteConnection], storedKeys: Int
+        configuration: SQLiteLedgerConfiguration, connections: Connections, storedKeys: Int
     ) {
+        let writer = connections.writer
         self.configuration = configuration
         let decidedKeys = DecidedKeyFilter(capacity: storedKeys + storedKeys / 2)
         self.decidedKeys = decidedKeys
@@ -37,6 +39,8 @@ public final class SQLiteLedger: OutcomeLedger {
         let flusher =
             configuration.synchronous == .full
             ? LogFlusher(logPath: writer.logPath ?? configuration.path + "-wal") : nil
+        let checkpointer = LogCheckpointer(
+            connection: connections.checkpointer, threshold: max(1, configuration.checkpointPages))
         var threads = [
             SQLiteThread(
                 name: "ledger-writer", connection: writer, queue: writes, batchLimit: max(1, configuration.maxBatch),
@@ -44,6 +48,8 @@ public final class SQLiteLedger: OutcomeLedger {
                 // The last commits are flushed while the writer's connection is still open: closing the
                 // last connection checkpoints the log and deletes it.
                 finishing: {
+                    checkpointer.close()
+                    checkpointer.join()
                     flusher?.close()
                     flusher?.join()
                 }
@@ -52,9 +58,10 @@ public final class SQLiteLedger: OutcomeLedger {
                 keyScanner.syncOtherWriters(on: connection)
                 keyScanner.rebuildIfNeeded()
                 if !jobs.isEmpty { Self.commit(jobs, on: connection, flusher: flusher) }
+                checkpointer.afterTurn(on: connection)
             }
         ]
-        for (index, reader) in readers.enumerated() {
+        for (index, reader) in connections.readers.enumerated() {
             threads.append(
                 SQLiteThread(name: "ledger-reader-\(index)", connection: reader, queue: reads, batchLimit: 1) {
                     jobs, connection in
@@ -80,8 +87,8 @@ public final class SQLiteLedger: OutcomeLedger {
         let opened = await onBlockingThread("ledger-open") {
             Result { () throws(LedgerError) in try openConnections(configuration) }
         }
-        let (writer, readers, storedKeys) = try opened.get()
-        return SQLiteLedger(configuration: configuration, writer: writer, readers: readers, storedKeys: storedKeys)
+        let (connections, storedKeys) = try opened.get()
+        return SQLiteLedger(configuration: configuration, connections: connections, storedKeys: storedKeys)
     }
 
     /// Finishes the queued work, stops the threads and closes the connections.
@@ -96,8 +103,15 @@ public final class SQLiteLedger: OutcomeLedger {
         }
     }
 
+    /// The connections each thread owns.
+    private struct Connections: Sendable {
+        var writer: SQLiteConnection
+        var checkpointer: SQLiteConnection
+        var readers: [SQLiteConnection]
+    }
+
     private static func openConnections(_ configuration: SQLiteLedgerConfiguration) throws(LedgerError)
-        -> (SQLiteConnection, [SQLiteConnection], storedKeys: Int)
+        -> (Connections, storedKeys: Int)
     {
         let path = configuration.path
         let fileManager = FileManager.default
@@ -136,6 +150,8 @@ public final class SQLiteLedger: OutcomeLedger {
             }
             // NORMAL in both modes: with `full`, the LogFlusher flushes each commit before its callers resume.
             try writer.execute("PRAGMA synchronous = NORMAL; PRAGMA cache_size = \(Self.writerCacheKiB)")
+            // The LogCheckpointer checkpoints instead of the commit that crosses SQLite's threshold.
+            writer.watchLogSize()
         } catch {
             throw error.ledgerError(path: path)
         }
@@ -158,7 +174,14 @@ public final class SQLiteLedger: OutcomeLedger {
             }
             readers.append(reader)
         }
-        return (writer, readers, storedKeys)
+        let checkpointer = try SQLiteConnection(path: path, readOnly: false, create: false)
+        // With NORMAL, each checkpoint flushes the log before it copies and the database file after.
+        do throws(SQLiteFailure) {
+            try checkpointer.execute("PRAGMA synchronous = NORMAL")
+        } catch {
+            throw error.ledgerError(path: path)
+        }
+        return (Connections(writer: writer, checkpointer: checkpointer, readers: readers), storedKeys)
     }
 
     /// Each reader's page cache (negative: KiB), 16 MiB: enough for the interior pages of the check's

@@ -25,6 +25,10 @@ public struct SQLiteLedgerConfiguration: Sendable {
     /// The most writes one transaction takes (default 4096).
     public var maxBatch: Int
     public var synchronous: Synchronous
+    /// The log's size, in pages, at which a checkpoint copies it into the database file (default 4,096:
+    /// 32 MiB with 8 KiB pages). A checkpoint thread copies the log while the writer goes on; a larger
+    /// log means fewer checkpoints, a longer recovery after a crash, and a larger `-wal` file.
+    public var checkpointPages: Int
     /// How long a write waits for a lock held by another process before failing as busy (default 5s).
     public var busyTimeout: Duration
     /// Dedupe windows per adapter (default: forever).
@@ -34,7 +38,8 @@ public struct SQLiteLedgerConfiguration: Sendable {
 
     public init(
         path: String, createDirectory: Bool = false, createFile: Bool = true, readers: Int = 2, maxBatch: Int = 4096,
-        synchronous: Synchronous = .full, busyTimeout: Duration = .seconds(5), dedupe: DedupePolicy = DedupePolicy(),
+        synchronous: Synchronous = .full, checkpointPages: Int = 4096, busyTimeout: Duration = .seconds(5),
+        dedupe: DedupePolicy = DedupePolicy(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.path = path
@@ -43,6 +48,7 @@ public struct SQLiteLedgerConfiguration: Sendable {
         self.readers = readers
         self.maxBatch = maxBatch
         self.synchronous = synchronous
+        self.checkpointPages = checkpointPages
         self.busyTimeout = busyTimeout
         self.dedupe = dedupe
         self.now = now
