@@ -12,8 +12,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN="${1:-10}"
-swift build -c release --product WebhookBenchmark >/dev/null
-BIN="$(swift build -c release --show-bin-path)/WebhookBenchmark"
+# WEBHOOK_BENCH_BIN: a WebhookBenchmark binary to run instead of building one (A/B runs of two versions).
+if [ -n "${WEBHOOK_BENCH_BIN:-}" ]; then
+    BIN="$WEBHOOK_BENCH_BIN"
+else
+    swift build -c release --product WebhookBenchmark >/dev/null
+    BIN="$(swift build -c release --show-bin-path)/WebhookBenchmark"
+fi
 PROBE=.build/webhook-bench/fsync_probe
 mkdir -p "$(dirname "$PROBE")"
 gcc -O2 -o "$PROBE" Benchmarks/webhooks/fsync_probe.c

@@ -19,7 +19,8 @@ final class LogFlusher: @unchecked Sendable {
     private let batches = WorkQueue<[any SQLiteWriteJob]>()
     private let finished = DispatchSemaphore(value: 0)
 
-    // Touched only by the flushing thread.
+    // Held during a flush, by this thread or by the writer (``flushHere(_:)``); guards `log` and `failure`.
+    private let flushing = NSLock()
     private var log: SyncedFile
     private var failure: LedgerError?
 
@@ -33,6 +34,20 @@ final class LogFlusher: @unchecked Sendable {
     /// false once closed (the caller resumes them itself).
     func submit(_ jobs: [any SQLiteWriteJob]) -> Bool {
         batches.submit(jobs)
+    }
+
+    /// Flushes on the calling thread (the writer's) and resumes `jobs`, when no flush is running; false
+    /// when one is (hand the jobs to ``submit(_:)`` instead).
+    ///
+    /// For small batches, under light load: the callers are resumed one thread hop sooner, and the writes
+    /// that arrive during the flush gather into the writer's next transaction instead of each small commit
+    /// getting a flush of its own.
+    func flushHere(_ jobs: [any SQLiteWriteJob]) -> Bool {
+        guard flushing.try() else { return false }
+        let error = flush()
+        flushing.unlock()
+        for job in jobs { job.finish(error) }
+        return true
     }
 
     /// Flushes what was submitted, resumes its callers, and stops the thread; call after the writer's
@@ -49,16 +64,16 @@ final class LogFlusher: @unchecked Sendable {
     private func run() {
         // Every batch waiting when a flush starts shares it.
         while let waiting = batches.take(limit: 1 << 20) {
-            let error = flush()
+            let error = flushing.withLock { flush() }
             for jobs in waiting {
                 for job in jobs { job.finish(error) }
             }
         }
-        log.close()
+        flushing.withLock { log.close() }
         finished.signal()
     }
 
-    /// Flushes the log file to disk; the error to give the batch, if any.
+    /// Flushes the log file to disk; the error to give the batch, if any. Call holding `flushing`.
     private func flush() -> LedgerError? {
         if let failure { return failure }
         // The log exists and keeps its inode while connections are open (SQLite deletes it when the last

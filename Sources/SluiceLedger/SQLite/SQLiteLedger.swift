@@ -234,7 +234,8 @@ public final class SQLiteLedger: OutcomeLedger {
 
     /// The writer's turn: all waiting jobs in one transaction; a failed transaction is retried when
     /// busy, then each job alone so that one bad write cannot fail the others. A committed transaction's
-    /// jobs resume after `flusher` has flushed it (at once without one: `synchronous` is `normal`).
+    /// jobs resume after `flusher` has flushed it, or after the writer flushed it itself when the batch is
+    /// small and no flush is running (at once without a flusher: `synchronous` is `normal`).
     static func commit(_ jobs: [any SQLiteWriteJob], on connection: SQLiteConnection, flusher: LogFlusher?) {
         var attempts = 0
         while true {
@@ -246,6 +247,7 @@ public final class SQLiteLedger: OutcomeLedger {
                     for job in jobs { job.finish(nil) }
                     return
                 }
+                if jobs.count <= Self.largestBatchFlushedHere && flusher.flushHere(jobs) { return }
                 // Closed only after the writer's last turn; never claim durability without the flush.
                 if !flusher.submit(jobs) { for job in jobs { job.finish(closed) } }
                 return
@@ -262,6 +264,10 @@ public final class SQLiteLedger: OutcomeLedger {
             }
         }
     }
+
+    /// The largest batch the writer flushes itself when no flush is running (``LogFlusher/flushHere(_:)``):
+    /// a few writes at a time means light load, where a thread hop costs more than the pipeline saves.
+    static let largestBatchFlushedHere = 16
 
     var now: Int64 { LedgerCoding.milliseconds(configuration.now()) }
 
