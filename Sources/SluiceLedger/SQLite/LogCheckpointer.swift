@@ -76,8 +76,8 @@ final class LogCheckpointer: @unchecked Sendable {
         finished.signal()
     }
 
-    /// Copies the log in passive checkpoints until little is left, then flushes the database file, so
-    /// that the writer's checkpoint has only the rest to copy and flush.
+    /// Copies the log in rounds, each a passive checkpoint and a flush of the database file, until a round
+    /// has little to copy (at most four), so that the writer's checkpoint has only the rest to copy and flush.
     private func copy(on connection: SQLiteConnection, flushing database: inout SyncedFile) {
         var copiedBefore: Int?
         // Each round copies what the writer committed during the last one, and flushes it: the rounds
