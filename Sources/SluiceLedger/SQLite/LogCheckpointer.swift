@@ -31,6 +31,10 @@ final class LogCheckpointer: @unchecked Sendable {
     // Guards `phase`, which the writer and this thread both move.
     private let lock = NSLock()
     private var phase = Phase.idle
+    // The writer's own: the log's size when it last asked for a copy. A log that has not grown since (a
+    // reader's old snapshot held the last checkpoint back) waits for the next commit instead of being
+    // copied again on every idle turn.
+    private var requestedAtFrames = 0
 
     /// Starts the thread, which owns `connection` (a writable connection to the ledger) until it stops.
     init(connection: SQLiteConnection, threshold: Int) {
@@ -46,7 +50,8 @@ final class LogCheckpointer: @unchecked Sendable {
             // The rest of the log; an error leaves the frames in the log, and the next round copies them.
             _ = try? writer.checkpoint()
             lock.withLock { phase = .idle }
-        case .idle where writer.logFrames >= threshold:
+        case .idle where writer.logFrames >= threshold && writer.logFrames != requestedAtFrames:
+            requestedAtFrames = writer.logFrames
             lock.withLock { phase = .copying }
             if !requests.submit(()) { lock.withLock { phase = .idle } }
         case .idle, .copying:
