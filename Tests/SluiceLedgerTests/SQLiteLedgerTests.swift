@@ -322,6 +322,29 @@ import Testing
         }
     }
 
+    /// After `close()` returns no connection of the ledger is open: another program can take the file
+    /// out of WAL mode, which SQLite refuses while any other connection is open. (The threads' connections
+    /// used to close a moment after the threads reported that they had stopped.)
+    @Test func closeReturnsWithEveryConnectionClosed() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        for round in 0..<30 {
+            let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
+            _ = try await ledger.record(LedgerFixtures.outcome(key: "k\(round)"))
+            _ = try await ledger.decision(adapter: "orders", idempotencyKey: "k\(round)")
+            await ledger.close()
+            let other = try SQLiteConnection(path: path, readOnly: false, create: false)
+            let select = try other.prepare("PRAGMA journal_mode = DELETE")
+            #expect(try select.step())
+            #expect(select.text(0) == "delete", "round \(round): a connection of the closed ledger is still open")
+            select.reset()
+            let back = try other.prepare("PRAGMA journal_mode = WAL")
+            _ = try back.step()
+            back.reset()
+        }
+    }
+
     @Test func writesAfterCloseFail() async throws {
         let directory = try LedgerFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -57,11 +57,11 @@ public final class AdapterPipeline: Sendable {
 
     // MARK: - Shared steps
 
-    /// The key's decision, when the ledger has one: the cheap indexed check first, the full outcome
-    /// only for a hit.
+    /// The key's decision, when the ledger has one, in one lookup: a new key costs the ledger no more
+    /// than the summary would (SQLite answers it from its in-memory key filter, PostgreSQL from the unique
+    /// index), and a decided one is read once instead of being checked and then read.
     func knownDecision(_ key: String) async throws(LedgerError) -> Outcome? {
-        guard try await ledger.decisionSummary(adapter: adapter.name, idempotencyKey: key) != nil else { return nil }
-        return try await ledger.decision(adapter: adapter.name, idempotencyKey: key)
+        try await ledger.decision(adapter: adapter.name, idempotencyKey: key)
     }
 
     /// What a claim on a shared ledger found.

@@ -39,7 +39,9 @@ final class LogCheckpointer: @unchecked Sendable {
     /// Starts the thread, which owns `connection` (a writable connection to the ledger) until it stops.
     init(connection: SQLiteConnection, threshold: Int) {
         self.threshold = threshold
-        startNamedThread("ledger-checkpoint") { [self] in run(connection) }
+        let slot = ConnectionSlot(connection)
+        let database = SyncedFile(path: connection.databasePath ?? connection.path, role: "the ledger")
+        startNamedThread("ledger-checkpoint") { [self] in run(slot, database: database) }
     }
 
     /// The writer's part, on the writer thread after each turn: starts a checkpoint when the log has grown
@@ -69,9 +71,9 @@ final class LogCheckpointer: @unchecked Sendable {
         finished.wait()
     }
 
-    private func run(_ connection: SQLiteConnection) {
-        var owned: SQLiteConnection? = connection
-        var database = SyncedFile(path: connection.databasePath ?? connection.path, role: "the ledger")
+    private func run(_ slot: ConnectionSlot, database: SyncedFile) {
+        var owned = slot.take()
+        var database = database
         while requests.take(limit: 1) != nil, let connection = owned {
             copy(on: connection, flushing: &database)
             lock.withLock { phase = .copied }

@@ -13,7 +13,12 @@ extension SQLiteLedger {
     }
 
     public func decisionSummary(adapter: String, idempotencyKey: String) async throws(LedgerError) -> DecisionSummary? {
-        try await decisionSummaries(adapter: adapter, idempotencyKeys: [idempotencyKey])[idempotencyKey]
+        guard decidedKeys.mightContain(adapter: adapter, key: idempotencyKey) else { return nil }
+        let now = self.now
+        let window = windowMilliseconds(adapter)
+        return try await read { connection in
+            try Self.summary(adapter: adapter, key: idempotencyKey, now: now, window: window, on: connection)
+        }
     }
 
     /// One reader turn for all the keys: the same prepared statement, one hand-off to the reader thread.
@@ -28,26 +33,33 @@ extension SQLiteLedger {
         let now = self.now
         let window = windowMilliseconds(adapter)
         return try await read { connection -> [String: DecisionSummary] in
-            let select = try connection.statement(
-                """
-                SELECT recorded_at, outcome, reason, workflow_id FROM outcomes INDEXED BY outcomes_decisions
-                WHERE adapter = ? AND idempotency_key = ?
-                """)
             var found: [String: DecisionSummary] = [:]
             for key in keys {
-                select.bind(1, adapter)
-                select.bind(2, key)
-                defer { select.reset() }
-                guard try select.step() else { continue }
-                let recordedAt = select.int64(0)
-                if let window, now - recordedAt >= window { continue }
-                found[key] = DecisionSummary(
-                    kind: Outcome.Kind(rawValue: select.text(1) ?? "") ?? .rejected,
-                    reason: select.text(2).map(OutcomeReason.init(rawValue:)), workflowID: select.text(3),
-                    recordedAt: LedgerCoding.date(recordedAt))
+                found[key] = try Self.summary(adapter: adapter, key: key, now: now, window: window, on: connection)
             }
             return found
         }
+    }
+
+    /// One probe of the covering index `outcomes_decisions`: the live decision's summary, or nil.
+    private static func summary(adapter: String, key: String, now: Int64, window: Int64?, on connection: SQLiteConnection)
+        throws(SQLiteFailure) -> DecisionSummary?
+    {
+        let select = try connection.statement(
+            """
+            SELECT recorded_at, outcome, reason, workflow_id FROM outcomes INDEXED BY outcomes_decisions
+            WHERE adapter = ? AND idempotency_key = ?
+            """)
+        select.bind(1, adapter)
+        select.bind(2, key)
+        defer { select.reset() }
+        guard try select.step() else { return nil }
+        let recordedAt = select.int64(0)
+        if let window, now - recordedAt >= window { return nil }
+        return DecisionSummary(
+            kind: Outcome.Kind(rawValue: select.text(1) ?? "") ?? .rejected,
+            reason: select.text(2).map(OutcomeReason.init(rawValue:)), workflowID: select.text(3),
+            recordedAt: LedgerCoding.date(recordedAt))
     }
 
     /// The stored JSON of a live decision: the lookup behind ``decision(adapter:idempotencyKey:)``.

@@ -5,11 +5,15 @@ import SluiceCore
 ///
 /// It is bounded by its callers: each job is a suspended caller awaiting its result.
 final class WorkQueue<Job>: @unchecked Sendable {
-    // `condition` guards `jobs` and `closed`: NSCondition because a thread must sleep until work arrives.
+    // `condition` guards `jobs`, `closed` and `watching`: NSCondition because a thread must sleep until
+    // work arrives.
     private let condition = NSCondition()
     private var jobs: [Job] = []
     private var head = 0
     private var closed = false
+    /// Whether a thread is watching the empty queue (``take(limit:idle:spin:)``): it takes the next job
+    /// without being woken.
+    private var watching = false
 
     /// Adds a job; false when the queue is closed (the job will never run).
     func submit(_ job: Job) -> Bool {
@@ -17,15 +21,18 @@ final class WorkQueue<Job>: @unchecked Sendable {
         defer { condition.unlock() }
         guard !closed else { return false }
         jobs.append(job)
-        condition.signal()
+        // A watching thread sees the first job on its own; any further one wakes a sleeping thread.
+        if !watching || jobs.count - head > 1 { condition.signal() }
         return true
     }
 
     /// Waits for jobs and takes up to `limit` of them; nil once closed and drained. With `idle`, returns no
-    /// jobs when none arrived for that long.
-    func take(limit: Int, idle: Duration? = nil) -> [Job]? {
+    /// jobs when none arrived for that long. With `spin`, an empty queue is watched for that long, giving the
+    /// CPU away between looks, before the thread sleeps.
+    func take(limit: Int, idle: Duration? = nil, spin: Duration = .zero) -> [Job]? {
         condition.lock()
         defer { condition.unlock() }
+        if spin > .zero { yieldWhileEmpty(for: spin) }
         let deadline = idle.map { Date(timeIntervalSinceNow: $0.timeInterval) }
         while head == jobs.count {
             if closed { return nil }
@@ -48,6 +55,26 @@ final class WorkQueue<Job>: @unchecked Sendable {
         return taken
     }
 
+    /// Called and returns with the lock held: until a job arrives, the queue closes or `spin` passes, lets
+    /// other threads run (`sched_yield`) and looks again. One thread watches at a time; the others sleep.
+    ///
+    /// A hand-off to a sleeping thread and back cost about 12 µs at the median and 24 µs at p99 on the
+    /// 2-core VM this was measured on; to a thread still watching, about 4 µs and 12 µs. Yielding rather
+    /// than spinning keeps the core available: on two cores the caller's task, woken by this thread, is
+    /// often placed on this thread's core.
+    private func yieldWhileEmpty(for spin: Duration) {
+        guard !watching else { return }
+        watching = true
+        defer { watching = false }
+        let clock = ContinuousClock()
+        let deadline = clock.now + spin
+        while head == jobs.count, !closed, clock.now < deadline {
+            condition.unlock()
+            sched_yield()
+            condition.lock()
+        }
+    }
+
     /// Refuses new jobs; threads finish what is queued, then stop.
     func close() {
         condition.lock()
@@ -67,17 +94,19 @@ final class SQLiteThread: Sendable {
     /// - Parameters:
     ///   - batchLimit: how many jobs one turn takes (1 for readers, many for the group-committing writer).
     ///   - idle: when set, a turn with no jobs runs after this long without any.
+    ///   - spin: how long the thread keeps watching an empty queue before it sleeps (``WorkQueue/take(limit:idle:spin:)``).
     ///   - finishing: runs on the thread after its last turn, before the connection closes.
     ///   - serve: runs one turn's jobs on the thread.
     init<Job>(
         name: String, connection: SQLiteConnection, queue: WorkQueue<Job>, batchLimit: Int, idle: Duration? = nil,
-        finishing: (@Sendable () -> Void)? = nil, serve: @escaping @Sendable ([Job], SQLiteConnection) -> Void
+        spin: Duration = .zero, finishing: (@Sendable () -> Void)? = nil, serve: @escaping @Sendable ([Job], SQLiteConnection) -> Void
     ) {
         let finished = self.finished
+        let slot = ConnectionSlot(connection)
         startNamedThread(name) {
             // The connection closes here, on its own thread, once the queue is closed and drained.
-            var owned: SQLiteConnection? = connection
-            while let jobs = queue.take(limit: batchLimit, idle: idle), let connection = owned {
+            var owned = slot.take()
+            while let jobs = queue.take(limit: batchLimit, idle: idle, spin: spin), let connection = owned {
                 serve(jobs, connection)
             }
             finishing?()
