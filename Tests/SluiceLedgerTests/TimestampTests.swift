@@ -22,8 +22,21 @@ import Testing
             #expect(Timestamp.format(parsed) == text)
         }
         #expect(Timestamp.parse("2026-02-03T04:05:06Z") == Date(timeIntervalSince1970: 1_770_091_506))
+        #expect(Timestamp.format(try #require(Timestamp.parse("2800-07-15T23:59:59.999Z"))) == "2800-07-15T23:59:59.999Z")
         #expect(Timestamp.parse("2026-02-03T04:05:06+01:00") == Date(timeIntervalSince1970: 1_770_087_906))
         #expect(Timestamp.parse("2026-13-03T04:05:06Z") == nil)
         #expect(Timestamp.parse("not a time") == nil)
+    }
+
+    /// Where a Double holding seconds is coarser than a microsecond (after about 2100), a parsed timestamp
+    /// still formats as itself, to the year 9999.
+    @Test func farFutureTimestampsKeepTheirMillisecond() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let milliseconds = Int64.random(in: 4_102_444_800_000..<253_402_300_800_000, using: &generator)  // 2100…9999
+            let text = Timestamp.format(Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+            let parsed = try #require(Timestamp.parse(text))
+            #expect(Timestamp.format(parsed) == text)
+        }
     }
 }

@@ -167,11 +167,12 @@ extension SourcePosition {
 /// answers carries two timestamps. Anything else goes through Foundation.
 public enum Timestamp {
     public static func format(_ date: Date) -> String {
-        // Truncated to the millisecond, as Foundation does; within a microsecond below the next
-        // millisecond counts as that millisecond (a parsed `….193Z` is 0.19299999… as a Double).
+        // Truncated to the millisecond, as Foundation does; just below the next millisecond counts as
+        // that millisecond (a parsed `….193Z` is 0.19299999… as a Double). "Just below" is a microsecond,
+        // or a few units in the last place where a Double is coarser than that (after about 2100).
         let scaled = date.timeIntervalSince1970 * 1000
         var milliseconds = scaled.rounded(.down)
-        if scaled - milliseconds > 0.999 { milliseconds += 1 }
+        if scaled - milliseconds > 1 - max(0.001, 4 * scaled.ulp) { milliseconds += 1 }
         guard milliseconds >= 0, milliseconds < 253_402_300_800_000 else { return foundationFormat(date) }
         let total = Int64(milliseconds)
         let days = total / 86_400_000
