@@ -52,7 +52,13 @@ enum BenchServer {
         // machine), to tell the disk's share of the latency from the rest; the product's default is FULL.
         let synchronous: SQLiteLedgerConfiguration.Synchronous =
             ProcessInfo.processInfo.environment["SLUICE_BENCH_SYNC"] == "normal" ? .normal : .full
-        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: ledgerPath, synchronous: synchronous))
+        // `SLUICE_BENCH_CHECKPOINT_PAGES=N`: the log size (pages) at which the ledger checkpoints, to tell the
+        // checkpoints' share of the latency (the product's default is 4,096).
+        var configuration = SQLiteLedgerConfiguration(path: ledgerPath, synchronous: synchronous)
+        if let pages = ProcessInfo.processInfo.environment["SLUICE_BENCH_CHECKPOINT_PAGES"].flatMap(Int.init) {
+            configuration.checkpointPages = pages
+        }
+        let ledger = try await SQLiteLedger.open(configuration)
         let writeTimes = ProcessInfo.processInfo.environment["SLUICE_BENCH_INBOX_TIMES"] == "1" ? Locked<[Duration]>([]) : nil
         let endpoint = WebhookEndpoint(
             adapter: "bench", path: "/webhooks/bench", verifier: GitHubVerifier(secrets: [Secret(secret)]),
