@@ -112,46 +112,37 @@ struct SQLiteBenchmarks {
         var generator = SystemRandomNumberGenerator()
         let keys = (0..<options.lookups).map { _ in String(format: "key-%010d", Int.random(in: 1...rows, using: &generator)) }
 
-        // Baseline: the lookup with a bare prepared statement on the calling thread.
-        var samples: [UInt64] = []
-        samples.reserveCapacity(keys.count)
+        // Baselines: the lookups with bare prepared statements on the calling thread.
         var database: OpaquePointer?
         guard sqlite3_open_v2(path, &database, SQLITE_OPEN_READONLY, nil) == SQLITE_OK, let database else {
             throw BenchmarkError("cannot open \(path)")
         }
         defer { sqlite3_close_v2(database) }
-        var statement: OpaquePointer?
-        sqlite3_prepare_v2(database, "SELECT recorded_at, body FROM outcomes WHERE adapter = ? AND idempotency_key = ?", -1, &statement, nil)
-        let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
-        for (index, key) in keys.enumerated() where index < keys.count {
-            let start = DispatchTime.now().uptimeNanoseconds
-            sqlite3_bind_text(statement, 1, "orders", -1, transient)
-            sqlite3_bind_text(statement, 2, key, -1, transient)
-            guard sqlite3_step(statement) == SQLITE_ROW else { throw BenchmarkError("missing \(key)") }
-            _ = String(cString: sqlite3_column_text(statement, 1))
-            sqlite3_reset(statement)
-            samples.append(DispatchTime.now().uptimeNanoseconds - start)
+        /// Times `sql` for every key, reading the text of column `column` of its row.
+        func bareLookups(_ sql: String, column: Int32) throws -> (p50: Double, p99: Double, p999: Double) {
+            var samples: [UInt64] = []
+            samples.reserveCapacity(keys.count)
+            var statement: OpaquePointer?
+            sqlite3_prepare_v2(database, sql, -1, &statement, nil)
+            defer { sqlite3_finalize(statement) }
+            let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+            for key in keys {
+                let start = DispatchTime.now().uptimeNanoseconds
+                sqlite3_bind_text(statement, 1, "orders", -1, transient)
+                sqlite3_bind_text(statement, 2, key, -1, transient)
+                guard sqlite3_step(statement) == SQLITE_ROW else { throw BenchmarkError("missing \(key)") }
+                _ = String(cString: sqlite3_column_text(statement, column))
+                sqlite3_reset(statement)
+                samples.append(DispatchTime.now().uptimeNanoseconds - start)
+            }
+            return BenchmarkReport.percentiles(samples)
         }
-        sqlite3_finalize(statement)
-        let bare = BenchmarkReport.percentiles(samples)
-        // The check's own probe (the covering index, no table page), bare on the calling thread, after the
-        // lookups above warmed the cache.
-        samples.removeAll(keepingCapacity: true)
-        sqlite3_prepare_v2(
-            database,
+        // The full decision's lookup: the key index, then the table row with its body.
+        let bare = try bareLookups("SELECT recorded_at, body FROM outcomes WHERE adapter = ? AND idempotency_key = ?", column: 1)
+        // The check's own probe (the covering index, no table page), after the lookups above warmed the cache.
+        let bareCovering = try bareLookups(
             "SELECT recorded_at, outcome, reason, workflow_id FROM outcomes INDEXED BY outcomes_decisions WHERE adapter = ? AND idempotency_key = ?",
-            -1, &statement, nil)
-        for key in keys {
-            let start = DispatchTime.now().uptimeNanoseconds
-            sqlite3_bind_text(statement, 1, "orders", -1, transient)
-            sqlite3_bind_text(statement, 2, key, -1, transient)
-            guard sqlite3_step(statement) == SQLITE_ROW else { throw BenchmarkError("missing \(key)") }
-            _ = String(cString: sqlite3_column_text(statement, 3))
-            sqlite3_reset(statement)
-            samples.append(DispatchTime.now().uptimeNanoseconds - start)
-        }
-        sqlite3_finalize(statement)
-        let bareCovering = BenchmarkReport.percentiles(samples)
+            column: 3)
 
         // The ledger: decision(adapter:idempotencyKey:) from async code, through a reader thread,
         // including decoding the outcome.
@@ -164,7 +155,8 @@ struct SQLiteBenchmarks {
         report.line("Start-up scan of the stored keys into the check's filter: \(String(format: "%.1f", scan)) s")
         report.line("")
         for key in keys.prefix(10_000) { _ = try await ledger.decision(adapter: "orders", idempotencyKey: key) }
-        samples.removeAll(keepingCapacity: true)
+        var samples: [UInt64] = []
+        samples.reserveCapacity(keys.count)
         for key in keys {
             let start = DispatchTime.now().uptimeNanoseconds
             guard try await ledger.decision(adapter: "orders", idempotencyKey: key) != nil else { throw BenchmarkError("missing \(key)") }
