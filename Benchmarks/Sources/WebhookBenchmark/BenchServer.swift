@@ -35,11 +35,6 @@ struct InboxSink: WebhookSink {
         }
     }
 
-    /// The write times' percentiles as one JSON line.
-    static func summary(_ times: [Duration]) -> String {
-        let seconds = times.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }.sorted()
-        return #"{"inbox_writes":\#(seconds.count),\#(LatencySummary.jsonFields(sortedSeconds: seconds))}"#
-    }
 }
 
 enum BenchServer {
@@ -63,7 +58,12 @@ enum BenchServer {
         let endpoint = WebhookEndpoint(
             adapter: "bench", path: "/webhooks/bench", verifier: GitHubVerifier(secrets: [Secret(secret)]),
             sink: discard ? DiscardingSink() : InboxSink(ledger: ledger, writeTimes: writeTimes))
-        let router = try WebhookRoutes.buildRouter([endpoint])
+        let router = Router()
+        // `SLUICE_BENCH_REQUEST_TIMES=1`: how long each request took inside the server (routing, body, handler;
+        // not the socket reads before nor the response write after), printed when the server stops.
+        let requestTimes = ProcessInfo.processInfo.environment["SLUICE_BENCH_REQUEST_TIMES"] == "1" ? Locked<[Duration]>([]) : nil
+        if let requestTimes { router.add(middleware: TimingMiddleware(times: requestTimes)) }
+        try WebhookRoutes.register([endpoint], on: router)
         if bare {
             // Hummingbird's own floor: read the body, answer a canned 202, nothing else.
             router.post("/bare") { request, _ -> Response in
@@ -83,6 +83,20 @@ enum BenchServer {
             logger: logger)
         print("serving on 127.0.0.1:\(port), inbox \(ledgerPath)")
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-        if let writeTimes { print(InboxSink.summary(writeTimes.withLock { $0 })) }
+        if let writeTimes { print(LatencySummary.jsonLine(writeTimes.withLock { $0 }, name: "inbox_writes")) }
+        if let requestTimes { print(LatencySummary.jsonLine(requestTimes.withLock { $0 }, name: "requests_in_server")) }
+    }
+}
+
+/// Times each request from the router's first middleware to the response it returns.
+struct TimingMiddleware<Context: RequestContext>: RouterMiddleware {
+    let times: Locked<[Duration]>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        let response = try await next(request, context)
+        let took = ContinuousClock.now - started
+        times.withLock { $0.append(took) }
+        return response
     }
 }

@@ -127,6 +127,12 @@ enum LatencySummary {
         return sorted[max(0, index)]
     }
 
+    /// The durations' count under `name` and their percentiles, as one JSON line.
+    static func jsonLine(_ times: [Duration], name: String) -> String {
+        let seconds = times.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }.sorted()
+        return #"{"\#(name)":\#(seconds.count),\#(jsonFields(sortedSeconds: seconds))}"#
+    }
+
     /// `"p50_ms":…,"p90_ms":…,"p99_ms":…,"p999_ms":…,"max_ms":…` (null when there are none).
     static func jsonFields(sortedSeconds sorted: [Double]) -> String {
         let ms = { (value: Double) in value.isNaN ? "null" : String(format: "%.3f", value * 1000) }
