@@ -12,12 +12,18 @@ import Testing
         }
     }
 
+    /// Returns once a thread watches `queue` and `sleeping` threads sleep on it (the tests below submit or
+    /// close only then).
+    func idle(_ queue: WorkQueue<Int>, sleeping: Int = 0) async {
+        while queue.idleThreads != (watching: true, sleeping: sleeping) { await Task.yield() }
+    }
+
     @Test("a job submitted while the thread watches is taken before the watch ends")
     func jobDuringSpin() async throws {
         let queue = WorkQueue<Int>()
         // A ten-minute watch: the suite's one-minute limit fails the test if the job is not seen in it.
         async let taken = take(from: queue, spin: .seconds(600))
-        try await Task.sleep(for: .milliseconds(20))
+        await idle(queue)
         #expect(queue.submit(7))
         #expect(await taken == [7])
     }
@@ -26,10 +32,10 @@ import Testing
     func secondJobWakesSleeper() async throws {
         let queue = WorkQueue<Int>()
         async let watcher = take(from: queue, limit: 1, spin: .seconds(600))
-        try await Task.sleep(for: .milliseconds(20))
+        await idle(queue)
         // Only one thread watches at a time: this one sleeps on the queue's condition.
         async let sleeper = take(from: queue, limit: 1, spin: .seconds(600))
-        try await Task.sleep(for: .milliseconds(20))
+        await idle(queue, sleeping: 1)
         #expect(queue.submit(1))
         #expect(queue.submit(2))
         let taken = [await watcher, await sleeper].compactMap { $0 }.flatMap { $0 }
@@ -40,7 +46,7 @@ import Testing
     func closeDuringSpin() async throws {
         let queue = WorkQueue<Int>()
         async let taken = take(from: queue, spin: .seconds(600))
-        try await Task.sleep(for: .milliseconds(20))
+        await idle(queue)
         queue.close()
         #expect(await taken == nil)
     }

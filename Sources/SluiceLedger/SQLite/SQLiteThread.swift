@@ -14,6 +14,8 @@ final class WorkQueue<Job>: @unchecked Sendable {
     /// Whether a thread is watching the empty queue (``take(limit:idle:spin:)``): it takes the next job
     /// without being woken.
     private var watching = false
+    /// Threads waiting on `condition` for a job.
+    private var sleeping = 0
 
     /// Adds a job; false when the queue is closed (the job will never run).
     func submit(_ job: Job) -> Bool {
@@ -36,6 +38,8 @@ final class WorkQueue<Job>: @unchecked Sendable {
         let deadline = idle.map { Date(timeIntervalSinceNow: $0.timeInterval) }
         while head == jobs.count {
             if closed { return nil }
+            sleeping += 1
+            defer { sleeping -= 1 }
             if let deadline {
                 if !condition.wait(until: deadline) && head == jobs.count { return closed ? nil : [] }
             } else {
@@ -73,6 +77,13 @@ final class WorkQueue<Job>: @unchecked Sendable {
             sched_yield()
             condition.lock()
         }
+    }
+
+    /// Whether a thread is watching the empty queue now, and how many sleep waiting for a job.
+    var idleThreads: (watching: Bool, sleeping: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (watching, sleeping)
     }
 
     /// Refuses new jobs; threads finish what is queued, then stop.
