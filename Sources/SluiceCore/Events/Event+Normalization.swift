@@ -77,7 +77,8 @@ extension Event {
             source: record.topic, id: "", type: nil, key: record.keyText, headers: headers, body: payload,
             receivedAt: receivedAt, position: position, origin: origin, convention: .kafkaPosition)
         if !event.applyBodyConventions() {
-            event.id = "\(record.topic)-\(record.partition)-\(record.offset)"
+            // Concatenated rather than interpolated: once per Kafka record, and usually a small (inline) string.
+            event.id = record.topic + "-" + String(record.partition) + "-" + String(record.offset)
             event.type = payload.json?["type"]?.stringValue
         }
         return event

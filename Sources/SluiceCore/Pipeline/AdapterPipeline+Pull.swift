@@ -57,7 +57,7 @@ extension AdapterPipeline {
             await settled(.unrecorded(error))
             return
         }
-        let trace = EventTrace.start(plan, source: "kafka")
+        let trace = EventTrace.start(plan, source: "kafka", name: spanName)
         do {
             try await trace.within { () async throws(DispatchAdmissionError) in
                 try await dispatcher.submit(plan, source: .pull) { result in
@@ -134,13 +134,14 @@ extension AdapterPipeline {
         }
         var submissions: [Dispatcher.Submission] = []
         var admitted: [(index: Int, plan: Plan, trace: EventTrace)] = []
+        let tracer = InstrumentationSystem.tracer
         for (index, plan) in plans {
             if known[plan.idempotencyKey] != nil {
                 metrics.recordKnown()
                 Task { await self.settleKnown(plan.idempotencyKey, index: index, settled: settled) }
                 continue
             }
-            let trace = EventTrace.start(plan, source: "kafka")
+            let trace = EventTrace.start(plan, source: "kafka", name: spanName, tracer: tracer)
             submissions.append(
                 Dispatcher.Submission(plan: plan, context: trace.span.context) { result in
                     await settled(index, self.settle(result, plan: plan, inboxID: nil, delivery: nil, trace: trace))

@@ -64,7 +64,7 @@ extension AdapterPipeline: WebhookSink {
         metrics.recordInboxAppend(ContinuousClock.now - started)
         var durable = plan
         durable.sourcePosition = .inbox(id: inboxID)
-        let trace = EventTrace.start(durable, source: "webhook")
+        let trace = EventTrace.start(durable, source: "webhook", name: spanName)
         _ = await trace.within { await admitDurable(durable, inboxID: inboxID, delivery: delivery, waiting: false, trace: trace) }
         return accepted
     }
@@ -98,7 +98,7 @@ extension AdapterPipeline: WebhookSink {
             } catch {
                 return .left(reason: "the ledger could not be read: \(error)")
             }
-            let trace = EventTrace.start(plan, source: "inbox")
+            let trace = EventTrace.start(plan, source: "inbox", name: spanName)
             return await trace.within {
                 await admitDurable(plan, inboxID: item.id, delivery: delivery, waiting: true, trace: trace)
             }

@@ -26,7 +26,7 @@ extension AdapterPipeline {
             return .unavailable(reason: "the ledger could not be read: \(error)")
         }
         let (results, sink) = AsyncStream.makeStream(of: Settlement.self, bufferingPolicy: .bufferingNewest(1))
-        let trace = EventTrace.start(plan, source: "bridge")
+        let trace = EventTrace.start(plan, source: "bridge", name: spanName)
         do {
             try await trace.within { () async throws(DispatchAdmissionError) in
                 try await dispatcher.submit(plan, source: .push) { result in

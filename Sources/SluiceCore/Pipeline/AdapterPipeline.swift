@@ -20,6 +20,8 @@ public final class AdapterPipeline: Sendable {
     public let options: PipelineOptions
     let metrics: PipelineMetrics
     let recent: RecentOutcomes
+    /// The name of each event's span: `event <adapter>`.
+    let spanName: String
     let now: @Sendable () -> Date
     /// Logs decisions with the event id, adapter, key and workflow id; never a payload.
     let logger: Logger
@@ -43,6 +45,7 @@ public final class AdapterPipeline: Sendable {
         self.options = options
         self.metrics = PipelineMetrics(adapter: adapter.name)
         self.recent = RecentOutcomes(limit: recentLimit)
+        self.spanName = "event \(adapter.name)"
         self.now = now
         var logger = logger
         logger[metadataKey: "adapter"] = "\(adapter.name)"

@@ -6,8 +6,15 @@ struct EventTrace: Sendable {
     let span: any Span
 
     /// Starts the span of a mapped event.
-    static func start(_ plan: Plan, source: String) -> EventTrace {
-        let span = startSpan("event \(plan.adapter)", ofKind: .consumer)
+    ///
+    /// - Parameters:
+    ///   - name: the span's name (`event <adapter>`, built once per pipeline).
+    ///   - tracer: the active tracer; a batch looks it up once for all its events (the lookup walks the
+    ///     instrumentation system under a lock and casts, which showed at ~4 % of a Kafka pipeline's CPU).
+    static func start(
+        _ plan: Plan, source: String, name: String, tracer: any Tracer = InstrumentationSystem.tracer
+    ) -> EventTrace {
+        let span: any Span = tracer.startSpan(name, ofKind: .consumer)
         // Attributes cost a dictionary per event: only for a tracer that keeps them.
         guard span.isRecording else { return EventTrace(span: span) }
         span.attributes["sluice.adapter"] = plan.adapter

@@ -15,6 +15,7 @@ final class RDKafkaClient: @unchecked Sendable {
     /// Topic names by topic handle, so that a name is decoded once, not per record. Touched only by
     /// `consumerPoll`, which one thread calls (the poll thread).
     private var topicNames: [OpaquePointer: String] = [:]
+    private var lastTopic: (handle: OpaquePointer, name: String)?
     private let callbacks: Unmanaged<RDKafkaCallbacks>
     let kind: Kind
 
@@ -85,7 +86,12 @@ final class RDKafkaClient: @unchecked Sendable {
     }
 
     private func topicName(_ topic: OpaquePointer) -> String {
-        if let name = topicNames[topic] { return name }
+        // Records come in runs of one topic: the last name answers most of them without hashing.
+        if let last = lastTopic, last.handle == topic { return last.name }
+        if let name = topicNames[topic] {
+            lastTopic = (topic, name)
+            return name
+        }
         let name = String(cString: rd_kafka_topic_name(topic))
         topicNames[topic] = name
         return name

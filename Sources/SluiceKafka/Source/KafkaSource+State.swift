@@ -195,11 +195,14 @@ extension KafkaSource {
 
         /// Buffers fetched records of owned partitions; returns the dispatch loop's waiter to resume.
         mutating func append(_ fetched: [Fetched], at now: ContinuousClock.Instant) -> CheckedContinuation<Void, Never>? {
+            // A fetch holds runs of records of one partition: its index is looked up once per run.
+            var run: (partition: TopicPartition, index: Dictionary<TopicPartition, Partition>.Index?)?
             for item in fetched {
                 let partition = item.record.topicPartition
-                // One hash lookup, then in place through the index: copying a partition's state out would copy
-                // its in-flight table and watermark on every record.
-                guard phase == .running, let index = partitions.index(forKey: partition),
+                if run?.partition != partition { run = (partition, partitions.index(forKey: partition)) }
+                // In place through the index: copying a partition's state out would copy its in-flight table and
+                // watermark on every record.
+                guard phase == .running, let index = run?.index,
                     !partitions.values[index].revoking, partitions.values[index].watermark.receive(item.record.offset)
                 else { continue }
                 buffer.append(Ticket(item, generation: partitions.values[index].generation, fetchedAt: now))
