@@ -79,10 +79,11 @@ extension CompiledAdapter {
         return correlation
     }
 
-    static func check(_ value: String, field: String, maxLength: Int) throws(MappingError) {
-        if value.isEmpty { throw .invalidField(field: field, problem: "is empty") }
+    /// The field's name is built only for an error: this runs for every field of every event.
+    static func check(_ value: String, field: @autoclosure () -> String, maxLength: Int) throws(MappingError) {
+        if value.isEmpty { throw .invalidField(field: field(), problem: "is empty") }
         if value.utf8.count > maxLength {
-            throw .invalidField(field: field, problem: "is longer than \(maxLength) bytes")
+            throw .invalidField(field: field(), problem: "is longer than \(maxLength) bytes")
         }
     }
 
@@ -140,38 +141,47 @@ extension JSONValue {
     }
 }
 
-private let workflowIDScalars = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-".unicodeScalars)
+/// Whether the engine accepts this byte of a workflow id: ASCII letters, digits and `. _ : -` (any byte of a
+/// multi-byte character is refused, as the character is).
+private func isWorkflowIDByte(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+        UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
+        true
+    default: false
+    }
+}
 
 extension CompiledAdapter.Step {
     func command(
         adapter: String, version: Int, rule: String, event: Event, key: String, engineKey: String,
         context: EvaluationContext
     ) throws(MappingError) -> EngineCommand {
+        // A field's name in errors, `start_workflow.workflow_id`: built only when one is thrown.
+        func field(_ name: String) -> String { action.rawValue + "." + name }
         var target = CommandTarget()
-        let prefix = action.rawValue + "."
         if let workflowID {
-            target.workflowID = try workflowID.evaluateText(in: context, field: prefix + "workflow_id")
+            target.workflowID = try workflowID.evaluateText(in: context, field: field("workflow_id"))
         } else if action == .startWorkflow || action == .signalWithStart {
             target.workflowID = CompiledAdapter.derivedWorkflowID(adapter: adapter, idempotencyKey: key)
         }
         if let id = target.workflowID {
-            try CompiledAdapter.check(id, field: prefix + "workflow_id", maxLength: 128)
-            guard id.unicodeScalars.allSatisfy(workflowIDScalars.contains) else {
+            try CompiledAdapter.check(id, field: field("workflow_id"), maxLength: 128)
+            guard id.utf8.allSatisfy(isWorkflowIDByte) else {
                 throw .invalidField(
-                    field: prefix + "workflow_id",
+                    field: field("workflow_id"),
                     problem: "'\(id.prefix(64))' has characters the engine refuses (allowed: letters, digits, . _ : -)")
             }
         }
-        target.workflowType = try workflowType?.evaluateText(in: context, field: prefix + "workflow_type")
-        target.taskQueue = try taskQueue?.evaluateText(in: context, field: prefix + "task_queue")
-        target.businessKey = try businessKey?.evaluateText(in: context, field: prefix + "business_key")
-        target.signalName = try signalName?.evaluateText(in: context, field: prefix + "signal_name")
-        target.updateName = try updateName?.evaluateText(in: context, field: prefix + "update_name")
-        for (field, value) in [("workflow_type", target.workflowType), ("task_queue", target.taskQueue),
-            ("signal_name", target.signalName), ("update_name", target.updateName)]
-        {
-            if let value { try CompiledAdapter.check(value, field: prefix + field, maxLength: 255) }
-        }
+        target.workflowType = try workflowType?.evaluateText(in: context, field: field("workflow_type"))
+        target.taskQueue = try taskQueue?.evaluateText(in: context, field: field("task_queue"))
+        target.businessKey = try businessKey?.evaluateText(in: context, field: field("business_key"))
+        target.signalName = try signalName?.evaluateText(in: context, field: field("signal_name"))
+        target.updateName = try updateName?.evaluateText(in: context, field: field("update_name"))
+        if let value = target.workflowType { try CompiledAdapter.check(value, field: field("workflow_type"), maxLength: 255) }
+        if let value = target.taskQueue { try CompiledAdapter.check(value, field: field("task_queue"), maxLength: 255) }
+        if let value = target.signalName { try CompiledAdapter.check(value, field: field("signal_name"), maxLength: 255) }
+        if let value = target.updateName { try CompiledAdapter.check(value, field: field("update_name"), maxLength: 255) }
         target.duplicatePolicy = duplicatePolicy
         target.waitFor = waitFor
         target.waitTimeout = waitTimeout

@@ -150,12 +150,12 @@ extension Template {
     /// Evaluates the template to text: strings as they are, numbers and booleans as written.
     ///
     /// - Throws: ``MappingError`` when the value is missing, null, an object or an array.
-    public func evaluateText(in context: EvaluationContext, field: String) throws(MappingError) -> String {
+    public func evaluateText(in context: EvaluationContext, field: @autoclosure () -> String) throws(MappingError) -> String {
         let value = try evaluate(in: context)
         switch value {
         case .string(let text): return text
         case .int, .double, .bool: return value.interpolatedText
-        default: throw .wrongType(field: field, expected: "text", found: value.typeName)
+        default: throw .wrongType(field: field(), expected: "text", found: value.typeName)
         }
     }
 }
