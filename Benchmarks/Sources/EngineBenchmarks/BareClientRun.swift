@@ -14,7 +14,8 @@ enum BareClientRun {
     static func run(url: String, concurrency: Int, seconds: Double) async -> LoadRun.Result {
         var configuration = HTTPClient.Configuration()
         configuration.httpVersion = .http1Only
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)

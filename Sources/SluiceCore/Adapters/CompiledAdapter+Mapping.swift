@@ -145,8 +145,9 @@ extension JSONValue {
 /// multi-byte character is refused, as the character is).
 private func isWorkflowIDByte(_ byte: UInt8) -> Bool {
     switch byte {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-        UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+        UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"),
+        UInt8(ascii: "-"):
         true
     default: false
     }
@@ -178,10 +179,13 @@ extension CompiledAdapter.Step {
         target.businessKey = try businessKey?.evaluateText(in: context, field: field("business_key"))
         target.signalName = try signalName?.evaluateText(in: context, field: field("signal_name"))
         target.updateName = try updateName?.evaluateText(in: context, field: field("update_name"))
-        if let value = target.workflowType { try CompiledAdapter.check(value, field: field("workflow_type"), maxLength: 255) }
-        if let value = target.taskQueue { try CompiledAdapter.check(value, field: field("task_queue"), maxLength: 255) }
-        if let value = target.signalName { try CompiledAdapter.check(value, field: field("signal_name"), maxLength: 255) }
-        if let value = target.updateName { try CompiledAdapter.check(value, field: field("update_name"), maxLength: 255) }
+        func checkName(_ value: String?, _ name: String) throws(MappingError) {
+            if let value { try CompiledAdapter.check(value, field: field(name), maxLength: 255) }
+        }
+        try checkName(target.workflowType, "workflow_type")
+        try checkName(target.taskQueue, "task_queue")
+        try checkName(target.signalName, "signal_name")
+        try checkName(target.updateName, "update_name")
         target.duplicatePolicy = duplicatePolicy
         target.waitFor = waitFor
         target.waitTimeout = waitTimeout

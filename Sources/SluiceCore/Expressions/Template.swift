@@ -149,8 +149,12 @@ extension Template {
 
     /// Evaluates the template to text: strings as they are, numbers and booleans as written.
     ///
+    /// `field` names the field in the error; it is built only when one is thrown.
+    ///
     /// - Throws: ``MappingError`` when the value is missing, null, an object or an array.
-    public func evaluateText(in context: EvaluationContext, field: @autoclosure () -> String) throws(MappingError) -> String {
+    public func evaluateText(
+        in context: EvaluationContext, field: @autoclosure () -> String
+    ) throws(MappingError) -> String {
         let value = try evaluate(in: context)
         switch value {
         case .string(let text): return text
