@@ -4,10 +4,7 @@ import Yams
 let adapterNamePattern = "^[a-zA-Z0-9._:-]+$"
 
 func isValidAdapterName(_ name: String) -> Bool {
-    !name.isEmpty && name.utf8.count <= 128
-        && name.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || ".:_-".unicodeScalars.contains($0)
-        }
+    !name.isEmpty && name.utf8.count <= 128 && EngineIdentifier.accepts(name)
 }
 
 extension YAMLReader {

@@ -141,18 +141,6 @@ extension JSONValue {
     }
 }
 
-/// Whether the engine accepts this byte of a workflow id: ASCII letters, digits and `. _ : -` (any byte of a
-/// multi-byte character is refused, as the character is).
-private func isWorkflowIDByte(_ byte: UInt8) -> Bool {
-    switch byte {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-        UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"),
-        UInt8(ascii: "-"):
-        true
-    default: false
-    }
-}
-
 extension CompiledAdapter.Step {
     func command(
         adapter: String, version: Int, rule: String, event: Event, key: String, engineKey: String,
@@ -168,7 +156,7 @@ extension CompiledAdapter.Step {
         }
         if let id = target.workflowID {
             try CompiledAdapter.check(id, field: field("workflow_id"), maxLength: 128)
-            guard id.utf8.allSatisfy(isWorkflowIDByte) else {
+            guard EngineIdentifier.accepts(id) else {
                 throw .invalidField(
                     field: field("workflow_id"),
                     problem: "'\(id.prefix(64))' has characters the engine refuses (allowed: letters, digits, . _ : -)")

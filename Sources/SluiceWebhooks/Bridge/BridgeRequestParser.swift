@@ -17,7 +17,7 @@ public enum BridgeRequestParser {
 
     /// The adapter label the engine accepts: `^[a-zA-Z0-9._:-]+$`.
     public static func isValidAdapter(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 255 && name.utf8.allSatisfy(isIdentifierByte)
+        !name.isEmpty && name.utf8.count <= 255 && EngineIdentifier.accepts(name)
     }
 
     /// The plan for a bridge request to `adapter`.
@@ -73,7 +73,7 @@ public enum BridgeRequestParser {
         case .startWorkflow:
             commandTarget.workflowType = try text("workflow_type", required: true)
             if let id = try text("workflow_id", required: false, limit: 128) {
-                guard id.utf8.allSatisfy(isIdentifierByte) else {
+                guard EngineIdentifier.accepts(id) else {
                     throw reject(.malformedPayload, "target.workflow_id may hold only letters, digits and ._:-")
                 }
                 commandTarget.workflowID = id
@@ -124,15 +124,5 @@ public enum BridgeRequestParser {
             if let value = target[name]?.stringValue { summary[name] = .string(value) }
         }
         return summary
-    }
-
-    private static func isIdentifierByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"),
-            UInt8(ascii: "-"):
-            true
-        default: false
-        }
     }
 }
