@@ -7,6 +7,7 @@ public import ServiceLifecycle
 import UnixSignals
 public import SluiceCore
 import SluiceEngines
+public import SluiceKafka
 
 /// The running parts of Sluice, built by ``buildApplication(config:ledger:logger:)``: one pipeline
 /// per adapter, the HTTP server, and every long-running part as a service of one group.
@@ -22,6 +23,8 @@ public struct SluiceApplication: Sendable {
     public let services: [ServiceGroupConfiguration.ServiceConfiguration]
     /// Resolves once the HTTP server listens, with its port (useful with `http.port: 0`).
     public let listening: ListeningPort
+    /// The writer of the Kafka ingress topic when `kafka.inbox_topic` is set; closed when the group stops.
+    public let kafkaInbox: KafkaWebhookInbox?
     let httpClient: EngineHTTPClient
     let logger: Logger
     let group = GroupHandle()
@@ -203,7 +206,9 @@ public func buildApplication(
 
     let router = Router(context: BasicRequestContext.self)
     OperationsRoutes.register(on: router, status: status, metricsPath: config.metrics.enabled ? config.metrics.path : nil)
-    let inboxSink = try KafkaSources.inboxSink(config: config, logger: logger) ?? { $0 }
+    let kafkaInbox = try KafkaSources.inbox(config: config, logger: logger)
+    let inboxSink: @Sendable (AdapterPipeline) -> any WebhookSink
+    if let kafkaInbox { inboxSink = kafkaInbox.sink } else { inboxSink = { pipeline in pipeline } }
     let routeContext = RouteContext(
         pipelines: pipelines, intake: intake, configuration: config, logger: logger, inboxSink: inboxSink)
     for install in routes { try install(router, routeContext) }
@@ -223,6 +228,8 @@ public func buildApplication(
         services.append(.init(service: service, successTerminationBehavior: returns, failureTerminationBehavior: .cancelGroup, serviceName: name))
     }
     for exporter in telemetry { add(exporter, "telemetry") }
+    // Closed after the server has stopped: no request produces to the ingress topic any more.
+    if let kafkaInbox { add(kafkaInbox.closer, "kafka inbox producer") }
     // Stopped last but for telemetry: the server answers (503 for new webhooks) while everything
     // else drains.
     add(server, "http")
@@ -250,7 +257,7 @@ public func buildApplication(
     add(IntakeService(intake: intake), "intake")
     return SluiceApplication(
         pipelines: pipelines, engines: engines, intake: intake, health: health, status: status, services: services,
-        listening: listening, httpClient: httpClient, logger: logger)
+        listening: listening, kafkaInbox: kafkaInbox?.inbox, httpClient: httpClient, logger: logger)
 }
 
 /// Runs a source once intake is open (the inbox re-admission is done).

@@ -168,6 +168,9 @@ public final class KafkaProducer: Sendable {
         return true
     }
 
+    /// Whether ``shutdown()`` has finished: the poll thread stopped and the client was flushed.
+    public var isClosed: Bool { pollThread.isFinished }
+
     /// Delivers what is queued (waiting at most 10 s), stops the poll thread and fails anything undelivered.
     public func shutdown() async {
         state.withLock { $0.running = false }

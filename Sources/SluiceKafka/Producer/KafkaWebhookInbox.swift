@@ -25,6 +25,9 @@ public final class KafkaWebhookInbox: Sendable {
         self.topic = topic
     }
 
+    /// Whether its producer is closed (``KafkaProducer/shutdown()`` returned).
+    public var isClosed: Bool { producer.isClosed }
+
     /// Produces a verified delivery, keyed by the adapter's ordering key, and returns once the brokers have it.
     ///
     /// - Throws: ``KafkaError`` when it is not stored: the route answers 503 and stores nothing else.

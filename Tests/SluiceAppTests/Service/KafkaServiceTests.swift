@@ -84,7 +84,11 @@ struct KafkaServiceTests {
             #expect(outcome?.kind == .accepted)
             #expect(fake.workflow("order-\(900 + order)") != nil)
         }
+        let inbox = try #require(service.application.kafkaInbox)
+        #expect(!inbox.isClosed)
         try await service.stop()
+        // Its poll thread and connections do not outlive the service.
+        #expect(inbox.isClosed)
         await fake.stop()
     }
 }
