@@ -28,6 +28,26 @@ struct KafkaSourceStateTests {
         return tickets
     }
 
+    /// A lost session makes the source not ready until the group assigns again; a plain revocation does not.
+    @Test func aLostSessionIsNotReadyUntilTheNextAssignment() {
+        var state = KafkaSource.State()
+        state.assign([p0])
+        #expect(state.readiness == .ready)
+        state.beginRevoke([p0], lost: false)
+        state.remove([p0])
+        #expect(state.readiness == .ready && !state.sessionLost)
+        state.assign([p0])
+        state.beginRevoke([p0], lost: true)
+        state.remove([p0])
+        #expect(state.readiness == .notReady(KafkaSource.State.sessionLostError))
+        #expect(state.sessionLost)
+        // An empty assignment ends the loss (the metadata probe then decides); a real one is ready at once.
+        state.assign([])
+        #expect(!state.sessionLost)
+        state.assign([p1])
+        #expect(state.readiness == .ready)
+    }
+
     @Test func pausesAboveTheHighWatermarkAndResumesBelowTheLow() {
         var state = KafkaSource.State()
         state.assign([p0, p1])

@@ -139,7 +139,8 @@ extension KafkaSource {
                     return
                 }
             }
-            state.withLock { if $0.phase == .running, !$0.readiness.isReady { $0.readiness = .ready } }
+            // A lost session stays not ready until the group assigns again, even with every broker answering.
+            state.withLock { if $0.phase == .running, !$0.readiness.isReady, !$0.sessionLost { $0.readiness = .ready } }
         } catch {
             setNotReady(error)
         }

@@ -1,3 +1,4 @@
+import CRdKafka
 import Foundation
 import SluiceCore
 
@@ -92,6 +93,9 @@ extension KafkaSource {
         var fullSince: ContinuousClock.Instant?
         var dispatchWaiter: CheckedContinuation<Void, Never>?
         var readiness = KafkaReadiness.starting
+        /// The group session was lost and no assignment has come since: the consumer is rejoining, not
+        /// consuming, and is not ready however well the brokers answer.
+        var sessionLost = false
         var fatal: KafkaError?
         var statistics = KafkaSourceStatistics()
         /// Every 64th fetched record's offset and fetch time, per partition, until its offset is committed.
@@ -118,6 +122,7 @@ extension KafkaSource {
                 fresh.insert(partition)
             }
             statistics.assignments += 1
+            sessionLost = false
             // An empty assignment proves nothing: a group on a topic that does not exist gets one too. The
             // metadata probe decides then (an existing topic with more members than partitions is ready).
             if !assigned.isEmpty { readiness = .ready }
@@ -125,7 +130,11 @@ extension KafkaSource {
 
         /// Marks `revoked` as leaving: their buffered records are dropped, nothing new is admitted.
         mutating func beginRevoke(_ revoked: [TopicPartition], lost: Bool) {
-            if lost { statistics.losses += 1 }
+            if lost {
+                statistics.losses += 1
+                sessionLost = true
+                if phase == .running { readiness = .notReady(Self.sessionLostError) }
+            }
             let leaving = Set(revoked)
             for partition in revoked { partitions[partition]?.revoking = true }
             let kept = buffer[bufferHead...].filter { !leaving.contains($0.partition) }
@@ -134,6 +143,11 @@ extension KafkaSource {
             bufferHead = 0
             statistics.revocations += 1
         }
+
+        /// What readiness reports between a lost session and the next assignment.
+        static let sessionLostError = KafkaError(
+            kind: .client, code: RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST.rawValue,
+            message: "the consumer group session was lost (the coordinator did not answer in time): rejoining the group")
 
         func inFlightCount(_ partitions: [TopicPartition]) -> Int {
             partitions.reduce(0) { $0 + (self.partitions[$1]?.inFlight.count ?? 0) }
