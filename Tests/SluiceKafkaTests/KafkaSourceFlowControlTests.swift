@@ -39,9 +39,14 @@ extension KafkaSuites {
             try cluster.createTopic("orders", partitions: 6, replicationFactor: 3)
             try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 600, keys: 30), to: cluster)
             let pipeline = TestPipeline(maxInFlight: 16, delay: .milliseconds(1))
+            // After the outage, librdkafka 2.0.2 can leave a FindCoordinator or JoinGroup request queued on its
+            // group-coordinator connection until `socket.timeout.ms` (60 s by default) expires, and the consumer
+            // rejoins only then (measured: 1 run in 12 lost its session and stalled 55 s). A shorter timeout keeps
+            // that stall inside this test's minute; what the test checks (nothing lost, nothing doubled) is the same.
             let source = try KafkaSource(
-                configuration: KafkaTest.configuration(cluster, topic: "orders", group: "faults"), handler: pipeline,
-                logger: KafkaTest.logger)
+                configuration: KafkaTest.configuration(
+                    cluster, topic: "orders", group: "faults", properties: ["socket.timeout.ms": "10000"]),
+                handler: pipeline, logger: KafkaTest.logger)
             try await KafkaTest.withRunning(source) {
                 #expect(await KafkaTest.eventually { source.statistics.settled >= 100 })
                 cluster.setBrokerDown()
