@@ -161,6 +161,7 @@ extension KafkaSource {
         switch event.kind {
         case .assign:
             state.withLock { $0.assign(event.partitions) }
+            metrics.assignments.increment()
             logger.info("kafka partitions assigned", metadata: ["kafka.partitions": "\(event.partitions.sorted())"])
         case .revoke:
             revoke(event.partitions, lost: event.lost)
@@ -177,6 +178,7 @@ extension KafkaSource {
         let clock = ContinuousClock()
         let started = clock.now
         state.withLock { $0.beginRevoke(partitions, lost: lost) }
+        (lost ? metrics.losses : metrics.revocations).increment()
         // Lost partitions (the session ended) may already belong to another member: their offsets are not
         // committed, but their in-flight work still drains, so that fewer effects reach the engine twice.
         waitForDrain(partitions, until: started + configuration.drainBudget)

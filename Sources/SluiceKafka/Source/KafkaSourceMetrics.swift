@@ -8,6 +8,10 @@ struct KafkaSourceMetrics: Sendable {
     let deadLettered: Counter
     let outcomesPublished: Counter
     let commitFailures: Counter
+    /// Rebalances by kind: partitions assigned, revoked (given up after draining), lost (the session ended).
+    let assignments: Counter
+    let revocations: Counter
+    let losses: Counter
     let paused: Gauge
     let buffered: Gauge
     let fetchToSettle: Timer
@@ -20,6 +24,10 @@ struct KafkaSourceMetrics: Sendable {
         deadLettered = Counter(label: "sluice_kafka_dead_letters_total", dimensions: dimensions)
         outcomesPublished = Counter(label: "sluice_kafka_outcomes_published_total", dimensions: dimensions)
         commitFailures = Counter(label: "sluice_kafka_commit_failures_total", dimensions: dimensions)
+        let rebalances = "sluice_kafka_rebalances_total"
+        assignments = Counter(label: rebalances, dimensions: dimensions + [("kind", "assigned")])
+        revocations = Counter(label: rebalances, dimensions: dimensions + [("kind", "revoked")])
+        losses = Counter(label: rebalances, dimensions: dimensions + [("kind", "lost")])
         paused = Gauge(label: "sluice_kafka_paused", dimensions: dimensions)
         buffered = Gauge(label: "sluice_kafka_buffered_records", dimensions: dimensions)
         fetchToSettle = Timer(label: "sluice_kafka_fetch_to_settle_seconds", dimensions: dimensions)

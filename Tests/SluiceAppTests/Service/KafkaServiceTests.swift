@@ -55,7 +55,10 @@ struct KafkaServiceTests {
         #expect(ledger.allDecisions.allSatisfy { $0.outcome.kind == .accepted })
         #expect(fake.workflow("kafka-order-49") != nil)
         #expect(await eventually { (try? await service.get("/readyz"))?.body.contains("ok   kafka order-events") == true })
-        #expect(try await service.get("/metrics").body.contains("adapter=\"order-events\""))
+        let metrics = try await service.get("/metrics").body
+        #expect(metrics.contains("adapter=\"order-events\""))
+        let rebalances = metrics.split(separator: "\n").filter { $0.hasPrefix("sluice_kafka_rebalances_total{") }
+        #expect(rebalances.contains { $0.contains("adapter=\"order-events\"") && $0.contains("kind=\"assigned\"") && !$0.hasSuffix(" 0") })
         try await service.stop()
         await fake.stop()
     }
