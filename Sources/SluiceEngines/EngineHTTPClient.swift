@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+public import AsyncHTTPClient
 import Foundation
 public import Logging
 import NIOCore
@@ -24,15 +24,25 @@ public final class EngineHTTPClient: Sendable {
     public init(
         maximumConnectionsPerHost: Int = 64, connectTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(60)
     ) {
+        let configuration = Self.configuration(
+            maximumConnectionsPerHost: maximumConnectionsPerHost, connectTimeout: connectTimeout, idleTimeout: idleTimeout)
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// The AsyncHTTPClient configuration of the shared client: HTTP/1.1, pooled, no decompression, no redirects.
+    /// Also what the engine benchmark's bare-client mode uses, so that both measure the same client.
+    @_spi(Benchmarks)
+    public static func configuration(
+        maximumConnectionsPerHost: Int = 64, connectTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(60)
+    ) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.httpVersion = .http1Only
-        configuration.timeout = .init(connect: Self.timeAmount(connectTimeout))
+        configuration.timeout = .init(connect: timeAmount(connectTimeout))
         configuration.connectionPool = .init(
-            idleTimeout: Self.timeAmount(idleTimeout),
-            concurrentHTTP1ConnectionsPerHostSoftLimit: maximumConnectionsPerHost)
+            idleTimeout: timeAmount(idleTimeout), concurrentHTTP1ConnectionsPerHostSoftLimit: maximumConnectionsPerHost)
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        return configuration
     }
 
     /// Closes every pooled connection. Call once, after the last request.

@@ -2,22 +2,18 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+@_spi(Benchmarks) import SluiceEngines
 
-/// The ceiling under the engine client: AsyncHTTPClient alone, configured as ``EngineHTTPClient`` configures
-/// the engines' shared client (HTTP/1.1, pooled, no decompression, no redirects), posting the request of
-/// `wrk_bridge.lua` with a per-call deadline and reading the whole answer, with no Sluice code around it.
+/// The ceiling under the engine client: AsyncHTTPClient alone, with the engines' shared client's own
+/// configuration (`EngineHTTPClient.configuration`), posting the request of `wrk_bridge.lua` with a
+/// per-call deadline and reading the whole answer, with no Sluice code around it.
 enum BareClientRun {
     static let body = ByteBuffer(
         string: #"{"action":"start_workflow","idempotency_key":"bench-0-1","target":{"workflow_type":"BenchWorkflow","workflow_id":"bench-0-1","task_queue":"bench-q","duplicate_policy":"reject_duplicate"},"input":[{"n":1}]}"#
     )
 
     static func run(url: String, concurrency: Int, seconds: Double) async -> LoadRun.Result {
-        var configuration = HTTPClient.Configuration()
-        configuration.httpVersion = .http1Only
-        configuration.connectionPool = .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)
-        configuration.decompression = .disabled
-        configuration.redirectConfiguration = .disallow
+        let configuration = EngineHTTPClient.configuration(maximumConnectionsPerHost: concurrency)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let start = ContinuousClock.now
         let deadline = start + .milliseconds(Int64(seconds * 1000))
