@@ -147,7 +147,7 @@ extension KafkaSource {
         /// What readiness reports between a lost session and the next assignment.
         static let sessionLostError = KafkaError(
             kind: .client, code: RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST.rawValue,
-            message: "the consumer group session was lost (the coordinator did not answer in time): rejoining the group")
+            message: "the consumer group assignment was lost (the session timed out or the rebalance failed): rejoining the group")
 
         func inFlightCount(_ partitions: [TopicPartition]) -> Int {
             partitions.reduce(0) { $0 + (self.partitions[$1]?.inFlight.count ?? 0) }
