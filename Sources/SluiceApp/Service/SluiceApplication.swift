@@ -23,7 +23,7 @@ public struct SluiceApplication: Sendable {
     public let services: [ServiceGroupConfiguration.ServiceConfiguration]
     /// Resolves once the HTTP server listens, with its port (useful with `http.port: 0`).
     public let listening: ListeningPort
-    /// The writer of the Kafka ingress topic when `kafka.inbox_topic` is set; closed when the group stops.
+    /// The writer of the Kafka ingress topic when `kafka.inbox_topic` is set; closed once the group has stopped.
     public let kafkaInbox: KafkaWebhookInbox?
     let httpClient: EngineHTTPClient
     let logger: Logger
@@ -42,10 +42,17 @@ public struct SluiceApplication: Sendable {
         do {
             try await group.run()
         } catch {
-            try? await httpClient.shutdown()
+            await closeSharedClients()
             throw error
         }
+        await closeSharedClients()
+    }
+
+    /// Closes what the services shared, once none of them runs (the HTTP server included, so nothing
+    /// produces to the Kafka inbox any more): the engines' HTTP client and the inbox's producer.
+    private func closeSharedClients() async {
         try? await httpClient.shutdown()
+        await kafkaInbox?.close()
     }
 }
 
@@ -208,7 +215,11 @@ public func buildApplication(
     OperationsRoutes.register(on: router, status: status, metricsPath: config.metrics.enabled ? config.metrics.path : nil)
     let kafkaInbox = try KafkaSources.inbox(config: config, logger: logger)
     let inboxSink: @Sendable (AdapterPipeline) -> any WebhookSink
-    if let kafkaInbox { inboxSink = kafkaInbox.sink } else { inboxSink = { pipeline in pipeline } }
+    if let kafkaInbox {
+        inboxSink = { pipeline in KafkaInboxSink(inbox: kafkaInbox, pipeline: pipeline) }
+    } else {
+        inboxSink = { pipeline in pipeline }
+    }
     let routeContext = RouteContext(
         pipelines: pipelines, intake: intake, configuration: config, logger: logger, inboxSink: inboxSink)
     for install in routes { try install(router, routeContext) }
@@ -228,8 +239,6 @@ public func buildApplication(
         services.append(.init(service: service, successTerminationBehavior: returns, failureTerminationBehavior: .cancelGroup, serviceName: name))
     }
     for exporter in telemetry { add(exporter, "telemetry") }
-    // Closed after the server has stopped: no request produces to the ingress topic any more.
-    if let kafkaInbox { add(kafkaInbox.closer, "kafka inbox producer") }
     // Stopped last but for telemetry: the server answers (503 for new webhooks) while everything
     // else drains.
     add(server, "http")
@@ -257,7 +266,7 @@ public func buildApplication(
     add(IntakeService(intake: intake), "intake")
     return SluiceApplication(
         pipelines: pipelines, engines: engines, intake: intake, health: health, status: status, services: services,
-        listening: listening, kafkaInbox: kafkaInbox?.inbox, httpClient: httpClient, logger: logger)
+        listening: listening, kafkaInbox: kafkaInbox, httpClient: httpClient, logger: logger)
 }
 
 /// Runs a source once intake is open (the inbox re-admission is done).

@@ -47,9 +47,9 @@ enum KafkaSources {
         return sources
     }
 
-    /// The ingress topic's sink and its producer: a verified webhook is produced (idempotent, `acks=all`,
-    /// keyed by the adapter's ordering key) before `202`. Nil without `kafka.inbox_topic`.
-    static func inbox(config: ServiceConfiguration, logger: Logger) throws -> KafkaInbox? {
+    /// The writer of the ingress topic, where a verified webhook is produced (idempotent, `acks=all`, keyed by
+    /// the adapter's ordering key) before `202`. Nil without `kafka.inbox_topic`.
+    static func inbox(config: ServiceConfiguration, logger: Logger) throws -> KafkaWebhookInbox? {
         guard let topic = config.kafka.inboxTopic else { return nil }
         guard let bootstrap = config.kafka.bootstrapServers else {
             throw StartupError("kafka.inbox_topic is set but kafka.bootstrap_servers is not")
@@ -60,33 +60,7 @@ enum KafkaSources {
         } catch {
             throw StartupError("kafka: \(error)")
         }
-        return KafkaInbox(inbox: KafkaWebhookInbox(producer: producer, topic: topic), producer: producer)
-    }
-}
-
-/// Kafka as the webhook inbox: the sink the webhook routes use, and the service that closes its producer.
-struct KafkaInbox: Sendable {
-    let inbox: KafkaWebhookInbox
-    let producer: KafkaProducer
-
-    /// A webhook adapter's sink: its verified deliveries go to the ingress topic.
-    var sink: @Sendable (AdapterPipeline) -> any WebhookSink {
-        { [inbox] pipeline in KafkaInboxSink(inbox: inbox, pipeline: pipeline) }
-    }
-
-    /// Runs until the group shuts down, then delivers what is queued and closes the producer (its poll
-    /// thread and connections would otherwise outlive the service).
-    var closer: any Service { ProducerCloser(producer: producer) }
-}
-
-/// Closes a producer when the service group shuts down. Placed before the HTTP server in the group, it is
-/// stopped after it, once no request can produce any more.
-struct ProducerCloser: Service {
-    let producer: KafkaProducer
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await producer.shutdown()
+        return KafkaWebhookInbox(producer: producer, topic: topic)
     }
 }
 

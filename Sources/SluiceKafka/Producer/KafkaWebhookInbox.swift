@@ -25,7 +25,12 @@ public final class KafkaWebhookInbox: Sendable {
         self.topic = topic
     }
 
-    /// Whether its producer is closed (``KafkaProducer/shutdown()`` returned).
+    /// Delivers what is queued and closes the producer. Call once nothing appends any more.
+    public func close() async {
+        await producer.shutdown()
+    }
+
+    /// Whether ``close()`` has finished.
     public var isClosed: Bool { producer.isClosed }
 
     /// Produces a verified delivery, keyed by the adapter's ordering key, and returns once the brokers have it.
