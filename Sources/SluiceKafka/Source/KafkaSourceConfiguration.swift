@@ -52,6 +52,12 @@ public struct KafkaSourceConfiguration: Sendable {
         // Consuming never creates a topic: a misspelt or missing topic is a readiness failure that
         // names it (librdkafka's consumer default too, stated so that no broker-side default decides).
         "allow.auto.create.topics": "false",
+        // How long a request may wait for its answer (librdkafka's default: 60 s). After a group coordinator
+        // outage, librdkafka 2.0.2 can leave the rejoin's request queued on the coordinator's connection until
+        // this expires, and the consumer sits outside its group (no partitions, `_ASSIGNMENT_LOST`) that long
+        // (measured on the mock cluster: a 55 s stall). 30 s, the Java consumer's `request.timeout.ms`, halves
+        // that worst case; fetches wait `fetch.wait.max.ms` on top of it, so long polls are unaffected.
+        "socket.timeout.ms": "30000",
     ]
 
     /// Properties Sluice always sets: commits happen only after outcomes are durable.
