@@ -22,7 +22,7 @@ public enum ResponseClassifier {
         let message = body?["message"]?.stringValue ?? response.bodyExcerpt
         let detail = message.isEmpty ? "HTTP \(status) with an empty body" : message
         let retryAfter = RetryAfter.parse(response.retryAfter, now: now)
-            ?? body?["retry_after_seconds"]?.intValue.map { .seconds($0) }
+            ?? body?["retry_after_seconds"]?.intValue.flatMap(RetryAfter.seconds)
         switch status {
         case 401: return .fatal("unauthorized", detail, statusCode: status)
         case 403: return .fatal("forbidden", detail, statusCode: status)

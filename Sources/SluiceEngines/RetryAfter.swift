@@ -10,12 +10,24 @@ public enum RetryAfter {
     public static func parse(_ value: String?, now: Date = Date()) -> Duration? {
         guard let text = value?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
         if text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber) {
-            guard let seconds = Int64(text) else { return .seconds(Int64(Int32.max)) }
-            return .seconds(seconds)
+            return seconds(Int64(text) ?? .max)
         }
         guard let date = httpDate(text) else { return nil }
         let interval = date.timeIntervalSince(now)
-        return interval <= 0 ? .zero : .milliseconds(Int64((interval * 1000).rounded(.up)))
+        guard interval > 0 else { return .zero }
+        return interval >= Double(maximum.components.seconds) ? maximum : .milliseconds(Int64((interval * 1000).rounded(.up)))
+    }
+
+    /// The longest delay Sluice honours: one hour. A step waiting out a `Retry-After` holds its place in
+    /// the gate and its ordering key's lane, so a gateway's `Retry-After: 2147483647` must not park it for
+    /// decades; after an hour the step asks again (and the server may ask for more).
+    public static let maximum = Duration.seconds(3_600)
+
+    /// A delay given in whole seconds (the header, or a body's `retry_after_seconds`), capped at
+    /// ``maximum``; nil when negative.
+    public static func seconds(_ seconds: Int64) -> Duration? {
+        guard seconds >= 0 else { return nil }
+        return .seconds(min(seconds, Int64(maximum.components.seconds)))
     }
 
     /// Parses the three date formats HTTP allows (IMF-fixdate, RFC 850, asctime).

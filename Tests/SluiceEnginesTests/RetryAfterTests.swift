@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 import SluiceEngines
 import Testing
 
@@ -17,5 +18,23 @@ struct RetryAfterTests {
         #expect(RetryAfter.parse("soon", now: now) == nil)
         #expect(RetryAfter.parse("-5", now: now) == nil)
         #expect(RetryAfter.parse(nil, now: now) == nil)
+    }
+
+    /// A gateway's absurd delays are capped at an hour (a waiting step holds its gate slot), and none of
+    /// them traps on the way: not the parse, not the description that logs and spans show.
+    @Test("huge delays are capped at an hour, negative body delays ignored, and nothing traps")
+    func hugeDelays() {
+        #expect(RetryAfter.parse("3600", now: now) == .seconds(3_600))
+        #expect(RetryAfter.parse("3601", now: now) == RetryAfter.maximum)
+        #expect(RetryAfter.parse("9999999999", now: now) == RetryAfter.maximum)
+        #expect(RetryAfter.parse("99999999999999999999999", now: now) == RetryAfter.maximum)
+        #expect(RetryAfter.parse("Fri, 31 Dec 9999 23:59:59 GMT", now: now) == RetryAfter.maximum)
+        for body in [#"{"retry_after_seconds": 1000000000000}"#, #"{"retry_after_seconds": -1000000000000}"#] {
+            let error = ResponseClassifier.error(for: EngineHTTPResponse(status: 503, body: Array(body.utf8)), now: now)
+            #expect(error.retryAfter == (body.contains("-") ? nil : RetryAfter.maximum))
+            #expect(!error.description.isEmpty)
+        }
+        let huge = EngineError.retryable("unavailable", "busy", retryAfter: .seconds(Int64.max))
+        #expect(huge.description.hasSuffix("; retry after 9223372036854775807s"))
     }
 }

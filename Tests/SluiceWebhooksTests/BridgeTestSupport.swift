@@ -12,11 +12,13 @@ final class LedgerBridgeExecutor: BridgeExecutor {
 
     let ledger: any OutcomeLedger
     let mode: Mode
+    let adapterVersion: Int
     private let calls = Mutex<[Plan]>([])
 
-    init(ledger: any OutcomeLedger, mode: Mode = .engine) {
+    init(ledger: any OutcomeLedger, mode: Mode = .engine, adapterVersion: Int = 1) {
         self.ledger = ledger
         self.mode = mode
+        self.adapterVersion = adapterVersion
     }
 
     var plans: [Plan] { calls.withLock { $0 } }

@@ -35,6 +35,8 @@ struct BridgeGuard: BridgeExecutor {
     let intake: Intake
     let pipeline: AdapterPipeline
 
+    var adapterVersion: Int { pipeline.adapterVersion }
+
     func execute(_ plan: Plan) async -> SynchronousResult {
         if intake.isDraining { return .unavailable(reason: "Sluice is shutting down") }
         return await pipeline.execute(plan)

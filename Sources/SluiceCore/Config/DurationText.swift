@@ -47,9 +47,19 @@ public enum DurationText {
     }
 
     /// A duration as the shortest text `parse` reads back: `200ms`, `2s`, `5m`.
+    ///
+    /// A duration too long to count in nanoseconds (about 292 years; an engine's `Retry-After` can say
+    /// anything) is written in whole seconds, hours or minutes, never trapping.
     public static func format(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
-        let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow, case (let nanoseconds, false) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
+        else {
+            for (unit, size) in [("h", Int64(3_600)), ("m", 60)] where seconds % size == 0 {
+                return "\(seconds / size)\(unit)"
+            }
+            return "\(seconds)s"
+        }
         if nanoseconds == 0 { return "0s" }
         for (unit, size) in [("h", Int64(3_600_000_000_000)), ("m", 60_000_000_000), ("s", 1_000_000_000),
             ("ms", 1_000_000), ("us", 1_000)] where nanoseconds % size == 0
@@ -62,7 +72,7 @@ public enum DurationText {
     /// Whole seconds, rounded up (engines take seconds).
     public static func seconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
-        return attoseconds > 0 ? seconds + 1 : seconds
+        return attoseconds > 0 && seconds < .max ? seconds + 1 : seconds
     }
 }
 

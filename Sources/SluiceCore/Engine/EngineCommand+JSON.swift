@@ -63,8 +63,12 @@ extension CommandTarget {
             runTimeout: duration("run_timeout_ms"))
     }
 
+    /// Whole milliseconds, saturating at `Int64`'s bounds (a bridge caller's timeout can be any integer).
     private static func milliseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (total, sumOverflow) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        return sumOverflow ? .max : total
     }
 }

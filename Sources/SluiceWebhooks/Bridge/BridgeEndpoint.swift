@@ -95,7 +95,8 @@ public struct BridgeEndpoint: Sendable {
         }
         let plan: Plan
         do {
-            plan = try BridgeRequestParser.plan(adapter: adapter, body: json, receivedAt: receivedAt)
+            plan = try BridgeRequestParser.plan(
+                adapter: adapter, adapterVersion: executor.adapterVersion, body: json, receivedAt: receivedAt)
         } catch {
             return Self.rejected(adapter: adapter, error)
         }

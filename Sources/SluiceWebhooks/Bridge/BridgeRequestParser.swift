@@ -24,10 +24,11 @@ public enum BridgeRequestParser {
     ///
     /// - Parameters:
     ///   - body: the parsed JSON body.
-    ///   - adapterVersion: recorded in the outcome.
+    ///   - adapterVersion: the adapter's current version (the executor's ``BridgeExecutor/adapterVersion``),
+    ///     recorded in the outcome.
     /// - Throws: ``Rejection`` with `unsupported_action` or `malformed_payload`.
     public static func plan(
-        adapter: String, adapterVersion: Int = 1, body: JSONValue, receivedAt: Date
+        adapter: String, adapterVersion: Int, body: JSONValue, receivedAt: Date
     ) throws(Rejection) -> Plan {
         let actionText = body["action"]?.stringValue ?? ""
         let key = body["idempotency_key"]?.stringValue ?? ""
