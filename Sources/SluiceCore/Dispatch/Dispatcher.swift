@@ -9,6 +9,9 @@ import Tracing
 /// with one ``DispatchResult`` given to its completion: `decided` (record the outcome, then ack) or
 /// `abandoned` (do not ack: the source redelivers it). The completion is awaited before the next
 /// event of the same ordering key starts, so an outcome is recorded before its successor runs.
+/// A completion given to ``submitReporting(_:remap:source:completion:)`` also says whether the decision is now durable: one that is not
+/// (the ledger write failed) leaves the event cancelled rather than succeeded, so that its
+/// redelivery runs again instead of being refused as `alreadyDecided`.
 ///
 /// ```swift
 /// let dispatcher = Dispatcher(adapter: adapter.name, boundary: adapter.boundary, retry: adapter.retry,
@@ -56,7 +59,8 @@ public actor Dispatcher {
         let generation: Int
         let plan: Plan
         let remap: Bool
-        let completion: @Sendable (DispatchResult) async -> Void
+        /// Receives the result; returns whether a decided result is durable.
+        let completion: @Sendable (DispatchResult) async -> Bool
         /// The submitter's trace context: the event's engine calls are its child spans.
         let context: ServiceContext?
         var delivered = false
@@ -64,7 +68,7 @@ public actor Dispatcher {
 
         init(
             generation: Int, plan: Plan, remap: Bool, context: ServiceContext?,
-            completion: @escaping @Sendable (DispatchResult) async -> Void
+            completion: @escaping @Sendable (DispatchResult) async -> Bool
         ) {
             self.generation = generation
             self.plan = plan
@@ -76,7 +80,7 @@ public actor Dispatcher {
 
     enum Command: Sendable {
         case expire(GateInstant)
-        case deliver(@Sendable (DispatchResult) async -> Void, DispatchResult)
+        case deliver(@Sendable (DispatchResult) async -> Bool, DispatchResult)
     }
 
     /// - Parameters:
@@ -123,7 +127,7 @@ public actor Dispatcher {
                         await self.expire()
                     }
                 case .deliver(let completion, let result):
-                    group.addTask { await completion(result) }
+                    group.addTask { _ = await completion(result) }
                 }
             }
         }
@@ -149,7 +153,7 @@ public actor Dispatcher {
                 try? await self.clock.sleep(until: deadline)
                 self.expire()
             case .deliver(let completion, let result):
-                await completion(result)
+                _ = await completion(result)
             }
             self.executionEnded(generation: id)
         }
@@ -171,6 +175,18 @@ public actor Dispatcher {
         _ plan: Plan, remap: Bool = false, source: SourceKind = .push,
         completion: @escaping @Sendable (DispatchResult) async -> Void
     ) throws(DispatchAdmissionError) {
+        try submitReporting(plan, remap: remap, source: source) { result in
+            await completion(result)
+            return true
+        }
+    }
+
+    /// ``submit(_:remap:source:completion:)`` with a completion that records the result and reports
+    /// whether the decision is durable (the pipeline's: false when the ledger write failed).
+    public func submitReporting(
+        _ plan: Plan, remap: Bool = false, source: SourceKind = .push,
+        completion: @escaping @Sendable (DispatchResult) async -> Bool
+    ) throws(DispatchAdmissionError) {
         try admit(plan, remap: remap, source: source, context: ServiceContext.current, completion: completion)
         startAvailable()
     }
@@ -180,7 +196,8 @@ public actor Dispatcher {
     struct Submission: Sendable {
         var plan: Plan
         var context: ServiceContext?
-        var completion: @Sendable (DispatchResult) async -> Void
+        /// Records the result; returns whether a decided result is durable.
+        var completion: @Sendable (DispatchResult) async -> Bool
     }
 
     /// Admits several plans in order in one turn of the actor (a pull source's fetch): the same as
@@ -207,7 +224,7 @@ public actor Dispatcher {
 
     private func admit(
         _ plan: Plan, remap: Bool, source: SourceKind, context: ServiceContext?,
-        completion: @escaping @Sendable (DispatchResult) async -> Void
+        completion: @escaping @Sendable (DispatchResult) async -> Bool
     ) throws(DispatchAdmissionError) {
         switch (source, boundary.mode) {
         case (.push, .pullOnly), (.pull, .pushOnly):
@@ -350,12 +367,15 @@ public actor Dispatcher {
             }
         }
         startAvailable()
+        // Cancelled queued work shrinks the queue: a paused pull source waiting for room may go on.
+        resumeCapacityWaiters()
         publishGauges()
     }
 
     /// Takes work again after ``cancel(reason:)`` (a partition reassigned).
     public func reopen() {
         runtime.reopen()
+        resumeCapacityWaiters()
     }
 
     func expire() {
@@ -364,6 +384,7 @@ public actor Dispatcher {
             deliverAbandoned(key, reason: work[key]?.cancelReason ?? runtime.cancellationReason ?? "cancelled")
         }
         startAvailable()
+        resumeCapacityWaiters()
         publishGauges()
     }
 
@@ -434,10 +455,13 @@ public actor Dispatcher {
         runtime.withdrawCancellation(key)
         if case .decided(let outcome) = result { metrics.recordOutcome(outcome) }
         if case .abandoned = result { metrics.recordAbandoned() }
-        await item.completion(result)
+        let durable = await item.completion(result)
         if work[key]?.generation == generation { work[key] = nil }
         if case .inFlight = runtime.state(key: key) {
             switch result {
+            case .decided where !durable:
+                // Not in the ledger: the source delivers the event again, and it must run again.
+                try? runtime.cancel(key, reason: "the outcome could not be recorded")
             case .decided(let outcome) where outcome.kind == .rejected:
                 try? runtime.fail(key, reason: outcome.reason?.rawValue ?? "rejected")
             case .decided:

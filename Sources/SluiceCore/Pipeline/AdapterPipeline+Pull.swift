@@ -60,8 +60,10 @@ extension AdapterPipeline {
         let trace = EventTrace.start(plan, source: "kafka", name: spanName)
         do {
             try await trace.within { () async throws(DispatchAdmissionError) in
-                try await dispatcher.submit(plan, source: .pull) { result in
-                    await settled(self.settle(result, plan: plan, inboxID: nil, delivery: nil, trace: trace))
+                try await dispatcher.submitReporting(plan, source: .pull) { result in
+                    let settlement = await self.settle(result, plan: plan, inboxID: nil, delivery: nil, trace: trace)
+                    await settled(settlement)
+                    return settlement.isDurable
                 }
             }
         } catch {
@@ -71,7 +73,8 @@ extension AdapterPipeline {
                 return
             }
             trace.end(note: "refused: \(error)")
-            await releaseClaim(key)
+            // In progress here means this replica's earlier run holds the claim: it is that run's to release.
+            if case .alreadyInProgress = error {} else { await releaseClaim(key) }
             throw error
         }
     }
@@ -144,7 +147,9 @@ extension AdapterPipeline {
             let trace = EventTrace.start(plan, source: "kafka", name: spanName, tracer: tracer)
             submissions.append(
                 Dispatcher.Submission(plan: plan, context: trace.span.context) { result in
-                    await settled(index, self.settle(result, plan: plan, inboxID: nil, delivery: nil, trace: trace))
+                    let settlement = await self.settle(result, plan: plan, inboxID: nil, delivery: nil, trace: trace)
+                    await settled(index, settlement)
+                    return settlement.isDurable
                 })
             admitted.append((index, plan, trace))
         }

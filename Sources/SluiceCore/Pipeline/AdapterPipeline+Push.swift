@@ -124,8 +124,8 @@ extension AdapterPipeline: WebhookSink {
         var waitsForOtherRow = 0
         while true {
             do {
-                try await dispatcher.submit(plan, source: .push) { result in
-                    _ = await self.settle(result, plan: plan, inboxID: inboxID, delivery: delivery, trace: trace)
+                try await dispatcher.submitReporting(plan, source: .push) { result in
+                    await self.settle(result, plan: plan, inboxID: inboxID, delivery: delivery, trace: trace).isDurable
                 }
                 return .admitted
             } catch {

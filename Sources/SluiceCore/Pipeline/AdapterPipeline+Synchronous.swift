@@ -29,14 +29,18 @@ extension AdapterPipeline {
         let trace = EventTrace.start(plan, source: "bridge", name: spanName)
         do {
             try await trace.within { () async throws(DispatchAdmissionError) in
-                try await dispatcher.submit(plan, source: .push) { result in
-                    sink.yield(await self.settle(result, plan: plan, inboxID: nil, delivery: nil, trace: trace))
+                try await dispatcher.submitReporting(plan, source: .push) { result in
+                    let settlement = await self.settle(result, plan: plan, inboxID: nil, delivery: nil, trace: trace)
+                    sink.yield(settlement)
                     sink.finish()
+                    return settlement.isDurable
                 }
             }
         } catch {
             trace.end(note: "refused: \(error)")
-            await releaseClaim(key)
+            // In progress here means this replica's earlier run holds the claim (renewed just now): it
+            // is that run's to release.
+            if case .alreadyInProgress = error {} else { await releaseClaim(key) }
             switch error {
             case .saturated(_, let retryAfter): return .saturated(retryAfter: retryAfter)
             case .alreadyInProgress, .alreadyDecided:

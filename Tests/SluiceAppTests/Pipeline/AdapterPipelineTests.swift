@@ -160,6 +160,31 @@ struct AdapterPipelineTests {
         }
     }
 
+    @Test("a pull source's event whose outcome could not be written runs again when it comes back, and is recorded then")
+    func unrecordedEventRunsAgain() async throws {
+        try await withPipeline { pipeline, fake, ledger in
+            let (event, _) = try orderDelivery(id: "evt_unrecorded", order: 8)
+            let settlements = SettlementLog()
+            ledger.failWrites(with: .retryable("disk_full", "no space left on device"))
+            try await pipeline.submit(event) { settlements.append($0) }
+            #expect(await eventually { settlements.count == 1 })
+            guard case .unrecorded? = settlements.items.first else {
+                Issue.record("expected an unrecorded settlement, got \(settlements.items)")
+                return
+            }
+            ledger.failWrites(with: nil)
+            // The Kafka source submits it again after a backoff: it must not be refused as already decided.
+            try await pipeline.submit(event) { settlements.append($0) }
+            #expect(await eventually { settlements.count == 2 })
+            guard case .recorded(let outcome, _)? = settlements.items.last else {
+                Issue.record("expected a recorded settlement, got \(settlements.items)")
+                return
+            }
+            #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "evt_unrecorded") == outcome)
+            #expect(fake.workflow("order-8") != nil)
+        }
+    }
+
     @Test("a pull source's batch: one ledger check for all keys, decided keys answered from the ledger, mapping rejections recorded, a key twice in one batch refused once")
     func pullBatch() async throws {
         try await withPipeline { pipeline, fake, ledger in

@@ -356,6 +356,62 @@ import Testing
         }
         #expect(results.order == ["a", "b", "c", "d", "e"])
     }
+
+    /// A revoke that cancels the queued work empties the queue: a pull source parked for room must
+    /// wake then, not only when the (stuck) in-flight event finally settles.
+    @Test func cancellingQueuedKeysWakesAPausedPullSource() async throws {
+        let engine = ScriptedEngine(otherwise: .gate)
+        let boundary = Boundary(mode: .pullOnly, maxInFlight: 1, maxQueued: 4, cancellationBudget: .seconds(1))
+        let results = ResultBox()
+        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, _ in
+            for key in ["a", "b", "c", "d", "e"] {
+                try await dispatcher.submit(PlanFactory.plan(key), source: .pull, completion: results.completion(for: key))
+            }
+            await engine.waitForCalls(1)
+            let woken = Task { await dispatcher.waitForPullCapacity() }
+            while await dispatcher.capacityWaiters.isEmpty { await Task.yield() }
+            await dispatcher.cancel(keys: ["b", "c", "d", "e"], reason: "partitions revoked")
+            let wokenInTime = await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    await woken.value
+                    return true
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(5))
+                    woken.cancel()  // unparks it, so that the group can end
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            #expect(wokenInTime, "the waiter stayed parked with an empty queue")
+            engine.release()
+            #expect(await results.result("a").outcome?.kind == .accepted)
+            #expect(await results.result("e") == .abandoned(reason: "partitions revoked"))
+        }
+    }
+
+    /// A decided event whose completion could not make it durable (the ledger write failed) is not
+    /// remembered as succeeded: its redelivery runs again instead of being refused `alreadyDecided`.
+    @Test func aDecisionThatWasNotRecordedRunsAgainWhenRedelivered() async throws {
+        let engine = ScriptedEngine()
+        try await withDispatcher(engine: engine) { dispatcher, _ in
+            let (first, firstSink) = AsyncStream.makeStream(of: DispatchResult.self)
+            try await dispatcher.submitReporting(PlanFactory.plan("k"), source: .pull) { result in
+                firstSink.yield(result)
+                firstSink.finish()
+                return false
+            }
+            for await result in first { #expect(result.outcome?.kind == .accepted) }
+            #expect(try await dispatcher.dispatch(PlanFactory.plan("k"), source: .pull).outcome?.kind == .accepted)
+            // Once recorded, a redelivery is refused as decided.
+            await #expect(throws: DispatchAdmissionError.alreadyDecided(key: "k")) {
+                try await dispatcher.dispatch(PlanFactory.plan("k"), source: .pull)
+            }
+        }
+        #expect(engine.calls.count == 2)
+    }
 }
 
 final class VersionBox: Sendable {
