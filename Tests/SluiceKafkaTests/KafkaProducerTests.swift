@@ -7,14 +7,21 @@ extension KafkaSuites {
     @Suite("KafkaProducer, webhook inbox and JSON Lines (mock cluster)", .serialized, .timeLimit(.minutes(2)))
     struct KafkaProducerTests {
         /// A verified webhook produced to the ingress topic comes back as that webhook's event, with a Kafka position.
+        /// Headers a sender set in Sluice's `sluice-inbox-` namespace are dropped, so they cannot route the
+        /// delivery to another adapter (past that adapter's verification).
         @Test func webhookInboxRecordsAreNormalisedAsWebhooks() async throws {
             let cluster = try MockKafkaCluster(brokers: 1)
             try cluster.createTopic("ingress", partitions: 2)
             let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: KafkaTest.logger)
             let inbox = KafkaWebhookInbox(producer: producer, topic: "ingress")
+            let genuine: HeaderFields = [
+                "X-GitHub-Delivery": "d-42", "X-GitHub-Event": "deployment", "Content-Type": "application/json",
+            ]
+            var received = genuine
+            received.append(name: "sluice-inbox-adapter", value: "stripe-orders")
+            received.append(name: "Sluice-Inbox-Target", value: "/webhooks/stripe")
             let delivery = Delivery(
-                adapter: "github-deployments", target: "/hooks/github?x=1",
-                headers: ["X-GitHub-Delivery": "d-42", "X-GitHub-Event": "deployment", "Content-Type": "application/json"],
+                adapter: "github-deployments", target: "/hooks/github?x=1", headers: received,
                 body: Array(#"{"action":"created"}"#.utf8), receivedAt: Date(timeIntervalSince1970: 1_700_000_000))
             let stored = try await inbox.append(delivery, key: "repo-1")
             #expect(stored.offset == 0)
@@ -24,13 +31,14 @@ extension KafkaSuites {
             #expect(records.count == 1)
             let record = try #require(records.first)
             #expect(KafkaWebhookInbox.delivery(from: record) == Delivery(
-                adapter: "github-deployments", target: "/hooks/github?x=1", headers: delivery.headers, body: delivery.body,
+                adapter: "github-deployments", target: "/hooks/github?x=1", headers: genuine, body: delivery.body,
                 receivedAt: delivery.receivedAt))
+            #expect(record.headers.fields.filter { $0.name.lowercased() == KafkaWebhookInbox.adapterHeader }.count == 1)
             let event = try record.event(receivedAt: Date())
             #expect(event.id == "d-42")
             #expect(event.type == "deployment")
             #expect(event.convention == .github)
-            #expect(event.source == "/hooks/github")
+            #expect(event.source == "github-deployments")
             #expect(event.position == .kafka(topic: "ingress", partition: record.partition, offset: 0))
         }
 

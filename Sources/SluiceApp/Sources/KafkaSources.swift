@@ -28,7 +28,7 @@ enum KafkaSources {
                 sources.append(try KafkaSource(configuration: configuration, handler: PipelineRecordHandler(pipeline: pipeline), logger: logger))
             }
             if let topic = config.kafka.inboxTopic {
-                let router = InboxRecordRouter(pipelines: pipelines)
+                let router = InboxRecordRouter(pipelines: pipelines, logger: logger)
                 let configuration = KafkaSourceConfiguration(
                     adapter: "webhook-inbox", bootstrapServers: bootstrap, topics: [topic], groupID: "sluice-webhook-inbox",
                     properties: config.kafka.properties)
@@ -64,46 +64,75 @@ enum KafkaSources {
     }
 }
 
-/// The webhook ingress topic's handler: each record goes to the webhook adapter whose path it was
-/// posted to.
+/// The webhook ingress topic's handler: each record goes to the webhook adapter that accepted it (its
+/// `sluice-inbox-adapter` header, set by Sluice, never by the sender).
 struct InboxRecordRouter: KafkaRecordHandler {
-    let byPath: [String: AdapterPipeline]
+    let byAdapter: [String: AdapterPipeline]
+    /// Where a delivery for an adapter that no longer exists is recorded (the shared ledger).
+    let ledger: (any OutcomeLedger)?
+    let logger: Logger
 
-    init(pipelines: [String: AdapterPipeline]) {
-        var byPath: [String: AdapterPipeline] = [:]
-        for pipeline in pipelines.values {
-            if case .webhook(let route) = pipeline.adapter.source { byPath[route.path] = pipeline }
-        }
-        self.byPath = byPath
+    init(pipelines: [String: AdapterPipeline], logger: Logger) {
+        byAdapter = pipelines.filter { if case .webhook = $0.value.adapter.source { true } else { false } }
+        ledger = pipelines.values.first?.ledger
+        self.logger = logger
     }
 
     var capacity: Int {
         get async {
             var smallest = Int.max
-            for pipeline in byPath.values { smallest = min(smallest, await pipeline.dispatcher.pullCapacity) }
+            for pipeline in byAdapter.values { smallest = min(smallest, await pipeline.dispatcher.pullCapacity) }
             return smallest == .max ? 0 : smallest
         }
     }
 
     func waitForCapacity() async {
-        for pipeline in byPath.values { await pipeline.dispatcher.waitForPullCapacity() }
+        for pipeline in byAdapter.values { await pipeline.dispatcher.waitForPullCapacity() }
     }
 
     func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void) async throws(DispatchAdmissionError) {
-        guard let pipeline = byPath[event.source] else {
-            // Posted to a route no adapter serves any more: acknowledge it with a rejected outcome.
-            let outcome = Outcome(
-                adapter: "webhook-inbox", action: "none", idempotencyKey: event.id, kind: .rejected, reason: .unknownTarget,
-                message: "no webhook adapter serves \(event.source)")
-            await settled(.recorded(outcome, deadLetter: true))
+        guard let pipeline = byAdapter[event.source] else {
+            await settled(await unknownAdapter(event))
             return
         }
         try await pipeline.submit(event) { settlement in await settled(KafkaSettlement(settlement)) }
     }
 
+    /// Accepted by an adapter that this configuration no longer has (removed or renamed since): the
+    /// delivery is rejected `unknown_target` and kept as a dead letter in the ledger, with its
+    /// delivery, so that `sluice replay` can send it once the adapter is back. Not committed unless
+    /// that record is durable.
+    private func unknownAdapter(_ event: Event) async -> KafkaSettlement {
+        let outcome = Outcome(
+            adapter: event.source, action: "none", idempotencyKey: event.id, kind: .rejected, reason: .unknownTarget,
+            message: "no webhook adapter named '\(event.source)' is configured")
+        logger.error(
+            "a webhook in the Kafka inbox belongs to no configured adapter; kept as a dead letter",
+            metadata: ["adapter": "\(event.source)", "event.id": "\(event.id)"])
+        guard let ledger else { return .recorded(outcome, deadLetter: true) }
+        let target = if case .webhook(let request) = event.origin { request.path } else { event.source }
+        let body: [UInt8] =
+            switch event.body {
+            case .json(let value): JSONWriter.bytes(value)
+            case .bytes(let bytes): bytes
+            }
+        let delivery = Delivery(
+            adapter: event.source, target: target, headers: event.headers, body: body, receivedAt: event.receivedAt)
+        do throws(LedgerError) {
+            let request = RecordRequest(outcome: outcome, deadLetter: DeadLetterContent(commands: [], delivery: delivery))
+            switch try await ledger.record(request) {
+            case .recorded: return .recorded(outcome, deadLetter: true)
+            case .alreadyDecided(let existing): return .recorded(existing, deadLetter: false)
+            }
+        } catch {
+            return .unrecorded(error)
+        }
+    }
+
     func cancel(events: [Event], reason: String) async {
         for event in events {
-            guard let pipeline = byPath[event.source], let key = pipeline.adapter.map(event).plan?.idempotencyKey else { continue }
+            guard let pipeline = byAdapter[event.source], let key = pipeline.adapter.map(event).plan?.idempotencyKey
+            else { continue }
             await pipeline.dispatcher.cancel(keys: [key], reason: reason)
         }
     }

@@ -19,7 +19,7 @@ public struct Event: Sendable, Hashable {
         case explicit
     }
 
-    /// The source's name: the adapter's webhook path or Kafka topic.
+    /// The source's name: the webhook adapter's name, or the Kafka topic.
     public var source: String
     /// A stable id: the same delivery always gets the same id.
     public var id: String

@@ -13,6 +13,11 @@ public final class KafkaWebhookInbox: Sendable {
     public static let targetHeader = "sluice-inbox-target"
     public static let receivedAtHeader = "sluice-inbox-received-at"
 
+    /// Whether a header name is in the namespace of the headers above.
+    static func isReserved(_ name: String) -> Bool {
+        name.lowercased().hasPrefix("sluice-inbox-")
+    }
+
     private let producer: KafkaProducer
     /// The ingress topic (`kafka.inbox_topic`).
     public let topic: String
@@ -38,7 +43,11 @@ public final class KafkaWebhookInbox: Sendable {
     /// - Throws: ``KafkaError`` when it is not stored: the route answers 503 and stores nothing else.
     @discardableResult
     public func append(_ delivery: Delivery, key: String?) async throws(KafkaError) -> KafkaProducer.Delivery {
-        var headers = delivery.headers.map { KafkaProducer.Message.Header($0.name, $0.value) }
+        // The `sluice-inbox-` names are Sluice's: a sender's own header of that name would otherwise route
+        // the delivery to another adapter, past that adapter's verification.
+        var headers = delivery.headers.fields.filter { !Self.isReserved($0.name) }.map {
+            KafkaProducer.Message.Header($0.name, $0.value)
+        }
         headers.append(.init(Self.adapterHeader, delivery.adapter))
         headers.append(.init(Self.targetHeader, delivery.target))
         headers.append(.init(Self.receivedAtHeader, String(Int64(delivery.receivedAt.timeIntervalSince1970 * 1000))))
@@ -50,7 +59,7 @@ public final class KafkaWebhookInbox: Sendable {
     public static func delivery(from record: KafkaRecord) -> Delivery? {
         guard let adapter = record.headers[adapterHeader], let target = record.headers[targetHeader] else { return nil }
         let millis = record.headers[receivedAtHeader].flatMap(Int64.init)
-        let original = record.headers.fields.filter { !$0.name.lowercased().hasPrefix("sluice-inbox-") }
+        let original = record.headers.fields.filter { !isReserved($0.name) }
         return Delivery(
             adapter: adapter, target: target, headers: HeaderFields(original), body: record.value,
             receivedAt: millis.map { Date(timeIntervalSince1970: Double($0) / 1000) } ?? record.timestamp ?? Date())

@@ -34,14 +34,15 @@ public struct KafkaRecord: Sendable, Hashable {
     /// The record normalised into an ``Event`` (CloudEvents binary and structured mode recognised).
     ///
     /// A record of the webhook inbox (``KafkaWebhookInbox``) is normalised as the webhook it carries
-    /// (GitHub, Stripe, … ids; `webhook.*` in expressions), keeping its Kafka position for the commit.
+    /// (GitHub, Stripe, … ids; `webhook.*` in expressions), keeping its Kafka position for the commit; its
+    /// `source` is the webhook adapter's name, as for a webhook through the SQLite inbox.
     ///
     /// - Throws: ``EventError`` when the record claims to be a CloudEvent but is not a valid one.
     public func event(receivedAt: Date) throws(EventError) -> Event {
         if let delivery = KafkaWebhookInbox.delivery(from: self) {
             let request = EventOrigin.WebhookRequest(target: delivery.target)
             return try Event.webhook(
-                source: request.path, request: request, headers: delivery.headers, body: delivery.body,
+                source: delivery.adapter, request: request, headers: delivery.headers, body: delivery.body,
                 receivedAt: delivery.receivedAt, position: .kafka(topic: topic, partition: partition, offset: offset))
         }
         return try Event.kafka(

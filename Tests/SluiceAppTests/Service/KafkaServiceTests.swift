@@ -90,6 +90,20 @@ struct KafkaServiceTests {
             #expect(outcome?.kind == .accepted)
             #expect(fake.workflow("order-\(900 + order)") != nil)
         }
+        // A delivery accepted for an adapter this configuration no longer has (removed since) is not
+        // dropped: it is rejected `unknown_target` and kept, with its delivery, as a dead letter.
+        let otherProducer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: Logger(label: "test"))
+        let otherReplica = KafkaWebhookInbox(producer: otherProducer, topic: "sluice.inbox")
+        let retired = Delivery(
+            adapter: "retired", target: "/webhooks/retired", headers: ["Content-Type": "application/json"],
+            body: Array(#"{"id":"evt_retired"}"#.utf8), receivedAt: Date())
+        try await otherReplica.append(retired, key: nil)
+        await otherReplica.close()
+        #expect(await eventually { ledger.allDecisions.count == 11 })
+        let letters = try await ledger.deadLetters(DeadLetterQuery(adapter: "retired"))
+        #expect(letters.count == 1)
+        #expect(letters.first?.outcome.reason == .unknownTarget)
+        #expect(letters.first?.content.delivery?.body == retired.body)
         let inbox = try #require(service.application.kafkaInbox)
         #expect(!inbox.isClosed)
         try await service.stop()
