@@ -13,6 +13,27 @@ import Testing
         #expect(throws: Never.self) { _ = try WebhookVerifiers.make(scheme: .none, secrets: []) }
     }
 
+    /// `STRIPE_WEBHOOK_SECRET=` left blank resolves to an empty secret: with an empty HMAC key anyone can
+    /// sign, so every signing scheme refuses it at start-up, naming the secret by position only.
+    @Test func anEmptySecretIsRefusedForEverySigningScheme() {
+        for scheme in VerifySpec.Scheme.allCases where scheme != .none {
+            #expect(throws: WebhookConfigurationError.self) {
+                _ = try WebhookVerifiers.make(scheme: scheme, secrets: [Secret("whsec_c2VjcmV0"), Secret("")], header: "X-Sig")
+            }
+            do {
+                _ = try WebhookVerifiers.make(scheme: scheme, secrets: [Secret("")], header: "X-Sig")
+                Issue.record("\(scheme) accepted an empty secret")
+            } catch {
+                guard case .invalidSecret(let index, let why) = error else {
+                    Issue.record("\(scheme): \(error)")
+                    continue
+                }
+                #expect(index == 0)
+                #expect(why.contains("empty"))
+            }
+        }
+    }
+
     @Test func genericHMACNeedsAHeaderAndKnownOptions() {
         let secrets = [Secret("k")]
         #expect(throws: WebhookConfigurationError.missingOption(name: "header", scheme: "hmac")) {

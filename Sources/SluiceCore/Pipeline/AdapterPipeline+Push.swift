@@ -46,8 +46,13 @@ extension AdapterPipeline: WebhookSink {
             switch try await claim(key) {
             case .proceed: break
             case .decided(let outcome): return .known(outcome)
-            // Another replica took this key with its own durable copy.
-            case .held: return accepted
+            case .held(let until):
+                // Another replica is working on this key, but it claims before it writes its inbox: its
+                // copy may not be durable yet (or ever, if it dies now). A 2xx here could lose the event;
+                // the sender's retry finds the decision, or the claim released or expired.
+                let remaining = Int64(until.timeIntervalSince(now()).rounded(.up))
+                return .unavailable(
+                    reason: "another replica is working on this event; retry", retryAfter: .seconds(min(max(remaining, 1), 30)))
             }
         } catch {
             return .unavailable(reason: "the ledger could not claim the event: \(error)", retryAfter: .seconds(1))

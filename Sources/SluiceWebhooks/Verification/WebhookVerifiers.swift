@@ -4,7 +4,7 @@ public import SluiceCore
 public enum WebhookVerifiers {
     /// The verifier for a compiled adapter's verification settings.
     ///
-    /// - Throws: ``WebhookConfigurationError`` for a missing secret, an unknown algorithm or encoding,
+    /// - Throws: ``WebhookConfigurationError`` for a missing or empty secret, an unknown algorithm or encoding,
     ///   or a malformed Standard Webhooks secret: a bad route fails at start-up.
     public static func make(_ verification: CompiledAdapter.Verification) throws(WebhookConfigurationError)
         -> any WebhookVerifier
@@ -24,6 +24,11 @@ public enum WebhookVerifiers {
         timestampHeader: String? = nil
     ) throws(WebhookConfigurationError) -> any WebhookVerifier {
         if scheme != .none && secrets.isEmpty { throw .noSecrets(scheme: scheme.rawValue) }
+        // An HMAC key may be empty as far as the algorithm goes, and then anyone can sign: an unset or blank
+        // variable or file must stop the start, not open the route.
+        if scheme != .none, let empty = secrets.firstIndex(where: { $0.bytes.isEmpty }) {
+            throw .invalidSecret(index: empty, "it is empty (a blank variable or file?), and anyone could sign with it")
+        }
         switch scheme {
         case .stripe: return StripeVerifier(secrets: secrets, tolerance: tolerance)
         case .github: return GitHubVerifier(secrets: secrets)
