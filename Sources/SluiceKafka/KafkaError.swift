@@ -37,6 +37,11 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether librdkafka says retrying may succeed (transient broker and network errors).
+    /// Whether the producer or the broker refused a record for its size (`MSG_SIZE_TOO_LARGE`).
+    public var isMessageTooLarge: Bool {
+        rd_kafka_resp_err_t(code) == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
+    }
+
     public var isRetriable: Bool {
         switch rd_kafka_resp_err_t(code) {
         case RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__TIMED_OUT, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT,

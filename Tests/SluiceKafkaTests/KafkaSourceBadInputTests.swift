@@ -57,6 +57,36 @@ extension KafkaSuites {
             #expect(huge?.value.isEmpty == true)
         }
 
+        /// A dead letter that the producer refuses for its size (under the source's `maxValueBytes`, over the
+        /// producer's `message.max.bytes`) goes without its value and says so, instead of holding the
+        /// partition's commits for ever.
+        @Test func aDeadLetterTooLargeToProduceGoesWithoutItsValue() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("orders", partitions: 1)
+            try cluster.createTopic("orders.dlq", partitions: 1)
+            var messages = KafkaTest.messages(topic: "orders", count: 3, keys: 1) { _ in "order.created" }
+            let padding = String(repeating: "A", count: 20_000)
+            messages.append(KafkaProducer.Message(topic: "orders", value: Array(#"{"id":"big","type":"poison","pad":"\#(padding)"}"#.utf8)))
+            try await KafkaTest.produce(messages, to: cluster)
+
+            let pipeline = TestPipeline(maxInFlight: 4, poisonType: "poison")
+            let source = try KafkaSource(
+                configuration: KafkaTest.configuration(
+                    cluster, topic: "orders", group: "dlq-size", deadLetterTopic: "orders.dlq", maxValueBytes: 1 << 20,
+                    properties: ["message.max.bytes": "10000"]),
+                handler: pipeline, logger: KafkaTest.logger)
+            try await KafkaTest.withRunning(source) {
+                #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "dlq-size")) == true })
+            }
+            #expect(source.statistics.deadLettered == 1)
+            let letters = try await DeadLetterReader.read(cluster, topic: "orders.dlq", count: 1)
+            let letter = try #require(letters.first)
+            #expect(letter.headers["sluice.dlq.reason"] == "malformed_payload")
+            #expect(letter.value.isEmpty)
+            #expect(letter.headers["sluice.dlq.value_omitted"]?.hasPrefix("20") == true)
+            #expect(letter.headers["sluice.dlq.value_omitted"]?.contains("MSG_SIZE_TOO_LARGE") == true)
+        }
+
         /// With an outcome topic, every settled record's outcome is produced there (JSON keyed by the idempotency
         /// key, with adapter, decision and origin headers) before its offset is committed; a dead-lettered one also
         /// goes to the dead-letter topic. Records that never became events publish no outcome.

@@ -11,6 +11,8 @@ enum DeadLetterMessage {
     static let partitionHeader = "sluice.dlq.original.partition"
     static let offsetHeader = "sluice.dlq.original.offset"
     static let timeHeader = "sluice.dlq.time"
+    /// Set when the value was left out because the producer or the broker refused the record's size.
+    static let valueOmittedHeader = "sluice.dlq.value_omitted"
 
     static func make(
         _ record: KafkaRecord, topic: String, adapter: String, reason: String, detail: String, maxValueBytes: Int,

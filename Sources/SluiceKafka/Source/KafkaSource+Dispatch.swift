@@ -216,16 +216,44 @@ extension KafkaSource {
 
     /// Produces `message`, retrying with backoff while the ticket's partition is owned; false when it was given up
     /// (the record is then redelivered to the partition's next owner).
+    ///
+    /// A record too large for the producer or the broker goes again without its value (the original stays in
+    /// the source topic; a `sluice.dlq.value_omitted` header says why). An error that retrying cannot cure (a
+    /// missing topic, no authorization) makes the source not ready with that error until a produce succeeds:
+    /// the partition's commits wait for this record, and `/readyz` says why.
     private func produce(_ message: KafkaProducer.Message, for ticket: Ticket) async -> Bool {
         guard let producer else { return false }
+        var message = message
         var attempt = 0
         while true {
             do {
                 try await producer.send(message)
+                state.withLock { $0.publishBlocked = nil }
                 return true
             } catch {
+                if error.isMessageTooLarge, !message.value.isEmpty {
+                    logger.warning(
+                        "kafka record too large to produce; producing it without its value: \(error)",
+                        metadata: ["kafka.topic": "\(message.topic)", "bytes": "\(message.value.count)"])
+                    message.headers.append(.init(DeadLetterMessage.valueOmittedHeader, "\(message.value.count) bytes: \(error.codeName)"))
+                    message.value = []
+                    continue
+                }
                 attempt += 1
-                logger.error("kafka record not produced (retrying): \(error)", metadata: ["kafka.topic": "\(message.topic)"])
+                if error.isRetriable {
+                    logger.error("kafka record not produced (retrying): \(error)", metadata: ["kafka.topic": "\(message.topic)"])
+                } else {
+                    let first = state.withLock { state -> Bool in
+                        defer { state.publishBlocked = error }
+                        if state.phase == .running { state.readiness = .notReady(error) }
+                        return state.publishBlocked == nil
+                    }
+                    if first || attempt.isMultiple(of: 60) {
+                        logger.error(
+                            "kafka record cannot be produced until the cause is fixed; the partition's commits wait for it: \(error)",
+                            metadata: ["kafka.topic": "\(message.topic)"])
+                    }
+                }
                 try? await Task.sleep(for: backoff(attempt: attempt))
                 guard !Task.isCancelled, state.withLock({ $0.owns(ticket) }) else { return false }
             }

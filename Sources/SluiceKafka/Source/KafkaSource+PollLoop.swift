@@ -139,8 +139,13 @@ extension KafkaSource {
                     return
                 }
             }
-            // A lost session stays not ready until the group assigns again, even with every broker answering.
-            state.withLock { if $0.phase == .running, !$0.readiness.isReady, !$0.sessionLost { $0.readiness = .ready } }
+            // A lost session stays not ready until the group assigns again, and a refused dead letter until it is
+            // produced, even with every broker answering.
+            state.withLock {
+                if $0.phase == .running, !$0.readiness.isReady, !$0.sessionLost, $0.publishBlocked == nil {
+                    $0.readiness = .ready
+                }
+            }
         } catch {
             setNotReady(error)
         }

@@ -96,6 +96,9 @@ extension KafkaSource {
         /// The group session was lost and no assignment has come since: the consumer is rejoining, not
         /// consuming, and is not ready however well the brokers answer.
         var sessionLost = false
+        /// A dead letter or outcome the producer refuses for good (a missing topic, no authorization): the
+        /// partition's commits wait for it, so the source is not ready until a produce succeeds again.
+        var publishBlocked: KafkaError?
         var fatal: KafkaError?
         var statistics = KafkaSourceStatistics()
         /// Every 64th fetched record's offset and fetch time, per partition, until its offset is committed.
@@ -125,7 +128,7 @@ extension KafkaSource {
             sessionLost = false
             // An empty assignment proves nothing: a group on a topic that does not exist gets one too. The
             // metadata probe decides then (an existing topic with more members than partitions is ready).
-            if !assigned.isEmpty { readiness = .ready }
+            if !assigned.isEmpty, publishBlocked == nil { readiness = .ready }
         }
 
         /// Marks `revoked` as leaving: their buffered records are dropped, nothing new is admitted.
