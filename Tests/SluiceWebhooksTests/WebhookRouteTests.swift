@@ -36,6 +36,33 @@ import Testing
         #expect(sink.events.first?.convention == .stripe)
     }
 
+    /// Stripe signs the body, not other providers' id headers: a replay of a genuine delivery with
+    /// `webhook-id`, `X-GitHub-Delivery` or `ce-*` headers added keeps the body's id (so the idempotency
+    /// check catches it) instead of taking a new id from the unsigned header.
+    @Test func unsignedIDHeadersOfOtherConventionsCannotRenameASignedEvent() async throws {
+        let sink = LedgerInboxSink(ledger: InMemoryLedger())
+        let genuine = try RouteTestSupport.fixtureCase("stripe", "genuine")
+        let app = Application(router: try RouteTestSupport.router(for: genuine, sink: sink))
+        try await app.test(.router) { client in
+            for (index, extra) in [("webhook-id", "x1"), ("X-GitHub-Delivery", "g2"), ("ce-id", "c3")].enumerated() {
+                var headers = RouteTestSupport.headers(genuine)
+                headers.append(HTTPField(name: HTTPField.Name(extra.0)!, value: extra.1))
+                if extra.0 == "ce-id" {
+                    for (name, value) in [("ce-specversion", "1.0"), ("ce-source", "/x"), ("ce-type", "charge.refunded")] {
+                        headers.append(HTTPField(name: HTTPField.Name(name)!, value: value))
+                    }
+                }
+                let response = try await client.execute(
+                    uri: uri, method: .post, headers: headers, body: ByteBuffer(string: genuine.body))
+                #expect(response.status == .accepted)
+                #expect(try RouteTestSupport.json(response)["event_id"]?.stringValue == "evt_1NG8Du2eZvKYlo2CUI79vXWy")
+                #expect(sink.events.count == index + 1)
+                #expect(sink.events.last?.convention == .stripe)
+                #expect(sink.events.last?.headers.contains(extra.0) == false)
+            }
+        }
+    }
+
     @Test func aDecidedKeyAnswers200WithTheEarlierOutcome() async throws {
         let ledger = InMemoryLedger()
         let earlier = Outcome(

@@ -58,7 +58,7 @@ public struct WebhookHandler: Sendable {
         if endpoint.verifier.scheme == .slack, let challenge = SlackChallenge.answer(body) {
             return .json(.ok, challenge)
         }
-        let stored = Self.stripping(strippedHeaders, from: headers)
+        let stored = Self.withoutForeignIDs(Self.stripping(strippedHeaders, from: headers), scheme: endpoint.verifier.scheme)
         let target = request.head.path ?? request.uri.path
         let event: Event
         do {
@@ -93,6 +93,29 @@ public struct WebhookHandler: Sendable {
     /// Hummingbird's fields as Sluice's ordered, case-insensitive header list.
     static func headerFields(_ fields: HTTPFields) -> HeaderFields {
         HeaderFields(fields.map { HeaderFields.Field(name: $0.name.rawName, value: $0.value) })
+    }
+
+    /// Headers that give an event its id by another provider's convention (GitHub's and Shopify's delivery ids,
+    /// Standard Webhooks' `webhook-id`, CloudEvents' `ce-*`), which outrank the body's.
+    static let conventionIDHeaders = ["X-GitHub-Delivery", "X-Shopify-Webhook-Id", "webhook-id"]
+
+    /// `headers` without the id headers of other conventions, for the schemes whose signature covers the
+    /// event's own id: Stripe and Slack sign the body (its `id`, `event_id`), Standard Webhooks signs
+    /// `webhook-id`. None of those signatures covers a header of another convention, so a replay of a genuine
+    /// delivery with `webhook-id: x1`, then `x2`, … would otherwise get a new idempotency key each time and
+    /// pass the idempotency check inside the tolerance window.
+    static func withoutForeignIDs(_ headers: HeaderFields, scheme: VerifySpec.Scheme) -> HeaderFields {
+        let foreign: [String]
+        switch scheme {
+        case .stripe, .slack: foreign = conventionIDHeaders
+        case .standardWebhooks: foreign = conventionIDHeaders.filter { $0 != "webhook-id" }
+        default: return headers
+        }
+        return HeaderFields(
+            headers.fields.filter { field in
+                !field.name.lowercased().hasPrefix("ce-")
+                    && !foreign.contains { HeaderFields.equalIgnoringCase($0, field.name) }
+            })
     }
 
     /// `headers` without any field named in `names`.
