@@ -1,8 +1,10 @@
 import Foundation
 import Logging
+import PostgresNIO
 import SluiceCore
-import SluiceLedger
 import Testing
+
+@testable import SluiceLedger
 
 /// The PostgreSQL ledger against a real server: a throw-away cluster started for this suite.
 @Suite(.postgresCluster) struct PostgresLedgerTests {
@@ -72,6 +74,43 @@ import Testing
                     database: database)
                 #expect(counted.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
             }
+        }
+    }
+
+    /// Replicas starting together on a fresh database: the migration runs once, under an advisory lock,
+    /// and none of them fails in the catalog race of `CREATE TABLE`.
+    @Test func replicasStartingTogetherOnAFreshDatabaseAllStart() async throws {
+        let cluster = try #require(PostgresCluster.current)
+        for _ in 0..<3 {
+            let configuration = try configuration(database: try await cluster.makeDatabase())
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for replica in 0..<6 {
+                    group.addTask {
+                        try await PostgresLedger.withLedger(configuration, logger: Self.logger) { ledger in
+                            _ = try await ledger.record(LedgerFixtures.outcome(key: "k", note: "replica \(replica)"))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    /// Every session bounds lock waits and idle transactions, so that a frozen replica's locks cannot
+    /// hold this one's writes (and its shutdown) for the hours a TCP keepalive takes.
+    @Test func sessionsBoundLockWaitsAndIdleTransactions() async throws {
+        try await withLedger { ledger in
+            var settings: [String: String] = [:]
+            try await ledger.client.withConnection { connection in
+                for name in ["lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout"] {
+                    for try await value in try await connection.query(PostgresQuery(unsafeSQL: "SHOW \(name)"), logger: Self.logger)
+                        .decode(String.self)
+                    {
+                        settings[name] = value
+                    }
+                }
+            }
+            #expect(settings == ["lock_timeout": "10s", "statement_timeout": "1min", "idle_in_transaction_session_timeout": "1min"])
         }
     }
 

@@ -38,6 +38,7 @@ public final class PostgresLedger: OutcomeLedger {
             password: configuration.password, database: configuration.database, tls: .disable)
         clientConfiguration.options.maximumConnections = max(2, configuration.maxConnections)
         clientConfiguration.options.connectTimeout = configuration.connectTimeout
+        clientConfiguration.options.additionalStartupParameters = Self.sessionLimits
         client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
     }
 
@@ -92,10 +93,21 @@ public final class PostgresLedger: OutcomeLedger {
                 await runWriter()
             } onCancel: {
                 self.close()
+                // A batch waiting on a stuck server would otherwise keep the writer (and shutdown) waiting.
+                if let connection = self.writer.withLock({ $0 }) { Task { await connection.close() } }
             }
             group.cancelAll()
         }
     }
+
+    /// Limits every Sluice session sets at connect (startup parameters, so pooled connections get them
+    /// too). Without them, a replica frozen mid-transaction (paused VM, network partition) holds its row
+    /// locks until the server's TCP keepalive gives up (hours by default), and every other replica's
+    /// writes to those keys wait as long, behind which their whole write queue and their shutdown wait.
+    /// The errors these raise (`55P03`, `57014`, `25P03`) are retried like a lost connection.
+    static let sessionLimits: [(String, String)] = [
+        ("lock_timeout", "10s"), ("statement_timeout", "60s"), ("idle_in_transaction_session_timeout", "60s"),
+    ]
 
     /// Checks the schema version and applies missing migrations, under a lock so that replicas
     /// starting together migrate once.
@@ -105,6 +117,9 @@ public final class PostgresLedger: OutcomeLedger {
         let configuration = self.configuration
         do {
             try await client.withTransaction(logger: logger) { connection in
+                // Replicas starting together on a fresh database would otherwise race in CREATE TABLE (a
+                // unique violation in the catalog) before the table lock below exists to take.
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
                 try await connection.query("CREATE TABLE IF NOT EXISTS sluice_schema (version INTEGER NOT NULL)", logger: logger)
                 try await connection.query("LOCK TABLE sluice_schema IN ACCESS EXCLUSIVE MODE", logger: logger)
                 var version = 0
@@ -152,6 +167,9 @@ public final class PostgresLedger: OutcomeLedger {
     }
 
     static let closedError = LedgerError.retryable("closed", "the ledger is not running")
+
+    /// The advisory lock key of migrations ('SLCE').
+    static let migrationLock: Int64 = 0x534C_4345
 
     private func close() {
         let (jobs, waiter) = queue.withLock { queue in
@@ -236,11 +254,11 @@ public final class PostgresLedger: OutcomeLedger {
     private func writerConnection() async throws -> PostgresWriterConnection {
         if let current = writer.withLock({ $0 }), !current.isClosed { return current }
         let configuration = self.configuration
-        let connection = try await PostgresWriterConnection.connect(
-            PostgresConnection.Configuration(
-                host: configuration.host, port: configuration.port, username: configuration.username,
-                password: configuration.password, database: configuration.database, tls: .disable),
-            logger: logger)
+        var connectionConfiguration = PostgresConnection.Configuration(
+            host: configuration.host, port: configuration.port, username: configuration.username,
+            password: configuration.password, database: configuration.database, tls: .disable)
+        connectionConfiguration.options.additionalStartupParameters = Self.sessionLimits
+        let connection = try await PostgresWriterConnection.connect(connectionConfiguration, logger: logger)
         writer.withLock { $0 = connection }
         return connection
     }
@@ -281,7 +299,7 @@ public final class PostgresLedger: OutcomeLedger {
                 return .fatal(
                     "authentication", "PostgreSQL at \(endpoint) refused user '\(configuration.username)': \(message)")
             case "3D000": return .fatal("unknown_database", "PostgreSQL at \(endpoint): \(message)")
-            case "40001", "40P01", "55P03", "57014":
+            case "40001", "40P01", "55P03", "57014", "25P03":
                 return .retryable("conflict", "PostgreSQL at \(endpoint): \(message) (\(state))")
             case "53100", "53200", "53300", "57P01", "57P02", "57P03", "08000", "08003", "08006":
                 return .retryable("unavailable", "PostgreSQL at \(endpoint): \(message) (\(state))")
