@@ -29,14 +29,24 @@ struct TemporalFailure: Sendable, Hashable {
         self.runID = detail?["runId"]?.stringValue
     }
 
+    /// The HTTP gateway's answer for a path it does not map, `404 {"code":5,"message":"Not Found"}` with no
+    /// details (a workflow that does not exist carries a `NotFoundFailure` detail): a wrong engine URL or
+    /// server version, not an unknown workflow.
+    var isUnmappedRoute: Bool { code == .notFound && detailType == nil && message == "Not Found" }
+
+    /// `FailedPrecondition` failures that clear by themselves: the workflow's task keeps failing for now
+    /// (`WorkflowNotReadyFailure`), or the namespace is not active in this cluster yet.
+    static let transientPreconditions: Set<String> = ["WorkflowNotReadyFailure", "NamespaceNotActiveFailure"]
+
     /// The rejection reason for command-level failures, or nil when the failure is an error instead.
     var rejectionReason: OutcomeReason? {
         switch code {
         case .invalidArgument?, .outOfRange?: return .malformedPayload
-        case .notFound? where detailType == "NamespaceNotFoundFailure": return nil
+        case .notFound? where detailType == "NamespaceNotFoundFailure" || isUnmappedRoute: return nil
         case .notFound?:
             return message.contains("already completed") ? .runNotActive : .unknownTarget
         case .alreadyExists?: return .instanceAlreadyStarted
+        case .failedPrecondition? where detailType.map(Self.transientPreconditions.contains) == true: return nil
         case .failedPrecondition?: return .runNotActive
         default: return nil
         }
@@ -48,6 +58,12 @@ struct TemporalFailure: Sendable, Hashable {
         switch code {
         case .notFound? where detailType == "NamespaceNotFoundFailure":
             return .fatal("configuration", detail, statusCode: status)
+        case .notFound? where isUnmappedRoute:
+            return .fatal(
+                "configuration", "the Temporal HTTP API has no such route; check the engine URL and server version: \(detail)",
+                statusCode: status)
+        case .failedPrecondition? where detailType.map(Self.transientPreconditions.contains) == true:
+            return .retryable("not_ready", detail, retryAfter: retryAfter, statusCode: status)
         case .permissionDenied?: return .fatal("forbidden", detail, statusCode: status)
         case .unauthenticated?: return .fatal("unauthorized", detail, statusCode: status)
         case .unimplemented?: return .fatal("configuration", detail, statusCode: status)

@@ -69,6 +69,29 @@ struct TemporalFaultTests {
         }
     }
 
+    /// The gateway's route miss (no `NotFoundFailure` detail, as measured in peers-notes) is a wrong URL, not an
+    /// unknown workflow; a workflow whose task keeps failing (`WorkflowNotReadyFailure`) is not ready yet, not
+    /// closed. Only a plain `FailedPrecondition` is `run_not_active`.
+    @Test("a route miss is fatal configuration; WorkflowNotReady is retryable; a plain FailedPrecondition is run_not_active")
+    func routeMissAndPreconditions() async throws {
+        let errordetails = "type.googleapis.com/temporal.api.errordetails.v1."
+        try await withScript([
+            .json(404, ["code": 5, "message": "Not Found"]),
+            .json(400, ["code": 9, "message": "workflow is not ready", "details": [["@type": .string(errordetails + "WorkflowNotReadyFailure")]]]),
+            .json(400, ["code": 9, "message": "workflow execution already completed"]),
+        ]) { engine in
+            let miss = await engineError { _ = try await engine.execute(Commands.signal(key: "a", workflowID: "w"), adapter: "a") }
+            #expect(miss?.kind == .fatal)
+            #expect(miss?.reason == "configuration")
+            let notReady = await engineError { _ = try await engine.execute(Commands.signal(key: "b", workflowID: "w"), adapter: "a") }
+            #expect(notReady?.kind == .retryable)
+            #expect(notReady?.reason == "not_ready")
+            let closed = try await engine.execute(Commands.signal(key: "c", workflowID: "w"), adapter: "a")
+            #expect(closed.kind == .rejected)
+            #expect(closed.reason == .runNotActive)
+        }
+    }
+
     @Test("an update held without a worker (ADMITTED) is retryable; bad bodies are classified")
     func updates() async throws {
         try await withScript([
