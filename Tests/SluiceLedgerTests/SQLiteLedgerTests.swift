@@ -253,6 +253,13 @@ import Testing
             let later = await #expect(throws: LedgerError.self) { try await ledger.record(LedgerFixtures.outcome(key: "f-3")) }
             #expect(later?.reason == "flush_failed")
             await #expect(throws: LedgerError.self) { try await ledger.checkReadiness() }
+            // Nothing more is committed, so nothing refused becomes visible, and reads no longer answer
+            // "decided" from a decision that may not be on disk.
+            let read = await #expect(throws: LedgerError.self) {
+                try await ledger.decision(adapter: "orders", idempotencyKey: "f-2")
+            }
+            #expect(read?.reason == "flush_failed")
+            await #expect(throws: LedgerError.self) { try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "f-1") }
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import Synchronization
 
 /// Makes committed transactions durable on its own thread, so that the writer can run the next
 /// transaction while the disk flushes the last one (a pipelined group commit).
@@ -23,6 +24,13 @@ final class LogFlusher: @unchecked Sendable {
     private let flushing = NSLock()
     private var log: SyncedFile
     private var failure: LedgerError?
+    /// `failure`, readable without waiting for a flush in progress.
+    private let failureSeen = Mutex<LedgerError?>(nil)
+
+    /// The flush failure that stopped the ledger, if one did. From then on nothing committed may be
+    /// trusted to be on disk: the writer commits nothing more, and reads fail instead of answering
+    /// "decided" from a decision that may be lost.
+    var failed: LedgerError? { failureSeen.withLock { $0 } }
 
     /// Starts the thread that flushes the log file at `logPath` (``SQLiteConnection/logPath``).
     init(logPath: String) {
@@ -81,6 +89,7 @@ final class LogFlusher: @unchecked Sendable {
         guard let problem = log.flush() else { return nil }
         let error = LedgerError.fatal("flush_failed", problem + "; writes are refused until sluice restarts")
         failure = error
+        failureSeen.withLock { $0 = error }
         return error
     }
 }

@@ -23,6 +23,8 @@ public final class SQLiteLedger: OutcomeLedger {
     let decidedKeys: DecidedKeyFilter
     private let threads: [SQLiteThread]
     private let keyScanner: DecidedKeyScanner
+    /// Flushes committed batches (`synchronous=full`); its failure stops writes and reads.
+    private let flusher: LogFlusher?
 
     private init(
         configuration: SQLiteLedgerConfiguration, connections: Connections, storedKeys: Int
@@ -73,6 +75,7 @@ public final class SQLiteLedger: OutcomeLedger {
         self.writes = writes
         self.reads = reads
         self.threads = threads
+        self.flusher = flusher
     }
 
     deinit {
@@ -218,6 +221,7 @@ public final class SQLiteLedger: OutcomeLedger {
     func read<Value: Sendable>(
         _ body: @escaping @Sendable (SQLiteConnection) throws -> Value
     ) async throws(LedgerError) -> Value {
+        if let failed = flusher?.failed { throw failed }
         let path = configuration.path
         let handOff = ReadHandOff<Result<Value, LedgerError>>()
         let accepted = reads.submit { connection in
@@ -242,6 +246,11 @@ public final class SQLiteLedger: OutcomeLedger {
     /// jobs resume after `flusher` has flushed it, or after the writer flushed it itself when the batch is
     /// small and no flush is running (at once without a flusher: `synchronous` is `normal`).
     static func commit(_ jobs: [any SQLiteWriteJob], on connection: SQLiteConnection, flusher: LogFlusher?) {
+        if let failed = flusher?.failed {
+            // Committing would make the batch visible to readers with no way to make it durable.
+            for job in jobs { job.finish(failed) }
+            return
+        }
         var attempts = 0
         while true {
             do {
