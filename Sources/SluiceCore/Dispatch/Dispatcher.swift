@@ -349,6 +349,9 @@ public actor Dispatcher {
     public func cancel(reason: String) {
         let actions = runtime.beginCancellation(reason: reason, now: now)
         for key in actions.cancelled { deliverAbandoned(key, reason: reason) }
+        // An event whose result is in and being recorded keeps no budget: cutting it now would free its
+        // ordering key's lane before its outcome is durable.
+        for key in actions.draining where work[key]?.delivered == true { runtime.withdrawCancellation(key) }
         for key in actions.draining where work[key]?.cancelReason == nil { work[key]?.cancelReason = reason }
         if !actions.draining.isEmpty { schedule(.expire(actions.deadline)) }
         resumeCapacityWaiters()
@@ -357,7 +360,8 @@ public actor Dispatcher {
 
     /// Cancels some events only (the records of a revoked Kafka partition), with the same budget.
     public func cancel(keys: [String], reason: String) {
-        for key in keys {
+        // An event whose result is in and being recorded is left to finish (see ``cancel(reason:)``).
+        for key in keys where work[key]?.delivered != true {
             guard let outcome = try? runtime.requestCancellation(key, reason: reason, now: now) else { continue }
             switch outcome {
             case .cancelled: deliverAbandoned(key, reason: reason)

@@ -97,7 +97,7 @@ extension KafkaSource {
     /// Commits the offsets that advanced since the last commit. Asynchronous commits report through the
     /// offset-commit callback; a synchronous one is retried once (a rebalance in progress, a coordinator move).
     func commitDue(async: Bool, only partitions: [TopicPartition]? = nil) {
-        let due = state.withLock { $0.dueCommits(only: partitions) }
+        let due = state.withLock { $0.dueCommits(only: partitions, includingSent: !async) }
         guard !due.isEmpty else { return }
         do {
             try client.commit(due, async: async)

@@ -312,11 +312,15 @@ extension KafkaSource {
         // MARK: Commits
 
         /// Committable offsets not yet handed to a commit (of `only` partitions when given); marks them sent.
-        mutating func dueCommits(only: [TopicPartition]? = nil) -> [(TopicPartition, Int64)] {
+        ///
+        /// With `includingSent`, also the offsets an asynchronous commit already carries: the synchronous commit
+        /// before a partition is given up (or the consumer closes) must not rely on an answer that may still fail
+        /// after the partition is gone, when nothing would send it again.
+        mutating func dueCommits(only: [TopicPartition]? = nil, includingSent: Bool = false) -> [(TopicPartition, Int64)] {
             var due: [(TopicPartition, Int64)] = []
             for partition in only ?? Array(partitions.keys) {
                 guard let offset = partitions[partition]?.watermark.committable,
-                    offset != partitions[partition]?.commitSent
+                    includingSent || offset != partitions[partition]?.commitSent
                 else { continue }
                 partitions[partition]!.commitSent = offset
                 due.append((partition, offset))
