@@ -181,7 +181,9 @@ extension KafkaSource {
 
     private func retry(_ ticket: Ticket, attempt: Int) async {
         try? await Task.sleep(for: backoff(attempt: attempt))
-        guard !Task.isCancelled, state.withLock({ $0.owns(ticket) && $0.phase == .running }) else { return }
+        // A partition being revoked takes no new work, retries included: its next owner gets the record.
+        guard !Task.isCancelled, state.withLock({ $0.owns(ticket) && !$0.isRevoking(ticket.partition) && $0.phase == .running })
+        else { return }
         await handler.waitForCapacity()
         await submit(ticket: ticket, attempt: attempt)
     }

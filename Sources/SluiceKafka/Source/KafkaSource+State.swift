@@ -304,6 +304,11 @@ extension KafkaSource {
             return .retry
         }
 
+        /// Whether `partition` is being given up (its in-flight work draining).
+        func isRevoking(_ partition: TopicPartition) -> Bool {
+            partitions[partition]?.revoking == true
+        }
+
         func owns(_ ticket: Ticket) -> Bool {
             guard let state = partitions[ticket.partition] else { return false }
             return state.generation == ticket.generation && state.inFlight[ticket.record.offset] != nil
