@@ -48,6 +48,10 @@ public actor Dispatcher {
     var executions: [Int: Task<Void, Never>] = [:]
     var executionsDone: CheckedContinuation<Void, Never>?
     var startBuffer: [String] = []
+    /// Places in the queue held by ``reserveAdmission(key:source:)`` for events being stored (a webhook
+    /// between its admission check and its admission, the inbox write in between). Every admission counts
+    /// them, so that what was checked is still there when the stored event is admitted.
+    var reserved = 0
     /// Timers and deliveries scheduled after ``finish()``, tracked in ``executions`` under negative ids.
     var lateTasks = 0
     let commands: AsyncStream<Command>
@@ -233,6 +237,10 @@ public actor Dispatcher {
         default: break
         }
         let key = plan.idempotencyKey
+        if reserved > 0, runtime.queuedCount + reserved >= boundary.maxQueued {
+            metrics.recordRefused(saturated: true)
+            throw .saturated(maxQueued: boundary.maxQueued, retryAfter: runtime.suggestedRetryAfter(now: now))
+        }
         do {
             try runtime.enqueue(key, orderingKey: plan.orderingKey)
         } catch {
@@ -286,10 +294,35 @@ public actor Dispatcher {
         case .queued?, .inFlight?: throw .alreadyInProgress(key: key)
         default: break
         }
-        if runtime.queuedCount >= boundary.maxQueued {
+        if runtime.queuedCount + reserved >= boundary.maxQueued {
             metrics.recordRefused(saturated: true)
             throw .saturated(maxQueued: boundary.maxQueued, retryAfter: runtime.suggestedRetryAfter(now: now))
         }
+    }
+
+    /// ``checkAdmission(key:source:)``, and a place in the queue held for this event until
+    /// ``submitReserved(_:source:completion:)`` admits it or ``releaseReservation()`` gives the place back.
+    /// The webhook route reserves before it writes the inbox: under sustained load, a stored event then
+    /// always finds the room it was promised, instead of waiting in memory for a place other arrivals keep
+    /// taking.
+    public func reserveAdmission(key: String, source: SourceKind = .push) throws(DispatchAdmissionError) {
+        try checkAdmission(key: key, source: source)
+        reserved += 1
+    }
+
+    /// Gives back a place held by ``reserveAdmission(key:source:)`` (the event was not stored).
+    public func releaseReservation() {
+        reserved = max(0, reserved - 1)
+        resumeCapacityWaiters()
+    }
+
+    /// ``submitReporting(_:remap:source:completion:)`` for an event that holds a reservation, which this
+    /// uses up whether or not the event is admitted.
+    public func submitReserved(
+        _ plan: Plan, source: SourceKind = .push, completion: @escaping @Sendable (DispatchResult) async -> Bool
+    ) throws(DispatchAdmissionError) {
+        reserved = max(0, reserved - 1)
+        try submitReporting(plan, source: source, completion: completion)
     }
 
     /// Admits a plan and waits for its result (the synchronous bridge endpoint, tests).

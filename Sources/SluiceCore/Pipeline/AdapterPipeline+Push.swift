@@ -31,7 +31,7 @@ extension AdapterPipeline: WebhookSink {
             return .unavailable(reason: "the ledger could not be read: \(error)", retryAfter: .seconds(1))
         }
         do {
-            try await dispatcher.checkAdmission(key: key, source: .push)
+            try await dispatcher.reserveAdmission(key: key, source: .push)
         } catch {
             switch error {
             case .saturated(_, let retryAfter): return .saturated(retryAfter: retryAfter)
@@ -42,11 +42,15 @@ extension AdapterPipeline: WebhookSink {
             case .modeRefused(let mode): return .unavailable(reason: "adapter '\(adapter.name)' is \(mode.rawValue)", retryAfter: nil)
             }
         }
+        // From here the reservation is either used by the admission or given back.
         do {
             switch try await claim(key) {
             case .proceed: break
-            case .decided(let outcome): return .known(outcome)
+            case .decided(let outcome):
+                await dispatcher.releaseReservation()
+                return .known(outcome)
             case .held(let until):
+                await dispatcher.releaseReservation()
                 // Another replica is working on this key, but it claims before it writes its inbox: its
                 // copy may not be durable yet (or ever, if it dies now). A 2xx here could lose the event;
                 // the sender's retry finds the decision, or the claim released or expired.
@@ -55,6 +59,7 @@ extension AdapterPipeline: WebhookSink {
                     reason: "another replica is working on this event; retry", retryAfter: .seconds(min(max(remaining, 1), 30)))
             }
         } catch {
+            await dispatcher.releaseReservation()
             return .unavailable(reason: "the ledger could not claim the event: \(error)", retryAfter: .seconds(1))
         }
         let started = ContinuousClock.now
@@ -62,6 +67,7 @@ extension AdapterPipeline: WebhookSink {
         do {
             inboxID = try await ledger.appendInbox(delivery)
         } catch {
+            await dispatcher.releaseReservation()
             await releaseClaim(key)
             metrics.recordLedgerFailure()
             return .unavailable(reason: "the inbox could not store the event: \(error)", retryAfter: .seconds(1))
@@ -70,7 +76,9 @@ extension AdapterPipeline: WebhookSink {
         var durable = plan
         durable.sourcePosition = .inbox(id: inboxID)
         let trace = EventTrace.start(durable, source: "webhook", name: spanName)
-        _ = await trace.within { await admitDurable(durable, inboxID: inboxID, delivery: delivery, waiting: false, trace: trace) }
+        _ = await trace.within {
+            await admitDurable(durable, inboxID: inboxID, delivery: delivery, waiting: false, reserved: true, trace: trace)
+        }
         return accepted
     }
 
@@ -118,19 +126,27 @@ extension AdapterPipeline: WebhookSink {
         }
     }
 
-    /// Admits a plan whose delivery is durable in the inbox. When the gate is full (another
-    /// webhook took the last place between the check and now, or a re-admission at start-up), the
-    /// row is durable already, so the admission waits for room instead of refusing: in a tracked
-    /// task of the caller when `waiting`, else in a task of its own.
+    /// Admits a plan whose delivery is durable in the inbox. When the gate is full (a re-admission at
+    /// start-up, or a bridge call took the place), the row is durable already, so the admission waits for
+    /// room instead of refusing: in a tracked task of the caller when `waiting`, else in a task of its own.
+    /// `reserved`: the plan holds a place from ``Dispatcher/reserveAdmission(key:source:)``, used up by the
+    /// first attempt.
     @discardableResult
     func admitDurable(
-        _ plan: Plan, inboxID: Int64, delivery: Delivery, waiting: Bool, trace: EventTrace
+        _ plan: Plan, inboxID: Int64, delivery: Delivery, waiting: Bool, reserved: Bool = false, trace: EventTrace
     ) async -> ReadmissionResult {
         var waitsForOtherRow = 0
+        var reservation = reserved
         while true {
             do {
-                try await dispatcher.submitReporting(plan, source: .push) { result in
+                let completion: @Sendable (DispatchResult) async -> Bool = { result in
                     await self.settle(result, plan: plan, inboxID: inboxID, delivery: delivery, trace: trace).isDurable
+                }
+                if reservation {
+                    reservation = false
+                    try await dispatcher.submitReserved(plan, source: .push, completion: completion)
+                } else {
+                    try await dispatcher.submitReporting(plan, source: .push, completion: completion)
                 }
                 return .admitted
             } catch {

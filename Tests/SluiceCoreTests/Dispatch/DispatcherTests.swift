@@ -176,6 +176,37 @@ import Testing
         }
     }
 
+    /// A webhook reserves its place before the inbox write: other admissions cannot take it meanwhile, and the
+    /// stored event is admitted into it; a place given back (the write failed) is free again.
+    @Test func reservedPlacesAreHeldForTheEventsBeingStored() async throws {
+        let engine = ScriptedEngine(otherwise: .gate)
+        let boundary = Boundary(mode: .pushPull, maxInFlight: 1, maxQueued: 2, cancellationBudget: .seconds(1))
+        let results = ResultBox()
+        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, _ in
+            try await dispatcher.submit(PlanFactory.plan("running"), completion: results.completion(for: "running"))
+            await engine.waitForCalls(1)
+            try await dispatcher.reserveAdmission(key: "b")
+            try await dispatcher.reserveAdmission(key: "c")
+            await #expect(throws: DispatchAdmissionError.self) { try await dispatcher.reserveAdmission(key: "d") }
+            await #expect(throws: DispatchAdmissionError.self) {
+                try await dispatcher.submit(PlanFactory.plan("x"), completion: results.completion(for: "x"))
+            }
+            try await dispatcher.submitReserved(PlanFactory.plan("b")) { result in
+                await results.completion(for: "b")(result)
+                return true
+            }
+            await dispatcher.releaseReservation()  // c's inbox write failed
+            try await dispatcher.submit(PlanFactory.plan("y"), completion: results.completion(for: "y"))
+            #expect(await dispatcher.snapshot.queued == 2)
+            for done in 1...3 {
+                await engine.waitForCalls(done)
+                engine.release()
+            }
+            _ = await results.result("y")
+        }
+        #expect(results.order == ["running", "b", "y"])
+    }
+
     @Test func aPullOnlyBoundaryRefusesPush() async throws {
         let boundary = Boundary(mode: .pullOnly, maxInFlight: 1, maxQueued: 1, cancellationBudget: .seconds(1))
         try await withDispatcher(engine: ScriptedEngine(), boundary: boundary) { dispatcher, _ in
