@@ -103,8 +103,11 @@ public final class SQLiteLedger: OutcomeLedger {
         let threads = self.threads
         let keyScanner = self.keyScanner
         await onBlockingThread("ledger-close") {
-            keyScanner.stop()
+            // Cut a running scan short now, but wait for scans only once the writer (which starts them) has
+            // stopped: one it started after the cancel would otherwise outlive close() with its connection.
+            keyScanner.cancel()
             for thread in threads { thread.join() }
+            keyScanner.stop()
         }
     }
 
