@@ -41,8 +41,9 @@ public protocol KafkaRecordHandler: Sendable {
     func submit(batch events: [Event], settled: @escaping @Sendable (Int, KafkaSettlement) async -> Void) async
         -> [DispatchAdmissionError?]
 
-    /// Cancels the in-flight events (those with these ids) of a revoked partition whose drain budget ran out;
-    /// they settle `.abandoned` and are delivered again to the partition's next owner.
+    /// Cancels the admitted events of a partition being revoked, within the gate's cancellation budget: those not
+    /// started at once, running ones when the budget ends unless they finish first. Cancelled events settle
+    /// `.abandoned` and are delivered again to the partition's next owner.
     func cancel(events: [Event], reason: String) async
 }
 

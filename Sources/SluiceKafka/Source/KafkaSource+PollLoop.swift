@@ -176,8 +176,9 @@ extension KafkaSource {
         }
     }
 
-    /// Stops admitting from `partitions`, lets their in-flight work finish within the drain budget, cancels the
-    /// rest, commits what is done (unless the partitions were lost), and forgets them. The caller then gives them up.
+    /// Stops admitting from `partitions`, gives their in-flight work the drain budget to finish (the gate abandons
+    /// what is still running at its end), commits what is done (unless the partitions were lost), and forgets
+    /// them. The caller then gives them up.
     private func revoke(_ partitions: [TopicPartition], lost: Bool) {
         guard !partitions.isEmpty else { return }
         let clock = ContinuousClock()
@@ -186,13 +187,16 @@ extension KafkaSource {
         (lost ? metrics.losses : metrics.revocations).increment()
         // Lost partitions (the session ended) may already belong to another member: their offsets are not
         // committed, but their in-flight work still drains, so that fewer effects reach the engine twice.
-        waitForDrain(partitions, until: started + configuration.drainBudget)
-        let remaining = state.withLock { $0.inFlightEvents(partitions) }
-        if !remaining.isEmpty {
+        // The gate's budget starts now, alongside this wait: admitted events that have not started are
+        // abandoned at once, running ones at the deadline, so no work of these partitions outlives the hand-over.
+        let admitted = state.withLock { $0.inFlightEvents(partitions) }
+        if !admitted.isEmpty { requestCancellation(admitted) }
+        waitForDrain(partitions, until: started + configuration.drainBudget + .seconds(1))
+        let remaining = state.withLock { $0.inFlightCount(partitions) }
+        if remaining > 0 {
             logger.warning(
-                "kafka revoke: drain budget spent, cancelling in-flight events (redelivered to the next owner)",
-                metadata: ["kafka.partitions": "\(partitions.sorted())", "count": "\(remaining.count)"])
-            cancelAndWait(remaining, partitions: partitions)
+                "kafka revoke: drain budget spent with events unsettled (redelivered to the next owner)",
+                metadata: ["kafka.partitions": "\(partitions.sorted())", "count": "\(remaining)"])
         }
         if !lost { commitDue(async: false, only: partitions) }
         let unfinished = state.withLock { state -> Int in
@@ -216,8 +220,9 @@ extension KafkaSource {
         }
     }
 
-    /// Asks the handler to cancel `events` and waits (at most a second, plus a second for their settlements).
-    private func cancelAndWait(_ events: [Event], partitions: [TopicPartition]) {
+    /// Asks the handler to cancel `events` within the gate's budget (waiting at most a second for the request
+    /// itself; the poll thread may block).
+    private func requestCancellation(_ events: [Event]) {
         let done = DispatchSemaphore(value: 0)
         let handler = self.handler
         Task {
@@ -225,6 +230,5 @@ extension KafkaSource {
             done.signal()
         }
         _ = done.wait(timeout: .now() + 1)
-        waitForDrain(partitions, until: ContinuousClock().now + .seconds(1))
     }
 }

@@ -27,6 +27,9 @@ actor TestPipeline: KafkaRecordHandler {
     private(set) var maxObservedInFlight = 0
     /// When set, the next ledger writes fail (unrecorded) this many times.
     var failingWrites = 0
+    /// How long a cancelled event that is running may still finish, as the gate's cancellation budget
+    /// (the test configuration's drain budget).
+    let cancellationBudget: Duration = .seconds(5)
 
     init(
         adapter: String = "orders", ledger: any OutcomeLedger = InMemoryLedger(), maxInFlight: Int = 64,
@@ -58,8 +61,19 @@ actor TestPipeline: KafkaRecordHandler {
         running[event.id] = Task { await self.process(event, settled: settled) }
     }
 
+    /// As the gate does: what is running may finish within the budget, then it is cancelled (and settles
+    /// abandoned).
     func cancel(events: [Event], reason: String) async {
-        for event in events { running[event.id]?.cancel() }
+        let ids = events.map(\.id)
+        let budget = cancellationBudget
+        Task {
+            try? await Task.sleep(for: budget)
+            await self.cancelRunning(ids)
+        }
+    }
+
+    private func cancelRunning(_ ids: [String]) {
+        for id in ids { running[id]?.cancel() }
     }
 
     private func process(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void) async {
