@@ -15,7 +15,8 @@ public enum RetryAfter {
         guard let date = httpDate(text) else { return nil }
         let interval = date.timeIntervalSince(now)
         guard interval > 0 else { return .zero }
-        return interval >= Double(maximum.components.seconds) ? maximum : .milliseconds(Int64((interval * 1000).rounded(.up)))
+        guard interval < Double(maximum.components.seconds) else { return maximum }
+        return .milliseconds(Int64((interval * 1000).rounded(.up)))
     }
 
     /// The longest delay Sluice honours: one hour. A step waiting out a `Retry-After` holds its place in

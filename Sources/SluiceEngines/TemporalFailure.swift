@@ -60,7 +60,8 @@ struct TemporalFailure: Sendable, Hashable {
             return .fatal("configuration", detail, statusCode: status)
         case .notFound? where isUnmappedRoute:
             return .fatal(
-                "configuration", "the Temporal HTTP API has no such route; check the engine URL and server version: \(detail)",
+                "configuration",
+                "the Temporal HTTP API has no such route; check the engine URL and server version: \(detail)",
                 statusCode: status)
         case .failedPrecondition? where detailType.map(Self.transientPreconditions.contains) == true:
             return .retryable("not_ready", detail, retryAfter: retryAfter, statusCode: status)

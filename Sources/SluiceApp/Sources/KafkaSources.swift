@@ -119,7 +119,8 @@ struct InboxRecordRouter: KafkaRecordHandler {
         let delivery = Delivery(
             adapter: event.source, target: target, headers: event.headers, body: body, receivedAt: event.receivedAt)
         do throws(LedgerError) {
-            let request = RecordRequest(outcome: outcome, deadLetter: DeadLetterContent(commands: [], delivery: delivery))
+            let request = RecordRequest(
+                outcome: outcome, deadLetter: DeadLetterContent(commands: [], delivery: delivery))
             switch try await ledger.record(request) {
             case .recorded: return .recorded(outcome, deadLetter: true)
             case .alreadyDecided(let existing): return .recorded(existing, deadLetter: false)

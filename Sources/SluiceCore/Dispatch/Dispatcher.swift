@@ -9,9 +9,10 @@ import Tracing
 /// with one ``DispatchResult`` given to its completion: `decided` (record the outcome, then ack) or
 /// `abandoned` (do not ack: the source redelivers it). The completion is awaited before the next
 /// event of the same ordering key starts, so an outcome is recorded before its successor runs.
-/// A completion given to ``submitReporting(_:remap:source:completion:)`` also says whether the decision is now durable: one that is not
-/// (the ledger write failed) leaves the event cancelled rather than succeeded, so that its
-/// redelivery runs again instead of being refused as `alreadyDecided`.
+/// A completion given to ``submitReporting(_:remap:source:completion:)`` also says whether the
+/// decision is now durable: one that is not (the ledger write failed) leaves the event cancelled
+/// rather than succeeded, so that its redelivery runs again instead of being refused as
+/// `alreadyDecided`.
 ///
 /// ```swift
 /// let dispatcher = Dispatcher(adapter: adapter.name, boundary: adapter.boundary, retry: adapter.retry,
@@ -237,7 +238,8 @@ public actor Dispatcher {
         default: break
         }
         let key = plan.idempotencyKey
-        if reserved > 0, runtime.queuedCount + reserved >= boundary.maxQueued {
+        if reserved > 0, runtime.queuedCount + reserved >= boundary.maxQueued, !isQueuedOrInFlight(key) {
+            // The places left are promised to events being stored.
             metrics.recordRefused(saturated: true)
             throw .saturated(maxQueued: boundary.maxQueued, retryAfter: runtime.suggestedRetryAfter(now: now))
         }
@@ -308,6 +310,13 @@ public actor Dispatcher {
     public func reserveAdmission(key: String, source: SourceKind = .push) throws(DispatchAdmissionError) {
         try checkAdmission(key: key, source: source)
         reserved += 1
+    }
+
+    private func isQueuedOrInFlight(_ key: String) -> Bool {
+        switch runtime.state(key: key) {
+        case .queued?, .inFlight?: true
+        default: false
+        }
     }
 
     /// Gives back a place held by ``reserveAdmission(key:source:)`` (the event was not stored).

@@ -56,7 +56,8 @@ extension AdapterPipeline: WebhookSink {
                 // the sender's retry finds the decision, or the claim released or expired.
                 let remaining = Int64(until.timeIntervalSince(now()).rounded(.up))
                 return .unavailable(
-                    reason: "another replica is working on this event; retry", retryAfter: .seconds(min(max(remaining, 1), 30)))
+                    reason: "another replica is working on this event; retry",
+                    retryAfter: .seconds(min(max(remaining, 1), 30)))
             }
         } catch {
             await dispatcher.releaseReservation()
@@ -77,7 +78,8 @@ extension AdapterPipeline: WebhookSink {
         durable.sourcePosition = .inbox(id: inboxID)
         let trace = EventTrace.start(durable, source: "webhook", name: spanName)
         _ = await trace.within {
-            await admitDurable(durable, inboxID: inboxID, delivery: delivery, waiting: false, reserved: true, trace: trace)
+            await admitDurable(
+                durable, inboxID: inboxID, delivery: delivery, waiting: false, reserved: true, trace: trace)
         }
         return accepted
     }

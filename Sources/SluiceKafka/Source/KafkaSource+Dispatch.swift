@@ -182,8 +182,8 @@ extension KafkaSource {
     private func retry(_ ticket: Ticket, attempt: Int) async {
         try? await Task.sleep(for: backoff(attempt: attempt))
         // A partition being revoked takes no new work, retries included: its next owner gets the record.
-        guard !Task.isCancelled, state.withLock({ $0.owns(ticket) && !$0.isRevoking(ticket.partition) && $0.phase == .running })
-        else { return }
+        let wanted = state.withLock { $0.owns(ticket) && !$0.isRevoking(ticket.partition) && $0.phase == .running }
+        guard !Task.isCancelled, wanted else { return }
         await handler.waitForCapacity()
         await submit(ticket: ticket, attempt: attempt)
     }
@@ -237,13 +237,15 @@ extension KafkaSource {
                     logger.warning(
                         "kafka record too large to produce; producing it without its value: \(error)",
                         metadata: ["kafka.topic": "\(message.topic)", "bytes": "\(message.value.count)"])
-                    message.headers.append(.init(DeadLetterMessage.valueOmittedHeader, "\(message.value.count) bytes: \(error.codeName)"))
+                    let omitted = "\(message.value.count) bytes: \(error.codeName)"
+                    message.headers.append(.init(DeadLetterMessage.valueOmittedHeader, omitted))
                     message.value = []
                     continue
                 }
                 attempt += 1
                 if error.isRetriable {
-                    logger.error("kafka record not produced (retrying): \(error)", metadata: ["kafka.topic": "\(message.topic)"])
+                    logger.error(
+                        "kafka record not produced (retrying): \(error)", metadata: ["kafka.topic": "\(message.topic)"])
                 } else {
                     let first = state.withLock { state -> Bool in
                         defer { state.publishBlocked = error }
@@ -252,7 +254,7 @@ extension KafkaSource {
                     }
                     if first || attempt.isMultiple(of: 60) {
                         logger.error(
-                            "kafka record cannot be produced until the cause is fixed; the partition's commits wait for it: \(error)",
+                            "kafka record not produced until the cause is fixed (its partition's commits wait): \(error)",
                             metadata: ["kafka.topic": "\(message.topic)"])
                     }
                 }

@@ -321,7 +321,9 @@ extension KafkaSource {
         /// With `includingSent`, also the offsets an asynchronous commit already carries: the synchronous commit
         /// before a partition is given up (or the consumer closes) must not rely on an answer that may still fail
         /// after the partition is gone, when nothing would send it again.
-        mutating func dueCommits(only: [TopicPartition]? = nil, includingSent: Bool = false) -> [(TopicPartition, Int64)] {
+        mutating func dueCommits(
+            only: [TopicPartition]? = nil, includingSent: Bool = false
+        ) -> [(TopicPartition, Int64)] {
             var due: [(TopicPartition, Int64)] = []
             for partition in only ?? Array(partitions.keys) {
                 guard let offset = partitions[partition]?.watermark.committable,

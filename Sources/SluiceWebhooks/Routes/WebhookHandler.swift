@@ -58,7 +58,8 @@ public struct WebhookHandler: Sendable {
         if endpoint.verifier.scheme == .slack, let challenge = SlackChallenge.answer(body) {
             return .json(.ok, challenge)
         }
-        let stored = Self.withoutForeignIDs(Self.stripping(strippedHeaders, from: headers), scheme: endpoint.verifier.scheme)
+        let stored = Self.withoutForeignIDs(
+            Self.stripping(strippedHeaders, from: headers), scheme: endpoint.verifier.scheme)
         let target = request.head.path ?? request.uri.path
         let event: Event
         do {

@@ -2,6 +2,36 @@ import Foundation
 import Synchronization
 @testable import SluiceCore
 
+/// A completion whose "ledger write" is held until the test releases it: what it received, and whether
+/// its task was cancelled while it recorded.
+final class HeldRecording: Sendable {
+    private let started = AsyncStream.makeStream(of: Void.self)
+    private let released = AsyncStream.makeStream(of: Void.self)
+    private let recorded = Mutex<(result: DispatchResult?, cancelled: Bool)>((nil, false))
+
+    var completion: @Sendable (DispatchResult) async -> Void {
+        { result in
+            self.started.continuation.yield()
+            for await _ in self.released.stream { break }  // the ledger write, still in progress
+            self.recorded.withLock { $0 = (result, Task.isCancelled) }
+        }
+    }
+
+    /// Returns once the completion has the result and is recording it.
+    func waitUntilRecording() async {
+        for await _ in started.stream { break }
+    }
+
+    /// Lets the recording finish.
+    func release() {
+        released.continuation.yield()
+        released.continuation.finish()
+    }
+
+    var result: DispatchResult? { recorded.withLock { $0.result } }
+    var wasCancelled: Bool { recorded.withLock { $0.cancelled } }
+}
+
 /// Collects dispatch results and lets a test await them.
 final class ResultBox: Sendable {
     private let state = Mutex<(results: [String: DispatchResult], order: [String], waiters: [(String, CheckedContinuation<DispatchResult, Never>)])>(([:], [], []))

@@ -249,30 +249,23 @@ import Testing
         let engine = ScriptedEngine([.hang, .gate])
         let boundary = Boundary(mode: .pushPull, maxInFlight: 2, maxQueued: 2, cancellationBudget: .seconds(2))
         let results = ResultBox()
-        let recording = AsyncStream.makeStream(of: Void.self)
-        let release = AsyncStream.makeStream(of: Void.self)
-        let recorded = Mutex<(result: DispatchResult?, cancelled: Bool)>((nil, false))
+        let recording = HeldRecording()
         try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, clock in
             try await dispatcher.submit(PlanFactory.plan("hangs"), completion: results.completion(for: "hangs"))
             await engine.waitForCalls(1)
-            try await dispatcher.submit(PlanFactory.plan("k")) { result in
-                recording.continuation.yield()
-                for await _ in release.stream { break }  // the ledger write, still in progress
-                recorded.withLock { $0 = (result, Task.isCancelled) }
-            }
+            try await dispatcher.submit(PlanFactory.plan("k"), completion: recording.completion)
             await engine.waitForCalls(2)
             await dispatcher.cancel(reason: "shutdown")
             engine.release()
-            for await _ in recording.stream { break }
+            await recording.waitUntilRecording()
             await clock.waitForSleepers(1)
             clock.advance(by: .seconds(2))
             #expect(await results.result("hangs") == .abandoned(reason: "shutdown"), "the expiry has run")
             #expect(await dispatcher.snapshot.abandoned == 1, "only the event still running was abandoned")
-            release.continuation.yield()
-            release.continuation.finish()
+            recording.release()
         }
-        #expect(recorded.withLock { $0.result?.outcome?.kind } == .accepted)
-        #expect(!recorded.withLock { $0.cancelled }, "the budget must not cancel the recording of an outcome")
+        #expect(recording.result?.outcome?.kind == .accepted)
+        #expect(!recording.wasCancelled, "the budget must not cancel the recording of an outcome")
     }
 
     /// The same when the cancellation comes only after the result is in (a revoke, then shutdown, while the
@@ -281,18 +274,12 @@ import Testing
         let engine = ScriptedEngine([.hang, .outcome(.accepted), .outcome(.accepted)])
         let boundary = Boundary(mode: .pushPull, maxInFlight: 2, maxQueued: 4, cancellationBudget: .seconds(2))
         let results = ResultBox()
-        let recording = AsyncStream.makeStream(of: Void.self)
-        let release = AsyncStream.makeStream(of: Void.self)
-        let recorded = Mutex<(result: DispatchResult?, cancelled: Bool)>((nil, false))
+        let recording = HeldRecording()
         try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, clock in
             try await dispatcher.submit(PlanFactory.plan("hangs"), completion: results.completion(for: "hangs"))
             await engine.waitForCalls(1)
-            try await dispatcher.submit(PlanFactory.plan("k", orderingKey: "order-1")) { result in
-                recording.continuation.yield()
-                for await _ in release.stream { break }  // the ledger write, still in progress
-                recorded.withLock { $0 = (result, Task.isCancelled) }
-            }
-            for await _ in recording.stream { break }
+            try await dispatcher.submit(PlanFactory.plan("k", orderingKey: "order-1"), completion: recording.completion)
+            await recording.waitUntilRecording()
             try await dispatcher.submit(PlanFactory.plan("next", orderingKey: "order-1"), completion: results.completion(for: "next"))
             await dispatcher.cancel(keys: ["k", "hangs"], reason: "partition revoked")
             await dispatcher.cancel(reason: "shutdown")
@@ -301,11 +288,10 @@ import Testing
             #expect(await results.result("hangs") == .abandoned(reason: "partition revoked"))
             #expect(await results.result("next") == .abandoned(reason: "shutdown"), "queued behind k, never started")
             #expect(engine.calls.map(\.idempotencyKey) == ["hangs", "k"], "k's successor did not start before k was recorded")
-            release.continuation.yield()
-            release.continuation.finish()
+            recording.release()
         }
-        #expect(recorded.withLock { $0.result?.outcome?.kind } == .accepted)
-        #expect(!recorded.withLock { $0.cancelled }, "the budget must not cancel the recording of an outcome")
+        #expect(recording.result?.outcome?.kind == .accepted)
+        #expect(!recording.wasCancelled, "the budget must not cancel the recording of an outcome")
     }
 
     @Test func cancellingAfterFinishStillAbandonsAtTheBudgetAndRunReturns() async throws {

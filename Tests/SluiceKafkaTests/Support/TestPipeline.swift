@@ -68,7 +68,7 @@ actor TestPipeline: KafkaRecordHandler {
         let budget = cancellationBudget
         Task {
             try? await Task.sleep(for: budget)
-            await self.cancelRunning(ids)
+            self.cancelRunning(ids)
         }
     }
 
