@@ -27,8 +27,10 @@ enum KafkaSources {
                 else { continue }
                 sources.append(try KafkaSource(configuration: configuration, handler: PipelineRecordHandler(pipeline: pipeline), logger: logger))
             }
-            if let topic = config.kafka.inboxTopic {
-                let router = InboxRecordRouter(pipelines: pipelines, logger: logger)
+            // With no adapter at all there is no ledger to keep a delivery in: the ingress records stay in the
+            // topic, unconsumed, until adapters are configured.
+            if let topic = config.kafka.inboxTopic, let ledger = pipelines.values.first?.ledger {
+                let router = InboxRecordRouter(pipelines: pipelines, ledger: ledger, logger: logger)
                 let configuration = KafkaSourceConfiguration(
                     adapter: "webhook-inbox", bootstrapServers: bootstrap, topics: [topic], groupID: "sluice-webhook-inbox",
                     properties: config.kafka.properties)
@@ -69,12 +71,12 @@ enum KafkaSources {
 struct InboxRecordRouter: KafkaRecordHandler {
     let byAdapter: [String: AdapterPipeline]
     /// Where a delivery for an adapter that no longer exists is recorded (the shared ledger).
-    let ledger: (any OutcomeLedger)?
+    let ledger: any OutcomeLedger
     let logger: Logger
 
-    init(pipelines: [String: AdapterPipeline], logger: Logger) {
+    init(pipelines: [String: AdapterPipeline], ledger: any OutcomeLedger, logger: Logger) {
         byAdapter = pipelines.filter { if case .webhook = $0.value.adapter.source { true } else { false } }
-        ledger = pipelines.values.first?.ledger
+        self.ledger = ledger
         self.logger = logger
     }
 
@@ -109,7 +111,6 @@ struct InboxRecordRouter: KafkaRecordHandler {
         logger.error(
             "a webhook in the Kafka inbox belongs to no configured adapter; kept as a dead letter",
             metadata: ["adapter": "\(event.source)", "event.id": "\(event.id)"])
-        guard let ledger else { return .recorded(outcome, deadLetter: true) }
         let target = if case .webhook(let request) = event.origin { request.path } else { event.source }
         let body: [UInt8] =
             switch event.body {

@@ -281,7 +281,8 @@ public actor Dispatcher {
     }
 
     /// Checks, without admitting anything, whether ``submit(_:remap:source:completion:)`` would take
-    /// an event with this key now. The webhook route asks before it writes the inbox, so that a
+    /// an event with this key now (counting the places reserved for events being stored). The webhook
+    /// route asks through ``reserveAdmission(key:source:)`` before it writes the inbox, so that a
     /// refused event is never stored.
     ///
     /// - Throws: the ``DispatchAdmissionError`` that `submit` would throw (`saturated` with its

@@ -382,14 +382,21 @@ import Testing
         #expect(reason.contains("unauthorized"))
     }
 
+    /// A pull-only gate of one in flight and four queued, and a scripted engine that holds each call.
+    static let fullPullGate = Boundary(mode: .pullOnly, maxInFlight: 1, maxQueued: 4, cancellationBudget: .seconds(1))
+
+    /// Fills ``fullPullGate`` from a pull source: "a" in flight, "b" … "e" queued.
+    func fill(_ dispatcher: Dispatcher, results: ResultBox) async throws {
+        for key in ["a", "b", "c", "d", "e"] {
+            try await dispatcher.submit(PlanFactory.plan(key), source: .pull, completion: results.completion(for: key))
+        }
+    }
+
     @Test func aPausedPullSourceIsWokenBelowTheLowWatermark() async throws {
         let engine = ScriptedEngine(otherwise: .gate)
-        let boundary = Boundary(mode: .pullOnly, maxInFlight: 1, maxQueued: 4, cancellationBudget: .seconds(1))
         let results = ResultBox()
-        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, _ in
-            for key in ["a", "b", "c", "d", "e"] {
-                try await dispatcher.submit(PlanFactory.plan(key), source: .pull, completion: results.completion(for: key))
-            }
+        try await withDispatcher(engine: engine, boundary: Self.fullPullGate) { dispatcher, _ in
+            try await fill(dispatcher, results: results)
             #expect(await dispatcher.pullCapacity == 0)
             async let woken: Void = dispatcher.waitForPullCapacity()
             for done in 1...2 {
@@ -411,12 +418,9 @@ import Testing
     /// wake then, not only when the (stuck) in-flight event finally settles.
     @Test func cancellingQueuedKeysWakesAPausedPullSource() async throws {
         let engine = ScriptedEngine(otherwise: .gate)
-        let boundary = Boundary(mode: .pullOnly, maxInFlight: 1, maxQueued: 4, cancellationBudget: .seconds(1))
         let results = ResultBox()
-        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, _ in
-            for key in ["a", "b", "c", "d", "e"] {
-                try await dispatcher.submit(PlanFactory.plan(key), source: .pull, completion: results.completion(for: key))
-            }
+        try await withDispatcher(engine: engine, boundary: Self.fullPullGate) { dispatcher, _ in
+            try await fill(dispatcher, results: results)
             await engine.waitForCalls(1)
             let woken = Task { await dispatcher.waitForPullCapacity() }
             while await dispatcher.capacityWaiters.isEmpty { await Task.yield() }
