@@ -91,5 +91,28 @@ extension KafkaSuites {
             #expect(order.values.reduce(0) { $0 + $1.count } == count)
             KafkaTest.expectOrderedPerKey(order)
         }
+
+        /// A refused record is submitted again before any later record of its partition: every 7th submission
+        /// is refused, and every key is still handed over in offset order, each event once.
+        @Test func keepsOrderPerKeyWhenTheGateRefuses() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("orders", partitions: 4)
+            let count = 10_000
+            try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: count, keys: 200), to: cluster)
+            let pipeline = TestPipeline(maxInFlight: 32)
+            await pipeline.refuseEvery(7)
+            var configuration = KafkaTest.configuration(cluster, topic: "orders", group: "refusals")
+            configuration.retryBackoff = .milliseconds(2)
+            let source = try KafkaSource(configuration: configuration, handler: pipeline, logger: KafkaTest.logger)
+            try await KafkaTest.withRunning(source) {
+                #expect(await KafkaTest.eventually(timeout: .seconds(60)) { source.statistics.settled >= count })
+                #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "refusals")) == true })
+            }
+            #expect(source.statistics.retried >= count / 7)
+            let effects = await pipeline.effects
+            #expect(effects.count == count)
+            #expect(effects.values.allSatisfy { $0 == 1 })
+            if source.statistics.losses == 0 { KafkaTest.expectOrderedPerKey(await pipeline.orderByKey) }
+        }
     }
 }

@@ -24,7 +24,7 @@ struct KafkaSourceStateTests {
         state.assign([p0])
         _ = state.append(records(0, 0..<4), at: .now)
         let tickets = state.takeBatch(limit: 10)!
-        for ticket in tickets { _ = state.admit(ticket) }
+        for ticket in tickets { _ = state.admit(ticket, ordered: true, at: .now) }
         return tickets
     }
 
@@ -63,7 +63,7 @@ struct KafkaSourceStateTests {
         #expect(plan.fetchLimit == 0)
         #expect(!state.snapshot.paused)
         // The dispatch loop took four (room to fetch two): the full spell is over and starts anew.
-        for ticket in state.takeBatch(limit: 4)! { _ = state.admit(ticket) }
+        for ticket in state.takeBatch(limit: 4)! { _ = state.admit(ticket, ordered: true, at: .now) }
         plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4, now: start + .milliseconds(400), pauseAfter: .milliseconds(500))
         #expect(plan.pause.isEmpty && plan.fetchLimit == 2)
         _ = state.append(records(0, 6..<8), at: .now)
@@ -75,11 +75,11 @@ struct KafkaSourceStateTests {
         #expect(plan.fetchLimit == 0)
         #expect(state.snapshot.paused)
         let batch = state.takeBatch(limit: 4)!
-        for ticket in batch { _ = state.admit(ticket) }
+        for ticket in batch { _ = state.admit(ticket, ordered: true, at: .now) }
         plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
         #expect(plan.pause.isEmpty && plan.resume.isEmpty, "6 undispatched: between the watermarks, still paused")
         #expect(plan.fetchLimit == 4)
-        for ticket in state.takeBatch(limit: 8)! { _ = state.admit(ticket) }
+        for ticket in state.takeBatch(limit: 8)! { _ = state.admit(ticket, ordered: true, at: .now) }
         plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
         #expect(plan.resume == [p0, p1])
         #expect(state.snapshot.pauses == 1)
@@ -148,11 +148,11 @@ struct KafkaSourceStateTests {
         state.assign([p0, p1])
         _ = state.append(records(0, 0..<3) + records(1, 0..<3), at: .now)
         let first = state.takeBatch(limit: 2)!  // p0@0, p0@1
-        for ticket in first { _ = state.admit(ticket) }
+        for ticket in first { _ = state.admit(ticket, ordered: true, at: .now) }
         state.beginRevoke([p0], lost: false)
         #expect(state.inFlightCount([p0]) == 2)
         #expect(state.snapshot.buffered == 3, "p0@2 dropped, p1's three kept")
-        let decision = state.unsettled(first[0])
+        let decision = state.unsettled(first[0], attempt: 1, notBefore: .now, ordered: true)
         #expect(decision == .giveUp, "no retry on a revoking partition")
         state.settle(first[1])
         let due = state.dueCommits(only: [p0])
@@ -161,7 +161,61 @@ struct KafkaSourceStateTests {
         state.settle(first[0])
         #expect(state.snapshot.settled == 1)
         state.assign([p0])  // a new generation
-        let admitted = state.admit(first[0])
-        #expect(!admitted, "a ticket of the old generation is stale")
+        let admitted = state.admit(first[0], ordered: true, at: .now)
+        #expect(admitted == .drop, "a ticket of the old generation is stale")
+    }
+
+    /// Ordered: a record submitted again waits in its partition's queue, later records of the partition queue
+    /// behind it, and the drain takes them in offset order, each once due; other partitions flow meanwhile.
+    @Test func anOrderedRecordSubmittedAgainHoldsBackItsPartition() {
+        var state = KafkaSource.State()
+        state.assign([p0, p1])
+        _ = state.append(records(0, 0..<3), at: .now)
+        let first = state.takeBatch(limit: 3)!  // p0@0, p0@1, p0@2
+        for ticket in first { #expect(state.admit(ticket, ordered: true, at: .now) == .submit) }
+        let start = ContinuousClock.now
+        let later = start + .milliseconds(100)
+        // p0@1 and p0@0 refused (in that order): each waits, sorted by offset; only the first starts a drain.
+        #expect(state.unsettled(first[1], attempt: 1, notBefore: start, ordered: true) == .drain)
+        #expect(state.unsettled(first[0], attempt: 1, notBefore: later, ordered: true) == .queued)
+        #expect(state.inFlightCount([p0]) == 1, "only p0@2 is in the gate")
+        _ = state.append(records(0, 3..<4) + records(1, 0..<1), at: .now)
+        let next = state.takeBatch(limit: 2)!  // p0@3, p1@0
+        #expect(state.admit(next[0], ordered: true, at: start) == .hold, "p0@3 queues behind p0@0 and p0@1")
+        #expect(state.admit(next[1], ordered: true, at: start) == .submit, "p1 is not held")
+        #expect(state.snapshot.buffered == 3, "held records count against the fetch limit")
+        guard case .wait(let until) = state.nextHeld(p0, generation: first[0].generation, now: start) else {
+            Issue.record("p0@0 is not due yet")
+            return
+        }
+        #expect(until == later)
+        var drained: [Int64] = []
+        while case .submit(let held) = state.nextHeld(p0, generation: first[0].generation, now: later) {
+            drained.append(held.ticket.record.offset)
+            // Taken by the drain: in flight again while it goes to the gate, and later records still queue.
+            #expect(state.inFlightCount([p0]) == 1 + drained.count)
+        }
+        #expect(drained == [0, 1, 3])
+        #expect(state.snapshot.buffered == 0)
+        _ = state.append(records(0, 4..<5), at: .now)
+        let after = state.takeBatch(limit: 1)![0]
+        #expect(state.admit(after, ordered: true, at: .now) == .submit, "the hold is over")
+    }
+
+    /// A revoke drops the held records (they are not in the gate: nothing to drain) and ends the drain.
+    @Test func aRevokeDropsHeldRecords() {
+        var state = KafkaSource.State()
+        let tickets = admitFourRecords(into: &state)
+        #expect(state.unsettled(tickets[0], attempt: 1, notBefore: .now, ordered: true) == .drain)
+        #expect(state.unsettled(tickets[2], attempt: 1, notBefore: .now, ordered: false) == .retry)
+        state.beginRevoke([p0], lost: false)
+        #expect(state.inFlightCount([p0]) == 2, "p0@1 and p0@3 are left to drain; waiting records are not")
+        #expect(state.snapshot.buffered == 0)
+        let wanted = state.resubmitting(tickets[2])
+        #expect(!wanted, "the retry job finds its record gone")
+        guard case .done = state.nextHeld(p0, generation: tickets[0].generation, now: .now) else {
+            Issue.record("the drain goes on after a revoke")
+            return
+        }
     }
 }

@@ -92,6 +92,9 @@ struct InboxRecordRouter: KafkaRecordHandler {
         for pipeline in byAdapter.values { await pipeline.dispatcher.waitForPullCapacity() }
     }
 
+    /// Ordered when any webhook adapter orders its events (`ordering: { key: … }`).
+    var preservesOrder: Bool { byAdapter.values.contains { $0.adapter.isOrdered } }
+
     func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void) async throws(DispatchAdmissionError) {
         guard let pipeline = byAdapter[event.source] else {
             await settled(await unknownAdapter(event))

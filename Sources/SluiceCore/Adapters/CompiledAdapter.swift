@@ -58,6 +58,11 @@ public struct CompiledAdapter: Sendable {
     }
 
     /// How events are ordered.
+    /// Whether events are delivered in an order (`ordering` other than `none`).
+    public var isOrdered: Bool {
+        if case .none = ordering { false } else { true }
+    }
+
     public enum Ordering: Sendable {
         case none
         /// One Kafka partition at a time.

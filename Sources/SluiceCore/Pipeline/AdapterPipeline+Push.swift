@@ -14,8 +14,8 @@ extension AdapterPipeline: WebhookSink {
             countMappingRejection(outcome)
             switch await record(outcome, commands: [], inboxID: nil, delivery: delivery) {
             case .recorded(let decision, _): return .decided(decision)
-            case .unrecorded(let error): return .unavailable(reason: "the ledger could not record the outcome: \(error)", retryAfter: .seconds(1))
-            case .abandoned(let reason): return .unavailable(reason: reason, retryAfter: .seconds(1))
+            case .unrecorded: return .unavailable(reason: Self.unrecordedReason, retryAfter: .seconds(1))
+            case .abandoned(let reason): return .unavailable(reason: abandonedReason(reason), retryAfter: .seconds(1))
             }
         case .plan(let mapped):
             plan = mapped
@@ -28,7 +28,7 @@ extension AdapterPipeline: WebhookSink {
                 return .known(known)
             }
         } catch {
-            return .unavailable(reason: "the ledger could not be read: \(error)", retryAfter: .seconds(1))
+            return .unavailable(reason: ledgerFailure("the ledger could not be read", error), retryAfter: .seconds(1))
         }
         do {
             try await dispatcher.reserveAdmission(key: key, source: .push)
@@ -61,7 +61,8 @@ extension AdapterPipeline: WebhookSink {
             }
         } catch {
             await dispatcher.releaseReservation()
-            return .unavailable(reason: "the ledger could not claim the event: \(error)", retryAfter: .seconds(1))
+            return .unavailable(
+                reason: ledgerFailure("the ledger could not claim the event", error), retryAfter: .seconds(1))
         }
         let started = ContinuousClock.now
         let inboxID: Int64
@@ -70,8 +71,8 @@ extension AdapterPipeline: WebhookSink {
         } catch {
             await dispatcher.releaseReservation()
             await releaseClaim(key)
-            metrics.recordLedgerFailure()
-            return .unavailable(reason: "the inbox could not store the event: \(error)", retryAfter: .seconds(1))
+            return .unavailable(
+                reason: ledgerFailure("the inbox could not store the event", error), retryAfter: .seconds(1))
         }
         metrics.recordInboxAppend(ContinuousClock.now - started)
         var durable = plan

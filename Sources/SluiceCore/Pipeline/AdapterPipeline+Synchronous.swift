@@ -23,7 +23,7 @@ extension AdapterPipeline {
             case .held: return .timedOut(retryAfter: .seconds(1))
             }
         } catch {
-            return .unavailable(reason: "the ledger could not be read: \(error)")
+            return .unavailable(reason: ledgerFailure("the ledger could not be read", error))
         }
         let (results, sink) = AsyncStream.makeStream(of: Settlement.self, bufferingPolicy: .bufferingNewest(1))
         let trace = EventTrace.start(plan, source: "bridge", name: spanName)
@@ -56,8 +56,8 @@ extension AdapterPipeline {
                 for await settlement in results {
                     switch settlement {
                     case .recorded(let outcome, _): return .outcome(outcome, firstDecision: true)
-                    case .abandoned(let reason): return .unavailable(reason: "the event was abandoned: \(reason)")
-                    case .unrecorded(let error): return .unavailable(reason: "the ledger could not record the outcome: \(error)")
+                    case .abandoned(let reason): return .unavailable(reason: self.abandonedReason(reason))
+                    case .unrecorded: return .unavailable(reason: Self.unrecordedReason)
                     }
                 }
                 return .unavailable(reason: "the gate stopped")

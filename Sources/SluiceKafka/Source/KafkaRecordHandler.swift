@@ -41,6 +41,11 @@ public protocol KafkaRecordHandler: Sendable {
     func submit(batch events: [Event], settled: @escaping @Sendable (Int, KafkaSettlement) async -> Void) async
         -> [DispatchAdmissionError?]
 
+    /// Whether the handler orders events (by partition or by key): then the source hands a partition's records
+    /// to it in offset order even when one must be submitted again (refused, abandoned, not recorded), holding
+    /// back the partition's later records meanwhile. Unordered handlers get independent retries.
+    var preservesOrder: Bool { get }
+
     /// Cancels the admitted events of a partition being revoked, within the gate's cancellation budget: those not
     /// started at once, running ones when the budget ends unless they finish first. Cancelled events settle
     /// `.abandoned` and are delivered again to the partition's next owner.
@@ -48,6 +53,9 @@ public protocol KafkaRecordHandler: Sendable {
 }
 
 extension KafkaRecordHandler {
+    /// Ordered unless the handler says otherwise.
+    public var preservesOrder: Bool { true }
+
     /// One ``submit(_:settled:)`` after the other.
     public func submit(batch events: [Event], settled: @escaping @Sendable (Int, KafkaSettlement) async -> Void) async
         -> [DispatchAdmissionError?]

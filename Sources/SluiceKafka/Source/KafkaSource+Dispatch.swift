@@ -40,12 +40,14 @@ extension KafkaSource {
 
     /// Submits the tickets' events in one batch; records that cannot become events are dead-lettered.
     private func dispatch(_ tickets: ArraySlice<Ticket>) async {
-        let admitted = state.withLock { state in tickets.map { state.admit($0) } }
+        let ordered = preservesOrder
+        let now = ContinuousClock.now
+        let admissions = state.withLock { state in tickets.map { state.admit($0, ordered: ordered, at: now) } }
         var batchTickets: [Ticket] = []
         var batchEvents: [Event] = []
         batchTickets.reserveCapacity(tickets.count)
         batchEvents.reserveCapacity(tickets.count)
-        for (ticket, admitted) in zip(tickets, admitted) where admitted {
+        for (ticket, admission) in zip(tickets, admissions) where admission == .submit {
             if let invalid = ticket.invalid {
                 let record = ticket.record
                 logger.warning(
@@ -104,6 +106,23 @@ extension KafkaSource {
         }
     }
 
+    /// Submits the event again later: a retry job of its own (unordered), or its partition's drain job, which
+    /// submits the partition's waiting records in offset order (ordered).
+    private func submitAgain(_ ticket: Ticket, attempt: Int) {
+        let next = attempt + 1
+        let notBefore = ContinuousClock.now + backoff(attempt: next)
+        let ordered = preservesOrder
+        switch state.withLock({ $0.unsettled(ticket, attempt: next, notBefore: notBefore, ordered: ordered) }) {
+        case .retry: jobSink.yield(.retry(ticket, attempt: next))
+        case .drain: jobSink.yield(.drain(ticket.partition, generation: ticket.generation))
+        case .queued, .giveUp: break
+        }
+    }
+
+    /// Whether records of one partition must reach the gate in offset order (the adapter orders by partition or
+    /// by key): then a record submitted again holds back its partition's later records until it is taken.
+    var preservesOrder: Bool { handler.preservesOrder }
+
     /// The gate refused the event now: settle it (already decided), submit it again later, or stop (a
     /// push-only boundary).
     private func refused(_ error: DispatchAdmissionError, ticket: Ticket, attempt: Int) {
@@ -111,9 +130,7 @@ extension KafkaSource {
         case .alreadyDecided:
             markSettled(ticket)
         case .alreadyInProgress, .saturated, .cancelling:
-            if state.withLock({ $0.unsettled(ticket) }) == .retry {
-                jobSink.yield(.retry(ticket, attempt: attempt + 1))
-            }
+            submitAgain(ticket, attempt: attempt)
         case .modeRefused(let mode):
             let failure = KafkaError(
                 kind: .configuration, message: "the adapter's boundary is \(mode.rawValue): it refuses a pull source")
@@ -136,15 +153,11 @@ extension KafkaSource {
                 markSettled(ticket)
             }
         case .abandoned(let reason):
-            if state.withLock({ $0.unsettled(ticket) }) == .retry {
-                logger.debug("kafka event abandoned, submitting again: \(reason)", metadata: ["event.id": "\(ticket.event.id)"])
-                jobSink.yield(.retry(ticket, attempt: attempt + 1))
-            }
+            logger.debug("kafka event abandoned: \(reason)", metadata: ["event.id": "\(ticket.event.id)"])
+            submitAgain(ticket, attempt: attempt)
         case .unrecorded(let error):
-            if state.withLock({ $0.unsettled(ticket) }) == .retry {
-                logger.warning("kafka event outcome not recorded, submitting again: \(error)", metadata: ["event.id": "\(ticket.event.id)"])
-                jobSink.yield(.retry(ticket, attempt: attempt + 1))
-            }
+            logger.warning("kafka event outcome not recorded: \(error)", metadata: ["event.id": "\(ticket.event.id)"])
+            submitAgain(ticket, attempt: attempt)
         }
     }
 
@@ -168,6 +181,8 @@ extension KafkaSource {
                         await self.publish(ticket, deadLetter: deadLetter, outcome: outcome)
                     case .retry(let ticket, let attempt):
                         await self.retry(ticket, attempt: attempt)
+                    case .drain(let partition, let generation):
+                        await self.drain(partition, generation: generation)
                     }
                 }
             }
@@ -181,11 +196,29 @@ extension KafkaSource {
 
     private func retry(_ ticket: Ticket, attempt: Int) async {
         try? await Task.sleep(for: backoff(attempt: attempt))
-        // A partition being revoked takes no new work, retries included: its next owner gets the record.
-        let wanted = state.withLock { $0.owns(ticket) && !$0.isRevoking(ticket.partition) && $0.phase == .running }
-        guard !Task.isCancelled, wanted else { return }
+        guard !Task.isCancelled else { return }
         await handler.waitForCapacity()
+        // A partition being revoked takes no new work, retries included: its next owner gets the record.
+        guard !Task.isCancelled, state.withLock({ $0.resubmitting(ticket) }) else { return }
         await submit(ticket: ticket, attempt: attempt)
+    }
+
+    /// Submits a partition's held records one at a time, in offset order, each once it is due and the gate has
+    /// room; the partition's later records queue behind them until the queue is empty.
+    private func drain(_ partition: TopicPartition, generation: UInt64) async {
+        let clock = ContinuousClock()
+        while !Task.isCancelled {
+            // Room first: a record taken from the queue is in flight, and a revoke waits for what is in flight.
+            await handler.waitForCapacity()
+            switch state.withLock({ $0.nextHeld(partition, generation: generation, now: clock.now) }) {
+            case .done:
+                return
+            case .wait(let until):
+                try? await Task.sleep(until: until, clock: clock)
+            case .submit(let held):
+                await submit(ticket: held.ticket, attempt: held.attempt)
+            }
+        }
     }
 
     /// Produces the record to the dead-letter topic and its outcome to the outcome topic (each retried while

@@ -58,8 +58,41 @@ extension KafkaSource {
         var paused = false
     }
 
-    /// Whether an unsettled event is submitted again.
-    enum RetryDecision { case retry, giveUp }
+    /// What becomes of an event that must be submitted again (refused, abandoned, or not recorded).
+    enum RetryDecision {
+        /// Unordered: a retry job submits it again after a backoff.
+        case retry
+        /// Ordered: it waits first in its partition's queue; start the partition's drain job.
+        case drain
+        /// Ordered: it waits in its partition's queue, which a drain job is already working through.
+        case queued
+        /// The partition is leaving or the source stopping: left uncommitted for the partition's next owner.
+        case giveUp
+    }
+
+    /// What the dispatch loop does with a buffered record.
+    enum Admission {
+        case submit
+        /// Its partition has records waiting to be submitted again: it queues behind them, in offset order.
+        case hold
+        /// Its partition is leaving (or the source stopping): dropped, fetched again by the next owner.
+        case drop
+    }
+
+    /// A record of an ordered adapter waiting for its turn, and the earliest it may be submitted again.
+    struct Held {
+        let ticket: Ticket
+        let attempt: Int
+        let notBefore: ContinuousClock.Instant
+    }
+
+    /// What a partition's drain job does next.
+    enum DrainStep {
+        case submit(Held)
+        case wait(until: ContinuousClock.Instant)
+        /// The queue is empty (records flow again) or the partition is leaving: the job ends.
+        case done
+    }
 
     /// Everything the poll thread, the dispatch loop and settlements share, under one lock.
     ///
@@ -75,6 +108,14 @@ extension KafkaSource {
             var revoking = false
             /// The last committable offset handed to a commit.
             var commitSent: Int64?
+            /// Ordered adapters: records waiting to be submitted (again), in offset order. They are not in
+            /// `inFlight`: none of them is in the gate.
+            var held: [Held] = []
+            /// Ordered adapters: a drain job is submitting `held` one by one; until it is done, every later
+            /// record of the partition queues behind them, so that no record overtakes an earlier one of its key.
+            var draining = false
+            /// Unordered adapters: in-flight offsets waiting for a retry job (not in the gate).
+            var retrying: Set<Int64> = []
         }
 
         var phase = Phase.running
@@ -84,6 +125,8 @@ extension KafkaSource {
         private var bufferHead = 0
         /// Buffered plus taken by the dispatch loop but not yet admitted or dropped.
         private(set) var undispatched = 0
+        /// Records in the partitions' `held` queues: with `undispatched`, what the fetch limit counts.
+        private(set) var heldCount = 0
         var paused: Set<TopicPartition> = []
         /// Newly assigned partitions: librdkafka keeps a partition's pause flag across assignments, so they
         /// are resumed (or paused) explicitly on the next plan.
@@ -139,7 +182,14 @@ extension KafkaSource {
                 if phase == .running { readiness = .notReady(Self.sessionLostError) }
             }
             let leaving = Set(revoked)
-            for partition in revoked { partitions[partition]?.revoking = true }
+            for partition in revoked where partitions[partition] != nil {
+                partitions[partition]!.revoking = true
+                // Records waiting for a retry are not in the gate: nothing of theirs is left to drain.
+                heldCount -= partitions[partition]!.held.count
+                partitions[partition]!.held = []
+                for offset in partitions[partition]!.retrying { partitions[partition]!.inFlight[offset] = nil }
+                partitions[partition]!.retrying = []
+            }
             let kept = buffer[bufferHead...].filter { !leaving.contains($0.partition) }
             undispatched -= (buffer.count - bufferHead) - kept.count
             buffer = Array(kept)
@@ -163,6 +213,7 @@ extension KafkaSource {
         /// Forgets `revoked` partitions: later settlements for them are ignored.
         mutating func remove(_ revoked: [TopicPartition]) {
             for partition in revoked {
+                heldCount -= partitions[partition]?.held.count ?? 0
                 partitions[partition] = nil
                 paused.remove(partition)
                 latencyProbes[partition] = nil
@@ -183,11 +234,12 @@ extension KafkaSource {
         ) -> FlowPlan {
             guard phase == .running else { return FlowPlan(running: false, pause: [], resume: [], fetchLimit: 0) }
             // Full while nothing can be fetched; paused partitions resume only below `resumeBelow` (hysteresis).
-            if undispatched >= pauseAbove {
+            let backlog = undispatched + heldCount
+            if backlog >= pauseAbove {
                 fullSince = fullSince ?? now
             } else {
                 fullSince = nil
-                if undispatched < resumeBelow { wantsPause = false }
+                if backlog < resumeBelow { wantsPause = false }
             }
             if let since = fullSince, !wantsPause, now - since >= pauseAfter {
                 wantsPause = true
@@ -206,7 +258,7 @@ extension KafkaSource {
             }
             fresh = []
             return FlowPlan(
-                running: true, pause: pause, resume: resume, fetchLimit: min(maxBatch, max(0, pauseAbove - undispatched)),
+                running: true, pause: pause, resume: resume, fetchLimit: min(maxBatch, max(0, pauseAbove - backlog)),
                 paused: wantsPause)
         }
 
@@ -250,15 +302,21 @@ extension KafkaSource {
             return batch
         }
 
-        /// Admits a ticket whose partition is still owned by the same generation; false drops it.
-        mutating func admit(_ ticket: Ticket) -> Bool {
+        /// Admits a ticket whose partition is still owned by the same generation, or queues it behind its
+        /// partition's held records (`ordered`, a valid event: a dead letter has no effect to keep in order).
+        mutating func admit(_ ticket: Ticket, ordered: Bool, at now: ContinuousClock.Instant) -> Admission {
             undispatched -= 1
             guard phase == .running, let index = current(ticket), !partitions.values[index].revoking else {
                 forgetUndispatched(ticket)
-                return false
+                return .drop
+            }
+            if ordered, partitions.values[index].draining, ticket.invalid == nil {
+                partitions.values[index].held.append(Held(ticket: ticket, attempt: 0, notBefore: now))
+                heldCount += 1
+                return .hold
             }
             partitions.values[index].inFlight[ticket.record.offset] = ticket
-            return true
+            return .submit
         }
 
         /// A record dropped before admission (its partition is leaving): make the watermark accept it again if
@@ -292,16 +350,60 @@ extension KafkaSource {
             statistics.settled += 1
         }
 
-        /// The event was not decided: submit it again while its partition is owned and the source runs;
-        /// otherwise leave it uncommitted for the partition's next owner.
-        mutating func unsettled(_ ticket: Ticket) -> RetryDecision {
-            guard isCurrent(ticket) else { return .giveUp }
-            guard phase == .running, partitions[ticket.partition]?.revoking == false else {
-                partitions[ticket.partition]!.inFlight[ticket.record.offset] = nil
+        /// The event was not decided: submit it again (`attempt`, not before `notBefore`) while its partition is
+        /// owned and the source runs; otherwise leave it uncommitted for the partition's next owner.
+        ///
+        /// For an `ordered` adapter it leaves the gate's count and waits in its partition's queue, in offset
+        /// order, and the partition's later records queue behind it until the drain job has submitted it:
+        /// independent retries could otherwise hand a later record of its key to the gate first.
+        mutating func unsettled(
+            _ ticket: Ticket, attempt: Int, notBefore: ContinuousClock.Instant, ordered: Bool
+        ) -> RetryDecision {
+            guard let index = current(ticket) else { return .giveUp }
+            let offset = ticket.record.offset
+            guard phase == .running, !partitions.values[index].revoking else {
+                partitions.values[index].inFlight[offset] = nil
                 return .giveUp
             }
             statistics.retried += 1
-            return .retry
+            guard ordered else {
+                partitions.values[index].retrying.insert(offset)
+                return .retry
+            }
+            partitions.values[index].inFlight[offset] = nil
+            let held = Held(ticket: ticket, attempt: attempt, notBefore: notBefore)
+            let position = partitions.values[index].held.firstIndex { $0.ticket.record.offset > offset }
+            partitions.values[index].held.insert(held, at: position ?? partitions.values[index].held.endIndex)
+            heldCount += 1
+            guard !partitions.values[index].draining else { return .queued }
+            partitions.values[index].draining = true
+            return .drain
+        }
+
+        /// A retry job's turn (unordered): whether the ticket is still wanted, and it is no longer waiting.
+        mutating func resubmitting(_ ticket: Ticket) -> Bool {
+            guard let index = current(ticket), partitions.values[index].retrying.remove(ticket.record.offset) != nil
+            else { return false }
+            return phase == .running && !partitions.values[index].revoking
+        }
+
+        /// The drain job's next step for `partition`: its first held record once due (moved into `inFlight`, as it
+        /// goes to the gate now), a wait, or done (the queue is empty: records of the partition flow again).
+        mutating func nextHeld(
+            _ partition: TopicPartition, generation: UInt64, now: ContinuousClock.Instant
+        ) -> DrainStep {
+            guard let index = partitions.index(forKey: partition), partitions.values[index].generation == generation
+            else { return .done }
+            guard phase == .running, !partitions.values[index].revoking, let first = partitions.values[index].held.first
+            else {
+                partitions.values[index].draining = false
+                return .done
+            }
+            guard first.notBefore <= now else { return .wait(until: first.notBefore) }
+            partitions.values[index].held.removeFirst()
+            heldCount -= 1
+            partitions.values[index].inFlight[first.ticket.record.offset] = first.ticket
+            return .submit(first)
         }
 
         /// Whether `partition` is being given up (its in-flight work draining).
@@ -367,7 +469,7 @@ extension KafkaSource {
 
         var snapshot: KafkaSourceStatistics {
             var copy = statistics
-            copy.buffered = undispatched
+            copy.buffered = undispatched + heldCount
             copy.inFlight = partitions.values.reduce(0) { $0 + $1.inFlight.count }
             copy.assigned = partitions.keys.sorted()
             return copy

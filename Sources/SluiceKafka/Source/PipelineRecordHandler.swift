@@ -13,6 +13,9 @@ public struct PipelineRecordHandler: KafkaRecordHandler {
 
     public func waitForCapacity() async { await pipeline.dispatcher.waitForPullCapacity() }
 
+    /// Whether the adapter orders its events (`ordering` other than `none`).
+    public var preservesOrder: Bool { pipeline.adapter.isOrdered }
+
     public func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void)
         async throws(DispatchAdmissionError)
     {

@@ -105,7 +105,7 @@ struct AdapterPipelineTests {
         }
     }
 
-    @Test("an inbox that cannot be written answers unavailable, never accepted")
+    @Test("an inbox that cannot be written answers unavailable, never accepted, without the ledger's error text")
     func inboxFailure() async throws {
         try await withPipeline { pipeline, fake, ledger in
             ledger.failWrites(with: .retryable("disk_full", "no space left on device"))
@@ -116,6 +116,8 @@ struct AdapterPipelineTests {
                 return
             }
             #expect(reason.contains("inbox"))
+            // The ledger's own error text is logged, never told to the sender.
+            #expect(!reason.contains("no space left") && !reason.contains("disk_full"))
             #expect(fake.requests.isEmpty)
             ledger.failWrites(with: nil)
             #expect(await pipeline.accept(event, delivery: delivery) == .accepted(eventID: event.id, idempotencyKey: "evt_f"))

@@ -27,6 +27,9 @@ actor TestPipeline: KafkaRecordHandler {
     private(set) var maxObservedInFlight = 0
     /// When set, the next ledger writes fail (unrecorded) this many times.
     var failingWrites = 0
+    /// When above zero, every this-many-th submission is refused as saturated, as a full gate does.
+    var refusingEvery = 0
+    private var attempts = 0
     /// How long a cancelled event that is running may still finish, as the gate's cancellation budget
     /// (the test configuration's drain budget).
     let cancellationBudget: Duration = .seconds(5)
@@ -44,6 +47,7 @@ actor TestPipeline: KafkaRecordHandler {
 
     func setDelay(_ delay: Duration) { self.delay = delay }
     func failNextWrites(_ count: Int) { failingWrites = count }
+    func refuseEvery(_ count: Int) { refusingEvery = count }
 
     var capacity: Int { max(0, maxInFlight - inFlight) }
 
@@ -54,6 +58,10 @@ actor TestPipeline: KafkaRecordHandler {
 
     func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void) async throws(DispatchAdmissionError) {
         if running[event.id] != nil { throw .alreadyInProgress(key: event.id) }
+        attempts += 1
+        if refusingEvery > 0, attempts.isMultiple(of: refusingEvery) {
+            throw .saturated(maxQueued: maxInFlight, retryAfter: .milliseconds(10))
+        }
         submissions += 1
         orderByKey[event.key ?? "", default: []].append(event.id)
         inFlight += 1
