@@ -36,12 +36,17 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         String(cString: rd_kafka_err2name(rd_kafka_resp_err_t(code)))
     }
 
-    /// Whether librdkafka says retrying may succeed (transient broker and network errors).
     /// Whether the producer or the broker refused a record for its size (`MSG_SIZE_TOO_LARGE`).
     public var isMessageTooLarge: Bool {
         rd_kafka_resp_err_t(code) == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
     }
 
+    /// Whether the producer's local queue was full and the record was not enqueued (`_QUEUE_FULL`).
+    public var isQueueFull: Bool {
+        rd_kafka_resp_err_t(code) == RD_KAFKA_RESP_ERR__QUEUE_FULL
+    }
+
+    /// Whether librdkafka says retrying may succeed (transient broker and network errors).
     public var isRetriable: Bool {
         switch rd_kafka_resp_err_t(code) {
         case RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__TIMED_OUT, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT,

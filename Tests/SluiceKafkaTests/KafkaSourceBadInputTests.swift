@@ -57,6 +57,32 @@ extension KafkaSuites {
             #expect(huge?.value.isEmpty == true)
         }
 
+        /// Stopping while a dead letter cannot be produced (its topic has no leader; librdkafka would retry it for
+        /// `message.timeout.ms`, 300 s) takes the drain budget, not five minutes: the record stays uncommitted.
+        @Test func stoppingDoesNotWaitForADeadLetterThatCannotBeProduced() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("orders", partitions: 1)
+            try cluster.createTopic("orders.dlq", partitions: 1)
+            cluster.setTopicError("orders.dlq", 5)  // LEADER_NOT_AVAILABLE: retriable, so retried until the timeout
+            try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 1, keys: 1) { _ in "poison" }, to: cluster)
+            let pipeline = TestPipeline(maxInFlight: 8, poisonType: "poison")
+            let source = try KafkaSource(
+                configuration: KafkaTest.configuration(
+                    cluster, topic: "orders", group: "dlq-stop", deadLetterTopic: "orders.dlq", drainBudget: .seconds(1)),
+                handler: pipeline, logger: KafkaTest.logger)
+            let task = Task { try await source.run() }
+            #expect(await KafkaTest.eventually { await pipeline.settlements == 1 })
+            try await Task.sleep(for: .milliseconds(500))
+            let clock = ContinuousClock()
+            let started = clock.now
+            source.stop()
+            try await task.value
+            let took = clock.now - started
+            #expect(took < .seconds(6), "stopping took \(took)")
+            #expect(source.statistics.deadLettered == 0)
+            #expect(source.statistics.committed.values.reduce(0, +) == 0, "the record is left for the next owner")
+        }
+
         /// A dead letter that the producer refuses for its size (under the source's `maxValueBytes`, over the
         /// producer's `message.max.bytes`) goes without its value and says so, instead of holding the
         /// partition's commits for ever.

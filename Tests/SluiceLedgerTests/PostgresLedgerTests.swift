@@ -141,6 +141,36 @@ import Testing
         #expect(error?.reason == "schema_too_new")
     }
 
+    /// The answer to a batch's `COMMIT` is lost with its connection after the server committed: the writer asks
+    /// the server whether the transaction committed instead of running it again, so an inbox row is appended
+    /// once and a dead letter is re-driven once.
+    @Test func aCommitWhoseAnswerIsLostIsNotAppliedTwice() async throws {
+        let cluster = try #require(PostgresCluster.current)
+        let database = try await cluster.makeDatabase()
+        let proxy = try CommitAnswerDropper(upstreamPort: cluster.port)
+        defer { proxy.close() }
+        var configuration = try configuration(database: database)
+        configuration.port = proxy.port
+        try await PostgresLedger.withLedger(configuration, logger: Self.logger) { ledger in
+            let first = try await ledger.appendInbox(LedgerFixtures.delivery(body: "first"))
+            proxy.arm()
+            let second = try await ledger.appendInbox(LedgerFixtures.delivery(body: "second"))
+            #expect(proxy.drops == 1)
+            let pending = try await ledger.pendingInbox(after: nil, limit: 10)
+            #expect(pending.map(\.id) == [first, second], "one row per append, and the id the server committed")
+
+            let rejected = LedgerFixtures.outcome(key: "lost-commit", kind: .rejected)
+            _ = try await ledger.record(RecordRequest(outcome: rejected, deadLetter: DeadLetterContent(commands: [])))
+            let letter = try #require(try await ledger.deadLetters(DeadLetterQuery()).first)
+            proxy.arm()
+            try await ledger.markRedriven(
+                deadLetterID: letter.id, outcome: LedgerFixtures.outcome(key: "lost-commit", kind: .accepted))
+            #expect(proxy.drops == 2)
+            let letters = try await ledger.deadLetters(DeadLetterQuery(includeRedriven: true))
+            #expect(letters.map(\.redriveCount) == [1], "re-driven once")
+        }
+    }
+
     /// Connections are killed while batches are in flight: failed batches are retried, and every
     /// acknowledged write is in the database exactly once.
     @Test func lostConnectionsMidBatchLoseNothingAcknowledged() async throws {

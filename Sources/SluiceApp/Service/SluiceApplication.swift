@@ -216,7 +216,7 @@ public func buildApplication(
     let kafkaInbox = try KafkaSources.inbox(config: config, logger: logger)
     let inboxSink: @Sendable (AdapterPipeline) -> any WebhookSink
     if let kafkaInbox {
-        inboxSink = { pipeline in KafkaInboxSink(inbox: kafkaInbox, pipeline: pipeline) }
+        inboxSink = { pipeline in KafkaInboxSink(inbox: kafkaInbox, pipeline: pipeline, logger: logger) }
     } else {
         inboxSink = { pipeline in pipeline }
     }

@@ -142,20 +142,3 @@ struct InboxRecordRouter: KafkaRecordHandler {
         }
     }
 }
-
-/// A webhook adapter's sink when the inbox is Kafka: the delivery is produced to the ingress topic
-/// before `202`; the ingress consumer delivers it.
-struct KafkaInboxSink: WebhookSink {
-    let inbox: KafkaWebhookInbox
-    let pipeline: AdapterPipeline
-
-    func accept(_ event: Event, delivery: Delivery) async -> WebhookAcceptance {
-        let plan = pipeline.adapter.map(event).plan
-        do {
-            try await inbox.append(delivery, key: plan?.orderingKey ?? plan?.idempotencyKey)
-        } catch {
-            return .unavailable(reason: "the Kafka inbox could not store the event: \(error)", retryAfter: .seconds(1))
-        }
-        return .accepted(eventID: event.id, idempotencyKey: plan?.idempotencyKey ?? event.id)
-    }
-}

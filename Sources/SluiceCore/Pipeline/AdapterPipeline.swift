@@ -67,6 +67,14 @@ public final class AdapterPipeline: Sendable {
         try await ledger.decision(adapter: adapter.name, idempotencyKey: key)
     }
 
+    /// The outcome the ledger holds for `key` of this adapter, if it was decided (by any replica sharing the
+    /// ledger): what a redelivery of a decided event is answered with.
+    public func recordedOutcome(forKey key: String) async throws(LedgerError) -> Outcome? {
+        guard let known = try await knownDecision(key) else { return nil }
+        metrics.recordKnown()
+        return known
+    }
+
     /// What a claim on a shared ledger found.
     enum ClaimCheck {
         case proceed

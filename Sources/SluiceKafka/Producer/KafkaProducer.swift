@@ -48,6 +48,8 @@ public final class KafkaProducer: Sendable {
         var nextID: UInt64 = 1
         var pending: [UInt64: Completion] = [:]
         var running = true
+        /// How long the poll thread's last flush may take, set by ``shutdown(flushTimeout:)``.
+        var flushTimeoutMs: Int32 = 10_000
     }
 
     private let client: RDKafkaClient
@@ -86,7 +88,7 @@ public final class KafkaProducer: Sendable {
         self.client = client
         self.pollThread = KafkaPollThread(name: "sluice-produce") {
             while state.withLock({ $0.running }) { client.poll(timeoutMs: 50) }
-            _ = client.flush(timeoutMs: 10_000)
+            _ = client.flush(timeoutMs: state.withLock { $0.flushTimeoutMs })
             client.poll(timeoutMs: 0)
             let orphans = state.withLock { state -> [Completion] in
                 defer { state.pending = [:] }
@@ -98,51 +100,83 @@ public final class KafkaProducer: Sendable {
 
     /// Produces one record and waits for the broker's acknowledgement.
     ///
+    /// - Parameter waitingForRoom: whether a full local queue (`queue.buffering.max.messages`) is waited out;
+    ///   when false the record is refused at once with `_QUEUE_FULL` (``KafkaError/isQueueFull``).
     /// - Returns: the partition and offset the record was stored at.
-    /// - Throws: ``KafkaError`` when the record is refused or its delivery fails (after librdkafka's own retries).
+    /// - Throws: ``KafkaError`` when the record is refused or its delivery fails (after librdkafka's own retries),
+    ///   or at once when the calling task is cancelled (the record may still be delivered: at least once).
     @discardableResult
-    public func send(_ message: Message) async throws(KafkaError) -> Delivery {
-        let results = await sendEach([message])
+    public func send(_ message: Message, waitingForRoom: Bool = true) async throws(KafkaError) -> Delivery {
+        let results = await sendEach([message], waitingForRoom: waitingForRoom)
         return try results[0].get()
     }
 
-    /// Produces many records and waits until each has its delivery report.
+    /// Produces many records and waits until each has its delivery report (or the calling task is cancelled).
     ///
     /// - Returns: the failures, in no order (empty when every record was stored).
     public func sendAll(_ messages: [Message]) async -> [KafkaError] {
-        await sendEach(messages).compactMap { if case .failure(let error) = $0 { error } else { nil } }
+        await sendEach(messages, waitingForRoom: true).compactMap { if case .failure(let error) = $0 { error } else { nil } }
     }
 
-    /// Enqueues every message (waiting out a full local queue without blocking a thread), then waits for
-    /// every delivery report; the results are in the order of `messages`.
-    private func sendEach(_ messages: [Message]) async -> [Result<Delivery, KafkaError>] {
+    /// The wait for a batch's delivery reports.
+    private struct Reports {
+        var results: [Result<Delivery, KafkaError>?]
+        var remaining: Int
+        var waiter: CheckedContinuation<Void, Never>?
+        var cancelled = false
+    }
+
+    /// What a record still unacknowledged when its sender's task was cancelled becomes.
+    static let cancelledError = KafkaError(
+        kind: .shutdown, message: "cancelled before the broker acknowledged the record (it may still be delivered)")
+
+    /// Enqueues every message (waiting out a full local queue without blocking a thread, unless told not to),
+    /// then waits for every delivery report; the results are in the order of `messages`. Cancellation ends the
+    /// wait at once: what has no report yet fails with ``cancelledError``.
+    private func sendEach(_ messages: [Message], waitingForRoom: Bool) async -> [Result<Delivery, KafkaError>] {
         guard !messages.isEmpty else { return [] }
-        let results = Locked([Result<Delivery, KafkaError>?](repeating: nil, count: messages.count))
-        let remaining = Locked(messages.count)
-        let waiter = Locked<CheckedContinuation<Void, Never>?>(nil)
+        let reports = Locked(Reports(results: Array(repeating: nil, count: messages.count), remaining: messages.count))
         let complete: @Sendable (Int, Result<Delivery, KafkaError>) -> Void = { index, result in
-            results.withLock { $0[index] = result }
-            let last = remaining.withLock { count -> Bool in
-                count -= 1
-                return count == 0
+            let waiter = reports.withLock { reports -> CheckedContinuation<Void, Never>? in
+                reports.results[index] = result
+                reports.remaining -= 1
+                return reports.remaining == 0 ? reports.waiter.take() : nil
             }
-            if last, let continuation = waiter.withLock({ $0.take() }) { continuation.resume() }
+            waiter?.resume()
         }
         for (index, message) in messages.enumerated() {
             while !enqueue(message, completion: { complete(index, $0) }) {
+                if !waitingForRoom || Task.isCancelled {
+                    complete(index, .failure(Task.isCancelled ? Self.cancelledError : Self.queueFullError))
+                    break
+                }
                 try? await Task.sleep(for: .milliseconds(1))  // the poll thread drains the local queue
             }
             if index % 1024 == 1023 { await Task.yield() }
         }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = remaining.withLock { count -> Bool in
-                if count > 0 { waiter.withLock { $0 = continuation } }
-                return count == 0
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let done = reports.withLock { reports -> Bool in
+                    guard reports.remaining > 0, !reports.cancelled else { return true }
+                    reports.waiter = continuation
+                    return false
+                }
+                if done { continuation.resume() }
             }
-            if done { continuation.resume() }
+        } onCancel: {
+            let waiter = reports.withLock { reports -> CheckedContinuation<Void, Never>? in
+                reports.cancelled = true
+                return reports.waiter.take()
+            }
+            waiter?.resume()
         }
-        return results.withLock { $0.map { $0! } }
+        return reports.withLock { $0.results.map { $0 ?? .failure(Self.cancelledError) } }
     }
+
+    /// A record refused because the local queue is full and the caller would not wait.
+    static let queueFullError = KafkaError(
+        kind: .client, code: RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue,
+        message: "the producer's local queue is full (queue.buffering.max.messages)")
 
     /// Enqueues a record; `completion` runs on the poll thread with its delivery report, or at once when it is
     /// refused. Returns false, without calling `completion`, when the local queue is full.
@@ -171,9 +205,14 @@ public final class KafkaProducer: Sendable {
     /// Whether ``shutdown()`` has finished: the poll thread stopped and the client was flushed.
     public var isClosed: Bool { pollThread.isFinished }
 
-    /// Delivers what is queued (waiting at most 10 s), stops the poll thread and fails anything undelivered.
-    public func shutdown() async {
-        state.withLock { $0.running = false }
+    /// Delivers what is queued (waiting at most `flushTimeout`), stops the poll thread and fails anything
+    /// undelivered. A caller that no longer waits for any record (every sender gone) need not flush at all.
+    public func shutdown(flushTimeout: Duration = .seconds(10)) async {
+        let milliseconds = Int32(clamping: flushTimeout.components.seconds * 1_000 + flushTimeout.components.attoseconds / 1_000_000_000_000_000)
+        state.withLock {
+            $0.flushTimeoutMs = max(0, milliseconds)
+            $0.running = false
+        }
         await pollThread.join()
     }
 }

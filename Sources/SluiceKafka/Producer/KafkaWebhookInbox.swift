@@ -40,7 +40,11 @@ public final class KafkaWebhookInbox: Sendable {
 
     /// Produces a verified delivery, keyed by the adapter's ordering key, and returns once the brokers have it.
     ///
-    /// - Throws: ``KafkaError`` when it is not stored: the route answers 503 and stores nothing else.
+    /// A full local queue (the brokers are not keeping up, or are unreachable) refuses the delivery at once
+    /// rather than making its sender wait: ``KafkaError/isQueueFull``.
+    ///
+    /// - Throws: ``KafkaError`` when it is not stored (or not yet acknowledged when the calling task is
+    ///   cancelled): the route answers 429 or 503, and the sender's retry is deduplicated by the ledger.
     @discardableResult
     public func append(_ delivery: Delivery, key: String?) async throws(KafkaError) -> KafkaProducer.Delivery {
         // The `sluice-inbox-` names are Sluice's: a sender's own header of that name would otherwise route
@@ -52,7 +56,8 @@ public final class KafkaWebhookInbox: Sendable {
         headers.append(.init(Self.targetHeader, delivery.target))
         headers.append(.init(Self.receivedAtHeader, String(Int64(delivery.receivedAt.timeIntervalSince1970 * 1000))))
         return try await producer.send(
-            KafkaProducer.Message(topic: topic, key: key.map { Array($0.utf8) }, value: delivery.body, headers: headers))
+            KafkaProducer.Message(topic: topic, key: key.map { Array($0.utf8) }, value: delivery.body, headers: headers),
+            waitingForRoom: false)
     }
 
     /// The webhook delivery an ingress record carries; nil when the record is not one.

@@ -137,7 +137,9 @@ public final class KafkaSource: Service, Sendable {
         } onCancel: {
             self.stop()
         }
-        await producer?.shutdown()
+        // Every publish job has ended (cancelled ones leave their records uncommitted, for the next owner): no
+        // one waits for a delivery report, so a record the brokers cannot take now is not waited for.
+        await producer?.shutdown(flushTimeout: .zero)
         let fatal = state.withLock { state -> KafkaError? in
             state.readiness = .stopped
             return state.fatal

@@ -20,7 +20,7 @@ extension PostgresLedger {
             for (index, result) in try await recordAll(records, on: connection) { answers[index] = .success(.record(result)) }
         }
         for (index, job) in batch.enumerated() {
-            if case .statements(let body) = job.work { answers[index] = try await body(connection, logger) }
+            if case .statements(_, let body) = job.work { answers[index] = try await body(connection, logger) }
         }
         return answers
     }

@@ -71,7 +71,7 @@ extension PostgresLedger {
     public func appendInbox(_ delivery: Delivery) async throws(LedgerError) -> Int64 {
         let headers = LedgerCoding.headersText(delivery)
         let answer = try await write(
-            .statements { connection, logger in
+            .statements(idempotent: false) { connection, logger in
                 let rows = try await connection.query(
                     """
                     INSERT INTO sluice_inbox (adapter, target, headers, body, received_at)
@@ -89,7 +89,7 @@ extension PostgresLedger {
         let row = LedgerCoding.Row(outcome)
         let now = self.now
         _ = try await write(
-            .statements { connection, logger in
+            .statements(idempotent: false) { connection, logger in
                 var found = false
                 for try await _ in try await connection.query(
                     """

@@ -267,14 +267,57 @@ public final class PostgresLedger: OutcomeLedger {
         let connection = try await writerConnection()
         do {
             try await connection.query("BEGIN", logger: logger)
+            // A batch that must not run twice (an inbox append, a re-drive) notes its transaction's id, so that a
+            // lost answer to its COMMIT can be asked about instead of retried. Decisions need not: running them
+            // again finds each one stored, with the same body.
+            let transactionID = batch.contains { !$0.work.isIdempotent } ? try await currentTransactionID(on: connection) : nil
             let answers = try await perform(batch, on: connection)
-            try await connection.query("COMMIT", logger: logger)
+            do {
+                try await connection.query("COMMIT", logger: logger)
+            } catch {
+                if let transactionID, connection.isClosed, try await committed(transactionID) { return answers }
+                throw error
+            }
             return answers
         } catch {
             if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
             throw error
         }
     }
+
+    private func currentTransactionID(on connection: PostgresWriterConnection) async throws -> Int64 {
+        for try await id in try await connection.query("SELECT txid_current()", logger: logger).decode(Int64.self) {
+            return id
+        }
+        throw LedgerError.fatal("internal", "txid_current() returned no row")
+    }
+
+    /// Whether the transaction committed, asked on another connection once the server has finished it (a backend
+    /// whose client vanished mid-COMMIT either commits or aborts; meanwhile it is `in progress`).
+    ///
+    /// - Throws: ``commitUnknown`` when the server still has it in progress after a few seconds: the batch is
+    ///   failed rather than risked twice.
+    private func committed(_ transactionID: Int64) async throws -> Bool {
+        for _ in 0..<100 {
+            let rows = try await client.query("SELECT txid_status(\(transactionID))", logger: logger)
+            var status: String?
+            for try await value in rows.decode(String?.self) { status = value }
+            switch status {
+            case "committed":
+                logger.warning("the answer to a ledger COMMIT was lost; the server committed it", metadata: ["txid": "\(transactionID)"])
+                return true
+            case "in progress":
+                try await Task.sleep(for: .milliseconds(50))
+            default:
+                return false  // aborted, or too old to know (then certainly not this batch's)
+            }
+        }
+        throw Self.commitUnknown
+    }
+
+    /// The fate of a batch's COMMIT could not be learnt: its writes fail (the callers answer 503 or retry).
+    static let commitUnknown = LedgerError.fatal(
+        "commit_unknown", "the connection to PostgreSQL was lost during COMMIT and the transaction's fate is not known yet")
 
     // MARK: - Errors
 
@@ -323,8 +366,17 @@ struct PostgresWriteJob: Sendable {
     enum Work: Sendable {
         /// A decision, handled with the batch's other decisions in a few array statements.
         case record(Outcome, LedgerCoding.Row, inboxID: Int64?, letter: LedgerCoding.DeadLetterRow?)
-        /// Anything else, run alone inside the batch's transaction.
-        case statements(@Sendable (PostgresWriterConnection, Logger) async throws -> Result<PostgresAnswer, LedgerError>)
+        /// Anything else, run alone inside the batch's transaction; `idempotent` when running it twice (a batch
+        /// retried after its COMMIT's answer was lost) changes nothing more than running it once.
+        case statements(
+            idempotent: Bool = true, @Sendable (PostgresWriterConnection, Logger) async throws -> Result<PostgresAnswer, LedgerError>)
+
+        var isIdempotent: Bool {
+            switch self {
+            case .record: true
+            case .statements(let idempotent, _): idempotent
+            }
+        }
     }
 
     var work: Work

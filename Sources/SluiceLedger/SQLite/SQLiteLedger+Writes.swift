@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 public import SluiceCore
 
@@ -24,7 +25,9 @@ extension SQLiteLedger {
                 "SELECT id, recorded_at, body FROM outcomes WHERE adapter = ? AND idempotency_key = ?")
             existing.bind(1, row.adapter)
             existing.bind(2, row.idempotencyKey)
-            guard try existing.step() else { return .failure(.fatal("internal", "a conflicting outcome vanished")) }
+            // Failures after a change throw, so that the transaction rolls the job back: a result of
+            // `.failure` would commit the inbox row's deletion with no outcome.
+            guard try existing.step() else { throw SQLiteFailure(code: SQLITE_INTERNAL, message: "a conflicting outcome vanished") }
             let (id, recordedAt, body) = (existing.int64(0), existing.int64(1), existing.text(2) ?? "")
             existing.reset()
             // The same outcome again: a write retried after an unknown result.
@@ -34,7 +37,7 @@ extension SQLiteLedger {
                 delete.bind(1, id)
                 try delete.step()
                 guard let newID = try Self.insert(row, at: now, on: connection, noting: keys) else {
-                    return .failure(.fatal("internal", "cannot replace an expired decision"))
+                    throw SQLiteFailure(code: SQLITE_INTERNAL, message: "cannot replace an expired decision")
                 }
                 if let letter { try Self.insert(letter, row: row, at: now, on: connection) }
                 return .success(.recorded(id: newID))

@@ -3,7 +3,9 @@ import SluiceCore
 /// One caller's part of a group-committed transaction.
 protocol SQLiteWriteJob: AnyObject, Sendable {
     /// Runs the job's statements inside the batch's transaction. A job-level refusal (an unknown dead
-    /// letter) is kept as the job's result; an SQLite failure throws and fails the transaction.
+    /// letter) is kept as the job's result, and only when the job changed nothing: the batch commits it. A
+    /// failure after a change, like an SQLite failure, throws and fails the transaction; the batch's jobs are
+    /// then run again one per transaction, so the others still commit and this one's changes do not.
     func perform(_ connection: SQLiteConnection) throws(SQLiteFailure)
     /// Resumes the caller once the transaction is durable (`nil`) or has failed.
     func finish(_ error: LedgerError?)

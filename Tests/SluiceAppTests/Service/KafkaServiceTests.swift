@@ -90,6 +90,10 @@ struct KafkaServiceTests {
             #expect(outcome?.kind == .accepted)
             #expect(fake.workflow("order-\(900 + order)") != nil)
         }
+        // A redelivery of a decided key is answered from the ledger (200) and not produced again.
+        #expect(await ServeProcess.post(port: service.port, id: "evt_kin_1", order: 901) == 200)
+        let again = try await KafkaAdmin.watermarks(bootstrapServers: cluster.bootstrapServers, topic: "sluice.inbox")
+        #expect(again.values.map(\.high).reduce(0, +) == 10)
         // A delivery accepted for an adapter this configuration no longer has (removed since) is not
         // dropped: it is rejected `unknown_target` and kept, with its delivery, as a dead letter.
         let otherProducer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: Logger(label: "test"))

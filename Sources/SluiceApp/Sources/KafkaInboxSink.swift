@@ -1,0 +1,58 @@
+import Logging
+import SluiceCore
+import SluiceKafka
+
+/// A webhook adapter's sink when the inbox is Kafka: the delivery is produced to the ingress topic before `202`;
+/// the ingress consumer delivers it.
+///
+/// - A key the ledger already decided is answered `200` with that outcome, and nothing is produced (best effort:
+///   when the ledger cannot be read, the delivery is produced and the consumer deduplicates it).
+/// - A full producer queue (the brokers are not keeping up) answers `429` with `Retry-After`; nothing is stored.
+/// - No acknowledgement from the brokers within `acknowledgementTimeout` (unreachable, leaderless) answers `503`
+///   with `Retry-After`: the sender retries, and a copy that reaches the brokers late is deduplicated.
+struct KafkaInboxSink: WebhookSink {
+    let inbox: KafkaWebhookInbox
+    let pipeline: AdapterPipeline
+    /// How long a sender waits for the brokers; webhook senders commonly give up after 10–30 s.
+    var acknowledgementTimeout: Duration = .seconds(10)
+    let logger: Logger
+
+    func accept(_ event: Event, delivery: Delivery) async -> WebhookAcceptance {
+        let plan = pipeline.adapter.map(event).plan
+        if let key = plan?.idempotencyKey, let known = try? await pipeline.recordedOutcome(forKey: key) {
+            return .known(known)
+        }
+        let key = plan?.orderingKey ?? plan?.idempotencyKey
+        let inbox = self.inbox
+        let timeout = acknowledgementTimeout
+        let failure = await withTaskGroup(of: KafkaError?.self) { group in
+            group.addTask {
+                do throws(KafkaError) {
+                    try await inbox.append(delivery, key: key)
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return Task.isCancelled ? nil : KafkaError(kind: .delivery, message: "no acknowledgement within \(timeout)")
+            }
+            // The first to finish decides: the acknowledgement (or its failure), or the timeout.
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let failure else {
+            return .accepted(eventID: event.id, idempotencyKey: plan?.idempotencyKey ?? event.id)
+        }
+        if failure.isQueueFull {
+            logger.warning("the Kafka inbox's producer queue is full; answering 429", metadata: ["adapter": "\(delivery.adapter)"])
+            return .saturated(retryAfter: .seconds(1))
+        }
+        logger.error(
+            "the Kafka inbox could not store a webhook; answering 503",
+            metadata: ["adapter": "\(delivery.adapter)", "error": "\(failure)"])
+        return .unavailable(reason: "the Kafka inbox could not store the event", retryAfter: .seconds(1))
+    }
+}
