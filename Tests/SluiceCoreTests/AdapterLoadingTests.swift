@@ -244,6 +244,17 @@ struct AdapterLoadingTests {
         #expect(far.first { $0.key == "zzzzzzzz" }?.message.hasPrefix("unknown key 'zzzzzzzz' (known keys: ") == true)
     }
 
+    @Test("a start with a derived workflow id needs an adapter name of 88 bytes or less")
+    func derivedWorkflowIDsFitTheEngine() {
+        let long = String(repeating: "a", count: 89)
+        let diagnostics = CoreTestSupport.compile(minimalAdapter(name: long)).diagnostics
+        let problem = diagnostics.first { $0.key == "rules[0].do[0].start_workflow" }
+        #expect(problem?.message.contains("129 bytes (at most 128)") == true, "\(diagnostics)")
+        #expect(errors(CoreTestSupport.compile(minimalAdapter(name: String(long.dropLast()))).diagnostics).isEmpty)
+        let named = minimalAdapter(name: long, step: "start_workflow: { workflow_type: t, workflow_id: \"o-${body.id}\" }")
+        #expect(errors(CoreTestSupport.compile(named).diagnostics).isEmpty, "an explicit workflow_id is checked per event")
+    }
+
     @Test("wrong types say what was expected and what was found", arguments: [
         ("version: three", "version", "expected a whole number, found 'three'"),
         ("version: \"3\"", "version", "expected a whole number, found '3'"),
@@ -382,7 +393,9 @@ struct AdapterLoadingTests {
 
     @Test("valid adapter names", arguments: ["a", "kafka.orders", "ns:name_1-2", String(repeating: "Z", count: 128)])
     func validNames(name: String) throws {
-        #expect(try CoreTestSupport.adapter(minimalAdapter(name: name)).name == name)
+        // With an explicit workflow_id: a derived one has room for 88 bytes of name only.
+        let step = "start_workflow: { workflow_type: t, workflow_id: \"o-${body.id}\" }"
+        #expect(try CoreTestSupport.adapter(minimalAdapter(name: name, step: step)).name == name)
     }
 
     @Test("duplicate adapter names and webhook paths across files are reported on the later file")
@@ -662,6 +675,13 @@ struct ConfigReferenceTests {
         let escaped = ConfigReferences(source: FakeValues(env: ["T": "a${body.x}b"]), resolution: .strict)
             .resolve("${env:T}", escapeForTemplate: true)
         #expect(escaped.text == "a$${body.x}b")
+        // A value ending in `$` right before `{` would turn the expression after it into literal text.
+        let dollar = ConfigReferences(source: FakeValues(env: ["P": "acme$"]), resolution: .strict)
+        let joined = dollar.resolve("${env:P}${body.id}", escapeForTemplate: true)
+        #expect(joined.problems.map(\.severity) == [.error])
+        #expect(joined.problems.first?.message.contains("${env:P} ends with '$'") == true)
+        #expect(!joined.problems.contains { $0.message.contains("acme") }, "the value itself is never quoted")
+        #expect(dollar.resolve("${env:P}-${body.id}", escapeForTemplate: true).problems.isEmpty)
     }
 
     @Test("an env value holding ${...} is never read as an expression")

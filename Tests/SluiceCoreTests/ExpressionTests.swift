@@ -61,6 +61,11 @@ struct TemplateTests {
         #expect(try evaluate("$${body.id}-${body.id}") == "${body.id}-ord_1")
         #expect(try Template.compile("$${body.id}-${body.id}").expressions.count == 1)
         #expect(try Template.compile("plain").isLiteral)
+        // Inside lists and objects with no expression at all, the escape is undone too.
+        #expect(try Template.compile(.array(["$${x}", "y"])) == .literal(.array(["${x}", "y"])))
+        let escapedNote = JSONObject([.init(key: "note", value: "$${x}"), .init(key: "n", value: .int(1))])
+        let note = JSONObject([.init(key: "note", value: "${x}"), .init(key: "n", value: .int(1))])
+        #expect(try Template.compile(.object(escapedNote)) == .literal(.object(note)))
     }
 
     @Test("exactly one ${...} yields the JSON value itself")
@@ -150,6 +155,7 @@ struct TemplateTests {
         let all = try evaluate("${headers}")
         #expect(all["x-github-event"] == "push")
         #expect(all["content-type"] == "application/json")
+        #expect(all["x-dup"] == "first", "the object keeps the first value of a repeated header, as headers.NAME does")
     }
 
     @Test("event fields")
@@ -372,6 +378,7 @@ struct ExpressionParseErrorTests {
         ("${webhook.query.a.b}", "'webhook.query' has no members", 2),
         ("${adapter.name.x}", "'adapter.name' has no members", 2),
         ("${headers.a.b}", "a header has no members: write headers.NAME", 2),
+        ("${headers[0]}", "headers are found by name, not position: write headers.NAME", 2),
     ])
     func messages(text: String, message: String, offset: Int) {
         let error = parseError(text)

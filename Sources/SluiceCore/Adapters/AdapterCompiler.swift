@@ -33,6 +33,8 @@ public struct AdapterCompiler: Sendable {
         let references: ConfigReferences
         var diagnostics: [Diagnostic] = []
         var sourceIsReadable = true
+        /// The adapter's name, once known: derived workflow ids contain it.
+        var adapterName: String?
 
         mutating func report(_ message: String, key: String, severity: Diagnostic.Severity = .error) {
             diagnostics.append(map.diagnostic(message, key: key, severity: severity))
@@ -89,6 +91,7 @@ public struct AdapterCompiler: Sendable {
     }
 
     func compile(_ spec: AdapterSpec, context: inout Context) -> CompiledAdapter? {
+        context.adapterName = spec.adapter
         if let engine = spec.engine, let engineNames, !engineNames.contains(engine) {
             context.report(
                 "unknown engine '\(engine)'" + Suggestions.didYouMean(engine, in: engineNames)
@@ -200,12 +203,25 @@ public struct AdapterCompiler: Sendable {
         return CompiledAdapter.Rule(name: rule.name, conditions: conditions, steps: steps)
     }
 
+    /// A start without `workflow_id` gets `bridge-{adapter}-{32 hex}`, which must fit the engine's 128 bytes: an
+    /// adapter name over 88 bytes would have every such event rejected at mapping.
+    private func checkDerivedWorkflowID(_ workflowID: String?, key: String, context: inout Context) {
+        guard workflowID == nil, let name = context.adapterName else { return }
+        let derived = CompiledAdapter.derivedWorkflowID(adapter: name, idempotencyKey: "").utf8.count
+        guard derived > 128 else { return }
+        context.report(
+            "without workflow_id the engine's id would be bridge-<adapter>-<32 hex>, \(derived) bytes (at most 128): "
+                + "set workflow_id, or shorten the adapter name to 88 bytes or less",
+            key: key)
+    }
+
     private func compileStep(
         _ action: ActionSpec, id: String, needs: [String], key: String, context: inout Context
     ) -> CompiledAdapter.Step? {
         switch action {
         case .startWorkflow(let spec):
             let k = key + ".start_workflow"
+            checkDerivedWorkflowID(spec.workflowID, key: k, context: &context)
             return CompiledAdapter.Step(
                 id: id, needs: needs, action: .startWorkflow,
                 workflowID: context.template(spec.workflowID, key: k + ".workflow_id"),
@@ -235,6 +251,7 @@ public struct AdapterCompiler: Sendable {
                 runTimeout: nil, input: context.template(spec.input, key: k + ".input"), startInput: nil)
         case .signalWithStart(let spec):
             let k = key + ".signal_with_start"
+            checkDerivedWorkflowID(spec.workflowID, key: k, context: &context)
             return CompiledAdapter.Step(
                 id: id, needs: needs, action: .signalWithStart,
                 workflowID: context.template(spec.workflowID, key: k + ".workflow_id"),

@@ -82,6 +82,14 @@ public struct ConfigReferences: Sendable {
             }
             output += escapeForTemplate ? value.replacingOccurrences(of: "${", with: "$${") : value
             rest = afterOpen[afterOpen.index(after: end)...]
+            // In a template, a value ending in `$` joins the `{` after it: `${env:P}${body.id}` with P=`a$` would read
+            // as `a$${body.id}`, an escaped literal, and every event would get the same text.
+            if escapeForTemplate, value.hasSuffix("$"), rest.hasPrefix("{") || rest.hasPrefix("${") {
+                problems.append(
+                    Problem(
+                        severity: .error,
+                        message: "the value of \(isEnv ? "${env:" : "${file:")\(name)} ends with '$', which would join the '{' after it; put other text between them"))
+            }
         }
         output += rest
         return (output, problems)

@@ -41,7 +41,7 @@ public struct EvaluationContext: Sendable {
             return Self.walk(bodyValue, segments[...])
         case .headers:
             guard case .member(let name)? = segments.first else {
-                return .object(JSONObject(event.headers.map { .init(key: $0.name.lowercased(), value: .string($0.value)) }))
+                return .object(Self.firstValues(event.headers.map { ($0.name.lowercased(), $0.value) }))
             }
             return event.headers[name].map(JSONValue.string)
         case .event:
@@ -70,9 +70,7 @@ public struct EvaluationContext: Sendable {
             switch field {
             case "path": return .string(request.path)
             case "query":
-                guard segments.count > 1 else {
-                    return .object(JSONObject(request.query.map { .init(key: $0.name, value: .string($0.value)) }))
-                }
+                guard segments.count > 1 else { return .object(Self.firstValues(request.query.map { ($0.name, $0.value) })) }
                 guard case .member(let name) = segments[1] else { return nil }
                 return request.query.first { $0.name == name }.map { .string($0.value) }
             default: return nil
@@ -85,6 +83,15 @@ public struct EvaluationContext: Sendable {
             default: return nil
             }
         }
+    }
+
+    /// Name-value pairs as an object that keeps the first value of a repeated name, as `headers.NAME` and
+    /// `webhook.query.NAME` do.
+    private static func firstValues(_ pairs: [(String, String)]) -> JSONObject {
+        var seen = Set<String>()
+        var members: [JSONObject.Member] = []
+        for (name, value) in pairs where seen.insert(name).inserted { members.append(.init(key: name, value: .string(value))) }
+        return JSONObject(uniqueMembers: members)
     }
 
     private func eventField(_ field: String) -> JSONValue? {

@@ -112,6 +112,9 @@ struct ExpressionParser {
             if root == .headers, segments.count > 1 {
                 throw ExpressionError("a header has no members: write headers.NAME", offset: offset)
             }
+            if root == .headers, case .index? = segments.first {
+                throw ExpressionError("headers are found by name, not position: write headers.NAME", offset: offset)
+            }
             return
         }
         guard case .member(let field)? = segments.first else {

@@ -30,12 +30,17 @@ public indirect enum Template: Sendable, Hashable {
         case .array(let elements):
             var templates: [Template] = []
             for element in elements { templates.append(try compile(element)) }
-            if templates.allSatisfy({ if case .literal = $0 { true } else { false } }) { return .literal(value) }
+            // Rebuilt from the compiled literals, not `value`: an escaped `$${` inside is `${` once compiled.
+            let literals = templates.compactMap { if case .literal(let literal) = $0 { literal } else { nil } }
+            if literals.count == templates.count { return .literal(.array(literals)) }
             return .array(templates)
         case .object(let object):
             var members: [Member] = []
             for member in object { members.append(Member(key: member.key, value: try compile(member.value))) }
-            if members.allSatisfy({ if case .literal = $0.value { true } else { false } }) { return .literal(value) }
+            let literals = members.compactMap { member -> JSONObject.Member? in
+                if case .literal(let literal) = member.value { .init(key: member.key, value: literal) } else { nil }
+            }
+            if literals.count == members.count { return .literal(.object(JSONObject(literals))) }
             return .object(members)
         default: return .literal(value)
         }
