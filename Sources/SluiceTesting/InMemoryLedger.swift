@@ -14,6 +14,7 @@ public final class InMemoryLedger: OutcomeLedger {
         var deadLetters: [Int64: DeadLetter] = [:]
         /// When set, every write fails with this error (to test failure paths).
         var failure: LedgerError?
+        var failingInboxReads = 0
 
         mutating func makeID() -> Int64 {
             defer { nextID += 1 }
@@ -41,6 +42,11 @@ public final class InMemoryLedger: OutcomeLedger {
     /// Makes every following write fail with `error` (nil to heal).
     public func failWrites(with error: LedgerError?) {
         state.withLock { $0.failure = error }
+    }
+
+    /// Makes the next `count` reads of the pending inbox fail (a ledger restarting).
+    public func failInboxReads(_ count: Int) {
+        state.withLock { $0.failingInboxReads = count }
     }
 
     /// The inbox rows still waiting for their outcome.
@@ -152,8 +158,12 @@ public final class InMemoryLedger: OutcomeLedger {
     }
 
     public func pendingInbox(after: Int64?, limit: Int) async throws(LedgerError) -> [InboxItem] {
-        state.withLock { state in
-            state.inbox.filter { $0.key > (after ?? 0) }.sorted { $0.key < $1.key }.prefix(limit)
+        try state.withLock { state throws(LedgerError) in
+            if state.failingInboxReads > 0 {
+                state.failingInboxReads -= 1
+                throw .retryable("unavailable", "the inbox cannot be read (injected)")
+            }
+            return state.inbox.filter { $0.key > (after ?? 0) }.sorted { $0.key < $1.key }.prefix(limit)
                 .map { InboxItem(id: $0.key, delivery: $0.value) }
         }
     }

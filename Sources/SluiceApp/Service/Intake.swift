@@ -25,12 +25,12 @@ public final class Intake: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Returns once intake is open.
+    /// Returns once intake is open, or once shutdown has begun (it will not open then: check ``isDraining``).
     public func waitUntilOpen() async {
-        if isOpen { return }
+        if isOpen || isDraining { return }
         await withCheckedContinuation { continuation in
             let resumeNow = openWaiters.withLock { waiters -> Bool in
-                if isOpen { return true }
+                if isOpen || isDraining { return true }
                 waiters.append(continuation)
                 return false
             }
@@ -41,8 +41,15 @@ public final class Intake: Sendable {
     /// True once shutdown has begun.
     public var isDraining: Bool { draining.load(ordering: .acquiring) }
 
-    /// Stops intake.
-    public func drain() { draining.store(true, ordering: .releasing) }
+    /// Stops intake; sources still waiting for it to open stop waiting (a shutdown during re-admission).
+    public func drain() {
+        draining.store(true, ordering: .releasing)
+        let waiters = openWaiters.withLock { waiters in
+            defer { waiters.removeAll() }
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
 
     /// A sink that answers `503` once intake stops, and hands events to `sink` until then.
     public func guarding(_ sink: some WebhookSink) -> any WebhookSink {

@@ -276,7 +276,7 @@ struct AfterIntakeOpens: Service {
 
     func run() async throws {
         await intake.waitUntilOpen()
-        guard !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
+        guard !intake.isDraining, !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
         try await source.run()
     }
 }

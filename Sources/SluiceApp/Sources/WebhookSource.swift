@@ -39,6 +39,8 @@ struct BridgeGuard: BridgeExecutor {
 
     func execute(_ plan: Plan) async -> SynchronousResult {
         if intake.isDraining { return .unavailable(reason: "Sluice is shutting down") }
+        // Before re-admission is done, a call could overtake an earlier event of its key still in the inbox.
+        if !intake.isOpen { return .unavailable(reason: "Sluice is starting: earlier events are being re-admitted") }
         return await pipeline.execute(plan)
     }
 }

@@ -28,11 +28,21 @@ extension Dispatcher {
                         group.addTask { (index, await self.runStep(plan.steps[index], of: plan, remap: remap)) }
                     }
                     var results: [(Int, StepResult)] = []
-                    for await result in group { results.append(result) }
+                    for await result in group {
+                        results.append(result)
+                        // The event is abandoned whatever its other steps do: they stop now (and come back
+                        // abandoned) instead of holding the event's slot through their retries.
+                        switch result.1 {
+                        case .fatal, .abandoned: group.cancelAll()
+                        case .succeeded, .failed: break
+                        }
+                    }
                     return results.sorted { $0.0 < $1.0 }
                 }
             }
             let finishedAt = date(now)
+            // The engine's refusal names the cause better than the siblings it cancelled.
+            for case (_, .fatal(let error)) in results { return .abandoned(reason: "engine refused Sluice: \(error)") }
             for (index, result) in results {
                 switch result {
                 case .abandoned:

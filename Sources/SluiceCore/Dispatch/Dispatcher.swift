@@ -55,6 +55,8 @@ public actor Dispatcher {
     var reserved = 0
     /// Timers and deliveries scheduled after ``finish()``, tracked in ``executions`` under negative ids.
     var lateTasks = 0
+    /// The late tasks that are budget timers (``schedule(_:)`` after ``finish()``): stopped by a cancelled ``run()``.
+    var lateTimers: Set<Int> = []
     let commands: AsyncStream<Command>
     let commandSink: AsyncStream<Command>.Continuation
 
@@ -122,7 +124,22 @@ public actor Dispatcher {
     /// Runs the cancellation timers and abandonment deliveries until ``finish()``, then returns
     /// once the last started event is settled. Run it in the service group (or a test's task group)
     /// for the dispatcher's lifetime.
+    ///
+    /// Cancelling its task (a service failed, the group is torn down) leaves no budget: queued events are
+    /// abandoned, running ones are cut at once, and it returns when they have stopped.
     public func run() async {
+        let sink = commandSink
+        // Cancellation ends the stream, and so this loop, for certain.
+        await withTaskCancellationHandler { await runCommands() } onCancel: { sink.finish() }
+        // Cancelled: the timers above ended early, so no budget would ever expire; nothing may outlive the task.
+        if Task.isCancelled { cutEverything(reason: "the gate was stopped") }
+        while !executions.isEmpty {
+            await withCheckedContinuation { executionsDone = $0 }
+        }
+    }
+
+    /// Serves timers and deliveries until the command stream ends.
+    private func runCommands() async {
         await withDiscardingTaskGroup { group in
             for await command in commands {
                 switch command {
@@ -135,9 +152,6 @@ public actor Dispatcher {
                     group.addTask { _ = await completion(result) }
                 }
             }
-        }
-        while !executions.isEmpty {
-            await withCheckedContinuation { executionsDone = $0 }
         }
     }
 
@@ -152,6 +166,7 @@ public actor Dispatcher {
         guard case .terminated = commandSink.yield(command) else { return }
         lateTasks += 1
         let id = -lateTasks
+        if case .expire = command { lateTimers.insert(id) }
         executions[id] = Task {
             switch command {
             case .expire(let deadline):
@@ -160,6 +175,7 @@ public actor Dispatcher {
             case .deliver(let completion, let result):
                 _ = await completion(result)
             }
+            self.lateTimers.remove(id)
             self.executionEnded(generation: id)
         }
     }
@@ -257,8 +273,17 @@ public actor Dispatcher {
                     do {
                         try runtime.retry(key)
                     } catch {
-                        metrics.recordRefused(saturated: false)
-                        throw .alreadyInProgress(key: key)
+                        switch error {
+                        case .queueSaturated(_, let maxQueued):
+                            metrics.recordRefused(saturated: true)
+                            throw .saturated(maxQueued: maxQueued, retryAfter: runtime.suggestedRetryAfter(now: now))
+                        case .cancelling(_, let reason):
+                            metrics.recordRefused(saturated: false)
+                            throw .cancelling(reason: reason)
+                        default:
+                            metrics.recordRefused(saturated: false)
+                            throw .alreadyInProgress(key: key)
+                        }
                     }
                 case .succeeded?:
                     metrics.recordRefused(saturated: false)
@@ -351,11 +376,12 @@ public actor Dispatcher {
     /// How many events a pull source may fetch now.
     public var pullCapacity: Int { runtime.pullCapacity }
 
-    /// Returns when the queue has drained to the low watermark (half of `maxQueued`) and is taking
-    /// work, so that a paused pull source resumes without polling; or when the calling task is
-    /// cancelled (a source shutting down never hangs here).
+    /// Returns when the queue has drained to the low watermark (half of `maxQueued`), so that a paused
+    /// pull source resumes without polling; at once while the gate is cancelling (a submission is then
+    /// refused `cancelling`, and nothing would wake a waiter once the last event has settled); or when the
+    /// calling task is cancelled (a source shutting down never hangs here).
     public func waitForPullCapacity() async {
-        if runtime.queuedCount <= runtime.lowWatermark, !runtime.isCancelling { return }
+        if runtime.queuedCount <= runtime.lowWatermark || runtime.isCancelling { return }
         nextWaiter += 1
         let id = nextWaiter
         await withTaskCancellationHandler {
@@ -376,6 +402,9 @@ public actor Dispatcher {
     }
 
     /// The gate's counters, for the status page and health checks.
+    /// Whether the gate is cancelling all its work (shutting down): it takes nothing new.
+    public var isStopping: Bool { runtime.isCancelling }
+
     public var snapshot: GateSnapshot {
         GateSnapshot(
             adapter: adapter, boundary: boundary, inFlight: runtime.inFlightCount, queued: runtime.queuedCount,
@@ -423,6 +452,23 @@ public actor Dispatcher {
     public func reopen() {
         runtime.reopen()
         resumeCapacityWaiters()
+    }
+
+    /// Abandons every queued event and cuts every running one now, as a budget of zero; budget timers that
+    /// run in tasks of their own (scheduled after ``finish()``) stop too.
+    private func cutEverything(reason: String) {
+        if !runtime.isCancelling {
+            let actions = runtime.beginCancellation(reason: reason, now: now)
+            for key in actions.cancelled { deliverAbandoned(key, reason: reason) }
+            // An outcome being recorded is left to its completion (see ``cancel(reason:)``).
+            for key in actions.draining where work[key]?.delivered == true { runtime.withdrawCancellation(key) }
+        }
+        for id in lateTimers { executions[id]?.cancel() }
+        for key in runtime.expireCancellation(now: GateInstant(nanoseconds: .max)) {
+            if let generation = work[key]?.generation { executions[generation]?.cancel() }
+            deliverAbandoned(key, reason: work[key]?.cancelReason ?? reason)
+        }
+        publishGauges()
     }
 
     func expire() {
@@ -508,17 +554,30 @@ public actor Dispatcher {
             switch result {
             case .decided where !durable:
                 // Not in the ledger: the source delivers the event again, and it must run again.
+                let behind = runtime.keysQueued(behind: key)
                 try? runtime.cancel(key, reason: "the outcome could not be recorded")
+                abandonQueued(behind, reason: "an earlier event of its ordering key was not recorded")
             case .decided(let outcome) where outcome.kind == .rejected:
                 try? runtime.fail(key, reason: outcome.reason?.rawValue ?? "rejected")
             case .decided:
                 try? runtime.succeed(key)
             case .abandoned(let reason):
+                let behind = runtime.keysQueued(behind: key)
                 try? runtime.cancel(key, reason: reason)
+                abandonQueued(behind, reason: "an earlier event of its ordering key was abandoned")
             }
         }
         startAvailable()
         resumeCapacityWaiters()
+    }
+
+    /// Abandons the events waiting in the lane of one that ends undecided: it comes back (redelivered, or
+    /// submitted again by its source) after them otherwise, and a later event of its key would run first.
+    private func abandonQueued(_ keys: [String], reason: String) {
+        for key in keys {
+            guard (try? runtime.cancel(key, reason: reason)) != nil else { continue }
+            deliverAbandoned(key, reason: reason)
+        }
     }
 
     private nonisolated func incompatibleState(_ plan: Plan) -> Outcome {

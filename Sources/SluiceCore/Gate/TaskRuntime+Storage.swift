@@ -159,6 +159,21 @@ extension TaskRuntime {
         queuedCount -= 1
     }
 
+    /// The keys waiting behind `key`'s task in its ordering lane, in order; none when it is not the lane's active
+    /// task or has no ordering key.
+    public func keysQueued(behind key: String) -> [String] {
+        guard let s = slotByKey[key] else { return [] }
+        let l = slots[Int(s)].lane
+        guard l != Slot.none else { return [] }
+        var keys: [String] = []
+        var cursor = lanes[Int(l)].pending.head
+        while cursor != Slot.none {
+            keys.append(slots[Int(cursor)].key)
+            cursor = slots[Int(cursor)].next
+        }
+        return keys
+    }
+
     /// The lane's active task is leaving: promote the lane's next pending task to the ready queue,
     /// or free the lane when nothing of its key is left.
     mutating func releaseLane(of s: Int32) {

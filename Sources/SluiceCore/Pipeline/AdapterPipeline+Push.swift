@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 // Webhooks through the ledger's inbox: an event is durable before its sender hears `202`, and
 // rows a crash left behind are re-admitted at start-up.
@@ -134,16 +135,27 @@ extension AdapterPipeline: WebhookSink {
     /// room instead of refusing: in a tracked task of the caller when `waiting`, else in a task of its own.
     /// `reserved`: the plan holds a place from ``Dispatcher/reserveAdmission(key:source:)``, used up by the
     /// first attempt.
+    ///
+    /// A row whose event ends undecided while Sluice runs (the engine refused Sluice, the outcome could not be
+    /// recorded) is admitted again after a backoff (`attempt`), so that it is delivered once the cause is fixed
+    /// rather than at the next start; its sender already has its `202`. One abandoned because the gate is
+    /// stopping is refused then, and stays in the inbox for the next start.
     @discardableResult
     func admitDurable(
-        _ plan: Plan, inboxID: Int64, delivery: Delivery, waiting: Bool, reserved: Bool = false, trace: EventTrace
+        _ plan: Plan, inboxID: Int64, delivery: Delivery, waiting: Bool, reserved: Bool = false, attempt: Int = 0,
+        trace: EventTrace
     ) async -> ReadmissionResult {
         var waitsForOtherRow = 0
         var reservation = reserved
         while true {
             do {
                 let completion: @Sendable (DispatchResult) async -> Bool = { result in
-                    await self.settle(result, plan: plan, inboxID: inboxID, delivery: delivery, trace: trace).isDurable
+                    let settlement = await self.settle(result, plan: plan, inboxID: inboxID, delivery: delivery, trace: trace)
+                    // Abandoned because the gate is stopping: the row waits for the next start.
+                    if !settlement.isDurable, await !self.dispatcher.isStopping {
+                        self.admitAgainLater(plan, inboxID: inboxID, delivery: delivery, attempt: attempt)
+                    }
+                    return settlement.isDurable
                 }
                 if reservation {
                     reservation = false
@@ -160,6 +172,8 @@ extension AdapterPipeline: WebhookSink {
                         return .admitted
                     }
                     await dispatcher.waitForPullCapacity()
+                    // Room may be promised to webhooks being stored (reservations), which the wait does not see.
+                    try? await Task.sleep(for: .milliseconds(1))
                     if Task.isCancelled {
                         trace.end(note: "left in the inbox")
                         return .left(reason: "cancelled")
@@ -193,6 +207,24 @@ extension AdapterPipeline: WebhookSink {
                     trace.end(note: "left in the inbox")
                     return .left(reason: "adapter '\(adapter.name)' is \(mode.rawValue)")
                 }
+            }
+        }
+    }
+}
+
+extension AdapterPipeline {
+    /// Admits an inbox row again after a backoff (1 s, doubling up to 30 s) once its event ended undecided.
+    func admitAgainLater(_ plan: Plan, inboxID: Int64, delivery: Delivery, attempt: Int) {
+        let delay = Duration.seconds(min(30, 1 << min(attempt, 5)))
+        logger.warning(
+            "an accepted webhook ended undecided; admitting it again",
+            metadata: ["idempotency_key": "\(plan.idempotencyKey)", "inbox.id": "\(inboxID)", "retry_in": "\(delay)"])
+        Task {
+            try? await Task.sleep(for: delay)
+            let trace = EventTrace.start(plan, source: "inbox", name: self.spanName)
+            await trace.within {
+                _ = await self.admitDurable(
+                    plan, inboxID: inboxID, delivery: delivery, waiting: true, attempt: attempt + 1, trace: trace)
             }
         }
     }

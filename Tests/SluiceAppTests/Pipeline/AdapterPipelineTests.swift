@@ -124,6 +124,18 @@ struct AdapterPipelineTests {
         }
     }
 
+    @Test("an accepted webhook whose engine refused Sluice is admitted again while running, and delivered once it is fixed")
+    func abandonedWebhookIsAdmittedAgain() async throws {
+        try await withPipeline { pipeline, fake, ledger in
+            fake.inject(.status(401))  // a bad token, fixed a moment later
+            let (event, delivery) = try orderDelivery(id: "evt_401", order: 41)
+            #expect(await pipeline.accept(event, delivery: delivery) == .accepted(eventID: event.id, idempotencyKey: "evt_401"))
+            #expect(await eventually(timeout: .seconds(10)) { ledger.inboxCount == 0 }, "delivered without a restart")
+            #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "evt_401")?.kind == .accepted)
+            #expect(fake.workflow("order-41") != nil)
+        }
+    }
+
     @Test("a pending inbox row left by a crash is re-admitted, delivered and cleared")
     func readmission() async throws {
         let ledger = InMemoryLedger()

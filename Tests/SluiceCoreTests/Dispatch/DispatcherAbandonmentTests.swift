@@ -1,0 +1,110 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import SluiceCore
+
+/// What happens around an event that ends undecided: its ordering lane, its sibling steps, its redelivery,
+/// and a gate whose task is cancelled.
+@Suite("Dispatcher: abandonment")
+struct DispatcherAbandonmentTests {
+    static let unauthorized = EngineError.fatal("unauthorized", "HTTP 401: bad token", statusCode: 401)
+
+    /// A later event of the same ordering key does not overtake one that was abandoned: it is abandoned
+    /// too, and both come back from their source in order.
+    @Test func anAbandonedEventTakesTheRestOfItsLaneWithIt() async throws {
+        let engine = ScriptedEngine([.error(Self.unauthorized)], otherwise: .outcome(.accepted))
+        let results = ResultBox()
+        try await withDispatcher(engine: engine) { dispatcher, _ in
+            try await dispatcher.submit(PlanFactory.plan("first", orderingKey: "o"), completion: results.completion(for: "first"))
+            try await dispatcher.submit(PlanFactory.plan("second", orderingKey: "o"), completion: results.completion(for: "second"))
+            try await dispatcher.submit(PlanFactory.plan("other", orderingKey: "p"), completion: results.completion(for: "other"))
+            guard case .abandoned = await results.result("first") else { Issue.record("first was not abandoned"); return }
+            guard case .abandoned(let reason) = await results.result("second") else {
+                Issue.record("second ran before the first was delivered again")
+                return
+            }
+            #expect(reason.contains("earlier event of its ordering key"))
+            #expect(await results.result("other").outcome?.kind == .accepted, "another key is not affected")
+            // Redelivered in order, both run.
+            #expect(try await dispatcher.dispatch(PlanFactory.plan("first", orderingKey: "o")).outcome?.kind == .accepted)
+            #expect(try await dispatcher.dispatch(PlanFactory.plan("second", orderingKey: "o")).outcome?.kind == .accepted)
+        }
+        #expect(engine.calls.map(\.idempotencyKey).filter { $0 != "other" } == ["first", "first", "second"])
+    }
+
+    /// A step the engine refuses ends the event at once: its independent sibling, waiting out a long
+    /// Retry-After, stops instead of holding the event's slot.
+    @Test func aFatalStepStopsItsSiblings() async throws {
+        let engine = ScriptedEngine([.hang, .error(Self.unauthorized)], otherwise: .outcome(.accepted))
+        let plan = PlanFactory.plan("k", steps: [("a", [], .startWorkflow), ("b", [], .startWorkflow)])
+        let results = ResultBox()
+        try await withDispatcher(engine: engine) { dispatcher, _ in
+            try await dispatcher.submit(plan, completion: results.completion(for: "k"))
+            guard case .abandoned(let reason) = await results.result("k") else { Issue.record("not abandoned"); return }
+            #expect(reason.contains("unauthorized"), "the engine's refusal is the reason, not the cancelled sibling")
+            #expect(await dispatcher.snapshot.inFlight == 0)
+        }
+        #expect(engine.calls.count == 2)
+    }
+
+    /// A redelivery of an abandoned key into a full gate is refused `saturated` (429 with Retry-After), not
+    /// `alreadyInProgress`.
+    @Test func aRedeliveryIntoAFullGateIsSaturated() async throws {
+        let engine = ScriptedEngine([.error(Self.unauthorized)], otherwise: .gate)
+        let boundary = Boundary(mode: .pushPull, maxInFlight: 1, maxQueued: 1, cancellationBudget: .seconds(1))
+        let results = ResultBox()
+        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, _ in
+            guard case .abandoned = try await dispatcher.dispatch(PlanFactory.plan("k")) else { Issue.record("not abandoned"); return }
+            try await dispatcher.submit(PlanFactory.plan("a"), completion: results.completion(for: "a"))
+            await engine.waitForCalls(2)
+            try await dispatcher.submit(PlanFactory.plan("b"), completion: results.completion(for: "b"))
+            await #expect {
+                try await dispatcher.submit(PlanFactory.plan("k"), completion: results.completion(for: "k"))
+            } throws: { error in
+                if case DispatchAdmissionError.saturated = error { true } else { false }
+            }
+            engine.release(2)
+            _ = await results.result("b")
+        }
+    }
+
+    /// While the gate is cancelling, a pull source's wait for room returns at once (it is refused
+    /// `cancelling` then), even with the queue full and nothing left to settle.
+    @Test func waitingForRoomReturnsWhileCancelling() async throws {
+        let engine = ScriptedEngine(otherwise: .hang)
+        let boundary = Boundary(mode: .pullOnly, maxInFlight: 1, maxQueued: 2, cancellationBudget: .seconds(60))
+        let results = ResultBox()
+        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, clock in
+            for key in ["a", "b", "c"] {
+                try await dispatcher.submit(PlanFactory.plan(key), source: .pull, completion: results.completion(for: key))
+            }
+            await dispatcher.cancel(reason: "shutting down")
+            await dispatcher.waitForPullCapacity()
+            clock.advance(by: .seconds(61))
+            _ = await results.result("a")
+        }
+    }
+
+    /// Cancelling the task that runs the gate cuts everything at once: queued events are abandoned, a
+    /// hanging engine call is cancelled, and `run()` returns.
+    @Test func cancellingTheGatesTaskLeavesNoBudget() async throws {
+        let engine = ScriptedEngine(otherwise: .hang)
+        let clock = ManualClock()
+        let dispatcher = Dispatcher(
+            adapter: "orders", boundary: Boundary(mode: .pushPull, maxInFlight: 1, maxQueued: 4, cancellationBudget: .seconds(3_600)),
+            retry: .default, engine: engine, clock: clock, currentVersion: { 1 }, jitterSeed: 42)
+        let running = Task { await dispatcher.run() }
+        let results = ResultBox()
+        try await dispatcher.submit(PlanFactory.plan("a"), completion: results.completion(for: "a"))
+        try await dispatcher.submit(PlanFactory.plan("b"), completion: results.completion(for: "b"))
+        await engine.waitForCalls(1)
+        running.cancel()
+        await running.value
+        guard case .abandoned = await results.result("a"), case .abandoned = await results.result("b") else {
+            Issue.record("expected both abandoned")
+            return
+        }
+        #expect(await dispatcher.snapshot.inFlight == 0)
+    }
+}
