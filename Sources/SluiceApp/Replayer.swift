@@ -25,9 +25,10 @@ public struct Replayer: Sendable {
         case nothingToSend
     }
 
-    /// The dead letters a replay would take, oldest first.
+    /// The dead letters a replay would take: the oldest `limit` not yet re-driven, oldest first (a signal's
+    /// letter after its workflow's start's).
     public func letters(adapter: String?, since: Date?, limit: Int = 1000) async throws(LedgerError) -> [DeadLetter] {
-        try await ledger.deadLetters(DeadLetterQuery(adapter: adapter, since: since, limit: limit)).reversed()
+        try await ledger.deadLetters(DeadLetterQuery(adapter: adapter, since: since, limit: limit, oldestFirst: true))
     }
 
     /// One line saying what a replay would send for a letter.

@@ -170,7 +170,9 @@ public final class InMemoryLedger: OutcomeLedger {
 
     public func deadLetters(_ query: DeadLetterQuery) async throws(LedgerError) -> [DeadLetter] {
         state.withLock { state in
-            Array(state.deadLetters.values.filter(query.matches).sorted { $0.id > $1.id }.prefix(query.limit))
+            Array(
+                state.deadLetters.values.filter(query.matches)
+                    .sorted { query.oldestFirst ? $0.id < $1.id : $0.id > $1.id }.prefix(query.limit))
         }
     }
 

@@ -22,10 +22,21 @@ enum ReplayEngines {
         let references = ConfigReferences(
             source: ProcessConfigValueSource(baseDirectory: directory), resolution: .strict)
         var engines: [String: any WorkflowEngine] = [:]
+        // Never guess among several engines: a letter sent to the wrong one could be marked re-driven without
+        // reaching its own. With one engine there is nothing to guess (no adapter files, or an adapter removed).
+        if loaded.adapters == nil, spec.engines.count > 1 {
+            let problem = loaded.diagnostics.first { $0.severity == .error }?.description ?? "the adapter files cannot be loaded"
+            throw Problem(description: "cannot tell which of the engines each adapter uses: \(problem)")
+        }
         for name in adapters.sorted() {
             let compiled = loaded.adapters?.adapter(named: name)
+            guard compiled != nil || spec.engines.count == 1 else {
+                throw Problem(
+                    description: "adapter '\(name)' is not in the adapter files of \(config), which names several engines: "
+                        + "its letters stay until its file is back")
+            }
             guard let engineName = compiled?.engine ?? spec.defaultEngine, let engineSpec = spec.engines[engineName] else {
-                throw Problem(description: "adapter '\(name)' has no engine in \(config) (is its adapter file loaded, or default_engine set?)")
+                throw Problem(description: "adapter '\(name)' has no engine in \(config) (set engine: in its file, or default_engine)")
             }
             do {
                 engines[name] = try EngineFactory.makeEngine(name: engineName, spec: engineSpec, references: references, http: http)

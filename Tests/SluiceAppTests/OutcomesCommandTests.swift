@@ -119,4 +119,26 @@ import Testing
         #expect(bridge.count == 1)
         #expect(bridge.first.flatMap { try? JSONParser.parse($0.body) }?["idempotency_key"] == "o-2")
     }
+
+    /// With several engines, a letter whose adapter's engine cannot be told is not sent to a guessed one.
+    @Test func replayNeverGuessesAmongSeveralEngines() async throws {
+        let fake = try await DurableWorkflowFake.start()
+        let directory = try await project()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = """
+            ledger:
+              path: data/ledger.sqlite
+            default_engine: primary
+            engines:
+              primary: { type: durable-workflow, url: "\(fake.baseURL)", token: "${env:DW_TOKEN}" }
+              other: { type: durable-workflow, url: "\(fake.baseURL)", token: "${env:DW_TOKEN}" }
+            """
+        try config.write(to: directory.appendingPathComponent("sluice.yaml"), atomically: true, encoding: .utf8)
+        let result = try SluiceProcess.run(["replay"], in: directory, environment: ["DW_TOKEN": "operator-token"])
+        let requests = fake.requests
+        await fake.stop()
+        #expect(result.status == 3)
+        #expect(result.standardError.contains("cannot tell which of the engines each adapter uses"), "\(result.standardError)")
+        #expect(requests.isEmpty)
+    }
 }

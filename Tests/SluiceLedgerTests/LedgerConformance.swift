@@ -159,6 +159,10 @@ enum LedgerConformance {
         #expect(letter.content == content)
         #expect(letter.outcome.sluice?.steps.first?.status == .failed)
         #expect(try await ledger.deadLetters(DeadLetterQuery()).count == 2)
+        // Newest first for a listing; the oldest first for a replay, whatever the limit.
+        #expect(try await ledger.deadLetters(DeadLetterQuery(limit: 1)).map(\.idempotencyKey) == ["d2"])
+        #expect(try await ledger.deadLetters(DeadLetterQuery(limit: 1, oldestFirst: true)).map(\.idempotencyKey) == ["d1"])
+        #expect(try await ledger.deadLetters(DeadLetterQuery(oldestFirst: true)).map(\.idempotencyKey) == ["d1", "d2"])
         // Re-driven: the new outcome becomes the decision and the letter leaves the default listing.
         let accepted = LedgerFixtures.outcome(key: "d1", note: "replayed")
         try await ledger.markRedriven(deadLetterID: letter.id, outcome: accepted)

@@ -35,12 +35,18 @@ public struct DeadLetterQuery: Sendable, Hashable {
     /// Also those already re-driven.
     public var includeRedriven: Bool
     public var limit: Int
+    /// The oldest `limit` letters, oldest first (a replay); otherwise the newest, newest first (a listing).
+    public var oldestFirst: Bool
 
-    public init(adapter: String? = nil, since: Date? = nil, includeRedriven: Bool = false, limit: Int = 100) {
+    public init(
+        adapter: String? = nil, since: Date? = nil, includeRedriven: Bool = false, limit: Int = 100,
+        oldestFirst: Bool = false
+    ) {
         self.adapter = adapter
         self.since = since
         self.includeRedriven = includeRedriven
         self.limit = limit
+        self.oldestFirst = oldestFirst
     }
 
     /// Whether a dead letter matches (for in-memory ledgers and tests).

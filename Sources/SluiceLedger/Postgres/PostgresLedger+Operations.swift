@@ -284,7 +284,8 @@ extension PostgresLedger {
         binds.append(query.limit)
         let sql = """
             SELECT id, created_at, redriven_at, redrive_count, outcome, commands, delivery, delivery_body FROM sluice_dead_letters
-            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT $\(binds.count)
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY id \(query.oldestFirst ? "ASC" : "DESC")
+            LIMIT $\(binds.count)
             """
         let logger = self.logger
         let rows = try await read { client in

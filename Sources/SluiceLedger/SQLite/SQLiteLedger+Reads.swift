@@ -119,7 +119,7 @@ extension SQLiteLedger {
         values.append(.integer(Int64(query.limit)))
         let sql = """
             SELECT id, created_at, redriven_at, redrive_count, outcome, commands, delivery, delivery_body FROM dead_letters
-            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT ?
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY id \(query.oldestFirst ? "ASC" : "DESC") LIMIT ?
             """
         let bound = values
         return try await read { connection in
