@@ -115,6 +115,19 @@ extension AdapterPipeline: WebhookSink {
             } catch {
                 return .left(reason: "the ledger could not be read: \(error)")
             }
+            // With a shared ledger the row may be another replica's event in progress: not run twice.
+            do {
+                switch try await claim(plan.idempotencyKey) {
+                case .proceed: break
+                case .decided(let outcome):
+                    return await readmissionResult(of: record(outcome, commands: [], inboxID: item.id, delivery: nil))
+                case .held(let until):
+                    readmitWhenFree(item, at: until)
+                    return .left(reason: "another replica is working on it; looked at again when its claim ends")
+                }
+            } catch {
+                return .left(reason: "the ledger could not claim the event: \(error)")
+            }
             let trace = EventTrace.start(plan, source: "inbox", name: spanName)
             return await trace.within {
                 await admitDurable(plan, inboxID: item.id, delivery: delivery, waiting: true, trace: trace)
@@ -213,6 +226,16 @@ extension AdapterPipeline: WebhookSink {
 }
 
 extension AdapterPipeline {
+    /// Re-admits a row whose key another replica holds once that claim ends: the other replica either records
+    /// the outcome (the row is then gone, or decided at once) or died (its claim expires and this one runs it).
+    func readmitWhenFree(_ item: InboxItem, at until: Date) {
+        let delay = max(0, until.timeIntervalSince(now())) + 0.05
+        Task {
+            try? await Task.sleep(for: .seconds(delay))
+            _ = await self.readmit(item)
+        }
+    }
+
     /// Admits an inbox row again after a backoff (1 s, doubling up to 30 s) once its event ended undecided.
     func admitAgainLater(_ plan: Plan, inboxID: Int64, delivery: Delivery, attempt: Int) {
         let delay = Duration.seconds(min(30, 1 << min(attempt, 5)))

@@ -292,6 +292,26 @@ struct AdapterPipelineTests {
             #expect(await eventually { (try? await ledger.decision(adapter: "orders", idempotencyKey: "evt_c")) != nil })
         }
     }
+
+    @Test("with a shared ledger, re-admission leaves a row another replica is working on, and runs it once its claim ends")
+    func readmissionRespectsClaims() async throws {
+        let ledger = InMemoryLedger()
+        let (_, delivery) = try orderDelivery(id: "evt_rc", order: 11)
+        let id = try await ledger.appendInbox(delivery)
+        _ = try await ledger.claim(adapter: "orders", idempotencyKey: "evt_rc", owner: "other-replica", for: .seconds(1))
+        try await withPipeline(ledger: ledger, options: PipelineOptions(claimOwner: "this-replica")) { pipeline, fake, ledger in
+            guard case .left = await pipeline.readmit(InboxItem(id: id, delivery: delivery)) else {
+                Issue.record("a row another replica holds was run again")
+                return
+            }
+            #expect(fake.requests.isEmpty)
+            // The other replica died: its claim ends, and this replica delivers the row.
+            #expect(await eventually(timeout: .seconds(10)) { ledger.inboxCount == 0 })
+            let decided = try? await ledger.decision(adapter: "orders", idempotencyKey: "evt_rc")
+            #expect(decided?.kind == .accepted)
+            #expect(fake.workflow("order-11") != nil)
+        }
+    }
 }
 
 /// Settlements received by a pull source's callback.
