@@ -30,12 +30,14 @@ public struct ProjectLoader: Sendable {
     ///   - directory: the working directory.
     ///   - readsConfiguration: whether to read `sluice.yaml` from `directory` when `paths` name none
     ///     (false for `sluice map`, which works on a lone adapter file).
-    public func load(paths: [String], directory: URL, readsConfiguration: Bool = true) -> Result {
+    ///   - configuration: the configuration file, whatever its name (`--config prod.yaml`); otherwise a path
+    ///     named `sluice.yaml` or `sluice.yml` in `paths` is the configuration.
+    public func load(paths: [String], directory: URL, readsConfiguration: Bool = true, configuration: String? = nil) -> Result {
         var diagnostics: [Diagnostic] = []
         var files: [String] = []
-        var configPath: String?
+        var configPath: String? = configuration
         var adapterPaths: [String] = []
-        for path in paths {
+        for path in paths where path != configuration {
             let name = (path as NSString).lastPathComponent
             if name == "sluice.yaml" || name == "sluice.yml" { configPath = path } else { adapterPaths.append(path) }
         }
@@ -55,7 +57,8 @@ public struct ProjectLoader: Sendable {
                     diagnostics += engineReferenceProblems(spec, file: configPath, directory: directory)
                     if adapterPaths.isEmpty {
                         let base = (configPath as NSString).deletingLastPathComponent
-                        adapterPaths = [base.isEmpty ? spec.adaptersDirectory : base + "/" + spec.adaptersDirectory]
+                        let adapters = spec.adaptersDirectory
+                        adapterPaths = [base.isEmpty || adapters.hasPrefix("/") ? adapters : base + "/" + adapters]
                     }
                 }
             case .failure(let problem):

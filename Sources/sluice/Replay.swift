@@ -48,7 +48,9 @@ struct Replay: AsyncParsableCommand {
     ) async throws -> Int {
         let engines: [String: any WorkflowEngine]
         do {
-            engines = try ReplayEngines.make(for: Set(letters.map(\.adapter)), config: config, directory: directory, http: http)
+            // Letters that keep no commands need no engine (and must not block the others).
+            let sendable = letters.filter { !$0.content.commands.isEmpty }
+            engines = try ReplayEngines.make(for: Set(sendable.map(\.adapter)), config: config, directory: directory, http: http)
         } catch {
             FileHandle.standardError.write(
                 Data("error: \(error); nothing was re-sent (\(letters.count) dead letter(s) waiting)\n".utf8))
@@ -56,6 +58,12 @@ struct Replay: AsyncParsableCommand {
         }
         var failures = 0
         for letter in letters {
+            guard !letter.content.commands.isEmpty else {
+                // Kept for inspection (an unmatched event, a retired adapter's delivery): nothing to re-send, and
+                // not a failure of this replay.
+                print("#\(letter.id) \(letter.idempotencyKey): keeps no commands, nothing to re-send (kept)")
+                continue
+            }
             guard let engine = engines[letter.adapter] else { continue }
             let result = try await replayer.replay(letter, engine: engine)
             switch result {
@@ -67,8 +75,7 @@ struct Replay: AsyncParsableCommand {
                 failures += 1
                 print("#\(letter.id) \(letter.idempotencyKey): no answer: \(error)")
             case .nothingToSend:
-                failures += 1
-                print("#\(letter.id) \(letter.idempotencyKey): keeps no commands, cannot be re-sent")
+                print("#\(letter.id) \(letter.idempotencyKey): keeps no commands, nothing to re-send (kept)")
             }
         }
         return failures
@@ -84,7 +91,9 @@ struct Replay: AsyncParsableCommand {
         let directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let failures: Int
         do {
-            let selection = try LedgerSelection.resolve(path: ledger.path, url: ledger.url, directory: directory)
+            let selection = try LedgerSelection.resolve(
+                path: ledger.path, url: ledger.url, directory: directory,
+                configFile: URL(fileURLWithPath: config, relativeTo: directory))
             failures = try await selection.withLedger(mustExist: true) { ledger in
                 let replayer = Replayer(ledger: ledger)
                 let letters = try await replayer.letters(adapter: adapter, since: since, limit: limit)

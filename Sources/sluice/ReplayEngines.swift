@@ -14,7 +14,7 @@ enum ReplayEngines {
         for adapters: Set<String>, config: String, directory: URL, http: EngineHTTPClient
     ) throws -> [String: any WorkflowEngine] {
         guard !adapters.isEmpty else { return [:] }
-        let loaded = ProjectLoader(resolution: .strict).load(paths: [config], directory: directory)
+        let loaded = ProjectLoader(resolution: .strict).load(paths: [], directory: directory, configuration: config)
         guard let spec = loaded.config else {
             let problems = loaded.diagnostics.filter { $0.severity == .error && $0.file == config }.map(\.description)
             throw Problem(description: "no engines to replay to: " + (problems.first ?? "\(config) cannot be read"))

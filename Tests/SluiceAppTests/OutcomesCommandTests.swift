@@ -120,6 +120,28 @@ import Testing
         #expect(bridge.first.flatMap { try? JSONParser.parse($0.body) }?["idempotency_key"] == "o-2")
     }
 
+    /// `--config` names the configuration whatever its file name, for the engines and the ledger alike.
+    @Test func replayReadsTheConfigurationItIsGiven() async throws {
+        let fake = try await DurableWorkflowFake.start()
+        let directory = try await project()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = """
+            ledger:
+              path: data/ledger.sqlite
+            engines:
+              primary: { type: durable-workflow, url: "\(fake.baseURL)", token: "${env:DW_TOKEN}" }
+            """
+        try config.write(to: directory.appendingPathComponent("prod.yaml"), atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("sluice.yaml"))
+        let result = try SluiceProcess.run(
+            ["replay", "--config", "prod.yaml"], in: directory, environment: ["DW_TOKEN": "operator-token"])
+        let requests = fake.requests
+        await fake.stop()
+        #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
+        #expect(result.standardOutput.contains("o-2: accepted"))
+        #expect(requests.filter { $0.path == "/api/bridge-adapters/webhook/orders" }.count == 1)
+    }
+
     /// With several engines, a letter whose adapter's engine cannot be told is not sent to a guessed one.
     @Test func replayNeverGuessesAmongSeveralEngines() async throws {
         let fake = try await DurableWorkflowFake.start()
