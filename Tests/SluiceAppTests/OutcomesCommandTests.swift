@@ -97,70 +97,66 @@ import Testing
         #expect(again.standardOutput.contains("1 dead letter(s) would be re-sent"))
     }
 
-    @Test func replayResendsDeadLettersToTheEngineWithTheSameKeys() async throws {
+    /// What a real replay did: the CLI's result, a dry run right after it, and the engine fake's requests.
+    struct ReplayRun {
+        var result: SluiceProcess.Result
+        var dryRunAfter: SluiceProcess.Result
+        var requests: [RecordedRequest]
+        var bridgeCalls: [RecordedRequest] { requests.filter { $0.path == "/api/bridge-adapters/webhook/orders" } }
+    }
+
+    /// Runs `sluice replay` on the test project with `configuration` (engines pointing at a fake) written to
+    /// `file` instead of the project's `sluice.yaml`.
+    func replay(
+        file: String = "sluice.yaml", arguments: [String] = [], engines: (String) -> String
+    ) async throws -> ReplayRun {
         let fake = try await DurableWorkflowFake.start()
         let directory = try await project()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let config = """
-            ledger:
-              path: data/ledger.sqlite
-            engines:
-              primary: { type: durable-workflow, url: "\(fake.baseURL)", token: "${env:DW_TOKEN}" }
-            """
-        try config.write(to: directory.appendingPathComponent("sluice.yaml"), atomically: true, encoding: .utf8)
-        let result = try SluiceProcess.run(["replay"], in: directory, environment: ["DW_TOKEN": "operator-token"])
-        let second = try SluiceProcess.run(["replay", "--dry-run"], in: directory)
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("sluice.yaml"))
+        let config = "ledger:\n  path: data/ledger.sqlite\n" + engines(fake.baseURL)
+        try config.write(to: directory.appendingPathComponent(file), atomically: true, encoding: .utf8)
+        let result = try SluiceProcess.run(["replay"] + arguments, in: directory, environment: ["DW_TOKEN": "operator-token"])
+        let dryRun = try SluiceProcess.run(["replay", "--dry-run"] + arguments, in: directory)
         let requests = fake.requests
         await fake.stop()
-        #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
-        #expect(result.standardOutput.contains("o-2: accepted"))
-        #expect(second.standardOutput.contains("0 dead letter(s) would be re-sent"))
-        let bridge = requests.filter { $0.path == "/api/bridge-adapters/webhook/orders" }
-        #expect(bridge.count == 1)
-        #expect(bridge.first.flatMap { try? JSONParser.parse($0.body) }?["idempotency_key"] == "o-2")
+        return ReplayRun(result: result, dryRunAfter: dryRun, requests: requests)
+    }
+
+    @Test func replayResendsDeadLettersToTheEngineWithTheSameKeys() async throws {
+        let run = try await replay { url in
+            "engines:\n  primary: { type: durable-workflow, url: \"\(url)\", token: \"${env:DW_TOKEN}\" }\n"
+        }
+        #expect(run.result.status == 0, "\(run.result.standardOutput)\(run.result.standardError)")
+        #expect(run.result.standardOutput.contains("o-2: accepted"))
+        #expect(run.dryRunAfter.standardOutput.contains("0 dead letter(s) would be re-sent"))
+        #expect(run.bridgeCalls.count == 1)
+        #expect(run.bridgeCalls.first.flatMap { try? JSONParser.parse($0.body) }?["idempotency_key"] == "o-2")
     }
 
     /// `--config` names the configuration whatever its file name, for the engines and the ledger alike.
     @Test func replayReadsTheConfigurationItIsGiven() async throws {
-        let fake = try await DurableWorkflowFake.start()
-        let directory = try await project()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let config = """
-            ledger:
-              path: data/ledger.sqlite
-            engines:
-              primary: { type: durable-workflow, url: "\(fake.baseURL)", token: "${env:DW_TOKEN}" }
-            """
-        try config.write(to: directory.appendingPathComponent("prod.yaml"), atomically: true, encoding: .utf8)
-        try FileManager.default.removeItem(at: directory.appendingPathComponent("sluice.yaml"))
-        let result = try SluiceProcess.run(
-            ["replay", "--config", "prod.yaml"], in: directory, environment: ["DW_TOKEN": "operator-token"])
-        let requests = fake.requests
-        await fake.stop()
-        #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
-        #expect(result.standardOutput.contains("o-2: accepted"))
-        #expect(requests.filter { $0.path == "/api/bridge-adapters/webhook/orders" }.count == 1)
+        let run = try await replay(file: "prod.yaml", arguments: ["--config", "prod.yaml"]) { url in
+            "engines:\n  primary: { type: durable-workflow, url: \"\(url)\", token: \"${env:DW_TOKEN}\" }\n"
+        }
+        #expect(run.result.status == 0, "\(run.result.standardOutput)\(run.result.standardError)")
+        #expect(run.result.standardOutput.contains("o-2: accepted"))
+        #expect(run.bridgeCalls.count == 1)
     }
 
     /// With several engines, a letter whose adapter's engine cannot be told is not sent to a guessed one.
     @Test func replayNeverGuessesAmongSeveralEngines() async throws {
-        let fake = try await DurableWorkflowFake.start()
-        let directory = try await project()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let config = """
-            ledger:
-              path: data/ledger.sqlite
+        let run = try await replay { url in
+            """
             default_engine: primary
             engines:
-              primary: { type: durable-workflow, url: "\(fake.baseURL)", token: "${env:DW_TOKEN}" }
-              other: { type: durable-workflow, url: "\(fake.baseURL)", token: "${env:DW_TOKEN}" }
+              primary: { type: durable-workflow, url: "\(url)", token: "${env:DW_TOKEN}" }
+              other: { type: durable-workflow, url: "\(url)", token: "${env:DW_TOKEN}" }
+
             """
-        try config.write(to: directory.appendingPathComponent("sluice.yaml"), atomically: true, encoding: .utf8)
-        let result = try SluiceProcess.run(["replay"], in: directory, environment: ["DW_TOKEN": "operator-token"])
-        let requests = fake.requests
-        await fake.stop()
-        #expect(result.status == 3)
-        #expect(result.standardError.contains("cannot tell which of the engines each adapter uses"), "\(result.standardError)")
-        #expect(requests.isEmpty)
+        }
+        #expect(run.result.status == 3)
+        #expect(run.result.standardError.contains("cannot tell which of the engines each adapter uses"), "\(run.result.standardError)")
+        #expect(run.requests.isEmpty)
     }
 }

@@ -18,6 +18,10 @@ public final class Intake: Sendable {
     /// Opens intake (after re-admission), waking the sources that wait for it.
     public func open() {
         opened.store(true, ordering: .releasing)
+        resumeOpenWaiters()
+    }
+
+    private func resumeOpenWaiters() {
         let waiters = openWaiters.withLock { waiters in
             defer { waiters.removeAll() }
             return waiters
@@ -44,11 +48,7 @@ public final class Intake: Sendable {
     /// Stops intake; sources still waiting for it to open stop waiting (a shutdown during re-admission).
     public func drain() {
         draining.store(true, ordering: .releasing)
-        let waiters = openWaiters.withLock { waiters in
-            defer { waiters.removeAll() }
-            return waiters
-        }
-        for waiter in waiters { waiter.resume() }
+        resumeOpenWaiters()
     }
 
     /// A sink that answers `503` once intake stops, and hands events to `sink` until then.
