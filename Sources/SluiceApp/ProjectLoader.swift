@@ -77,7 +77,8 @@ public struct ProjectLoader: Sendable {
             }
         }
         let references = ConfigReferences(
-            source: ProcessConfigValueSource(environment: environment, baseDirectory: directory), resolution: resolution)
+            source: ProcessConfigValueSource(environment: environment, baseDirectory: referenceBase(configPath, directory: directory)),
+            resolution: resolution)
         let compiler = AdapterCompiler(references: references, engineNames: config.map { Set($0.engines.keys) })
         let (set, problems) = AdapterSet.compile(adapterFiles, compiler: compiler)
         diagnostics += problems
@@ -91,9 +92,18 @@ public struct ProjectLoader: Sendable {
         return Result(config: config, adapters: diagnostics.hasErrors ? nil : set, diagnostics: diagnostics.sorted(), files: files)
     }
 
+    /// Where a relative `${file:…}` path starts: `sluice.yaml`'s directory, as the service resolves it; the working
+    /// directory for adapter files checked without one.
+    private func referenceBase(_ configPath: String?, directory: URL) -> URL {
+        guard let configPath else { return directory }
+        let file = configPath.hasPrefix("/") ? URL(fileURLWithPath: configPath) : directory.appendingPathComponent(configPath)
+        return file.deletingLastPathComponent()
+    }
+
     private func engineReferenceProblems(_ spec: SluiceConfigSpec, file: String, directory: URL) -> [Diagnostic] {
         let references = ConfigReferences(
-            source: ProcessConfigValueSource(environment: environment, baseDirectory: directory), resolution: resolution)
+            source: ProcessConfigValueSource(environment: environment, baseDirectory: referenceBase(file, directory: directory)),
+            resolution: resolution)
         var problems: [Diagnostic] = []
         for (name, engine) in spec.engines.sorted(by: { $0.key < $1.key }) {
             for (field, value) in [("token", engine.token), ("url", engine.url)] {

@@ -125,6 +125,24 @@ import Testing
         #expect(loaded.diagnostics.allSatisfy { !$0.description.contains(secret) })
     }
 
+    /// `${file:…}` paths start at `sluice.yaml`'s directory in `validate`, as in the service, wherever it is run
+    /// from; an absolute `adapters:` path is taken as is.
+    @Test func fileReferencesStartAtTheConfigurationsDirectory() throws {
+        let adapter = Self.goodAdapter.replacingOccurrences(of: "${env:ORDERS_SECRET}", with: "${file:secrets/orders}")
+        let directory = try project([
+            "deploy/sluice.yaml": Self.config.replacingOccurrences(of: "${env:DW_TOKEN}", with: "${file:secrets/token}"),
+            "deploy/secrets/token": "t0ken\n", "deploy/secrets/orders": "whsec\n", "deploy/adapters/orders.yaml": adapter,
+        ])
+        let loaded = ProjectLoader(environment: [:], resolution: .strict).load(paths: ["deploy/sluice.yaml"], directory: directory)
+        #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
+        #expect(loaded.adapters?.adapter(named: "orders") != nil)
+        let absolute = Self.config + "\nadapters: \(directory.path)/deploy/adapters\n"
+        let elsewhere = try project(["sluice.yaml": absolute])
+        let fromAbsolute = ProjectLoader(environment: ["DW_TOKEN": "t"], resolution: .lenient)
+            .load(paths: [], directory: elsewhere)
+        #expect(fromAbsolute.adapters?.adapter(named: "orders") != nil, "\(fromAbsolute.diagnostics)")
+    }
+
     @Test func mapReportsABadEventFileAndABadHeader() throws {
         let directory = try project(["adapters/orders.yaml": Self.goodAdapter, "event.json": "{\"id\": 1}"])
         let missing = try SluiceProcess.run(["map", "--adapter", "adapters/orders.yaml", "--event", "nope.json"], in: directory)

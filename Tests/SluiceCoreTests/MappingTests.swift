@@ -406,6 +406,13 @@ struct PlanTests {
         #expect(plan.steps.map(\.command.idempotencyKey) == ["evt_D#start", "evt_D#2", "evt_D#b", "evt_D#join", "evt_D#free"])
         #expect(plan.idempotencyKey == "evt_D")
         #expect(plan.steps.map { $0.command.correlation["step"] } == ["start", "2", "b", "join", "free"])
+        // A key near the 255-byte limit: each step's engine key still fits, and stays one per event and step.
+        let long = String(repeating: "k", count: 254)
+        let longPlan = try #require(dag.map(CoreTestSupport.event(id: long, body: [:]), now: now).plan)
+        let longKeys = longPlan.steps.map(\.command.idempotencyKey)
+        #expect(longKeys.allSatisfy { $0.utf8.count <= 255 && $0.hasPrefix("sha256:") }, "\(longKeys)")
+        #expect(Set(longKeys).count == 5)
+        #expect(longKeys == dag.map(CoreTestSupport.event(id: long, body: [:]), now: now).plan?.steps.map(\.command.idempotencyKey))
 
         let single = try adapter(minimalAdapter())
         let singlePlan = try #require(single.map(CoreTestSupport.event(id: "evt_S", body: [:]), now: now).plan)

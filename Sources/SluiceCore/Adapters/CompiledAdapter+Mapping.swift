@@ -44,7 +44,7 @@ extension CompiledAdapter {
         for step in rule.steps {
             let command = try step.command(
                 adapter: name, version: version, rule: rule.name, event: event, key: key,
-                engineKey: rule.steps.count == 1 ? key : "\(key)#\(step.id)", context: context)
+                engineKey: CompiledAdapter.engineKey(key, step: step.id, of: rule.steps.count), context: context)
             steps.append(PlanStep(id: step.id, needs: step.needs, command: command))
         }
         return Plan(
@@ -85,6 +85,15 @@ extension CompiledAdapter {
         if value.utf8.count > maxLength {
             throw .invalidField(field: field(), problem: "is longer than \(maxLength) bytes")
         }
+    }
+
+    /// A step's idempotency key at the engine: the event's key for a one-step plan, `key#stepId` otherwise; when
+    /// that would pass the engine's 255 bytes, `sha256:{64 hex of the key}#stepId` (still one per event and step,
+    /// and the same on every redelivery).
+    public static func engineKey(_ key: String, step: String, of steps: Int) -> String {
+        guard steps > 1 else { return key }
+        let joined = key + "#" + step
+        return joined.utf8.count <= 255 ? joined : "sha256:" + Digest.sha256Hex(key) + "#" + step
     }
 
     /// The workflow id the engine derives when a start names none: `bridge-{adapter}-{32 hex}`.
