@@ -218,4 +218,15 @@ struct KafkaSourceStateTests {
             return
         }
     }
+
+    /// A retry job that wakes after the source began stopping leaves nothing in flight for the close to wait for.
+    @Test func aRetryNotTakenAfterStoppingLeavesNothingInFlight() {
+        var state = KafkaSource.State()
+        let tickets = admitFourRecords(into: &state)
+        #expect(state.unsettled(tickets[1], attempt: 1, notBefore: .now, ordered: false) == .retry)
+        state.phase = .stopping
+        let wanted = state.resubmitting(tickets[1])
+        #expect(!wanted)
+        #expect(state.inFlightCount([p0]) == 3, "p0@0, p0@2 and p0@3 only")
+    }
 }

@@ -382,9 +382,14 @@ extension KafkaSource {
 
         /// A retry job's turn (unordered): whether the ticket is still wanted, and it is no longer waiting.
         mutating func resubmitting(_ ticket: Ticket) -> Bool {
-            guard let index = current(ticket), partitions.values[index].retrying.remove(ticket.record.offset) != nil
-            else { return false }
-            return phase == .running && !partitions.values[index].revoking
+            let offset = ticket.record.offset
+            guard let index = current(ticket), partitions.values[index].retrying.remove(offset) != nil else { return false }
+            guard phase == .running, !partitions.values[index].revoking else {
+                // Not submitted again: nothing of it is in the gate for a revoke (or the close) to wait for.
+                partitions.values[index].inFlight[offset] = nil
+                return false
+            }
+            return true
         }
 
         /// The drain job's next step for `partition`: its first held record once due (moved into `inFlight`, as it

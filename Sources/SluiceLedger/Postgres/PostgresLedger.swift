@@ -240,7 +240,8 @@ public final class PostgresLedger: OutcomeLedger {
                     try? await Task.sleep(for: .milliseconds(50 << min(attempt, 6)))
                     continue
                 }
-                if batch.count > 1 && !ledgerError.isRetryable {
+                // One bad job fails a batch: the others are run alone. Not when the batch may have committed.
+                if batch.count > 1 && !ledgerError.isRetryable && ledgerError.reason != Self.commitUnknown.reason {
                     for job in batch { await commit([job]) }
                     return
                 }
@@ -275,7 +276,11 @@ public final class PostgresLedger: OutcomeLedger {
             do {
                 try await connection.query("COMMIT", logger: logger)
             } catch {
-                if let transactionID, connection.isClosed, try await committed(transactionID) { return answers }
+                guard let transactionID, connection.isClosed else { throw error }
+                // Unknown fate (the server cannot be asked either): the batch fails rather than risk running twice.
+                let done: Bool
+                do { done = try await committed(transactionID) } catch { throw Self.commitUnknown }
+                if done { return answers }
                 throw error
             }
             return answers
@@ -296,7 +301,7 @@ public final class PostgresLedger: OutcomeLedger {
     /// whose client vanished mid-COMMIT either commits or aborts; meanwhile it is `in progress`).
     ///
     /// - Throws: ``commitUnknown`` when the server still has it in progress after a few seconds: the batch is
-    ///   failed rather than risked twice.
+    ///   failed rather than risked twice; whatever the query throws when the server cannot be asked.
     private func committed(_ transactionID: Int64) async throws -> Bool {
         for _ in 0..<100 {
             let rows = try await client.query("SELECT txid_status(\(transactionID))", logger: logger)

@@ -382,6 +382,11 @@ import Testing
         #expect(reason.contains("unauthorized"))
     }
 
+    /// Waits until nothing is in flight: the last completion has returned and the gate has filed its key.
+    static func waitUntilIdle(_ dispatcher: Dispatcher) async {
+        while await dispatcher.snapshot.inFlight > 0 { try? await Task.sleep(for: .milliseconds(1)) }
+    }
+
     /// A pull-only gate of one in flight and four queued, and a scripted engine that holds each call.
     static let fullPullGate = Boundary(mode: .pullOnly, maxInFlight: 1, maxQueued: 4, cancellationBudget: .seconds(1))
 
@@ -458,7 +463,10 @@ import Testing
                 return false
             }
             for await result in first { #expect(result.outcome?.kind == .accepted) }
+            // The result reaches the caller before the gate files the key (after the completion returns).
+            await Self.waitUntilIdle(dispatcher)
             #expect(try await dispatcher.dispatch(PlanFactory.plan("k"), source: .pull).outcome?.kind == .accepted)
+            await Self.waitUntilIdle(dispatcher)
             // Once recorded, a redelivery is refused as decided.
             await #expect(throws: DispatchAdmissionError.alreadyDecided(key: "k")) {
                 try await dispatcher.dispatch(PlanFactory.plan("k"), source: .pull)
