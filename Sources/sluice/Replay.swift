@@ -75,7 +75,7 @@ struct Replay: AsyncParsableCommand {
                 failures += 1
                 print("#\(letter.id) \(letter.idempotencyKey): no answer: \(error)")
             case .nothingToSend:
-                print("#\(letter.id) \(letter.idempotencyKey): keeps no commands, nothing to re-send (kept)")
+                break  // letters that keep no commands are reported above, before an engine is looked up
             }
         }
         return failures
