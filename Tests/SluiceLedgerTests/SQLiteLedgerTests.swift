@@ -67,12 +67,14 @@ import Testing
                 largestLog = max(largestLog, try Self.fileSize(path + "-wal"))
             }
             // Without checkpoints the log holds every page written: 45 MB here. With them it peaks at a
-            // few times the threshold (the writer goes on committing during each copy); a frame is a
-            // page plus its 24-byte header.
+            // few times the threshold: the writer goes on committing during each copy, and on a loaded
+            // machine (CI) the checkpoint thread may wait for a core, so a copy can see the log reach
+            // 28 times the threshold (7.5 MB); the bound is a quarter of the log without checkpoints. A
+            // frame is a page plus its 24-byte header.
             let database = try Self.fileSize(path)
             #expect(database > 4 << 20, "the outcomes did not reach the database file (\(database) bytes)")
             let frameBytes = SQLiteSchema.newFilePageSize + 24
-            #expect(largestLog < Int64(24 * pages * frameBytes), "the log grew to \(largestLog) bytes")
+            #expect(largestLog < Int64(48 * pages * frameBytes), "the log grew to \(largestLog) bytes")
             #expect(try await ledger.outcomes(OutcomeQuery(limit: 10_000)).count == 6000)
         }
     }
