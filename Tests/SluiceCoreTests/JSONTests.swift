@@ -77,9 +77,12 @@ struct JSONParserTests {
         ("-0.125e1", .double(-1.25)),
         ("9223372036854775807", .int(Int64.max)),
         ("-9223372036854775808", .int(Int64.min)),
-        ("9223372036854775808", .double(9_223_372_036_854_775_808.0)),
-        ("-9223372036854775809", .double(-9_223_372_036_854_775_809.0)),
-        ("123456789012345678901234567890", .double(1.2345678901234568e29)),
+        ("9223372036854775808", .bigInteger("9223372036854775808")),
+        ("-9223372036854775809", .bigInteger("-9223372036854775809")),
+        ("123456789012345678901234567890", .bigInteger("123456789012345678901234567890")),
+        ("1" + String(repeating: "0", count: 400), .bigInteger("1" + String(repeating: "0", count: 400))),
+        ("9223372036854775808.0", .double(9_223_372_036_854_775_808.0)),
+        ("1.2345678901234568e29", .double(1.2345678901234568e29)),
         ("1e-400", .double(0)),
     ])
     func numbers(text: String, expected: JSONValue) throws {
@@ -359,6 +362,37 @@ struct JSONValueAndWriterTests {
     ])
     func numberOutput(value: JSONValue, expected: String) {
         #expect(JSONWriter.string(value) == expected)
+    }
+
+    /// Integers beyond 64 bits (20-digit ids) keep every digit: rounded to doubles, neighbouring ids
+    /// would become one idempotency key and reach the engine changed.
+    @Test("integers beyond 64 bits survive parse then write unchanged")
+    func bigIntegersRoundTrip() throws {
+        let text = #"{"id":12345678901234567890,"next":12345678901234567891,"low":-99999999999999999999,"max":9223372036854775807}"#
+        let value = try JSONParser.parse(text)
+        #expect(JSONWriter.string(value) == text)
+        #expect(value["id"] != value["next"])
+        #expect(value["id"]?.typeName == "number")
+        #expect(value["id"]?.intValue == nil)
+        #expect(value["id"]?.interpolatedText == "12345678901234567890")
+        #expect(value["max"] == .int(.max))
+        // Codable (Foundation's encoder) writes them as numbers too, digit for digit up to 38 digits.
+        let encoded = try JSONEncoder().encode(value["low"])
+        #expect(String(decoding: encoded, as: UTF8.self) == "-99999999999999999999")
+    }
+
+    @Test("the integer texts of YAML and expressions follow JSON's grammar", arguments: [
+        ("12345678901234567890", JSONValue.bigInteger("12345678901234567890")),
+        ("-12345678901234567890", .bigInteger("-12345678901234567890")),
+        ("42", .int(42)),
+        ("012345678901234567890", nil),
+        ("1_2345678901234567890", nil),
+        ("-", nil),
+        ("", nil),
+        ("1.5", nil),
+    ] as [(String, JSONValue?)])
+    func integerTexts(text: String, expected: JSONValue?) {
+        #expect(JSONValue.integer(text: text) == expected)
     }
 
     @Test("finite doubles survive write then parse exactly")

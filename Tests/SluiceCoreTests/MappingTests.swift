@@ -95,6 +95,11 @@ struct RuleMatchingTests {
         let quotedBool = try conditionAdapter("{ body.flag: \"true\" }")
         #expect(matches(quotedBool, body: ["flag": true]))
 
+        let big = try conditionAdapter("{ body.id: 12345678901234567890 }")
+        #expect(matches(big, body: ["id": .bigInteger("12345678901234567890")]))
+        #expect(matches(big, body: ["id": "12345678901234567890"]))
+        #expect(!matches(big, body: ["id": .bigInteger("12345678901234567891")]))
+
         let double = try conditionAdapter("{ body.v: 1.5 }")
         #expect(matches(double, body: ["v": 1.5]))
         #expect(matches(double, body: ["v": "1.5"]))
@@ -282,6 +287,30 @@ struct PlanTests {
         #expect(outcome.sluice?.rule == "order-paid")
         #expect(outcome.sluice?.sourcePosition == .inbox(id: 3))
         #expect(outcome.correlation?["rule"] == "order-paid")
+    }
+
+    /// Two events whose ids differ only past a double's 17 digits are two keys, and the id reaches
+    /// the engine's input digit for digit.
+    @Test("integer ids beyond 64 bits make distinct keys and unchanged input")
+    func bigIntegerIDs() throws {
+        let shop = try adapter(
+            """
+            adapter: big
+            source: { webhook: { path: /big, verify: { scheme: none } } }
+            idempotency_key: "order-${body.id}"
+            rules:
+              - name: r
+                do: [{ start_workflow: { workflow_type: t, input: ["${body.id}", "${body.id | string}"] } }]
+            """)
+        var keys: [String] = []
+        for text in [#"{"id":12345678901234567890}"#, #"{"id":12345678901234567891}"#] {
+            let event = CoreTestSupport.event(body: try JSONParser.parse(text))
+            let plan = try #require(shop.map(event, now: now).plan)
+            keys.append(plan.idempotencyKey)
+            let digits = String(text.dropFirst(6).dropLast())
+            #expect(plan.steps.first?.command.input == [.bigInteger(digits), .string(digits)])
+        }
+        #expect(keys == ["order-12345678901234567890", "order-12345678901234567891"])
     }
 
     @Test("a start without workflow_id gets bridge-{adapter}-{first 32 hex of sha256(key)}")

@@ -144,7 +144,7 @@ extension JSONValue {
     var scalarText: String? {
         switch self {
         case .string(let text): text
-        case .int, .double, .bool: interpolatedText
+        case .int, .double, .bigInteger, .bool: interpolatedText
         default: nil
         }
     }

@@ -229,7 +229,7 @@ struct YAMLReader {
             if let bool = node.bool, ["true", "false", "True", "False", "TRUE", "FALSE"].contains(scalar.string) {
                 return .bool(bool)
             }
-            if let int = Int64(scalar.string) { return .int(int) }
+            if let integer = JSONValue.integer(text: scalar.string) { return integer }
             if node.float != nil, let double = Double(scalar.string), double.isFinite { return .double(double) }
             return .string(scalar.string)
         case .sequence(let sequence):

@@ -195,7 +195,7 @@ struct ExpressionParser {
         case "true": return .bool(true)
         case "false": return .bool(false)
         default:
-            if let int = Int64(text) { return .int(int) }
+            if let integer = JSONValue.integer(text: text) { return integer }
             if let double = Double(text), double.isFinite { return .double(double) }
             throw error("expected a quoted string, a number, true, false or null, not '\(text)'")
         }

@@ -1,6 +1,7 @@
 /// A strict, fast JSON parser (RFC 8259) producing ``JSONValue``s that keep member order.
 ///
-/// Integers that fit in 64 bits become `.int`, every other number `.double`. Nesting is limited to
+/// Integers that fit in 64 bits become `.int`, larger integers `.bigInteger` (their digits, unrounded),
+/// every other number `.double`. Nesting is limited to
 /// ``maximumDepth`` levels so that hostile input cannot exhaust the stack. Duplicate keys keep the
 /// last value, as most parsers do.
 public struct JSONParser {
@@ -289,7 +290,7 @@ extension JSONParser {
                 guard index > digitsStart else { throw error("invalid number") }
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-            if isInteger, let int = Int64(text) { return .int(int) }
+            if isInteger, let integer = JSONValue.integer(text: text) { return integer }
             guard let double = Double(text), double.isFinite else { throw error("number out of range") }
             return .double(double)
         }

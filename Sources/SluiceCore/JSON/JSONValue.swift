@@ -1,4 +1,10 @@
+import Foundation
+
 /// A JSON value that keeps the order of object members and tells integers from doubles.
+///
+/// An integer too large for 64 bits is kept as the digits it was written with (``bigInteger(_:)``),
+/// never rounded to a double: a 20-digit id in a body must not become the same idempotency key as its
+/// neighbours, nor reach the engine changed.
 ///
 /// Sluice reads event bodies, builds engine requests and writes outcomes as `JSONValue`s. Objects keep
 /// their members in the order they were parsed or built, so that what Sluice sends is byte-for-byte
@@ -9,6 +15,8 @@ public enum JSONValue: Sendable, Hashable {
     case bool(Bool)
     case int(Int64)
     case double(Double)
+    /// An integer outside `Int64`'s range, as its JSON digits (an optional `-`, no leading zero).
+    case bigInteger(String)
     case string(String)
     case array([JSONValue])
     case object(JSONObject)
@@ -59,7 +67,7 @@ extension JSONValue {
         switch self {
         case .null: "null"
         case .bool: "boolean"
-        case .int, .double: "number"
+        case .int, .double, .bigInteger: "number"
         case .string: "string"
         case .array: "array"
         case .object: "object"
@@ -77,6 +85,17 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral,
     ExpressibleByFloatLiteral
 {
+    /// The number written as `text` when it is a JSON integer (`-?(0|[1-9][0-9]*)`): `.int` when it
+    /// fits in 64 bits, ``bigInteger(_:)`` otherwise; nil for any other text.
+    public static func integer(text: some StringProtocol) -> JSONValue? {
+        if let int = Int64(text) { return .int(int) }
+        let digits = text.utf8.first == UInt8(ascii: "-") ? text.utf8.dropFirst() : text.utf8[...]
+        guard let first = digits.first, first != UInt8(ascii: "0"),
+            digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+        else { return nil }
+        return .bigInteger(String(text))
+    }
+
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int64) { self = .int(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
@@ -120,6 +139,11 @@ extension JSONValue: Codable {
         case .bool(let value): try container.encode(value)
         case .int(let value): try container.encode(value)
         case .double(let value): try container.encode(value)
+        case .bigInteger(let digits):
+            // Foundation's `Decimal` holds 38 digits and is encoded as a number; longer ones are text.
+            if digits.utf8.count(where: { $0 != UInt8(ascii: "-") }) <= 38, let decimal = Decimal(string: digits) { try container.encode(decimal) } else {
+                try container.encode(digits)
+            }
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let object):
