@@ -54,8 +54,9 @@ public struct DryRun: Sendable {
                 let target = route.path + (delivery.query.map { "?" + $0 } ?? "")
                 var headers = delivery.headers
                 if headers["content-type"] == nil { headers.append(name: "Content-Type", value: "application/json") }
+                // As the webhook route and the inbox's re-admission name it: the adapter.
                 return try Event.webhook(
-                    source: route.path, request: EventOrigin.WebhookRequest(target: target), headers: headers,
+                    source: adapter.name, request: EventOrigin.WebhookRequest(target: target), headers: headers,
                     body: delivery.body, receivedAt: delivery.receivedAt)
             case .kafka(let subscription):
                 let record = EventOrigin.KafkaRecord(
