@@ -60,12 +60,14 @@ public final class HealthMonitor: Sendable {
     /// extra check (a Kafka consumer's assignment) holds. Nothing checked yet is not ready.
     public var isReady: Bool { checks.allSatisfy(\.ok) && state.withLock { $0.ledger != nil } }
 
-    /// The latest checks: the ledger first, then engines and extras by name.
+    /// The latest checks: the ledger first, then engines and extras by name. The extras are run now
+    /// (they read their source's own state), so that readiness turns false the moment intake begins
+    /// draining or a consumer loses its assignment, not at the next round of checks.
     public var checks: [Check] {
-        state.withLock { state in
+        let extra = runExtraChecks()
+        return state.withLock { state in
             [state.ledger].compactMap { $0 } + state.engines.values.sorted { $0.name < $1.name }
-                + state.extra.values.sorted { $0.name < $1.name }
-        }
+        } + extra.values.sorted { $0.name < $1.name }
     }
 
     /// The samples of one adapter, oldest first.
@@ -83,6 +85,16 @@ public final class HealthMonitor: Sendable {
     /// Adds a check a source answers itself (a Kafka consumer's readiness), run with the others.
     public func addCheck(_ name: String, _ check: @escaping @Sendable () -> (ok: Bool, detail: String)) {
         extraChecks.withLock { $0.append((name, check)) }
+    }
+
+    /// Runs the checks sources answer themselves: each reads a state the source keeps, and never waits.
+    private func runExtraChecks() -> [String: Check] {
+        var extra: [String: Check] = [:]
+        for (name, check) in extraChecks.withLock({ $0 }) {
+            let (ok, detail) = check()
+            extra[name] = Check(name: name, ok: ok, detail: detail, checkedAt: Date())
+        }
+        return extra
     }
 
     /// Checks the ledger and every engine once, concurrently.
@@ -113,11 +125,7 @@ public final class HealthMonitor: Sendable {
         let letters = (try? await ledger.deadLetters(DeadLetterQuery(limit: 10))) ?? []
         let depth = (try? await ledger.inboxDepth()) ?? [:]
         for (name, gauge) in inboxGauges { gauge.record(depth[name] ?? 0) }
-        var extra: [String: Check] = [:]
-        for (name, check) in extraChecks.withLock({ $0 }) {
-            let (ok, detail) = check()
-            extra[name] = Check(name: name, ok: ok, detail: detail, checkedAt: Date())
-        }
+        let extra = runExtraChecks()
         let previous = state.withLock { state -> [String: Bool] in
             var previous = state.engines.mapValues(\.ok)
             previous["ledger"] = state.ledger?.ok

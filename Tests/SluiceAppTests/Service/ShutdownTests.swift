@@ -31,6 +31,7 @@ struct ShutdownTests {
 
         let first = try await ServeProcess.start(project: project, port: port)
         let statuses = StatusLog()
+        let readiness = StatusLog()
         let total = 300
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -50,11 +51,26 @@ struct ShutdownTests {
                 // Signal once a third of the webhooks were answered.
                 while statuses.count < total / 3 { try await Task.sleep(for: .milliseconds(5)) }
                 first.signal(SIGTERM)
+                // Readiness turns false at once (the load balancer stops sending), not at the next
+                // round of health checks, five seconds apart.
+                let signalled = ContinuousClock.now
+                let url = URL(string: "http://127.0.0.1:\(port)/readyz")!
+                while ContinuousClock.now < signalled + .seconds(1) {
+                    if let (data, response) = try? await URLSession.shared.data(from: url),
+                        (response as? HTTPURLResponse)?.statusCode == 503,
+                        String(decoding: data, as: UTF8.self).contains("FAIL intake: draining")
+                    {
+                        readiness.set("draining", 503)
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
             }
             try await group.waitForAll()
         }
         let status = try await first.waitForExit(timeout: .seconds(30))
         #expect(status == 0, "sluice serve exits 0 after SIGTERM; log:\n\(first.log)")
+        #expect(readiness.all["draining"] == 503, "/readyz did not answer 503 draining within 1 s of SIGTERM")
         let answered = statuses.all
         let accepted = Set(answered.filter { $0.value == 202 }.keys)
         #expect(accepted.count >= total / 3)
