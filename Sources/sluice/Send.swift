@@ -50,7 +50,8 @@ struct Send: AsyncParsableCommand {
 
     func run() async throws {
         guard let parsedAction = EngineCommand.Action(rawValue: action) else {
-            throw ValidationError("--action is one of " + EngineCommand.Action.allCases.map(\.rawValue).joined(separator: ", "))
+            let known = EngineCommand.Action.allCases.map(\.rawValue).joined(separator: ", ")
+            return try finish(EngineSend.problem("--action '\(action)' is not one of \(known)"))
         }
         let directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let configURL = config.hasPrefix("/") ? URL(fileURLWithPath: config) : directory.appendingPathComponent(config)
@@ -71,6 +72,11 @@ struct Send: AsyncParsableCommand {
         let http = EngineHTTPClient(maximumConnectionsPerHost: 1, connectTimeout: .seconds(2))
         let report = await EngineSend.send(request, config: spec, references: references, http: http)
         try? await http.shutdown()
+        try finish(report)
+    }
+
+    /// Prints the report's JSON (and its message on standard error) and ends with its exit status.
+    private func finish(_ report: EngineSend.Report) throws {
         print(JSONWriter.prettyString(report.json))
         if let message = report.message { FileHandle.standardError.write(Data((message + "\n").utf8)) }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }

@@ -69,5 +69,10 @@ struct SendCommandTests {
             base + ["--target", #"{"workflow_typo":"t"}"#], in: directory, environment: ["SLUICE_TEST_DW_TOKEN": "x"])
         #expect(badTarget.status == 2)
         #expect(badTarget.error.contains("workflow_typo"))
+        let badAction = try await SluiceCLI.run(
+            ["send", "--adapter", "a", "--action", "start", "--idempotency-key", "k", "--target", "{}"], in: directory,
+            environment: ["SLUICE_TEST_DW_TOKEN": "x"])
+        #expect(badAction.status == 2, "\(badAction.error)")
+        #expect(badAction.json?["error"]?["detail"]?.stringValue?.contains("--action 'start' is not one of") == true)
     }
 }

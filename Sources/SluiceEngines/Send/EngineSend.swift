@@ -53,7 +53,8 @@ public enum EngineSend {
         }
     }
 
-    private static func problem(_ message: String) -> Report {
+    /// The report of a command that could not be sent as given (options, configuration): exit 2.
+    public static func problem(_ message: String) -> Report {
         var details = JSONObject()
         details["kind"] = "fatal"
         details["reason"] = "configuration"
