@@ -25,10 +25,32 @@ public struct Replayer: Sendable {
         case nothingToSend
     }
 
-    /// The dead letters a replay would take: the oldest `limit` not yet re-driven, oldest first (a signal's
-    /// letter after its workflow's start's).
-    public func letters(adapter: String?, since: Date?, limit: Int = 1000) async throws(LedgerError) -> [DeadLetter] {
-        try await ledger.deadLetters(DeadLetterQuery(adapter: adapter, since: since, limit: limit, oldestFirst: true))
+    /// The dead letters a replay would take: the oldest `limit` not yet re-driven that keep commands to send,
+    /// oldest first (a signal's letter after its workflow's start's).
+    public struct Selection: Sendable {
+        /// The letters to send, oldest first.
+        public var letters: [DeadLetter]
+        /// Letters passed over because they keep no commands (an unmatched event kept for inspection): they are
+        /// never re-driven, so they stay at the head of the queue, and are walked past rather than counted
+        /// against the limit, so that they cannot hide the letters behind them.
+        public var keptWithoutCommands: Int
+    }
+
+    /// The letters to send: see ``Selection``.
+    public func letters(adapter: String?, since: Date?, limit: Int = 1000) async throws(LedgerError) -> Selection {
+        var selection = Selection(letters: [], keptWithoutCommands: 0)
+        let pageSize = min(limit, 1000)
+        var after: Int64?
+        while selection.letters.count < limit {
+            let page = try await ledger.deadLetters(
+                DeadLetterQuery(adapter: adapter, since: since, limit: pageSize, oldestFirst: true, afterID: after))
+            for letter in page where selection.letters.count < limit {
+                if letter.content.commands.isEmpty { selection.keptWithoutCommands += 1 } else { selection.letters.append(letter) }
+            }
+            guard page.count == pageSize, let last = page.last else { break }
+            after = last.id
+        }
+        return selection
     }
 
     /// One line saying what a replay would send for a letter.
@@ -65,6 +87,11 @@ public struct Replayer: Sendable {
             if outcome.kind == .rejected { break }
         }
         guard var decided = last else { return .nothingToSend }
+        // The event's decision, as the live pipeline records it: under the event's key and adapter (a step of a
+        // plan with several carries `key#step` to the engine), accepted when any step was.
+        decided.adapter = letter.adapter
+        decided.idempotencyKey = letter.idempotencyKey
+        if decided.kind != .rejected { decided.kind = steps.contains { $0.outcome == .accepted } ? .accepted : .duplicate }
         if var details = letter.outcome.sluice {
             details.attempts += steps.count
             details.steps = steps

@@ -48,9 +48,7 @@ struct Replay: AsyncParsableCommand {
     ) async throws -> Int {
         let engines: [String: any WorkflowEngine]
         do {
-            // Letters that keep no commands need no engine (and must not block the others).
-            let sendable = letters.filter { !$0.content.commands.isEmpty }
-            engines = try ReplayEngines.make(for: Set(sendable.map(\.adapter)), config: config, directory: directory, http: http)
+            engines = try ReplayEngines.make(for: Set(letters.map(\.adapter)), config: config, directory: directory, http: http)
         } catch {
             FileHandle.standardError.write(
                 Data("error: \(error); nothing was re-sent (\(letters.count) dead letter(s) waiting)\n".utf8))
@@ -58,14 +56,17 @@ struct Replay: AsyncParsableCommand {
         }
         var failures = 0
         for letter in letters {
-            guard !letter.content.commands.isEmpty else {
-                // Kept for inspection (an unmatched event, a retired adapter's delivery): nothing to re-send, and
-                // not a failure of this replay.
-                print("#\(letter.id) \(letter.idempotencyKey): keeps no commands, nothing to re-send (kept)")
+            guard let engine = engines[letter.adapter] else { continue }
+            let result: Replayer.Result
+            do {
+                result = try await replayer.replay(letter, engine: engine)
+            } catch {
+                // The engine took the commands but the ledger did not take the new decision: the letter stays, and
+                // the next replay sends them again (the engine answers duplicate). The other letters go on.
+                failures += 1
+                print("#\(letter.id) \(letter.idempotencyKey): sent, but the decision was not recorded: \(error.detail)")
                 continue
             }
-            guard let engine = engines[letter.adapter] else { continue }
-            let result = try await replayer.replay(letter, engine: engine)
             switch result {
             case .redriven(let outcome): print("#\(letter.id) \(letter.idempotencyKey): \(outcome.kind.rawValue)")
             case .rejectedAgain(let outcome):
@@ -75,7 +76,7 @@ struct Replay: AsyncParsableCommand {
                 failures += 1
                 print("#\(letter.id) \(letter.idempotencyKey): no answer: \(error)")
             case .nothingToSend:
-                break  // letters that keep no commands are reported above, before an engine is looked up
+                break  // not selected (Replayer.letters leaves them out)
             }
         }
         return failures
@@ -96,7 +97,13 @@ struct Replay: AsyncParsableCommand {
                 configFile: URL(fileURLWithPath: config, relativeTo: directory))
             failures = try await selection.withLedger(mustExist: true) { ledger in
                 let replayer = Replayer(ledger: ledger)
-                let letters = try await replayer.letters(adapter: adapter, since: since, limit: limit)
+                let chosen = try await replayer.letters(adapter: adapter, since: since, limit: limit)
+                let letters = chosen.letters
+                if chosen.keptWithoutCommands > 0 {
+                    // Kept for inspection (an unmatched event, a retired adapter's delivery): nothing to re-send,
+                    // and not a failure of this replay.
+                    print("\(chosen.keptWithoutCommands) dead letter(s) keep no commands: nothing to re-send (kept)")
+                }
                 if dryRun {
                     for letter in letters { print(Replayer.describe(letter)) }
                     print("dry run: \(letters.count) dead letter(s) would be re-sent; nothing was sent")

@@ -163,6 +163,11 @@ enum LedgerConformance {
         #expect(try await ledger.deadLetters(DeadLetterQuery(limit: 1)).map(\.idempotencyKey) == ["d2"])
         #expect(try await ledger.deadLetters(DeadLetterQuery(limit: 1, oldestFirst: true)).map(\.idempotencyKey) == ["d1"])
         #expect(try await ledger.deadLetters(DeadLetterQuery(oldestFirst: true)).map(\.idempotencyKey) == ["d1", "d2"])
+        // The next page of an oldest-first walk starts after the last letter seen.
+        let first = try #require(try await ledger.deadLetters(DeadLetterQuery(limit: 1, oldestFirst: true)).first)
+        #expect(
+            try await ledger.deadLetters(DeadLetterQuery(limit: 5, oldestFirst: true, afterID: first.id)).map(\.idempotencyKey)
+                == ["d2"])
         // Re-driven: the new outcome becomes the decision and the letter leaves the default listing.
         let accepted = LedgerFixtures.outcome(key: "d1", note: "replayed")
         try await ledger.markRedriven(deadLetterID: letter.id, outcome: accepted)

@@ -29,7 +29,13 @@ import Testing
     func ledgerWithLetter(commands: Int) async throws -> (InMemoryLedger, DeadLetter) {
         let ledger = InMemoryLedger()
         let rejected = LedgerFixtures.outcome(key: "d1", kind: .rejected, reason: .retriesExhausted)
-        let content = DeadLetterContent(commands: (0..<commands).map { _ in LedgerFixtures.command(key: "d1") })
+        // Each step's command carries the engine key `d1#step`, as a plan with several steps maps it.
+        let content = DeadLetterContent(
+            commands: (0..<commands).map { step in
+                var command = LedgerFixtures.command(key: "d1")
+                if commands > 1 { command.idempotencyKey = "d1#\(step + 1)" }
+                return command
+            })
         _ = try await ledger.record(RecordRequest(outcome: rejected, deadLetter: content))
         let letter = try #require(try await ledger.deadLetters(DeadLetterQuery()).first)
         return (ledger, letter)
@@ -37,18 +43,21 @@ import Testing
 
     @Test func aReplayTheEngineTakesMarksTheLetterRedriven() async throws {
         let (ledger, letter) = try await ledgerWithLetter(commands: 2)
-        let engine = ScriptedEngine([.success(.duplicate), .success(.accepted)])
+        let engine = ScriptedEngine([.success(.accepted), .success(.duplicate)])
         let result = try await Replayer(ledger: ledger).replay(letter, engine: engine)
         guard case .redriven(let outcome) = result else {
             Issue.record("not re-driven: \(result)")
             return
         }
+        // Recorded under the event's key, not the last step's engine key; accepted because a step was.
         #expect(outcome.kind == .accepted)
+        #expect(outcome.idempotencyKey == "d1")
         #expect(outcome.sluice?.attempts == 3)
-        #expect(outcome.sluice?.steps.map(\.outcome) == [.duplicate, .accepted])
+        #expect(outcome.sluice?.steps.map(\.outcome) == [.accepted, .duplicate])
         // The very same keys and request ids went to the engine.
         #expect(engine.sent.withLock { $0 } == letter.content.commands)
         #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "d1") == outcome)
+        #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "d1#2") == nil)
         #expect(try await ledger.deadLetters(DeadLetterQuery()).isEmpty)
     }
 
@@ -64,6 +73,24 @@ import Testing
         #expect(failed == .failed(.retryable("transport", "connection refused")))
         #expect(try await ledger.deadLetters(DeadLetterQuery()).count == 1)
         #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "d1")?.kind == .rejected)
+    }
+
+    /// Letters that keep no commands are never re-driven: a replay walks past them instead of counting them
+    /// against its limit, or, once there were as many as the limit, no letter behind them would ever be sent.
+    @Test func lettersWithoutCommandsDoNotHideTheOnesBehindThem() async throws {
+        let ledger = InMemoryLedger()
+        for index in 0..<5 {
+            let outcome = LedgerFixtures.outcome(key: "u\(index)", kind: .rejected, reason: .unmatched)
+            _ = try await ledger.record(RecordRequest(outcome: outcome, deadLetter: DeadLetterContent(commands: [])))
+        }
+        for key in ["s1", "s2", "s3"] {
+            let outcome = LedgerFixtures.outcome(key: key, kind: .rejected, reason: .retriesExhausted)
+            _ = try await ledger.record(
+                RecordRequest(outcome: outcome, deadLetter: DeadLetterContent(commands: [LedgerFixtures.command(key: key)])))
+        }
+        let selection = try await Replayer(ledger: ledger).letters(adapter: nil, since: nil, limit: 2)
+        #expect(selection.letters.map(\.idempotencyKey) == ["s1", "s2"])
+        #expect(selection.keptWithoutCommands == 5)
     }
 
     @Test func ledgerSelectionFollowsFlagsThenEnvironmentThenFile() throws {

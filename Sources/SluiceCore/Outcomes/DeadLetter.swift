@@ -37,16 +37,19 @@ public struct DeadLetterQuery: Sendable, Hashable {
     public var limit: Int
     /// The oldest `limit` letters, oldest first (a replay); otherwise the newest, newest first (a listing).
     public var oldestFirst: Bool
+    /// Only letters with a larger id: the next page of an oldest-first walk (a replay past letters that stay).
+    public var afterID: Int64?
 
     public init(
         adapter: String? = nil, since: Date? = nil, includeRedriven: Bool = false, limit: Int = 100,
-        oldestFirst: Bool = false
+        oldestFirst: Bool = false, afterID: Int64? = nil
     ) {
         self.adapter = adapter
         self.since = since
         self.includeRedriven = includeRedriven
         self.limit = limit
         self.oldestFirst = oldestFirst
+        self.afterID = afterID
     }
 
     /// Whether a dead letter matches (for in-memory ledgers and tests).
@@ -54,6 +57,7 @@ public struct DeadLetterQuery: Sendable, Hashable {
         if let adapter, letter.adapter != adapter { return false }
         if let since, letter.createdAt < since { return false }
         if !includeRedriven, letter.redrivenAt != nil { return false }
+        if let afterID, letter.id <= afterID { return false }
         return true
     }
 }

@@ -281,6 +281,10 @@ extension PostgresLedger {
             conditions.append("created_at >= $\(binds.count)")
         }
         if !query.includeRedriven { conditions.append("redriven_at IS NULL") }
+        if let afterID = query.afterID {
+            binds.append(afterID)
+            conditions.append("id > $\(binds.count)")
+        }
         binds.append(query.limit)
         let sql = """
             SELECT id, created_at, redriven_at, redrive_count, outcome, commands, delivery, delivery_body FROM sluice_dead_letters

@@ -116,6 +116,10 @@ extension SQLiteLedger {
             values.append(.integer(LedgerCoding.milliseconds(since)))
         }
         if !query.includeRedriven { conditions.append("redriven_at IS NULL") }
+        if let afterID = query.afterID {
+            conditions.append("id > ?")
+            values.append(.integer(afterID))
+        }
         values.append(.integer(Int64(query.limit)))
         let sql = """
             SELECT id, created_at, redriven_at, redrive_count, outcome, commands, delivery, delivery_body FROM dead_letters
