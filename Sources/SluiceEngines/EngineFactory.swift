@@ -1,3 +1,4 @@
+import Foundation
 public import Logging
 public import SluiceCore
 
@@ -23,7 +24,8 @@ public enum EngineFactory {
             throw .fatal("configuration", "engines.\(name).url is not an http:// or https:// URL")
         }
         let token = try spec.token.map { (text) throws(EngineError) in
-            try resolve(text, field: "engines.\(name).token", references: references)
+            try headerSafeToken(
+                resolve(text, field: "engines.\(name).token", references: references), field: "engines.\(name).token")
         }
         let endpoint = EngineEndpoint(
             baseURL: url, namespace: spec.namespace, token: token.flatMap { $0.isEmpty ? nil : Secret($0) },
@@ -46,6 +48,19 @@ public enum EngineFactory {
             engines[name] = try makeEngine(name: name, spec: spec, references: references, http: http, logger: logger)
         }
         return engines
+    }
+
+    /// The token without the whitespace around it (a secret written with `echo` ends with a newline), and
+    /// refused when what is left cannot travel in an HTTP header: every request would fail, and the HTTP
+    /// client's error would quote the header, token included.
+    static func headerSafeToken(_ token: String, field: String) throws(EngineError) -> String {
+        let trimmed = token.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard trimmed.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7E }) else {
+            throw .fatal(
+                "configuration",
+                "\(field) holds a character a bearer token cannot carry (a space, a control character or non-ASCII)")
+        }
+        return trimmed
     }
 
     private static func resolve(_ text: String, field: String, references: ConfigReferences) throws(EngineError) -> String {

@@ -101,16 +101,24 @@ public final class EngineHTTPClient: Sendable {
         }
         if let httpError = error as? HTTPClientError {
             let timeouts: [HTTPClientError] = [.deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout]
+            // `shortDescription`, never `description`: the latter quotes associated values, such as the header
+            // values of a refused request (the bearer token among them).
             if timeouts.contains(httpError) {
-                return .retryable("timeout", "no complete answer within \(DurationText.format(timeout)) (\(httpError))")
+                return .retryable(
+                    "timeout", "no complete answer within \(DurationText.format(timeout)) (\(httpError.shortDescription))")
             }
             if [.invalidURL, .emptyHost, .emptyScheme].contains(httpError) {
-                return .fatal("configuration", "the engine URL is not usable (\(httpError))")
+                return .fatal("configuration", "the engine URL is not usable (\(httpError.shortDescription))")
+            }
+            let refusedHeaders = [HTTPClientError.invalidHeaderFieldNames([]), .invalidHeaderFieldValues([])]
+            if refusedHeaders.contains(where: { $0.shortDescription == httpError.shortDescription }) {
+                // Sluice's own headers (the token, the namespace) cannot be sent: no retry can change that.
+                return .fatal("configuration", "a request header cannot be sent (\(httpError.shortDescription))")
             }
             if httpError == .cancelled {
                 return .retryable("cancelled", "the call was cancelled before the engine answered")
             }
-            return .retryable("transport", "\(httpError)")
+            return .retryable("transport", httpError.shortDescription)
         }
         if error is CancellationError {
             return .retryable("cancelled", "the call was cancelled before the engine answered")
