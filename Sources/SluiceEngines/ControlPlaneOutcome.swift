@@ -11,6 +11,7 @@ import SluiceCore
 /// | 409 `rejected_duplicate` / `instance_already_started` and other rejections | rejected with the server's reason |
 /// | 404 `instance_not_found` | rejected, `unknown_target` |
 /// | `update_failed` | rejected, `update_failed` |
+/// | 429 or 5xx with no known outcome | a retryable error (as any 429 or 5xx), never a rejection |
 enum ControlPlaneOutcome {
     static let schema = "durable-workflow.v2.control-plane-response"
 
@@ -50,6 +51,9 @@ enum ControlPlaneOutcome {
         case "update_failed":
             return make(.rejected, "update_failed")
         default:
+            // An overloaded or failing server answers in the control plane's shape too (503
+            // `external_payload_storage_unavailable`): that is not a decision, and it is retried.
+            if response.status == 429 || response.status >= 500 { throw ResponseClassifier.error(for: response) }
             let rejected = text(body["command_status"]) == "rejected" || response.status >= 300
             if !rejected { return make(.accepted) }
             if isUnknownWorkflow(reasonText) { return make(.rejected, .unknownTarget) }

@@ -143,6 +143,12 @@ extension DurableWorkflowFake {
                 return response
             case .closeConnection:
                 return ScriptedResponse(status: 500, delivery: .closeWithoutAnswer)
+            case .controlPlaneError(let status, let reason, let retryAfter):
+                var response = controlPlaneAnswer(
+                    status, operation: "start", fields: JSONObject([.init(key: "message", value: "injected fault")]), outcome: nil,
+                    reason: reason)
+                if let retryAfter { response.headers.append(("Retry-After", retryAfter)) }
+                return response
             case .outcomeVersion(let version):
                 var response = route(request)
                 if case .object(var object)? = try? JSONParser.parse(response.body) {

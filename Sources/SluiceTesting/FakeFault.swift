@@ -15,4 +15,7 @@ public enum FakeFault: Sendable, Hashable {
     case closeConnection
     /// Answer normally, with the outcome's `version` replaced.
     case outcomeVersion(Int64)
+    /// Answer with this status and a control-plane-shaped body (no outcome, this reason), as the server's
+    /// start does for `503 external_payload_storage_unavailable`.
+    case controlPlaneError(Int, reason: String, retryAfter: String? = nil)
 }

@@ -80,6 +80,26 @@ struct DurableWorkflowControlPlaneTests {
         }
     }
 
+    /// The server's start answers `503 external_payload_storage_unavailable` in the control plane's shape:
+    /// a failure to retry (with its `Retry-After`), not the engine's decision to reject the command.
+    @Test("a control-plane-shaped 503 or 429 is a retryable error, not a rejection")
+    func overloadedServer() async throws {
+        try await withFake(mode: .controlPlane) { fake, engine in
+            fake.inject([
+                .controlPlaneError(503, reason: "external_payload_storage_unavailable", retryAfter: "7"),
+                .controlPlaneError(429, reason: "rate_limited"),
+            ])
+            for status in [503, 429] {
+                let error = await engineError { _ = try await engine.execute(Commands.start(key: "k", workflowID: "o"), adapter: "a") }
+                #expect(error?.kind == .retryable, "\(String(describing: error))")
+                #expect(error?.statusCode == status)
+                if status == 503 { #expect(error?.retryAfter == .seconds(7)) }
+            }
+            let answered = try await engine.execute(Commands.start(key: "k", workflowID: "o"), adapter: "a")
+            #expect(answered.kind == .accepted)
+        }
+    }
+
     @Test("a validation failure (not control-plane shaped) is a non-retryable error")
     func validation() async throws {
         try await withFake(mode: .controlPlane) { _, engine in
