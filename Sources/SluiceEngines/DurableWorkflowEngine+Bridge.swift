@@ -6,7 +6,8 @@ extension DurableWorkflowEngine {
     func executeBridge(_ command: EngineCommand, adapter: String) async throws(EngineError) -> Outcome {
         var outcomes: [Outcome] = []
         for bridgeRequest in BridgeRequest.requests(for: command, adapter: adapter) {
-            let response = try await send(.POST, path: bridgeRequest.path, body: .object(bridgeRequest.body))
+            let response = try await send(
+                .POST, path: bridgeRequest.path, body: .object(bridgeRequest.body), timeout: endpoint.timeout(for: command))
             let outcome = try Self.bridgeOutcome(from: response)
             outcomes.append(outcome)
             if outcome.kind == .rejected { break }

@@ -30,7 +30,7 @@ extension DurableWorkflowEngine {
     private func controlPlane(
         _ request: ControlPlaneRequest, _ command: EngineCommand, adapter: String, workflowID: String
     ) async throws(EngineError) -> Outcome {
-        let response = try await send(.POST, path: request.path, body: .object(request.body))
+        let response = try await send(.POST, path: request.path, body: .object(request.body), timeout: endpoint.timeout(for: command))
         return try ControlPlaneOutcome.outcome(for: response, command: command, adapter: adapter, workflowID: workflowID)
     }
 }

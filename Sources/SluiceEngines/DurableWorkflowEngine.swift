@@ -80,10 +80,10 @@ public struct DurableWorkflowEngine: WorkflowEngine {
 
     // MARK: - HTTP
 
-    func send(_ method: HTTPMethodName, path: String, body: JSONValue? = nil) async throws(EngineError)
-        -> EngineHTTPResponse
+    func send(_ method: HTTPMethodName, path: String, body: JSONValue? = nil, timeout: Duration? = nil)
+        async throws(EngineError) -> EngineHTTPResponse
     {
-        try await http.send(request(method, path: path, body: body), timeout: endpoint.timeout, logger: logger)
+        try await http.send(request(method, path: path, body: body), timeout: timeout ?? endpoint.timeout, logger: logger)
     }
 
     /// The request with the official client's headers, in its order.

@@ -18,4 +18,13 @@ public struct EngineEndpoint: Sendable {
         self.token = token
         self.timeout = timeout
     }
+
+    /// How long a call carrying `command` may take: ``timeout``, or, for an update that waits on the server
+    /// (`wait_for` with a `wait_timeout`), that wait plus five seconds when it is longer. Cut off earlier, the
+    /// call would be retried, and the retry finds the command already received: the server answers
+    /// `duplicate`, and the update's real result is never read.
+    public func timeout(for command: EngineCommand) -> Duration {
+        guard command.action == .updateWorkflow, let wait = command.target.waitTimeout else { return timeout }
+        return max(timeout, wait + .seconds(5))
+    }
 }

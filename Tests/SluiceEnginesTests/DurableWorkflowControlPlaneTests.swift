@@ -100,6 +100,30 @@ struct DurableWorkflowControlPlaneTests {
         }
     }
 
+    /// An update that waits on the server for longer than the engine's timeout gets its wait (plus a margin)
+    /// as its deadline: cut off at the timeout, its retry would find the update already received and read
+    /// `duplicate` instead of the update's result.
+    @Test("an update waiting on the server is given its wait_timeout, not the engine's timeout")
+    func updateWaitOutlastsTheTimeout() async throws {
+        for mode in [DurableWorkflowEngine.Mode.controlPlane, .bridge] {
+            try await withFake(mode: mode, timeout: .seconds(1)) { fake, engine in
+                fake.addWorkflow("order-1", type: "t")
+                fake.inject([.delay(.milliseconds(1_500))])
+                var update = Commands.update(key: "u-wait", workflowID: "order-1", waitFor: .completed)
+                update.target.waitTimeout = .seconds(2)
+                let answered = try await engine.execute(update, adapter: "a")
+                #expect(answered.kind == .accepted, "\(mode)")
+                #expect(fake.requests.count == 1, "\(mode): one call, not a timeout and a retry")
+                // Other calls keep the engine's timeout.
+                fake.inject([.delay(.milliseconds(1_500))])
+                let error = await engineError {
+                    _ = try await engine.execute(Commands.signal(key: "s-wait", workflowID: "order-1"), adapter: "a")
+                }
+                #expect(error?.reason == "timeout", "\(mode)")
+            }
+        }
+    }
+
     @Test("a validation failure (not control-plane shaped) is a non-retryable error")
     func validation() async throws {
         try await withFake(mode: .controlPlane) { _, engine in
