@@ -15,6 +15,7 @@ public final class InMemoryLedger: OutcomeLedger {
         /// When set, every write fails with this error (to test failure paths).
         var failure: LedgerError?
         var failingInboxReads = 0
+        var holdingReadiness = false
 
         mutating func makeID() -> Int64 {
             defer { nextID += 1 }
@@ -47,6 +48,12 @@ public final class InMemoryLedger: OutcomeLedger {
     /// Makes the next `count` reads of the pending inbox fail (a ledger restarting).
     public func failInboxReads(_ count: Int) {
         state.withLock { $0.failingInboxReads = count }
+    }
+
+    /// Makes readiness checks hang until released, as a ledger whose connection stays half-open does (they
+    /// do not end when their task is cancelled either).
+    public func holdReadinessChecks(_ hold: Bool) {
+        state.withLock { $0.holdingReadiness = hold }
     }
 
     /// The inbox rows still waiting for their outcome.
@@ -225,6 +232,7 @@ public final class InMemoryLedger: OutcomeLedger {
     }
 
     public func checkReadiness() async throws(LedgerError) {
+        while state.withLock({ $0.holdingReadiness }) { try? await Task.sleep(for: .milliseconds(10)) }
         if let failure = state.withLock({ $0.failure }) { throw failure }
     }
 }

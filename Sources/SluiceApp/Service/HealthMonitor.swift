@@ -31,6 +31,9 @@ public final class HealthMonitor: Sendable {
     private let inboxGauges: [String: Gauge]
     private let extraChecks = Mutex<[(name: String, check: @Sendable () -> (ok: Bool, detail: String))]>([])
     let historyLimit: Int
+    /// How long a check of the ledger or an engine may take before it counts as failed.
+    let checkTimeout: Duration
+    private let waits = BoundedWaits()
     let logger: Logger
 
     struct State {
@@ -45,8 +48,9 @@ public final class HealthMonitor: Sendable {
 
     init(
         ledger: any OutcomeLedger, engines: [String: any WorkflowEngine], pipelines: [String: AdapterPipeline],
-        historyLimit: Int = 90, logger: Logger
+        historyLimit: Int = 90, checkTimeout: Duration = .seconds(5), logger: Logger
     ) {
+        self.checkTimeout = checkTimeout
         self.ledger = ledger
         self.engines = engines
         self.pipelines = pipelines
@@ -97,33 +101,47 @@ public final class HealthMonitor: Sendable {
         return extra
     }
 
-    /// Checks the ledger and every engine once, concurrently.
+    /// Checks the ledger and every engine once, concurrently. A check that has not answered within
+    /// ``checkTimeout`` fails ("no answer within …"): a hung dependency turns readiness false instead of
+    /// keeping its last answer.
     func checkAll() async {
         let ledger = self.ledger
-        let ledgerCheck: Check
-        do {
-            try await ledger.checkReadiness()
-            ledgerCheck = Check(name: "ledger", ok: true, detail: "writable", checkedAt: Date())
-        } catch {
-            ledgerCheck = Check(name: "ledger", ok: false, detail: error.description, checkedAt: Date())
-        }
-        let engineChecks = await withTaskGroup(of: Check.self) { group in
+        let timeout = checkTimeout
+        let waits = self.waits
+        var checks = await withTaskGroup(of: Check.self) { group in
+            group.addTask {
+                await waits.value("ledger", within: timeout) {
+                    do throws(LedgerError) {
+                        try await ledger.checkReadiness()
+                        return Check(name: "ledger", ok: true, detail: "writable", checkedAt: Date())
+                    } catch {
+                        return Check(name: "ledger", ok: false, detail: error.description, checkedAt: Date())
+                    }
+                } ?? Self.unanswered("ledger", within: timeout)
+            }
             for (name, engine) in engines {
                 group.addTask {
-                    do {
-                        try await engine.checkReadiness()
-                        return Check(name: "engine " + name, ok: true, detail: "reachable", checkedAt: Date())
-                    } catch {
-                        return Check(name: "engine " + name, ok: false, detail: "\(error)", checkedAt: Date())
-                    }
+                    await waits.value("engine " + name, within: timeout) {
+                        do {
+                            try await engine.checkReadiness()
+                            return Check(name: "engine " + name, ok: true, detail: "reachable", checkedAt: Date())
+                        } catch {
+                            return Check(name: "engine " + name, ok: false, detail: "\(error)", checkedAt: Date())
+                        }
+                    } ?? Self.unanswered("engine " + name, within: timeout)
                 }
             }
             var checks: [String: Check] = [:]
             for await check in group { checks[check.name] = check }
             return checks
         }
-        let letters = (try? await ledger.deadLetters(DeadLetterQuery(limit: 10))) ?? []
-        let depth = (try? await ledger.inboxDepth()) ?? [:]
+        let ledgerCheck = checks.removeValue(forKey: "ledger")!
+        let engineChecks = checks
+        let letters = await waits.value("dead letters", within: timeout) {
+            (try? await ledger.deadLetters(DeadLetterQuery(limit: 10))) ?? []
+        } ?? state.withLock { $0.deadLetters }
+        let depth = await waits.value("inbox depth", within: timeout) { (try? await ledger.inboxDepth()) ?? [:] }
+            ?? state.withLock { $0.inboxDepth }
         for (name, gauge) in inboxGauges { gauge.record(depth[name] ?? 0) }
         let extra = runExtraChecks()
         let previous = state.withLock { state -> [String: Bool] in
@@ -144,6 +162,10 @@ public final class HealthMonitor: Sendable {
                 logger.warning("\(check.name) is unavailable", metadata: ["check": "\(check.name)", "error": "\(check.detail)"])
             }
         }
+    }
+
+    private static func unanswered(_ name: String, within timeout: Duration) -> Check {
+        Check(name: name, ok: false, detail: "no answer within \(DurationText.format(timeout))", checkedAt: Date())
     }
 
     /// Samples every adapter's gate and counts for the charts.

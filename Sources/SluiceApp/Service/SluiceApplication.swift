@@ -205,7 +205,8 @@ public func buildApplication(
             adapter: adapter, dispatcher: dispatcher, ledger: ledger, options: options, logger: logger)
     }
     let intake = Intake()
-    let health = HealthMonitor(ledger: ledger, engines: engines, pipelines: pipelines, logger: logger)
+    let health = HealthMonitor(
+        ledger: ledger, engines: engines, pipelines: pipelines, checkTimeout: max(healthInterval, .seconds(1)), logger: logger)
     health.addCheck("intake") {
         intake.isDraining ? (false, "draining") : intake.isOpen ? (true, "open") : (false, "re-admitting the inbox")
     }

@@ -49,6 +49,14 @@ struct ServiceTests {
         ledger.failWrites(with: nil)
         #expect(await eventually { (try? await service.get("/readyz").status) == 200 })
 
+        // A check that never answers (a connection left half-open) fails after the check timeout, instead of
+        // leaving the last answer in place; and readiness returns once it answers again.
+        ledger.holdReadinessChecks(true)
+        #expect(await eventually { (try? await service.get("/readyz").status) == 503 })
+        #expect(try await service.get("/readyz").body.contains("FAIL ledger: no answer within 1s"))
+        ledger.holdReadinessChecks(false)
+        #expect(await eventually { (try? await service.get("/readyz").status) == 200 })
+
         // The engine answers 503 for a while, then recovers.
         fake.inject(.status(503), .status(503), .status(503), .status(503), .status(503), .status(503))
         #expect(await eventually { (try? await service.get("/readyz").status) == 503 })
