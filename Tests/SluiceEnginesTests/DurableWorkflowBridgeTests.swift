@@ -152,6 +152,20 @@ struct DurableWorkflowBridgeTests {
         }
     }
 
+    /// `sluice send` may leave the workflow id out: the start gets the id the server derives, and the signal
+    /// must go to that workflow too.
+    @Test("signal-with-start without a workflow id signals the workflow its start derived")
+    func signalWithStartDerivesTheID() async throws {
+        try await withFake { fake, engine in
+            var command = Commands.signalWithStart(key: "sws-2", workflowID: "", input: [["n": 2]])
+            command.target.workflowID = nil
+            let outcome = try await engine.execute(command, adapter: "a")
+            #expect(outcome.kind == .accepted, "\(outcome)")
+            let derived = CompiledAdapter.derivedWorkflowID(adapter: "a", idempotencyKey: "sws-2")
+            #expect(fake.workflow(derived)?.signals.count == 1)
+        }
+    }
+
     @Test("every rejection reason comes back as a rejected outcome, never as an error")
     func rejectionReasons() async throws {
         var configuration = DurableWorkflowFake.Configuration()

@@ -12,14 +12,18 @@ public struct BridgeRequest: Sendable, Hashable {
         let path = "/api/bridge-adapters/webhook/" + escapeAdapter(adapter)
         switch command.action {
         case .signalWithStart:
+            // The signal must reach the workflow the start named: without an id of its own, the one the server
+            // derives for the start (`bridge-{adapter}-…`), written out for both.
+            var target = command.target
+            if target.workflowID == nil {
+                target.workflowID = CompiledAdapter.derivedWorkflowID(adapter: adapter, idempotencyKey: command.idempotencyKey)
+            }
             let start = body(
-                action: .startWorkflow, key: command.idempotencyKey,
-                target: command.target.bridgeJSON(for: .signalWithStart), input: command.startInput,
-                correlation: command.correlation)
+                action: .startWorkflow, key: command.idempotencyKey, target: target.bridgeJSON(for: .signalWithStart),
+                input: command.startInput, correlation: command.correlation)
             let signal = body(
-                action: .signalWorkflow, key: command.idempotencyKey,
-                target: command.target.bridgeJSON(for: .signalWorkflow), input: command.input,
-                correlation: command.correlation)
+                action: .signalWorkflow, key: command.idempotencyKey, target: target.bridgeJSON(for: .signalWorkflow),
+                input: command.input, correlation: command.correlation)
             return [BridgeRequest(path: path, body: start), BridgeRequest(path: path, body: signal)]
         default:
             let single = body(
