@@ -18,10 +18,14 @@ struct TemporalFailure: Sendable, Hashable {
     var startRequestID: String?
     var runID: String?
 
-    /// Reads an error body; nil when the answer is not one.
+    /// Reads an error body; nil when the answer is not one, or when its `code` is not a gRPC status (an
+    /// authenticating proxy's `401 {"code":401,"message":"Unauthorized"}`): such answers are classified by
+    /// their HTTP status instead.
     init?(json: JSONValue?) {
-        guard let json, let code = json["code"]?.intValue, let message = json["message"]?.stringValue else { return nil }
-        self.code = Code(rawValue: code)
+        guard let json, let number = json["code"]?.intValue, let code = Code(rawValue: number),
+            let message = json["message"]?.stringValue
+        else { return nil }
+        self.code = code
         self.message = message
         let detail = json["details"]?.arrayValue?.first
         self.detailType = detail?["@type"]?.stringValue.map { String($0.split(separator: ".").last ?? "") }

@@ -55,12 +55,14 @@ struct TemporalFaultTests {
             .json(404, ["code": 5, "message": "Namespace x is not found.", "details": [["@type": "type.googleapis.com/temporal.api.errordetails.v1.NamespaceNotFoundFailure"]]]),
             .json(401, ["code": 16, "message": "unauthenticated"]),
             .json(403, ["code": 7, "message": "permission denied"]),
+            // An authenticating proxy in front of Temporal: its code is the HTTP status, not a gRPC one.
+            .json(401, ["code": 401, "message": "Unauthorized"]),
         ]) { engine in
             let invalid = try await engine.execute(Commands.start(key: "a", workflowID: "w", type: ""), adapter: "a")
             #expect(invalid.kind == .rejected)
             #expect(invalid.reason == .malformedPayload)
             #expect(invalid.message == "WorkflowType is not set on request.")
-            for reason in ["configuration", "unauthorized", "forbidden"] {
+            for reason in ["configuration", "unauthorized", "forbidden", "unauthorized"] {
                 let error = await engineError { _ = try await engine.execute(Commands.signal(key: "b", workflowID: "w"), adapter: "a") }
                 #expect(error?.kind == .fatal)
                 #expect(error?.reason == reason)
