@@ -112,6 +112,30 @@ extension PostgresLedger {
         let now = self.now
         let cutoff = policy.cutoff(now: now)
         let limit = max(1, batchSize)
+        // The newest id past `max_outcomes` is found on a pooled connection: it walks that many index entries,
+        // which in the writer's transaction would hold up every write behind it (and could reach its statement
+        // timeout). The writer deletes at most `limit` rows up to it.
+        var excessUpTo: Int64?
+        if let maxOutcomes = policy.maxOutcomes {
+            let logger = self.logger
+            excessUpTo = try await read { client -> Int64? in
+                var span: Int64?
+                for try await value in try await client.query(
+                    "SELECT max(id) - min(id) + 1 FROM sluice_outcomes", logger: logger
+                ).decode(Int64?.self) {
+                    span = value
+                }
+                guard let span, span > Int64(maxOutcomes) else { return nil }
+                var threshold: Int64?
+                for try await id in try await client.query(
+                    "SELECT id FROM sluice_outcomes ORDER BY id DESC LIMIT 1 OFFSET \(max(0, maxOutcomes))", logger: logger
+                ).decode(Int64.self) {
+                    threshold = id
+                }
+                return threshold
+            }
+        }
+        let countBound = excessUpTo
         let answer = try await write(
             .statements { connection, logger in
                 var result = PruneResult()
@@ -132,11 +156,10 @@ extension PostgresLedger {
                         ORDER BY created_at LIMIT \(limit)) RETURNING id
                         """)
                 }
-                if let maxOutcomes = policy.maxOutcomes, result.outcomes < limit {
+                if let countBound, result.outcomes < limit {
                     result.outcomes += try await count(
                         """
-                        DELETE FROM sluice_outcomes WHERE id IN (SELECT id FROM sluice_outcomes WHERE id <= (
-                            SELECT id FROM sluice_outcomes ORDER BY id DESC LIMIT 1 OFFSET \(max(0, maxOutcomes)))
+                        DELETE FROM sluice_outcomes WHERE id IN (SELECT id FROM sluice_outcomes WHERE id <= \(countBound)
                         ORDER BY id LIMIT \(limit - result.outcomes)) RETURNING id
                         """)
                 }

@@ -144,6 +144,21 @@ extension SQLiteLedger {
         let now = self.now
         let cutoff = policy.cutoff(now: configuration.now()).map(LedgerCoding.milliseconds)
         let limit = Int64(max(1, batchSize))
+        // The newest id past `max_outcomes` is found on a reader: it walks that many index entries, which on the
+        // writer would hold up every write behind it (seconds at ten million). The writer deletes at most `limit`
+        // rows up to it; rows recorded meanwhile only make the bound conservative.
+        var countThreshold: Int64?
+        if let maxOutcomes = policy.maxOutcomes {
+            countThreshold = try await read { connection -> Int64? in
+                // Fewer ids than the maximum between the oldest and the newest: nothing to count.
+                let span = try connection.prepare("SELECT max(id) - min(id) + 1 FROM outcomes")
+                guard try span.step(), span.int64(0) > Int64(maxOutcomes) else { return nil }
+                let threshold = try connection.prepare("SELECT id FROM outcomes ORDER BY id DESC LIMIT 1 OFFSET ?")
+                threshold.bind([.integer(Int64(max(0, maxOutcomes)))])
+                return try threshold.step() ? threshold.int64(0) : nil
+            }
+        }
+        let excessUpTo = countThreshold
         return try await write { connection throws(SQLiteFailure) -> Result<PruneResult, LedgerError> in
             var result = PruneResult()
             if let cutoff {
@@ -160,19 +175,13 @@ extension SQLiteLedger {
                 try letters.step()
                 result.deadLetters = connection.changes
             }
-            if let maxOutcomes = policy.maxOutcomes, result.outcomes < Int(limit) {
-                let threshold = try connection.statement("SELECT id FROM outcomes ORDER BY id DESC LIMIT 1 OFFSET ?")
-                threshold.bind(1, Int64(max(0, maxOutcomes)))
-                if try threshold.step() {
-                    let id = threshold.int64(0)
-                    threshold.reset()
-                    let excess = try connection.statement(
-                        "DELETE FROM outcomes WHERE id IN (SELECT id FROM outcomes WHERE id <= ? ORDER BY id LIMIT ?)")
-                    excess.bind(1, id)
-                    excess.bind(2, limit - Int64(result.outcomes))
-                    try excess.step()
-                    result.outcomes += connection.changes
-                }
+            if let excessUpTo, result.outcomes < Int(limit) {
+                let excess = try connection.statement(
+                    "DELETE FROM outcomes WHERE id IN (SELECT id FROM outcomes WHERE id <= ? ORDER BY id LIMIT ?)")
+                excess.bind(1, excessUpTo)
+                excess.bind(2, limit - Int64(result.outcomes))
+                try excess.step()
+                result.outcomes += connection.changes
             }
             let claims = try connection.statement("DELETE FROM claims WHERE expires_at <= ?")
             claims.bind(1, now)
