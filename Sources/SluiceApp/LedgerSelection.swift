@@ -85,14 +85,16 @@ public struct LedgerSelection: Sendable {
 
     /// Opens the ledger for the duration of `body`.
     ///
-    /// - Parameter mustExist: for queries: a missing SQLite file is an error, not a new empty ledger.
+    /// - Parameters:
+    ///   - mustExist: for queries: a missing SQLite file is an error, not a new empty ledger.
+    ///   - dedupe: the adapters' dedupe windows (`sluice serve`); queries read every decision.
     public func withLedger<Value: Sendable>(
-        mustExist: Bool, _ body: (any OutcomeLedger) async throws -> Value
+        mustExist: Bool, dedupe: DedupePolicy = DedupePolicy(), _ body: (any OutcomeLedger) async throws -> Value
     ) async throws -> Value {
         switch location {
         case .sqlite(let path):
             let ledger = try await SQLiteLedger.open(
-                SQLiteLedgerConfiguration(path: path, createDirectory: !mustExist, createFile: !mustExist))
+                SQLiteLedgerConfiguration(path: path, createDirectory: !mustExist, createFile: !mustExist, dedupe: dedupe))
             do {
                 let value = try await body(ledger)
                 await ledger.close()
@@ -104,7 +106,8 @@ public struct LedgerSelection: Sendable {
         case .postgres(let url):
             var logger = Logger(label: "sluice.ledger")
             logger.logLevel = .error
-            let configuration = try PostgresLedgerConfiguration(url: url, password: password)
+            var configuration = try PostgresLedgerConfiguration(url: url, password: password)
+            configuration.dedupe = dedupe
             return try await PostgresLedger.withLedger(configuration, logger: logger) { try await body($0) }
         }
     }

@@ -83,7 +83,10 @@ enum ServiceRunner {
         var logger = Logger(label: "sluice")
         logger.logLevel = Logger.Level(rawValue: config.logging.level) ?? .info
         do {
-            try await config.ledger.withLedger(mustExist: false) { ledger in
+            // The ledger applies the adapters' dedupe windows: they are read before it opens (and read again,
+            // the same files, when the application is built).
+            let dedupe = DedupePolicy(adapters: try config.compiledAdapters())
+            try await config.ledger.withLedger(mustExist: false, dedupe: dedupe) { ledger in
                 let pullSources = StandardSources.pullSources(config: config, logger: logger)
                 let telemetry = try Observability.bootstrapTracing(config.tracing)
                 let application = try buildApplication(

@@ -127,6 +127,8 @@ struct AdapterLoadingTests {
         #expect(adapter.version == 1)
         #expect(adapter.engine == nil)
         #expect(adapter.unmatched == .ack)
+        #expect(adapter.dedupeWindow == nil)
+        #expect(try CoreTestSupport.adapter(minimalAdapter(extra: "dedupe_window: 7d")).dedupeWindow == .seconds(7 * 86_400))
         #expect(adapter.boundary == .default)
         #expect(adapter.retry == .default)
         #expect(adapter.idempotencyKey == .expression(SluiceCore.Expression(root: .event, segments: [.member("id")])))
@@ -352,6 +354,8 @@ struct AdapterLoadingTests {
     @Test("bad durations", arguments: [
         ("source: { webhook: { path: /a, verify: { scheme: stripe, secrets: [x], tolerance: 5 minutes } } }", "source.webhook.verify.tolerance", "'5 minutes' is not a duration"),
         ("source: { webhook: { path: /a, verify: { scheme: stripe, secrets: [x], tolerance: 500ms } } }", "source.webhook.verify.tolerance", "must be at least 1s"),
+        ("source: { webhook: { path: /a } }\ndedupe_window: 500ms", "dedupe_window", "must be at least 1s"),
+        ("source: { webhook: { path: /a } }\ndedupe_window: a week", "dedupe_window", "'a week' is not a duration"),
         ("boundary: { cancellation_budget: 2x }", "boundary.cancellation_budget", "'2x' is not a duration: write a number and a unit (ms, s, m, h), such as 200ms, 2s, 5m"),
         ("boundary: { cancellation_budget: 5 }", "boundary.cancellation_budget", "'5' is not a duration"),
         ("boundary: { cancellation_budget: -1s }", "boundary.cancellation_budget", "'-1s' is not a duration"),

@@ -102,3 +102,29 @@ public struct ServiceConfiguration: Sendable {
         self.tracing = tracing
     }
 }
+
+extension ServiceConfiguration {
+    /// The adapters of the project's adapters directory, compiled with every reference resolved.
+    ///
+    /// - Throws: ``StartupError`` with every diagnostic of severity error.
+    public func compiledAdapters() throws -> [CompiledAdapter] {
+        let adaptersDirectory = project.adaptersDirectory
+        let adaptersPath =
+            adaptersDirectory.hasPrefix("/") ? adaptersDirectory : directory.appendingPathComponent(adaptersDirectory).path
+        let loaded = ProjectLoader(resolution: .strict).load(paths: [adaptersPath], directory: directory, readsConfiguration: false)
+        let errors = loaded.diagnostics.filter { $0.severity == .error }
+        guard errors.isEmpty, let adapters = loaded.adapters else {
+            throw StartupError(errors.map(\.description).joined(separator: "\n"))
+        }
+        return adapters.adapters
+    }
+}
+
+extension DedupePolicy {
+    /// Each adapter's `dedupe_window` (forever for those without one).
+    public init(adapters: [CompiledAdapter]) {
+        var windows: [String: Duration] = [:]
+        for adapter in adapters { windows[adapter.name] = adapter.dedupeWindow }
+        self.init(windows: windows)
+    }
+}

@@ -173,15 +173,7 @@ public func buildApplication(
     healthInterval: Duration = .seconds(5), telemetry: [any Service] = [], logger: Logger = Logger(label: "sluice")
 ) throws -> SluiceApplication {
     Observability.bootstrapMetrics()
-    let adaptersDirectory = config.project.adaptersDirectory
-    let adaptersPath =
-        adaptersDirectory.hasPrefix("/") ? adaptersDirectory : config.directory.appendingPathComponent(adaptersDirectory).path
-    let loaded = ProjectLoader(resolution: .strict).load(
-        paths: [adaptersPath], directory: config.directory, readsConfiguration: false)
-    let errors = loaded.diagnostics.filter { $0.severity == .error }
-    guard errors.isEmpty, let adapters = loaded.adapters else {
-        throw StartupError(errors.map(\.description).joined(separator: "\n"))
-    }
+    let adapters = try config.compiledAdapters()
     let httpClient = EngineHTTPClient()
     let references = ConfigReferences(
         source: ProcessConfigValueSource(baseDirectory: config.directory), resolution: .strict)
@@ -193,7 +185,7 @@ public func buildApplication(
     }
     let options = PipelineOptions(claimOwner: config.ledger.isShared ? ReplicaName.current : nil)
     var pipelines: [String: AdapterPipeline] = [:]
-    for adapter in adapters.adapters {
+    for adapter in adapters {
         guard let engineName = adapter.engine ?? config.project.defaultEngine, let engine = engines[engineName] else {
             throw StartupError(
                 "adapter '\(adapter.name)' names no engine and sluice.yaml has no default_engine (engines: \(engines.keys.sorted().joined(separator: ", ")))")

@@ -134,7 +134,7 @@ public struct AdapterCompiler: Sendable {
         return CompiledAdapter(
             name: spec.adapter, version: spec.version, description: spec.description, source: source,
             engine: spec.engine, boundary: boundary, ordering: ordering, idempotencyKey: idempotencyKey, retry: retry,
-            rules: rules, unmatched: spec.unmatched ?? .ack)
+            rules: rules, unmatched: spec.unmatched ?? .ack, dedupeWindow: spec.dedupeWindow)
     }
 
     private func compileSource(_ spec: AdapterSpec, context: inout Context) -> CompiledAdapter.Source? {

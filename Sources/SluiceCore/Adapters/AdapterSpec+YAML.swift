@@ -10,7 +10,7 @@ func isValidAdapterName(_ name: String) -> Bool {
 extension YAMLReader {
     static let adapterKeys = [
         "adapter", "version", "description", "source", "engine", "boundary", "ordering", "idempotency_key", "retry",
-        "rules", "unmatched",
+        "rules", "unmatched", "dedupe_window",
     ]
 
     mutating func adapterSpec(_ root: Node) -> AdapterSpec? {
@@ -32,6 +32,7 @@ extension YAMLReader {
         let idempotencyKey = members["idempotency_key"].flatMap { nonEmptyString($0, key: "idempotency_key") }
         let retry = members["retry"].flatMap { retrySpec($0, key: "retry") }
         let unmatched = members["unmatched"].flatMap { choice($0, key: "unmatched", as: UnmatchedPolicy.self) }
+        let dedupeWindow = members["dedupe_window"].flatMap { duration($0, key: "dedupe_window", minimum: .seconds(1)) }
         var rules: [RuleSpec] = []
         if let node = members["rules"] {
             if case .sequence(let sequence) = node {
@@ -57,7 +58,7 @@ extension YAMLReader {
             adapter: name ?? "", version: version, description: description,
             source: source ?? .webhook(WebhookSourceSpec(path: "/")), engine: engine,
             boundary: boundary, ordering: ordering, idempotencyKey: idempotencyKey, retry: retry, rules: rules,
-            unmatched: unmatched)
+            unmatched: unmatched, dedupeWindow: dedupeWindow)
     }
 
     mutating func sourceSpec(_ node: Node, key: String) -> SourceSpec? {

@@ -19,10 +19,13 @@ public struct AdapterSpec: Sendable, Hashable, Codable {
     public var retry: RetrySpec?
     public var rules: [RuleSpec]
     public var unmatched: UnmatchedPolicy?
+    /// How long a decision answers for its key (`dedupe_window`); nil: forever, until retention prunes it.
+    public var dedupeWindow: Duration? = nil
 
     enum CodingKeys: String, CodingKey {
         case adapter, version, description, source, engine, boundary, ordering, retry, rules, unmatched
         case idempotencyKey = "idempotency_key"
+        case dedupeWindow = "dedupe_window"
     }
 }
 

@@ -13,6 +13,8 @@ public struct CompiledAdapter: Sendable {
     public let retry: RetryPolicy
     public let rules: [Rule]
     public let unmatched: UnmatchedPolicy
+    /// How long a decision answers for its key; nil: forever (until retention prunes it).
+    public let dedupeWindow: Duration?
 
     /// Where events come from.
     public enum Source: Sendable {

@@ -521,6 +521,13 @@ public actor Dispatcher {
         publishGauges()
     }
 
+    /// Forgets a key the gate remembers as decided (it refuses it as `alreadyDecided`) once the caller found
+    /// that the ledger no longer holds that decision: past the adapter's dedupe window, or pruned. The next
+    /// submission of the key is admitted.
+    public func forgetDecided(_ key: String) {
+        _ = runtime.forgetSucceeded(key)
+    }
+
     private func publishGauges() {
         metrics.recordGauges(inFlight: runtime.inFlightCount, queued: runtime.queuedCount)
     }

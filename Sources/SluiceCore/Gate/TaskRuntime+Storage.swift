@@ -220,6 +220,15 @@ extension TaskRuntime {
         }
     }
 
+    /// Forgets a key that ended `succeeded`, so that it may be admitted again: its owner found that the
+    /// decision no longer holds (past the adapter's dedupe window, or pruned from the ledger). Returns whether
+    /// the key was forgotten (false for a key unknown or not succeeded).
+    public mutating func forgetSucceeded(_ key: String) -> Bool {
+        guard let s = slotByKey[key], case .succeeded = slots[Int(s)].state else { return false }
+        forget(s)
+        return true
+    }
+
     /// Drops a terminal task entirely: its key is unknown afterwards and may be admitted again.
     mutating func forget(_ s: Int32) {
         let i = Int(s)

@@ -67,10 +67,18 @@ extension AdapterPipeline {
                 }
             }
         } catch {
-            if case .alreadyDecided = error, let known = try? await knownDecision(key) {
-                trace.end(note: "already decided")
-                await settled(.recorded(known, deadLetter: false))
-                return
+            if case .alreadyDecided = error {
+                switch await lookUpDecision(key) {
+                case .success(let known?):
+                    trace.end(note: "already decided")
+                    await settled(.recorded(known, deadLetter: false))
+                    return
+                case .success(nil):
+                    // Past the dedupe window (or pruned): the next submission is admitted and decides it again.
+                    await dispatcher.forgetDecided(key)
+                case .failure:
+                    break
+                }
             }
             trace.end(note: "refused: \(error)")
             // In progress here means this replica's earlier run holds the claim: it is that run's to release.
@@ -173,7 +181,8 @@ extension AdapterPipeline {
     private func settleKnown(_ key: String, index: Int, settled: @Sendable (Int, Settlement) async -> Void) async {
         do {
             guard let known = try await ledger.decision(adapter: adapter.name, idempotencyKey: key) else {
-                // Pruned or expired between the check and now: deliver the event again.
+                // Past the dedupe window or pruned: deliver the event again, and let the gate admit it this time.
+                await dispatcher.forgetDecided(key)
                 await settled(index, .abandoned(reason: "the earlier decision is no longer in the ledger"))
                 return
             }

@@ -203,10 +203,17 @@ extension AdapterPipeline: WebhookSink {
                         trace.end(note: "left in the inbox")
                         return .left(reason: "cancelled")
                     }
-                    if let known = try? await knownDecision(plan.idempotencyKey) {
+                    switch await lookUpDecision(plan.idempotencyKey) {
+                    case .success(let known?):
                         let settlement = await record(known, commands: [], inboxID: inboxID, delivery: nil)
                         trace.end(note: "decided by another delivery of the key")
                         return readmissionResult(of: settlement)
+                    case .success(nil):
+                        // The gate remembers a decision the ledger no longer holds (past the dedupe window): it is
+                        // this delivery's to make.
+                        if case .alreadyDecided = error { await dispatcher.forgetDecided(plan.idempotencyKey) }
+                    case .failure:
+                        break
                     }
                     waitsForOtherRow += 1
                     if waitsForOtherRow >= 600 {

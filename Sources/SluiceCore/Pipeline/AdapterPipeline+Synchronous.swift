@@ -44,7 +44,13 @@ extension AdapterPipeline {
             switch error {
             case .saturated(_, let retryAfter): return .saturated(retryAfter: retryAfter)
             case .alreadyInProgress, .alreadyDecided:
-                if let known = try? await knownDecision(key) { return .outcome(known, firstDecision: false) }
+                switch await lookUpDecision(key) {
+                case .success(let known?): return .outcome(known, firstDecision: false)
+                case .success(nil):
+                    // Past the dedupe window (or pruned): the client's retry is admitted and decided again.
+                    if case .alreadyDecided = error { await dispatcher.forgetDecided(key) }
+                case .failure: break
+                }
                 return .timedOut(retryAfter: .seconds(1))
             case .cancelling(let reason): return .unavailable(reason: "not accepting events: \(reason)")
             case .modeRefused(let mode): return .unavailable(reason: "adapter '\(adapter.name)' is \(mode.rawValue)")

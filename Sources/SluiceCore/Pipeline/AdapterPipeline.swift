@@ -67,6 +67,15 @@ public final class AdapterPipeline: Sendable {
         try await ledger.decision(adapter: adapter.name, idempotencyKey: key)
     }
 
+    /// ``knownDecision(_:)`` as a result: a failed read tells neither that the key is decided nor that it is not.
+    func lookUpDecision(_ key: String) async -> Result<Outcome?, LedgerError> {
+        do throws(LedgerError) {
+            return .success(try await knownDecision(key))
+        } catch {
+            return .failure(error)
+        }
+    }
+
     /// The outcome the ledger holds for `key` of this adapter, if it was decided (by any replica sharing the
     /// ledger): what a redelivery of a decided event is answered with.
     public func recordedOutcome(forKey key: String) async throws(LedgerError) -> Outcome? {
