@@ -15,6 +15,8 @@ final class CommitAnswerDropper: Sendable {
     private let listener: Int32
     private let armed = Mutex(false)
     private let dropCount = Mutex(0)
+    /// Connections accepted so far, and how many of the first ones are frozen.
+    private let connections = Mutex((accepted: 0, frozen: 0))
 
     init(upstreamPort: Int) throws {
         self.upstreamPort = upstreamPort
@@ -36,6 +38,10 @@ final class CommitAnswerDropper: Sendable {
 
     /// Cuts the connection that next sends `COMMIT`, after the server has it.
     func arm() { armed.withLock { $0 = true } }
+
+    /// Leaves every connection open so far half-open: they stay connected, but nothing more is relayed
+    /// either way (a network cut the peers are not told about). Later connections are relayed.
+    func freezeOpenConnections() { connections.withLock { $0.frozen = $0.accepted } }
 
     /// How many answers were dropped.
     var drops: Int { dropCount.withLock { $0 } }
@@ -68,18 +74,23 @@ final class CommitAnswerDropper: Sendable {
                 continue
             }
             let cut = Flag()
-            Thread { self.pump(from: client, to: server, cut: cut, watching: true) }.start()
-            Thread { self.pump(from: server, to: client, cut: cut, watching: false) }.start()
+            let number = connections.withLock { connections -> Int in
+                connections.accepted += 1
+                return connections.accepted
+            }
+            Thread { self.pump(from: client, to: server, cut: cut, watching: true, number: number) }.start()
+            Thread { self.pump(from: server, to: client, cut: cut, watching: false, number: number) }.start()
         }
     }
 
     /// Copies one direction; the client-to-server side watches for an armed `COMMIT`.
-    private func pump(from source: Int32, to destination: Int32, cut: Flag, watching: Bool) {
+    private func pump(from source: Int32, to destination: Int32, cut: Flag, watching: Bool, number: Int) {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         let commit = Array("COMMIT".utf8)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
             guard count > 0 else { break }
+            if number <= connections.withLock({ $0.frozen }) { continue }  // half-open: swallowed
             let chunk = Array(buffer[0..<count])
             if !watching, cut.value.withLock({ $0 }) { continue }  // the server's answer to the cut COMMIT is never relayed
             let cutting = watching && Self.contains(chunk, commit) && armed.withLock { armed in

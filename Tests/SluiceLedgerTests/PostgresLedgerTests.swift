@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SluiceCore
+import Synchronization
 import Testing
 
 @testable import SluiceLedger
@@ -168,6 +169,48 @@ import Testing
             #expect(proxy.drops == 2)
             let letters = try await ledger.deadLetters(DeadLetterQuery(includeRedriven: true))
             #expect(letters.map(\.redriveCount) == [1], "re-driven once")
+        }
+    }
+
+    /// The writer's connection goes half-open (the network drops everything, and neither side is told): the
+    /// writer gives it up after its answer timeout and retries on a new connection, instead of waiting for
+    /// the kernel (about 15 minutes) with every write behind it.
+    @Test func aHalfOpenWriterConnectionIsGivenUp() async throws {
+        let cluster = try #require(PostgresCluster.current)
+        let database = try await cluster.makeDatabase()
+        let proxy = try CommitAnswerDropper(upstreamPort: cluster.port)
+        defer { proxy.close() }
+        var configuration = try configuration(database: database)
+        configuration.port = proxy.port
+        configuration.answerTimeout = .seconds(2)
+        try await PostgresLedger.withLedger(configuration, logger: Self.logger) { ledger in
+            _ = try await ledger.record(RecordRequest(outcome: LedgerFixtures.outcome(key: "before-cut")))
+            proxy.freezeOpenConnections()
+            let started = ContinuousClock.now
+            // Bounded here, so that a regression fails the test instead of hanging the run.
+            let answer = Mutex<Result<RecordResult, LedgerError>?>(nil)
+            Task {
+                do throws(LedgerError) {
+                    let written = try await ledger.record(RecordRequest(outcome: LedgerFixtures.outcome(key: "after-cut")))
+                    answer.withLock { $0 = .success(written) }
+                } catch {
+                    answer.withLock { $0 = .failure(error) }
+                }
+            }
+            while answer.withLock({ $0 }) == nil, ContinuousClock.now - started < .seconds(30) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let waited = ContinuousClock.now - started
+            guard case .success(.recorded)? = answer.withLock({ $0 }) else {
+                Issue.record("the write did not get through in \(waited): \(String(describing: answer.withLock { $0 }))")
+                return
+            }
+            #expect(waited >= .seconds(2) && waited < .seconds(20), "\(waited)")
+        }
+        // Read back directly (the pool's connections through the proxy are half-open too).
+        try await PostgresLedger.withLedger(try self.configuration(database: database), logger: Self.logger) { ledger in
+            let decided = try await ledger.decision(adapter: "orders", idempotencyKey: "after-cut")
+            #expect(decided != nil)
         }
     }
 

@@ -259,7 +259,8 @@ public final class PostgresLedger: OutcomeLedger {
             host: configuration.host, port: configuration.port, username: configuration.username,
             password: configuration.password, database: configuration.database, tls: .disable)
         connectionConfiguration.options.additionalStartupParameters = Self.sessionLimits
-        let connection = try await PostgresWriterConnection.connect(connectionConfiguration, logger: logger)
+        let connection = try await PostgresWriterConnection.connect(
+            connectionConfiguration, answerTimeout: configuration.answerTimeout, logger: logger)
         writer.withLock { $0 = connection }
         return connection
     }

@@ -11,7 +11,8 @@ import Synchronization
 /// promise to fail), which would stall the writer forever. Every query here is raced against the
 /// connection's close: when the server drops the connection (restart, `pg_terminate_backend`, a
 /// network cut), the queries in flight fail at once, and the writer opens a new connection and
-/// retries the batch.
+/// retries the batch. A query with no answer within ``answerTimeout`` closes the connection itself: a
+/// connection left half-open (the peer gone without a word) would otherwise never close.
 final class PostgresWriterConnection: Sendable {
     private struct State {
         var closed = false
@@ -20,17 +21,21 @@ final class PostgresWriterConnection: Sendable {
     }
 
     let connection: PostgresConnection
+    let answerTimeout: Duration
     private let state = Mutex(State())
 
-    private init(connection: PostgresConnection) {
+    private init(connection: PostgresConnection, answerTimeout: Duration) {
         self.connection = connection
+        self.answerTimeout = answerTimeout
     }
 
-    static func connect(_ configuration: PostgresConnection.Configuration, logger: Logger) async throws -> PostgresWriterConnection {
+    static func connect(
+        _ configuration: PostgresConnection.Configuration, answerTimeout: Duration, logger: Logger
+    ) async throws -> PostgresWriterConnection {
         let connection = try await PostgresConnection.connect(
             on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 1, logger: logger
         ).get()
-        let writer = PostgresWriterConnection(connection: connection)
+        let writer = PostgresWriterConnection(connection: connection, answerTimeout: answerTimeout)
         connection.closeFuture.whenComplete { _ in writer.failAll() }
         return writer
     }
@@ -52,6 +57,14 @@ final class PostgresWriterConnection: Sendable {
                 return
             }
             let connection = self.connection
+            let watchdog = Task { [answerTimeout] in
+                try await Task.sleep(for: answerTimeout)
+                guard self.state.withLock({ $0.pending[id] != nil }) else { return }
+                logger.warning(
+                    "the ledger's PostgreSQL connection gave no answer in time; closing it",
+                    metadata: ["timeout": "\(answerTimeout)"])
+                await self.close()
+            }
             Task {
                 let result: Result<PostgresRowSequence, any Error>
                 do {
@@ -59,6 +72,7 @@ final class PostgresWriterConnection: Sendable {
                 } catch {
                     result = .failure(error)
                 }
+                watchdog.cancel()
                 self.state.withLock { $0.pending.removeValue(forKey: id) }?.resume(with: result)
             }
         }
