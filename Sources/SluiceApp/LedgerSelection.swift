@@ -108,6 +108,8 @@ public struct LedgerSelection: Sendable {
             logger.logLevel = .error
             var configuration = try PostgresLedgerConfiguration(url: url, password: password)
             configuration.dedupe = dedupe
+            // Queries check the schema version and never migrate a shared database.
+            configuration.migrates = !mustExist
             return try await PostgresLedger.withLedger(configuration, logger: logger) { try await body($0) }
         }
     }

@@ -142,6 +142,34 @@ import Testing
         #expect(error?.reason == "schema_too_new")
     }
 
+    /// Queries (`sluice outcomes`, `sluice replay`) check the schema and never change it: a newer command-line
+    /// tool must not upgrade a database that older servers share (they would refuse to start).
+    @Test func queriesCheckTheSchemaAndNeverMigrate() async throws {
+        let cluster = try #require(PostgresCluster.current)
+        let database = try await cluster.makeDatabase()
+        var query = try configuration(database: database)
+        query.migrates = false
+        let empty = await #expect(throws: LedgerError.self) {
+            try await PostgresLedger.withLedger(query, logger: Self.logger) { _ in }
+        }
+        expectReason(empty, "no_schema")
+        let tables = try await cluster.psql("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'sluice_%'", database: database)
+        #expect(tables.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("0"), "\(tables)")
+        // Once a server created it, queries open it.
+        try await PostgresLedger.withLedger(try configuration(database: database), logger: Self.logger) { _ in }
+        let count = try await PostgresLedger.withLedger(query, logger: Self.logger) { try await $0.outcomes(OutcomeQuery()).count }
+        #expect(count == 0)
+        try await cluster.psql("INSERT INTO sluice_schema VALUES (99)", database: database)
+        let newer = await #expect(throws: LedgerError.self) {
+            try await PostgresLedger.withLedger(query, logger: Self.logger) { _ in }
+        }
+        expectReason(newer, "schema_too_new")
+    }
+
+    private func expectReason(_ error: LedgerError?, _ reason: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        #expect(error?.reason == reason, "\(String(describing: error))", sourceLocation: sourceLocation)
+    }
+
     /// The answer to a batch's `COMMIT` is lost with its connection after the server committed: the writer asks
     /// the server whether the transaction committed instead of running it again, so an inbox row is appended
     /// once and a dead letter is re-driven once.

@@ -73,7 +73,7 @@ public final class PostgresLedger: OutcomeLedger {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await ledger.run() }
             do {
-                try await ledger.migrate()
+                if configuration.migrates { try await ledger.migrate() } else { try await ledger.checkSchema() }
                 let value = try await body(ledger)
                 group.cancelAll()
                 return value
@@ -143,6 +143,46 @@ public final class PostgresLedger: OutcomeLedger {
             }
         } catch {
             throw Self.classify(error, configuration: configuration)
+        }
+    }
+
+    /// Checks, without changing anything, that the database holds this sluice's schema version.
+    ///
+    /// - Throws: ``LedgerError`` `no_schema` (no Sluice ledger there), `schema_too_old` (start `sluice serve` of
+    ///   this version to migrate it) or `schema_too_new`.
+    public func checkSchema() async throws(LedgerError) {
+        let configuration = self.configuration
+        let logger = self.logger
+        var version: Int?
+        do {
+            for try await exists in try await client.query("SELECT to_regclass('sluice_schema') IS NOT NULL", logger: logger)
+                .decode(Bool.self)
+            where exists {
+                for try await value in try await client.query("SELECT coalesce(max(version), 0) FROM sluice_schema", logger: logger)
+                    .decode(Int.self)
+                {
+                    version = value
+                }
+            }
+        } catch {
+            throw Self.classify(error, configuration: configuration)
+        }
+        let current = PostgresSchema.currentVersion
+        guard let version, version > 0 else {
+            throw .fatal("no_schema", "the database \(configuration.endpoint) holds no Sluice ledger (sluice serve creates it)")
+        }
+        if version > current {
+            throw .fatal(
+                "schema_too_new",
+                "the ledger \(configuration.endpoint) has schema version \(version), newer than this sluice understands "
+                    + "(\(current)); run a newer sluice")
+        }
+        if version < current {
+            throw .fatal(
+                "schema_too_old",
+                "the ledger \(configuration.endpoint) has schema version \(version), older than this sluice's (\(current)); "
+                    + "it is migrated only by sluice serve, so that the servers sharing it keep starting: use the sluice "
+                    + "those servers run, or upgrade them first")
         }
     }
 

@@ -27,6 +27,10 @@ public struct PostgresLedgerConfiguration: Sendable {
     /// `statement_timeout` (60 s), so that a statement the server is running is ended by the server first.
     /// The batch is then retried on a new connection, as after any lost connection.
     public var answerTimeout: Duration = .seconds(75)
+    /// Whether opening the ledger applies missing migrations (`sluice serve`; default). Queries (`sluice
+    /// outcomes`, `sluice replay`) only check the version: a newer command-line tool must not upgrade a database
+    /// that older servers share, which would then refuse to start.
+    public var migrates = true
     /// The wall clock, injectable for tests of windows and expiry.
     public var now: @Sendable () -> Date
 
