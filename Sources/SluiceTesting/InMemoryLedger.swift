@@ -190,6 +190,9 @@ public final class InMemoryLedger: OutcomeLedger {
             guard var letter = state.deadLetters[deadLetterID] else {
                 throw .invalidRequest("not_found", "no dead letter \(deadLetterID)")
             }
+            guard letter.redrivenAt == nil else {
+                throw .invalidRequest("already_redriven", "dead letter \(deadLetterID) was already re-driven (another replay)")
+            }
             letter.redrivenAt = now
             letter.redriveCount += 1
             state.deadLetters[deadLetterID] = letter

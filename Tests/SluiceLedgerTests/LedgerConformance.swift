@@ -177,6 +177,13 @@ enum LedgerConformance {
         let all = try await ledger.deadLetters(DeadLetterQuery(adapter: "orders", includeRedriven: true))
         #expect(all.first?.redriveCount == 1)
         #expect(all.first?.redrivenAt != nil)
+        // Once: a second replay of the same letter (two replays at once) is refused and changes nothing.
+        let again = await #expect(throws: LedgerError.self) {
+            try await ledger.markRedriven(deadLetterID: letter.id, outcome: LedgerFixtures.outcome(key: "d1", note: "twice"))
+        }
+        #expect(again?.reason == "already_redriven")
+        #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "d1") == accepted)
+        #expect(try await ledger.deadLetters(DeadLetterQuery(adapter: "orders", includeRedriven: true)).first?.redriveCount == 1)
         await #expect(throws: LedgerError.self) { try await ledger.markRedriven(deadLetterID: 987_654, outcome: accepted) }
     }
 

@@ -94,12 +94,21 @@ extension PostgresLedger {
                 for try await _ in try await connection.query(
                     """
                     UPDATE sluice_dead_letters SET redriven_at = \(now), redrive_count = redrive_count + 1
-                    WHERE id = \(deadLetterID) RETURNING id
+                    WHERE id = \(deadLetterID) AND redriven_at IS NULL RETURNING id
                     """, logger: logger)
                 {
                     found = true
                 }
-                guard found else { return .failure(.invalidRequest("not_found", "there is no dead letter \(deadLetterID)")) }
+                guard found else {
+                    // Once: two replays running at once must not both replace the key's decision.
+                    for try await _ in try await connection.query(
+                        "SELECT id FROM sluice_dead_letters WHERE id = \(deadLetterID)", logger: logger)
+                    {
+                        return .failure(
+                            .invalidRequest("already_redriven", "dead letter \(deadLetterID) was already re-driven (another replay)"))
+                    }
+                    return .failure(.invalidRequest("not_found", "there is no dead letter \(deadLetterID)"))
+                }
                 try await connection.query(
                     "DELETE FROM sluice_outcomes WHERE adapter = \(row.adapter) AND idempotency_key = \(row.idempotencyKey)",
                     logger: logger)

@@ -123,12 +123,20 @@ extension SQLiteLedger {
         let now = self.now
         let keys = decidedKeys
         try await write { connection throws(SQLiteFailure) -> Result<Void, LedgerError> in
+            // Once: two replays running at once must not both replace the key's decision.
             let mark = try connection.statement(
-                "UPDATE dead_letters SET redriven_at = ?, redrive_count = redrive_count + 1 WHERE id = ?")
+                "UPDATE dead_letters SET redriven_at = ?, redrive_count = redrive_count + 1 WHERE id = ? AND redriven_at IS NULL")
             mark.bind(1, now)
             mark.bind(2, deadLetterID)
             try mark.step()
             guard connection.changes == 1 else {
+                let exists = try connection.statement("SELECT 1 FROM dead_letters WHERE id = ?")
+                exists.bind(1, deadLetterID)
+                defer { exists.reset() }
+                if try exists.step() {
+                    return .failure(
+                        .invalidRequest("already_redriven", "dead letter \(deadLetterID) was already re-driven (another replay)"))
+                }
                 return .failure(.invalidRequest("not_found", "there is no dead letter \(deadLetterID)"))
             }
             let delete = try connection.statement("DELETE FROM outcomes WHERE adapter = ? AND idempotency_key = ?")
