@@ -27,10 +27,13 @@ final class BoundedWaits: Sendable {
         let answer = FirstAnswer()
         return await withCheckedContinuation { continuation in
             answer.set(continuation)
-            Task { answer.resume(with: await task.value) }
-            Task {
+            let timer = Task {
                 try? await Task.sleep(for: limit)
                 answer.resume(with: nil)
+            }
+            Task {
+                answer.resume(with: await task.value)
+                timer.cancel()
             }
         }
     }

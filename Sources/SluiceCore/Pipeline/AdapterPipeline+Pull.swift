@@ -67,18 +67,11 @@ extension AdapterPipeline {
                 }
             }
         } catch {
-            if case .alreadyDecided = error {
-                switch await lookUpDecision(key) {
-                case .success(let known?):
-                    trace.end(note: "already decided")
-                    await settled(.recorded(known, deadLetter: false))
-                    return
-                case .success(nil):
-                    // Past the dedupe window (or pruned): the next submission is admitted and decides it again.
-                    await dispatcher.forgetDecided(key)
-                case .failure:
-                    break
-                }
+            // Decided no longer (past the dedupe window, or pruned): refused now, admitted when submitted again.
+            if case .alreadyDecided = error, case .success(let known?) = await decision(behind: error, key: key) {
+                trace.end(note: "already decided")
+                await settled(.recorded(known, deadLetter: false))
+                return
             }
             trace.end(note: "refused: \(error)")
             // In progress here means this replica's earlier run holds the claim: it is that run's to release.
@@ -179,15 +172,13 @@ extension AdapterPipeline {
 
     /// Settles an event whose key the ledger already decided, with that decision.
     private func settleKnown(_ key: String, index: Int, settled: @Sendable (Int, Settlement) async -> Void) async {
-        do {
-            guard let known = try await ledger.decision(adapter: adapter.name, idempotencyKey: key) else {
-                // Past the dedupe window or pruned: deliver the event again, and let the gate admit it this time.
-                await dispatcher.forgetDecided(key)
-                await settled(index, .abandoned(reason: "the earlier decision is no longer in the ledger"))
-                return
-            }
+        switch await decision(behind: .alreadyDecided(key: key), key: key) {
+        case .success(let known?):
             await settled(index, .recorded(known, deadLetter: false))
-        } catch {
+        case .success(nil):
+            // Past the dedupe window or pruned: delivered again, and admitted this time.
+            await settled(index, .abandoned(reason: "the earlier decision is no longer in the ledger"))
+        case .failure(let error):
             await settled(index, .unrecorded(error))
         }
     }

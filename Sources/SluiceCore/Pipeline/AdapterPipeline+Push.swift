@@ -203,17 +203,12 @@ extension AdapterPipeline: WebhookSink {
                         trace.end(note: "left in the inbox")
                         return .left(reason: "cancelled")
                     }
-                    switch await lookUpDecision(plan.idempotencyKey) {
-                    case .success(let known?):
+                    // A decision the gate remembers but the ledger no longer holds (past the dedupe window) is this
+                    // delivery's to make: the next round admits it.
+                    if case .success(let known?) = await decision(behind: error, key: plan.idempotencyKey) {
                         let settlement = await record(known, commands: [], inboxID: inboxID, delivery: nil)
                         trace.end(note: "decided by another delivery of the key")
                         return readmissionResult(of: settlement)
-                    case .success(nil):
-                        // The gate remembers a decision the ledger no longer holds (past the dedupe window): it is
-                        // this delivery's to make.
-                        if case .alreadyDecided = error { await dispatcher.forgetDecided(plan.idempotencyKey) }
-                    case .failure:
-                        break
                     }
                     waitsForOtherRow += 1
                     if waitsForOtherRow >= 600 {

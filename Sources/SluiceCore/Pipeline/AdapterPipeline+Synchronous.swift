@@ -44,12 +44,9 @@ extension AdapterPipeline {
             switch error {
             case .saturated(_, let retryAfter): return .saturated(retryAfter: retryAfter)
             case .alreadyInProgress, .alreadyDecided:
-                switch await lookUpDecision(key) {
-                case .success(let known?): return .outcome(known, firstDecision: false)
-                case .success(nil):
-                    // Past the dedupe window (or pruned): the client's retry is admitted and decided again.
-                    if case .alreadyDecided = error { await dispatcher.forgetDecided(key) }
-                case .failure: break
+                // Decided no longer (past the dedupe window, or pruned): the client's retry is admitted.
+                if case .success(let known?) = await decision(behind: error, key: key) {
+                    return .outcome(known, firstDecision: false)
                 }
                 return .timedOut(retryAfter: .seconds(1))
             case .cancelling(let reason): return .unavailable(reason: "not accepting events: \(reason)")

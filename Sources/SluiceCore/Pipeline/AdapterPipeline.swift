@@ -67,13 +67,21 @@ public final class AdapterPipeline: Sendable {
         try await ledger.decision(adapter: adapter.name, idempotencyKey: key)
     }
 
-    /// ``knownDecision(_:)`` as a result: a failed read tells neither that the key is decided nor that it is not.
-    func lookUpDecision(_ key: String) async -> Result<Outcome?, LedgerError> {
+    /// The ledger's decision for a key the gate refused (in progress, or decided), as a result: a failed read
+    /// tells neither that the key is decided nor that it is not.
+    ///
+    /// The gate remembers recent decisions; when it refused the key as decided but the ledger no longer holds
+    /// that decision (past the adapter's dedupe window, or pruned), the gate forgets it, so that the next
+    /// submission of the key is admitted and decided again.
+    func decision(behind refusal: DispatchAdmissionError, key: String) async -> Result<Outcome?, LedgerError> {
+        let known: Outcome?
         do throws(LedgerError) {
-            return .success(try await knownDecision(key))
+            known = try await knownDecision(key)
         } catch {
             return .failure(error)
         }
+        if known == nil, case .alreadyDecided = refusal { await dispatcher.forgetDecided(key) }
+        return .success(known)
     }
 
     /// The outcome the ledger holds for `key` of this adapter, if it was decided (by any replica sharing the
