@@ -170,16 +170,23 @@ import Testing
         #expect(error?.reason == reason, "\(String(describing: error))", sourceLocation: sourceLocation)
     }
 
+    /// A fresh database reached through a proxy that can drop an answer or leave its connections half-open, and
+    /// a configuration that goes through it. The caller closes the proxy.
+    func proxiedDatabase() async throws -> (database: String, proxy: CommitAnswerDropper, configuration: PostgresLedgerConfiguration) {
+        let cluster = try #require(PostgresCluster.current)
+        let database = try await cluster.makeDatabase()
+        let proxy = try CommitAnswerDropper(upstreamPort: cluster.port)
+        var configuration = try configuration(database: database)
+        configuration.port = proxy.port
+        return (database, proxy, configuration)
+    }
+
     /// The answer to a batch's `COMMIT` is lost with its connection after the server committed: the writer asks
     /// the server whether the transaction committed instead of running it again, so an inbox row is appended
     /// once and a dead letter is re-driven once.
     @Test func aCommitWhoseAnswerIsLostIsNotAppliedTwice() async throws {
-        let cluster = try #require(PostgresCluster.current)
-        let database = try await cluster.makeDatabase()
-        let proxy = try CommitAnswerDropper(upstreamPort: cluster.port)
+        let (_, proxy, configuration) = try await proxiedDatabase()
         defer { proxy.close() }
-        var configuration = try configuration(database: database)
-        configuration.port = proxy.port
         try await PostgresLedger.withLedger(configuration, logger: Self.logger) { ledger in
             let first = try await ledger.appendInbox(LedgerFixtures.delivery(body: "first"))
             proxy.arm()
@@ -204,12 +211,8 @@ import Testing
     /// writer gives it up after its answer timeout and retries on a new connection, instead of waiting for
     /// the kernel (about 15 minutes) with every write behind it.
     @Test func aHalfOpenWriterConnectionIsGivenUp() async throws {
-        let cluster = try #require(PostgresCluster.current)
-        let database = try await cluster.makeDatabase()
-        let proxy = try CommitAnswerDropper(upstreamPort: cluster.port)
+        var (database, proxy, configuration) = try await proxiedDatabase()
         defer { proxy.close() }
-        var configuration = try configuration(database: database)
-        configuration.port = proxy.port
         configuration.answerTimeout = .seconds(2)
         try await PostgresLedger.withLedger(configuration, logger: Self.logger) { ledger in
             _ = try await ledger.record(RecordRequest(outcome: LedgerFixtures.outcome(key: "before-cut")))
