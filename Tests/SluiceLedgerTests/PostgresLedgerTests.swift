@@ -245,6 +245,49 @@ import Testing
         }
     }
 
+    /// A pooled connection goes half-open under a read (the idempotency check): the read fails as `no_answer`
+    /// after the answer timeout instead of waiting on it for as long as the kernel keeps it, and the pool's
+    /// next connection answers.
+    @Test func aHalfOpenPooledConnectionFailsTheReadInTime() async throws {
+        let (_, proxy, configuration) = try await proxiedDatabase()
+        defer { proxy.close() }
+        var bounded = configuration
+        bounded.answerTimeout = .seconds(2)
+        bounded.maxConnections = 2
+        try await PostgresLedger.withLedger(bounded, logger: Self.logger) { ledger in
+            _ = try await ledger.record(RecordRequest(outcome: LedgerFixtures.outcome(key: "before-cut")))
+            #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "before-cut") != nil)
+            proxy.freezeOpenConnections()
+            let started = ContinuousClock.now
+            // Bounded here, so that a regression fails the test instead of hanging the run.
+            let answer = Mutex<Result<Outcome?, LedgerError>?>(nil)
+            Task {
+                do throws(LedgerError) {
+                    let found = try await ledger.decision(adapter: "orders", idempotencyKey: "before-cut")
+                    answer.withLock { $0 = .success(found) }
+                } catch {
+                    answer.withLock { $0 = .failure(error) }
+                }
+            }
+            while answer.withLock({ $0 }) == nil, ContinuousClock.now - started < .seconds(30) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let waited = ContinuousClock.now - started
+            guard case .failure(let error)? = answer.withLock({ $0 }) else {
+                Issue.record("the read on the frozen connection did not fail in \(waited): \(String(describing: answer.withLock { $0 }))")
+                return
+            }
+            #expect(error.reason == "no_answer" && error.isRetryable, "\(error)")
+            #expect(waited >= .seconds(2) && waited < .seconds(20), "\(waited)")
+            // The pool opens a new connection (through the proxy, not frozen) and answers.
+            var found: Outcome?
+            for _ in 0..<5 where found == nil {
+                found = try? await ledger.decision(adapter: "orders", idempotencyKey: "before-cut")
+            }
+            #expect(found?.idempotencyKey == "before-cut")
+        }
+    }
+
     /// Connections are killed while batches are in flight: failed batches are retried, and every
     /// acknowledged write is in the database exactly once.
     @Test func lostConnectionsMidBatchLoseNothingAcknowledged() async throws {

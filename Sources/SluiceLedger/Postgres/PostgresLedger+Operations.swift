@@ -127,16 +127,16 @@ extension PostgresLedger {
         var excessUpTo: Int64?
         if let maxOutcomes = policy.maxOutcomes {
             let logger = self.logger
-            excessUpTo = try await read { client -> Int64? in
+            excessUpTo = try await read { connection -> Int64? in
                 var span: Int64?
-                for try await value in try await client.query(
+                for try await value in try await connection.query(
                     "SELECT max(id) - min(id) + 1 FROM sluice_outcomes", logger: logger
                 ).decode(Int64?.self) {
                     span = value
                 }
                 guard let span, span > Int64(maxOutcomes) else { return nil }
                 var threshold: Int64?
-                for try await id in try await client.query(
+                for try await id in try await connection.query(
                     "SELECT id FROM sluice_outcomes ORDER BY id DESC LIMIT 1 OFFSET \(max(0, maxOutcomes))", logger: logger
                 ).decode(Int64.self) {
                     threshold = id
@@ -191,10 +191,27 @@ extension PostgresLedger {
 
     // MARK: - Reads
 
-    /// Runs a query on a pooled connection and classifies its errors.
-    func read<Value>(_ body: (PostgresClient) async throws -> Value) async throws(LedgerError) -> Value {
+    /// Runs queries on a pooled connection and classifies their errors.
+    ///
+    /// The answer is awaited for at most ``PostgresLedgerConfiguration/answerTimeout``: a pooled connection
+    /// left half-open (a network cut, a failover) never answers, and a check before an engine call would wait on
+    /// it until the kernel gives up (~15 minutes). Past the deadline, the read fails as retryable `no_answer`
+    /// and the connection is closed, so the pool replaces it.
+    func read<Value: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Value)
+        async throws(LedgerError) -> Value
+    {
+        let timeout = configuration.answerTimeout
+        let endpoint = configuration.endpoint
+        let logger = self.logger
         do {
-            return try await body(client)
+            return try await client.withConnection { connection in
+                try await PooledAnswer.awaited(within: timeout, on: connection, logger: logger) {
+                    try await body(connection)
+                } noAnswer: {
+                    LedgerError.retryable(
+                        "no_answer", "PostgreSQL at \(endpoint) gave no answer within \(timeout); the connection was closed")
+                }
+            }
         } catch {
             throw Self.classify(error, configuration: configuration)
         }
@@ -203,8 +220,8 @@ extension PostgresLedger {
     public func decisionSummary(adapter: String, idempotencyKey: String) async throws(LedgerError) -> DecisionSummary? {
         let now = self.now
         let logger = self.logger
-        let stored: (Date, String, String?, String?)? = try await read { client in
-            for try await row in try await client.query(
+        let stored: (Date, String, String?, String?)? = try await read { connection in
+            for try await row in try await connection.query(
                 "SELECT recorded_at, outcome, reason, workflow_id FROM sluice_outcomes WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey)",
                 logger: logger
             ).decode((Date, String, String?, String?).self) {
@@ -227,9 +244,9 @@ extension PostgresLedger {
         guard !idempotencyKeys.isEmpty else { return [:] }
         let now = self.now
         let logger = self.logger
-        let rows: [(String, Date, String, String?, String?)] = try await read { client in
+        let rows: [(String, Date, String, String?, String?)] = try await read { connection in
             var rows: [(String, Date, String, String?, String?)] = []
-            for try await row in try await client.query(
+            for try await row in try await connection.query(
                 "SELECT idempotency_key, recorded_at, outcome, reason, workflow_id FROM sluice_outcomes WHERE adapter = \(adapter) AND idempotency_key = ANY(\(idempotencyKeys))",
                 logger: logger
             ).decode((String, Date, String, String?, String?).self) {
@@ -250,8 +267,8 @@ extension PostgresLedger {
     public func decision(adapter: String, idempotencyKey: String) async throws(LedgerError) -> Outcome? {
         let now = self.now
         let logger = self.logger
-        let stored: (Date, String)? = try await read { client in
-            for try await row in try await client.query(
+        let stored: (Date, String)? = try await read { connection in
+            for try await row in try await connection.query(
                 "SELECT recorded_at, body FROM sluice_outcomes WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey)",
                 logger: logger
             ).decode((Date, String).self) {
@@ -266,9 +283,9 @@ extension PostgresLedger {
 
     public func inboxDepth() async throws(LedgerError) -> [String: Int] {
         let logger = self.logger
-        return try await read { client in
+        return try await read { connection in
             var depth: [String: Int] = [:]
-            for try await (adapter, count) in try await client.query(
+            for try await (adapter, count) in try await connection.query(
                 "SELECT adapter, count(*) FROM sluice_inbox GROUP BY adapter", logger: logger
             ).decode((String, Int64).self) {
                 depth[adapter] = Int(count)
@@ -279,9 +296,9 @@ extension PostgresLedger {
 
     public func pendingInbox(after: Int64?, limit: Int) async throws(LedgerError) -> [InboxItem] {
         let logger = self.logger
-        let rows: [(Int64, String, String, String, ByteBuffer, Date)] = try await read { client in
+        let rows: [(Int64, String, String, String, ByteBuffer, Date)] = try await read { connection in
             var rows: [(Int64, String, String, String, ByteBuffer, Date)] = []
-            for try await row in try await client.query(
+            for try await row in try await connection.query(
                 """
                 SELECT id, adapter, target, headers, body, received_at FROM sluice_inbox WHERE id > \(after ?? 0)
                 ORDER BY id LIMIT \(limit)
@@ -324,9 +341,10 @@ extension PostgresLedger {
             LIMIT $\(binds.count)
             """
         let logger = self.logger
-        let rows = try await read { client in
+        let query = PostgresQuery(unsafeSQL: sql, binds: binds)
+        let rows = try await read { connection in
             var rows: [(Int64, Date, Date?, Int, String, String, String?, ByteBuffer?)] = []
-            for try await row in try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+            for try await row in try await connection.query(query, logger: logger)
                 .decode((Int64, Date, Date?, Int, String, String, String?, ByteBuffer?).self)
             {
                 rows.append(row)
@@ -369,9 +387,10 @@ extension PostgresLedger {
             \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT $\(binds.count)
             """
         let logger = self.logger
-        let rows = try await read { client in
+        let query = PostgresQuery(unsafeSQL: sql, binds: binds)
+        let rows = try await read { connection in
             var rows: [(Int64, Date, Int, String)] = []
-            for try await row in try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+            for try await row in try await connection.query(query, logger: logger)
                 .decode((Int64, Date, Int, String).self)
             {
                 rows.append(row)

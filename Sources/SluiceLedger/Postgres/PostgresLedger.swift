@@ -153,19 +153,17 @@ public final class PostgresLedger: OutcomeLedger {
     public func checkSchema() async throws(LedgerError) {
         let configuration = self.configuration
         let logger = self.logger
-        var version: Int?
-        do {
-            for try await exists in try await client.query("SELECT to_regclass('sluice_schema') IS NOT NULL", logger: logger)
+        let version: Int? = try await read { connection in
+            for try await exists in try await connection.query("SELECT to_regclass('sluice_schema') IS NOT NULL", logger: logger)
                 .decode(Bool.self)
             where exists {
-                for try await value in try await client.query("SELECT coalesce(max(version), 0) FROM sluice_schema", logger: logger)
-                    .decode(Int.self)
-                {
-                    version = value
+                for try await value in try await connection.query(
+                    "SELECT coalesce(max(version), 0) FROM sluice_schema", logger: logger
+                ).decode(Int.self) {
+                    return value
                 }
             }
-        } catch {
-            throw Self.classify(error, configuration: configuration)
+            return nil
         }
         let current = PostgresSchema.currentVersion
         guard let version, version > 0 else {
@@ -345,9 +343,16 @@ public final class PostgresLedger: OutcomeLedger {
     ///   failed rather than risked twice; whatever the query throws when the server cannot be asked.
     private func committed(_ transactionID: Int64) async throws -> Bool {
         for _ in 0..<100 {
-            let rows = try await client.query("SELECT txid_status(\(transactionID))", logger: logger)
-            var status: String?
-            for try await value in rows.decode(String?.self) { status = value }
+            let logger = self.logger
+            let status: String? = try await read { connection in
+                var status: String?
+                for try await value in try await connection.query("SELECT txid_status(\(transactionID))", logger: logger)
+                    .decode(String?.self)
+                {
+                    status = value
+                }
+                return status
+            }
             switch status {
             case "committed":
                 logger.warning("the answer to a ledger COMMIT was lost; the server committed it", metadata: ["txid": "\(transactionID)"])
