@@ -139,6 +139,27 @@ public final class InMemoryLedger: OutcomeLedger {
         }
     }
 
+    public func renewClaims(adapter: String, idempotencyKeys: [String], owner: String, for duration: Duration)
+        async throws(LedgerError) -> ClaimRenewal
+    {
+        let until = now().addingTimeInterval(duration.timeInterval)
+        return try state.withLock { state throws(LedgerError) -> ClaimRenewal in
+            if let failure = state.failure { throw failure }
+            var renewal = ClaimRenewal()
+            for idempotencyKey in Set(idempotencyKeys) {
+                let key = Key(adapter: adapter, idempotencyKey: idempotencyKey)
+                guard let held = state.claims[key] else { continue }
+                if held.owner == owner {
+                    state.claims[key] = (owner, until)
+                    renewal.renewed += 1
+                } else {
+                    renewal.lost[idempotencyKey] = held.owner
+                }
+            }
+            return renewal
+        }
+    }
+
     public func release(adapter: String, idempotencyKey: String, owner: String) async throws(LedgerError) {
         state.withLock { state in
             let key = Key(adapter: adapter, idempotencyKey: idempotencyKey)

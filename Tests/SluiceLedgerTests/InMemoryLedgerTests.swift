@@ -10,6 +10,7 @@ import Testing
     @Test func recordsOneDecisionPerKey() async throws { try await LedgerConformance.recordsOneDecisionPerKey(ledger) }
     @Test func racingWorkers() async throws { try await LedgerConformance.racingWorkersProduceOneDecisionPerKey(ledger) }
     @Test func claims() async throws { try await LedgerConformance.claimsExcludeOtherWorkersUntilTheyExpire(ledger, clock: clock) }
+    @Test func claimRenewal() async throws { try await LedgerConformance.ownersRenewTheirClaimsOnly(ledger, clock: clock) }
     @Test func inbox() async throws { try await LedgerConformance.inboxRowsLeaveWithTheirOutcome(ledger) }
     @Test func deadLetters() async throws { try await LedgerConformance.deadLettersAreKeptAndRedriven(ledger) }
     @Test func dedupeWindows() async throws { try await LedgerConformance.dedupeWindowsExpire(ledger, clock: clock) }

@@ -117,6 +117,32 @@ enum LedgerConformance {
         #expect(pruned.claims == 1)
     }
 
+    static func ownersRenewTheirClaimsOnly(_ ledger: some OutcomeLedger, clock: TestClock) async throws {
+        _ = try await ledger.claim(adapter: "orders", idempotencyKey: "r1", owner: "a", for: .seconds(10))
+        _ = try await ledger.claim(adapter: "orders", idempotencyKey: "r2", owner: "b", for: .seconds(10))
+        clock.advance(.seconds(8))
+        // r3 has no claim; r2 is b's and stays b's.
+        let renewal = try await ledger.renewClaims(
+            adapter: "orders", idempotencyKeys: ["r1", "r2", "r3", "r1"], owner: "a", for: .seconds(10))
+        #expect(renewal == ClaimRenewal(renewed: 1, lost: ["r2": "b"]))
+        clock.advance(.seconds(8))
+        // Past the first expiry (10 s), within the renewed one (18 s).
+        #expect(
+            try await ledger.claim(adapter: "orders", idempotencyKey: "r1", owner: "c", for: .seconds(10))
+                == .held(by: "a", until: LedgerFixtures.start.addingTimeInterval(18)))
+        // b's claim was not extended: it expired at 10 s and is free.
+        if case .claimed = try await ledger.claim(adapter: "orders", idempotencyKey: "r2", owner: "c", for: .seconds(10)) {
+        } else {
+            Issue.record("a renewal by another owner extended b's claim")
+        }
+        // A decided key's claim is gone: nothing to renew.
+        _ = try await ledger.record(LedgerFixtures.outcome(key: "r1"))
+        #expect(
+            try await ledger.renewClaims(adapter: "orders", idempotencyKeys: ["r1"], owner: "a", for: .seconds(10))
+                == ClaimRenewal())
+        #expect(try await ledger.renewClaims(adapter: "orders", idempotencyKeys: [], owner: "a", for: .seconds(10)) == ClaimRenewal())
+    }
+
     static func inboxRowsLeaveWithTheirOutcome(_ ledger: some OutcomeLedger) async throws {
         let one = try await ledger.appendInbox(LedgerFixtures.delivery(body: #"{"id":"o-1"}"#))
         let two = try await ledger.appendInbox(LedgerFixtures.delivery(body: #"{"id":"o-2"}"#))

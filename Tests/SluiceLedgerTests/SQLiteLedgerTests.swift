@@ -32,6 +32,7 @@ import Testing
         try await withLedger { try await LedgerConformance.racingWorkersProduceOneDecisionPerKey($0, keys: 100, workers: 16) }
     }
     @Test func claims() async throws { try await withLedger { try await LedgerConformance.claimsExcludeOtherWorkersUntilTheyExpire($0, clock: clock) } }
+    @Test func claimRenewal() async throws { try await withLedger { try await LedgerConformance.ownersRenewTheirClaimsOnly($0, clock: clock) } }
     @Test func inbox() async throws { try await withLedger { try await LedgerConformance.inboxRowsLeaveWithTheirOutcome($0) } }
     @Test func deadLetters() async throws { try await withLedger { try await LedgerConformance.deadLettersAreKeptAndRedriven($0) } }
     @Test func dedupeWindows() async throws { try await withLedger { try await LedgerConformance.dedupeWindowsExpire($0, clock: clock) } }

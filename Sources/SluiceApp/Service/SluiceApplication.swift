@@ -244,6 +244,11 @@ public func buildApplication(
     for name in pipelines.keys.sorted() {
         add(DispatcherService(dispatcher: pipelines[name]!.dispatcher), "gate " + name)
     }
+    if options.claimOwner != nil {
+        add(
+            ClaimRenewalService(pipelines: pipelines.keys.sorted().map { pipelines[$0]! }, logger: logger), "claim renewal",
+            returns: .ignore)
+    }
     add(
         InboxReadmission(ledger: ledger, pipelines: pipelines, intake: intake, logger: logger), "inbox re-admission",
         returns: .ignore)

@@ -373,6 +373,9 @@ public actor Dispatcher {
         return .abandoned(reason: "the dispatcher stopped")
     }
 
+    /// The keys of the events admitted and not yet settled (queued, running, or being recorded).
+    public var activeKeys: [String] { Array(work.keys) }
+
     /// How many events a pull source may fetch now.
     public var pullCapacity: Int { runtime.pullCapacity }
 

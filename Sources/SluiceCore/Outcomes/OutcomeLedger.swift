@@ -48,6 +48,13 @@ public protocol OutcomeLedger: Sendable {
     func claim(adapter: String, idempotencyKey: String, owner: String, for duration: Duration)
         async throws(LedgerError) -> ClaimResult
 
+    /// Extends the claims `owner` holds on these keys to `duration` from now, in one call: a worker renews
+    /// the claims of the events still in its gate, so that an event queued or retried for longer than a claim
+    /// lasts is not taken up by another replica meanwhile. Keys the owner holds no claim on (decided, released,
+    /// never claimed) are left alone, and a claim another worker holds is never taken.
+    func renewClaims(adapter: String, idempotencyKeys: [String], owner: String, for duration: Duration)
+        async throws(LedgerError) -> ClaimRenewal
+
     /// Gives up a claim (the worker will not decide the key, for instance on cancellation).
     func release(adapter: String, idempotencyKey: String, owner: String) async throws(LedgerError)
 

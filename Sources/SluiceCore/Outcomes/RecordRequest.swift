@@ -55,3 +55,17 @@ public enum ClaimResult: Sendable, Hashable {
     /// Another worker holds the key until this time.
     case held(by: String, until: Date)
 }
+
+/// What ``OutcomeLedger/renewClaims(adapter:idempotencyKeys:owner:for:)`` did.
+public struct ClaimRenewal: Sendable, Hashable {
+    /// How many of the owner's claims now hold until the new expiry.
+    public var renewed: Int
+    /// The keys among those asked about that another worker holds now (the owner's claim had expired
+    /// and was taken), with their holder.
+    public var lost: [String: String]
+
+    public init(renewed: Int = 0, lost: [String: String] = [:]) {
+        self.renewed = renewed
+        self.lost = lost
+    }
+}

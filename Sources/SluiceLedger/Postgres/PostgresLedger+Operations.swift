@@ -58,6 +58,37 @@ extension PostgresLedger {
         return result
     }
 
+    public func renewClaims(adapter: String, idempotencyKeys: [String], owner: String, for duration: Duration)
+        async throws(LedgerError) -> ClaimRenewal
+    {
+        guard !idempotencyKeys.isEmpty else { return ClaimRenewal() }
+        let until = now.addingTimeInterval(duration.timeInterval)
+        let keys = Array(Set(idempotencyKeys))
+        let answer = try await write(
+            .statements { connection, logger in
+                var renewal = ClaimRenewal()
+                for try await _ in try await connection.query(
+                    """
+                    UPDATE sluice_claims SET expires_at = \(until)
+                    WHERE adapter = \(adapter) AND owner = \(owner) AND idempotency_key = ANY(\(keys)) RETURNING owner
+                    """, logger: logger)
+                {
+                    renewal.renewed += 1
+                }
+                for try await (key, holder) in try await connection.query(
+                    """
+                    SELECT idempotency_key, owner FROM sluice_claims
+                    WHERE adapter = \(adapter) AND owner <> \(owner) AND idempotency_key = ANY(\(keys))
+                    """, logger: logger
+                ).decode((String, String).self) {
+                    renewal.lost[key] = holder
+                }
+                return .success(.renewal(renewal))
+            })
+        guard case .renewal(let renewal) = answer else { throw Self.unexpected }
+        return renewal
+    }
+
     public func release(adapter: String, idempotencyKey: String, owner: String) async throws(LedgerError) {
         _ = try await write(
             .statements { connection, logger in

@@ -438,6 +438,7 @@ struct PostgresWriteJob: Sendable {
 enum PostgresAnswer: Sendable {
     case record(RecordResult)
     case claim(ClaimResult)
+    case renewal(ClaimRenewal)
     case id(Int64)
     case prune(PruneResult)
     case done

@@ -90,6 +90,36 @@ extension SQLiteLedger {
         }
     }
 
+    public func renewClaims(adapter: String, idempotencyKeys: [String], owner: String, for duration: Duration)
+        async throws(LedgerError) -> ClaimRenewal
+    {
+        guard !idempotencyKeys.isEmpty else { return ClaimRenewal() }
+        let until = self.now + Int64((duration.timeInterval * 1000).rounded())
+        return try await write { connection throws(SQLiteFailure) -> Result<ClaimRenewal, LedgerError> in
+            let extend = try connection.statement(
+                "UPDATE claims SET expires_at = ? WHERE adapter = ? AND idempotency_key = ? AND owner = ?")
+            let holder = try connection.statement("SELECT owner FROM claims WHERE adapter = ? AND idempotency_key = ?")
+            var renewal = ClaimRenewal()
+            for key in Set(idempotencyKeys) {
+                extend.bind(1, until)
+                extend.bind(2, adapter)
+                extend.bind(3, key)
+                extend.bind(4, owner)
+                try extend.step()
+                extend.reset()
+                if connection.changes > 0 {
+                    renewal.renewed += 1
+                    continue
+                }
+                holder.bind(1, adapter)
+                holder.bind(2, key)
+                if try holder.step(), let other = holder.text(0) { renewal.lost[key] = other }
+                holder.reset()
+            }
+            return .success(renewal)
+        }
+    }
+
     public func release(adapter: String, idempotencyKey: String, owner: String) async throws(LedgerError) {
         try await write { connection throws(SQLiteFailure) -> Result<Void, LedgerError> in
             let delete = try connection.statement(

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+@testable import SluiceApp
 import SluiceCore
 import SluiceTesting
 import Synchronization
@@ -290,6 +292,30 @@ struct AdapterPipelineTests {
             try await ledger.release(adapter: "orders", idempotencyKey: "evt_c", owner: "other-replica")
             #expect(await pipeline.accept(event, delivery: delivery) == .accepted(eventID: event.id, idempotencyKey: "evt_c"))
             #expect(await eventually { (try? await ledger.decision(adapter: "orders", idempotencyKey: "evt_c")) != nil })
+        }
+    }
+
+    @Test("with a shared ledger, the claim of an event still in the gate is renewed past its duration")
+    func claimsOfEventsInTheGateAreRenewed() async throws {
+        let options = PipelineOptions(claimOwner: "this-replica", claimDuration: .seconds(1))
+        try await withPipeline(options: options) { pipeline, fake, ledger in
+            #expect(pipeline.claimRenewalInterval < .seconds(1))
+            fake.inject(.delay(.seconds(3)))
+            let (event, delivery) = try orderDelivery(id: "evt_renew", order: 12)
+            #expect(await pipeline.accept(event, delivery: delivery) == .accepted(eventID: event.id, idempotencyKey: "evt_renew"))
+            // The engine takes 3 s; the claim lasts 1 s and is renewed meanwhile by the service `sluice serve` runs.
+            let renewing = Task { await ClaimRenewalService(pipelines: [pipeline], logger: Logger(label: "test")).run() }
+            defer { renewing.cancel() }
+            try await Task.sleep(for: .milliseconds(1_600))
+            let other = try await ledger.claim(adapter: "orders", idempotencyKey: "evt_renew", owner: "other-replica", for: .seconds(60))
+            guard case .held(by: "this-replica", _) = other else {
+                Issue.record("another replica took the key of an event still running here: \(other)")
+                return
+            }
+            #expect(await eventually { (try? await ledger.decision(adapter: "orders", idempotencyKey: "evt_renew")) != nil })
+            // Decided: the claim ended with the outcome, and there is nothing left to renew.
+            #expect(try await pipeline.renewClaims() == nil)
+            #expect(fake.workflow("order-12") != nil)
         }
     }
 
