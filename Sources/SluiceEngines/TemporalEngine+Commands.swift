@@ -89,7 +89,9 @@ extension TemporalEngine {
     func update(_ command: EngineCommand, adapter: String) async throws(EngineError) -> Outcome {
         let workflowID = command.workflowID(adapter: adapter)
         let path = "/workflows/\(PathComponent.escape(workflowID))/update/" + PathComponent.escape(command.target.updateName ?? "")
-        let response = try await send(.POST, path: path, body: TemporalRequest.update(command, workflowID: workflowID))
+        let response = try await send(
+            .POST, path: path, body: TemporalRequest.update(command, workflowID: workflowID),
+            timeout: max(endpoint.timeout(for: command), Self.updateHold))
         guard response.status == 200, let json = response.json else {
             return try rejectionOrError(response, command: command, adapter: adapter, workflowID: workflowID)
         }

@@ -21,7 +21,8 @@ public struct TemporalEngine: WorkflowEngine {
 
     /// - Parameters:
     ///   - endpoint: the HTTP API's URL (the dev server's `--http-port`), namespace, token and timeout.
-    ///     Updates wait for a worker: Temporal holds an update nobody accepts for about 20 s.
+    ///     Updates wait for a worker: Temporal holds an update nobody accepts for about 20 s, so an update call is
+    ///     given at least ``updateHold`` (25 s).
     ///   - http: the shared HTTP client.
     ///   - logger: for debug lines per call; it never receives tokens or payloads.
     public init(endpoint: EngineEndpoint, http: EngineHTTPClient, logger: Logger? = nil) {
@@ -80,7 +81,12 @@ public struct TemporalEngine: WorkflowEngine {
 
     // MARK: - HTTP
 
-    func send(_ method: HTTPMethodName, path: String, body: JSONObject? = nil) async throws(EngineError)
+    /// The least time an update call is given: Temporal holds an update that no worker has accepted yet for
+    /// about 20 s before it answers (stage `ADMITTED`), and a call cut off before that answer would only be sent
+    /// again, each time cut off at the same point, instead of learning what the server knows.
+    static let updateHold: Duration = .seconds(25)
+
+    func send(_ method: HTTPMethodName, path: String, body: JSONObject? = nil, timeout: Duration? = nil) async throws(EngineError)
         -> EngineHTTPResponse
     {
         var headers: [(name: String, value: String)] = [
@@ -90,7 +96,7 @@ public struct TemporalEngine: WorkflowEngine {
         let url = endpoint.baseURL + "/api/v1/namespaces/" + PathComponent.escape(endpoint.namespace) + path
         let request = EngineHTTPRequest(
             method: method.nio, url: url, headers: headers, body: body.map { JSONWriter.bytes(.object($0)) })
-        return try await http.send(request, timeout: endpoint.timeout, logger: logger)
+        return try await http.send(request, timeout: timeout ?? endpoint.timeout, logger: logger)
     }
 
     /// The classified error for an answer that is neither a success nor a command rejection.

@@ -7,13 +7,15 @@ import Testing
 @Suite("Temporal engine: error mapping against scripted answers")
 struct TemporalFaultTests {
     /// Runs `body` against a server that answers with `script`, one answer per request, in order.
-    func withScript(_ script: [ScriptedResponse], _ body: (TemporalEngine) async throws -> Void) async throws {
+    func withScript(
+        _ script: [ScriptedResponse], timeout: Duration = .seconds(5), _ body: (TemporalEngine) async throws -> Void
+    ) async throws {
         let queue = Mutex(script)
         let server = try await LoopbackHTTPServer.start { _ in
             queue.withLock { $0.isEmpty ? .text(500, "script exhausted") : $0.removeFirst() }
         }
         let engine = TemporalEngine(
-            endpoint: EngineEndpoint(baseURL: server.baseURL, token: Secret("temporal-secret-42"), timeout: .seconds(5)),
+            endpoint: EngineEndpoint(baseURL: server.baseURL, token: Secret("temporal-secret-42"), timeout: timeout),
             http: sharedHTTP)
         do {
             try await body(engine)
@@ -110,6 +112,22 @@ struct TemporalFaultTests {
             let truncated = await engineError { _ = try await engine.execute(Commands.update(key: "u", workflowID: "w"), adapter: "a") }
             #expect(truncated?.kind == .retryable)
             #expect(truncated?.reason == "transport")
+        }
+    }
+
+    @Test("an update waits out Temporal's hold of about 20 s, past the engine's timeout; other calls do not")
+    func updatesOutlastTheTimeout() async throws {
+        var held = ScriptedResponse.json(200, ["updateRef": ["updateId": "u"], "stage": "UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED"])
+        held.delay = .milliseconds(1_500)
+        var slowSignal = ScriptedResponse.json(200, [:])
+        slowSignal.delay = .milliseconds(1_500)
+        try await withScript([held, slowSignal], timeout: .seconds(1)) { engine in
+            // The server's own answer, not a timeout: no worker took the update yet.
+            let admitted = await engineError { _ = try await engine.execute(Commands.update(key: "u", workflowID: "w"), adapter: "a") }
+            #expect(admitted?.reason == "update_not_accepted")
+            let signal = await engineError { _ = try await engine.execute(Commands.signal(key: "s", workflowID: "w"), adapter: "a") }
+            #expect(signal?.kind == .retryable)
+            #expect(signal?.reason == "timeout", "\(String(describing: signal))")
         }
     }
 
