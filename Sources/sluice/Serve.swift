@@ -83,9 +83,9 @@ enum ServiceRunner {
         var logger = Logger(label: "sluice")
         logger.logLevel = Logger.Level(rawValue: config.logging.level) ?? .info
         do {
-            // The ledger applies the adapters' dedupe windows: they are read before it opens (and read again,
-            // the same files, when the application is built).
-            let dedupe = DedupePolicy(adapters: try config.compiledAdapters())
+            // The ledger applies the adapters' dedupe windows: they are compiled before it opens.
+            let adapters = try config.compiledAdapters()
+            let dedupe = DedupePolicy(adapters: adapters)
             try await config.ledger.withLedger(mustExist: false, dedupe: dedupe) { ledger in
                 let pullSources = StandardSources.pullSources(config: config, logger: logger)
                 let telemetry = try Observability.bootstrapTracing(config.tracing)
@@ -94,7 +94,7 @@ enum ServiceRunner {
                     sources: { pipelines, intake, health in
                         try pullSources(pipelines, intake, health) + extra(pipelines, intake, health)
                     },
-                    telemetry: telemetry.map { [$0] } ?? [], logger: logger)
+                    telemetry: telemetry.map { [$0] } ?? [], adapters: adapters, logger: logger)
                 logger.notice(
                     "sluice starting",
                     metadata: [

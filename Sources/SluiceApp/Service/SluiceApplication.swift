@@ -166,14 +166,16 @@ public enum StandardSources {
 ///     re-admission; nil: ``StandardSources/pullSources(config:logger:)``.
 ///   - healthInterval: how often the ledger and engines are checked for `/readyz`.
 ///   - telemetry: exporters (OTLP tracing), started first and stopped last.
+///   - adapters: the project's adapters, when the caller compiled them already; nil: compiled here.
 ///   - logger: the root logger.
 public func buildApplication(
     config: ServiceConfiguration, ledger: any OutcomeLedger, routes: [RouteInstaller] = StandardSources.routes,
     sources: (@Sendable ([String: AdapterPipeline], Intake, HealthMonitor) throws -> [any Service])? = nil,
-    healthInterval: Duration = .seconds(5), telemetry: [any Service] = [], logger: Logger = Logger(label: "sluice")
+    healthInterval: Duration = .seconds(5), telemetry: [any Service] = [], adapters compiled: [CompiledAdapter]? = nil,
+    logger: Logger = Logger(label: "sluice")
 ) throws -> SluiceApplication {
     Observability.bootstrapMetrics()
-    let adapters = try config.compiledAdapters()
+    let adapters = try compiled ?? config.compiledAdapters()
     let httpClient = EngineHTTPClient()
     let references = ConfigReferences(
         source: ProcessConfigValueSource(baseDirectory: config.directory), resolution: .strict)
