@@ -25,25 +25,28 @@ struct KafkaInboxSink: WebhookSink {
         let key = plan?.orderingKey ?? plan?.idempotencyKey
         let inbox = self.inbox
         let timeout = acknowledgementTimeout
-        let failure = await withTaskGroup(of: KafkaError?.self) { group in
+        // Only the brokers' acknowledgement is a success: a timeout, a failure, or the request's task cancelled
+        // (shutdown) before the acknowledgement all answer without `202`.
+        let answer = await withTaskGroup(of: Result<Void, KafkaError>.self) { group in
             group.addTask {
                 do throws(KafkaError) {
                     try await inbox.append(delivery, key: key)
-                    return nil
+                    return .success(())
                 } catch {
-                    return error
+                    return .failure(error)
                 }
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                return Task.isCancelled ? nil : KafkaError(kind: .delivery, message: "no acknowledgement within \(timeout)")
+                let reason = Task.isCancelled ? "the request was cancelled before the brokers acknowledged it" : "no acknowledgement within \(timeout)"
+                return .failure(KafkaError(kind: .delivery, message: reason))
             }
             // The first to finish decides: the acknowledgement (or its failure), or the timeout.
-            let first = await group.next() ?? nil
+            let first = await group.next() ?? .failure(KafkaError(kind: .delivery, message: "no answer from the producer"))
             group.cancelAll()
             return first
         }
-        guard let failure else {
+        guard case .failure(let failure) = answer else {
             return .accepted(eventID: event.id, idempotencyKey: plan?.idempotencyKey ?? event.id)
         }
         if failure.isQueueFull {

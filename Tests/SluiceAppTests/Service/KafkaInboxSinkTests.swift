@@ -30,6 +30,30 @@ struct KafkaInboxSinkTests {
         #expect(watermarks.values.map(\.high).reduce(0, +) == 1, "the decided key was produced once")
     }
 
+    @Test("a request cancelled before the brokers acknowledged its delivery is not answered 202")
+    func cancelledBeforeTheAcknowledgement() async throws {
+        let cluster = try MockKafkaCluster()
+        try cluster.createTopic("sluice.inbox", partitions: 1)
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: Logger(label: "test"))
+        let inbox = KafkaWebhookInbox(producer: producer, topic: "sluice.inbox")
+        cluster.setBrokerDown()
+        try await withPipeline { pipeline, _, _ in
+            let sink = KafkaInboxSink(
+                inbox: inbox, pipeline: pipeline, acknowledgementTimeout: .seconds(10), logger: Logger(label: "test"))
+            let (event, delivery) = try orderDelivery(id: "evt_kc", order: 44)
+            let waiting = Task { await sink.accept(event, delivery: delivery) }
+            try await Task.sleep(for: .milliseconds(200))
+            waiting.cancel()
+            let answer = await waiting.value
+            guard case .unavailable = answer else {
+                Issue.record("a delivery the brokers never acknowledged was answered \(answer)")
+                return
+            }
+        }
+        cluster.setBrokerUp()
+        await inbox.close()
+    }
+
     @Test("unreachable brokers: 503 within the acknowledgement timeout; a full producer queue: 429 at once")
     func unreachableBrokersAndAFullQueue() async throws {
         let cluster = try MockKafkaCluster()
