@@ -127,7 +127,7 @@ struct InboxRecordRouter: KafkaRecordHandler {
                 outcome: outcome, deadLetter: DeadLetterContent(commands: [], delivery: delivery))
             switch try await ledger.record(request) {
             case .recorded: return .recorded(outcome, deadLetter: true)
-            case .alreadyDecided(let existing): return .recorded(existing, deadLetter: false)
+            case .alreadyDecided(let existing): return .recorded(existing, deadLetter: existing.kind == .rejected)
             }
         } catch {
             return .unrecorded(error)

@@ -32,7 +32,7 @@ extension AdapterPipeline {
         do {
             if let known = try await knownDecision(key) {
                 metrics.recordKnown()
-                await settled(.recorded(known, deadLetter: false))
+                await settled(settlement(known: known))
                 return
             }
             while true {
@@ -40,7 +40,7 @@ extension AdapterPipeline {
                 case .proceed: break
                 case .decided(let outcome):
                     metrics.recordKnown()
-                    await settled(.recorded(outcome, deadLetter: false))
+                    await settled(settlement(known: outcome))
                     return
                 case .held(let until):
                     let wait = min(max(until.timeIntervalSince(now()), 0.05), 0.5)
@@ -70,7 +70,7 @@ extension AdapterPipeline {
             // Decided no longer (past the dedupe window, or pruned): refused now, admitted when submitted again.
             if case .alreadyDecided = error, case .success(let known?) = await decision(behind: error, key: key) {
                 trace.end(note: "already decided")
-                await settled(.recorded(known, deadLetter: false))
+                await settled(settlement(known: known))
                 return
             }
             trace.end(note: "refused: \(error)")
@@ -174,7 +174,7 @@ extension AdapterPipeline {
     private func settleKnown(_ key: String, index: Int, settled: @Sendable (Int, Settlement) async -> Void) async {
         switch await decision(behind: .alreadyDecided(key: key), key: key) {
         case .success(let known?):
-            await settled(index, .recorded(known, deadLetter: false))
+            await settled(index, settlement(known: known))
         case .success(nil):
             // Past the dedupe window or pruned: delivered again, and admitted this time.
             await settled(index, .abandoned(reason: "the earlier decision is no longer in the ledger"))

@@ -151,6 +151,14 @@ public final class AdapterPipeline: Sendable {
         return outcome.reason != .unmatched || adapter.unmatched == .deadLetter
     }
 
+    /// The settlement of an event whose key the ledger decided already: that decision, and for a rejection kept as
+    /// a dead letter, the flag that has a pull source produce it to its dead-letter topic again. The first delivery's
+    /// decision may be durable while its dead-letter record never reached the topic (a crash, a revoked partition,
+    /// shutdown between the two); a second copy on the topic is the lesser harm.
+    func settlement(known outcome: Outcome) -> Settlement {
+        .recorded(outcome, deadLetter: keepsDeadLetter(outcome))
+    }
+
     /// Writes an outcome with its inbox row and, for a rejection, its dead letter, in one durable
     /// transaction.
     func record(_ outcome: Outcome, commands: [EngineCommand], inboxID: Int64?, delivery: Delivery?) async
@@ -169,7 +177,7 @@ public final class AdapterPipeline: Sendable {
                 return .recorded(outcome, deadLetter: deadLetter != nil)
             case .alreadyDecided(let existing):
                 metrics.recordDuplicate()
-                return .recorded(existing, deadLetter: false)
+                return settlement(known: existing)
             }
         } catch {
             metrics.recordLedgerFailure()

@@ -176,6 +176,27 @@ struct AdapterPipelineTests {
         }
     }
 
+    @Test("a redelivered event whose key was rejected settles as a dead letter again, so the source produces it to its topic")
+    func redeliveredRejectionIsADeadLetterAgain() async throws {
+        try await withPipeline { pipeline, fake, ledger in
+            // The first delivery's rejection is durable, but its dead-letter record never reached the topic
+            // (the process died in between): the redelivery must produce it.
+            let rejected = Outcome(
+                adapter: "orders", action: "start_workflow", idempotencyKey: "evt_dl", kind: .rejected, reason: .malformedPayload)
+            _ = try await ledger.record(RecordRequest(outcome: rejected, deadLetter: DeadLetterContent(commands: [])))
+            let (event, _) = try orderDelivery(id: "evt_dl", order: 9)
+            let settlements = SettlementLog()
+            try await pipeline.submit(event) { settlements.append($0) }
+            #expect(await eventually { settlements.count == 1 })
+            #expect(settlements.items.first == .recorded(rejected, deadLetter: true))
+            let settled = Mutex<[Int: Settlement]>([:])
+            _ = await pipeline.submit(batch: [event]) { index, settlement in settled.withLock { $0[index] = settlement } }
+            #expect(await eventually { settled.withLock { $0.count } == 1 })
+            #expect(settled.withLock { $0[0] } == .recorded(rejected, deadLetter: true))
+            #expect(fake.requests.isEmpty)
+        }
+    }
+
     @Test("a pull source's event whose outcome could not be written runs again when it comes back, and is recorded then")
     func unrecordedEventRunsAgain() async throws {
         try await withPipeline { pipeline, fake, ledger in
