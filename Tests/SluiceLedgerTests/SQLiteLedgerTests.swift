@@ -221,6 +221,27 @@ import Testing
         #expect(try raw.integer("PRAGMA user_version") == SQLiteSchema.currentVersion + 1)
     }
 
+    /// A key decided already whose stored decision cannot be read (written by another version, damaged): the
+    /// write fails, and its inbox row stays for the event's next delivery instead of leaving with no outcome.
+    @Test func anUnreadableStoredDecisionKeepsTheInboxRow() async throws {
+        try await withLedger { ledger in
+            _ = try await ledger.record(LedgerFixtures.outcome(key: "unreadable"))
+            let other = try SQLiteConnection(path: ledger.configuration.path, readOnly: false, create: false)
+            try other.execute("UPDATE outcomes SET body = 'not json' WHERE idempotency_key = 'unreadable'")
+            let inboxID = try await ledger.appendInbox(LedgerFixtures.delivery())
+            var again = LedgerFixtures.outcome(key: "unreadable")
+            again.message = "a second delivery"
+            await #expect(throws: LedgerError.self) {
+                try await ledger.record(RecordRequest(outcome: again, inboxID: inboxID))
+            }
+            #expect(try await ledger.pendingInbox(after: nil, limit: 10).map(\.id) == [inboxID])
+            let duplicates = try other.statement("SELECT duplicates FROM outcomes WHERE idempotency_key = 'unreadable'")
+            #expect(try duplicates.step())
+            #expect(duplicates.int64(0) == 0, "the failed write counted a duplicate")
+            duplicates.reset()
+        }
+    }
+
     @Test func aLockedDatabaseIsRetryableAndRecovers() async throws {
         try await withLedger({ $0.busyTimeout = .milliseconds(50) }) { ledger in
             // Another process (here: another connection) holds the write lock.

@@ -42,10 +42,18 @@ extension SQLiteLedger {
                 if let letter { try Self.insert(letter, row: row, at: now, on: connection) }
                 return .success(.recorded(id: newID))
             }
+            // Read before anything more changes, and thrown: the inbox row's deletion must roll back with it.
+            let decided: Outcome
+            do throws(LedgerError) {
+                decided = try LedgerCoding.outcome(body)
+            } catch {
+                throw SQLiteFailure(
+                    code: SQLITE_INTERNAL, message: "the stored decision for \(row.idempotencyKey) cannot be read: \(error.detail)")
+            }
             let count = try connection.statement("UPDATE outcomes SET duplicates = duplicates + 1 WHERE id = ?")
             count.bind(1, id)
             try count.step()
-            return Result { () throws(LedgerError) in .alreadyDecided(try LedgerCoding.outcome(body)) }
+            return .success(.alreadyDecided(decided))
         }
     }
 
