@@ -287,6 +287,33 @@ import Testing
         }
     }
 
+    /// A checkpoint that cannot flush the database file (here: the file deleted under the ledger) stops the ledger
+    /// as a failed log flush does, and the log is kept when the ledger closes: the frames it marked copied may
+    /// not be on disk, and a restart copies the log again from its start.
+    @Test func aDatabaseFileThatCannotBeFlushedStopsTheLedgerAndKeepsTheLog() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        let ledger = try await SQLiteLedger.open(
+            SQLiteLedgerConfiguration(path: path, checkpointPages: 1, now: clock.now))
+        _ = try await ledger.record(LedgerFixtures.outcome(key: "d-0"))
+        try FileManager.default.removeItem(atPath: path)
+        var refused: LedgerError?
+        for index in 1...200 where refused == nil {
+            do throws(LedgerError) {
+                _ = try await ledger.record(LedgerFixtures.outcome(key: "d-\(index)"))
+            } catch {
+                refused = error
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(refused?.reason == "flush_failed", "\(String(describing: refused))")
+        #expect(refused?.description.contains("ledger.sqlite") == true)
+        await #expect(throws: LedgerError.self) { try await ledger.checkReadiness() }
+        await ledger.close()
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"), "the log was checkpointed away on close")
+    }
+
     /// Closing while writes are in flight: each is either durable and recorded or refused as closed,
     /// never failed by a flush that ran after the log was checkpointed away.
     @Test func closingWhileWritingFlushesTheLastCommits() async throws {

@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import SluiceCore
 
@@ -19,8 +20,11 @@ import SluiceCore
 /// 4–18 ms under load against ~24 ms for a whole 1,000-page checkpoint, and at the default threshold
 /// four times rarer. The next transaction then starts the log over.
 ///
-/// Checkpoints only move what is already durable in the log (each one flushes the log before copying),
-/// so a failed one loses nothing: the frames stay in the log and the next round copies them.
+/// Checkpoints only move what is already durable in the log (each one flushes the log before copying).
+/// A round that copies part of the log marks those frames copied before the database file is flushed, so a
+/// failed flush of the file (or a checkpoint failing with an I/O error) stops the ledger (`flush_failed`, through
+/// `stopped`) and stops checkpoints: a later flush could succeed without the pages Linux dropped, and the log
+/// would then start over without them. A restart copies the log again from its start.
 final class LogCheckpointer: @unchecked Sendable {
     private enum Phase { case idle, copying, copied }
 
@@ -36,9 +40,15 @@ final class LogCheckpointer: @unchecked Sendable {
     // copied again on every idle turn.
     private var requestedAtFrames = 0
 
+    /// Called once, on the first failed flush of the database file; the ledger then refuses writes.
+    private let stopped: @Sendable (String) -> Void
+    // Set with `stopped`, under `lock`: no checkpoint runs after a failed flush.
+    private var failed = false
+
     /// Starts the thread, which owns `connection` (a writable connection to the ledger) until it stops.
-    init(connection: SQLiteConnection, threshold: Int) {
+    init(connection: SQLiteConnection, threshold: Int, stopped: @escaping @Sendable (String) -> Void) {
         self.threshold = threshold
+        self.stopped = stopped
         let slot = ConnectionSlot(connection)
         let database = SyncedFile(path: connection.databasePath ?? connection.path, role: "the ledger")
         startNamedThread("ledger-checkpoint") { [self] in run(slot, database: database) }
@@ -47,10 +57,16 @@ final class LogCheckpointer: @unchecked Sendable {
     /// The writer's part, on the writer thread after each turn: starts a checkpoint when the log has grown
     /// past ``threshold``, and finishes one whose copy is done.
     func afterTurn(on writer: SQLiteConnection) {
+        guard !lock.withLock({ failed }) else { return }
         switch lock.withLock({ phase }) {
         case .copied:
-            // The rest of the log; an error leaves the frames in the log, and the next round copies them.
-            _ = try? writer.checkpoint()
+            // The rest of the log. A busy or locked database leaves the frames in the log for the next round; an
+            // I/O error may have lost pages the log no longer counts as its own.
+            do {
+                _ = try writer.checkpoint()
+            } catch {
+                if error.primaryCode == SQLITE_IOERR { fail("checkpointing the ledger failed: \(error)") }
+            }
             lock.withLock { phase = .idle }
         case .idle where writer.logFrames >= threshold && writer.logFrames != requestedAtFrames:
             requestedAtFrames = writer.logFrames
@@ -59,6 +75,11 @@ final class LogCheckpointer: @unchecked Sendable {
         case .idle, .copying:
             break
         }
+    }
+
+    private func fail(_ problem: String) {
+        lock.withLock { failed = true }
+        stopped(problem)
     }
 
     /// Stops the thread after the copy in progress, if any; call before the writer's connection closes.
@@ -84,16 +105,34 @@ final class LogCheckpointer: @unchecked Sendable {
     }
 
     /// Copies the log in rounds, each a passive checkpoint and a flush of the database file, until a round
-    /// has little to copy (at most four), so that the writer's checkpoint has only the rest to copy and flush.
+    /// has copied the whole log or has little to copy (at most four), so that the writer's checkpoint has only
+    /// the rest to copy and flush.
+    ///
+    /// No round starts after one that copied the whole log. The writer starts the log over in its next
+    /// transaction then, and SQLite up to 3.51.2 (Debian 12 ships 3.40.1) has a race between a checkpoint
+    /// starting and another connection starting the log over, which can leave committed pages out of the
+    /// database file ("the WAL-reset bug", https://sqlite.org/wal.html#walresetbug). A round after a partial one
+    /// is safe: the log is not started over while frames in it are not copied yet, and in this process only
+    /// this thread and, once this thread is done, the writer itself copy the log.
     private func copy(on connection: SQLiteConnection, flushing database: inout SyncedFile) {
         var copiedBefore: Int?
         // Each round copies what the writer committed during the last one, and flushes it: the rounds
         // shrink until one has little to copy.
         for _ in 0..<4 {
             // An error (another process checkpointing, a full disk) leaves the copy to the writer's checkpoint.
-            guard let (_, copied) = try? connection.checkpoint() else { break }
-            // A failure shows again in the writer's checkpoint, which flushes the file and fails without it.
-            _ = database.flush()
+            let log: Int
+            let copied: Int
+            do {
+                (log, copied) = try connection.checkpoint()
+            } catch {
+                if error.primaryCode == SQLITE_IOERR { fail("checkpointing the ledger failed: \(error)") }
+                break
+            }
+            if let problem = database.flush() {
+                fail(problem)
+                break
+            }
+            if copied >= log { break }
             if let copiedBefore, copied - copiedBefore <= threshold / 8 { break }
             copiedBefore = copied
         }

@@ -81,12 +81,25 @@ final class LogFlusher: @unchecked Sendable {
         finished.signal()
     }
 
+    /// Stops the ledger as a failed flush of the log does: `problem` is a failed flush of the database file by a
+    /// checkpoint. The log's frames were marked copied on the strength of that file's writes, which Linux may
+    /// have dropped; only a restart, which copies the log again from its start, recovers them.
+    func stop(_ problem: String) {
+        flushing.withLock { _ = fail(problem) }
+    }
+
     /// Flushes the log file to disk; the error to give the batch, if any. Call holding `flushing`.
     private func flush() -> LedgerError? {
         if let failure { return failure }
         // The log exists and keeps its inode while connections are open (SQLite deletes it when the last
         // one closes). One that is gone was deleted under the ledger: what it held cannot be flushed.
         guard let problem = log.flush() else { return nil }
+        return fail(problem)
+    }
+
+    /// Records the first failure; call holding `flushing`.
+    private func fail(_ problem: String) -> LedgerError {
+        if let failure { return failure }
         let error = LedgerError.fatal("flush_failed", problem + "; writes are refused until sluice restarts")
         failure = error
         failureSeen.withLock { $0 = error }

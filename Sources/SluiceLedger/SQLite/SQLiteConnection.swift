@@ -1,5 +1,6 @@
 import CSQLite
 import SluiceCore
+import Synchronization
 
 /// One SQLite connection: the only type that touches `sqlite3*`.
 ///
@@ -34,7 +35,21 @@ final class SQLiteConnection: @unchecked Sendable {
 
     deinit {
         statements.removeAll()
+        if Self.keepsLogOnClose(path) { _ = sluice_sqlite3_keep_log_on_close(handle) }
         sqlite3_close_v2(handle)
+    }
+
+    /// Databases whose log must not be checkpointed away when their last connection closes: a flush of the
+    /// database file failed, and the log is what a restart recovers from (it copies the log again from its start).
+    private static let keptLogs = Mutex<Set<String>>([])
+
+    /// Keeps the log of the database at `path` when its connections close (see ``keptLogs``).
+    static func keepLogOnClose(_ path: String) {
+        keptLogs.withLock { _ = $0.insert(path) }
+    }
+
+    private static func keepsLogOnClose(_ path: String) -> Bool {
+        keptLogs.withLock { $0.contains(path) }
     }
 
     /// Runs SQL without results (several statements allowed).

@@ -42,7 +42,11 @@ public final class SQLiteLedger: OutcomeLedger {
             configuration.synchronous == .full
             ? LogFlusher(logPath: writer.logPath ?? configuration.path + "-wal") : nil
         let checkpointer = LogCheckpointer(
-            connection: connections.checkpointer, threshold: max(1, configuration.checkpointPages))
+            connection: connections.checkpointer, threshold: max(1, configuration.checkpointPages),
+            stopped: { [path = configuration.path] problem in
+                SQLiteConnection.keepLogOnClose(path)
+                flusher?.stop(problem)
+            })
         var threads = [
             SQLiteThread(
                 name: "ledger-writer", connection: writer, queue: writes, batchLimit: max(1, configuration.maxBatch),
