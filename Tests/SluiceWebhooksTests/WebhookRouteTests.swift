@@ -63,6 +63,53 @@ import Testing
         }
     }
 
+    /// A generic `hmac` signature covers the body only: id headers of other conventions added to a genuine
+    /// delivery are dropped, and every replay gets the body's own id (here its hash), which the idempotency
+    /// check catches.
+    @Test func aGenericHMACDeliveryCannotBeRenamedByAnUnsignedIDHeader() async throws {
+        let sink = LedgerInboxSink(ledger: InMemoryLedger())
+        let genuine = try RouteTestSupport.fixtureCase("hmac", "sha256 hex")
+        let app = Application(router: try RouteTestSupport.router(for: genuine, sink: sink))
+        try await app.test(.router) { client in
+            for extra in [("webhook-id", "x1"), ("webhook-id", "x2"), ("svix-id", "x3"), ("X-Shopify-Webhook-Id", "x4")] {
+                var headers = RouteTestSupport.headers(genuine)
+                headers.append(HTTPField(name: HTTPField.Name(extra.0)!, value: extra.1))
+                let response = try await client.execute(
+                    uri: uri, method: .post, headers: headers, body: ByteBuffer(string: genuine.body))
+                #expect(response.status == .accepted)
+            }
+        }
+        let ids = Set(sink.events.map(\.id))
+        #expect(sink.events.count == 4)
+        #expect(ids.count == 1 && ids.first?.hasPrefix("sha256:") == true, "\(ids)")
+    }
+
+    /// Svix names the Standard Webhooks headers `svix-id`, `svix-timestamp`, `svix-signature` unless it is
+    /// white-labelled: those deliveries verify, take their id from `svix-id`, and are stored without the signature.
+    @Test func aSvixDeliveryVerifiesUnderItsOwnHeaderNames() async throws {
+        let sink = LedgerInboxSink(ledger: InMemoryLedger())
+        let genuine = try RouteTestSupport.fixtureCase("standard-webhooks", "genuine v1")
+        let app = Application(router: try RouteTestSupport.router(for: genuine, sink: sink))
+        try await app.test(.router) { client in
+            var headers = HTTPFields([HTTPField(name: .contentType, value: "application/json")])
+            for pair in genuine.headers {
+                headers.append(HTTPField(name: HTTPField.Name(pair[0].replacingOccurrences(of: "webhook-", with: "svix-"))!, value: pair[1]))
+            }
+            // An unsigned webhook-id added by a replayer does not rename it.
+            headers.append(HTTPField(name: HTTPField.Name("webhook-id")!, value: "x1"))
+            let response = try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: genuine.body))
+            #expect(response.status == .accepted)
+            #expect(try RouteTestSupport.json(response)["event_id"]?.stringValue == "msg_p5jXN8AQM9LWM0D4loKWxJek")
+            var tampered = headers
+            tampered[HTTPField.Name("svix-signature")!] = "v1,QJ4HCbIR3vUgTMrgxFDnEBwOUR0Rwa4E51T99rpRX2w="
+            let forged = try await client.execute(uri: uri, method: .post, headers: tampered, body: ByteBuffer(string: genuine.body))
+            #expect(forged.status == .unauthorized)
+        }
+        #expect(sink.events.count == 1)
+        #expect(sink.events.first?.convention == .standardWebhooks)
+        #expect(sink.events.first?.headers.contains("svix-signature") == false)
+    }
+
     @Test func aDecidedKeyAnswers200WithTheEarlierOutcome() async throws {
         let ledger = InMemoryLedger()
         let earlier = Outcome(

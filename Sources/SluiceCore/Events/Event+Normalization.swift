@@ -6,7 +6,7 @@ extension Event {
     /// The id and type come from the first convention that applies, in this order: CloudEvents
     /// structured mode (`Content-Type: application/cloudevents+json`), CloudEvents binary mode
     /// (`ce-*` headers), GitHub (`X-GitHub-Delivery`, `X-GitHub-Event`), Shopify
-    /// (`X-Shopify-Webhook-Id`, `X-Shopify-Topic`), Standard Webhooks (`webhook-id`, body `type`),
+    /// (`X-Shopify-Webhook-Id`, `X-Shopify-Topic`), Standard Webhooks (`webhook-id` or Svix's `svix-id`, body `type`),
     /// Slack (body `event_id`, `event.type`), Stripe (body `id` and `type` of an `"object": "event"`),
     /// and otherwise a hash of the body (`sha256:<hex>`), which is stable across redeliveries.
     ///
@@ -37,7 +37,7 @@ extension Event {
             event.id = webhookID
             event.type = headers["X-Shopify-Topic"]
             event.convention = .shopify
-        } else if let webhookID = headers["webhook-id"] {
+        } else if let webhookID = headers["webhook-id"] ?? headers["svix-id"] {
             event.id = webhookID
             event.type = payload.json?["type"]?.stringValue
             event.convention = .standardWebhooks

@@ -58,8 +58,9 @@ public struct WebhookHandler: Sendable {
         if endpoint.verifier.scheme == .slack, let challenge = SlackChallenge.answer(body) {
             return .json(.ok, challenge)
         }
-        let stored = Self.withoutForeignIDs(
-            Self.stripping(strippedHeaders, from: headers), scheme: endpoint.verifier.scheme)
+        // Foreign ids first: which id header is signed depends on the credential headers, stripped after.
+        let stored = Self.stripping(
+            strippedHeaders, from: Self.withoutForeignIDs(headers, scheme: endpoint.verifier.scheme))
         let target = request.head.path ?? request.uri.path
         let event: Event
         do {
@@ -98,18 +99,22 @@ public struct WebhookHandler: Sendable {
 
     /// Headers that give an event its id by another provider's convention (GitHub's and Shopify's delivery ids,
     /// Standard Webhooks' `webhook-id`, CloudEvents' `ce-*`), which outrank the body's.
-    static let conventionIDHeaders = ["X-GitHub-Delivery", "X-Shopify-Webhook-Id", "webhook-id"]
+    static let conventionIDHeaders = ["X-GitHub-Delivery", "X-Shopify-Webhook-Id", "webhook-id", "svix-id"]
 
     /// `headers` without the id headers of other conventions, for the schemes whose signature covers the
-    /// event's own id: Stripe and Slack sign the body (its `id`, `event_id`), Standard Webhooks signs
-    /// `webhook-id`. None of those signatures covers a header of another convention, so a replay of a genuine
-    /// delivery with `webhook-id: x1`, then `x2`, … would otherwise get a new idempotency key each time and
-    /// pass the idempotency check inside the tolerance window.
+    /// event's own id or nothing but the body: Stripe and Slack sign the body (its `id`, `event_id`), Standard
+    /// Webhooks signs the `webhook-id` (or Svix's `svix-id`) it was verified with, and a generic `hmac` signs
+    /// the body (and a timestamp). None of those signatures covers a header of another convention, so a replay
+    /// of a genuine delivery with `webhook-id: x1`, then `x2`, … would otherwise get a new idempotency key each
+    /// time and pass the idempotency check inside the tolerance window. (GitHub's and Shopify's own delivery
+    /// ids are unsigned by those providers' design, and are kept: they are how their redeliveries are told apart.)
     static func withoutForeignIDs(_ headers: HeaderFields, scheme: VerifySpec.Scheme) -> HeaderFields {
         let foreign: [String]
         switch scheme {
-        case .stripe, .slack: foreign = conventionIDHeaders
-        case .standardWebhooks: foreign = conventionIDHeaders.filter { $0 != "webhook-id" }
+        case .stripe, .slack, .hmac: foreign = conventionIDHeaders
+        case .standardWebhooks:
+            let signedID = StandardWebhooksVerifier.headerNames(of: headers).id
+            foreign = conventionIDHeaders.filter { $0 != signedID }
         default: return headers
         }
         return HeaderFields(

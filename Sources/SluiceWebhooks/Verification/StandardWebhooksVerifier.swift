@@ -4,7 +4,9 @@ public import SluiceCore
 
 /// Standard Webhooks (and Svix): `webhook-id`, `webhook-timestamp` and `webhook-signature` holding
 /// space-separated `v1,<base64>` (HMAC-SHA256) and `v1a,<base64>` (Ed25519) signatures over
-/// `"<id>.<timestamp>.<body>"`. Unknown versions are ignored.
+/// `"<id>.<timestamp>.<body>"`. Unknown versions are ignored. Svix sends the same headers named `svix-id`,
+/// `svix-timestamp` and `svix-signature` unless white-labelled: a delivery without `webhook-signature` is read
+/// from those.
 ///
 /// Secrets: `whsec_<base64>` (the HMAC key is the decoded bytes), `whpk_<base64>` (a 32-byte Ed25519
 /// public key), or bare base64 (an HMAC key, as the reference libraries read it).
@@ -12,9 +14,22 @@ public struct StandardWebhooksVerifier: WebhookVerifier {
     public static let idHeader = "webhook-id"
     public static let timestampHeader = "webhook-timestamp"
     public static let signatureHeader = "webhook-signature"
+    /// Svix's names for the same three headers.
+    public static let svixIDHeader = "svix-id"
+    public static let svixTimestampHeader = "svix-timestamp"
+    public static let svixSignatureHeader = "svix-signature"
 
     public var scheme: VerifySpec.Scheme { .standardWebhooks }
-    public var credentialHeaders: [String] { [Self.signatureHeader] }
+    public var credentialHeaders: [String] { [Self.signatureHeader, Self.svixSignatureHeader] }
+
+    /// The names of the id, timestamp and signature headers a delivery is verified with: Standard Webhooks'
+    /// when it carries `webhook-signature`, else Svix's when it carries `svix-signature`.
+    public static func headerNames(of headers: HeaderFields) -> (id: String, timestamp: String, signature: String) {
+        if !headers.contains(signatureHeader), headers.contains(svixSignatureHeader) {
+            return (svixIDHeader, svixTimestampHeader, svixSignatureHeader)
+        }
+        return (idHeader, timestampHeader, signatureHeader)
+    }
 
     let keys: HMACKeys
     let publicKeys: [Curve25519.Signing.PublicKey]
@@ -47,26 +62,27 @@ public struct StandardWebhooksVerifier: WebhookVerifier {
     }
 
     public func verify(headers: HeaderFields, body: [UInt8], now: Date) throws(VerificationFailure) {
-        guard let id = headers[Self.idHeader] else { throw .missing(Self.idHeader) }
-        guard let timestamp = headers[Self.timestampHeader] else { throw .missing(Self.timestampHeader) }
-        guard let value = headers[Self.signatureHeader] else { throw .missing(Self.signatureHeader) }
-        let seconds = try TimestampWindow.parseSeconds(Substring(timestamp), header: Self.timestampHeader)
+        let names = Self.headerNames(of: headers)
+        guard let id = headers[names.id] else { throw .missing(names.id) }
+        guard let timestamp = headers[names.timestamp] else { throw .missing(names.timestamp) }
+        guard let value = headers[names.signature] else { throw .missing(names.signature) }
+        let seconds = try TimestampWindow.parseSeconds(Substring(timestamp), header: names.timestamp)
         var hmacSignatures: [[UInt8]] = []
         var edSignatures: [[UInt8]] = []
         let entries = value.split(separator: " ", maxSplits: 64)
-        guard !entries.isEmpty else { throw .malformed(Self.signatureHeader, "no signature") }
+        guard !entries.isEmpty else { throw .malformed(names.signature, "no signature") }
         for entry in entries {
             let parts = entry.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2 else { throw .malformed(Self.signatureHeader, "a signature has no version") }
+            guard parts.count == 2 else { throw .malformed(names.signature, "a signature has no version") }
             switch parts[0] {
             case "v1":
                 guard let bytes = SignatureEncoding.base64.decode(parts[1]) else {
-                    throw .malformed(Self.signatureHeader, "a v1 signature is not base64")
+                    throw .malformed(names.signature, "a v1 signature is not base64")
                 }
                 hmacSignatures.append(bytes)
             case "v1a":
                 guard let bytes = SignatureEncoding.base64.decode(parts[1]), bytes.count == 64 else {
-                    throw .malformed(Self.signatureHeader, "a v1a signature is not the base64 of 64 bytes")
+                    throw .malformed(names.signature, "a v1a signature is not the base64 of 64 bytes")
                 }
                 edSignatures.append(bytes)
             default:
