@@ -21,6 +21,12 @@ struct InboxReadmission: Service {
 
     func run() async {
         defer { intake.open() }
+        // A graceful shutdown cancels the re-admission: a row waiting for room in a full gate would otherwise
+        // wait for the gate to drain, and the gates are told to stop only after this service returns.
+        await cancelWhenGracefulShutdown { await readmitPending() }
+    }
+
+    private func readmitPending() async {
         var after: Int64?
         var counts = (admitted: 0, decided: 0, left: 0)
         while !stopping {

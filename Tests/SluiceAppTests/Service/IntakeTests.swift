@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import ServiceLifecycle
+import Synchronization
 import SluiceCore
 import SluiceTesting
 import Testing
@@ -34,6 +36,37 @@ struct IntakeTests {
             #expect(intake.isOpen)
             #expect(await eventually { ledger.inboxCount == 0 })
             #expect(fake.workflow("order-51") != nil)
+        }
+    }
+
+    @Test("a graceful shutdown stops a re-admission waiting for room in a full gate; the rows stay in the inbox")
+    func shutdownStopsAReadmissionWaitingForRoom() async throws {
+        let ledger = InMemoryLedger()
+        for index in 0..<4 {
+            _ = try await ledger.appendInbox(try orderDelivery(id: "evt_full\(index)", order: 60 + index).1)
+        }
+        try await withPipeline(adapter: try orderAdapter(maxInFlight: 1, maxQueued: 1), ledger: ledger) { pipeline, fake, ledger in
+            // The engine holds every call: the gate stays full, and the third row waits for room.
+            fake.inject(.delay(.seconds(20)), .delay(.seconds(20)), .delay(.seconds(20)), .delay(.seconds(20)))
+            let readmission = InboxReadmission(
+                ledger: ledger, pipelines: ["orders": pipeline], intake: Intake(), logger: Logger(label: "test"))
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(services: [readmission], logger: Logger(label: "test")))
+            let done = Mutex(false)
+            let running = Task {
+                try? await group.run()
+                done.withLock { $0 = true }
+            }
+            #expect(await eventually { await pipeline.dispatcher.pullCapacity == 0 })
+            try await Task.sleep(for: .milliseconds(200))
+            await group.triggerGracefulShutdown()
+            // Bounded here, so that a regression fails the test instead of holding the run for the engine's 20 s.
+            let stopped = await eventually(timeout: .seconds(5)) { done.withLock { $0 } }
+            #expect(stopped, "re-admission held the shutdown until the gate drained")
+            running.cancel()
+            await running.value
+            #expect(ledger.inboxCount == 4, "the rows stay for the next start")
+            await pipeline.dispatcher.cancel(reason: "test over")
         }
     }
 
