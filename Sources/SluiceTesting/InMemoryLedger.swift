@@ -14,6 +14,8 @@ public final class InMemoryLedger: OutcomeLedger {
         var deadLetters: [Int64: DeadLetter] = [:]
         /// When set, every write fails with this error (to test failure paths).
         var failure: LedgerError?
+        /// How many of the next claims fail.
+        var failingClaims = 0
         var failingInboxReads = 0
         var holdingReadiness = false
 
@@ -43,6 +45,11 @@ public final class InMemoryLedger: OutcomeLedger {
     /// Makes every following write fail with `error` (nil to heal).
     public func failWrites(with error: LedgerError?) {
         state.withLock { $0.failure = error }
+    }
+
+    /// Makes the next `count` claims fail with a retryable error (a shared ledger briefly unreachable).
+    public func failClaims(_ count: Int) {
+        state.withLock { $0.failingClaims = count }
     }
 
     /// Makes the next `count` reads of the pending inbox fail (a ledger restarting).
@@ -125,6 +132,10 @@ public final class InMemoryLedger: OutcomeLedger {
         let key = Key(adapter: adapter, idempotencyKey: idempotencyKey)
         return try state.withLock { state throws(LedgerError) -> ClaimResult in
             if let failure = state.failure { throw failure }
+            if state.failingClaims > 0 {
+                state.failingClaims -= 1
+                throw .retryable("connection", "the shared ledger could not be reached")
+            }
             if let stored = state.decisions[key],
                 dedupe.isLive(adapter: adapter, recordedAt: stored.recordedAt, now: now)
             {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Tracing
 
 // Pull sources (Kafka): the source fetches only what ``Dispatcher/pullCapacity`` allows and
@@ -97,11 +98,23 @@ extension AdapterPipeline {
     ) async -> [DispatchAdmissionError?] {
         var refusals = [DispatchAdmissionError?](repeating: nil, count: events.count)
         guard options.claimOwner == nil else {
+            // One at a time. When the adapter keeps order, an event that is not taken (refused, or its ledger call
+            // failed) is submitted again by the source later: the events after it in this fetch must wait for it,
+            // so they are refused too, and the source submits them again in order.
+            let notTaken = NotTaken()
             for (index, event) in events.enumerated() {
+                if adapter.isOrdered, notTaken.value {
+                    refusals[index] = .cancelling(reason: "an earlier event of this fetch is submitted again first")
+                    continue
+                }
                 do throws(DispatchAdmissionError) {
-                    try await submit(event) { settlement in await settled(index, settlement) }
+                    try await submit(event) { settlement in
+                        if !settlement.isDurable { notTaken.set() }
+                        await settled(index, settlement)
+                    }
                 } catch {
                     refusals[index] = error
+                    notTaken.set()
                 }
             }
             return refusals
@@ -182,4 +195,11 @@ extension AdapterPipeline {
             await settled(index, .unrecorded(error))
         }
     }
+}
+
+/// Set once an event of a fetch was not taken (see ``AdapterPipeline/submit(batch:settled:)``).
+private final class NotTaken: Sendable {
+    private let flag = Mutex(false)
+    var value: Bool { flag.withLock { $0 } }
+    func set() { flag.withLock { $0 = true } }
 }

@@ -340,6 +340,28 @@ struct AdapterPipelineTests {
         }
     }
 
+    @Test("with a shared ledger, an ordered fetch stops at the first event not taken: the later ones are refused, to come again after it")
+    func sharedLedgerBatchKeepsOrder() async throws {
+        let ledger = InMemoryLedger()
+        try await withPipeline(adapter: try orderAdapter(ordered: true), ledger: ledger, options: PipelineOptions(claimOwner: "this-replica")) {
+            pipeline, fake, ledger in
+            #expect(pipeline.adapter.isOrdered)
+            ledger.failClaims(1)
+            let batch = [try orderDelivery(id: "evt_o1", order: 70).0, try orderDelivery(id: "evt_o2", order: 70).0]
+            let settled = Mutex<[Int: Settlement]>([:])
+            let refusals = await pipeline.submit(batch: batch) { index, settlement in settled.withLock { $0[index] = settlement } }
+            guard case .unrecorded? = settled.withLock({ $0[0] }) else {
+                Issue.record("the first event's claim failed, yet it settled \(String(describing: settled.withLock { $0[0] }))")
+                return
+            }
+            guard case .cancelling? = refusals[1] else {
+                Issue.record("the second event was taken before the first: \(String(describing: refusals[1]))")
+                return
+            }
+            #expect(fake.requests.isEmpty)
+        }
+    }
+
     @Test("with a shared ledger, re-admission leaves a row another replica is working on, and runs it once its claim ends")
     func readmissionRespectsClaims() async throws {
         let ledger = InMemoryLedger()

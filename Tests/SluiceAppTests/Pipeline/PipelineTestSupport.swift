@@ -9,10 +9,10 @@ let pipelineHTTP = EngineHTTPClient(connectTimeout: .seconds(1))
 let pipelineToken = "op-secret-pipeline"
 
 /// A webhook adapter that starts one workflow per event.
-func orderAdapter(maxInFlight: Int = 4, maxQueued: Int = 16, unmatched: String = "ack") throws -> CompiledAdapter {
+func orderAdapter(maxInFlight: Int = 4, maxQueued: Int = 16, unmatched: String = "ack", ordered: Bool = false) throws -> CompiledAdapter {
     let yaml = """
         adapter: orders
-        version: 1
+        version: 1\(ordered ? "\nordering: { key: \"${body.order}\" }" : "")
         source:
           webhook: { path: /webhooks/orders, verify: { scheme: none } }
         boundary: { max_in_flight: \(maxInFlight), max_queued: \(maxQueued), cancellation_budget: 2s }
