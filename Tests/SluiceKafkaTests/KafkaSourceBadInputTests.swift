@@ -115,7 +115,7 @@ extension KafkaSuites {
 
         /// With an outcome topic, every settled record's outcome is produced there (JSON keyed by the idempotency
         /// key, with adapter, decision and origin headers) before its offset is committed; a dead-lettered one also
-        /// goes to the dead-letter topic. Records that never became events publish no outcome.
+        /// goes to the dead-letter topic, and so does a record that never became an event (rejected under its position).
         @Test func outcomesArePublishedBeforeCommit() async throws {
             let cluster = try MockKafkaCluster(brokers: 1)
             for topic in ["orders", "orders.outcomes", "orders.dlq"] { try cluster.createTopic(topic, partitions: 1) }
@@ -132,12 +132,13 @@ extension KafkaSuites {
             try await KafkaTest.withRunning(source) {
                 #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "outcomes")) == true })
             }
-            #expect(source.statistics.outcomesPublished == 12)
+            // The oversized value has an outcome too: rejected value_too_large, under its position.
+            #expect(source.statistics.outcomesPublished == 13)
             #expect(source.statistics.deadLettered == 2)  // the poison event and the oversized value
 
-            let published = try await DeadLetterReader.read(cluster, topic: "orders.outcomes", count: 12)
-            #expect(published.count == 12)
-            let recorded = Set(try await pipeline.recordedIDs())
+            let published = try await DeadLetterReader.read(cluster, topic: "orders.outcomes", count: 13)
+            #expect(published.count == 13)
+            let recorded = Set(try await pipeline.recordedIDs()).union(["orders-0-12"])
             var keys: Set<String> = []
             for record in published {
                 let key = String(decoding: record.key ?? [], as: UTF8.self)
@@ -149,13 +150,13 @@ extension KafkaSuites {
                 #expect(record.headers["sluice.source.topic"] == "orders")
                 #expect(record.headers["sluice.source.offset"].flatMap(Int64.init) != nil)
                 if outcome.kind == .rejected {
-                    #expect(record.headers["sluice.reason"] == "malformed_payload")
+                    #expect(record.headers["sluice.reason"] == (key == "orders-0-12" ? "value_too_large" : "malformed_payload"))
                 } else {
                     #expect(record.headers["sluice.reason"] == nil)
                 }
             }
             #expect(keys == recorded)
-            #expect(published.filter { $0.headers["sluice.outcome"] == "rejected" }.count == 1)
+            #expect(published.filter { $0.headers["sluice.outcome"] == "rejected" }.count == 2)
         }
 
         /// An unreachable bootstrap server: not ready with librdkafka's error, no crash, a clean stop.

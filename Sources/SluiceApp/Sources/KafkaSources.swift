@@ -103,6 +103,25 @@ struct InboxRecordRouter: KafkaRecordHandler {
         try await pipeline.submit(event) { settlement in await settled(KafkaSettlement(settlement)) }
     }
 
+    /// An ingress record that is not a webhook delivery Sluice could read: recorded by its adapter's pipeline when
+    /// it names one, else in the ledger under the record's topic.
+    func reject(_ event: Event, reason: String, message: String) async -> KafkaSettlement {
+        if let pipeline = byAdapter[event.source] {
+            return KafkaSettlement(await pipeline.rejectUnreadable(event, reason: OutcomeReason(rawValue: reason), message: message))
+        }
+        let outcome = Outcome(
+            adapter: event.source, action: "none", idempotencyKey: event.id, kind: .rejected,
+            reason: OutcomeReason(rawValue: reason), message: message)
+        do throws(LedgerError) {
+            switch try await ledger.record(RecordRequest(outcome: outcome, deadLetter: DeadLetterContent(commands: []))) {
+            case .recorded: return .recorded(outcome, deadLetter: true)
+            case .alreadyDecided(let existing): return .recorded(existing, deadLetter: existing.kind == .rejected)
+            }
+        } catch {
+            return .unrecorded(error)
+        }
+    }
+
     /// Accepted by an adapter that this configuration no longer has (removed or renamed since): the
     /// delivery is rejected `unknown_target` and kept as a dead letter in the ledger, with its
     /// delivery, so that `sluice replay` can send it once the adapter is back. Not committed unless

@@ -67,6 +67,18 @@ extension CompiledAdapter {
                 rule: rule, attempts: 0, steps: [], receivedAt: event.receivedAt, decidedAt: now))
     }
 
+    /// The rejection of a record that could not become an event (a Kafka value over the size limit, an invalid
+    /// CloudEvent), under the event's id (the record's position) as its key.
+    public func unreadable(_ event: Event, reason: OutcomeReason, message: String, now: Date = Date()) -> Outcome {
+        Outcome(
+            adapter: name, action: "none", idempotencyKey: event.id, kind: .rejected, reason: reason,
+            correlation: .object(Self.correlation(adapter: name, version: version, rule: nil, step: nil, event: event)),
+            message: message,
+            sluice: OutcomeDetails(
+                eventID: event.id, eventType: event.type, sourcePosition: event.position, adapterVersion: version,
+                rule: nil, attempts: 0, steps: [], receivedAt: event.receivedAt, decidedAt: now))
+    }
+
     static func correlation(adapter: String, version: Int, rule: String?, step: String?, event: Event) -> JSONObject {
         var correlation = JSONObject()
         correlation["source"] = .string("sluice")

@@ -83,6 +83,16 @@ extension AdapterPipeline {
 }
 
 extension AdapterPipeline {
+    /// Records the rejection of a pull source's record that could not become an event (see
+    /// ``CompiledAdapter/unreadable(_:reason:message:now:)``), kept as a dead letter: every record ends with one
+    /// outcome in the ledger.
+    public func rejectUnreadable(_ event: Event, reason: OutcomeReason, message: String) async -> Settlement {
+        metrics.recordReceived()
+        let outcome = adapter.unreadable(event, reason: reason, message: message, now: now())
+        countMappingRejection(outcome)
+        return await record(outcome, commands: [], inboxID: nil, delivery: nil)
+    }
+
     /// ``submit(_:settled:)`` for a pull source's whole fetch, in order: every event is mapped, the
     /// ledger is asked about all their keys in one round trip, and the undecided plans are admitted to
     /// the gate in one turn of the dispatcher. `settled` receives each admitted event's index and its

@@ -46,6 +46,17 @@ public protocol KafkaRecordHandler: Sendable {
     /// back the partition's later records meanwhile. Unordered handlers get independent retries.
     var preservesOrder: Bool { get }
 
+    /// Records the rejection of a record that could not become an event (a value over the size limit, an invalid
+    /// CloudEvent) as its outcome, a dead letter, under the record's position as its key (`topic-partition-offset`):
+    /// every record ends with one outcome in the ledger. The source produces it to the dead-letter topic, when there
+    /// is one, once this settles it `recorded`, and submits it again after a backoff when it settles `unrecorded`.
+    ///
+    /// - Parameters:
+    ///   - event: the placeholder event standing for the record (its position, no body).
+    ///   - reason: `value_too_large` or `invalid_event`.
+    ///   - message: what was wrong, for people.
+    func reject(_ event: Event, reason: String, message: String) async -> KafkaSettlement
+
     /// Cancels the admitted events of a partition being revoked, within the gate's cancellation budget: those not
     /// started at once, running ones when the budget ends unless they finish first. Cancelled events settle
     /// `.abandoned` and are delivered again to the partition's next owner.
@@ -55,6 +66,14 @@ public protocol KafkaRecordHandler: Sendable {
 extension KafkaRecordHandler {
     /// Ordered unless the handler says otherwise.
     public var preservesOrder: Bool { true }
+
+    /// The rejection as a dead letter, recorded nowhere: for handlers without a ledger (tests, benchmarks).
+    public func reject(_ event: Event, reason: String, message: String) async -> KafkaSettlement {
+        let outcome = Outcome(
+            adapter: event.source, action: "none", idempotencyKey: event.id, kind: .rejected,
+            reason: OutcomeReason(rawValue: reason), message: message)
+        return .recorded(outcome, deadLetter: true)
+    }
 
     /// One ``submit(_:settled:)`` after the other.
     public func submit(batch events: [Event], settled: @escaping @Sendable (Int, KafkaSettlement) async -> Void) async
@@ -72,3 +91,4 @@ extension KafkaRecordHandler {
         return refusals
     }
 }
+

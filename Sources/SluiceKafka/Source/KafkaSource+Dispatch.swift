@@ -48,12 +48,8 @@ extension KafkaSource {
         batchTickets.reserveCapacity(tickets.count)
         batchEvents.reserveCapacity(tickets.count)
         for (ticket, admission) in zip(tickets, admissions) where admission == .submit {
-            if let invalid = ticket.invalid {
-                let record = ticket.record
-                logger.warning(
-                    "kafka record cannot be mapped: \(invalid.detail)",
-                    metadata: ["kafka.position": "\(record.topic)-\(record.partition)-\(record.offset)"])
-                jobSink.yield(.publish(ticket, deadLetter: (invalid.reason, invalid.detail), outcome: nil))
+            if ticket.invalid != nil {
+                jobSink.yield(.reject(ticket))
             } else {
                 batchTickets.append(ticket)
                 batchEvents.append(ticket.event)
@@ -98,7 +94,17 @@ extension KafkaSource {
     }
 
     /// Hands the event to the handler (a retry); a refusal is retried (or settled, when the key already has an outcome).
+    /// A record that could not become an event is recorded as a rejection instead.
     func submit(ticket: Ticket, attempt: Int) async {
+        if let invalid = ticket.invalid {
+            let record = ticket.record
+            logger.warning(
+                "kafka record cannot be mapped: \(invalid.detail)",
+                metadata: ["kafka.position": "\(record.topic)-\(record.partition)-\(record.offset)"])
+            let settlement = await handler.reject(ticket.event, reason: invalid.reason, message: invalid.detail)
+            settled(settlement, ticket: ticket, attempt: attempt)
+            return
+        }
         do {
             try await handler.submit(ticket.event) { [self] settlement in settled(settlement, ticket: ticket, attempt: attempt) }
         } catch {
@@ -183,6 +189,8 @@ extension KafkaSource {
                         await self.retry(ticket, attempt: attempt)
                     case .drain(let partition, let generation):
                         await self.drain(partition, generation: generation)
+                    case .reject(let ticket):
+                        await self.submit(ticket: ticket, attempt: 0)
                     }
                 }
             }

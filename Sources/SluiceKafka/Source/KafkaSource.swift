@@ -16,8 +16,9 @@ import Synchronization
 ///   stays in its group), and they resume below `resumeBelow`.
 /// - Rebalance: revoked partitions take no new records; their in-flight work may finish within the drain
 ///   budget, then it is cancelled, what is done is committed, and only then are they given up.
-/// - Dead letters: a settlement `recorded(…, deadLetter: true)`, an invalid CloudEvent or a value above
-///   `maxValueBytes` is produced to the dead-letter topic before its offset is committed.
+/// - Dead letters: a settlement `recorded(…, deadLetter: true)` is produced to the dead-letter topic before its
+///   offset is committed; an invalid CloudEvent or a value above `maxValueBytes` is recorded first as a rejection
+///   (``KafkaRecordHandler/reject(_:reason:message:)``), then produced the same way.
 /// - Outcomes: with an outcome topic, every recorded outcome is produced there before its offset is committed
 ///   (at least once: a record redelivered after a crash may publish its outcome again).
 ///
@@ -32,6 +33,8 @@ public final class KafkaSource: Service, Sendable {
         case retry(Ticket, attempt: Int)
         /// Submit an ordered partition's held records in offset order.
         case drain(TopicPartition, generation: UInt64)
+        /// Records the rejection of a record that could not become an event.
+        case reject(Ticket)
     }
 
     let configuration: KafkaSourceConfiguration

@@ -29,6 +29,10 @@ public struct PipelineRecordHandler: KafkaRecordHandler {
         await pipeline.submit(batch: events) { index, settlement in await settled(index, KafkaSettlement(settlement)) }
     }
 
+    public func reject(_ event: Event, reason: String, message: String) async -> KafkaSettlement {
+        KafkaSettlement(await pipeline.rejectUnreadable(event, reason: OutcomeReason(rawValue: reason), message: message))
+    }
+
     public func cancel(events: [Event], reason: String) async {
         let keys = events.compactMap { pipeline.adapter.map($0).plan?.idempotencyKey }
         await pipeline.dispatcher.cancel(keys: keys, reason: reason)

@@ -41,18 +41,32 @@ struct KafkaServiceTests {
         let ledger = InMemoryLedger()
         let service = try await RunningService.start(try project.configuration(), ledger: ledger)
 
-        let messages = (0..<50).map { index in
+        var messages = (0..<50).map { index in
             KafkaProducer.Message(
                 topic: "orders.events", key: Array("k\(index % 5)".utf8),
                 value: Array(#"{"id":"ke-\#(index)","type":"order.created","order":\#(index)}"#.utf8))
         }
+        // A binary-mode CloudEvent without ce_id cannot become an event: it is recorded as a rejection too.
+        messages.append(
+            KafkaProducer.Message(
+                topic: "orders.events", key: Array("k0".utf8), value: Array("{}".utf8),
+                headers: [.init("ce_specversion", "1.0"), .init("ce_type", "order.created")]))
         let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: Logger(label: "test"))
         let failures = await producer.sendAll(messages)
         await producer.shutdown()
         #expect(failures.isEmpty)
 
-        #expect(await eventually { ledger.allDecisions.count == 50 })
-        #expect(ledger.allDecisions.allSatisfy { $0.outcome.kind == .accepted })
+        #expect(await eventually { ledger.allDecisions.count == 51 })
+        #expect(ledger.allDecisions.filter { $0.outcome.kind == .accepted }.count == 50)
+        let unreadable = ledger.allDecisions.map(\.outcome).filter { $0.kind == .rejected }
+        #expect(unreadable.count == 1)
+        #expect(unreadable.first?.reason?.rawValue == "invalid_event")
+        #expect(unreadable.first?.idempotencyKey.hasPrefix("orders.events-") == true)
+        if case .kafka(topic: "orders.events", _, _)? = unreadable.first?.sluice?.sourcePosition {} else {
+            Issue.record("the rejection has no Kafka position: \(String(describing: unreadable.first?.sluice))")
+        }
+        let letters = try await ledger.deadLetters(DeadLetterQuery())
+        #expect(letters.map(\.outcome.idempotencyKey) == unreadable.map(\.idempotencyKey))
         #expect(fake.workflow("kafka-order-49") != nil)
         #expect(await eventually { (try? await service.get("/readyz"))?.body.contains("ok   kafka order-events") == true })
         let metrics = try await service.get("/metrics").body
