@@ -83,6 +83,30 @@ extension KafkaSuites {
             #expect(source.statistics.committed.values.reduce(0, +) == 0, "the record is left for the next owner")
         }
 
+        /// A dead letter that cannot be produced holds back its partition's commits; the records behind it stay in
+        /// memory until the source's bound of uncommitted records, and then the partitions pause instead of
+        /// fetching on for as long as the produce fails.
+        @Test func aStuckDeadLetterBoundsWhatWaitsBehindIt() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("orders", partitions: 1)
+            try cluster.createTopic("orders.dlq", partitions: 1)
+            cluster.setTopicError("orders.dlq", 5)  // LEADER_NOT_AVAILABLE: retried for as long as it lasts
+            var messages = KafkaTest.messages(topic: "orders", count: 1, keys: 1) { _ in "poison" }
+            messages += KafkaTest.messages(topic: "orders", count: 600, keys: 4) { _ in "order.created" }
+            try await KafkaTest.produce(messages, to: cluster)
+            let pipeline = TestPipeline(maxInFlight: 8, poisonType: "poison")
+            var configuration = KafkaTest.configuration(
+                cluster, topic: "orders", group: "dlq-stuck", deadLetterTopic: "orders.dlq", maxBatch: 50, drainBudget: .seconds(1))
+            configuration.maxUncommitted = 100
+            let source = try KafkaSource(configuration: configuration, handler: pipeline, logger: KafkaTest.logger)
+            try await KafkaTest.withRunning(source) {
+                #expect(await KafkaTest.eventually { source.statistics.paused })
+                try await Task.sleep(for: .seconds(1))
+                #expect(source.statistics.received <= 100, "received \(source.statistics.received) behind a stuck record")
+                #expect(source.statistics.committed.values.reduce(0, +) == 0)
+            }
+        }
+
         /// A dead letter that the producer refuses for its size (under the source's `maxValueBytes`, over the
         /// producer's `message.max.bytes`) goes without its value and says so, instead of holding the
         /// partition's commits for ever.

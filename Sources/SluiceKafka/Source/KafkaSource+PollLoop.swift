@@ -18,7 +18,8 @@ extension KafkaSource {
             let plan = state.withLock {
                 $0.plan(
                     pauseAbove: configuration.pauseAbove, resumeBelow: configuration.resumeBelow,
-                    maxBatch: configuration.maxBatch, now: clock.now, pauseAfter: configuration.pauseAfter)
+                    maxBatch: configuration.maxBatch, now: clock.now, pauseAfter: configuration.pauseAfter,
+                    maxUncommitted: configuration.maxUncommitted)
             }
             guard plan.running else { break }
             if !plan.pause.isEmpty {

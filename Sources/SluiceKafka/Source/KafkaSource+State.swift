@@ -228,18 +228,24 @@ extension KafkaSource {
         ///
         /// Pausing makes librdkafka drop what it prefetched and fetch it again on resume, so a buffer that only
         /// brushes the limit — a busy dispatcher, a gate that drains steadily — just stops fetching now and then.
+        ///
+        /// Records received and not yet committed count too, up to `maxUncommitted` (resumed below half): one record
+        /// that cannot be settled (its dead letter cannot be produced) holds back its partition's commits, and the
+        /// records behind it would otherwise pile up in memory.
         mutating func plan(
             pauseAbove: Int, resumeBelow: Int, maxBatch: Int, now: ContinuousClock.Instant = .now,
-            pauseAfter: Duration = .zero
+            pauseAfter: Duration = .zero, maxUncommitted: Int = .max
         ) -> FlowPlan {
             guard phase == .running else { return FlowPlan(running: false, pause: [], resume: [], fetchLimit: 0) }
             // Full while nothing can be fetched; paused partitions resume only below `resumeBelow` (hysteresis).
             let backlog = undispatched + heldCount
-            if backlog >= pauseAbove {
+            var uncommitted = 0
+            for partition in partitions.values { uncommitted += partition.watermark.outstanding }
+            if backlog >= pauseAbove || uncommitted >= maxUncommitted {
                 fullSince = fullSince ?? now
             } else {
                 fullSince = nil
-                if backlog < resumeBelow { wantsPause = false }
+                if backlog < resumeBelow, uncommitted < maxUncommitted / 2 { wantsPause = false }
             }
             if let since = fullSince, !wantsPause, now - since >= pauseAfter {
                 wantsPause = true
@@ -258,7 +264,8 @@ extension KafkaSource {
             }
             fresh = []
             return FlowPlan(
-                running: true, pause: pause, resume: resume, fetchLimit: min(maxBatch, max(0, pauseAbove - backlog)),
+                running: true, pause: pause, resume: resume,
+                fetchLimit: min(maxBatch, max(0, pauseAbove - backlog), max(0, maxUncommitted - uncommitted)),
                 paused: wantsPause)
         }
 

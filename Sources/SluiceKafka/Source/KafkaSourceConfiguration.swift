@@ -25,6 +25,11 @@ public struct KafkaSourceConfiguration: Sendable {
     /// How long the buffer may stay full without a break (fetching stopped) before the partitions are paused
     /// (default 500 ms). Pausing makes librdkafka drop what it prefetched, so short congestion only stops fetching.
     public var pauseAfter: Duration
+    /// The most records received and not yet committed, across partitions, before the partitions are paused
+    /// (default 100,000; resumed below half). A record whose dead letter or outcome cannot be produced holds back its
+    /// partition's commits, and every later record waits in memory for it; without this bound they would pile up
+    /// for as long as the produce fails.
+    public var maxUncommitted: Int = 100_000
     /// At most this many records per fetch from librdkafka's queue (default 500).
     public var maxBatch: Int
     /// How often settled offsets are committed (asynchronously; synchronously on revoke and shutdown). Default 200 ms.
