@@ -114,7 +114,9 @@ extension KafkaSource {
         }
     }
 
-    /// Lag per owned partition: the high watermark (from librdkafka's cache) minus the committed offset.
+    /// Lag per owned partition: the high watermark (from librdkafka's cache) minus the committed offset. A partition
+    /// with no commit by this consumer yet and nothing settled (newly assigned, idle) is not reported: its lag is
+    /// not known here, and the high watermark alone would read as that many records behind.
     private func reportLag() {
         let positions = state.withLock { state in
             state.partitions.map { partition, value in
@@ -122,8 +124,8 @@ extension KafkaSource {
             }
         }
         for (partition, committed) in positions {
-            guard let high = client.cachedHighWatermark(partition) else { continue }
-            metrics.recordLag(partition, lag: max(0, high - (committed ?? 0)))
+            guard let committed, let high = client.cachedHighWatermark(partition) else { continue }
+            metrics.recordLag(partition, lag: max(0, high - committed))
         }
     }
 

@@ -76,6 +76,16 @@ struct KafkaServiceTests {
                 && $0.contains("kind=\"assigned\"")
         }
         #expect(assigned.count == 1 && !assigned[0].hasSuffix(" 0"), "\(assigned)")
+        // Every record is committed: each partition that had records reports a lag of 0 (none is reported as
+        // behind by its high watermark).
+        let caughtUp = await eventually {
+            let lines = ((try? await service.get("/metrics"))?.body ?? "").split(separator: "\n").filter {
+                $0.hasPrefix("sluice_kafka_consumer_lag{") && $0.contains("adapter=\"order-events\"")
+            }
+            return !lines.isEmpty && lines.allSatisfy { $0.split(separator: " ").last.flatMap { Double($0) } == 0 }
+        }
+        let lagLines = ((try? await service.get("/metrics"))?.body ?? "").split(separator: "\n").filter { $0.contains("consumer_lag") }
+        #expect(caughtUp, "\(lagLines)")
         try await service.stop()
         await fake.stop()
     }
