@@ -218,23 +218,11 @@ import Testing
         try await PostgresLedger.withLedger(configuration, logger: Self.logger) { ledger in
             _ = try await ledger.record(RecordRequest(outcome: LedgerFixtures.outcome(key: "before-cut")))
             proxy.freezeOpenConnections()
-            let started = ContinuousClock.now
-            // Bounded here, so that a regression fails the test instead of hanging the run.
-            let answer = Mutex<Result<RecordResult, LedgerError>?>(nil)
-            Task {
-                do throws(LedgerError) {
-                    let written = try await ledger.record(RecordRequest(outcome: LedgerFixtures.outcome(key: "after-cut")))
-                    answer.withLock { $0 = .success(written) }
-                } catch {
-                    answer.withLock { $0 = .failure(error) }
-                }
+            let (answer, waited) = await Self.answered { () async throws(LedgerError) in
+                try await ledger.record(RecordRequest(outcome: LedgerFixtures.outcome(key: "after-cut")))
             }
-            while answer.withLock({ $0 }) == nil, ContinuousClock.now - started < .seconds(30) {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            let waited = ContinuousClock.now - started
-            guard case .success(.recorded)? = answer.withLock({ $0 }) else {
-                Issue.record("the write did not get through in \(waited): \(String(describing: answer.withLock { $0 }))")
+            guard case .success(.recorded)? = answer else {
+                Issue.record("the write did not get through in \(waited): \(String(describing: answer))")
                 return
             }
             #expect(waited >= .seconds(2) && waited < .seconds(20), "\(waited)")
@@ -244,6 +232,27 @@ import Testing
             let decided = try await ledger.decision(adapter: "orders", idempotencyKey: "after-cut")
             #expect(decided != nil)
         }
+    }
+
+    /// Runs `call` in a task of its own and waits up to 30 s for its answer: nil when there was none, so that a
+    /// regression fails the test instead of hanging the run.
+    static func answered<Value: Sendable>(_ call: @escaping @Sendable () async throws(LedgerError) -> Value) async
+        -> (answer: Result<Value, LedgerError>?, waited: Duration)
+    {
+        let started = ContinuousClock.now
+        let answer = Mutex<Result<Value, LedgerError>?>(nil)
+        Task {
+            do throws(LedgerError) {
+                let value = try await call()
+                answer.withLock { $0 = .success(value) }
+            } catch {
+                answer.withLock { $0 = .failure(error) }
+            }
+        }
+        while answer.withLock({ $0 }) == nil, ContinuousClock.now - started < .seconds(30) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return (answer.withLock { $0 }, ContinuousClock.now - started)
     }
 
     /// A pooled connection goes half-open under a read (the idempotency check): the read fails as `no_answer`
@@ -259,23 +268,11 @@ import Testing
             _ = try await ledger.record(RecordRequest(outcome: LedgerFixtures.outcome(key: "before-cut")))
             #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "before-cut") != nil)
             proxy.freezeOpenConnections()
-            let started = ContinuousClock.now
-            // Bounded here, so that a regression fails the test instead of hanging the run.
-            let answer = Mutex<Result<Outcome?, LedgerError>?>(nil)
-            Task {
-                do throws(LedgerError) {
-                    let found = try await ledger.decision(adapter: "orders", idempotencyKey: "before-cut")
-                    answer.withLock { $0 = .success(found) }
-                } catch {
-                    answer.withLock { $0 = .failure(error) }
-                }
+            let (answer, waited) = await Self.answered { () async throws(LedgerError) in
+                try await ledger.decision(adapter: "orders", idempotencyKey: "before-cut")
             }
-            while answer.withLock({ $0 }) == nil, ContinuousClock.now - started < .seconds(30) {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            let waited = ContinuousClock.now - started
-            guard case .failure(let error)? = answer.withLock({ $0 }) else {
-                Issue.record("the read on the frozen connection did not fail in \(waited): \(String(describing: answer.withLock { $0 }))")
+            guard case .failure(let error)? = answer else {
+                Issue.record("the read on the frozen connection did not fail in \(waited): \(String(describing: answer))")
                 return
             }
             #expect(error.reason == "no_answer" && error.isRetryable, "\(error)")

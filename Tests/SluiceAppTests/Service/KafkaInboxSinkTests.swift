@@ -10,12 +10,18 @@ import Testing
 /// The Kafka inbox's answers other than `202`: a decided key, a full producer queue, unreachable brokers.
 @Suite("Kafka as the webhook inbox: 200, 429 and 503", .serialized)
 struct KafkaInboxSinkTests {
-    @Test("a decided key is answered with its outcome and not produced again")
-    func decidedKeyIsAnsweredFromTheLedger() async throws {
+    /// An embedded cluster with the ingress topic, and an inbox producing to it.
+    static func inbox(properties: [String: String] = [:]) throws -> (MockKafkaCluster, KafkaWebhookInbox) {
         let cluster = try MockKafkaCluster()
         try cluster.createTopic("sluice.inbox", partitions: 1)
-        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: Logger(label: "test"))
-        let inbox = KafkaWebhookInbox(producer: producer, topic: "sluice.inbox")
+        let producer = try KafkaProducer(
+            bootstrapServers: cluster.bootstrapServers, properties: properties, logger: Logger(label: "test"))
+        return (cluster, KafkaWebhookInbox(producer: producer, topic: "sluice.inbox"))
+    }
+
+    @Test("a decided key is answered with its outcome and not produced again")
+    func decidedKeyIsAnsweredFromTheLedger() async throws {
+        let (cluster, inbox) = try Self.inbox()
         try await withPipeline { pipeline, _, ledger in
             let sink = KafkaInboxSink(inbox: inbox, pipeline: pipeline, logger: Logger(label: "test"))
             let (event, delivery) = try orderDelivery(id: "evt_kd", order: 41)
@@ -32,10 +38,7 @@ struct KafkaInboxSinkTests {
 
     @Test("a request cancelled before the brokers acknowledged its delivery is not answered 202")
     func cancelledBeforeTheAcknowledgement() async throws {
-        let cluster = try MockKafkaCluster()
-        try cluster.createTopic("sluice.inbox", partitions: 1)
-        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: Logger(label: "test"))
-        let inbox = KafkaWebhookInbox(producer: producer, topic: "sluice.inbox")
+        let (cluster, inbox) = try Self.inbox()
         cluster.setBrokerDown()
         try await withPipeline { pipeline, _, _ in
             let sink = KafkaInboxSink(
@@ -56,12 +59,7 @@ struct KafkaInboxSinkTests {
 
     @Test("unreachable brokers: 503 within the acknowledgement timeout; a full producer queue: 429 at once")
     func unreachableBrokersAndAFullQueue() async throws {
-        let cluster = try MockKafkaCluster()
-        try cluster.createTopic("sluice.inbox", partitions: 1)
-        let producer = try KafkaProducer(
-            bootstrapServers: cluster.bootstrapServers, properties: ["queue.buffering.max.messages": "1"],
-            logger: Logger(label: "test"))
-        let inbox = KafkaWebhookInbox(producer: producer, topic: "sluice.inbox")
+        let (cluster, inbox) = try Self.inbox(properties: ["queue.buffering.max.messages": "1"])
         cluster.setBrokerDown()
         try await withPipeline { pipeline, _, _ in
             let sink = KafkaInboxSink(
