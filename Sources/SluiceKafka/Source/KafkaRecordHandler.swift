@@ -91,4 +91,3 @@ extension KafkaRecordHandler {
         return refusals
     }
 }
-
