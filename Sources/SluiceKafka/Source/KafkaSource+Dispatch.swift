@@ -229,26 +229,20 @@ extension KafkaSource {
         }
     }
 
-    /// Produces the record to the dead-letter topic and its outcome to the outcome topic (each retried while
-    /// the partition is owned), then settles it. Without a dead-letter topic a dead letter is only logged: its
-    /// outcome (when it has one) is in the ledger.
-    private func publish(_ ticket: Ticket, deadLetter: (reason: String, detail: String)?, outcome: Outcome?) async {
+    /// Produces the record to the dead-letter topic (`deadLetter`, given only when there is one) and its outcome to
+    /// the outcome topic (each retried while the partition is owned), then settles it. The dead letter and the
+    /// outcome are in the ledger already.
+    private func publish(_ ticket: Ticket, deadLetter: (reason: String, detail: String)?, outcome: Outcome) async {
         let record = ticket.record
-        if let deadLetter {
-            if let topic = configuration.deadLetterTopic {
-                let message = DeadLetterMessage.make(
-                    record, topic: topic, adapter: configuration.adapter, reason: deadLetter.reason,
-                    detail: deadLetter.detail, maxValueBytes: configuration.maxValueBytes, at: Date())
-                guard await produce(message, for: ticket) else { return }
-                state.withLock { $0.statistics.deadLettered += 1 }
-            } else {
-                logger.error(
-                    "kafka record dead-lettered with no dead_letter_topic configured: \(deadLetter.reason) \(deadLetter.detail)",
-                    metadata: ["kafka.position": "\(record.topic)-\(record.partition)-\(record.offset)"])
-            }
+        if let deadLetter, let topic = configuration.deadLetterTopic {
+            let message = DeadLetterMessage.make(
+                record, topic: topic, adapter: configuration.adapter, reason: deadLetter.reason,
+                detail: deadLetter.detail, maxValueBytes: configuration.maxValueBytes, at: Date())
+            guard await produce(message, for: ticket) else { return }
+            state.withLock { $0.statistics.deadLettered += 1 }
             metrics.deadLettered.increment()
         }
-        if let outcome, let topic = configuration.outcomeTopic {
+        if let topic = configuration.outcomeTopic {
             let message = OutcomeMessage.make(outcome, for: record, topic: topic, adapter: configuration.adapter)
             guard await produce(message, for: ticket) else { return }
             state.withLock { $0.statistics.outcomesPublished += 1 }

@@ -28,7 +28,7 @@ public final class KafkaSource: Service, Sendable {
     /// Slow follow-up work after a settlement, done on the source's own tasks.
     enum Job: Sendable {
         /// Produce the record to the dead-letter topic and/or its outcome to the outcome topic, then settle it.
-        case publish(Ticket, deadLetter: (reason: String, detail: String)?, outcome: Outcome?)
+        case publish(Ticket, deadLetter: (reason: String, detail: String)?, outcome: Outcome)
         /// Submit an unordered record again after its backoff.
         case retry(Ticket, attempt: Int)
         /// Submit an ordered partition's held records in offset order.
