@@ -1,6 +1,6 @@
 import Foundation
 import SluiceCore
-import SluiceKafka
+@testable import SluiceKafka
 import Testing
 
 extension KafkaSuites {
@@ -80,6 +80,34 @@ extension KafkaSuites {
                 (error as? KafkaError)?.codeName == "TOPIC_AUTHORIZATION_FAILED"
             }
             await producer.shutdown()
+        }
+
+        /// An idempotent producer that hits a fatal error (the brokers lost its sequence state) refuses every later
+        /// record; librdkafka's remedy is a new producer. The poll thread makes one, and a sender that retries a
+        /// refused record gets it stored on the same topic.
+        @Test func aFatalErrorReplacesTheClient() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("events", partitions: 1)
+            let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: KafkaTest.logger)
+            try await producer.send(KafkaProducer.Message(topic: "events", value: Array("before".utf8)))
+            producer.raiseFatalError(reason: "sequence state lost")
+
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(20)
+            var stored: KafkaProducer.Delivery?
+            while stored == nil, clock.now < deadline {
+                do throws(KafkaError) {
+                    stored = try await producer.send(KafkaProducer.Message(topic: "events", value: Array("after".utf8)))
+                } catch {
+                    #expect(error.isRetriable, "\(error)")
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            #expect(stored != nil)
+            #expect(producer.replacements == 1)
+            await producer.shutdown()
+            let ends = try await KafkaTest.endOffsets(cluster, topic: "events")
+            #expect(ends.values.reduce(0, +) == 2)
         }
     }
 }

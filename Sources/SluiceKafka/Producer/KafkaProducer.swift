@@ -1,10 +1,16 @@
 import CRdKafka
+import Foundation
 public import Logging
 
 /// A Kafka producer: idempotent, `acks=all`, with delivery reports served on its own poll thread.
 ///
 /// `send` returns once the broker has acknowledged the record (or throws why it could not), which is
 /// what the dead-letter path and the webhook inbox need before they acknowledge their own source.
+///
+/// An idempotent producer that hits a fatal error (the brokers lost its sequence state, for example) refuses
+/// every later record; librdkafka's advice is to create a new one. The poll thread does that at once: the
+/// records the old client still holds get their delivery reports (or fail as ``KafkaError/isRetriable``), and
+/// the next `send` goes to the new client, so that a retrying caller gets through.
 public final class KafkaProducer: Sendable {
     /// One record to produce.
     public struct Message: Sendable, Hashable {
@@ -44,15 +50,24 @@ public final class KafkaProducer: Sendable {
 
     private typealias Completion = @Sendable (Result<Delivery, KafkaError>) -> Void
 
+    /// A record waiting for its delivery report, and the client it was given to (by its number: how many
+    /// replacements came before it).
+    private struct Pending {
+        var generation: Int
+        var completion: Completion
+    }
+
     private struct State {
         var nextID: UInt64 = 1
-        var pending: [UInt64: Completion] = [:]
+        var pending: [UInt64: Pending] = [:]
         var running = true
         /// How long the poll thread's last flush may take, set by ``shutdown(flushTimeout:)``.
         var flushTimeoutMs: Int32 = 10_000
+        /// The client records go to, and how many clients came before it (each replaced after a fatal error).
+        var client: RDKafkaClient?
+        var replacements = 0
     }
 
-    private let client: RDKafkaClient
     private let state: Locked<State>
     private let pollThread: KafkaPollThread
     private let logger: Logger
@@ -75,26 +90,108 @@ public final class KafkaProducer: Sendable {
         self.logger = logger
         var all = Self.defaultProperties.merging(properties) { _, given in given }
         all["bootstrap.servers"] = bootstrapServers
+        let clientProperties = all
+        let makeClient = { @Sendable () throws(KafkaError) -> RDKafkaClient in
+            try Self.makeClient(properties: clientProperties, state: state, logger: logger)
+        }
+        let first = try makeClient()
+        state.withLock { $0.client = first }
+        self.pollThread = KafkaPollThread(name: "sluice-produce") {
+            while state.withLock({ $0.running }) {
+                guard let client = state.withLock({ $0.client }) else { return }
+                client.poll(timeoutMs: 50)
+                if let fatal = client.fatalClientError() {
+                    Self.replace(client, after: fatal, makeClient: makeClient, state: state, logger: logger)
+                }
+            }
+            if let client = state.withLock({ $0.client }) {
+                _ = client.flush(timeoutMs: state.withLock { $0.flushTimeoutMs })
+                client.poll(timeoutMs: 0)
+            }
+            let orphans = state.withLock { state -> [Pending] in
+                defer { state.pending = [:] }
+                return Array(state.pending.values)
+            }
+            for orphan in orphans {
+                orphan.completion(.failure(KafkaError(kind: .shutdown, message: "the producer was closed")))
+            }
+        }
+    }
+
+    /// A client whose delivery reports complete the records in `state`.
+    private static func makeClient(
+        properties: [String: String], state: Locked<State>, logger: Logger
+    ) throws(KafkaError) -> RDKafkaClient {
         let callbacks = RDKafkaCallbacks(
-            error: { error in logger.debug("kafka producer: \(error)") },
+            error: { error in
+                if error.code == RD_KAFKA_RESP_ERR__FATAL.rawValue {
+                    logger.error("kafka producer fatal error (a new producer replaces it): \(error)")
+                } else {
+                    logger.debug("kafka producer: \(error)")
+                }
+            },
             delivery: { report in
-                let completion = state.withLock { $0.pending.removeValue(forKey: report.id) }
-                completion?(report.result.map { Delivery(partition: $0.partition, offset: $0.offset) })
+                let pending = state.withLock { $0.pending.removeValue(forKey: report.id) }
+                pending?.completion(report.result.map { Delivery(partition: $0.partition, offset: $0.offset) })
             },
             log: { level, facility, message in
                 logger.log(level: level <= 3 ? .error : .debug, "librdkafka \(facility): \(message)")
             })
-        let client = try RDKafkaClient.producer(properties: all, callbacks: callbacks)
-        self.client = client
-        self.pollThread = KafkaPollThread(name: "sluice-produce") {
-            while state.withLock({ $0.running }) { client.poll(timeoutMs: 50) }
-            _ = client.flush(timeoutMs: state.withLock { $0.flushTimeoutMs })
-            client.poll(timeoutMs: 0)
-            let orphans = state.withLock { state -> [Completion] in
-                defer { state.pending = [:] }
-                return Array(state.pending.values)
-            }
-            for orphan in orphans { orphan(.failure(KafkaError(kind: .shutdown, message: "the producer was closed"))) }
+        return try RDKafkaClient.producer(properties: properties, callbacks: callbacks)
+    }
+
+    /// Replaces a client that hit a fatal error (on the poll thread): new records go to a new client at once, the
+    /// old one's records get their delivery reports while it drains (at most 5 s: librdkafka fails what it had
+    /// queued at once, and reports what was in flight when the brokers answer), and what it never reported fails.
+    private static func replace(
+        _ old: RDKafkaClient, after fatal: KafkaError, makeClient: () throws(KafkaError) -> RDKafkaClient,
+        state: Locked<State>, logger: Logger
+    ) {
+        let fresh: RDKafkaClient
+        do {
+            fresh = try makeClient()
+        } catch {
+            logger.error("kafka producer: cannot create a new producer after a fatal error (trying again): \(error)")
+            Thread.sleep(forTimeInterval: 1)
+            return
+        }
+        let retired = state.withLock { state -> Int in
+            state.client = fresh
+            state.replacements += 1
+            return state.replacements - 1
+        }
+        logger.warning(
+            "kafka producer replaced after a fatal error; records not yet acknowledged are sent again by their callers",
+            metadata: ["kafka.error": "\(fatal)", "replacements": "\(retired + 1)"])
+        let deadline = ContinuousClock.now + .seconds(5)
+        while old.outQueueLength > 0, ContinuousClock.now < deadline, state.withLock({ $0.running }) {
+            old.poll(timeoutMs: 10)
+            fresh.poll(timeoutMs: 0)
+        }
+        let orphans = state.withLock { state -> [Pending] in
+            let ids = state.pending.filter { $0.value.generation == retired }.map(\.key)
+            return ids.compactMap { state.pending.removeValue(forKey: $0) }
+        }
+        let failure = Self.replacedError(fatal)
+        for orphan in orphans { orphan.completion(.failure(failure)) }
+    }
+
+    /// What a record given to a client that hit a fatal error fails with: retriable, since the next `send` goes to
+    /// a new client. The record may have reached the broker (it was in flight): at least once.
+    static func replacedError(_ fatal: KafkaError) -> KafkaError {
+        KafkaError(
+            kind: .client, code: RD_KAFKA_RESP_ERR__FATAL.rawValue,
+            message: "the producer hit a fatal error and is replaced; send the record again (\(fatal.message))")
+    }
+
+    /// How many times a client was replaced after a fatal error.
+    public var replacements: Int { state.withLock { $0.replacements } }
+
+    /// Raises a fatal error on the current client the way the brokers can (`rd_kafka_test_fatal_error`), for tests
+    /// of what follows it.
+    func raiseFatalError(reason: String) {
+        _ = state.withLock { $0.client }?.withHandle {
+            rd_kafka_test_fatal_error($0, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason)
         }
     }
 
@@ -181,11 +278,11 @@ public final class KafkaProducer: Sendable {
     /// Enqueues a record; `completion` runs on the poll thread with its delivery report, or at once when it is
     /// refused. Returns false, without calling `completion`, when the local queue is full.
     private func enqueue(_ message: Message, completion: @escaping Completion) -> Bool {
-        guard let id = state.withLock({ state -> UInt64? in
-            guard state.running else { return nil }
+        guard let (id, client) = state.withLock({ state -> (UInt64, RDKafkaClient)? in
+            guard state.running, let client = state.client else { return nil }
             defer { state.nextID += 1 }
-            state.pending[state.nextID] = completion
-            return state.nextID
+            state.pending[state.nextID] = Pending(generation: state.replacements, completion: completion)
+            return (state.nextID, client)
         }) else {
             completion(.failure(KafkaError(kind: .shutdown, message: "the producer was closed")))
             return true
@@ -195,9 +292,11 @@ public final class KafkaProducer: Sendable {
                 topic: message.topic, partition: message.partition, key: message.key, value: message.value,
                 headers: message.headers.map { ($0.name, $0.value) }, id: id)
         } catch {
-            let completion = state.withLock { $0.pending.removeValue(forKey: id) }
+            let pending = state.withLock { $0.pending.removeValue(forKey: id) }
             if error.code == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue { return false }
-            completion?(.failure(error))
+            // A client that hit a fatal error refuses every record until the poll thread has replaced it.
+            let fatal = error.kind == .fatal || error.code == RD_KAFKA_RESP_ERR__FATAL.rawValue
+            pending?.completion(.failure(fatal ? Self.replacedError(error) : error))
         }
         return true
     }
