@@ -1,9 +1,16 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import SluiceCore
 
 /// Re-admits the webhook inbox rows that have no outcome yet, oldest first, before the sources
 /// start taking new work: a crash or a shutdown between a `202` and its outcome loses nothing.
+///
+/// Then, every ``sweepInterval``, it looks for rows left behind while Sluice runs and re-admits them: rows
+/// start-up could not re-admit (the ledger was unreadable, the gate was stopping), and, with a ledger shared by
+/// replicas, the rows of a replica that died and has not come back. Rows this process is delivering are skipped,
+/// and so are rows younger than ``sweepMinimumAge`` (another replica's delivery of them is still in its first
+/// moments); another replica's row in progress is held by its claim, and looked at again when the claim ends.
 struct InboxReadmission: Service {
     let ledger: any OutcomeLedger
     let pipelines: [String: AdapterPipeline]
@@ -13,8 +20,12 @@ struct InboxReadmission: Service {
     let pageSize = 500
 
     /// How long re-admission keeps trying to read the inbox (a ledger restarting) before it opens intake
-    /// anyway, leaving the rows for the next start.
+    /// anyway, leaving the rows for the next sweep.
     var readPatience: Duration = .seconds(60)
+    /// How often the inbox is swept for rows left behind; nil: only at start-up.
+    var sweepInterval: Duration?
+    /// How old a row must be for a sweep to re-admit it.
+    var sweepMinimumAge: Duration = .seconds(60)
 
     /// Whether re-admission should stop: the service is stopping (intake drains first of all).
     private var stopping: Bool { Task.isCancelled || Task.isShuttingDownGracefully || intake.isDraining }
@@ -23,24 +34,38 @@ struct InboxReadmission: Service {
         defer { intake.open() }
         // A graceful shutdown cancels the re-admission: a row waiting for room in a full gate would otherwise
         // wait for the gate to drain, and the gates are told to stop only after this service returns.
-        await cancelWhenGracefulShutdown { await readmitPending() }
+        await cancelWhenGracefulShutdown {
+            await readmitPending(sweep: false)
+            intake.open()
+            guard let sweepInterval else { return }
+            while !stopping {
+                try? await Task.sleep(for: sweepInterval)
+                if stopping { break }
+                await readmitPending(sweep: true)
+            }
+        }
     }
 
-    private func readmitPending() async {
+    /// One pass over the inbox: every row at start-up; in a sweep, the rows old enough that no one delivers.
+    private func readmitPending(sweep: Bool) async {
         var after: Int64?
         var counts = (admitted: 0, decided: 0, left: 0)
+        let bornBefore = Date().addingTimeInterval(-sweepMinimumAge.secondsDouble)
         while !stopping {
-            guard let items = await readPage(after: after) else { break }
+            guard let items = await readPage(after: after, patience: sweep ? .zero : readPatience) else { break }
             guard let last = items.last else { break }
             after = last.id
             for item in items where !stopping {
                 guard let pipeline = pipelines[item.delivery.adapter] else {
                     counts.left += 1
-                    logger.warning(
-                        "an inbox row names an adapter that is not loaded; it stays in the inbox",
-                        metadata: ["inbox.id": "\(item.id)", "adapter": "\(item.delivery.adapter)"])
+                    if !sweep {
+                        logger.warning(
+                            "an inbox row names an adapter that is not loaded; it stays in the inbox",
+                            metadata: ["inbox.id": "\(item.id)", "adapter": "\(item.delivery.adapter)"])
+                    }
                     continue
                 }
+                if sweep, item.delivery.receivedAt > bornBefore || pipeline.isDelivering(inboxID: item.id) { continue }
                 switch await pipeline.readmit(item) {
                 case .admitted: counts.admitted += 1
                 case .decided: counts.decided += 1
@@ -48,19 +73,19 @@ struct InboxReadmission: Service {
                 }
             }
         }
-        if stopping { logger.notice("inbox re-admission stopped by shutdown; the rest stays for the next start") }
-        if counts.admitted + counts.decided + counts.left > 0 {
+        if stopping, !sweep { logger.notice("inbox re-admission stopped by shutdown; the rest stays for the next start") }
+        if counts.admitted + counts.decided > 0 || (!sweep && counts.left > 0) {
             logger.notice(
-                "re-admitted pending inbox rows",
+                sweep ? "re-admitted inbox rows left behind" : "re-admitted pending inbox rows",
                 metadata: ["admitted": "\(counts.admitted)", "decided": "\(counts.decided)", "left": "\(counts.left)"])
         }
     }
 
-    /// One page of pending rows, retried with backoff (1 s, doubling to 15 s) for ``readPatience``; nil when the
+    /// One page of pending rows, retried with backoff (1 s, doubling to 15 s) for `patience`; nil when the
     /// inbox stays unreadable or the service stops.
-    private func readPage(after: Int64?) async -> [InboxItem]? {
+    private func readPage(after: Int64?, patience: Duration) async -> [InboxItem]? {
         let clock = ContinuousClock()
-        let deadline = clock.now + readPatience
+        let deadline = clock.now + patience
         var delay = Duration.seconds(1)
         while true {
             do {
@@ -68,7 +93,7 @@ struct InboxReadmission: Service {
             } catch {
                 guard clock.now + delay < deadline, !stopping else {
                     logger.error(
-                        "cannot read the inbox for re-admission; its rows stay for the next start",
+                        "cannot read the inbox for re-admission; its rows stay in the inbox for a later sweep or start",
                         metadata: ["error": "\(error)"])
                     return nil
                 }

@@ -251,9 +251,9 @@ public func buildApplication(
             ClaimRenewalService(pipelines: pipelines.keys.sorted().map { pipelines[$0]! }, logger: logger), "claim renewal",
             returns: .ignore)
     }
-    add(
-        InboxReadmission(ledger: ledger, pipelines: pipelines, intake: intake, logger: logger), "inbox re-admission",
-        returns: .ignore)
+    var readmission = InboxReadmission(ledger: ledger, pipelines: pipelines, intake: intake, logger: logger)
+    readmission.sweepInterval = .seconds(60)
+    add(readmission, "inbox re-admission", returns: .ignore)
     // Sources start once re-admission opened intake. A source that returns is done: the group
     // shuts down gracefully.
     let makeSources = sources ?? StandardSources.pullSources(config: config, logger: logger)

@@ -76,6 +76,7 @@ extension AdapterPipeline: WebhookSink {
                 reason: ledgerFailure("the inbox could not store the event", error), retryAfter: .seconds(1))
         }
         metrics.recordInboxAppend(ContinuousClock.now - started)
+        _ = inboxInHand.take(inboxID)
         var durable = plan
         durable.sourcePosition = .inbox(id: inboxID)
         let trace = EventTrace.start(durable, source: "webhook", name: spanName)
@@ -87,9 +88,28 @@ extension AdapterPipeline: WebhookSink {
     }
 
     /// Re-admits an inbox row that has no outcome yet (a crash or shutdown came between the `202`
-    /// and the outcome), waiting for room in the gate. Returns once the row is admitted, decided, or
-    /// left for the next start (the gate is cancelling).
+    /// and the outcome, or its delivery was left behind), waiting for room in the gate. Returns once the
+    /// row is admitted, decided, or left for a later sweep or start (the gate is cancelling); at once with
+    /// `left` when this process is delivering the row already.
     public func readmit(_ item: InboxItem) async -> ReadmissionResult {
+        guard inboxInHand.take(item.id) else { return .left(reason: "this process is delivering it already") }
+        let (result, kept) = await readmitTaken(item)
+        letGo(item.id, after: result, kept: kept)
+        return result
+    }
+
+    /// Releases a row in hand unless it was admitted (its outcome releases it) or is kept for a later look.
+    private func letGo(_ inboxID: Int64, after result: ReadmissionResult, kept: Bool = false) {
+        if case .admitted = result { return }
+        if !kept { inboxInHand.release(inboxID) }
+    }
+
+    /// Whether this process is delivering the inbox row now (a sweep skips it).
+    public func isDelivering(inboxID: Int64) -> Bool { inboxInHand.contains(inboxID) }
+
+    /// ``readmit(_:)`` of a row in hand; `kept` when the row stays in hand though it is not admitted (it is looked
+    /// at again when another replica's claim on its key ends).
+    private func readmitTaken(_ item: InboxItem) async -> (result: ReadmissionResult, kept: Bool) {
         let delivery = item.delivery
         let event: Event
         do {
@@ -101,37 +121,38 @@ extension AdapterPipeline: WebhookSink {
             let outcome = Outcome(
                 adapter: adapter.name, action: "none", idempotencyKey: "inbox-\(item.id)", kind: .rejected,
                 reason: .malformedPayload, message: error.description)
-            return await readmissionResult(of: record(outcome, commands: [], inboxID: item.id, delivery: delivery))
+            return (await readmissionResult(of: record(outcome, commands: [], inboxID: item.id, delivery: delivery)), false)
         }
         switch adapter.map(event, now: now()) {
         case .rejected(let outcome):
             countMappingRejection(outcome)
-            return await readmissionResult(of: record(outcome, commands: [], inboxID: item.id, delivery: delivery))
+            return (await readmissionResult(of: record(outcome, commands: [], inboxID: item.id, delivery: delivery)), false)
         case .plan(let plan):
             do {
                 if let known = try await knownDecision(plan.idempotencyKey) {
-                    return await readmissionResult(of: record(known, commands: [], inboxID: item.id, delivery: nil))
+                    return (await readmissionResult(of: record(known, commands: [], inboxID: item.id, delivery: nil)), false)
                 }
             } catch {
-                return .left(reason: "the ledger could not be read: \(error)")
+                return (.left(reason: "the ledger could not be read: \(error)"), false)
             }
             // With a shared ledger the row may be another replica's event in progress: not run twice.
             do {
                 switch try await claim(plan.idempotencyKey) {
                 case .proceed: break
                 case .decided(let outcome):
-                    return await readmissionResult(of: record(outcome, commands: [], inboxID: item.id, delivery: nil))
+                    return (await readmissionResult(of: record(outcome, commands: [], inboxID: item.id, delivery: nil)), false)
                 case .held(let until):
                     readmitWhenFree(item, at: until)
-                    return .left(reason: "another replica is working on it; looked at again when its claim ends")
+                    return (.left(reason: "another replica is working on it; looked at again when its claim ends"), true)
                 }
             } catch {
-                return .left(reason: "the ledger could not claim the event: \(error)")
+                return (.left(reason: "the ledger could not claim the event: \(error)"), false)
             }
             let trace = EventTrace.start(plan, source: "inbox", name: spanName)
-            return await trace.within {
+            let result = await trace.within {
                 await admitDurable(plan, inboxID: item.id, delivery: delivery, waiting: true, trace: trace)
             }
+            return (result, false)
         }
     }
 
@@ -158,6 +179,17 @@ extension AdapterPipeline: WebhookSink {
         _ plan: Plan, inboxID: Int64, delivery: Delivery, waiting: Bool, reserved: Bool = false, attempt: Int = 0,
         trace: EventTrace
     ) async -> ReadmissionResult {
+        let result = await admitRow(
+            plan, inboxID: inboxID, delivery: delivery, waiting: waiting, reserved: reserved, attempt: attempt, trace: trace)
+        letGo(inboxID, after: result)
+        return result
+    }
+
+    /// ``admitDurable(_:inboxID:delivery:waiting:reserved:attempt:trace:)`` of a row in hand, which its outcome lets
+    /// go of, unless it is admitted again later.
+    private func admitRow(
+        _ plan: Plan, inboxID: Int64, delivery: Delivery, waiting: Bool, reserved: Bool, attempt: Int, trace: EventTrace
+    ) async -> ReadmissionResult {
         var waitsForOtherRow = 0
         var reservation = reserved
         while true {
@@ -167,6 +199,8 @@ extension AdapterPipeline: WebhookSink {
                     // Abandoned because the gate is stopping: the row waits for the next start.
                     if !settlement.isDurable, await !self.dispatcher.isStopping {
                         self.admitAgainLater(plan, inboxID: inboxID, delivery: delivery, attempt: attempt)
+                    } else {
+                        self.inboxInHand.release(inboxID)
                     }
                     return settlement.isDurable
                 }
@@ -234,7 +268,8 @@ extension AdapterPipeline {
         let delay = max(0, until.timeIntervalSince(now())) + 0.05
         Task {
             try? await Task.sleep(for: .seconds(delay))
-            _ = await self.readmit(item)
+            let (result, kept) = await self.readmitTaken(item)
+            self.letGo(item.id, after: result, kept: kept)
         }
     }
 

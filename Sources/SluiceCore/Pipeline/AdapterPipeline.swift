@@ -20,6 +20,8 @@ public final class AdapterPipeline: Sendable {
     public let options: PipelineOptions
     let metrics: PipelineMetrics
     let recent: RecentOutcomes
+    /// The inbox rows this process is delivering.
+    let inboxInHand = InboxRowsInHand()
     /// The name of each event's span: `event <adapter>`.
     let spanName: String
     let now: @Sendable () -> Date

@@ -39,6 +39,46 @@ struct IntakeTests {
         }
     }
 
+    @Test("a row start-up could not re-admit (the inbox was unreadable) is delivered by a later sweep, not at the next start")
+    func aRowLeftAtStartUpIsSweptUp() async throws {
+        let ledger = InMemoryLedger()
+        let (_, delivery) = try orderDelivery(id: "evt_sw", order: 53)
+        _ = try await ledger.appendInbox(delivery)
+        ledger.failInboxReads(1)
+        try await withPipeline(ledger: ledger) { pipeline, fake, ledger in
+            let intake = Intake()
+            var readmission = InboxReadmission(
+                ledger: ledger, pipelines: ["orders": pipeline], intake: intake, logger: Logger(label: "test"))
+            readmission.readPatience = .zero
+            readmission.sweepInterval = .milliseconds(100)
+            readmission.sweepMinimumAge = .zero
+            let running = Task { [readmission] in await readmission.run() }
+            #expect(await eventually { intake.isOpen })
+            #expect(await eventually { ledger.inboxCount == 0 })
+            #expect(fake.workflow("order-53") != nil)
+            running.cancel()
+            await running.value
+        }
+    }
+
+    @Test("a sweep leaves alone the rows this process is delivering, and takes them once their delivery let go")
+    func aSweepSkipsRowsInHand() async throws {
+        try await withPipeline { pipeline, fake, ledger in
+            fake.inject(.delay(.milliseconds(800)))
+            let (event, delivery) = try orderDelivery(id: "evt_ih", order: 54)
+            guard case .accepted = await pipeline.accept(event, delivery: delivery) else {
+                Issue.record("the webhook was not accepted")
+                return
+            }
+            let row = try #require(try await ledger.pendingInbox(after: nil, limit: 10).first)
+            #expect(pipeline.isDelivering(inboxID: row.id))
+            #expect(await pipeline.readmit(row) == .left(reason: "this process is delivering it already"))
+            #expect(await eventually { ledger.inboxCount == 0 })
+            #expect(await eventually { !pipeline.isDelivering(inboxID: row.id) })
+            #expect(fake.requests.count == 1)
+        }
+    }
+
     @Test("a graceful shutdown stops a re-admission waiting for room in a full gate; the rows stay in the inbox")
     func shutdownStopsAReadmissionWaitingForRoom() async throws {
         let ledger = InMemoryLedger()
