@@ -50,5 +50,29 @@ extension KafkaSuites {
             #expect(effects.values.allSatisfy { $0 == 1 }, "an effect was doubled")
             #expect(Set(try await first.recordedIDs()).count == total)
         }
+
+        /// A record the gate takes while its partition is being revoked (it was being mapped and checked when the
+        /// revoke's cancellation went out, so that missed it) is cancelled too, within the gate's budget: it does not
+        /// run on past the hand-over, and the revoke does not wait out its drain budget for it.
+        @Test func anEventAdmittedDuringTheRevokeIsCancelled() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("orders", partitions: 1)
+            try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 1, keys: 1), to: cluster)
+            let pipeline = TestPipeline(delay: .seconds(30), cancellationBudget: .milliseconds(300))
+            await pipeline.setAdmissionDelay(.seconds(1))
+            let source = try KafkaSource(
+                configuration: KafkaTest.configuration(cluster, topic: "orders", group: "admitting", drainBudget: .seconds(4)),
+                handler: pipeline, logger: KafkaTest.logger)
+            let clock = ContinuousClock()
+            let stopped = try await KafkaTest.withRunning(source) { () async throws -> ContinuousClock.Instant in
+                #expect(await KafkaTest.eventually { await pipeline.begun == 1 })
+                source.stop()  // leaving the group revokes the partition while the record is on its way into the gate
+                return clock.now
+            }
+            let took = clock.now - stopped
+            #expect(await pipeline.cancelled.count == 1, "the event admitted during the revoke ran on")
+            #expect(took < .seconds(4), "the revoke waited out its drain budget: \(took)")
+            #expect(source.statistics.settled == 0)
+        }
     }
 }

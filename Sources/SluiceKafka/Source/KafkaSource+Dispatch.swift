@@ -64,6 +64,18 @@ extension KafkaSource {
             guard let refusal else { continue }
             refused(refusal, ticket: tickets[index], attempt: 0)
         }
+        let taken = refusals.indices.filter { refusals[$0] == nil }
+        await cancelIfLeaving(taken.map { tickets[$0] }, events: taken.map { batchEvents[$0] })
+    }
+
+    /// Cancels events the gate took while their partition was being revoked: the revoke's own cancellation came
+    /// before the gate had them (they were being mapped and checked), so it missed them, and they would otherwise
+    /// run on past the hand-over. They get the gate's budget from now, within the revoke's wait.
+    private func cancelIfLeaving(_ tickets: [Ticket], events: [Event]) async {
+        guard !tickets.isEmpty else { return }
+        let leaving = state.withLock { state in tickets.indices.filter { state.isLeaving(tickets[$0]) } }
+        guard !leaving.isEmpty else { return }
+        await handler.cancel(events: leaving.map { events[$0] }, reason: "kafka partitions revoked")
     }
 
     /// The record as an event, or a placeholder and why it cannot be one.
@@ -109,7 +121,9 @@ extension KafkaSource {
             try await handler.submit(ticket.event) { [self] settlement in settled(settlement, ticket: ticket, attempt: attempt) }
         } catch {
             refused(error, ticket: ticket, attempt: attempt)
+            return
         }
+        await cancelIfLeaving([ticket], events: [ticket.event])
     }
 
     /// Submits the event again later: a retry job of its own (unordered), or its partition's drain job, which

@@ -423,6 +423,12 @@ extension KafkaSource {
             partitions[partition]?.revoking == true
         }
 
+        /// Whether the ticket's partition is being revoked, or is gone (revoked, or assigned again since).
+        func isLeaving(_ ticket: Ticket) -> Bool {
+            guard let index = current(ticket) else { return true }
+            return partitions.values[index].revoking
+        }
+
         func owns(_ ticket: Ticket) -> Bool {
             guard let state = partitions[ticket.partition] else { return false }
             return state.generation == ticket.generation && state.inFlight[ticket.record.offset] != nil

@@ -32,18 +32,27 @@ actor TestPipeline: KafkaRecordHandler {
     private var attempts = 0
     /// How long a cancelled event that is running may still finish, as the gate's cancellation budget
     /// (the test configuration's drain budget).
-    let cancellationBudget: Duration = .seconds(5)
+    let cancellationBudget: Duration
+    /// How long a submission takes before the event is in the gate (the pipeline maps it and asks the ledger).
+    var admissionDelay: Duration = .zero
+    /// The events a cancellation stopped while they ran, in order.
+    private(set) var cancelled: [String] = []
+    /// Submissions begun (some may still be on their way into the gate).
+    private(set) var begun = 0
 
     init(
         adapter: String = "orders", ledger: any OutcomeLedger = InMemoryLedger(), maxInFlight: Int = 64,
-        delay: Duration = .zero, poisonType: String? = nil
+        delay: Duration = .zero, poisonType: String? = nil, cancellationBudget: Duration = .seconds(5)
     ) {
         self.adapter = adapter
         self.ledger = ledger
         self.maxInFlight = maxInFlight
         self.delay = delay
         self.poisonType = poisonType
+        self.cancellationBudget = cancellationBudget
     }
+
+    func setAdmissionDelay(_ delay: Duration) { admissionDelay = delay }
 
     func setDelay(_ delay: Duration) { self.delay = delay }
     func failNextWrites(_ count: Int) { failingWrites = count }
@@ -57,6 +66,8 @@ actor TestPipeline: KafkaRecordHandler {
     }
 
     func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void) async throws(DispatchAdmissionError) {
+        begun += 1
+        if admissionDelay > .zero { try? await Task.sleep(for: admissionDelay) }
         if running[event.id] != nil { throw .alreadyInProgress(key: event.id) }
         attempts += 1
         if refusingEvery > 0, attempts.isMultiple(of: refusingEvery) {
@@ -70,9 +81,9 @@ actor TestPipeline: KafkaRecordHandler {
     }
 
     /// As the gate does: what is running may finish within the budget, then it is cancelled (and settles
-    /// abandoned).
+    /// abandoned). Events not in the gate yet are not affected.
     func cancel(events: [Event], reason: String) async {
-        let ids = events.map(\.id)
+        let ids = events.map(\.id).filter { running[$0] != nil }
         let budget = cancellationBudget
         Task {
             try? await Task.sleep(for: budget)
@@ -81,7 +92,11 @@ actor TestPipeline: KafkaRecordHandler {
     }
 
     private func cancelRunning(_ ids: [String]) {
-        for id in ids { running[id]?.cancel() }
+        for id in ids {
+            guard let task = running[id] else { continue }
+            task.cancel()
+            cancelled.append(id)
+        }
     }
 
     private func process(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void) async {
