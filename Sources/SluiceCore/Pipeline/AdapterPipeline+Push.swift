@@ -31,27 +31,32 @@ extension AdapterPipeline: WebhookSink {
         } catch {
             return .unavailable(reason: ledgerFailure("the ledger could not be read", error), retryAfter: .seconds(1))
         }
+        var reserved = true
         do {
             try await dispatcher.reserveAdmission(key: key, source: .push)
         } catch {
             switch error {
             case .saturated(_, let retryAfter): return .saturated(retryAfter: retryAfter)
-            // The first delivery of this key is durable and on its way: this one adds nothing.
-            case .alreadyInProgress: return accepted
-            case .alreadyDecided: return accepted
+            case .alreadyInProgress, .alreadyDecided:
+                // The key is running here (or was just decided), but perhaps from a source that stored nothing: a
+                // bridge call, which may yet end undecided. This delivery is stored too, so that `202` always means
+                // stored; its row waits for the key's run and is cleared with its decision (or runs, if it has none).
+                reserved = false
             case .cancelling(let reason): return .unavailable(reason: "not accepting events: \(reason)", retryAfter: .seconds(5))
             case .modeRefused(let mode): return .unavailable(reason: "adapter '\(adapter.name)' is \(mode.rawValue)", retryAfter: nil)
             }
         }
+        let holdsReservation = reserved
+        let releaseReservation = { [dispatcher] in if holdsReservation { await dispatcher.releaseReservation() } }
         // From here the reservation is either used by the admission or given back.
         do {
             switch try await claim(key) {
             case .proceed: break
             case .decided(let outcome):
-                await dispatcher.releaseReservation()
+                await releaseReservation()
                 return .known(outcome)
             case .held(let until):
-                await dispatcher.releaseReservation()
+                await releaseReservation()
                 // Another replica is working on this key, but it claims before it writes its inbox: its
                 // copy may not be durable yet (or ever, if it dies now). A 2xx here could lose the event;
                 // the sender's retry finds the decision, or the claim released or expired.
@@ -61,7 +66,7 @@ extension AdapterPipeline: WebhookSink {
                     retryAfter: .seconds(min(max(remaining, 1), 30)))
             }
         } catch {
-            await dispatcher.releaseReservation()
+            await releaseReservation()
             return .unavailable(
                 reason: ledgerFailure("the ledger could not claim the event", error), retryAfter: .seconds(1))
         }
@@ -70,8 +75,9 @@ extension AdapterPipeline: WebhookSink {
         do {
             inboxID = try await ledger.appendInbox(delivery)
         } catch {
-            await dispatcher.releaseReservation()
-            await releaseClaim(key)
+            await releaseReservation()
+            // A claim held for the key's run in progress is that run's to release.
+            if holdsReservation { await releaseClaim(key) }
             return .unavailable(
                 reason: ledgerFailure("the inbox could not store the event", error), retryAfter: .seconds(1))
         }
@@ -82,7 +88,7 @@ extension AdapterPipeline: WebhookSink {
         let trace = EventTrace.start(durable, source: "webhook", name: spanName)
         _ = await trace.within {
             await admitDurable(
-                durable, inboxID: inboxID, delivery: delivery, waiting: false, reserved: true, trace: trace)
+                durable, inboxID: inboxID, delivery: delivery, waiting: false, reserved: holdsReservation, trace: trace)
         }
         return accepted
     }

@@ -138,6 +138,30 @@ struct AdapterPipelineTests {
         }
     }
 
+    @Test("a webhook whose key a bridge call is running is stored before it is accepted, and cleared with that call's decision")
+    func aWebhookDuringABridgeCallOfItsKeyIsStored() async throws {
+        try await withPipeline { pipeline, fake, ledger in
+            fake.inject(.delay(.milliseconds(600)))
+            let (event, delivery) = try orderDelivery(id: "evt_bw", order: 55)
+            let plan = try #require(pipeline.adapter.map(event).plan)
+            let call = Task { await pipeline.execute(plan) }
+            #expect(await eventually { await pipeline.dispatcher.snapshot.inFlight == 1 })
+            guard case .accepted = await pipeline.accept(event, delivery: delivery) else {
+                Issue.record("the webhook was not accepted")
+                return
+            }
+            // The bridge call stored nothing: had it ended undecided, a 202 without this row would have lost the event.
+            #expect(ledger.inboxCount == 1, "accepted without a stored delivery")
+            guard case .outcome(let outcome, firstDecision: true) = await call.value else {
+                Issue.record("the bridge call did not decide")
+                return
+            }
+            #expect(outcome.kind == .accepted)
+            #expect(await eventually { ledger.inboxCount == 0 })
+            #expect(fake.requests.count == 1)
+        }
+    }
+
     @Test("a pending inbox row left by a crash is re-admitted, delivered and cleared")
     func readmission() async throws {
         let ledger = InMemoryLedger()
