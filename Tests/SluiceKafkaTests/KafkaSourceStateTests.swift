@@ -124,6 +124,20 @@ struct KafkaSourceStateTests {
         #expect(state.dueCommits(only: [p0], includingSent: true).map(\.1) == [4])
     }
 
+    /// A partition assigned again has no committed offset of its own: another member may have committed it further
+    /// meanwhile, so its lag is not computed from the offset this member committed before.
+    @Test func aReassignedPartitionForgetsItsOldCommittedOffset() {
+        var state = KafkaSource.State()
+        let tickets = admitFourRecords(into: &state)
+        for ticket in tickets { state.settle(ticket) }
+        state.committed([(p0, 4)], at: .now)
+        #expect(state.snapshot.committed[p0] == 4)
+        state.beginRevoke([p0], lost: false)
+        state.remove([p0])
+        state.assign([p0])
+        #expect(state.snapshot.committed[p0] == nil)
+    }
+
     /// librdkafka retries a commit whose coordinator moved; it can land after a newer one and take the group's
     /// offset back. Its late acknowledgement makes the source send the newer offset again.
     @Test func aStaleCommitLandingLastIsCorrected() {

@@ -39,6 +39,7 @@ extension KafkaSource {
             }
             if now - lastLag >= .seconds(1) {
                 reportLag()
+                reportGauges()
                 lastLag = now
             }
             if !readiness.isReady, lastProbe.map({ now - $0 >= .seconds(2) }) ?? true {
@@ -117,6 +118,14 @@ extension KafkaSource {
     /// Lag per owned partition: the high watermark (from librdkafka's cache) minus the committed offset. A partition
     /// with no commit by this consumer yet and nothing settled (newly assigned, idle) is not reported: its lag is
     /// not known here, and the high watermark alone would read as that many records behind.
+    /// Sets the buffer and pause gauges from the state (the buffer also drains while nothing is fetched, and a
+    /// source with no partition left pauses none).
+    private func reportGauges() {
+        let (buffered, paused) = state.withLock { ($0.undispatched, $0.statistics.paused && !$0.partitions.isEmpty) }
+        metrics.buffered.record(buffered)
+        metrics.paused.record(paused ? 1 : 0)
+    }
+
     private func reportLag() {
         let positions = state.withLock { state in
             state.partitions.map { partition, value in

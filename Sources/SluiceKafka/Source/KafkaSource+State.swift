@@ -164,6 +164,8 @@ extension KafkaSource {
             for partition in assigned {
                 partitions[partition] = Partition(generation: nextGeneration)
                 nextGeneration += 1
+                // Another member may have committed it further since this one last did: unknown until the next commit.
+                statistics.committed[partition] = nil
                 paused.remove(partition)
                 fresh.insert(partition)
             }

@@ -86,6 +86,15 @@ struct KafkaServiceTests {
         }
         let lagLines = ((try? await service.get("/metrics"))?.body ?? "").split(separator: "\n").filter { $0.contains("consumer_lag") }
         #expect(caughtUp, "\(lagLines)")
+        // The buffer and pause gauges follow the buffer as it drains too, not only as fetches fill it.
+        let idle = await eventually {
+            let lines = ((try? await service.get("/metrics"))?.body ?? "").split(separator: "\n").filter {
+                ($0.hasPrefix("sluice_kafka_buffered_records{") || $0.hasPrefix("sluice_kafka_paused{"))
+                    && $0.contains("adapter=\"order-events\"")
+            }
+            return lines.count == 2 && lines.allSatisfy { $0.split(separator: " ").last.flatMap { Double($0) } == 0 }
+        }
+        #expect(idle)
         try await service.stop()
         await fake.stop()
     }
