@@ -115,6 +115,8 @@ public final class KafkaProducer: Sendable {
             for orphan in orphans {
                 orphan.completion(.failure(KafkaError(kind: .shutdown, message: "the producer was closed")))
             }
+            // The client's delivery callback holds `state`: the client is destroyed only once `state` lets it go.
+            state.withLock { $0.client = nil }
         }
     }
 

@@ -42,7 +42,9 @@ extension KafkaSource {
     private func dispatch(_ tickets: ArraySlice<Ticket>) async {
         let ordered = preservesOrder
         let now = ContinuousClock.now
-        let admissions = state.withLock { state in tickets.map { state.admit($0, ordered: ordered, at: now) } }
+        let (admissions, revocations) = state.withLock { state in
+            (tickets.map { state.admit($0, ordered: ordered, at: now) }, state.statistics.revocations)
+        }
         var batchTickets: [Ticket] = []
         var batchEvents: [Event] = []
         batchTickets.reserveCapacity(tickets.count)
@@ -65,15 +67,21 @@ extension KafkaSource {
             refused(refusal, ticket: tickets[index], attempt: 0)
         }
         let taken = refusals.indices.filter { refusals[$0] == nil }
-        await cancelIfLeaving(taken.map { tickets[$0] }, events: taken.map { batchEvents[$0] })
+        await cancelIfLeaving(taken.map { tickets[$0] }, events: taken.map { batchEvents[$0] }, revocationsBefore: revocations)
     }
 
     /// Cancels events the gate took while their partition was being revoked: the revoke's own cancellation came
     /// before the gate had them (they were being mapped and checked), so it missed them, and they would otherwise
     /// run on past the hand-over. They get the gate's budget from now, within the revoke's wait.
-    private func cancelIfLeaving(_ tickets: [Ticket], events: [Event]) async {
+    ///
+    /// `revocationsBefore`: the source's count of revokes when the tickets were admitted (owned, none revoking); when
+    /// no revoke began since, none of them is leaving, and they are not looked up one by one.
+    private func cancelIfLeaving(_ tickets: [Ticket], events: [Event], revocationsBefore: Int? = nil) async {
         guard !tickets.isEmpty else { return }
-        let leaving = state.withLock { state in tickets.indices.filter { state.isLeaving(tickets[$0]) } }
+        let leaving = state.withLock { state -> [Int] in
+            if let revocationsBefore, state.statistics.revocations == revocationsBefore { return [] }
+            return tickets.indices.filter { state.isLeaving(tickets[$0]) }
+        }
         guard !leaving.isEmpty else { return }
         await handler.cancel(events: leaving.map { events[$0] }, reason: "kafka partitions revoked")
     }
