@@ -17,6 +17,8 @@ extension Dispatcher {
     nonisolated func run(_ plan: Plan, remap: Bool) async -> DispatchResult {
         var execution = PlanExecution(plan: plan)
         while !execution.isFinished {
+            // Cut (its budget ended): no further engine call, whatever steps are left.
+            if Task.isCancelled { return .abandoned(reason: "cancelled") }
             let ready = execution.startReadySteps()
             guard !ready.isEmpty else { break }
             let results: [(Int, StepResult)]
@@ -82,6 +84,8 @@ extension Dispatcher {
         var timing = PlanExecution.StepTiming()
         var attempt = 0
         while true {
+            // Cut between attempts (its backoff had just ended): the engine hears nothing more of it.
+            if Task.isCancelled { return .abandoned }
             attempt += 1
             if attempt > 1, plan.adapterVersion != currentVersion(), !remap {
                 return .failed(

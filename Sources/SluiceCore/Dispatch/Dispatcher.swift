@@ -133,8 +133,13 @@ public actor Dispatcher {
         await withTaskCancellationHandler { await runCommands() } onCancel: { sink.finish() }
         // Cancelled: the timers above ended early, so no budget would ever expire; nothing may outlive the task.
         if Task.isCancelled { cutEverything(reason: "the gate was stopped") }
-        while !executions.isEmpty {
-            await withCheckedContinuation { executionsDone = $0 }
+        // Cancelled while the last events settle (after ``finish()``): what still runs is cut then.
+        await withTaskCancellationHandler {
+            while !executions.isEmpty {
+                await withCheckedContinuation { executionsDone = $0 }
+            }
+        } onCancel: {
+            Task { await self.cutEverything(reason: "the gate was stopped") }
         }
     }
 
@@ -268,8 +273,8 @@ public actor Dispatcher {
                 throw .saturated(maxQueued: maxQueued, retryAfter: runtime.suggestedRetryAfter(now: now))
             case .duplicateTask:
                 switch runtime.state(key: key) {
-                case .failed?, .cancelled?:
-                    // Abandoned or failed earlier and redelivered: run it again.
+                case .cancelled?:
+                    // Abandoned earlier and redelivered: run it again.
                     do {
                         try runtime.retry(key)
                     } catch {
@@ -285,7 +290,8 @@ public actor Dispatcher {
                             throw .alreadyInProgress(key: key)
                         }
                     }
-                case .succeeded?:
+                case .succeeded?, .failed?:
+                    // Decided and durable (a rejection too): the caller answers it from the ledger.
                     metrics.recordRefused(saturated: false)
                     throw .alreadyDecided(key: key)
                 default:
@@ -437,9 +443,12 @@ public actor Dispatcher {
     public func cancel(keys: [String], reason: String) {
         // An event whose result is in and being recorded is left to finish (see ``cancel(reason:)``).
         for key in keys where work[key]?.delivered != true {
+            let behind = runtime.keysQueued(behind: key)
             guard let outcome = try? runtime.requestCancellation(key, reason: reason, now: now) else { continue }
             switch outcome {
-            case .cancelled: deliverAbandoned(key, reason: reason)
+            case .cancelled:
+                deliverAbandoned(key, reason: reason)
+                abandonQueued(behind, reason: "an earlier event of its ordering key was abandoned")
             case .draining(let deadline):
                 if work[key]?.cancelReason == nil { work[key]?.cancelReason = reason }
                 schedule(.expire(deadline))
@@ -467,21 +476,30 @@ public actor Dispatcher {
             for key in actions.draining where work[key]?.delivered == true { runtime.withdrawCancellation(key) }
         }
         for id in lateTimers { executions[id]?.cancel() }
-        for key in runtime.expireCancellation(now: GateInstant(nanoseconds: .max)) {
-            if let generation = work[key]?.generation { executions[generation]?.cancel() }
-            deliverAbandoned(key, reason: work[key]?.cancelReason ?? reason)
-        }
+        cutExpired(at: GateInstant(nanoseconds: .max), reason: reason)
+        resumeCapacityWaiters()
         publishGauges()
     }
 
     func expire() {
-        for key in runtime.expireCancellation(now: now) {
-            if let generation = work[key]?.generation { executions[generation]?.cancel() }
-            deliverAbandoned(key, reason: work[key]?.cancelReason ?? runtime.cancellationReason ?? "cancelled")
-        }
+        cutExpired(at: now, reason: runtime.cancellationReason ?? "cancelled")
         startAvailable()
         resumeCapacityWaiters()
         publishGauges()
+    }
+
+    /// Cuts the running events whose budget ended by `instant` (their tasks are cancelled, their results abandoned),
+    /// and abandons the events queued behind them in their ordering lanes: a cut event comes again, and its lane must
+    /// not run a later event of its key first.
+    private func cutExpired(at instant: GateInstant, reason: String) {
+        let followers = runtime.cancellationsDue(now: instant).map { ($0, runtime.keysQueued(behind: $0)) }
+        guard !followers.isEmpty else { return }
+        _ = runtime.expireCancellation(now: instant)
+        for (key, behind) in followers {
+            if let generation = work[key]?.generation { executions[generation]?.cancel() }
+            deliverAbandoned(key, reason: work[key]?.cancelReason ?? reason)
+            abandonQueued(behind, reason: "an earlier event of its ordering key was abandoned")
+        }
     }
 
     private func deliverAbandoned(_ key: String, reason: String) {
@@ -528,7 +546,7 @@ public actor Dispatcher {
     /// that the ledger no longer holds that decision: past the adapter's dedupe window, or pruned. The next
     /// submission of the key is admitted.
     public func forgetDecided(_ key: String) {
-        _ = runtime.forgetSucceeded(key)
+        _ = runtime.forgetDecided(key)
     }
 
     private func publishGauges() {

@@ -128,6 +128,19 @@ extension TaskRuntime {
         }
     }
 
+    /// The in-flight tasks whose cancellation deadline is at or before `now`, in start order: what
+    /// ``expireCancellation(now:)`` abandons.
+    public func cancellationsDue(now: GateInstant) -> [String] {
+        var due: [String] = []
+        var s = running.head
+        while s != Slot.none {
+            let i = Int(s)
+            if let pending = slots[i].cancellation, pending.deadline <= now { due.append(slots[i].key) }
+            s = slots[i].next
+        }
+        return due
+    }
+
     /// Abandons every in-flight task whose cancellation deadline is at or before `now`.
     ///
     /// Each becomes ``TaskState/cancelled(seq:reason:)`` with its cancellation's reason; the owner

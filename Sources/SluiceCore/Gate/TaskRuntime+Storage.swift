@@ -159,14 +159,14 @@ extension TaskRuntime {
         queuedCount -= 1
     }
 
-    /// The keys waiting behind `key`'s task in its ordering lane, in order; none when it is not the lane's active
-    /// task or has no ordering key.
+    /// The keys waiting behind `key`'s task in its ordering lane, in order: the lane's pending tasks when it is the
+    /// lane's active task, those after it when it is pending itself; none when it has no ordering key or has ended.
     public func keysQueued(behind key: String) -> [String] {
         guard let s = slotByKey[key] else { return [] }
         let l = slots[Int(s)].lane
         guard l != Slot.none else { return [] }
         var keys: [String] = []
-        var cursor = lanes[Int(l)].pending.head
+        var cursor = slots[Int(s)].place == .pending ? slots[Int(s)].next : lanes[Int(l)].pending.head
         while cursor != Slot.none {
             keys.append(slots[Int(cursor)].key)
             cursor = slots[Int(cursor)].next
@@ -220,13 +220,18 @@ extension TaskRuntime {
         }
     }
 
-    /// Forgets a key that ended `succeeded`, so that it may be admitted again: its owner found that the
-    /// decision no longer holds (past the adapter's dedupe window, or pruned from the ledger). Returns whether
-    /// the key was forgotten (false for a key unknown or not succeeded).
-    public mutating func forgetSucceeded(_ key: String) -> Bool {
-        guard let s = slotByKey[key], case .succeeded = slots[Int(s)].state else { return false }
-        forget(s)
-        return true
+    /// Forgets a key that ended decided (`succeeded`, or `failed`: a rejection recorded), so that it may be admitted
+    /// again: its owner found that the decision no longer holds (past the adapter's dedupe window, or pruned from the
+    /// ledger). Returns whether the key was forgotten (false for a key unknown or not decided).
+    public mutating func forgetDecided(_ key: String) -> Bool {
+        guard let s = slotByKey[key] else { return false }
+        switch slots[Int(s)].state {
+        case .succeeded, .failed:
+            forget(s)
+            return true
+        default:
+            return false
+        }
     }
 
     /// Drops a terminal task entirely: its key is unknown afterwards and may be admitted again.

@@ -34,6 +34,71 @@ struct DispatcherAbandonmentTests {
         #expect(engine.calls.map(\.idempotencyKey).filter { $0 != "other" } == ["first", "first", "second"])
     }
 
+    /// An event cut when its cancellation budget ends comes again from its source: the later events of its ordering
+    /// key that were not part of the cancellation (admitted after it, or from elsewhere) are abandoned with it, not
+    /// started in its place.
+    @Test func aCutEventTakesTheRestOfItsLaneWithIt() async throws {
+        let engine = ScriptedEngine([.hang], otherwise: .outcome(.accepted))
+        let results = ResultBox()
+        try await withDispatcher(engine: engine) { dispatcher, clock in
+            try await dispatcher.submit(PlanFactory.plan("first", orderingKey: "o"), completion: results.completion(for: "first"))
+            try await dispatcher.submit(PlanFactory.plan("second", orderingKey: "o"), completion: results.completion(for: "second"))
+            await engine.waitForCalls(1)
+            await dispatcher.cancel(keys: ["first"], reason: "partition revoked")
+            clock.advance(by: .seconds(3))
+            guard case .abandoned = await results.result("first") else { Issue.record("first was not cut"); return }
+            guard case .abandoned(let reason) = await results.result("second") else {
+                Issue.record("second ran before the first was delivered again")
+                return
+            }
+            #expect(reason.contains("earlier event of its ordering key"))
+        }
+        #expect(engine.calls.map(\.idempotencyKey) == ["first"])
+    }
+
+    /// Cancelling a queued event (one per call, as a revoke's handler may) abandons the events queued behind it in
+    /// its lane too: they would otherwise run before it comes back.
+    @Test func aCancelledQueuedEventTakesTheEventsBehindItWithIt() async throws {
+        let engine = ScriptedEngine([.gate], otherwise: .outcome(.accepted))
+        let results = ResultBox()
+        try await withDispatcher(engine: engine) { dispatcher, _ in
+            for key in ["first", "second", "third"] {
+                try await dispatcher.submit(PlanFactory.plan(key, orderingKey: "o"), completion: results.completion(for: key))
+            }
+            await engine.waitForCalls(1)
+            await dispatcher.cancel(keys: ["second"], reason: "partition revoked")
+            engine.release(1)
+            #expect(await results.result("first").outcome?.kind == .accepted)
+            guard case .abandoned = await results.result("second") else { Issue.record("second was not abandoned"); return }
+            guard case .abandoned(let reason) = await results.result("third") else {
+                Issue.record("third ran before the second was delivered again")
+                return
+            }
+            #expect(reason.contains("earlier event of its ordering key"))
+        }
+        #expect(engine.calls.map(\.idempotencyKey) == ["first"])
+    }
+
+    /// A key whose rejection is recorded is decided like an accepted one: submitted again, it is refused as decided
+    /// (the caller answers it from the ledger), not run against the engine a second time.
+    @Test func aRejectedKeyIsDecided() async throws {
+        let engine = ScriptedEngine([.outcome(.rejected, .malformedPayload)], otherwise: .outcome(.accepted))
+        try await withDispatcher(engine: engine) { dispatcher, _ in
+            let first = try await dispatcher.dispatch(PlanFactory.plan("k"))
+            #expect(first.outcome?.kind == .rejected)
+            await #expect {
+                try await dispatcher.submit(PlanFactory.plan("k")) { _ in }
+            } throws: { error in
+                if case DispatchAdmissionError.alreadyDecided = error { true } else { false }
+            }
+            // Past its dedupe window (the ledger no longer has it), the key is forgotten and admitted again.
+            await dispatcher.forgetDecided("k")
+            let again = try await dispatcher.dispatch(PlanFactory.plan("k"))
+            #expect(again.outcome?.kind == .accepted)
+        }
+        #expect(engine.calls.count == 2)
+    }
+
     /// A step the engine refuses ends the event at once: its independent sibling, waiting out a long
     /// Retry-After, stops instead of holding the event's slot.
     @Test func aFatalStepStopsItsSiblings() async throws {
