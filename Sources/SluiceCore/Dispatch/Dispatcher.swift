@@ -382,6 +382,9 @@ public actor Dispatcher {
     /// The keys of the events admitted and not yet settled (queued, running, or being recorded).
     public var activeKeys: [String] { Array(work.keys) }
 
+    /// Whether an event of this key is admitted and not yet settled.
+    public func isActive(_ key: String) -> Bool { work[key] != nil }
+
     /// How many events a pull source may fetch now.
     public var pullCapacity: Int { runtime.pullCapacity }
 

@@ -38,9 +38,11 @@ extension AdapterPipeline: WebhookSink {
             switch error {
             case .saturated(_, let retryAfter): return .saturated(retryAfter: retryAfter)
             case .alreadyInProgress, .alreadyDecided:
-                // The key is running here (or was just decided), but perhaps from a source that stored nothing: a
-                // bridge call, which may yet end undecided. This delivery is stored too, so that `202` always means
-                // stored; its row waits for the key's run and is cleared with its decision (or runs, if it has none).
+                // A stored delivery of this key is on its way: this one adds nothing.
+                if inboxInHand.holdsRow(forKey: key) { return accepted }
+                // The key is running here from a source that stored nothing (a bridge call, which may yet end
+                // undecided). This delivery is stored, so that `202` always means stored; its row waits for the
+                // key's run and is cleared with its decision (or runs, if there is none).
                 reserved = false
             case .cancelling(let reason): return .unavailable(reason: "not accepting events: \(reason)", retryAfter: .seconds(5))
             case .modeRefused(let mode): return .unavailable(reason: "adapter '\(adapter.name)' is \(mode.rawValue)", retryAfter: nil)
@@ -82,7 +84,11 @@ extension AdapterPipeline: WebhookSink {
                 reason: ledgerFailure("the inbox could not store the event", error), retryAfter: .seconds(1))
         }
         metrics.recordInboxAppend(ContinuousClock.now - started)
-        _ = inboxInHand.take(inboxID)
+        guard inboxInHand.take(inboxID) else {
+            // A sweep found the row first (the append took longer than a sweep's minimum age): it delivers it.
+            await releaseReservation()
+            return accepted
+        }
         var durable = plan
         durable.sourcePosition = .inbox(id: inboxID)
         let trace = EventTrace.start(durable, source: "webhook", name: spanName)
@@ -115,7 +121,7 @@ extension AdapterPipeline: WebhookSink {
 
     /// ``readmit(_:)`` of a row in hand; `kept` when the row stays in hand though it is not admitted (it is looked
     /// at again when another replica's claim on its key ends).
-    private func readmitTaken(_ item: InboxItem) async -> (result: ReadmissionResult, kept: Bool) {
+    private func readmitTaken(_ item: InboxItem, attempt: Int = 0) async -> (result: ReadmissionResult, kept: Bool) {
         let delivery = item.delivery
         let event: Event
         do {
@@ -156,7 +162,7 @@ extension AdapterPipeline: WebhookSink {
             }
             let trace = EventTrace.start(plan, source: "inbox", name: spanName)
             let result = await trace.within {
-                await admitDurable(plan, inboxID: item.id, delivery: delivery, waiting: true, trace: trace)
+                await admitDurable(plan, inboxID: item.id, delivery: delivery, waiting: true, attempt: attempt, trace: trace)
             }
             return (result, false)
         }
@@ -185,6 +191,7 @@ extension AdapterPipeline: WebhookSink {
         _ plan: Plan, inboxID: Int64, delivery: Delivery, waiting: Bool, reserved: Bool = false, attempt: Int = 0,
         trace: EventTrace
     ) async -> ReadmissionResult {
+        inboxInHand.attach(key: plan.idempotencyKey, to: inboxID)
         let result = await admitRow(
             plan, inboxID: inboxID, delivery: delivery, waiting: waiting, reserved: reserved, attempt: attempt, trace: trace)
         letGo(inboxID, after: result)
@@ -255,6 +262,17 @@ extension AdapterPipeline: WebhookSink {
                         trace.end(note: "left in the inbox")
                         return .left(reason: "the key '\(plan.idempotencyKey)' is still in progress from another row")
                     }
+                    // With a shared ledger, a run that ended undecided let its claim go: this row claims the key
+                    // before it runs, and keeps waiting while another replica holds it.
+                    if await dispatcher.isActive(plan.idempotencyKey) { continue }
+                    switch try? await claim(plan.idempotencyKey) {
+                    case .decided(let known)?:
+                        let settlement = await record(known, commands: [], inboxID: inboxID, delivery: nil)
+                        trace.end(note: "decided by another replica")
+                        return readmissionResult(of: settlement)
+                    case .held?, nil: continue
+                    case .proceed?: break
+                    }
                 case .cancelling(let reason):
                     trace.end(note: "left in the inbox")
                     return .left(reason: reason)
@@ -279,7 +297,9 @@ extension AdapterPipeline {
         }
     }
 
-    /// Admits an inbox row again after a backoff (1 s, doubling up to 30 s) once its event ended undecided.
+    /// Admits an inbox row again after a backoff (1 s, doubling up to 30 s) once its event ended undecided, as a
+    /// re-admission: the ledger is asked first, and with a shared ledger the key is claimed again (the undecided run
+    /// let its claim go, and another replica's sweep may have taken the row up meanwhile).
     func admitAgainLater(_ plan: Plan, inboxID: Int64, delivery: Delivery, attempt: Int) {
         let delay = Duration.seconds(min(30, 1 << min(attempt, 5)))
         logger.warning(
@@ -287,11 +307,8 @@ extension AdapterPipeline {
             metadata: ["idempotency_key": "\(plan.idempotencyKey)", "inbox.id": "\(inboxID)", "retry_in": "\(delay)"])
         Task {
             try? await Task.sleep(for: delay)
-            let trace = EventTrace.start(plan, source: "inbox", name: self.spanName)
-            await trace.within {
-                _ = await self.admitDurable(
-                    plan, inboxID: inboxID, delivery: delivery, waiting: true, attempt: attempt + 1, trace: trace)
-            }
+            let (result, kept) = await self.readmitTaken(InboxItem(id: inboxID, delivery: delivery), attempt: attempt + 1)
+            self.letGo(inboxID, after: result, kept: kept)
         }
     }
 }

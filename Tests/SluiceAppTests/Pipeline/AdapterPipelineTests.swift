@@ -162,6 +162,49 @@ struct AdapterPipelineTests {
         }
     }
 
+    @Test("a duplicate of a webhook whose stored delivery is on its way is accepted without a second row")
+    func aDuplicateOfAStoredDeliveryIsNotStoredAgain() async throws {
+        try await withPipeline { pipeline, fake, ledger in
+            fake.inject(.delay(.milliseconds(600)))
+            let (event, delivery) = try orderDelivery(id: "evt_dd", order: 56)
+            for _ in 0..<3 {
+                guard case .accepted = await pipeline.accept(event, delivery: delivery) else {
+                    Issue.record("a delivery was not accepted")
+                    return
+                }
+            }
+            #expect(ledger.inboxCount == 1, "each duplicate was stored")
+            #expect(await eventually { ledger.inboxCount == 0 })
+            #expect(fake.requests.count == 1)
+        }
+    }
+
+    @Test("with a shared ledger, a row admitted again after its run ended undecided claims its key first: another replica that took it up meanwhile keeps it")
+    func anUndecidedRowClaimsItsKeyBeforeItRunsAgain() async throws {
+        let ledger = InMemoryLedger()
+        try await withPipeline(ledger: ledger, options: PipelineOptions(claimOwner: "this-replica")) { pipeline, fake, ledger in
+            fake.inject(.status(401))  // this run ends undecided and lets its claim go
+            let (event, delivery) = try orderDelivery(id: "evt_uc", order: 57)
+            guard case .accepted = await pipeline.accept(event, delivery: delivery) else {
+                Issue.record("the webhook was not accepted")
+                return
+            }
+            // Another replica's sweep takes the row up during this one's backoff (1 s), and holds the key for 3 s.
+            let taken = await eventually {
+                guard await pipeline.dispatcher.snapshot.inFlight == 0 else { return false }
+                let claim = try? await ledger.claim(adapter: "orders", idempotencyKey: "evt_uc", owner: "other-replica", for: .seconds(3))
+                if case .claimed? = claim { return true }
+                return false
+            }
+            #expect(taken)
+            try await Task.sleep(for: .seconds(2))
+            #expect(fake.requests.count == 1, "the row ran again while another replica held its key")
+            // The other replica died: its claim ends, and this one delivers the row.
+            #expect(await eventually(timeout: .seconds(10)) { ledger.inboxCount == 0 })
+            #expect(fake.requests.count == 2)
+        }
+    }
+
     @Test("a pending inbox row left by a crash is re-admitted, delivered and cleared")
     func readmission() async throws {
         let ledger = InMemoryLedger()
