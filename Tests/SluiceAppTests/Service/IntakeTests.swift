@@ -24,14 +24,7 @@ struct IntakeTests {
 
     @Test("an inbox that cannot be read at start-up is read again; intake opens after the rows are admitted")
     func unreadableInboxIsReadAgain() async throws {
-        let ledger = InMemoryLedger()
-        let (_, delivery) = try orderDelivery(id: "evt_rr", order: 51)
-        _ = try await ledger.appendInbox(delivery)
-        ledger.failInboxReads(2)
-        try await withPipeline(ledger: ledger) { pipeline, fake, ledger in
-            let intake = Intake()
-            let readmission = InboxReadmission(
-                ledger: ledger, pipelines: ["orders": pipeline], intake: intake, logger: Logger(label: "test"))
+        try await withUnreadableInbox(id: "evt_rr", order: 51, failures: 2) { readmission, intake, fake, ledger in
             await readmission.run()
             #expect(intake.isOpen)
             #expect(await eventually { ledger.inboxCount == 0 })
@@ -41,14 +34,8 @@ struct IntakeTests {
 
     @Test("a row start-up could not re-admit (the inbox was unreadable) is delivered by a later sweep, not at the next start")
     func aRowLeftAtStartUpIsSweptUp() async throws {
-        let ledger = InMemoryLedger()
-        let (_, delivery) = try orderDelivery(id: "evt_sw", order: 53)
-        _ = try await ledger.appendInbox(delivery)
-        ledger.failInboxReads(1)
-        try await withPipeline(ledger: ledger) { pipeline, fake, ledger in
-            let intake = Intake()
-            var readmission = InboxReadmission(
-                ledger: ledger, pipelines: ["orders": pipeline], intake: intake, logger: Logger(label: "test"))
+        try await withUnreadableInbox(id: "evt_sw", order: 53, failures: 1) { readmission, intake, fake, ledger in
+            var readmission = readmission
             readmission.readPatience = .zero
             readmission.sweepInterval = .milliseconds(100)
             readmission.sweepMinimumAge = .zero
@@ -58,6 +45,22 @@ struct IntakeTests {
             #expect(fake.workflow("order-53") != nil)
             running.cancel()
             await running.value
+        }
+    }
+
+    /// One inbox row, the first `failures` reads of the inbox failing, and the re-admission service of its pipeline.
+    private func withUnreadableInbox(
+        id: String, order: Int, failures: Int,
+        _ body: (InboxReadmission, Intake, DurableWorkflowFake, InMemoryLedger) async throws -> Void
+    ) async throws {
+        let ledger = InMemoryLedger()
+        _ = try await ledger.appendInbox(try orderDelivery(id: id, order: order).1)
+        ledger.failInboxReads(failures)
+        try await withPipeline(ledger: ledger) { pipeline, fake, ledger in
+            let intake = Intake()
+            let readmission = InboxReadmission(
+                ledger: ledger, pipelines: ["orders": pipeline], intake: intake, logger: Logger(label: "test"))
+            try await body(readmission, intake, fake, ledger)
         }
     }
 
