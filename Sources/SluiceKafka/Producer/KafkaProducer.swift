@@ -97,13 +97,22 @@ public final class KafkaProducer: Sendable {
         let first = try makeClient()
         state.withLock { $0.client = first }
         self.pollThread = KafkaPollThread(name: "sluice-produce") {
+            // Replaced clients, destroyed here (`rd_kafka_destroy` blocks) once no `send` holds one any more.
+            var retired: [RDKafkaClient] = []
             while state.withLock({ $0.running }) {
                 guard let client = state.withLock({ $0.client }) else { return }
                 client.poll(timeoutMs: 50)
-                if let fatal = client.fatalClientError() {
+                if let fatal = client.fatalClientError(),
                     Self.replace(client, after: fatal, makeClient: makeClient, state: state, logger: logger)
+                {
+                    retired.append(client)
+                }
+                var index = 0
+                while index < retired.count {
+                    if isKnownUniquelyReferenced(&retired[index]) { retired.remove(at: index) } else { index += 1 }
                 }
             }
+            retired.removeAll()
             if let client = state.withLock({ $0.client }) {
                 _ = client.flush(timeoutMs: state.withLock { $0.flushTimeoutMs })
                 client.poll(timeoutMs: 0)
@@ -145,17 +154,18 @@ public final class KafkaProducer: Sendable {
     /// Replaces a client that hit a fatal error (on the poll thread): new records go to a new client at once, the
     /// old one's records get their delivery reports while it drains (at most 5 s: librdkafka fails what it had
     /// queued at once, and reports what was in flight when the brokers answer), and what it never reported fails.
+    /// - Returns: whether `old` was replaced (false when no new client could be created; tried again on the next turn).
     private static func replace(
         _ old: RDKafkaClient, after fatal: KafkaError, makeClient: () throws(KafkaError) -> RDKafkaClient,
         state: Locked<State>, logger: Logger
-    ) {
+    ) -> Bool {
         let fresh: RDKafkaClient
         do {
             fresh = try makeClient()
         } catch {
             logger.error("kafka producer: cannot create a new producer after a fatal error (trying again): \(error)")
             Thread.sleep(forTimeInterval: 1)
-            return
+            return false
         }
         let retired = state.withLock { state -> Int in
             state.client = fresh
@@ -176,6 +186,7 @@ public final class KafkaProducer: Sendable {
         }
         let failure = Self.replacedError(fatal)
         for orphan in orphans { orphan.completion(.failure(failure)) }
+        return true
     }
 
     /// What a record given to a client that hit a fatal error fails with: retriable, since the next `send` goes to
