@@ -20,7 +20,7 @@ struct InboxReadmission: Service {
     let pageSize = 500
 
     /// How long re-admission keeps trying to read the inbox (a ledger restarting) before it opens intake
-    /// anyway, leaving the rows for the next sweep.
+    /// anyway, leaving the rows for a later sweep or start.
     var readPatience: Duration = .seconds(60)
     /// How often the inbox is swept for rows left behind; nil: only at start-up.
     var sweepInterval: Duration?

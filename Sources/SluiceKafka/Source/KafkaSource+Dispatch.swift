@@ -66,22 +66,19 @@ extension KafkaSource {
             guard let refusal else { continue }
             refused(refusal, ticket: tickets[index], attempt: 0)
         }
-        let taken = refusals.indices.filter { refusals[$0] == nil }
-        await cancelIfLeaving(taken.map { tickets[$0] }, events: taken.map { batchEvents[$0] }, revocationsBefore: revocations)
+        // Owned and not revoking when admitted: only a revoke begun since can have made some of them leave.
+        if state.withLock({ $0.statistics.revocations }) != revocations {
+            let taken = refusals.indices.filter { refusals[$0] == nil }
+            await cancelIfLeaving(taken.map { tickets[$0] }, events: taken.map { batchEvents[$0] })
+        }
     }
 
     /// Cancels events the gate took while their partition was being revoked: the revoke's own cancellation came
     /// before the gate had them (they were being mapped and checked), so it missed them, and they would otherwise
     /// run on past the hand-over. They get the gate's budget from now, within the revoke's wait.
-    ///
-    /// `revocationsBefore`: the source's count of revokes when the tickets were admitted (owned, none revoking); when
-    /// no revoke began since, none of them is leaving, and they are not looked up one by one.
-    private func cancelIfLeaving(_ tickets: [Ticket], events: [Event], revocationsBefore: Int? = nil) async {
+    private func cancelIfLeaving(_ tickets: [Ticket], events: [Event]) async {
         guard !tickets.isEmpty else { return }
-        let leaving = state.withLock { state -> [Int] in
-            if let revocationsBefore, state.statistics.revocations == revocationsBefore { return [] }
-            return tickets.indices.filter { state.isLeaving(tickets[$0]) }
-        }
+        let leaving = state.withLock { state in tickets.indices.filter { state.isLeaving(tickets[$0]) } }
         guard !leaving.isEmpty else { return }
         await handler.cancel(events: leaving.map { events[$0] }, reason: "kafka partitions revoked")
     }
