@@ -70,7 +70,7 @@ public final class EngineHTTPClient: Sendable {
         let started = ContinuousClock.now
         do {
             let response = try await client.execute(outgoing, deadline: deadline)
-            let buffer = try await response.body.collect(upTo: Self.maximumResponseBytes)
+            let buffer = try await Self.collect(response.body, by: deadline)
             let answer = EngineHTTPResponse(
                 status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"),
                 body: Array(buffer.readableBytesView))
@@ -90,6 +90,23 @@ public final class EngineHTTPClient: Sendable {
                     "error": "\(classified)",
                 ])
             throw classified
+        }
+    }
+
+    /// Reads the whole answer body by `deadline`, or fails with `deadlineExceeded`: AsyncHTTPClient's own deadline
+    /// ends with the answer's head, and a peer that stalls in the middle of the body (a half-open connection, a
+    /// stuck proxy) would otherwise hold the call for ever.
+    static func collect(_ body: HTTPClientResponse.Body, by deadline: NIODeadline) async throws -> ByteBuffer {
+        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await body.collect(upTo: maximumResponseBytes) }
+            group.addTask {
+                let remaining = max(0, (deadline - .now()).nanoseconds)
+                try await Task.sleep(nanoseconds: UInt64(remaining))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard case let buffer?? = try await group.next() else { throw HTTPClientError.deadlineExceeded }
+            return buffer
         }
     }
 
@@ -135,8 +152,13 @@ public final class EngineHTTPClient: Sendable {
         return String(path.prefix { $0 != "?" })
     }
 
+    /// The duration as NIO's time amount, saturating (a wait of billions of seconds asked by a bridge caller must
+    /// not overflow).
     static func timeAmount(_ duration: Duration) -> TimeAmount {
         let (seconds, attoseconds) = duration.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return .nanoseconds(seconds < 0 ? .min : .max) }
+        let (total, overflowAgain) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return .nanoseconds(overflowAgain ? (seconds < 0 ? .min : .max) : total)
     }
 }

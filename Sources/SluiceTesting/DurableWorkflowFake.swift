@@ -135,6 +135,10 @@ extension DurableWorkflowFake {
                 var response = route(request)
                 response.delivery = .truncated(bytes: response.body.count / 2)
                 return response
+            case .stalledBody:
+                var response = route(request)
+                response.delivery = .stalled(bytes: response.body.count / 2)
+                return response
             case .nonJSON(let status):
                 return .text(status, "<html><body><h1>\(status) Bad Gateway</h1></body></html>", contentType: "text/html")
             case .partialJSON:

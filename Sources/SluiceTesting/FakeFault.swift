@@ -7,6 +7,8 @@ public enum FakeFault: Sendable, Hashable {
     case delay(Duration)
     /// Answer normally, but cut the body in half and close the connection.
     case truncated
+    /// Answer normally, but send only half the body, then nothing more for a minute (a stalled peer).
+    case stalledBody
     /// Answer with this status and an HTML body (a proxy in the way).
     case nonJSON(status: Int)
     /// A complete 2xx answer whose body is cut JSON text.

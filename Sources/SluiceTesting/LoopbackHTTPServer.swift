@@ -94,7 +94,7 @@ public final class LoopbackHTTPServer: Sendable {
                     switch response.delivery {
                     case .closeWithoutAnswer:
                         return
-                    case .complete, .truncated:
+                    case .complete, .truncated, .stalled:
                         var headers = HTTPHeaders(response.headers)
                         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
                         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
@@ -104,6 +104,13 @@ public final class LoopbackHTTPServer: Sendable {
                             try await outbound.write(contentsOf: [
                                 .head(responseHead), .body(.byteBuffer(ByteBuffer(bytes: response.body.prefix(bytes)))),
                             ])
+                            return
+                        }
+                        if case .stalled(let bytes) = response.delivery {
+                            try await outbound.write(contentsOf: [
+                                .head(responseHead), .body(.byteBuffer(ByteBuffer(bytes: response.body.prefix(bytes)))),
+                            ])
+                            try? await Task.sleep(for: .seconds(60))
                             return
                         }
                         var parts: [HTTPServerResponsePart] = [.head(responseHead)]

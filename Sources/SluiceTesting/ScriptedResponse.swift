@@ -10,6 +10,9 @@ public struct ScriptedResponse: Sendable {
         case truncated(bytes: Int)
         /// The connection closes without any answer.
         case closeWithoutAnswer
+        /// Headers announcing the whole body, then only the first `bytes` bytes, then nothing more for a minute
+        /// (a stalled peer, a half-open connection).
+        case stalled(bytes: Int)
     }
 
     public var status: Int

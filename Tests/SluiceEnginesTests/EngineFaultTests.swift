@@ -1,8 +1,9 @@
 import Foundation
 import Logging
+import NIOCore
 import NIOHTTP1
 import SluiceCore
-import SluiceEngines
+@testable import SluiceEngines
 import SluiceTesting
 import Testing
 
@@ -89,6 +90,25 @@ struct EngineFaultTests {
             #expect(error?.kind == .retryable)
             #expect(error?.reason == "timeout")
         }
+    }
+
+    @Test("an answer whose body stalls after its head times out (retryable) at the call's deadline")
+    func stalledBody() async throws {
+        try await withFake(timeout: .milliseconds(300)) { fake, engine in
+            fake.inject(.stalledBody)
+            let started = ContinuousClock.now
+            let error = await engineError { _ = try await engine.execute(command, adapter: "a") }
+            #expect(error?.kind == .retryable)
+            #expect(error?.reason == "timeout")
+            #expect(ContinuousClock.now - started < .seconds(5), "the stalled body held the call")
+        }
+    }
+
+    @Test("a wait of billions of seconds saturates instead of overflowing")
+    func hugeTimeoutsSaturate() {
+        #expect(EngineHTTPClient.timeAmount(.seconds(10_000_000_000)) == .nanoseconds(.max))
+        #expect(EngineHTTPClient.timeAmount(.seconds(-10_000_000_000)) == .nanoseconds(.min))
+        #expect(EngineHTTPClient.timeAmount(.milliseconds(1_500)) == .milliseconds(1_500))
     }
 
     @Test("connection refused and engine down are retryable transport errors")
