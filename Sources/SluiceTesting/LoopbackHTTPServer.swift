@@ -100,18 +100,15 @@ public final class LoopbackHTTPServer: Sendable {
                         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
                         let responseHead = HTTPResponseHead(
                             version: .http1_1, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
-                        if case .truncated(let bytes) = response.delivery {
+                        switch response.delivery {
+                        case .truncated(let bytes), .stalled(let bytes):
                             try await outbound.write(contentsOf: [
                                 .head(responseHead), .body(.byteBuffer(ByteBuffer(bytes: response.body.prefix(bytes)))),
                             ])
+                            // Truncated: the connection closes now. Stalled: it stays silent for a minute first.
+                            if case .stalled = response.delivery { try? await Task.sleep(for: .seconds(60)) }
                             return
-                        }
-                        if case .stalled(let bytes) = response.delivery {
-                            try await outbound.write(contentsOf: [
-                                .head(responseHead), .body(.byteBuffer(ByteBuffer(bytes: response.body.prefix(bytes)))),
-                            ])
-                            try? await Task.sleep(for: .seconds(60))
-                            return
+                        case .complete, .closeWithoutAnswer: break
                         }
                         var parts: [HTTPServerResponsePart] = [.head(responseHead)]
                         if !response.body.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(bytes: response.body)))) }
