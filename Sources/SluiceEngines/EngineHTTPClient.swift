@@ -73,6 +73,7 @@ public final class EngineHTTPClient: Sendable {
             let buffer = try await Self.collect(response.body, by: deadline)
             let answer = EngineHTTPResponse(
                 status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"),
+                location: response.headers.first(name: "Location"),
                 body: Array(buffer.readableBytesView))
             logger.debug(
                 "engine answered",

@@ -5,11 +5,14 @@ public struct EngineHTTPResponse: Sendable {
     public var status: Int
     /// `Retry-After`, when present.
     public var retryAfter: String?
+    /// `Location`, when present (a redirect names where the engine is).
+    public var location: String?
     public var body: [UInt8]
 
-    public init(status: Int, retryAfter: String? = nil, body: [UInt8]) {
+    public init(status: Int, retryAfter: String? = nil, location: String? = nil, body: [UInt8]) {
         self.status = status
         self.retryAfter = retryAfter
+        self.location = location
         self.body = body
     }
 

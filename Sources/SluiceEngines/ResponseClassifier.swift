@@ -9,7 +9,11 @@ public enum ResponseClassifier {
     /// - 401, 403 → fatal (`unauthorized`, `forbidden`): every call would fail the same way.
     /// - 408, 429, 5xx → retryable (`timeout`, `rate_limited`, `server_error`/`unavailable`), with
     ///   `Retry-After` read as seconds or an HTTP date.
-    /// - 404 `namespace_not_found`, 404 without a reason (no such route) and 405 → fatal `configuration`.
+    /// - Answers that every call would get alike, because of how Sluice is set up rather than what it sends → fatal
+    ///   `configuration`: a redirect (301, 302, 303, 307, 308: Sluice follows none, so an `http://` URL answered
+    ///   with a redirect to `https://` fails every call), 404 `namespace_not_found`, 404 without a reason (no such
+    ///   route), 405, 400 `missing_control_plane_version` / `unsupported_control_plane_version` (a proxy that
+    ///   strips or rewrites Sluice's headers) and 415 (a proxy that rewrites the content type).
     /// - other statuses → non-retryable, with the body's `reason` when it has one.
     ///
     /// - Parameters:
@@ -31,6 +35,21 @@ public enum ResponseClassifier {
         case 502, 503, 504:
             return .retryable(bodyReason ?? "unavailable", detail, retryAfter: retryAfter, statusCode: status)
         case 500...599: return .retryable("server_error", detail, retryAfter: retryAfter, statusCode: status)
+        case 301, 302, 303, 307, 308:
+            let target = response.location.map { " to \($0)" } ?? ""
+            return .fatal(
+                "configuration", "the engine redirected\(target), and Sluice follows no redirect; set the engine URL to where it points",
+                statusCode: status)
+        case 400 where bodyReason == "missing_control_plane_version" || bodyReason == "unsupported_control_plane_version":
+            return .fatal(
+                "configuration",
+                "the server did not get Sluice's X-Durable-Workflow-Control-Plane-Version header (a proxy in between may strip it): \(detail)",
+                statusCode: status)
+        case 415:
+            return .fatal(
+                "configuration",
+                "the server refused the content type Sluice sends, application/json (a proxy in between may rewrite it): \(detail)",
+                statusCode: status)
         case 404 where bodyReason == "namespace_not_found":
             return .fatal("configuration", "namespace not found: \(detail)", statusCode: status)
         case 404 where bodyReason == nil || bodyReason == "not_found", 405:

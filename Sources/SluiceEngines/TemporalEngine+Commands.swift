@@ -111,8 +111,16 @@ extension TemporalEngine {
                 controlPlaneOutcome: "update_completed")
         }
         let stage = json["stage"]?.stringValue ?? ""
-        if stage.hasSuffix("_ACCEPTED") || stage.hasSuffix("_COMPLETED") {
+        if stage.hasSuffix("_COMPLETED") || (stage.hasSuffix("_ACCEPTED") && command.target.waitFor != .completed) {
             return .forCommand(command, adapter: adapter, kind: .accepted, workflowID: workflowID, runID: runID)
+        }
+        if stage.hasSuffix("_ACCEPTED") {
+            // Temporal's long poll ended first: the handler still runs, and a failure of it would go unseen if this
+            // were recorded as accepted. Sent again with the same update id, the call attaches to the same update.
+            throw .retryable(
+                "update_not_completed",
+                "the update was accepted but did not complete within Temporal's wait; send it again with the same id",
+                statusCode: response.status)
         }
         throw .retryable(
             "update_not_accepted",

@@ -138,6 +138,7 @@ extension DurableWorkflowFake.Core {
             fields["command_id"] = .string(commandID)
             fields["update_status"] = .string(waitFor == "completed" ? "completed" : "accepted")
             fields["wait_for"] = .string(waitFor)
+            fields["wait_timed_out"] = false
             return controlPlaneAnswer(
                 waitFor == "completed" ? 200 : 202, operation: "update", fields: fields,
                 outcome: waitFor == "completed" ? "update_completed" : nil)

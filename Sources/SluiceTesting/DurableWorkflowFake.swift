@@ -153,6 +153,19 @@ extension DurableWorkflowFake {
                     reason: reason)
                 if let retryAfter { response.headers.append(("Retry-After", retryAfter)) }
                 return response
+            case .updateWaitTimesOut:
+                var response = route(request)
+                guard case .object(var object)? = try? JSONParser.parse(response.body),
+                    object["update_status"]?.stringValue == "completed", case .object(var nested)? = object["control_plane"]
+                else { return response }
+                object["update_status"] = "accepted"
+                object["wait_timed_out"] = true
+                object["outcome"] = .null
+                nested["outcome"] = .null
+                object["control_plane"] = .object(nested)
+                response.status = 202
+                response.body = JSONWriter.bytes(.object(object))
+                return response
             case .outcomeVersion(let version):
                 var response = route(request)
                 if case .object(var object)? = try? JSONParser.parse(response.body) {

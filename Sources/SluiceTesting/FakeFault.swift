@@ -20,4 +20,8 @@ public enum FakeFault: Sendable, Hashable {
     /// Answer with this status and a control-plane-shaped body (no outcome, this reason), as the server's
     /// start does for `503 external_payload_storage_unavailable`.
     case controlPlaneError(Int, reason: String, retryAfter: String? = nil)
+    /// A control-plane update that waits for `completed` is taken, but its wait ends first: `202` with
+    /// `update_status: accepted`, `wait_timed_out: true` and no outcome. Sent again with the same `request_id`,
+    /// the update is found completed.
+    case updateWaitTimesOut
 }

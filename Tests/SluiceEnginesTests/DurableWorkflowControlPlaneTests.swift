@@ -124,6 +124,28 @@ struct DurableWorkflowControlPlaneTests {
         }
     }
 
+    /// A handler failure after the server's wait ended would go unseen if the update were recorded as accepted.
+    @Test("an update that asked for completed and is answered while only accepted is retried, not recorded accepted")
+    func updateNotCompletedIsRetryable() async throws {
+        try await withFake(mode: .controlPlane) { fake, engine in
+            fake.addWorkflow("order-1", type: "t")
+            fake.inject([.updateWaitTimesOut])
+            let update = Commands.update(key: "u-slow", workflowID: "order-1", waitFor: .completed)
+            let error = await engineError { _ = try await engine.execute(update, adapter: "a") }
+            #expect(error?.kind == .retryable)
+            #expect(error?.reason == "update_not_completed")
+            // Sent again with the same request_id: the same update, now completed.
+            let again = try await engine.execute(update, adapter: "a")
+            #expect(again.kind == .accepted)
+            #expect(again.controlPlaneOutcome == "update_completed")
+            #expect(fake.workflow("order-1")?.updates.count == 1)
+            // An update that asked only for accepted is accepted as before.
+            fake.inject([.updateWaitTimesOut])
+            let accepted = try await engine.execute(Commands.update(key: "u-acc", workflowID: "order-1"), adapter: "a")
+            #expect(accepted.kind == .accepted)
+        }
+    }
+
     @Test("a validation failure (not control-plane shaped) is a non-retryable error")
     func validation() async throws {
         try await withFake(mode: .controlPlane) { _, engine in

@@ -161,7 +161,25 @@ struct EngineFaultTests {
         await fake.stop()
         #expect(response.status == 400)
         #expect(response.json?["reason"] == "missing_control_plane_version")
-        #expect(ResponseClassifier.error(for: response).kind == .nonRetryable)
+        // Every call would be refused alike (a proxy stripping the header): the run stops instead of dead-lettering.
+        #expect(ResponseClassifier.error(for: response).kind == .fatal)
+        #expect(ResponseClassifier.error(for: response).reason == "configuration")
+    }
+
+    /// Sluice follows no redirect: an `http://` engine URL answered with a redirect to `https://` fails every call alike.
+    @Test("a redirect is a fatal configuration error naming where it points")
+    func redirect() async throws {
+        let server = try await LoopbackHTTPServer.start { _ in
+            .json(308, [:], headers: [("Location", "https://engine.example/api/bridge-adapters/webhook/a")])
+        }
+        let engine = DurableWorkflowEngine(
+            endpoint: EngineEndpoint(baseURL: "http://127.0.0.1:\(server.port)", token: Secret("t")), http: sharedHTTP)
+        let error = await engineError { _ = try await engine.execute(command, adapter: "a") }
+        await server.stop()
+        #expect(error?.kind == .fatal)
+        #expect(error?.reason == "configuration")
+        #expect(error?.statusCode == 308)
+        #expect(error?.detail.contains("https://engine.example/") == true, "\(String(describing: error))")
     }
 
     @Test("tokens never appear in logs or errors")

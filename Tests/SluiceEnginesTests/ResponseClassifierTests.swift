@@ -16,8 +16,11 @@ struct ResponseClassifierTests {
         #expect(classify(404, #"{"reason":"namespace_not_found"}"#) == ("fatal", "configuration"))
         #expect(classify(404, "<html>Not Found</html>") == ("fatal", "configuration"))
         #expect(classify(413, #"{"reason":"payload_too_large","limit":2097152}"#) == ("nonRetryable", "payload_too_large"))
-        #expect(classify(415, #"{"reason":"unsupported_media_type"}"#) == ("nonRetryable", "unsupported_media_type"))
-        #expect(classify(400, #"{"reason":"missing_control_plane_version"}"#) == ("nonRetryable", "missing_control_plane_version"))
+        #expect(classify(415, #"{"reason":"unsupported_media_type"}"#) == ("fatal", "configuration"))
+        #expect(classify(400, #"{"reason":"missing_control_plane_version"}"#) == ("fatal", "configuration"))
+        #expect(classify(400, #"{"reason":"unsupported_control_plane_version","supported_version":"2"}"#) == ("fatal", "configuration"))
+        #expect(classify(400, #"{"reason":"malformed_json"}"#) == ("nonRetryable", "malformed_json"))
+        for redirect in [301, 302, 303, 307, 308] { #expect(classify(redirect, "") == ("fatal", "configuration")) }
         #expect(classify(408, "") == ("retryable", "timeout"))
         #expect(classify(429, "", retryAfter: "3") == ("retryable", "rate_limited"))
         #expect(classify(503, #"{"reason":"backend_unavailable"}"#) == ("retryable", "backend_unavailable"))

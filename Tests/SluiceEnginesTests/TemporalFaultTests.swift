@@ -115,6 +115,21 @@ struct TemporalFaultTests {
         }
     }
 
+    @Test("an update that asked for COMPLETED and came back ACCEPTED is retryable; asked for ACCEPTED it is accepted")
+    func updateNotCompleted() async throws {
+        let accepted = ScriptedResponse.json(
+            200, ["updateRef": ["updateId": "u", "workflowExecution": ["runId": "r"]], "stage": "UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED"])
+        try await withScript([accepted, accepted]) { engine in
+            let waiting = await engineError {
+                _ = try await engine.execute(Commands.update(key: "u", workflowID: "w", waitFor: .completed), adapter: "a")
+            }
+            #expect(waiting?.kind == .retryable)
+            #expect(waiting?.reason == "update_not_completed")
+            let answered = try await engine.execute(Commands.update(key: "u", workflowID: "w", waitFor: .accepted), adapter: "a")
+            #expect(answered.kind == .accepted)
+        }
+    }
+
     @Test("an update waits out Temporal's hold of about 20 s, past the engine's timeout; other calls do not")
     func updatesOutlastTheTimeout() async throws {
         var held = ScriptedResponse.json(200, ["updateRef": ["updateId": "u"], "stage": "UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED"])
