@@ -14,6 +14,8 @@ public enum ResponseClassifier {
     ///   with a redirect to `https://` fails every call), 404 `namespace_not_found`, 404 without a reason (no such
     ///   route), 405, 400 `missing_control_plane_version` / `unsupported_control_plane_version` (a proxy that
     ///   strips or rewrites Sluice's headers) and 415 (a proxy that rewrites the content type).
+    /// - a 2xx whose body is not what the engine sends (not JSON, cut, a proxy's page) → retryable
+    ///   `malformed_response`: the engine may have acted, and the retry reads its real answer.
     /// - other statuses → non-retryable, with the body's `reason` when it has one.
     ///
     /// - Parameters:
@@ -55,7 +57,9 @@ public enum ResponseClassifier {
         case 404 where bodyReason == nil || bodyReason == "not_found", 405:
             return .fatal("configuration", "the engine has no such route; check the engine URL: \(detail)", statusCode: status)
         case 200...299:
-            return .nonRetryable("malformed_response", "an answer Sluice cannot read: \(response.bodyExcerpt)", statusCode: status)
+            // The engine may have acted: a retry under the same idempotency key reads its true answer (often `duplicate`)
+            // instead of recording a rejection for an effect that took place.
+            return .retryable("malformed_response", "an answer Sluice cannot read: \(response.bodyExcerpt)", statusCode: status)
         default:
             return .nonRetryable(bodyReason ?? "http_\(status)", detail, statusCode: status)
         }

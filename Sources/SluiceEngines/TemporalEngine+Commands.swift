@@ -4,13 +4,20 @@ extension TemporalEngine {
     func start(_ command: EngineCommand, adapter: String) async throws(EngineError) -> Outcome {
         let workflowID = command.workflowID(adapter: adapter)
         let policy = command.target.duplicatePolicy ?? .useExisting
+        var existedBefore = false
         if let existing = try await describe(workflowID: workflowID) {
-            return Self.existingStart(existing, command: command, adapter: adapter, workflowID: workflowID, policy: policy)
+            if Self.isDecidable(existing, policy: policy) {
+                return Self.existingStart(existing, command: command, adapter: adapter, workflowID: workflowID, policy: policy)
+            }
+            // The description cannot tell this command's own earlier start from a foreign one: Temporal's answer to the
+            // start itself does (its own run again, or a conflict naming the request id that started the run).
+            existedBefore = true
         }
         let response = try await send(
             .POST, path: "/workflows/" + PathComponent.escape(workflowID), body: TemporalRequest.start(command, policy: policy))
         if response.status == 200, let json = response.json, let runID = json["runId"]?.stringValue {
-            let started = json["started"]?.boolValue == true
+            // A workflow that existed before this call and comes back `started` is the run this request id started.
+            let started = json["started"]?.boolValue == true && !existedBefore
             return .forCommand(
                 command, adapter: adapter, kind: started ? .accepted : .duplicate, reason: started ? nil : .duplicateStart,
                 workflowID: workflowID, runID: runID,
@@ -25,6 +32,14 @@ extension TemporalEngine {
                 message: own ? nil : failure.message, rejectionReason: own ? nil : "instance_already_started")
         }
         return try rejectionOrError(response, command: command, adapter: adapter, workflowID: workflowID)
+    }
+
+    /// Whether a description of an existing workflow decides a start: it does when the server lists the request ids
+    /// that started the run (`workflowExtendedInfo.requestIdInfos`), and when the run is active under `use_existing`
+    /// (a duplicate whoever started it). Older servers list no request ids.
+    static func isDecidable(_ description: JSONValue, policy: DuplicatePolicy) -> Bool {
+        let running = description["workflowExecutionInfo"]?["status"]?.stringValue == "WORKFLOW_EXECUTION_STATUS_RUNNING"
+        return description["workflowExtendedInfo"]?["requestIdInfos"] != nil || (running && policy == .useExisting)
     }
 
     /// The outcome of a start whose workflow already exists: this command's own earlier start is a

@@ -25,6 +25,6 @@ struct ResponseClassifierTests {
         #expect(classify(429, "", retryAfter: "3") == ("retryable", "rate_limited"))
         #expect(classify(503, #"{"reason":"backend_unavailable"}"#) == ("retryable", "backend_unavailable"))
         #expect(classify(500, "oops") == ("retryable", "server_error"))
-        #expect(classify(200, "not json") == ("nonRetryable", "malformed_response"))
+        #expect(classify(200, "not json") == ("retryable", "malformed_response"))
     }
 }

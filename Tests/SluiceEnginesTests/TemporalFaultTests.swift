@@ -107,7 +107,7 @@ struct TemporalFaultTests {
             #expect(admitted?.kind == .retryable)
             #expect(admitted?.reason == "update_not_accepted")
             let cut = await engineError { _ = try await engine.execute(Commands.update(key: "u", workflowID: "w"), adapter: "a") }
-            #expect(cut?.kind == .nonRetryable)
+            #expect(cut?.kind == .retryable)
             #expect(cut?.reason == "malformed_response")
             let truncated = await engineError { _ = try await engine.execute(Commands.update(key: "u", workflowID: "w"), adapter: "a") }
             #expect(truncated?.kind == .retryable)
@@ -161,6 +161,33 @@ struct TemporalFaultTests {
             let foreign = try await engine.execute(Commands.start(key: "a", workflowID: "w", policy: .rejectDuplicate), adapter: "x")
             #expect(foreign.kind == .rejected)
             #expect(foreign.reason == .instanceAlreadyStarted)
+        }
+    }
+
+    /// A server that lists no `requestIdInfos` cannot tell from its description whether this command started the run:
+    /// the start is sent, and Temporal's answer (its own run again, or a conflict naming another request id) decides.
+    @Test("a description without requestIdInfos does not decide a start under reject_duplicate; the start's answer does")
+    func describeWithoutRequestIDs() async throws {
+        let running = ScriptedResponse.json(200, [
+            "workflowExecutionInfo": ["execution": ["workflowId": "w", "runId": "run-1"], "status": "WORKFLOW_EXECUTION_STATUS_RUNNING"],
+        ])
+        let closed = ScriptedResponse.json(200, [
+            "workflowExecutionInfo": ["execution": ["workflowId": "w", "runId": "run-1"], "status": "WORKFLOW_EXECUTION_STATUS_COMPLETED"],
+        ])
+        let conflict = ScriptedResponse.json(409, [
+            "code": 6, "message": "Workflow execution is already running.",
+            "details": [["@type": "type.googleapis.com/temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure", "startRequestId": "someone-else", "runId": "run-1"]],
+        ])
+        let ownRun = ScriptedResponse.json(200, ["runId": "run-1", "started": true])
+        try await withScript([running, ownRun, running, conflict, closed, ownRun]) { engine in
+            let own = try await engine.execute(Commands.start(key: "a", workflowID: "w", policy: .rejectDuplicate), adapter: "x")
+            #expect(own.kind == .duplicate, "Temporal gave back the run this request id started")
+            #expect(own.reason == .duplicateStart)
+            let foreign = try await engine.execute(Commands.start(key: "b", workflowID: "w", policy: .rejectDuplicate), adapter: "x")
+            #expect(foreign.kind == .rejected)
+            #expect(foreign.reason == .instanceAlreadyStarted)
+            let afterClose = try await engine.execute(Commands.start(key: "a", workflowID: "w"), adapter: "x")
+            #expect(afterClose.kind == .duplicate)
         }
     }
 }
