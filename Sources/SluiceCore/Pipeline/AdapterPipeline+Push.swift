@@ -91,6 +91,12 @@ extension AdapterPipeline: WebhookSink {
         }
         var durable = plan
         durable.sourcePosition = .inbox(id: inboxID)
+        if joinsOpenLane(durable, inboxID: inboxID, delivery: delivery, attempt: 0) {
+            // Earlier rows of its ordering key wait to be admitted again: this one goes after them.
+            await releaseReservation()
+            if holdsReservation { await releaseClaim(key) }
+            return accepted
+        }
         let trace = EventTrace.start(durable, source: "webhook", name: spanName)
         _ = await trace.within {
             await admitDurable(
@@ -121,7 +127,12 @@ extension AdapterPipeline: WebhookSink {
 
     /// ``readmit(_:)`` of a row in hand; `kept` when the row stays in hand though it is not admitted (it is looked
     /// at again when another replica's claim on its key ends).
-    private func readmitTaken(_ item: InboxItem, attempt: Int = 0) async -> (result: ReadmissionResult, kept: Bool) {
+    ///
+    /// A row whose ordering key has an open lane of rows waiting to be admitted again joins that lane, unless it is
+    /// that lane's drainer admitting it (`fromLane`).
+    private func readmitTaken(
+        _ item: InboxItem, attempt: Int = 0, fromLane: Bool = false
+    ) async -> (result: ReadmissionResult, kept: Bool) {
         let delivery = item.delivery
         let event: Event
         do {
@@ -146,6 +157,9 @@ extension AdapterPipeline: WebhookSink {
                 }
             } catch {
                 return (.left(reason: "the ledger could not be read: \(error)"), false)
+            }
+            if !fromLane, joinsOpenLane(plan, inboxID: item.id, delivery: delivery, attempt: attempt) {
+                return (.admitted, true)
             }
             // With a shared ledger the row may be another replica's event in progress: not run twice.
             do {
@@ -300,15 +314,54 @@ extension AdapterPipeline {
     /// Admits an inbox row again after a backoff (1 s, doubling up to 30 s) once its event ended undecided, as a
     /// re-admission: the ledger is asked first, and with a shared ledger the key is claimed again (the undecided run
     /// let its claim go, and another replica's sweep may have taken the row up meanwhile).
+    ///
+    /// A row of an ordered adapter waits in its ordering key's lane instead (see ``ReadmissionLanes``), so that it
+    /// and the rows of its key behind it are admitted again in arrival order, and new arrivals of the key after them.
     func admitAgainLater(_ plan: Plan, inboxID: Int64, delivery: Delivery, attempt: Int) {
-        let delay = Duration.seconds(min(30, 1 << min(attempt, 5)))
+        let delay = ReadmissionLanes.backoff(afterAttempt: attempt)
         logger.warning(
             "an accepted webhook ended undecided; admitting it again",
             metadata: ["idempotency_key": "\(plan.idempotencyKey)", "inbox.id": "\(inboxID)", "retry_in": "\(delay)"])
+        if adapter.isOrdered, let orderingKey = plan.orderingKey {
+            let row = ReadmissionLanes.Row(inboxID: inboxID, delivery: delivery, attempt: attempt + 1)
+            if readmissionLanes.hold(row, orderingKey: orderingKey, backoff: delay) { drainLane(orderingKey) }
+            return
+        }
         Task {
             try? await Task.sleep(for: delay)
             let (result, kept) = await self.readmitTaken(InboxItem(id: inboxID, delivery: delivery), attempt: attempt + 1)
             self.letGo(inboxID, after: result, kept: kept)
+        }
+    }
+}
+
+extension AdapterPipeline {
+    /// Puts a durable row into the open lane of its ordering key, if there is one (see ``ReadmissionLanes``); the row
+    /// stays in hand.
+    func joinsOpenLane(_ plan: Plan, inboxID: Int64, delivery: Delivery, attempt: Int) -> Bool {
+        guard adapter.isOrdered, let orderingKey = plan.orderingKey else { return false }
+        let row = ReadmissionLanes.Row(inboxID: inboxID, delivery: delivery, attempt: attempt)
+        guard readmissionLanes.joinIfOpen(row, orderingKey: orderingKey) else { return false }
+        inboxInHand.attach(key: plan.idempotencyKey, to: inboxID)
+        return true
+    }
+
+    /// Admits the rows of an ordering key's lane one after another, in id order, after the lane's backoffs, until
+    /// the lane is empty. Each is admitted (in the gate, behind the one before) before the next is taken up.
+    func drainLane(_ orderingKey: String) {
+        Task {
+            while true {
+                switch readmissionLanes.next(orderingKey: orderingKey) {
+                case .wait(let delay):
+                    try? await Task.sleep(for: delay)
+                case .admit(let row):
+                    let item = InboxItem(id: row.inboxID, delivery: row.delivery)
+                    let (result, kept) = await readmitTaken(item, attempt: row.attempt, fromLane: true)
+                    letGo(row.inboxID, after: result, kept: kept)
+                case .done:
+                    return
+                }
+            }
         }
     }
 }

@@ -22,6 +22,8 @@ public final class AdapterPipeline: Sendable {
     let recent: RecentOutcomes
     /// The inbox rows this process is delivering.
     let inboxInHand = InboxRowsInHand()
+    /// Rows of an ordered adapter waiting, per ordering key, to be admitted again in arrival order.
+    let readmissionLanes = ReadmissionLanes()
     /// The name of each event's span: `event <adapter>`.
     let spanName: String
     let now: @Sendable () -> Date

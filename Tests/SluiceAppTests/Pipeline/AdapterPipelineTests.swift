@@ -429,6 +429,36 @@ struct AdapterPipelineTests {
         }
     }
 
+    /// A row that ended undecided comes back after a backoff; the rows of its ordering key behind it, and new
+    /// arrivals of the key meanwhile, must not run first.
+    @Test("an ordered adapter's rows admitted again after an undecided run keep their order, ahead of new arrivals of the key")
+    func readmissionKeepsOrderPerKey() async throws {
+        try await withPipeline(adapter: try orderAdapter(ordered: true)) { pipeline, fake, ledger in
+            fake.inject(.status(401))  // the first event ends undecided: the engine refused Sluice
+            for id in ["evt_k1", "evt_k2"] {
+                let (event, delivery) = try orderDelivery(id: id, order: 80)
+                guard case .accepted = await pipeline.accept(event, delivery: delivery) else {
+                    Issue.record("\(id) was not accepted")
+                    return
+                }
+            }
+            let failed = await eventually {
+                let inFlight = await pipeline.dispatcher.snapshot.inFlight
+                return fake.requests.count == 1 && inFlight == 0
+            }
+            #expect(failed)
+            // During the 1 s backoff a new webhook of the same order arrives.
+            let (late, lateDelivery) = try orderDelivery(id: "evt_k3", order: 80)
+            guard case .accepted = await pipeline.accept(late, delivery: lateDelivery) else {
+                Issue.record("evt_k3 was not accepted")
+                return
+            }
+            #expect(await eventually { ledger.inboxCount == 0 })
+            let keys = fake.requests.compactMap { $0.json?["idempotency_key"]?.stringValue }
+            #expect(keys == ["evt_k1", "evt_k1", "evt_k2", "evt_k3"])
+        }
+    }
+
     @Test("with a shared ledger, re-admission leaves a row another replica is working on, and runs it once its claim ends")
     func readmissionRespectsClaims() async throws {
         let ledger = InMemoryLedger()

@@ -1,0 +1,99 @@
+import Synchronization
+
+/// The inbox rows of an ordered webhook adapter waiting to be admitted again, one lane per ordering key, in arrival
+/// (inbox id) order.
+///
+/// A row of an ordered adapter that ends undecided (the engine refused Sluice, the outcome could not be recorded)
+/// takes the rows queued behind it in the gate with it. Admitted again each after a backoff of its own, a later row
+/// could run first; and a new webhook of the key, admitted at once, would overtake them all. So while a lane is open
+/// every row of its key waits in it, new arrivals included, and one drainer admits them in id order after the lane's
+/// backoff. A row that ends undecided again comes back into the lane ahead of the later ones, and the drainer waits
+/// out a backoff before it goes on.
+final class ReadmissionLanes: Sendable {
+    /// A row waiting in a lane (mapped again when it is admitted).
+    struct Row: Sendable {
+        var inboxID: Int64
+        var delivery: Delivery
+        /// The attempt its next admission makes (from 1 for a row that ended undecided once).
+        var attempt: Int
+    }
+
+    /// What the drainer of a lane does next.
+    enum Step: Sendable {
+        /// Wait out the backoff of a row that ended undecided, then ask again.
+        case wait(Duration)
+        /// Admit this row (the lowest id in the lane).
+        case admit(Row)
+        /// The lane is empty and closed: rows of its key are admitted directly again.
+        case done
+    }
+
+    private struct Lane {
+        var rows: [Int64: Row] = [:]
+        /// The backoff due before the next admission, set by a row that ended undecided.
+        var backoff: Duration?
+        /// Whether a row was admitted since the last backoff: a row undecided before that (one abandoned behind the
+        /// row that opened the lane) is covered by the backoff already waited or pending.
+        var admittedSinceBackoff = false
+    }
+
+    private let lanes = Mutex<[String: Lane]>([:])
+
+    /// The wait before a row that ended undecided on `attempt` (0 for its first admission) is admitted again: 1 s,
+    /// doubling up to 30 s.
+    static func backoff(afterAttempt attempt: Int) -> Duration {
+        .seconds(min(30, 1 << min(attempt, 5)))
+    }
+
+    /// Puts a row that ended undecided into its key's lane, with the backoff its failed attempt earned.
+    ///
+    /// - Returns: true when this opened the lane: the caller starts its drainer.
+    func hold(_ row: Row, orderingKey: String, backoff: Duration) -> Bool {
+        lanes.withLock { lanes in
+            let opened = lanes[orderingKey] == nil
+            var lane = lanes[orderingKey] ?? Lane()
+            lane.rows[row.inboxID] = row
+            if opened || lane.admittedSinceBackoff || lane.backoff != nil {
+                lane.backoff = max(lane.backoff ?? .zero, backoff)
+            }
+            lanes[orderingKey] = lane
+            return opened
+        }
+    }
+
+    /// Puts a row into its key's lane when one is open (it must wait behind the rows there).
+    ///
+    /// - Returns: false when no lane is open for the key: the caller admits the row itself.
+    func joinIfOpen(_ row: Row, orderingKey: String) -> Bool {
+        lanes.withLock { lanes in
+            guard lanes[orderingKey] != nil else { return false }
+            lanes[orderingKey]?.rows[row.inboxID] = row
+            return true
+        }
+    }
+
+    /// The drainer's next step; closes the lane when it is empty.
+    func next(orderingKey: String) -> Step {
+        lanes.withLock { lanes in
+            guard var lane = lanes[orderingKey] else { return .done }
+            if let backoff = lane.backoff {
+                lane.backoff = nil
+                lane.admittedSinceBackoff = false
+                lanes[orderingKey] = lane
+                return .wait(backoff)
+            }
+            guard let first = lane.rows.keys.min(), let row = lane.rows.removeValue(forKey: first) else {
+                lanes[orderingKey] = nil
+                return .done
+            }
+            lane.admittedSinceBackoff = true
+            lanes[orderingKey] = lane
+            return .admit(row)
+        }
+    }
+
+    /// Whether a lane is open for the key.
+    func isOpen(orderingKey: String) -> Bool {
+        lanes.withLock { $0[orderingKey] != nil }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+@testable import SluiceCore
+import Testing
+
+@Suite("Re-admission lanes: rows of an ordering key come back in arrival order")
+struct ReadmissionLanesTests {
+    func row(_ id: Int64, attempt: Int = 1) -> ReadmissionLanes.Row {
+        ReadmissionLanes.Row(
+            inboxID: id, delivery: Delivery(adapter: "a", target: "/w", headers: HeaderFields([]), body: [], receivedAt: Date()),
+            attempt: attempt)
+    }
+
+    func admitted(_ step: ReadmissionLanes.Step) -> Int64? {
+        if case .admit(let row) = step { return row.inboxID }
+        return nil
+    }
+
+    @Test("a lane waits out its backoff, then gives its rows lowest id first, new arrivals included, then closes")
+    func order() {
+        let lanes = ReadmissionLanes()
+        #expect(!lanes.joinIfOpen(row(9), orderingKey: "k"), "no lane: the caller admits the row itself")
+        #expect(lanes.hold(row(5), orderingKey: "k", backoff: .seconds(1)))
+        // Abandoned behind it, during the same backoff: no second wait.
+        #expect(!lanes.hold(row(7), orderingKey: "k", backoff: .seconds(1)))
+        #expect(lanes.joinIfOpen(row(8, attempt: 0), orderingKey: "k"))
+        guard case .wait(let delay) = lanes.next(orderingKey: "k") else {
+            Issue.record("the lane did not wait first")
+            return
+        }
+        #expect(delay == .seconds(1))
+        #expect(!lanes.hold(row(6), orderingKey: "k", backoff: .seconds(1)))
+        #expect(admitted(lanes.next(orderingKey: "k")) == 5)
+        #expect(admitted(lanes.next(orderingKey: "k")) == 6)
+        #expect(admitted(lanes.next(orderingKey: "k")) == 7)
+        #expect(admitted(lanes.next(orderingKey: "k")) == 8)
+        guard case .done = lanes.next(orderingKey: "k") else {
+            Issue.record("the empty lane did not close")
+            return
+        }
+        #expect(!lanes.isOpen(orderingKey: "k"))
+        #expect(!lanes.joinIfOpen(row(10), orderingKey: "k"))
+    }
+
+    @Test("a row undecided again after the lane admitted rows comes back ahead of the rest, after a longer backoff")
+    func undecidedAgain() {
+        let lanes = ReadmissionLanes()
+        _ = lanes.hold(row(1), orderingKey: "k", backoff: .seconds(1))
+        _ = lanes.hold(row(2), orderingKey: "k", backoff: .seconds(1))
+        _ = lanes.next(orderingKey: "k")
+        #expect(admitted(lanes.next(orderingKey: "k")) == 1)
+        // Row 1 ends undecided again, on its second attempt.
+        _ = lanes.hold(row(1, attempt: 2), orderingKey: "k", backoff: ReadmissionLanes.backoff(afterAttempt: 1))
+        guard case .wait(let delay) = lanes.next(orderingKey: "k") else {
+            Issue.record("no backoff before the row that failed again")
+            return
+        }
+        #expect(delay == .seconds(2))
+        #expect(admitted(lanes.next(orderingKey: "k")) == 1)
+        #expect(admitted(lanes.next(orderingKey: "k")) == 2)
+        #expect(lanes.isOpen(orderingKey: "k"), "closed only when found empty")
+        #expect(ReadmissionLanes.backoff(afterAttempt: 9) == .seconds(30))
+    }
+}
