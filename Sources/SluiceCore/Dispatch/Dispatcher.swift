@@ -47,6 +47,11 @@ public actor Dispatcher {
     /// The task delivering each started event. Abandoning an event cancels its task, which stops
     /// its engine call or backoff wait; ``run()`` waits for every one before it returns.
     var executions: [Int: Task<Void, Never>] = [:]
+    /// The generation whose task runs each key now. A cut event's task may still be inside its engine call when its
+    /// key is admitted and started again; the new run waits in ``startsAfterCut`` until that task has ended, so that
+    /// the engine never has one key twice at once, and no more than `maxInFlight` calls run.
+    var runningGeneration: [String: Int] = [:]
+    var startsAfterCut: Set<String> = []
     var executionsDone: CheckedContinuation<Void, Never>?
     var startBuffer: [String] = []
     /// Places in the queue held by ``reserveAdmission(key:source:)`` for events being stored (a webhook
@@ -526,23 +531,42 @@ public actor Dispatcher {
         guard runtime.startAvailable(now: now, into: &startBuffer) > 0 else { return publishGauges() }
         for key in startBuffer {
             guard let item = work[key] else { continue }
-            let generation = item.generation
-            let plan = item.plan
-            let remap = item.remap
-            let context = item.context
-            // Detached so that the plan starts on the global executor at once; only its result
-            // comes back to the actor.
-            executions[generation] = Task.detached {
-                let result: DispatchResult
-                if plan.adapterVersion != self.currentVersion(), !remap {
-                    result = .decided(self.incompatibleState(plan))
-                } else {
-                    result = await ServiceContext.withValue(context) { await self.run(plan, remap: remap) }
-                }
-                await self.settle(key, generation: generation, result)
+            if let previous = runningGeneration[key], previous != item.generation, executions[previous] != nil {
+                startsAfterCut.insert(key)
+                continue
             }
+            launch(key, item)
         }
         publishGauges()
+    }
+
+    /// Starts the task that runs an event's plan.
+    private func launch(_ key: String, _ item: Work) {
+        let generation = item.generation
+        let plan = item.plan
+        let remap = item.remap
+        let context = item.context
+        runningGeneration[key] = generation
+        // Detached so that the plan starts on the global executor at once; only its result
+        // comes back to the actor.
+        executions[generation] = Task.detached {
+            let result: DispatchResult
+            if plan.adapterVersion != self.currentVersion(), !remap {
+                result = .decided(self.incompatibleState(plan))
+            } else {
+                result = await ServiceContext.withValue(context) { await self.run(plan, remap: remap) }
+            }
+            await self.settle(key, generation: generation, result)
+        }
+    }
+
+    /// Starts the run of `key` that waited for its cut predecessor's task (see ``runningGeneration``), unless it was
+    /// abandoned meanwhile.
+    private func launchAfterCut(_ key: String) {
+        guard startsAfterCut.remove(key) != nil, let item = work[key], !item.delivered,
+            case .inFlight = runtime.state(key: key)
+        else { return }
+        launch(key, item)
     }
 
     /// Forgets a key the gate remembers as decided (it refuses it as `alreadyDecided`) once the caller found
@@ -573,7 +597,14 @@ public actor Dispatcher {
 
     private func settle(_ key: String, generation: Int, _ result: DispatchResult) async {
         defer { executionEnded(generation: generation) }
-        guard let item = work[key], item.generation == generation, !item.delivered else { return }
+        guard let item = work[key], item.generation == generation, !item.delivered else {
+            // A cut run's task ended: the key's next run may start now.
+            if runningGeneration[key] == generation {
+                runningGeneration[key] = nil
+                launchAfterCut(key)
+            }
+            return
+        }
         item.delivered = true
         // The result exists: recording it is the completion's work, not the budget's to cut.
         runtime.withdrawCancellation(key)
@@ -581,6 +612,7 @@ public actor Dispatcher {
         if case .abandoned = result { metrics.recordAbandoned() }
         let durable = await item.completion(result)
         if work[key]?.generation == generation { work[key] = nil }
+        if runningGeneration[key] == generation { runningGeneration[key] = nil }
         if case .inFlight = runtime.state(key: key) {
             switch result {
             case .decided where !durable:

@@ -56,6 +56,28 @@ struct DispatcherAbandonmentTests {
         #expect(engine.calls.map(\.idempotencyKey) == ["first"])
     }
 
+    /// A cut event's task can still be inside an engine call that does not stop at once when its key comes again (a
+    /// revoked partition assigned back): the new run waits for that task, so the engine never has the key twice at once.
+    @Test func aCutEventsKeyRunsAgainOnlyOnceItsTaskHasEnded() async throws {
+        let engine = ScriptedEngine([.gate], otherwise: .outcome(.accepted))
+        let results = ResultBox()
+        try await withDispatcher(engine: engine) { dispatcher, clock in
+            try await dispatcher.submit(PlanFactory.plan("k"), completion: results.completion(for: "cut"))
+            await engine.waitForCalls(1)
+            await dispatcher.cancel(keys: ["k"], reason: "partition revoked")
+            clock.advance(by: .seconds(3))
+            guard case .abandoned = await results.result("cut") else { Issue.record("the event was not cut"); return }
+            try await dispatcher.submit(PlanFactory.plan("k"), completion: results.completion(for: "again"))
+            // The first call has not returned (the engine ignores the cancellation for now).
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(engine.calls.count == 1, "the key was sent again while its cut call was still in the engine")
+            #expect(await dispatcher.snapshot.inFlight == 1)
+            engine.release(1)
+            #expect(await results.result("again").outcome?.kind == .accepted)
+        }
+        #expect(engine.calls.map(\.idempotencyKey) == ["k", "k"])
+    }
+
     /// Cancelling a queued event (one per call, as a revoke's handler may) abandons the events queued behind it in
     /// its lane too: they would otherwise run before it comes back.
     @Test func aCancelledQueuedEventTakesTheEventsBehindItWithIt() async throws {
