@@ -93,7 +93,9 @@ public struct Replayer: Sendable {
         decided.idempotencyKey = letter.idempotencyKey
         if decided.kind != .rejected { decided.kind = steps.contains { $0.outcome == .accepted } ? .accepted : .duplicate }
         if var details = letter.outcome.sluice {
-            details.attempts += steps.count
+            // Saturating: a stored count is read back from the ledger file as it is.
+            let (attempts, overflow) = details.attempts.addingReportingOverflow(steps.count)
+            details.attempts = overflow ? .max : attempts
             details.steps = steps
             details.decidedAt = now()
             decided.sluice = details

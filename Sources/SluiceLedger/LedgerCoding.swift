@@ -87,8 +87,16 @@ enum LedgerCoding {
         return headers
     }
 
+    /// Saturates instead of trapping: a date from outside (a record's timestamp) can lie far beyond `Int64`'s range.
     static func milliseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded())
+        Timestamp.unixMilliseconds(date)
+    }
+
+    /// Milliseconds from `recordedAt` to `now`, saturating: a stored time far in the past (a row edited by hand) reads
+    /// as long ago instead of trapping.
+    static func elapsed(since recordedAt: Int64, now: Int64) -> Int64 {
+        let (age, overflow) = now.subtractingReportingOverflow(recordedAt)
+        return overflow ? (recordedAt < 0 ? .max : .min) : age
     }
 
     static func date(_ milliseconds: Int64) -> Date {

@@ -167,6 +167,26 @@ struct AdapterLoadingTests {
         #expect(diagnostics.first?.description.contains(": warning: no verify") == true)
     }
 
+    /// A few hundred bytes of anchors repeated inside anchors would expand to a billion values ("billion laughs").
+    @Test("aliases that expand to millions of values are a diagnostic, not an exhausted memory")
+    func aliasExpansion() throws {
+        var anchors = ["&a0 [l, l, l, l, l, l, l, l, l, l]"]
+        for level in 1...8 {
+            anchors.append("&a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]")
+        }
+        let text = """
+            adapter: laughs
+            source: { webhook: { path: /laughs, verify: { scheme: none } } }
+            rules:
+              - name: r
+                do:
+                  - start_workflow: { workflow_type: t, input: [\(anchors.joined(separator: ", "))] }
+            """
+        let (adapter, diagnostics) = CoreTestSupport.compile(text)
+        #expect(adapter == nil)
+        #expect(diagnostics.contains { $0.description.contains("expand to more than 100000 YAML nodes") }, "\(diagnostics)")
+    }
+
     @Test("invalid YAML is one precise diagnostic, not a crash")
     func invalidYAML() throws {
         let cases: [(text: String, line: Int)] = [

@@ -34,6 +34,12 @@ extension KafkaSuites {
                 adapter: "github-deployments", target: "/hooks/github?x=1", headers: genuine, body: delivery.body,
                 receivedAt: delivery.receivedAt))
             #expect(record.headers.fields.filter { $0.name.lowercased() == KafkaWebhookInbox.adapterHeader }.count == 1)
+            // A receive time no Sluice wrote (near Int64.max milliseconds) is not taken: the record's own time stands in.
+            var forged = record
+            forged.headers = HeaderFields(
+                record.headers.fields.filter { $0.name != KafkaWebhookInbox.receivedAtHeader }
+                    + [HeaderFields.Field(name: KafkaWebhookInbox.receivedAtHeader, value: "9223372036854775807")])
+            #expect(KafkaWebhookInbox.delivery(from: forged)?.receivedAt == record.timestamp)
             let event = try record.event(receivedAt: Date())
             #expect(event.id == "d-42")
             #expect(event.type == "deployment")

@@ -119,6 +119,33 @@ import Testing
 
     // MARK: - Bad input
 
+    /// A receive time from a Kafka record's header near `Int64.max` milliseconds, an id and a time edited into the file
+    /// by hand: each trapped (a crash at every restart, since the record is read again) or sized memory by the id.
+    @Test func datesFromOutsideAndRowsEditedByHandDoNotCrash() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        let first = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, dedupe: LedgerConformance.dedupe))
+        var far = LedgerFixtures.delivery()
+        far.receivedAt = Date(timeIntervalSince1970: 9.3e15)
+        let rejected = LedgerFixtures.outcome(key: "far", kind: .rejected, reason: .unmatched)
+        let result = try await first.record(
+            RecordRequest(outcome: rejected, deadLetter: DeadLetterContent(commands: [], delivery: far)))
+        guard case .recorded = result else { Issue.record("not recorded: \(result)"); return }
+        await first.close()
+        do {
+            let connection = try SQLiteConnection(path: path, readOnly: false, create: false)
+            try connection.execute(
+                "INSERT INTO outcomes (id, adapter, idempotency_key, outcome, source_position, recorded_at, body) "
+                    + "VALUES (9000000000000000000, 'windowed', 'old', 'accepted', 'none', -9223372036854775808, '{}')")
+        }
+        let second = try await SQLiteLedger.open(
+            SQLiteLedgerConfiguration(path: path, createFile: false, dedupe: LedgerConformance.dedupe))
+        // Recorded "before the epoch's beginning": past any dedupe window.
+        #expect(try await second.decision(adapter: "windowed", idempotencyKey: "old") == nil)
+        await second.close()
+    }
+
     @Test func aMissingDirectoryIsAClearError() async throws {
         let directory = try LedgerFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

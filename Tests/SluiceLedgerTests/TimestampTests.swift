@@ -4,6 +4,16 @@ import Testing
 
 /// The hand-written RFC 3339 path agrees with Foundation's ISO 8601 styles.
 @Suite struct TimestampTests {
+    @Test func peersTimesOutsideTheUsableRangeAreRefusedAndConversionsSaturate() {
+        #expect(Timestamp.date(unixMilliseconds: .max) == nil)
+        #expect(Timestamp.date(unixMilliseconds: -1) == nil)
+        #expect(Timestamp.date(unixMilliseconds: 1_700_000_000_123) == Date(timeIntervalSince1970: 1_700_000_000.123))
+        #expect(Timestamp.unixMilliseconds(Date(timeIntervalSince1970: 9.3e15)) == .max)
+        #expect(Timestamp.unixMilliseconds(Date(timeIntervalSince1970: -9.3e15)) == .min)
+        #expect(Timestamp.unixMilliseconds(Date(timeIntervalSince1970: 1_700_000_000.1234)) == 1_700_000_000_123)
+        #expect(!Timestamp.format(Date(timeIntervalSince1970: 9.3e15)).isEmpty)
+    }
+
     @Test func formatsAndParsesLikeFoundation() throws {
         var generator = SystemRandomNumberGenerator()
         let foundationParse = Date.ISO8601FormatStyle(includingFractionalSeconds: true)

@@ -8,6 +8,12 @@ struct YAMLReader {
     /// Where each key's value starts, by key path, for problems found after reading.
     private(set) var locations: [String: SourceLocation] = [:]
 
+    /// How many YAML nodes ``json(_:key:)`` has converted in this file: aliases share nodes, so a few hundred bytes
+    /// of anchors repeated inside anchors expand to billions of values.
+    private var convertedNodes = 0
+    /// The most nodes one file's values may expand to.
+    static let convertedNodeLimit = 100_000
+
     init(file: String) {
         self.file = file
     }
@@ -222,6 +228,15 @@ struct YAMLReader {
     /// Converts a YAML node to JSON: plain scalars become numbers, booleans and null as YAML 1.2's
     /// core schema reads them; quoted scalars are always text.
     mutating func json(_ node: Node, key: String) -> JSONValue? {
+        convertedNodes += 1
+        guard convertedNodes <= Self.convertedNodeLimit else {
+            if convertedNodes == Self.convertedNodeLimit + 1 {
+                report(
+                    "the values of this file expand to more than \(Self.convertedNodeLimit) YAML nodes; are aliases (*name) repeated inside aliases?",
+                    at: node, key: key)
+            }
+            return nil
+        }
         switch node {
         case .scalar(let scalar):
             guard scalar.style == .plain || scalar.style == .any else { return .string(scalar.string) }

@@ -173,7 +173,7 @@ public enum Timestamp {
         let scaled = date.timeIntervalSince1970 * 1000
         var milliseconds = scaled.rounded(.down)
         if scaled - milliseconds > 1 - max(0.001, 4 * scaled.ulp) { milliseconds += 1 }
-        guard milliseconds >= 0, milliseconds < 253_402_300_800_000 else { return foundationFormat(date) }
+        guard milliseconds >= 0, milliseconds < Double(endOfYear9999) else { return foundationFormat(date) }
         let total = Int64(milliseconds)
         let days = total / 86_400_000
         let ofDay = total % 86_400_000
@@ -201,6 +201,26 @@ public enum Timestamp {
         put(ofDay % 1000, at: 20, digits: 3)
         bytes[23] = UInt8(ascii: "Z")
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The last millisecond of year 9999, plus one: timestamps Sluice takes from outside lie before it.
+    static let endOfYear9999 = 253_402_300_800_000 as Int64
+
+    /// The date of a Unix time in milliseconds given by a peer (a Kafka record's timestamp, an inbox header), or nil
+    /// when it lies outside 1970 to 9999: such a value is a producer's mistake, and one near `Int64.max` would
+    /// overflow when it is turned back into milliseconds.
+    public static func date(unixMilliseconds milliseconds: Int64) -> Date? {
+        guard milliseconds >= 0, milliseconds < endOfYear9999 else { return nil }
+        return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+
+    /// A date as Unix milliseconds, rounded, saturating at the ends of `Int64` instead of trapping.
+    public static func unixMilliseconds(_ date: Date) -> Int64 {
+        let value = (date.timeIntervalSince1970 * 1000).rounded()
+        guard !value.isNaN else { return 0 }
+        if value >= 9.2e18 { return .max }
+        if value <= -9.2e18 { return .min }
+        return Int64(value)
     }
 
     public static func parse(_ text: String) -> Date? {

@@ -54,7 +54,7 @@ public final class KafkaWebhookInbox: Sendable {
         }
         headers.append(.init(Self.adapterHeader, delivery.adapter))
         headers.append(.init(Self.targetHeader, delivery.target))
-        headers.append(.init(Self.receivedAtHeader, String(Int64(delivery.receivedAt.timeIntervalSince1970 * 1000))))
+        headers.append(.init(Self.receivedAtHeader, String(Timestamp.unixMilliseconds(delivery.receivedAt))))
         return try await producer.send(
             KafkaProducer.Message(topic: topic, key: key.map { Array($0.utf8) }, value: delivery.body, headers: headers),
             waitingForRoom: false)
@@ -63,10 +63,11 @@ public final class KafkaWebhookInbox: Sendable {
     /// The webhook delivery an ingress record carries; nil when the record is not one.
     public static func delivery(from record: KafkaRecord) -> Delivery? {
         guard let adapter = record.headers[adapterHeader], let target = record.headers[targetHeader] else { return nil }
-        let millis = record.headers[receivedAtHeader].flatMap(Int64.init)
+        // A receive time outside 1970–9999 is not Sluice's own: the record's timestamp, or now, stands in.
+        let stated = record.headers[receivedAtHeader].flatMap(Int64.init).flatMap(Timestamp.date(unixMilliseconds:))
         let original = record.headers.fields.filter { !isReserved($0.name) }
         return Delivery(
             adapter: adapter, target: target, headers: HeaderFields(original), body: record.value,
-            receivedAt: millis.map { Date(timeIntervalSince1970: Double($0) / 1000) } ?? record.timestamp ?? Date())
+            receivedAt: stated ?? record.timestamp ?? Date())
     }
 }

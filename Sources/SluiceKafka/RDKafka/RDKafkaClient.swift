@@ -103,8 +103,8 @@ final class RDKafkaClient: @unchecked Sendable {
         let key = value.key.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: value.key_len)) }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let millis = rd_kafka_message_timestamp(message, &timestampType)
-        let timestamp = timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-            ? nil : Date(timeIntervalSince1970: Double(millis) / 1000)
+        // A producer may stamp any Int64: one outside 1970–9999 is treated as no timestamp.
+        let timestamp = timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : Timestamp.date(unixMilliseconds: millis)
         return KafkaRecord(
             topic: topic, partition: value.partition, offset: value.offset, key: key, value: payload,
             headers: headers(of: message), timestamp: timestamp)

@@ -55,7 +55,7 @@ extension SQLiteLedger {
         defer { select.reset() }
         guard try select.step() else { return nil }
         let recordedAt = select.int64(0)
-        if let window, now - recordedAt >= window { return nil }
+        if let window, LedgerCoding.elapsed(since: recordedAt, now: now) >= window { return nil }
         return DecisionSummary(
             kind: Outcome.Kind(rawValue: select.text(1) ?? "") ?? .rejected,
             reason: select.text(2).map(OutcomeReason.init(rawValue:)), workflowID: select.text(3),
@@ -71,7 +71,7 @@ extension SQLiteLedger {
         select.bind(2, idempotencyKey)
         defer { select.reset() }
         guard try select.step() else { return nil }
-        if let window, now - select.int64(0) >= window { return nil }
+        if let window, LedgerCoding.elapsed(since: select.int64(0), now: now) >= window { return nil }
         return select.text(1)
     }
 

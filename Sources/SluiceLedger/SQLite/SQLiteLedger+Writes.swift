@@ -32,7 +32,7 @@ extension SQLiteLedger {
             existing.reset()
             // The same outcome again: a write retried after an unknown result.
             if body == row.body { return .success(.recorded(id: id)) }
-            if let window, now - recordedAt >= window {
+            if let window, LedgerCoding.elapsed(since: recordedAt, now: now) >= window {
                 let delete = try connection.statement("DELETE FROM outcomes WHERE id = ?")
                 delete.bind(1, id)
                 try delete.step()
@@ -68,7 +68,7 @@ extension SQLiteLedger {
                 "SELECT recorded_at, body FROM outcomes WHERE adapter = ? AND idempotency_key = ?")
             decided.bind(1, adapter)
             decided.bind(2, idempotencyKey)
-            if try decided.step(), window.map({ now - decided.int64(0) < $0 }) ?? true {
+            if try decided.step(), window.map({ LedgerCoding.elapsed(since: decided.int64(0), now: now) < $0 }) ?? true {
                 let body = decided.text(1) ?? ""
                 decided.reset()
                 return Result { () throws(LedgerError) in .decided(try LedgerCoding.outcome(body)) }

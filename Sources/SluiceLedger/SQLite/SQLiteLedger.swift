@@ -31,7 +31,9 @@ public final class SQLiteLedger: OutcomeLedger {
     ) {
         let writer = connections.writer
         self.configuration = configuration
-        let decidedKeys = DecidedKeyFilter(capacity: storedKeys + storedKeys / 2)
+        // The largest id estimates the count; a row given a huge id by hand must not size the filter (it grows).
+        let estimate = min(max(storedKeys, 0), Self.filterEstimateLimit)
+        let decidedKeys = DecidedKeyFilter(capacity: estimate + estimate / 2)
         self.decidedKeys = decidedKeys
         let keyScanner = DecidedKeyScanner(path: configuration.path, filter: decidedKeys, storedBelow: Int64(storedKeys))
         keyScanner.start()
@@ -196,6 +198,8 @@ public final class SQLiteLedger: OutcomeLedger {
         return (Connections(writer: writer, checkpointer: checkpointer, readers: readers), storedKeys)
     }
 
+    /// The most keys the filter is sized for at start-up (64 Mi, about 120 MiB); it grows past that as keys come.
+    static let filterEstimateLimit = 1 << 26
     /// Each reader's page cache (negative: KiB), 16 MiB: enough for the interior pages of the check's
     /// index at tens of millions of outcomes, so that a probe reads at most its leaf page from the file.
     private static let readerCacheKiB = -16_384
