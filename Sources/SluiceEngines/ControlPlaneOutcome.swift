@@ -11,7 +11,7 @@ import SluiceCore
 /// | 409 `rejected_duplicate` / `instance_already_started` and other rejections | rejected with the server's reason |
 /// | 404 `instance_not_found` | rejected, `unknown_target` |
 /// | `update_failed` | rejected, `update_failed` |
-/// | update asked to wait for `completed`, answered while only accepted (`wait_timed_out`) | a retryable error, `update_not_completed` |
+/// | update asked to wait for `completed`, answered while only accepted (`wait_timed_out`) | accepted, `wait_timed_out: true` |
 /// | 429 or 5xx with no known outcome | a retryable error (as any 429 or 5xx), never a rejection |
 enum ControlPlaneOutcome {
     static let schema = "durable-workflow.v2.control-plane-response"
@@ -45,12 +45,12 @@ enum ControlPlaneOutcome {
         if command.action == .updateWorkflow, command.target.waitFor == .completed, (200...299).contains(response.status),
             serverOutcome == nil || serverOutcome == "update_accepted", text(body["update_status"]) != "completed"
         {
-            // The server's wait ended first (`wait_timed_out`): the handler still runs, and a failure of it would go
-            // unseen if this were recorded as accepted. Sent again with the same `request_id`, it is the same update.
-            throw .retryable(
-                "update_not_completed",
-                "the update was accepted but did not complete within wait_timeout_seconds; send it again with the same request_id",
-                statusCode: response.status)
+            // The server's wait (`wait_timeout_seconds`) ended before the update completed: accepted is all that is
+            // known, and the outcome says so. (Sending it again would wait again, and could read a later answer, such as
+            // `run_not_active` once the workflow closed, as the update's.)
+            var outcome = make(.accepted)
+            outcome.extra["wait_timed_out"] = true
+            return outcome
         }
         switch serverOutcome {
         case "started_new", "signal_received", "update_completed", "update_accepted":

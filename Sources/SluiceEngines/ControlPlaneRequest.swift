@@ -5,6 +5,9 @@ import SluiceCore
 struct ControlPlaneRequest: Sendable, Hashable {
     var path: String
     var body: JSONObject
+    /// Whether the server deduplicates this request when it is sent again: starts (by workflow id) and updates (by
+    /// `request_id`) are; signals are not, so a signal whose answer was lost must not be sent again.
+    var isDeduplicated = true
 
     /// `POST /api/workflows`. `use_existing` becomes `use-existing`, `reject_duplicate` becomes `fail`.
     static func start(
@@ -30,7 +33,7 @@ struct ControlPlaneRequest: Sendable, Hashable {
         body["request_id"] = .string(command.requestID)
         let path = "/api/workflows/\(PathComponent.escape(workflowID))/signal/"
             + PathComponent.escape(command.target.signalName ?? "")
-        return ControlPlaneRequest(path: path, body: body)
+        return ControlPlaneRequest(path: path, body: body, isDeduplicated: false)
     }
 
     /// `POST /api/workflows/{id}/update/{name}` with `wait_for`, `wait_timeout_seconds` and `request_id`.

@@ -31,6 +31,13 @@ extension DurableWorkflowEngine {
         _ request: ControlPlaneRequest, _ command: EngineCommand, adapter: String, workflowID: String
     ) async throws(EngineError) -> Outcome {
         let response = try await send(.POST, path: request.path, body: .object(request.body), timeout: endpoint.timeout(for: command))
-        return try ControlPlaneOutcome.outcome(for: response, command: command, adapter: adapter, workflowID: workflowID)
+        do {
+            return try ControlPlaneOutcome.outcome(for: response, command: command, adapter: adapter, workflowID: workflowID)
+        } catch where error.kind == .retryable && error.reason == "malformed_response" && !request.isDeduplicated {
+            // The server took the signal, but its answer cannot be read: sent again, the workflow would get it twice.
+            throw .nonRetryable(
+                error.reason, error.detail + " (the signal is not sent again: the server does not deduplicate signals)",
+                statusCode: error.statusCode)
+        }
     }
 }

@@ -126,16 +126,11 @@ extension TemporalEngine {
                 controlPlaneOutcome: "update_completed")
         }
         let stage = json["stage"]?.stringValue ?? ""
-        if stage.hasSuffix("_COMPLETED") || (stage.hasSuffix("_ACCEPTED") && command.target.waitFor != .completed) {
-            return .forCommand(command, adapter: adapter, kind: .accepted, workflowID: workflowID, runID: runID)
-        }
-        if stage.hasSuffix("_ACCEPTED") {
-            // Temporal's long poll ended first: the handler still runs, and a failure of it would go unseen if this
-            // were recorded as accepted. Sent again with the same update id, the call attaches to the same update.
-            throw .retryable(
-                "update_not_completed",
-                "the update was accepted but did not complete within Temporal's wait; send it again with the same id",
-                statusCode: response.status)
+        if stage.hasSuffix("_ACCEPTED") || stage.hasSuffix("_COMPLETED") {
+            var outcome = Outcome.forCommand(command, adapter: adapter, kind: .accepted, workflowID: workflowID, runID: runID)
+            // Asked to wait for completion, and Temporal's long poll ended first: accepted is all that is known.
+            if command.target.waitFor == .completed, stage.hasSuffix("_ACCEPTED") { outcome.extra["wait_timed_out"] = true }
+            return outcome
         }
         throw .retryable(
             "update_not_accepted",

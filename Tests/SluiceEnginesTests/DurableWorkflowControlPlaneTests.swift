@@ -124,25 +124,41 @@ struct DurableWorkflowControlPlaneTests {
         }
     }
 
-    /// A handler failure after the server's wait ended would go unseen if the update were recorded as accepted.
-    @Test("an update that asked for completed and is answered while only accepted is retried, not recorded accepted")
-    func updateNotCompletedIsRetryable() async throws {
+    /// Only accepted is known when the server's wait ends first: the outcome says so rather than claiming completion.
+    @Test("an update that asked for completed and is answered while only accepted is accepted, marked wait_timed_out")
+    func updateNotCompletedIsMarked() async throws {
         try await withFake(mode: .controlPlane) { fake, engine in
             fake.addWorkflow("order-1", type: "t")
             fake.inject([.updateWaitTimesOut])
             let update = Commands.update(key: "u-slow", workflowID: "order-1", waitFor: .completed)
-            let error = await engineError { _ = try await engine.execute(update, adapter: "a") }
-            #expect(error?.kind == .retryable)
-            #expect(error?.reason == "update_not_completed")
-            // Sent again with the same request_id: the same update, now completed.
-            let again = try await engine.execute(update, adapter: "a")
-            #expect(again.kind == .accepted)
-            #expect(again.controlPlaneOutcome == "update_completed")
-            #expect(fake.workflow("order-1")?.updates.count == 1)
-            // An update that asked only for accepted is accepted as before.
+            let waited = try await engine.execute(update, adapter: "a")
+            #expect(waited.kind == .accepted)
+            #expect(waited.extra["wait_timed_out"] == true)
+            #expect(waited.controlPlaneOutcome == nil)
+            let completed = try await engine.execute(Commands.update(key: "u-fast", workflowID: "order-1", waitFor: .completed), adapter: "a")
+            #expect(completed.extra["wait_timed_out"] == nil)
+            #expect(completed.controlPlaneOutcome == "update_completed")
+            // An update that asked only for accepted is not marked.
             fake.inject([.updateWaitTimesOut])
             let accepted = try await engine.execute(Commands.update(key: "u-acc", workflowID: "order-1"), adapter: "a")
             #expect(accepted.kind == .accepted)
+            #expect(accepted.extra["wait_timed_out"] == nil)
+        }
+    }
+
+    /// A retry reads the real answer of a start (the workflow id deduplicates it), but would deliver a signal twice.
+    @Test("an unreadable 2xx is retried for a start, not for a signal, which the server does not deduplicate")
+    func unreadableAnswers() async throws {
+        try await withFake(mode: .controlPlane) { fake, engine in
+            fake.inject([.partialJSON])
+            let start = await engineError { _ = try await engine.execute(Commands.start(key: "s", workflowID: "order-9"), adapter: "a") }
+            #expect(start?.kind == .retryable)
+            #expect(start?.reason == "malformed_response")
+            fake.inject([.partialJSON])
+            let signal = await engineError { _ = try await engine.execute(Commands.signal(key: "g", workflowID: "order-9"), adapter: "a") }
+            #expect(signal?.kind == .nonRetryable)
+            #expect(signal?.reason == "malformed_response")
+            #expect(fake.workflow("order-9")?.signals.count == 1)
         }
     }
 

@@ -115,18 +115,17 @@ struct TemporalFaultTests {
         }
     }
 
-    @Test("an update that asked for COMPLETED and came back ACCEPTED is retryable; asked for ACCEPTED it is accepted")
+    @Test("an update that asked for COMPLETED and came back ACCEPTED is accepted and marked wait_timed_out")
     func updateNotCompleted() async throws {
         let accepted = ScriptedResponse.json(
             200, ["updateRef": ["updateId": "u", "workflowExecution": ["runId": "r"]], "stage": "UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED"])
         try await withScript([accepted, accepted]) { engine in
-            let waiting = await engineError {
-                _ = try await engine.execute(Commands.update(key: "u", workflowID: "w", waitFor: .completed), adapter: "a")
-            }
-            #expect(waiting?.kind == .retryable)
-            #expect(waiting?.reason == "update_not_completed")
+            let waited = try await engine.execute(Commands.update(key: "u", workflowID: "w", waitFor: .completed), adapter: "a")
+            #expect(waited.kind == .accepted)
+            #expect(waited.extra["wait_timed_out"] == true)
             let answered = try await engine.execute(Commands.update(key: "u", workflowID: "w", waitFor: .accepted), adapter: "a")
             #expect(answered.kind == .accepted)
+            #expect(answered.extra["wait_timed_out"] == nil)
         }
     }
 
