@@ -168,7 +168,14 @@ extension AdapterPipeline: WebhookSink {
                 case .decided(let outcome):
                     return (await readmissionResult(of: record(outcome, commands: [], inboxID: item.id, delivery: nil)), false)
                 case .held(let until):
-                    readmitWhenFree(item, at: until)
+                    if fromLane, let orderingKey = plan.orderingKey {
+                        // It stays first in its lane: the rows of its key behind it wait for that claim too.
+                        let wait = Duration.milliseconds(max(50, Int64(until.timeIntervalSince(now()) * 1000) + 50))
+                        let row = ReadmissionLanes.Row(inboxID: item.id, delivery: delivery, attempt: attempt)
+                        _ = readmissionLanes.hold(row, orderingKey: orderingKey, backoff: wait)
+                    } else {
+                        readmitWhenFree(item, at: until)
+                    }
                     return (.left(reason: "another replica is working on it; looked at again when its claim ends"), true)
                 }
             } catch {
@@ -178,6 +185,9 @@ extension AdapterPipeline: WebhookSink {
             let result = await trace.within {
                 await admitDurable(plan, inboxID: item.id, delivery: delivery, waiting: true, attempt: attempt, trace: trace)
             }
+            // Left after its key was claimed (the gate is stopping): the claim is given back, unless a run of the key in
+            // this process holds it.
+            if case .left = result, await !dispatcher.isActive(plan.idempotencyKey) { await releaseClaim(plan.idempotencyKey) }
             return (result, false)
         }
     }
@@ -357,6 +367,15 @@ extension AdapterPipeline {
                 case .admit(let row):
                     let item = InboxItem(id: row.inboxID, delivery: row.delivery)
                     let (result, kept) = await readmitTaken(item, attempt: row.attempt, fromLane: true)
+                    if case .left = result, !kept, await !dispatcher.isStopping {
+                        // Not admitted now (the ledger could not be read, the key is still busy): it keeps its place at
+                        // the head of the lane, after a backoff, instead of being overtaken until a sweep finds it.
+                        var again = row
+                        again.attempt += 1
+                        _ = readmissionLanes.hold(
+                            again, orderingKey: orderingKey, backoff: ReadmissionLanes.backoff(afterAttempt: row.attempt))
+                        continue
+                    }
                     letGo(row.inboxID, after: result, kept: kept)
                 case .done:
                     return

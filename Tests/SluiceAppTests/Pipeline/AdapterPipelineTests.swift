@@ -459,6 +459,31 @@ struct AdapterPipelineTests {
         }
     }
 
+    /// A lane's row that cannot be admitted when its turn comes (here its claim fails) keeps its place at the head.
+    @Test("a row its lane cannot admit now keeps its place: a later arrival of its key still waits behind it")
+    func aLaneRowNotAdmittedKeepsItsPlace() async throws {
+        try await withPipeline(adapter: try orderAdapter(ordered: true), options: PipelineOptions(claimOwner: "this-replica")) {
+            pipeline, fake, ledger in
+            fake.inject(.status(401))
+            let (first, firstDelivery) = try orderDelivery(id: "evt_h1", order: 81)
+            guard case .accepted = await pipeline.accept(first, delivery: firstDelivery) else {
+                Issue.record("evt_h1 was not accepted")
+                return
+            }
+            #expect(await eventually { fake.requests.count == 1 })
+            ledger.failClaims(1)  // the lane's turn for evt_h1 (after 1 s) finds the ledger failing
+            try await Task.sleep(for: .milliseconds(1_500))
+            let (second, secondDelivery) = try orderDelivery(id: "evt_h2", order: 81)
+            guard case .accepted = await pipeline.accept(second, delivery: secondDelivery) else {
+                Issue.record("evt_h2 was not accepted")
+                return
+            }
+            #expect(await eventually(timeout: .seconds(10)) { ledger.inboxCount == 0 })
+            let keys = fake.requests.compactMap { $0.json?["idempotency_key"]?.stringValue }
+            #expect(keys == ["evt_h1", "evt_h1", "evt_h2"])
+        }
+    }
+
     @Test("with a shared ledger, re-admission leaves a row another replica is working on, and runs it once its claim ends")
     func readmissionRespectsClaims() async throws {
         let ledger = InMemoryLedger()
