@@ -179,6 +179,22 @@ struct JSONParserTests {
         #expect(JSONWriter.string(value) == #"{"a":3,"b":2}"#)
     }
 
+    /// One webhook body of 100,000 keys cost a key comparison per earlier key (quadratic: minutes of CPU per request).
+    @Test("a huge object is parsed with duplicate keys found by hashing, with the same result as a small one")
+    func hugeObjects() throws {
+        var text = "{"
+        for index in 0..<100_000 { text += "\"k\(index)\":\(index)," }
+        text += #""k5":"last","k99999":true}"#
+        let object = try #require(try JSONParser.parse(Array(text.utf8)).objectValue)
+        #expect(object.count == 100_000)
+        #expect(object.keys.prefix(3) == ["k0", "k1", "k2"])
+        #expect(object["k5"] == "last")
+        #expect(object["k99999"] == true)
+        let distinct = try #require(try JSONParser.parse(Array(("{" + (0..<50).map { "\"d\($0)\":1" }.joined(separator: ",") + "}").utf8)).objectValue)
+        #expect(distinct.count == 50)
+        #expect(JSONObject(distinct.map { $0 } + [JSONObject.Member(key: "d7", value: 2)])["d7"] == 2)
+    }
+
     @Test("tiny objects and arrays are stored at their size, larger ones keep their reserved room")
     func storageFitsTinyContainers() throws {
         // A 1 MiB body of tiny objects must not take eight members' room per object.

@@ -21,8 +21,26 @@ public struct JSONObject: Sendable, Hashable, Sequence {
     public init(_ members: [Member] = []) {
         self.members = []
         self.members.reserveCapacity(members.count)
-        for member in members { self[member.key] = member.value }
+        guard members.count > Self.linearLookupLimit else {
+            for member in members { self[member.key] = member.value }
+            return
+        }
+        // A large object (a body of 100,000 keys) is deduplicated through an index, not member by member: that would
+        // be quadratic, minutes of CPU for one 2 MiB request.
+        var positions: [String: Int] = [:]
+        positions.reserveCapacity(members.count)
+        for member in members {
+            if let position = positions[member.key] {
+                self.members[position].value = member.value
+            } else {
+                positions[member.key] = self.members.count
+                self.members.append(member)
+            }
+        }
     }
+
+    /// Up to this many members, keys are compared one by one (cheaper than hashing them).
+    static let linearLookupLimit = 16
 
     /// Creates an object from members that are known to have distinct keys.
     init(uniqueMembers: [Member]) {

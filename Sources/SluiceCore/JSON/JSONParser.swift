@@ -115,6 +115,9 @@ extension JSONParser {
             var members: [JSONObject.Member] = []
             members.reserveCapacity(Self.initialCapacity)
             var hasDuplicates = false
+            // Past a few members, seen keys are hashed: scanning the members for each new key is quadratic, and a
+            // 2 MiB body of 100,000 keys would cost minutes of CPU.
+            var seen: Set<String> = []
             while true {
                 skipWhitespace()
                 guard !isAtEnd, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
@@ -124,7 +127,14 @@ extension JSONParser {
                 index += 1
                 skipWhitespace()
                 let value = try parseValue(depth: depth + 1)
-                if !hasDuplicates, members.contains(where: { $0.key == key }) { hasDuplicates = true }
+                if !hasDuplicates {
+                    if members.count < JSONObject.linearLookupLimit {
+                        hasDuplicates = members.contains { $0.key == key }
+                    } else {
+                        if seen.isEmpty { seen = Set(members.lazy.map(\.key)) }
+                        hasDuplicates = !seen.insert(key).inserted
+                    }
+                }
                 members.append(JSONObject.Member(key: key, value: value))
                 skipWhitespace()
                 guard !isAtEnd else { throw error("unterminated object") }
