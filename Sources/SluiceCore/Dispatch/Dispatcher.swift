@@ -47,10 +47,11 @@ public actor Dispatcher {
     /// The task delivering each started event. Abandoning an event cancels its task, which stops
     /// its engine call or backoff wait; ``run()`` waits for every one before it returns.
     var executions: [Int: Task<Void, Never>] = [:]
-    /// The generation whose task runs each key now. A cut event's task may still be inside its engine call when its
-    /// key is admitted and started again; the new run waits in ``startsAfterCut`` until that task has ended, so that
-    /// the engine never has one key twice at once, and no more than `maxInFlight` calls run.
-    var runningGeneration: [String: Int] = [:]
+    /// The generation of each cut run whose task has not ended yet. Its task may still be inside its engine call
+    /// when its key is admitted and started again; the new run waits in ``startsAfterCut`` until that task has ended,
+    /// so that the engine never has one key twice at once, and no more than `maxInFlight` calls run. Empty but for
+    /// cuts, so the hot path checks only that.
+    var cutRuns: [String: Int] = [:]
     var startsAfterCut: Set<String> = []
     var executionsDone: CheckedContinuation<Void, Never>?
     var startBuffer: [String] = []
@@ -504,7 +505,10 @@ public actor Dispatcher {
         guard !followers.isEmpty else { return }
         _ = runtime.expireCancellation(now: instant)
         for (key, behind) in followers {
-            if let generation = work[key]?.generation { executions[generation]?.cancel() }
+            if let generation = work[key]?.generation, let execution = executions[generation] {
+                execution.cancel()
+                cutRuns[key] = generation
+            }
             deliverAbandoned(key, reason: work[key]?.cancelReason ?? reason)
             abandonQueued(behind, reason: "an earlier event of its ordering key was abandoned")
         }
@@ -531,7 +535,7 @@ public actor Dispatcher {
         guard runtime.startAvailable(now: now, into: &startBuffer) > 0 else { return publishGauges() }
         for key in startBuffer {
             guard let item = work[key] else { continue }
-            if let previous = runningGeneration[key], previous != item.generation, executions[previous] != nil {
+            if !cutRuns.isEmpty, let previous = cutRuns[key], previous != item.generation {
                 startsAfterCut.insert(key)
                 continue
             }
@@ -546,7 +550,6 @@ public actor Dispatcher {
         let plan = item.plan
         let remap = item.remap
         let context = item.context
-        runningGeneration[key] = generation
         // Detached so that the plan starts on the global executor at once; only its result
         // comes back to the actor.
         executions[generation] = Task.detached {
@@ -560,7 +563,7 @@ public actor Dispatcher {
         }
     }
 
-    /// Starts the run of `key` that waited for its cut predecessor's task (see ``runningGeneration``), unless it was
+    /// Starts the run of `key` that waited for its cut predecessor's task (see ``cutRuns``), unless it was
     /// abandoned meanwhile.
     private func launchAfterCut(_ key: String) {
         guard startsAfterCut.remove(key) != nil, let item = work[key], !item.delivered,
@@ -599,8 +602,8 @@ public actor Dispatcher {
         defer { executionEnded(generation: generation) }
         guard let item = work[key], item.generation == generation, !item.delivered else {
             // A cut run's task ended: the key's next run may start now.
-            if runningGeneration[key] == generation {
-                runningGeneration[key] = nil
+            if !cutRuns.isEmpty, cutRuns[key] == generation {
+                cutRuns[key] = nil
                 launchAfterCut(key)
             }
             return
@@ -612,7 +615,6 @@ public actor Dispatcher {
         if case .abandoned = result { metrics.recordAbandoned() }
         let durable = await item.completion(result)
         if work[key]?.generation == generation { work[key] = nil }
-        if runningGeneration[key] == generation { runningGeneration[key] = nil }
         if case .inFlight = runtime.state(key: key) {
             switch result {
             case .decided where !durable:
