@@ -133,6 +133,23 @@ import Testing
         #expect(error?.isRetryable == true)
     }
 
+    /// Ids far apart (edited by hand) overflowed bigint in the count-based retention's span, and every prune failed.
+    @Test func retentionCopesWithIdsEditedByHand() async throws {
+        let cluster = try #require(PostgresCluster.current)
+        let database = try await cluster.makeDatabase()
+        try await PostgresLedger.withLedger(try configuration(database: database), logger: Self.logger) { ledger in
+            _ = try await ledger.record(LedgerFixtures.outcome(key: "low"))
+            _ = try await ledger.record(LedgerFixtures.outcome(key: "high"))
+            _ = try await cluster.psql(
+                "UPDATE sluice_outcomes SET id = -9223372036854775000 WHERE idempotency_key = 'low';"
+                    + "UPDATE sluice_outcomes SET id = 9223372036854775000 WHERE idempotency_key = 'high'",
+                database: database)
+            let pruned = try await ledger.pruneBatch(RetentionPolicy(maxOutcomes: 1), batchSize: 10)
+            #expect(pruned.outcomes == 1)
+            #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "high") != nil)
+        }
+    }
+
     @Test func aNewerSchemaIsNeverDowngraded() async throws {
         let cluster = try #require(PostgresCluster.current)
         let database = try await cluster.makeDatabase()

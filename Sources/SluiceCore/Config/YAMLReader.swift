@@ -11,7 +11,9 @@ struct YAMLReader {
     /// How many YAML nodes ``json(_:key:)`` has converted in this file: aliases share nodes, so a few hundred bytes
     /// of anchors repeated inside anchors expand to billions of values.
     private var convertedNodes = 0
-    /// The most nodes one file's values may expand to.
+    /// The most nodes one file's values may expand to: at least ``convertedNodeLimit``, and the file's size in bytes
+    /// (a node written out takes a byte at least, so only aliases can reach it).
+    private var nodeLimit = Self.convertedNodeLimit
     static let convertedNodeLimit = 100_000
 
     init(file: String) {
@@ -29,6 +31,7 @@ struct YAMLReader {
 
     /// Parses a YAML text into its root node, reporting a syntax error precisely.
     mutating func root(of text: String) -> Node? {
+        nodeLimit = max(Self.convertedNodeLimit, text.utf8.count)
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 report("the file is empty", line: 1, column: 1, key: "")
@@ -229,10 +232,10 @@ struct YAMLReader {
     /// core schema reads them; quoted scalars are always text.
     mutating func json(_ node: Node, key: String) -> JSONValue? {
         convertedNodes += 1
-        guard convertedNodes <= Self.convertedNodeLimit else {
-            if convertedNodes == Self.convertedNodeLimit + 1 {
+        guard convertedNodes <= nodeLimit else {
+            if convertedNodes == nodeLimit + 1 {
                 report(
-                    "the values of this file expand to more than \(Self.convertedNodeLimit) YAML nodes; are aliases (*name) repeated inside aliases?",
+                    "the values of this file expand to more than \(nodeLimit) YAML nodes; are aliases (*name) repeated inside aliases?",
                     at: node, key: key)
             }
             return nil

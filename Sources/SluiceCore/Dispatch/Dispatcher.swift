@@ -49,8 +49,7 @@ public actor Dispatcher {
     var executions: [Int: Task<Void, Never>] = [:]
     /// The generation of each cut run whose task has not ended yet. Its task may still be inside its engine call
     /// when its key is admitted and started again; the new run waits in ``startsAfterCut`` until that task has ended,
-    /// so that the engine never has one key twice at once, and no more than `maxInFlight` calls run. Empty but for
-    /// cuts, so the hot path checks only that.
+    /// so that the engine never has one key twice at once. Empty but for cuts, so the hot path checks only that.
     var cutRuns: [String: Int] = [:]
     var startsAfterCut: Set<String> = []
     var executionsDone: CheckedContinuation<Void, Never>?

@@ -370,6 +370,8 @@ extension AdapterPipeline {
                     if case .left = result, !kept, await !dispatcher.isStopping {
                         // Not admitted now (the ledger could not be read, the key is still busy): it keeps its place at
                         // the head of the lane, after a backoff, instead of being overtaken until a sweep finds it.
+                        // A row left by the admission itself was let go there: it is taken in hand again.
+                        _ = inboxInHand.take(row.inboxID)
                         var again = row
                         again.attempt += 1
                         _ = readmissionLanes.hold(

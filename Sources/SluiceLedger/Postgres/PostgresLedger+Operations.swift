@@ -161,7 +161,9 @@ extension PostgresLedger {
             excessUpTo = try await read { connection -> Int64? in
                 var span: Int64?
                 for try await value in try await connection.query(
-                    "SELECT max(id) - min(id) + 1 FROM sluice_outcomes", logger: logger
+                    // In numeric, capped: ids far apart (edited by hand) would overflow bigint and stop every prune.
+                    "SELECT LEAST(max(id)::numeric - min(id) + 1, 9223372036854775807)::bigint FROM sluice_outcomes",
+                    logger: logger
                 ).decode(Int64?.self) {
                     span = value
                 }
