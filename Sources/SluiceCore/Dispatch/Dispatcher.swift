@@ -49,7 +49,8 @@ public actor Dispatcher {
     var executions: [Int: Task<Void, Never>] = [:]
     /// The generation of each cut run whose task has not ended yet. Its task may still be inside its engine call
     /// when its key is admitted and started again; the new run waits in ``startsAfterCut`` until that task has ended,
-    /// so that the engine never has one key twice at once. Empty but for cuts, so the hot path checks only that.
+    /// so that the engine never has one key twice at once. Until then the cut task keeps its place of `maxInFlight`.
+    /// Empty but for cuts, so the hot path checks only that.
     var cutRuns: [String: Int] = [:]
     var startsAfterCut: Set<String> = []
     var executionsDone: CheckedContinuation<Void, Never>?
@@ -531,7 +532,10 @@ public actor Dispatcher {
 
     private func startAvailable() {
         startBuffer.removeAll(keepingCapacity: true)
-        guard runtime.startAvailable(now: now, into: &startBuffer) > 0 else { return publishGauges() }
+        // A cut task still inside its engine call keeps its place of `maxInFlight` until it ends, unless its key's next
+        // run holds that place already (waiting for it in `startsAfterCut`).
+        let winding = cutRuns.count - startsAfterCut.count
+        guard runtime.startAvailable(now: now, reserving: winding, into: &startBuffer) > 0 else { return publishGauges() }
         for key in startBuffer {
             guard let item = work[key] else { continue }
             if !cutRuns.isEmpty, let previous = cutRuns[key], previous != item.generation {
@@ -600,10 +604,11 @@ public actor Dispatcher {
     private func settle(_ key: String, generation: Int, _ result: DispatchResult) async {
         defer { executionEnded(generation: generation) }
         guard let item = work[key], item.generation == generation, !item.delivered else {
-            // A cut run's task ended: the key's next run may start now.
+            // A cut run's task ended: the key's next run may start now, or another event in the place it kept.
             if !cutRuns.isEmpty, cutRuns[key] == generation {
                 cutRuns[key] = nil
                 launchAfterCut(key)
+                startAvailable()
             }
             return
         }

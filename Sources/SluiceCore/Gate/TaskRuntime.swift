@@ -182,13 +182,14 @@ public struct TaskRuntime: Sendable {
     ///
     /// - Parameters:
     ///   - now: The current instant, recorded as each task's `startedAt`.
+    ///   - reserving: Places of `maxInFlight` taken outside the runtime (the owner's cut tasks still winding down).
     ///   - started: Receives the started keys, in start order.
     /// - Returns: How many tasks were started.
     @discardableResult
-    public mutating func startAvailable(now: GateInstant, into started: inout [String]) -> Int {
+    public mutating func startAvailable(now: GateInstant, reserving: Int = 0, into started: inout [String]) -> Int {
         if now >= drain.nextSampleAt { drain.observe(total: completedTotal, now: now) }
         var count = 0
-        while running.count < boundary.maxInFlight, ready.head != Slot.none {
+        while running.count + reserving < boundary.maxInFlight, ready.head != Slot.none {
             let s = ready.head
             ready.remove(s, in: &slots)
             let i = Int(s)

@@ -78,6 +78,26 @@ struct DispatcherAbandonmentTests {
         #expect(engine.calls.map(\.idempotencyKey) == ["k", "k"])
     }
 
+    /// A cut task still inside the engine keeps its place of `max_in_flight`: another key starts only once it ended.
+    @Test func aCutEventsTaskKeepsItsPlaceUntilItEnds() async throws {
+        let engine = ScriptedEngine([.gate], otherwise: .outcome(.accepted))
+        let results = ResultBox()
+        let boundary = Boundary(mode: .pushPull, maxInFlight: 1, maxQueued: 16, cancellationBudget: .seconds(2))
+        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, clock in
+            try await dispatcher.submit(PlanFactory.plan("a", orderingKey: "x"), completion: results.completion(for: "a"))
+            try await dispatcher.submit(PlanFactory.plan("b", orderingKey: "y"), completion: results.completion(for: "b"))
+            await engine.waitForCalls(1)
+            await dispatcher.cancel(keys: ["a"], reason: "partition revoked")
+            clock.advance(by: .seconds(3))
+            guard case .abandoned = await results.result("a") else { Issue.record("a was not cut"); return }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(engine.calls.count == 1, "b started while the cut call of a was still in the engine")
+            engine.release(1)
+            #expect(await results.result("b").outcome?.kind == .accepted)
+        }
+        #expect(engine.calls.map(\.idempotencyKey) == ["a", "b"])
+    }
+
     /// Cancelling a queued event (one per call, as a revoke's handler may) abandons the events queued behind it in
     /// its lane too: they would otherwise run before it comes back.
     @Test func aCancelledQueuedEventTakesTheEventsBehindItWithIt() async throws {
