@@ -128,6 +128,8 @@ struct DispatcherAbandonmentTests {
         try await withDispatcher(engine: engine) { dispatcher, _ in
             let first = try await dispatcher.dispatch(PlanFactory.plan("k"))
             #expect(first.outcome?.kind == .rejected)
+            // The result reaches the caller before the gate files the key (after the completion returns).
+            await DispatcherTests.waitUntilIdle(dispatcher)
             await #expect {
                 try await dispatcher.submit(PlanFactory.plan("k")) { _ in }
             } throws: { error in
