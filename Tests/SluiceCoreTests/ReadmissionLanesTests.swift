@@ -37,8 +37,7 @@ struct ReadmissionLanesTests {
             Issue.record("the empty lane did not close")
             return
         }
-        #expect(!lanes.isOpen(orderingKey: "k"))
-        #expect(!lanes.joinIfOpen(row(10), orderingKey: "k"))
+        #expect(!lanes.joinIfOpen(row(10), orderingKey: "k"), "closed: the caller admits the row itself")
     }
 
     @Test("a row undecided again after the lane admitted rows comes back ahead of the rest, after a longer backoff")
@@ -57,7 +56,8 @@ struct ReadmissionLanesTests {
         #expect(delay == .seconds(2))
         #expect(admitted(lanes.next(orderingKey: "k")) == 1)
         #expect(admitted(lanes.next(orderingKey: "k")) == 2)
-        #expect(lanes.isOpen(orderingKey: "k"), "closed only when found empty")
+        #expect(lanes.joinIfOpen(row(3, attempt: 0), orderingKey: "k"), "closed only when found empty")
+        #expect(admitted(lanes.next(orderingKey: "k")) == 3)
         #expect(ReadmissionLanes.backoff(afterAttempt: 9) == .seconds(30))
     }
 }

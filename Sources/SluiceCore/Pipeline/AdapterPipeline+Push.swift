@@ -170,9 +170,8 @@ extension AdapterPipeline: WebhookSink {
                 case .held(let until):
                     if fromLane, let orderingKey = plan.orderingKey {
                         // It stays first in its lane: the rows of its key behind it wait for that claim too.
-                        let wait = Duration.milliseconds(max(50, Int64(until.timeIntervalSince(now()) * 1000) + 50))
                         let row = ReadmissionLanes.Row(inboxID: item.id, delivery: delivery, attempt: attempt)
-                        _ = readmissionLanes.hold(row, orderingKey: orderingKey, backoff: wait)
+                        _ = readmissionLanes.hold(row, orderingKey: orderingKey, backoff: waitForClaim(until: until))
                     } else {
                         readmitWhenFree(item, at: until)
                     }
@@ -313,12 +312,17 @@ extension AdapterPipeline {
     /// Re-admits a row whose key another replica holds once that claim ends: the other replica either records
     /// the outcome (the row is then gone, or decided at once) or died (its claim expires and this one runs it).
     func readmitWhenFree(_ item: InboxItem, at until: Date) {
-        let delay = max(0, until.timeIntervalSince(now())) + 0.05
+        let delay = waitForClaim(until: until)
         Task {
-            try? await Task.sleep(for: .seconds(delay))
+            try? await Task.sleep(for: delay)
             let (result, kept) = await self.readmitTaken(item)
             self.letGo(item.id, after: result, kept: kept)
         }
+    }
+
+    /// How long to wait for another replica's claim that ends at `until` (a little past it).
+    func waitForClaim(until: Date) -> Duration {
+        .milliseconds(max(0, Int64(until.timeIntervalSince(now()) * 1000)) + 50)
     }
 
     /// Admits an inbox row again after a backoff (1 s, doubling up to 30 s) once its event ended undecided, as a

@@ -91,9 +91,4 @@ final class ReadmissionLanes: Sendable {
             return .admit(row)
         }
     }
-
-    /// Whether a lane is open for the key.
-    func isOpen(orderingKey: String) -> Bool {
-        lanes.withLock { $0[orderingKey] != nil }
-    }
 }
