@@ -8,6 +8,7 @@ import Testing
     var ledger: InMemoryLedger { InMemoryLedger(dedupe: LedgerConformance.dedupe, now: clock.now) }
 
     @Test func recordsOneDecisionPerKey() async throws { try await LedgerConformance.recordsOneDecisionPerKey(ledger) }
+    @Test func batches() async throws { try await LedgerConformance.batchesRecordEachRequestAsAlone(ledger) }
     @Test func racingWorkers() async throws { try await LedgerConformance.racingWorkersProduceOneDecisionPerKey(ledger) }
     @Test func claims() async throws { try await LedgerConformance.claimsExcludeOtherWorkersUntilTheyExpire(ledger, clock: clock) }
     @Test func claimRenewal() async throws { try await LedgerConformance.ownersRenewTheirClaimsOnly(ledger, clock: clock) }

@@ -32,6 +32,7 @@ import Testing
     }
 
     @Test func recordsOneDecisionPerKey() async throws { try await withLedger { try await LedgerConformance.recordsOneDecisionPerKey($0) } }
+    @Test func batches() async throws { try await withLedger { try await LedgerConformance.batchesRecordEachRequestAsAlone($0) } }
     @Test func racingWorkers() async throws {
         try await withLedger { try await LedgerConformance.racingWorkersProduceOneDecisionPerKey($0, keys: 60, workers: 8) }
     }

@@ -28,6 +28,7 @@ import Testing
     }
 
     @Test func recordsOneDecisionPerKey() async throws { try await withLedger { try await LedgerConformance.recordsOneDecisionPerKey($0) } }
+    @Test func batches() async throws { try await withLedger { try await LedgerConformance.batchesRecordEachRequestAsAlone($0) } }
     @Test func racingWorkers() async throws {
         try await withLedger { try await LedgerConformance.racingWorkersProduceOneDecisionPerKey($0, keys: 100, workers: 16) }
     }
@@ -144,6 +145,36 @@ import Testing
         // Recorded "before the epoch's beginning": past any dedupe window.
         #expect(try await second.decision(adapter: "windowed", idempotencyKey: "old") == nil)
         await second.close()
+    }
+
+    /// One write of a batch that fails (its key's stored decision cannot be read) fails alone: the others commit.
+    @Test func aFailingWriteOfABatchFailsAlone() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        let first = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
+        _ = try await first.record(LedgerFixtures.outcome(key: "broken"))
+        await first.close()
+        do {
+            let connection = try SQLiteConnection(path: path, readOnly: false, create: false)
+            try connection.execute("UPDATE outcomes SET body = 'not json' WHERE idempotency_key = 'broken'")
+        }
+        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, createFile: false))
+        let results = await ledger.record(batch: [
+            RecordRequest(outcome: LedgerFixtures.outcome(key: "before")),
+            RecordRequest(outcome: LedgerFixtures.outcome(key: "broken", note: "again")),
+            RecordRequest(outcome: LedgerFixtures.outcome(key: "after")),
+        ])
+        #expect(results.count == 3)
+        if case .success(.recorded) = results.first {} else { Issue.record("before: \(String(describing: results.first))") }
+        if case .failure(let error) = results.dropFirst().first {
+            #expect(error.detail.contains("cannot be read"))
+        } else {
+            Issue.record("the unreadable decision did not fail its write: \(String(describing: results.dropFirst().first))")
+        }
+        if case .success(.recorded) = results.last {} else { Issue.record("after: \(String(describing: results.last))") }
+        #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "after") != nil)
+        await ledger.close()
     }
 
     @Test func aMissingDirectoryIsAClearError() async throws {

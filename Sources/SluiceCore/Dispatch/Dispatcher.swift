@@ -53,6 +53,10 @@ public actor Dispatcher {
     /// Empty but for cuts, so the hot path checks only that.
     var cutRuns: [String: Int] = [:]
     var startsAfterCut: Set<String> = []
+    /// Finished events whose ``DispatchRecorder`` has not taken them yet, and how many recorder tasks run. Their
+    /// tasks stay in ``executions`` until they are recorded.
+    var pendingRecords: [PendingRecord] = []
+    var recordersRunning = 0
     var executionsDone: CheckedContinuation<Void, Never>?
     var startBuffer: [String] = []
     /// Places in the queue held by ``reserveAdmission(key:source:)`` for events being stored (a webhook
@@ -72,17 +76,14 @@ public actor Dispatcher {
         let generation: Int
         let plan: Plan
         let remap: Bool
-        /// Receives the result; returns whether a decided result is durable.
-        let completion: @Sendable (DispatchResult) async -> Bool
+        /// Receives the result; says whether a decided result is durable.
+        let completion: DispatchCompletion
         /// The submitter's trace context: the event's engine calls are its child spans.
         let context: ServiceContext?
         var delivered = false
         var cancelReason: String?
 
-        init(
-            generation: Int, plan: Plan, remap: Bool, context: ServiceContext?,
-            completion: @escaping @Sendable (DispatchResult) async -> Bool
-        ) {
+        init(generation: Int, plan: Plan, remap: Bool, context: ServiceContext?, completion: DispatchCompletion) {
             self.generation = generation
             self.plan = plan
             self.remap = remap
@@ -93,8 +94,20 @@ public actor Dispatcher {
 
     enum Command: Sendable {
         case expire(GateInstant)
-        case deliver(@Sendable (DispatchResult) async -> Bool, DispatchResult)
+        case deliver(DispatchCompletion, Plan, DispatchResult)
     }
+
+    /// A finished event waiting for its recorder (see ``pendingRecords``).
+    struct PendingRecord {
+        let key: String
+        let generation: Int
+        let recorder: any DispatchRecorder
+        let finished: FinishedEvent
+    }
+
+    /// How many recorder tasks may record at once: enough to keep the ledger's group commits pipelined (one
+    /// batch being written while another is flushed), few enough that each takes a batch worth sharing.
+    static let concurrentRecorders = 4
 
     /// - Parameters:
     ///   - adapter: the adapter's name (the engine's bridge label).
@@ -159,8 +172,8 @@ public actor Dispatcher {
                         try? await self.clock.sleep(until: deadline)
                         await self.expire()
                     }
-                case .deliver(let completion, let result):
-                    group.addTask { _ = await completion(result) }
+                case .deliver(let completion, let plan, let result):
+                    group.addTask { _ = await completion.deliver(result, plan: plan) }
                 }
             }
         }
@@ -183,8 +196,8 @@ public actor Dispatcher {
             case .expire(let deadline):
                 try? await self.clock.sleep(until: deadline)
                 self.expire()
-            case .deliver(let completion, let result):
-                _ = await completion(result)
+            case .deliver(let completion, let plan, let result):
+                _ = await completion.deliver(result, plan: plan)
             }
             self.lateTimers.remove(id)
             self.executionEnded(generation: id)
@@ -219,7 +232,7 @@ public actor Dispatcher {
         _ plan: Plan, remap: Bool = false, source: SourceKind = .push,
         completion: @escaping @Sendable (DispatchResult) async -> Bool
     ) throws(DispatchAdmissionError) {
-        try admit(plan, remap: remap, source: source, context: ServiceContext.current, completion: completion)
+        try admit(plan, remap: remap, source: source, context: ServiceContext.current, completion: .alone(completion))
         startAvailable()
     }
 
@@ -228,8 +241,8 @@ public actor Dispatcher {
     struct Submission: Sendable {
         var plan: Plan
         var context: ServiceContext?
-        /// Records the result; returns whether a decided result is durable.
-        var completion: @Sendable (DispatchResult) async -> Bool
+        /// Records the result and says whether a decided result is durable.
+        var completion: DispatchCompletion
     }
 
     /// Admits several plans in order in one turn of the actor (a pull source's fetch): the same as
@@ -255,8 +268,7 @@ public actor Dispatcher {
     }
 
     private func admit(
-        _ plan: Plan, remap: Bool, source: SourceKind, context: ServiceContext?,
-        completion: @escaping @Sendable (DispatchResult) async -> Bool
+        _ plan: Plan, remap: Bool, source: SourceKind, context: ServiceContext?, completion: DispatchCompletion
     ) throws(DispatchAdmissionError) {
         switch (source, boundary.mode) {
         case (.push, .pullOnly), (.pull, .pushOnly):
@@ -519,7 +531,7 @@ public actor Dispatcher {
         item.delivered = true
         work[key] = nil
         metrics.recordAbandoned()
-        schedule(.deliver(item.completion, .abandoned(reason: reason)))
+        schedule(.deliver(item.completion, item.plan, .abandoned(reason: reason)))
     }
 
     // MARK: - Execution
@@ -602,7 +614,6 @@ public actor Dispatcher {
     }
 
     private func settle(_ key: String, generation: Int, _ result: DispatchResult) async {
-        defer { executionEnded(generation: generation) }
         guard let item = work[key], item.generation == generation, !item.delivered else {
             // A cut run's task ended: the key's next run may start now, or another event in the place it kept.
             if !cutRuns.isEmpty, cutRuns[key] == generation {
@@ -610,34 +621,75 @@ public actor Dispatcher {
                 launchAfterCut(key)
                 startAvailable()
             }
-            return
+            return executionEnded(generation: generation)
         }
         item.delivered = true
         // The result exists: recording it is the completion's work, not the budget's to cut.
         runtime.withdrawCancellation(key)
         if case .decided(let outcome) = result { metrics.recordOutcome(outcome) }
         if case .abandoned = result { metrics.recordAbandoned() }
-        let durable = await item.completion(result)
-        if work[key]?.generation == generation { work[key] = nil }
-        if case .inFlight = runtime.state(key: key) {
-            switch result {
-            case .decided where !durable:
-                // Not in the ledger: the source delivers the event again, and it must run again.
-                let behind = runtime.keysQueued(behind: key)
-                try? runtime.cancel(key, reason: "the outcome could not be recorded")
-                abandonQueued(behind, reason: "an earlier event of its ordering key was not recorded")
-            case .decided(let outcome) where outcome.kind == .rejected:
-                try? runtime.fail(key, reason: outcome.reason?.rawValue ?? "rejected")
-            case .decided:
-                try? runtime.succeed(key)
-            case .abandoned(let reason):
-                let behind = runtime.keysQueued(behind: key)
-                try? runtime.cancel(key, reason: reason)
-                abandonQueued(behind, reason: "an earlier event of its ordering key was abandoned")
+        switch item.completion {
+        case .batched(let recorder, let attachment):
+            // Recorded with the others finished meanwhile; its task stays in `executions` until then.
+            pendingRecords.append(
+                PendingRecord(
+                    key: key, generation: generation, recorder: recorder,
+                    finished: FinishedEvent(plan: item.plan, result: result, attachment: attachment)))
+            if pendingRecords.count == 1, recordersRunning < Self.concurrentRecorders {
+                recordersRunning += 1
+                Task { await self.recordPending() }
             }
+        case .alone:
+            let durable = await item.completion.deliver(result, plan: item.plan)
+            conclude(key, generation: generation, result, durable: durable)
+            startAvailable()
+            resumeCapacityWaiters()
+            executionEnded(generation: generation)
         }
-        startAvailable()
-        resumeCapacityWaiters()
+    }
+
+    /// Records the pending results, a batch per recorder at a time, until none is left.
+    private func recordPending() async {
+        while !pendingRecords.isEmpty {
+            var batch = pendingRecords
+            pendingRecords = []
+            while let recorder = batch.first?.recorder {
+                // One recorder in practice (the adapter's pipeline); others wait for the next round.
+                let mine = batch.filter { $0.recorder === recorder }
+                batch.removeAll { $0.recorder === recorder }
+                let durables = await recorder.record(mine.map(\.finished))
+                for (index, pending) in mine.enumerated() {
+                    let durable = index < durables.count ? durables[index] : false
+                    conclude(pending.key, generation: pending.generation, pending.finished.result, durable: durable)
+                    executionEnded(generation: pending.generation)
+                }
+            }
+            startAvailable()
+            resumeCapacityWaiters()
+        }
+        recordersRunning -= 1
+    }
+
+    /// The gate's bookkeeping once an event's result was handed over: its key's lane moves on, or, when the
+    /// event ends undecided, the events queued behind it are abandoned with it.
+    private func conclude(_ key: String, generation: Int, _ result: DispatchResult, durable: Bool) {
+        if work[key]?.generation == generation { work[key] = nil }
+        guard case .inFlight = runtime.state(key: key) else { return }
+        switch result {
+        case .decided where !durable:
+            // Not in the ledger: the source delivers the event again, and it must run again.
+            let behind = runtime.keysQueued(behind: key)
+            try? runtime.cancel(key, reason: "the outcome could not be recorded")
+            abandonQueued(behind, reason: "an earlier event of its ordering key was not recorded")
+        case .decided(let outcome) where outcome.kind == .rejected:
+            try? runtime.fail(key, reason: outcome.reason?.rawValue ?? "rejected")
+        case .decided:
+            try? runtime.succeed(key)
+        case .abandoned(let reason):
+            let behind = runtime.keysQueued(behind: key)
+            try? runtime.cancel(key, reason: reason)
+            abandonQueued(behind, reason: "an earlier event of its ordering key was abandoned")
+        }
     }
 
     /// Abandons the events waiting in the lane of one that ends undecided: it comes back (redelivered, or

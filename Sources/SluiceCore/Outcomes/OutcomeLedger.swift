@@ -24,6 +24,11 @@ public protocol OutcomeLedger: Sendable {
     ///   and the source must not be acknowledged.
     func record(_ request: RecordRequest) async throws(LedgerError) -> RecordResult
 
+    /// ``record(_:)`` for several requests at once (the gate's finished events, recorded together): one result
+    /// per request, in order, each as ``record(_:)`` would have answered it alone. One request's failure does not
+    /// fail the others. Every result is durable when this returns.
+    func record(batch requests: [RecordRequest]) async -> [Result<RecordResult, LedgerError>]
+
     /// The decision for an idempotency key, when there is one within the adapter's dedupe window.
     func decision(adapter: String, idempotencyKey: String) async throws(LedgerError) -> Outcome?
 
@@ -113,6 +118,26 @@ extension OutcomeLedger {
             if let summary = try await decisionSummary(adapter: adapter, idempotencyKey: key) { found[key] = summary }
         }
         return found
+    }
+
+    /// The requests recorded concurrently, each on its own; ledgers that can write many in one call override it.
+    public func record(batch requests: [RecordRequest]) async -> [Result<RecordResult, LedgerError>] {
+        if requests.count == 1 {
+            do throws(LedgerError) { return [.success(try await record(requests[0]))] } catch { return [.failure(error)] }
+        }
+        return await withTaskGroup(of: (Int, Result<RecordResult, LedgerError>).self) { group in
+            for (index, request) in requests.enumerated() {
+                group.addTask {
+                    do throws(LedgerError) { return (index, .success(try await record(request))) } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            var results = [Result<RecordResult, LedgerError>](
+                repeating: .failure(.fatal("internal", "not recorded")), count: requests.count)
+            for await (index, result) in group { results[index] = result }
+            return results
+        }
     }
 
     /// Records a bare outcome: no inbox row, no dead letter.

@@ -170,11 +170,9 @@ extension AdapterPipeline {
             }
             let trace = EventTrace.start(plan, source: "kafka", name: spanName, tracer: tracer)
             submissions.append(
-                Dispatcher.Submission(plan: plan, context: trace.span.context) { result in
-                    let settlement = await self.settle(result, plan: plan, inboxID: nil, delivery: nil, trace: trace)
-                    await settled(index, settlement)
-                    return settlement.isDurable
-                })
+                Dispatcher.Submission(
+                    plan: plan, context: trace.span.context,
+                    completion: .batched(self, attachment: PulledEvent(index: index, trace: trace, settled: settled))))
             admitted.append((index, plan, trace))
         }
         guard !submissions.isEmpty else { return refusals }
@@ -204,6 +202,58 @@ extension AdapterPipeline {
         case .failure(let error):
             await settled(index, .unrecorded(error))
         }
+    }
+}
+
+/// Where a pulled event's settlement goes (see ``AdapterPipeline/record(_:)``).
+private final class PulledEvent: Sendable {
+    let index: Int
+    let trace: EventTrace
+    let settled: @Sendable (Int, Settlement) async -> Void
+
+    init(index: Int, trace: EventTrace, settled: @escaping @Sendable (Int, Settlement) async -> Void) {
+        self.index = index
+        self.trace = trace
+        self.settled = settled
+    }
+}
+
+extension AdapterPipeline: DispatchRecorder {
+    /// Records the finished events of pull sources together: their outcomes in one ledger call
+    /// (``OutcomeLedger/record(batch:)``), then each settled with its source, as ``settle(_:plan:inboxID:delivery:trace:)``
+    /// does for one.
+    func record(_ finished: [FinishedEvent]) async -> [Bool] {
+        var requests: [RecordRequest] = []
+        requests.reserveCapacity(finished.count)
+        for event in finished {
+            switch event.result {
+            case .decided(let outcome):
+                requests.append(recordRequest(outcome, commands: event.plan.steps.map(\.command), inboxID: nil, delivery: nil))
+            case .abandoned:
+                await releaseClaim(event.plan.idempotencyKey)
+            }
+        }
+        var results = await ledger.record(batch: requests)[...]
+        var durables: [Bool] = []
+        durables.reserveCapacity(finished.count)
+        var next = requests.startIndex
+        for event in finished {
+            let settlement: Settlement
+            switch event.result {
+            case .decided:
+                let result = results.popFirst() ?? .failure(.fatal("internal", "the ledger answered fewer writes than asked"))
+                settlement = self.settlement(recording: requests[next], result)
+                next += 1
+            case .abandoned(let reason):
+                settlement = .abandoned(reason: reason)
+            }
+            if let pulled = event.attachment as? PulledEvent {
+                pulled.trace.end(settlement)
+                await pulled.settled(pulled.index, settlement)
+            }
+            durables.append(settlement.isDurable)
+        }
+        return durables
     }
 }
 

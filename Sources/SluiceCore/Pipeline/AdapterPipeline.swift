@@ -168,22 +168,38 @@ public final class AdapterPipeline: Sendable {
     func record(_ outcome: Outcome, commands: [EngineCommand], inboxID: Int64?, delivery: Delivery?) async
         -> Settlement
     {
+        let request = recordRequest(outcome, commands: commands, inboxID: inboxID, delivery: delivery)
+        do throws(LedgerError) {
+            return settlement(recording: request, .success(try await ledger.record(request)))
+        } catch {
+            return settlement(recording: request, .failure(error))
+        }
+    }
+
+    /// The ledger write of an outcome: with its inbox row and, for a rejection kept as a dead letter, its commands
+    /// (and the delivery, when the adapter keeps them).
+    func recordRequest(_ outcome: Outcome, commands: [EngineCommand], inboxID: Int64?, delivery: Delivery?)
+        -> RecordRequest
+    {
         let deadLetter =
             keepsDeadLetter(outcome)
             ? DeadLetterContent(commands: commands, delivery: options.keepsDeliveries ? delivery : nil) : nil
-        do {
-            let result = try await ledger.record(RecordRequest(outcome: outcome, inboxID: inboxID, deadLetter: deadLetter))
-            switch result {
-            case .recorded:
-                recent.append(outcome)
-                metrics.recordDecision(outcome)
-                log(outcome, deadLetter: deadLetter != nil)
-                return .recorded(outcome, deadLetter: deadLetter != nil)
-            case .alreadyDecided(let existing):
-                metrics.recordDuplicate()
-                return settlement(known: existing)
-            }
-        } catch {
+        return RecordRequest(outcome: outcome, inboxID: inboxID, deadLetter: deadLetter)
+    }
+
+    /// The settlement of a ledger write of ``recordRequest(_:commands:inboxID:delivery:)``, counted and logged.
+    func settlement(recording request: RecordRequest, _ result: Result<RecordResult, LedgerError>) -> Settlement {
+        let outcome = request.outcome
+        switch result {
+        case .success(.recorded):
+            recent.append(outcome)
+            metrics.recordDecision(outcome)
+            log(outcome, deadLetter: request.deadLetter != nil)
+            return .recorded(outcome, deadLetter: request.deadLetter != nil)
+        case .success(.alreadyDecided(let existing)):
+            metrics.recordDuplicate()
+            return settlement(known: existing)
+        case .failure(let error):
             metrics.recordLedgerFailure()
             logger.error(
                 "the ledger could not record an outcome; the event is not acknowledged and comes again",

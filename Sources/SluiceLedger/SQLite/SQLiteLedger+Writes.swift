@@ -4,13 +4,33 @@ public import SluiceCore
 
 extension SQLiteLedger {
     public func record(_ request: RecordRequest) async throws(LedgerError) -> RecordResult {
+        try await write(recording(request))
+    }
+
+    /// The requests as jobs of the writer submitted together, so that they share its transactions and this caller
+    /// one resumption; each still succeeds or fails on its own (see ``commit(_:on:flusher:)``).
+    public func record(batch requests: [RecordRequest]) async -> [Result<RecordResult, LedgerError>] {
+        guard !requests.isEmpty else { return [] }
+        let bodies = requests.map { recording($0) }
+        return await withCheckedContinuation { continuation in
+            let group = SQLiteWriteGroup(count: bodies.count, continuation: continuation)
+            let jobs: [any SQLiteWriteJob] = bodies.enumerated().map { group.member($0.offset, body: $0.element) }
+            if !writes.submit(contentsOf: jobs) { for job in jobs { job.finish(Self.closed) } }
+        }
+    }
+
+    /// The writer's work for one request: the inbox row deleted, the claim dropped, the outcome inserted (or the
+    /// key's earlier decision found) and the dead letter filed, in the job's transaction.
+    private func recording(_ request: RecordRequest)
+        -> @Sendable (SQLiteConnection) throws(SQLiteFailure) -> Result<RecordResult, LedgerError>
+    {
         let row = LedgerCoding.Row(request.outcome)
         let letter = request.deadLetter.map { LedgerCoding.DeadLetterRow(outcome: request.outcome, content: $0) }
         let inboxID = request.inboxID
         let now = self.now
         let window = windowMilliseconds(row.adapter)
         let keys = decidedKeys
-        return try await write { connection throws(SQLiteFailure) -> Result<RecordResult, LedgerError> in
+        return { connection throws(SQLiteFailure) -> Result<RecordResult, LedgerError> in
             if let inboxID {
                 let delete = try connection.statement("DELETE FROM inbox WHERE id = ?")
                 delete.bind(1, inboxID)

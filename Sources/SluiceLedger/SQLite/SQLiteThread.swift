@@ -28,6 +28,17 @@ final class WorkQueue<Job>: @unchecked Sendable {
         return true
     }
 
+    /// Adds several jobs at once, in order; false when the queue is closed (none will run).
+    func submit(contentsOf added: [Job]) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed else { return false }
+        let wasEmpty = jobs.count == head
+        jobs.append(contentsOf: added)
+        if !watching || !wasEmpty { condition.signal() }
+        return true
+    }
+
     /// Waits for jobs and takes up to `limit` of them; nil once closed and drained. With `idle`, returns no
     /// jobs when none arrived for that long. With `spin`, an empty queue is watched for that long, giving the
     /// CPU away between looks, before the thread sleeps.

@@ -1,0 +1,146 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import SluiceCore
+
+/// A ``DispatchRecorder`` that holds its calls until the test lets them go, and remembers what each call held.
+final class HeldRecorder: DispatchRecorder {
+    private struct State {
+        var calls: [[String]] = []
+        var held = 0
+        var released = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var results: [String: DispatchResult] = [:]
+    }
+    private let state = Mutex(State())
+    /// Keys whose result this recorder says is not durable (a failed ledger write).
+    private let notDurable: Set<String>
+
+    init(notDurable: Set<String> = []) {
+        self.notDurable = notDurable
+    }
+
+    func record(_ finished: [FinishedEvent]) async -> [Bool] {
+        let keys = finished.map(\.plan.idempotencyKey)
+        let hold = state.withLock { state -> Bool in
+            state.calls.append(keys)
+            return !state.released
+        }
+        if hold {
+            await withCheckedContinuation { continuation in
+                let go = state.withLock { state -> Bool in
+                    if state.released { return true }
+                    state.held += 1
+                    state.waiters.append(continuation)
+                    return false
+                }
+                if go { continuation.resume() }
+            }
+        }
+        state.withLock { state in
+            for event in finished {
+                precondition(state.results[event.plan.idempotencyKey] == nil, "recorded twice")
+                state.results[event.plan.idempotencyKey] = event.result
+            }
+        }
+        return keys.map { !notDurable.contains($0) }
+    }
+
+    /// Lets every held call and every later one go.
+    func release() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.released = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    var calls: [[String]] { state.withLock { $0.calls } }
+    var held: Int { state.withLock { $0.held } }
+    var results: [String: DispatchResult] { state.withLock { $0.results } }
+}
+
+@Suite struct DispatcherBatchedRecordingTests {
+    static func submissions(_ plans: [Plan], recorder: HeldRecorder) -> [Dispatcher.Submission] {
+        plans.map { Dispatcher.Submission(plan: $0, context: nil, completion: .batched(recorder, attachment: $0.idempotencyKey)) }
+    }
+
+    /// Waits until `condition` holds, looking every millisecond (at most ten seconds).
+    static func eventually(_ condition: () async -> Bool) async {
+        for _ in 0..<10_000 {
+            if await condition() { return }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    @Test func eventsFinishedMeanwhileAreRecordedTogetherAndALaneMovesOnOnlyOnceRecorded() async throws {
+        let engine = ScriptedEngine(otherwise: .outcome(.accepted))
+        let recorder = HeldRecorder()
+        let boundary = Boundary(mode: .pullOnly, maxInFlight: 16, maxQueued: 32, cancellationBudget: .seconds(2))
+        let plans = (1...12).map { PlanFactory.plan("k\($0)", orderingKey: "lane-\($0)") } + [PlanFactory.plan("k1-next", orderingKey: "lane-1")]
+        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, _ in
+            let refusals = await dispatcher.submitAll(Self.submissions(plans, recorder: recorder))
+            #expect(refusals.allSatisfy { $0 == nil })
+            // Every first event of a lane has run; the recorder holds the calls it got, the rest wait for it.
+            await Self.eventually {
+                let pending = await dispatcher.pendingRecords.count
+                return engine.calls.count == 12 && recorder.calls.map(\.count).reduce(0, +) + pending == 12
+            }
+            #expect(recorder.calls.count <= Dispatcher.concurrentRecorders)
+            let waiting = await dispatcher.pendingRecords.count
+            #expect(recorder.calls.contains { $0.count > 1 } || waiting > 1, "recorded together")
+            #expect(!engine.calls.map(\.idempotencyKey).contains("k1-next"), "its lane waits until k1 is recorded")
+            recorder.release()
+            await Self.eventually { recorder.results.count == 13 }
+        }
+        #expect(recorder.results.values.allSatisfy { $0.outcome?.kind == .accepted })
+        #expect(Set(recorder.calls.joined()) == Set(plans.map(\.idempotencyKey)))
+        #expect(recorder.calls.joined().count == 13, "each event recorded once")
+        // The held calls, one for the twelve still pending at the release (or fewer), one for k1-next.
+        #expect(recorder.calls.count <= Dispatcher.concurrentRecorders + 2)
+        #expect(engine.calls.last?.idempotencyKey == "k1-next")
+    }
+
+    @Test func aResultNotMadeDurableEndsUndecidedWithTheEventsBehindIt() async throws {
+        let engine = ScriptedEngine(otherwise: .outcome(.accepted))
+        let recorder = HeldRecorder(notDurable: ["a"])
+        recorder.release()
+        let boundary = Boundary(mode: .pullOnly, maxInFlight: 4, maxQueued: 8, cancellationBudget: .seconds(2))
+        let plans = [PlanFactory.plan("a", orderingKey: "lane"), PlanFactory.plan("b", orderingKey: "lane")]
+        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, _ in
+            _ = await dispatcher.submitAll(Self.submissions(plans, recorder: recorder))
+            await Self.eventually { recorder.results.count == 2 }
+            #expect(recorder.results["b"] == .abandoned(reason: "an earlier event of its ordering key was not recorded"))
+            // Not in the ledger: a redelivery runs it again instead of being refused as decided.
+            let next = HeldRecorder()
+            next.release()
+            let again = await dispatcher.submitAll(Self.submissions([PlanFactory.plan("a")], recorder: next))
+            #expect(again == [nil])
+            await Self.eventually { engine.calls.count == 2 }
+        }
+        #expect(engine.calls.map(\.idempotencyKey) == ["a", "a"])
+    }
+
+    @Test func queuedEventsAbandonedByACancellationReachTheRecorder() async throws {
+        let engine = ScriptedEngine([.gate], otherwise: .outcome(.accepted))
+        let recorder = HeldRecorder()
+        recorder.release()
+        let boundary = Boundary(mode: .pullOnly, maxInFlight: 1, maxQueued: 8, cancellationBudget: .seconds(2))
+        let plans = [PlanFactory.plan("running"), PlanFactory.plan("queued")]
+        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, clock in
+            _ = await dispatcher.submitAll(Self.submissions(plans, recorder: recorder))
+            await engine.waitForCalls(1)
+            await dispatcher.cancel(reason: "partitions revoked")
+            await Self.eventually { recorder.results["queued"] != nil }
+            engine.release()
+            await Self.eventually { recorder.results.count == 2 }
+            // The budget's timer, which found nothing left to cut.
+            await clock.waitForSleepers(1)
+            clock.advance(by: .seconds(2))
+        }
+        #expect(recorder.results["queued"] == .abandoned(reason: "partitions revoked"))
+        #expect(recorder.results["running"]?.outcome?.kind == .accepted, "it finished within its budget")
+    }
+}
