@@ -11,12 +11,19 @@ protocol DispatchRecorder: AnyObject, Sendable {
     func record(_ finished: [FinishedEvent]) async -> [Bool]
 }
 
-/// One event's result on its way to a ``DispatchRecorder``.
-struct FinishedEvent: Sendable {
+/// One event's result on its way to a ``DispatchRecorder``. A class, so that handing it on does not copy its plan
+/// and outcome.
+final class FinishedEvent: Sendable {
     let plan: Plan
     let result: DispatchResult
     /// What the submitter attached to the event (where its settlement goes).
     let attachment: any Sendable
+
+    init(plan: Plan, result: DispatchResult, attachment: any Sendable) {
+        self.plan = plan
+        self.result = result
+        self.attachment = attachment
+    }
 }
 
 /// Where an admitted event's result goes.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Tracing
 
 /// Runs events' plans through one adapter's gate against the engine: admission (push and pull),
@@ -53,10 +54,9 @@ public actor Dispatcher {
     /// Empty but for cuts, so the hot path checks only that.
     var cutRuns: [String: Int] = [:]
     var startsAfterCut: Set<String> = []
-    /// Finished events whose ``DispatchRecorder`` has not taken them yet, and how many recorder tasks run. Their
-    /// tasks stay in ``executions`` until they are recorded.
-    var pendingRecords: [PendingRecord] = []
-    var recordersRunning = 0
+    /// The results of finished events bound for a ``DispatchRecorder``, handed over by their tasks without a hop
+    /// onto the actor, and how many recorder tasks take them. Their tasks stay in ``executions`` until recorded.
+    nonisolated let finished = Mutex(FinishedQueue())
     var executionsDone: CheckedContinuation<Void, Never>?
     var startBuffer: [String] = []
     /// Places in the queue held by ``reserveAdmission(key:source:)`` for events being stored (a webhook
@@ -97,7 +97,13 @@ public actor Dispatcher {
         case deliver(DispatchCompletion, Plan, DispatchResult)
     }
 
-    /// A finished event waiting for its recorder (see ``pendingRecords``).
+    /// Finished events' results waiting for a recorder task (see ``finished``).
+    struct FinishedQueue: ~Copyable {
+        var results: [(key: String, generation: Int, result: DispatchResult)] = []
+        var recorders = 0
+    }
+
+    /// A finished event taken by a recorder task.
     struct PendingRecord {
         let key: String
         let generation: Int
@@ -565,6 +571,7 @@ public actor Dispatcher {
         let plan = item.plan
         let remap = item.remap
         let context = item.context
+        let batched = if case .batched = item.completion { true } else { false }
         // Detached so that the plan starts on the global executor at once; only its result
         // comes back to the actor.
         executions[generation] = Task.detached {
@@ -574,7 +581,11 @@ public actor Dispatcher {
             } else {
                 result = await ServiceContext.withValue(context) { await self.run(plan, remap: remap) }
             }
-            await self.settle(key, generation: generation, result)
+            if batched {
+                self.handOver(key, generation: generation, result)
+            } else {
+                await self.settle(key, generation: generation, result)
+            }
         }
     }
 
@@ -613,7 +624,9 @@ public actor Dispatcher {
         }
     }
 
-    private func settle(_ key: String, generation: Int, _ result: DispatchResult) async {
+    /// Takes a finished event's result: nil when the run was abandoned meanwhile (a cut run's task ended, or a
+    /// late result), else the event, now delivered.
+    private func accept(_ key: String, generation: Int, _ result: DispatchResult) -> Work? {
         guard let item = work[key], item.generation == generation, !item.delivered else {
             // A cut run's task ended: the key's next run may start now, or another event in the place it kept.
             if !cutRuns.isEmpty, cutRuns[key] == generation {
@@ -621,42 +634,68 @@ public actor Dispatcher {
                 launchAfterCut(key)
                 startAvailable()
             }
-            return executionEnded(generation: generation)
+            executionEnded(generation: generation)
+            return nil
         }
         item.delivered = true
         // The result exists: recording it is the completion's work, not the budget's to cut.
         runtime.withdrawCancellation(key)
         if case .decided(let outcome) = result { metrics.recordOutcome(outcome) }
         if case .abandoned = result { metrics.recordAbandoned() }
-        switch item.completion {
-        case .batched(let recorder, let attachment):
-            // Recorded with the others finished meanwhile; its task stays in `executions` until then.
-            pendingRecords.append(
-                PendingRecord(
-                    key: key, generation: generation, recorder: recorder,
-                    finished: FinishedEvent(plan: item.plan, result: result, attachment: attachment)))
-            if pendingRecords.count == 1, recordersRunning < Self.concurrentRecorders {
-                recordersRunning += 1
-                Task { await self.recordPending() }
-            }
-        case .alone:
-            let durable = await item.completion.deliver(result, plan: item.plan)
-            conclude(key, generation: generation, result, durable: durable)
-            startAvailable()
-            resumeCapacityWaiters()
-            executionEnded(generation: generation)
-        }
+        return item
     }
 
-    /// Records the pending results, a batch per recorder at a time, until none is left.
-    private func recordPending() async {
-        while !pendingRecords.isEmpty {
-            var batch = pendingRecords
-            pendingRecords = []
+    /// Settles an event with a completion of its own.
+    private func settle(_ key: String, generation: Int, _ result: DispatchResult) async {
+        guard let item = accept(key, generation: generation, result) else { return }
+        let durable = await item.completion.deliver(result, plan: item.plan)
+        conclude(key, generation: generation, result, durable: durable)
+        startAvailable()
+        resumeCapacityWaiters()
+        executionEnded(generation: generation)
+    }
+
+    /// Queues a finished event's result for a recorder task, and starts one when none is free to take it.
+    private nonisolated func handOver(_ key: String, generation: Int, _ result: DispatchResult) {
+        let startRecorder = finished.withLock { queue in
+            queue.results.append((key, generation, result))
+            guard queue.results.count == 1, queue.recorders < Self.concurrentRecorders else { return false }
+            queue.recorders += 1
+            return true
+        }
+        if startRecorder { Task { await self.recordFinished() } }
+    }
+
+    /// Records the finished events' results, a batch at a time, until none is left.
+    private func recordFinished() async {
+        while true {
+            let results = finished.withLock { queue in
+                defer { queue.results = [] }
+                if queue.results.isEmpty { queue.recorders -= 1 }
+                return queue.results
+            }
+            if results.isEmpty { return }
+            var batch: [PendingRecord] = []
+            batch.reserveCapacity(results.count)
+            for (key, generation, result) in results {
+                guard let item = accept(key, generation: generation, result),
+                    case .batched(let recorder, let attachment) = item.completion
+                else { continue }
+                batch.append(
+                    PendingRecord(
+                        key: key, generation: generation, recorder: recorder,
+                        finished: FinishedEvent(plan: item.plan, result: result, attachment: attachment)))
+            }
             while let recorder = batch.first?.recorder {
                 // One recorder in practice (the adapter's pipeline); others wait for the next round.
-                let mine = batch.filter { $0.recorder === recorder }
-                batch.removeAll { $0.recorder === recorder }
+                let mine: [PendingRecord]
+                if batch.allSatisfy({ $0.recorder === recorder }) {
+                    mine = batch
+                    batch = []
+                } else {
+                    mine = batch.filter { $0.recorder === recorder }
+                    batch.removeAll { $0.recorder === recorder }
+                }
                 let durables = await recorder.record(mine.map(\.finished))
                 for (index, pending) in mine.enumerated() {
                     let durable = index < durables.count ? durables[index] : false
@@ -667,7 +706,6 @@ public actor Dispatcher {
             startAvailable()
             resumeCapacityWaiters()
         }
-        recordersRunning -= 1
     }
 
     /// The gate's bookkeeping once an event's result was handed over: its key's lane moves on, or, when the

@@ -165,10 +165,10 @@ public final class AdapterPipeline: Sendable {
 
     /// Writes an outcome with its inbox row and, for a rejection, its dead letter, in one durable
     /// transaction.
-    func record(_ outcome: Outcome, commands: [EngineCommand], inboxID: Int64?, delivery: Delivery?) async
-        -> Settlement
-    {
-        let request = recordRequest(outcome, commands: commands, inboxID: inboxID, delivery: delivery)
+    func record(
+        _ outcome: Outcome, commands: @autoclosure () -> [EngineCommand], inboxID: Int64?, delivery: Delivery?
+    ) async -> Settlement {
+        let request = recordRequest(outcome, commands: commands(), inboxID: inboxID, delivery: delivery)
         do throws(LedgerError) {
             return settlement(recording: request, .success(try await ledger.record(request)))
         } catch {
@@ -178,12 +178,12 @@ public final class AdapterPipeline: Sendable {
 
     /// The ledger write of an outcome: with its inbox row and, for a rejection kept as a dead letter, its commands
     /// (and the delivery, when the adapter keeps them).
-    func recordRequest(_ outcome: Outcome, commands: [EngineCommand], inboxID: Int64?, delivery: Delivery?)
-        -> RecordRequest
-    {
+    func recordRequest(
+        _ outcome: Outcome, commands: @autoclosure () -> [EngineCommand], inboxID: Int64?, delivery: Delivery?
+    ) -> RecordRequest {
         let deadLetter =
             keepsDeadLetter(outcome)
-            ? DeadLetterContent(commands: commands, delivery: options.keepsDeliveries ? delivery : nil) : nil
+            ? DeadLetterContent(commands: commands(), delivery: options.keepsDeliveries ? delivery : nil) : nil
         return RecordRequest(outcome: outcome, inboxID: inboxID, deadLetter: deadLetter)
     }
 

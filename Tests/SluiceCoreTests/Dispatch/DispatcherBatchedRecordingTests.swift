@@ -85,11 +85,11 @@ final class HeldRecorder: DispatchRecorder {
             #expect(refusals.allSatisfy { $0 == nil })
             // Every first event of a lane has run; the recorder holds the calls it got, the rest wait for it.
             await Self.eventually {
-                let pending = await dispatcher.pendingRecords.count
+                let pending = dispatcher.finished.withLock { $0.results.count }
                 return engine.calls.count == 12 && recorder.calls.map(\.count).reduce(0, +) + pending == 12
             }
             #expect(recorder.calls.count <= Dispatcher.concurrentRecorders)
-            let waiting = await dispatcher.pendingRecords.count
+            let waiting = dispatcher.finished.withLock { $0.results.count }
             #expect(recorder.calls.contains { $0.count > 1 } || waiting > 1, "recorded together")
             #expect(!engine.calls.map(\.idempotencyKey).contains("k1-next"), "its lane waits until k1 is recorded")
             recorder.release()
