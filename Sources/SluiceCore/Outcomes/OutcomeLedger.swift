@@ -26,7 +26,8 @@ public protocol OutcomeLedger: Sendable {
 
     /// ``record(_:)`` for several requests at once (the gate's finished events, recorded together): one result
     /// per request, in order, each as ``record(_:)`` would have answered it alone. One request's failure does not
-    /// fail the others. Every result is durable when this returns.
+    /// fail the others. Every result is durable when this returns. Two requests for one key are decided in no
+    /// particular order (the gate never sends them: a key has one event in flight).
     func record(batch requests: [RecordRequest]) async -> [Result<RecordResult, LedgerError>]
 
     /// The decision for an idempotency key, when there is one within the adapter's dedupe window.
