@@ -57,6 +57,9 @@ public actor Dispatcher {
     /// The results of finished events bound for a ``DispatchRecorder``, handed over by their tasks without a hop
     /// onto the actor, and how many recorder tasks take them. Their tasks stay in ``executions`` until recorded.
     nonisolated let finished = Mutex(FinishedQueue())
+    /// Queued results taken in by a cut (``absorbFinished()``) before a recorder task took them: their events are
+    /// delivered, and the recorder tasks record them next.
+    var absorbed: [PendingRecord] = []
     var executionsDone: CheckedContinuation<Void, Never>?
     var startBuffer: [String] = []
     /// Places in the queue held by ``reserveAdmission(key:source:)`` for events being stored (a webhook
@@ -99,8 +102,17 @@ public actor Dispatcher {
 
     /// Finished events' results waiting for a recorder task (see ``finished``).
     struct FinishedQueue: ~Copyable {
-        var results: [(key: String, generation: Int, result: DispatchResult)] = []
+        var results: [FinishedRun] = []
         var recorders = 0
+    }
+
+    /// A run's result on its way to its recorder.
+    struct FinishedRun: Sendable {
+        let key: String
+        let generation: Int
+        let result: DispatchResult
+        let recorder: any DispatchRecorder
+        let attachment: any Sendable
     }
 
     /// A finished event taken by a recorder task.
@@ -519,6 +531,8 @@ public actor Dispatcher {
     /// and abandons the events queued behind them in their ordering lanes: a cut event comes again, and its lane must
     /// not run a later event of its key first.
     private func cutExpired(at instant: GateInstant, reason: String) {
+        // A result waiting for a busy recorder exists: its event is being recorded, not the budget's to cut.
+        absorbFinished()
         let followers = runtime.cancellationsDue(now: instant).map { ($0, runtime.keysQueued(behind: $0)) }
         guard !followers.isEmpty else { return }
         _ = runtime.expireCancellation(now: instant)
@@ -571,7 +585,9 @@ public actor Dispatcher {
         let plan = item.plan
         let remap = item.remap
         let context = item.context
-        let batched = if case .batched = item.completion { true } else { false }
+        // A batched event's result goes to a recorder task without a hop onto the actor.
+        let batched: (recorder: any DispatchRecorder, attachment: any Sendable)? =
+            if case .batched(let recorder, let attachment) = item.completion { (recorder, attachment) } else { nil }
         // Detached so that the plan starts on the global executor at once; only its result
         // comes back to the actor.
         executions[generation] = Task.detached {
@@ -581,8 +597,11 @@ public actor Dispatcher {
             } else {
                 result = await ServiceContext.withValue(context) { await self.run(plan, remap: remap) }
             }
-            if batched {
-                self.handOver(key, generation: generation, result)
+            if let batched {
+                self.handOver(
+                    FinishedRun(
+                        key: key, generation: generation, result: result, recorder: batched.recorder,
+                        attachment: batched.attachment))
             } else {
                 await self.settle(key, generation: generation, result)
             }
@@ -656,9 +675,9 @@ public actor Dispatcher {
     }
 
     /// Queues a finished event's result for a recorder task, and starts one when none is free to take it.
-    private nonisolated func handOver(_ key: String, generation: Int, _ result: DispatchResult) {
+    private nonisolated func handOver(_ run: FinishedRun) {
         let startRecorder = finished.withLock { queue in
-            queue.results.append((key, generation, result))
+            queue.results.append(run)
             guard queue.results.count == 1, queue.recorders < Self.concurrentRecorders else { return false }
             queue.recorders += 1
             return true
@@ -669,22 +688,18 @@ public actor Dispatcher {
     /// Records the finished events' results, a batch at a time, until none is left.
     private func recordFinished() async {
         while true {
+            let noneAbsorbed = absorbed.isEmpty
             let results = finished.withLock { queue in
                 defer { queue.results = [] }
-                if queue.results.isEmpty { queue.recorders -= 1 }
+                if queue.results.isEmpty, noneAbsorbed { queue.recorders -= 1 }
                 return queue.results
             }
-            if results.isEmpty { return }
-            var batch: [PendingRecord] = []
-            batch.reserveCapacity(results.count)
-            for (key, generation, result) in results {
-                guard let item = accept(key, generation: generation, result),
-                    case .batched(let recorder, let attachment) = item.completion
-                else { continue }
-                batch.append(
-                    PendingRecord(
-                        key: key, generation: generation, recorder: recorder,
-                        finished: FinishedEvent(plan: item.plan, result: result, attachment: attachment)))
+            if results.isEmpty, noneAbsorbed { return }
+            var batch = absorbed
+            absorbed = []
+            batch.reserveCapacity(batch.count + results.count)
+            for run in results {
+                if let pending = accept(run) { batch.append(pending) }
             }
             while let recorder = batch.first?.recorder {
                 // One recorder in practice (the adapter's pipeline); others wait for the next round.
@@ -706,6 +721,26 @@ public actor Dispatcher {
             startAvailable()
             resumeCapacityWaiters()
         }
+    }
+
+    /// Takes in the results waiting for a recorder task, so that a cut does not abandon an event whose result is in;
+    /// the recorder tasks, at least one of which is running while the queue holds anything, record them next.
+    private func absorbFinished() {
+        let results = finished.withLock { queue in
+            defer { queue.results = [] }
+            return queue.results
+        }
+        for run in results {
+            if let pending = accept(run) { absorbed.append(pending) }
+        }
+    }
+
+    /// ``accept(_:generation:_:)`` for a result handed over to the recorder tasks.
+    private func accept(_ run: FinishedRun) -> PendingRecord? {
+        guard let item = accept(run.key, generation: run.generation, run.result) else { return nil }
+        return PendingRecord(
+            key: run.key, generation: run.generation, recorder: run.recorder,
+            finished: FinishedEvent(plan: item.plan, result: run.result, attachment: run.attachment))
     }
 
     /// The gate's bookkeeping once an event's result was handed over: its key's lane moves on, or, when the

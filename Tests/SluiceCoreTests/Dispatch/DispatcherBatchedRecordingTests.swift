@@ -123,6 +123,36 @@ final class HeldRecorder: DispatchRecorder {
         #expect(engine.calls.map(\.idempotencyKey) == ["a", "a"])
     }
 
+    /// A result that waits for a recorder (all of them busy writing) when the cancellation budget runs out is being
+    /// recorded, not cut: its event ends decided, and the engine does not see it again.
+    @Test func aResultWaitingForABusyRecorderIsNotCutByTheBudget() async throws {
+        let busy = Dispatcher.concurrentRecorders
+        let engine = ScriptedEngine(Array(repeating: .outcome(.accepted), count: busy) + [.gate])
+        let recorder = HeldRecorder()
+        let boundary = Boundary(mode: .pullOnly, maxInFlight: busy + 1, maxQueued: 16, cancellationBudget: .seconds(2))
+        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, clock in
+            // One event per recorder call, each call held: every recorder task is busy.
+            for index in 1...busy {
+                _ = await dispatcher.submitAll(Self.submissions([PlanFactory.plan("k\(index)")], recorder: recorder))
+                await Self.eventually { recorder.held == index }
+            }
+            _ = await dispatcher.submitAll(Self.submissions([PlanFactory.plan("late")], recorder: recorder))
+            await engine.waitForCalls(busy + 1)
+            await dispatcher.cancel(reason: "shutdown")
+            engine.release()
+            await Self.eventually { dispatcher.finished.withLock { $0.results.count } == 1 }
+            await clock.waitForSleepers(1)
+            clock.advance(by: .seconds(2))
+            // The expiry runs on the actor once the timer's task wakes.
+            try await Task.sleep(for: .milliseconds(100))
+            _ = await dispatcher.snapshot
+            recorder.release()
+            await Self.eventually { recorder.results.count == busy + 1 }
+        }
+        #expect(recorder.results["late"]?.outcome?.kind == .accepted, "\(String(describing: recorder.results["late"]))")
+        #expect(engine.calls.count == busy + 1)
+    }
+
     @Test func queuedEventsAbandonedByACancellationReachTheRecorder() async throws {
         let engine = ScriptedEngine([.gate], otherwise: .outcome(.accepted))
         let recorder = HeldRecorder()
