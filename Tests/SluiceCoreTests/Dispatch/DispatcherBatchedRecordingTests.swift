@@ -153,6 +153,29 @@ final class HeldRecorder: DispatchRecorder {
         #expect(engine.calls.count == busy + 1)
     }
 
+    /// Events of two recorders finished together: each recorder gets its own events only, each once.
+    @Test func eachRecorderRecordsItsOwnEvents() async throws {
+        let engine = ScriptedEngine(otherwise: .outcome(.accepted))
+        let (first, second) = (HeldRecorder(), HeldRecorder())
+        let boundary = Boundary(mode: .pullOnly, maxInFlight: 16, maxQueued: 32, cancellationBudget: .seconds(2))
+        let plans = (1...10).map { PlanFactory.plan("k\($0)") }
+        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, _ in
+            let submissions = plans.enumerated().map { index, plan in
+                Dispatcher.Submission(
+                    plan: plan, context: nil,
+                    completion: .batched(index.isMultiple(of: 2) ? first : second, attachment: plan.idempotencyKey))
+            }
+            _ = await dispatcher.submitAll(submissions)
+            await Self.eventually { engine.calls.count == 10 }
+            first.release()
+            second.release()
+            await Self.eventually { first.results.count + second.results.count == 10 }
+        }
+        #expect(Set(first.results.keys) == ["k1", "k3", "k5", "k7", "k9"])
+        #expect(Set(second.results.keys) == ["k2", "k4", "k6", "k8", "k10"])
+        #expect(first.calls.joined().count == 5 && second.calls.joined().count == 5)
+    }
+
     @Test func queuedEventsAbandonedByACancellationReachTheRecorder() async throws {
         let engine = ScriptedEngine([.gate], otherwise: .outcome(.accepted))
         let recorder = HeldRecorder()
