@@ -143,9 +143,11 @@ final class HeldRecorder: DispatchRecorder {
             await Self.eventually { dispatcher.finished.withLock { $0.results.count } == 1 }
             await clock.waitForSleepers(1)
             clock.advance(by: .seconds(2))
-            // The expiry runs on the actor once the timer's task wakes.
-            try await Task.sleep(for: .milliseconds(100))
-            _ = await dispatcher.snapshot
+            // The expiry has run once it took the waiting result in, or (what must not happen) cut its event.
+            await Self.eventually {
+                let cut = await dispatcher.snapshot.abandoned > 0
+                return cut || dispatcher.finished.withLock { $0.results.isEmpty }
+            }
             recorder.release()
             await Self.eventually { recorder.results.count == busy + 1 }
         }
