@@ -59,7 +59,7 @@ public actor Dispatcher {
     nonisolated let finished = Mutex(FinishedQueue())
     /// Queued results taken in by a cut (``absorbFinished()``) before a recorder task took them: their events are
     /// delivered, and the recorder tasks record them next.
-    var absorbed: [PendingRecord] = []
+    var absorbed: [FinishedRun] = []
     var executionsDone: CheckedContinuation<Void, Never>?
     var startBuffer: [String] = []
     /// Places in the queue held by ``reserveAdmission(key:source:)`` for events being stored (a webhook
@@ -108,15 +108,6 @@ public actor Dispatcher {
 
     /// A run's result on its way to its recorder.
     struct FinishedRun: Sendable {
-        let key: String
-        let generation: Int
-        let result: DispatchResult
-        let recorder: any DispatchRecorder
-        let attachment: any Sendable
-    }
-
-    /// A finished event taken by a recorder task.
-    struct PendingRecord {
         let key: String
         let generation: Int
         let recorder: any DispatchRecorder
@@ -600,8 +591,8 @@ public actor Dispatcher {
             if let batched {
                 self.handOver(
                     FinishedRun(
-                        key: key, generation: generation, result: result, recorder: batched.recorder,
-                        attachment: batched.attachment))
+                        key: key, generation: generation, recorder: batched.recorder,
+                        finished: FinishedEvent(plan: plan, result: result, attachment: batched.attachment)))
             } else {
                 await self.settle(key, generation: generation, result)
             }
@@ -698,12 +689,12 @@ public actor Dispatcher {
             var batch = absorbed
             absorbed = []
             batch.reserveCapacity(batch.count + results.count)
-            for run in results {
-                if let pending = accept(run) { batch.append(pending) }
+            for run in results where accept(run) {
+                batch.append(run)
             }
             while let recorder = batch.first?.recorder {
                 // One recorder in practice (the adapter's pipeline); others wait for the next round.
-                let mine: [PendingRecord]
+                let mine: [FinishedRun]
                 if batch.allSatisfy({ $0.recorder === recorder }) {
                     mine = batch
                     batch = []
@@ -730,17 +721,14 @@ public actor Dispatcher {
             defer { queue.results = [] }
             return queue.results
         }
-        for run in results {
-            if let pending = accept(run) { absorbed.append(pending) }
+        for run in results where accept(run) {
+            absorbed.append(run)
         }
     }
 
-    /// ``accept(_:generation:_:)`` for a result handed over to the recorder tasks.
-    private func accept(_ run: FinishedRun) -> PendingRecord? {
-        guard let item = accept(run.key, generation: run.generation, run.result) else { return nil }
-        return PendingRecord(
-            key: run.key, generation: run.generation, recorder: run.recorder,
-            finished: FinishedEvent(plan: item.plan, result: run.result, attachment: run.attachment))
+    /// ``accept(_:generation:_:)`` for a result handed over to the recorder tasks: whether it is still to be recorded.
+    private func accept(_ run: FinishedRun) -> Bool {
+        accept(run.key, generation: run.generation, run.finished.result) != nil
     }
 
     /// The gate's bookkeeping once an event's result was handed over: its key's lane moves on, or, when the
