@@ -15,9 +15,12 @@ struct BenchmarkOptions {
     /// Only the write benchmarks (`--writes-only`): no 10-million-row file for the checks.
     var writesOnly = false
     var directory = FileManager.default.temporaryDirectory.path
+    /// The check benchmark's file (`--checks-file`): generated when missing and kept afterwards, so that
+    /// a second run skips the generation (minutes for 10 million rows). Default: a scratch file.
+    var checksFile: String?
 
     static let usage =
-        "usage: LedgerBenchmarks [--rows N] [--writes N] [--concurrency N] [--lookups N] [--directory PATH]"
+        "usage: LedgerBenchmarks [--rows N] [--writes N] [--concurrency N] [--lookups N] [--directory PATH] [--checks-file PATH]"
         + " [--skip-postgres] [--skip-sqlite] [--writes-only]"
 
     /// Parses the arguments; `--help` prints the usage, and an unknown option or a bad number stops with
@@ -41,6 +44,10 @@ struct BenchmarkOptions {
             case "--directory":
                 guard !value.isEmpty else { Self.fail("--directory needs a path") }
                 directory = value
+                index += 1
+            case "--checks-file":
+                guard !value.isEmpty else { Self.fail("--checks-file needs a path") }
+                checksFile = value
                 index += 1
             case "--skip-postgres": skipPostgres = true
             case "--skip-sqlite": skipSQLite = true

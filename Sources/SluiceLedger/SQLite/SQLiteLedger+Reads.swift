@@ -6,7 +6,7 @@ extension SQLiteLedger {
         guard decidedKeys.mightContain(adapter: adapter, key: idempotencyKey) else { return nil }
         let now = self.now
         let window = windowMilliseconds(adapter)
-        let body: String? = try await read { connection in
+        let body: String? = try await probe { connection throws(SQLiteFailure) in
             try Self.decisionBody(adapter: adapter, idempotencyKey: idempotencyKey, now: now, window: window, on: connection)
         }
         return try body.map { text throws(LedgerError) in try LedgerCoding.outcome(text) }
@@ -16,15 +16,16 @@ extension SQLiteLedger {
         guard decidedKeys.mightContain(adapter: adapter, key: idempotencyKey) else { return nil }
         let now = self.now
         let window = windowMilliseconds(adapter)
-        return try await read { connection in
+        return try await probe { connection throws(SQLiteFailure) in
             try Self.summary(adapter: adapter, key: idempotencyKey, now: now, window: window, on: connection)
         }
     }
 
-    /// One reader turn for all the keys: the same prepared statement, one hand-off to the reader thread.
+    /// One turn for all the keys: the same prepared statement, on the calling thread for a few keys
+    /// (``inlineProbeLimit``) and with one hand-off to a reader thread for more.
     ///
-    /// Keys the ``DecidedKeyFilter`` has never seen are answered without a query (no hand-off at all when
-    /// none is left); each remaining probe reads only the covering index `outcomes_decisions`.
+    /// Keys the ``DecidedKeyFilter`` has never seen are answered without a query (no query at all when none
+    /// is left); each remaining probe reads only the covering index `outcomes_decisions`.
     public func decisionSummaries(adapter: String, idempotencyKeys: [String]) async throws(LedgerError)
         -> [String: DecisionSummary]
     {
@@ -32,14 +33,20 @@ extension SQLiteLedger {
         guard !keys.isEmpty else { return [:] }
         let now = self.now
         let window = windowMilliseconds(adapter)
-        return try await read { connection -> [String: DecisionSummary] in
+        let lookUp = { @Sendable (connection: SQLiteConnection) throws(SQLiteFailure) -> [String: DecisionSummary] in
             var found: [String: DecisionSummary] = [:]
             for key in keys {
                 found[key] = try Self.summary(adapter: adapter, key: key, now: now, window: window, on: connection)
             }
             return found
         }
+        return try await keys.count <= Self.inlineProbeLimit ? probe(lookUp) : read(lookUp)
     }
+
+    /// The most keys of one ``decisionSummaries(adapter:idempotencyKeys:)`` looked up on the calling
+    /// thread (tens of microseconds); more (a fetch redelivered after a rebalance) go to a reader thread,
+    /// so that a turn of Swift's cooperative pool stays short.
+    static let inlineProbeLimit = 16
 
     /// One probe of the covering index `outcomes_decisions`: the live decision's summary, or nil.
     private static func summary(adapter: String, key: String, now: Int64, window: Int64?, on connection: SQLiteConnection)

@@ -8,7 +8,9 @@ public import SluiceCore
 /// durable. With ``SQLiteLedgerConfiguration/Synchronous/full`` a ``LogFlusher`` thread flushes each
 /// committed transaction's log while the writer runs the next one, and a ``LogCheckpointer`` thread copies
 /// the log into the database file while the writer goes on committing. Reader threads with their own
-/// connections answer queries while the writer works. No SQLite call runs on Swift's cooperative thread pool.
+/// connections answer queries while the writer works. No SQLite call that can wait runs on Swift's
+/// cooperative thread pool: the one query made there, the idempotency check of a key that may be decided,
+/// runs on a connection of ``InlineReaders`` that never waits for a lock or for another connection.
 ///
 /// A ``DecidedKeyFilter`` in memory answers the idempotency check for a key that was never decided (the
 /// common case) without a query; it is filled by the writer and by a scan of the stored keys at start-up.
@@ -19,6 +21,8 @@ public final class SQLiteLedger: OutcomeLedger {
     public let configuration: SQLiteLedgerConfiguration
     let writes: WorkQueue<any SQLiteWriteJob>
     let reads: WorkQueue<@Sendable (SQLiteConnection) -> Void>
+    /// Connections for the check on the asking task's thread.
+    let inlineReaders: InlineReaders
     /// The keys with a stored decision, as far as this process knows them.
     let decidedKeys: DecidedKeyFilter
     private let threads: [SQLiteThread]
@@ -80,11 +84,13 @@ public final class SQLiteLedger: OutcomeLedger {
         }
         self.writes = writes
         self.reads = reads
+        self.inlineReaders = InlineReaders(connections.inline)
         self.threads = threads
         self.flusher = flusher
     }
 
     deinit {
+        inlineReaders.close()
         writes.close()
         reads.close()
         keyScanner.cancel()
@@ -108,7 +114,9 @@ public final class SQLiteLedger: OutcomeLedger {
         reads.close()
         let threads = self.threads
         let keyScanner = self.keyScanner
+        let inlineReaders = self.inlineReaders
         await onBlockingThread("ledger-close") {
+            inlineReaders.close()
             // Cut a running scan short now, but wait for scans only once the writer (which starts them) has
             // stopped: one it started after the cancel would otherwise outlive close() with its connection.
             keyScanner.cancel()
@@ -122,6 +130,7 @@ public final class SQLiteLedger: OutcomeLedger {
         var writer: SQLiteConnection
         var checkpointer: SQLiteConnection
         var readers: [SQLiteConnection]
+        var inline: [SQLiteConnection]
     }
 
     private static func openConnections(_ configuration: SQLiteLedgerConfiguration) throws(LedgerError)
@@ -188,6 +197,18 @@ public final class SQLiteLedger: OutcomeLedger {
             }
             readers.append(reader)
         }
+        var inline: [SQLiteConnection] = []
+        for _ in 0..<max(0, configuration.inlineReaders) {
+            let reader = try SQLiteConnection(path: path, readOnly: false, create: false)
+            // Never waits: a probe that meets a lock goes to a reader thread instead (see InlineReaders).
+            reader.setBusyTimeout(milliseconds: 0)
+            do throws(SQLiteFailure) {
+                try reader.execute("PRAGMA query_only = 1; PRAGMA cache_size = \(readerCacheKiB)")
+            } catch {
+                throw error.ledgerError(path: path)
+            }
+            inline.append(reader)
+        }
         let checkpointer = try SQLiteConnection(path: path, readOnly: false, create: false)
         // With NORMAL, each checkpoint flushes the log before it copies and the database file after.
         do throws(SQLiteFailure) {
@@ -195,7 +216,7 @@ public final class SQLiteLedger: OutcomeLedger {
         } catch {
             throw error.ledgerError(path: path)
         }
-        return (Connections(writer: writer, checkpointer: checkpointer, readers: readers), storedKeys)
+        return (Connections(writer: writer, checkpointer: checkpointer, readers: readers, inline: inline), storedKeys)
     }
 
     /// The most keys the filter is sized for at start-up (64 Mi, about 120 MiB); it grows past that as keys come.
@@ -248,6 +269,18 @@ public final class SQLiteLedger: OutcomeLedger {
         }
         guard accepted else { throw Self.closed }
         return try await handOff.result().get()
+    }
+
+    /// Runs a short probe on the calling thread when an ``InlineReaders`` connection is free, otherwise
+    /// on a reader thread (``read(_:)``).
+    func probe<Value: Sendable>(
+        _ body: @escaping @Sendable (SQLiteConnection) throws(SQLiteFailure) -> Value
+    ) async throws(LedgerError) -> Value {
+        if let failed = flusher?.failed { throw failed }
+        if let answered = inlineReaders.run(body) {
+            return try answered.mapError { $0.ledgerError(path: configuration.path) }.get()
+        }
+        return try await read(body)
     }
 
     static let closed = LedgerError.retryable("closed", "the ledger is closed")

@@ -22,6 +22,11 @@ public struct SQLiteLedgerConfiguration: Sendable {
     public var createFile: Bool
     /// Reader threads, each with its own connection (default 2).
     public var readers: Int
+    /// Connections that answer the idempotency check on the asking task's own thread, without a hand-off
+    /// to a reader thread (default: one per core, the width of Swift's cooperative pool). They never wait:
+    /// when none is free, or a lock would make one wait, the check goes to a reader thread. 0 sends every
+    /// check to the reader threads.
+    public var inlineReaders: Int
     /// The most writes one transaction takes (default 4096).
     public var maxBatch: Int
     public var synchronous: Synchronous
@@ -37,7 +42,8 @@ public struct SQLiteLedgerConfiguration: Sendable {
     public var now: @Sendable () -> Date
 
     public init(
-        path: String, createDirectory: Bool = false, createFile: Bool = true, readers: Int = 2, maxBatch: Int = 4096,
+        path: String, createDirectory: Bool = false, createFile: Bool = true, readers: Int = 2,
+        inlineReaders: Int = ProcessInfo.processInfo.activeProcessorCount, maxBatch: Int = 4096,
         synchronous: Synchronous = .full, checkpointPages: Int = 4096, busyTimeout: Duration = .seconds(5),
         dedupe: DedupePolicy = DedupePolicy(),
         now: @escaping @Sendable () -> Date = { Date() }
@@ -46,6 +52,7 @@ public struct SQLiteLedgerConfiguration: Sendable {
         self.createDirectory = createDirectory
         self.createFile = createFile
         self.readers = readers
+        self.inlineReaders = inlineReaders
         self.maxBatch = maxBatch
         self.synchronous = synchronous
         self.checkpointPages = checkpointPages

@@ -1,0 +1,164 @@
+import CSQLite
+import Foundation
+import SluiceCore
+@testable import SluiceLedger
+import Synchronization
+import Testing
+
+/// The idempotency check on the asking task's thread (``InlineReaders``): answered without the reader
+/// threads, never waiting for a lock, and closed with the ledger.
+@Suite struct SQLiteInlineReadTests {
+    /// Opens a ledger in a temporary directory with `readers` reader threads and `inline` inline connections.
+    func withLedger(
+        readers: Int = 1, inline: Int, busyTimeout: Duration = .seconds(5), _ body: (SQLiteLedger) async throws -> Void
+    ) async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ledger = try await SQLiteLedger.open(
+            SQLiteLedgerConfiguration(
+                path: directory.appendingPathComponent("ledger.sqlite").path, readers: readers, inlineReaders: inline,
+                busyTimeout: busyTimeout))
+        do {
+            try await body(ledger)
+        } catch {
+            await ledger.close()
+            throw error
+        }
+        await ledger.close()
+    }
+
+    @Test func aCheckIsAnsweredWhileEveryReaderThreadIsBusy() async throws {
+        try await withLedger(readers: 1, inline: 1) { ledger in
+            _ = try await ledger.record(LedgerFixtures.outcome(key: "decided", workflowID: "wf-1"))
+            // The only reader thread is held until the check has answered (or, should the check wait for
+            // it, for two seconds).
+            let started = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            let released = Atomic<Bool>(false)
+            let held = Task {
+                try await ledger.read { _ in
+                    started.signal()
+                    if release.wait(timeout: .now() + 2) == .timedOut { released.store(true, ordering: .sequentiallyConsistent) }
+                }
+            }
+            await onThread { started.wait() }
+            let summary = try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "decided")
+            let full = try await ledger.decision(adapter: "orders", idempotencyKey: "decided")
+            let answeredWhileHeld = !released.load(ordering: .sequentiallyConsistent)
+            release.signal()
+            try await held.value
+            #expect(answeredWhileHeld, "the check waited for the reader thread")
+            #expect(summary?.kind == .accepted)
+            #expect(summary?.workflowID == "wf-1")
+            #expect(full?.idempotencyKey == "decided")
+        }
+    }
+
+    /// In WAL mode a reader meets a lock only while another connection recovers the log or holds the file in
+    /// exclusive locking mode, which the ledger's own connections prevent; the rule is tested on the pool.
+    @Test func aProbeThatMeetsALockGivesItsConnectionBackForAReaderThread() throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("probe.sqlite").path
+        let readers = InlineReaders([try SQLiteConnection(path: path, readOnly: false, create: true)])
+        defer { readers.close() }
+        let busy = readers.run { _ throws(SQLiteFailure) -> Int in throw SQLiteFailure(code: SQLITE_BUSY, message: "database is locked") }
+        #expect(busy == nil, "a busy probe must go to a reader thread, not fail")
+        let failed = readers.run { _ throws(SQLiteFailure) -> Int in throw SQLiteFailure(code: SQLITE_CORRUPT, message: "malformed") }
+        guard case .failure(let failure) = failed else {
+            Issue.record("another failure is the answer: \(String(describing: failed))")
+            return
+        }
+        #expect(failure.primaryCode == SQLITE_CORRUPT)
+        // The connection went back both times: the next probe runs.
+        let answered = readers.run { connection throws(SQLiteFailure) in try connection.integer("SELECT 41 + 1") }
+        guard case .success(let value) = answered else {
+            Issue.record("the connection was not given back: \(String(describing: answered))")
+            return
+        }
+        #expect(value == 42)
+    }
+
+    @Test func aProbeWithEveryConnectionLentGoesToAReaderThread() throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("probe.sqlite").path
+        let readers = InlineReaders([try SQLiteConnection(path: path, readOnly: false, create: true)])
+        defer { readers.close() }
+        let nested = readers.run { _ throws(SQLiteFailure) in
+            readers.run { _ throws(SQLiteFailure) in true }
+        }
+        guard case .success(let inner) = nested else {
+            Issue.record("the outer probe did not run")
+            return
+        }
+        #expect(inner == nil, "a second probe found a connection while the only one was lent")
+    }
+
+    @Test func checksOutnumberingTheConnectionsAreEachAnswered() async throws {
+        try await withLedger(readers: 1, inline: 2) { ledger in
+            for index in 0..<50 { _ = try await ledger.record(LedgerFixtures.outcome(key: "d\(index)", workflowID: "wf-\(index)")) }
+            let wrong = try await withThrowingTaskGroup(of: Int.self) { group in
+                for round in 0..<20 {
+                    for index in 0..<50 {
+                        group.addTask {
+                            let decided = index % 2 == 0 ? "d\(index)" : "new-\(round)-\(index)"
+                            if index % 3 == 0 {
+                                let summary = try await ledger.decisionSummaries(adapter: "orders", idempotencyKeys: [decided, "x\(index)"])
+                                return summary.count == (index % 2 == 0 ? 1 : 0) && summary[decided].map { $0.workflowID == "wf-\(index)" } != false ? 0 : 1
+                            }
+                            let summary = try await ledger.decisionSummary(adapter: "orders", idempotencyKey: decided)
+                            return (summary?.workflowID == (index % 2 == 0 ? "wf-\(index)" : nil)) ? 0 : 1
+                        }
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(wrong == 0)
+        }
+    }
+
+    @Test func closeWaitsForRunningChecksAndClosesTheirConnections() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        for round in 0..<10 {
+            let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, inlineReaders: 4))
+            _ = try await ledger.record(LedgerFixtures.outcome(key: "k"))
+            // Checks keep running on every inline connection until the ledger refuses them.
+            let checking = (0..<4).map { _ in
+                Task.detached {
+                    var answered = 0
+                    while (try? await ledger.decisionSummary(adapter: "orders", idempotencyKey: "k")) != nil {
+                        answered += 1
+                        // An inline check never suspends: without a yield these loops would keep the
+                        // cooperative pool's threads from the task that closes the ledger.
+                        await Task.yield()
+                    }
+                    return answered
+                }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            await ledger.close()
+            let other = try SQLiteConnection(path: path, readOnly: false, create: false)
+            let select = try other.prepare("PRAGMA journal_mode = DELETE")
+            #expect(try select.step())
+            #expect(select.text(0) == "delete", "round \(round): a connection of the closed ledger is still open")
+            select.reset()
+            let back = try other.prepare("PRAGMA journal_mode = WAL")
+            _ = try back.step()
+            back.reset()
+            for task in checking { #expect(await task.value > 0) }
+        }
+    }
+
+    /// Runs blocking `work` on a thread of its own.
+    private func onThread(_ work: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                work()
+                continuation.resume()
+            }
+        }
+    }
+}
