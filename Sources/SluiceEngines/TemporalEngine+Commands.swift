@@ -101,7 +101,33 @@ extension TemporalEngine {
         return try rejectionOrError(response, command: command, adapter: adapter, workflowID: workflowID)
     }
 
+    /// Sends the update; asked to wait for `completed` with a `wait_timeout`, sends it again with the same update
+    /// id (which attaches to the same update) each time Temporal's long poll ends while the update is only
+    /// accepted, until it completes or the wait is over.
     func update(_ command: EngineCommand, adapter: String) async throws(EngineError) -> Outcome {
+        let clock = ContinuousClock()
+        let waitEnds = command.target.waitFor == .completed ? command.target.waitTimeout.map { clock.now + $0 } : nil
+        while true {
+            let asked = clock.now
+            let outcome = try await updateOnce(command, adapter: adapter)
+            guard outcome.extra["wait_timed_out"] == true, let waitEnds, clock.now < waitEnds else { return outcome }
+            // An answer much sooner than Temporal's long poll (a proxy's, or a server's shorter hold) is not asked
+            // again in a tight loop.
+            let pause = min(Self.updateRepollPause - (clock.now - asked), waitEnds - clock.now)
+            if pause > .zero {
+                do {
+                    try await Task.sleep(for: pause)
+                } catch {
+                    return outcome
+                }
+            }
+        }
+    }
+
+    /// The least time between two calls of one update waiting for `completed` (see ``update(_:adapter:)``).
+    static let updateRepollPause: Duration = .seconds(1)
+
+    private func updateOnce(_ command: EngineCommand, adapter: String) async throws(EngineError) -> Outcome {
         let workflowID = command.workflowID(adapter: adapter)
         let path = "/workflows/\(PathComponent.escape(workflowID))/update/" + PathComponent.escape(command.target.updateName ?? "")
         let response = try await send(

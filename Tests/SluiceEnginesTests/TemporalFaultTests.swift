@@ -7,12 +7,15 @@ import Testing
 @Suite("Temporal engine: error mapping against scripted answers")
 struct TemporalFaultTests {
     /// Runs `body` against a server that answers with `script`, one answer per request, in order.
+    /// The requests are appended to `received` when given.
     func withScript(
-        _ script: [ScriptedResponse], timeout: Duration = .seconds(5), _ body: (TemporalEngine) async throws -> Void
+        _ script: [ScriptedResponse], timeout: Duration = .seconds(5), received: RequestLog? = nil,
+        _ body: (TemporalEngine) async throws -> Void
     ) async throws {
         let queue = Mutex(script)
-        let server = try await LoopbackHTTPServer.start { _ in
-            queue.withLock { $0.isEmpty ? .text(500, "script exhausted") : $0.removeFirst() }
+        let server = try await LoopbackHTTPServer.start { request in
+            received?.requests.withLock { $0.append(request) }
+            return queue.withLock { $0.isEmpty ? .text(500, "script exhausted") : $0.removeFirst() }
         }
         let engine = TemporalEngine(
             endpoint: EngineEndpoint(baseURL: server.baseURL, token: Secret("temporal-secret-42"), timeout: timeout),
@@ -127,6 +130,62 @@ struct TemporalFaultTests {
             #expect(answered.kind == .accepted)
             #expect(answered.extra["wait_timed_out"] == nil)
         }
+    }
+
+    /// The requests a scripted server received.
+    final class RequestLog: Sendable {
+        let requests = Mutex<[RecordedRequest]>([])
+    }
+
+    static func waitingUpdate(waitTimeout: Duration) -> EngineCommand {
+        var command = Commands.update(key: "u", workflowID: "w", waitFor: .completed)
+        command.target.waitTimeout = waitTimeout
+        return command
+    }
+
+    /// The update ids of the requests, in order.
+    static func updateIDs(_ requests: [RecordedRequest]) -> [String?] {
+        requests.map { request in
+            guard case .object(let body) = try? JSONParser.parse(request.body) else { return nil }
+            return body["request"]?["meta"]?["updateId"]?.stringValue
+        }
+    }
+
+    @Test("an update waiting for COMPLETED is asked again, with the same id, when Temporal's long poll ends first")
+    func updateWaitsForCompletionWithinItsTimeout() async throws {
+        let accepted = ScriptedResponse.json(
+            200, ["updateRef": ["updateId": "req-u", "workflowExecution": ["runId": "r"]], "stage": "UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED"])
+        let completed = ScriptedResponse.json(
+            200, ["updateRef": ["updateId": "req-u", "workflowExecution": ["runId": "r"]], "outcome": ["success": [["count": 2]]],
+                  "stage": "UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED"])
+        let received = RequestLog()
+        try await withScript([accepted, completed], received: received) { engine in
+            let outcome = try await engine.execute(Self.waitingUpdate(waitTimeout: .seconds(30)), adapter: "a")
+            #expect(outcome.kind == .accepted)
+            #expect(outcome.controlPlaneOutcome == "update_completed")
+            #expect(outcome.extra["wait_timed_out"] == nil)
+        }
+        #expect(Self.updateIDs(received.requests.withLock { $0 }) == ["req-u", "req-u"])
+    }
+
+    @Test("an update still only accepted when its wait_timeout is over is accepted and marked wait_timed_out")
+    func updateWaitEndsAtItsTimeout() async throws {
+        let accepted = ScriptedResponse.json(
+            200, ["updateRef": ["updateId": "req-u", "workflowExecution": ["runId": "r"]], "stage": "UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED"])
+        let received = RequestLog()
+        let started = ContinuousClock.now
+        try await withScript(Array(repeating: accepted, count: 10), received: received) { engine in
+            let outcome = try await engine.execute(Self.waitingUpdate(waitTimeout: .seconds(2)), adapter: "a")
+            #expect(outcome.kind == .accepted)
+            #expect(outcome.extra["wait_timed_out"] == true)
+        }
+        let elapsed = ContinuousClock.now - started
+        // Asked at once, then about once a second (answers that quick are not asked again in a tight loop) until
+        // 2 s: three calls (two if a call is slow enough to take the first second).
+        let ids = Self.updateIDs(received.requests.withLock { $0 })
+        #expect((2...3).contains(ids.count), "\(ids.count) calls")
+        #expect(ids.allSatisfy { $0 == "req-u" })
+        #expect(elapsed >= .seconds(2))
     }
 
     @Test("an update waits out Temporal's hold of about 20 s, past the engine's timeout; other calls do not")
