@@ -43,14 +43,14 @@ import Testing
             }
             await onThread { started.wait() }
             let summary = try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "decided")
-            let full = try await ledger.decision(adapter: "orders", idempotencyKey: "decided")
+            let many = try await ledger.decisionSummaries(adapter: "orders", idempotencyKeys: ["decided", "new"])
             let answeredWhileHeld = !released.load(ordering: .sequentiallyConsistent)
             release.signal()
             try await held.value
             #expect(answeredWhileHeld, "the check waited for the reader thread")
             #expect(summary?.kind == .accepted)
             #expect(summary?.workflowID == "wf-1")
-            #expect(full?.idempotencyKey == "decided")
+            #expect(many.keys.sorted() == ["decided"])
         }
     }
 
@@ -125,20 +125,19 @@ import Testing
         for round in 0..<10 {
             let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, inlineReaders: 4))
             _ = try await ledger.record(LedgerFixtures.outcome(key: "k"))
-            // Checks keep running on every inline connection until the ledger refuses them.
+            // Checks keep running on the inline connections until the ledger refuses them.
+            let answered = Counter()
             let checking = (0..<4).map { _ in
                 Task.detached {
-                    var answered = 0
                     while (try? await ledger.decisionSummary(adapter: "orders", idempotencyKey: "k")) != nil {
-                        answered += 1
+                        answered.value.add(1, ordering: .relaxed)
                         // An inline check never suspends: without a yield these loops would keep the
                         // cooperative pool's threads from the task that closes the ledger.
                         await Task.yield()
                     }
-                    return answered
                 }
             }
-            try await Task.sleep(for: .milliseconds(20))
+            while answered.value.load(ordering: .relaxed) < 100 { try await Task.sleep(for: .milliseconds(1)) }
             await ledger.close()
             let other = try SQLiteConnection(path: path, readOnly: false, create: false)
             let select = try other.prepare("PRAGMA journal_mode = DELETE")
@@ -148,8 +147,14 @@ import Testing
             let back = try other.prepare("PRAGMA journal_mode = WAL")
             _ = try back.step()
             back.reset()
-            for task in checking { #expect(await task.value > 0) }
+            for task in checking { await task.value }
+            // Once closed, the ledger refuses checks instead of answering them from a connection it still had.
+            await #expect(throws: LedgerError.self) { try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "k") }
         }
+    }
+
+    final class Counter: Sendable {
+        let value = Atomic<Int>(0)
     }
 
     /// Runs blocking `work` on a thread of its own.

@@ -86,7 +86,11 @@ struct SQLiteBenchmarks {
     }
 
     /// Fills a new ledger at `path` with `rows` outcomes of adapter `orders`, keys `key-0000000001`….
-    private func generate(rows: Int, at path: String, into report: inout BenchmarkReport) async throws {
+    /// The file is built under another name and renamed when complete: an interrupted run leaves no file
+    /// that a later `--checks-file` run would take for a complete one.
+    private func generate(rows: Int, at finalPath: String, into report: inout BenchmarkReport) async throws {
+        let path = finalPath + ".partial"
+        try? FileManager.default.removeItem(atPath: path)
         try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path)).close()
         // Generate the rows quickly: no journal (every page written once, not to the WAL and again to the
         // file, which also keeps the page cache for the lookups), secondary indexes dropped, one big
@@ -115,8 +119,9 @@ struct SQLiteBenchmarks {
             """.write(to: script, atomically: true, encoding: .utf8)
         let generated = ContinuousClock.now
         try runProgram("/usr/bin/sqlite3", [path], input: script)
+        try FileManager.default.moveItem(atPath: path, toPath: finalPath)
         let generation = (ContinuousClock.now - generated).timeInterval
-        let size = ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) / 1_000_000
+        let size = ((try? FileManager.default.attributesOfItem(atPath: finalPath)[.size] as? Int) ?? 0) / 1_000_000
         report.line("")
         report.line("\(rows) outcomes generated in \(Int(generation)) s (\(size) MB)")
         report.line("")

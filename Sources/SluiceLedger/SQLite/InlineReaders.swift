@@ -9,12 +9,17 @@ import Synchronization
 /// check), so it runs here, under two rules that keep it from waiting on Swift's cooperative pool:
 /// - a connection is taken only when one is free, never waited for: otherwise the check goes to a
 ///   reader thread;
-/// - a connection never waits for a lock (busy timeout 0). In WAL mode a reader waits only while
-///   another connection recovers or restarts the log; the check then goes to a reader thread too.
+/// - a connection never waits for a lock (busy timeout 0): a probe that meets one (another process
+///   recovering the log, or holding the file in exclusive locking mode) goes to a reader thread.
 ///
 /// What is left is CPU and memory: the probe's pages come from the connection's own cache or the OS's.
 /// Only a page evicted from both is read from the disk on this thread (a database far larger than the
-/// machine's memory), the same as any memory of a process that was paged out.
+/// machine's memory), the same as any memory of a process that was paged out. SQLite's own retries
+/// when a read races the writer's commit or its restart of the log stay here too: a few microseconds
+/// (its first retries do not sleep; it sleeps only after ten in a row).
+///
+/// The ledger closes these connections first, while its threads still hold theirs: closing the last
+/// connection to a file checkpoints its log, which must not happen on the cooperative pool.
 final class InlineReaders: Sendable {
     private struct State {
         var free: [SQLiteConnection]
@@ -64,8 +69,8 @@ final class InlineReaders: Sendable {
         state.withLock { $0.lent -= 1 }
     }
 
-    /// Takes every connection out of use and closes them; a probe running now closes its connection when
-    /// it ends. Blocks until then (a probe takes microseconds): call it off the cooperative pool.
+    /// Takes every connection out of use and closes the free ones; a probe running now closes its connection
+    /// when it ends (``hasLoans`` until then). Never blocks.
     func close() {
         var closing = state.withLock { state -> [SQLiteConnection] in
             state.closed = true
@@ -73,6 +78,8 @@ final class InlineReaders: Sendable {
             return state.free
         }
         closing.removeAll()
-        while state.withLock({ $0.lent }) > 0 { usleep(50) }
     }
+
+    /// Whether a probe still holds a connection.
+    var hasLoans: Bool { state.withLock { $0.lent > 0 } }
 }

@@ -6,7 +6,8 @@ extension SQLiteLedger {
         guard decidedKeys.mightContain(adapter: adapter, key: idempotencyKey) else { return nil }
         let now = self.now
         let window = windowMilliseconds(adapter)
-        let body: String? = try await probe { connection throws(SQLiteFailure) in
+        // On a reader thread: the table row and its body are more pages than the check's covering-index probe.
+        let body: String? = try await read { connection in
             try Self.decisionBody(adapter: adapter, idempotencyKey: idempotencyKey, now: now, window: window, on: connection)
         }
         return try body.map { text throws(LedgerError) in try LedgerCoding.outcome(text) }

@@ -110,13 +110,15 @@ public final class SQLiteLedger: OutcomeLedger {
 
     /// Finishes the queued work, stops the threads and closes the connections.
     public func close() async {
+        // The inline connections first, while the threads hold theirs: the last connection to close checkpoints
+        // the log, on the thread that closes it. A probe running now closes its own in a moment.
+        inlineReaders.close()
+        while inlineReaders.hasLoans { try? await Task.sleep(for: .microseconds(100)) }
         writes.close()
         reads.close()
         let threads = self.threads
         let keyScanner = self.keyScanner
-        let inlineReaders = self.inlineReaders
         await onBlockingThread("ledger-close") {
-            inlineReaders.close()
             // Cut a running scan short now, but wait for scans only once the writer (which starts them) has
             // stopped: one it started after the cancel would otherwise outlive close() with its connection.
             keyScanner.cancel()
