@@ -18,6 +18,9 @@ public final class InMemoryLedger: OutcomeLedger {
         var failingClaims = 0
         var failingInboxReads = 0
         var holdingReadiness = false
+        /// Keys whose `decision` lookups wait until released, and how many wait now.
+        var heldDecisionKeys: Set<String> = []
+        var heldDecisions = 0
 
         mutating func makeID() -> Int64 {
             defer { nextID += 1 }
@@ -63,6 +66,20 @@ public final class InMemoryLedger: OutcomeLedger {
         state.withLock { $0.holdingReadiness = hold }
     }
 
+    /// Makes `decision` lookups of these keys wait until ``releaseDecisions()`` (a slow read, at a moment a test
+    /// chooses).
+    public func holdDecisions(forKeys keys: Set<String>) {
+        state.withLock { $0.heldDecisionKeys = keys }
+    }
+
+    /// Lets every held `decision` lookup go on.
+    public func releaseDecisions() {
+        state.withLock { $0.heldDecisionKeys = [] }
+    }
+
+    /// How many `decision` lookups are waiting now.
+    public var heldDecisions: Int { state.withLock { $0.heldDecisions } }
+
     /// The inbox rows still waiting for their outcome.
     public var inboxCount: Int { state.withLock { $0.inbox.count } }
 
@@ -104,6 +121,11 @@ public final class InMemoryLedger: OutcomeLedger {
     }
 
     public func decision(adapter: String, idempotencyKey: String) async throws(LedgerError) -> Outcome? {
+        if state.withLock({ $0.heldDecisionKeys.contains(idempotencyKey) }) {
+            state.withLock { $0.heldDecisions += 1 }
+            while state.withLock({ $0.heldDecisionKeys.contains(idempotencyKey) }) { try? await Task.sleep(for: .milliseconds(1)) }
+            state.withLock { $0.heldDecisions -= 1 }
+        }
         let now = self.now()
         return state.withLock { state in
             guard let stored = state.decisions[Key(adapter: adapter, idempotencyKey: idempotencyKey)],

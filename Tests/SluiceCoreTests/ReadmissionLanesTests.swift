@@ -60,4 +60,37 @@ struct ReadmissionLanesTests {
         #expect(admitted(lanes.next(orderingKey: "k")) == 3)
         #expect(ReadmissionLanes.backoff(afterAttempt: 9) == .seconds(30))
     }
+
+    @Test("at its admission, a row waits in an open lane; the drainer's own row only behind an earlier row taken back")
+    func waitsInLaneAtAdmission() {
+        let lanes = ReadmissionLanes()
+        #expect(!lanes.waitsInLane(row(4, attempt: 0), orderingKey: "k", taken: false), "no lane: the row is admitted")
+        _ = lanes.hold(row(1), orderingKey: "k", backoff: .seconds(1))
+        _ = lanes.hold(row(2), orderingKey: "k", backoff: .seconds(1))
+        _ = lanes.next(orderingKey: "k")
+        #expect(admitted(lanes.next(orderingKey: "k")) == 1)
+        #expect(admitted(lanes.next(orderingKey: "k")) == 2)
+        // The drainer admits row 2 with nothing earlier in the lane: it goes into the gate.
+        #expect(!lanes.waitsInLane(row(2), orderingKey: "k", taken: true))
+        // A new webhook of the key entering the gate while the lane is open waits in it.
+        #expect(lanes.waitsInLane(row(5, attempt: 0), orderingKey: "k", taken: false))
+        #expect(admitted(lanes.next(orderingKey: "k")) == 5)
+        // Row 1 ends undecided again while the drainer is checking row 3, which it had taken up: row 3 goes back
+        // behind it, and the lane waits out row 1's backoff before either.
+        _ = lanes.joinIfOpen(row(3, attempt: 0), orderingKey: "k")
+        #expect(admitted(lanes.next(orderingKey: "k")) == 3)
+        _ = lanes.hold(row(1, attempt: 2), orderingKey: "k", backoff: ReadmissionLanes.backoff(afterAttempt: 1))
+        #expect(lanes.waitsInLane(row(3, attempt: 0), orderingKey: "k", taken: true))
+        guard case .wait(let delay) = lanes.next(orderingKey: "k") else {
+            Issue.record("no backoff before the row that failed again")
+            return
+        }
+        #expect(delay == .seconds(2))
+        #expect(admitted(lanes.next(orderingKey: "k")) == 1)
+        #expect(admitted(lanes.next(orderingKey: "k")) == 3)
+        guard case .done = lanes.next(orderingKey: "k") else {
+            Issue.record("the empty lane did not close")
+            return
+        }
+    }
 }

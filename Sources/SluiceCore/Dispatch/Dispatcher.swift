@@ -237,12 +237,22 @@ public actor Dispatcher {
 
     /// ``submit(_:remap:source:completion:)`` with a completion that records the result and reports
     /// whether the decision is durable (the pipeline's: false when the ledger write failed).
+    ///
+    /// - Parameter waits: asked on the actor just before the admission; true keeps the plan out. The pipeline's
+    ///   check that a row of an ordered adapter must wait in its ordering key's lane of rows to be admitted
+    ///   again (``ReadmissionLanes``), made in the same turn as the admission: a row of the key that ends
+    ///   undecided has either put itself into the lane before (then this plan waits behind it), or is still
+    ///   in the gate (then this plan queues behind it there).
+    /// - Returns: false when `waits` kept the plan out.
+    @discardableResult
     public func submitReporting(
-        _ plan: Plan, remap: Bool = false, source: SourceKind = .push,
+        _ plan: Plan, remap: Bool = false, source: SourceKind = .push, unless waits: (@Sendable () -> Bool)? = nil,
         completion: @escaping @Sendable (DispatchResult) async -> Bool
-    ) throws(DispatchAdmissionError) {
+    ) throws(DispatchAdmissionError) -> Bool {
+        if let waits, waits() { return false }
         try admit(plan, remap: remap, source: source, context: ServiceContext.current, completion: .alone(completion))
         startAvailable()
+        return true
     }
 
     /// One admission of ``submitAll(_:source:)``: a plan, the trace context its engine calls run in, and
@@ -384,13 +394,17 @@ public actor Dispatcher {
         resumeCapacityWaiters()
     }
 
-    /// ``submitReporting(_:remap:source:completion:)`` for an event that holds a reservation, which this
-    /// uses up whether or not the event is admitted.
+    /// ``submitReporting(_:remap:source:unless:completion:)`` for an event that holds a reservation, which
+    /// this uses up whether or not the event is admitted.
+    @discardableResult
     public func submitReserved(
-        _ plan: Plan, source: SourceKind = .push, completion: @escaping @Sendable (DispatchResult) async -> Bool
-    ) throws(DispatchAdmissionError) {
+        _ plan: Plan, source: SourceKind = .push, unless waits: (@Sendable () -> Bool)? = nil,
+        completion: @escaping @Sendable (DispatchResult) async -> Bool
+    ) throws(DispatchAdmissionError) -> Bool {
         reserved = max(0, reserved - 1)
-        try submitReporting(plan, source: source, completion: completion)
+        let admitted = try submitReporting(plan, source: source, unless: waits, completion: completion)
+        if !admitted { resumeCapacityWaiters() }
+        return admitted
     }
 
     /// Admits a plan and waits for its result (the synchronous bridge endpoint, tests).

@@ -60,7 +60,7 @@ extension AdapterPipeline {
         }
         let trace = EventTrace.start(plan, source: "kafka", name: spanName)
         do {
-            try await trace.within { () async throws(DispatchAdmissionError) in
+            _ = try await trace.within { () async throws(DispatchAdmissionError) in
                 try await dispatcher.submitReporting(plan, source: .pull) { result in
                     let settlement = await self.settle(result, plan: plan, inboxID: nil, delivery: nil, trace: trace)
                     await settled(settlement)

@@ -182,7 +182,8 @@ extension AdapterPipeline: WebhookSink {
             }
             let trace = EventTrace.start(plan, source: "inbox", name: spanName)
             let result = await trace.within {
-                await admitDurable(plan, inboxID: item.id, delivery: delivery, waiting: true, attempt: attempt, trace: trace)
+                await admitDurable(
+                    plan, inboxID: item.id, delivery: delivery, waiting: true, attempt: attempt, fromLane: fromLane, trace: trace)
             }
             // Left after its key was claimed (the gate is stopping): the claim is given back, unless a run of the key in
             // this process holds it.
@@ -209,25 +210,32 @@ extension AdapterPipeline: WebhookSink {
     /// recorded) is admitted again after a backoff (`attempt`), so that it is delivered once the cause is fixed
     /// rather than at the next start; its sender already has its `202`. One abandoned because the gate is
     /// stopping is refused then, and stays in the inbox for the next start.
+    ///
+    /// A row of an ordered adapter that finds its ordering key's lane open as it enters the gate waits in the lane
+    /// instead (``laneCheck(_:inboxID:delivery:attempt:taken:)``); `fromLane` says it is the row the lane's
+    /// drainer is admitting.
     @discardableResult
     func admitDurable(
         _ plan: Plan, inboxID: Int64, delivery: Delivery, waiting: Bool, reserved: Bool = false, attempt: Int = 0,
-        trace: EventTrace
+        fromLane: Bool = false, trace: EventTrace
     ) async -> ReadmissionResult {
         inboxInHand.attach(key: plan.idempotencyKey, to: inboxID)
         let result = await admitRow(
-            plan, inboxID: inboxID, delivery: delivery, waiting: waiting, reserved: reserved, attempt: attempt, trace: trace)
+            plan, inboxID: inboxID, delivery: delivery, waiting: waiting, reserved: reserved, attempt: attempt,
+            fromLane: fromLane, trace: trace)
         letGo(inboxID, after: result)
         return result
     }
 
-    /// ``admitDurable(_:inboxID:delivery:waiting:reserved:attempt:trace:)`` of a row in hand, which its outcome lets
-    /// go of, unless it is admitted again later.
+    /// ``admitDurable(_:inboxID:delivery:waiting:reserved:attempt:fromLane:trace:)`` of a row in hand, which its
+    /// outcome lets go of, unless it is admitted again later.
     private func admitRow(
-        _ plan: Plan, inboxID: Int64, delivery: Delivery, waiting: Bool, reserved: Bool, attempt: Int, trace: EventTrace
+        _ plan: Plan, inboxID: Int64, delivery: Delivery, waiting: Bool, reserved: Bool, attempt: Int, fromLane: Bool,
+        trace: EventTrace
     ) async -> ReadmissionResult {
         var waitsForOtherRow = 0
         var reservation = reserved
+        let waitsInLane = laneCheck(plan, inboxID: inboxID, delivery: delivery, attempt: attempt, taken: fromLane)
         while true {
             do {
                 let completion: @Sendable (DispatchResult) async -> Bool = { result in
@@ -240,12 +248,15 @@ extension AdapterPipeline: WebhookSink {
                     }
                     return settlement.isDurable
                 }
+                let admitted: Bool
                 if reservation {
                     reservation = false
-                    try await dispatcher.submitReserved(plan, source: .push, completion: completion)
+                    admitted = try await dispatcher.submitReserved(plan, source: .push, unless: waitsInLane, completion: completion)
                 } else {
-                    try await dispatcher.submitReporting(plan, source: .push, completion: completion)
+                    admitted = try await dispatcher.submitReporting(plan, source: .push, unless: waitsInLane, completion: completion)
                 }
+                // Not admitted: it waits in its key's lane, whose drainer admits it in turn (the row stays in hand).
+                if !admitted { trace.end(note: "waits behind earlier rows of its ordering key") }
                 return .admitted
             } catch {
                 switch error {
@@ -358,6 +369,21 @@ extension AdapterPipeline {
         guard readmissionLanes.joinIfOpen(row, orderingKey: orderingKey) else { return false }
         inboxInHand.attach(key: plan.idempotencyKey, to: inboxID)
         return true
+    }
+
+    /// For a row of an ordered adapter, the check its admission makes on the gate's actor
+    /// (``Dispatcher/submitReporting(_:remap:source:unless:completion:)``): whether it must wait in its ordering key's
+    /// lane instead, where it is then put (``ReadmissionLanes/waitsInLane(_:orderingKey:taken:)``).
+    ///
+    /// The look at the lane before the admission (``joinsOpenLane(_:inboxID:delivery:attempt:)``) saves the gate a
+    /// hop, but a row of the key can end undecided and open the lane between that look and the admission; this check
+    /// is made in the same turn of the actor as the admission, so the row either waits behind that one or queues
+    /// behind it in the gate.
+    func laneCheck(_ plan: Plan, inboxID: Int64, delivery: Delivery, attempt: Int, taken: Bool) -> (@Sendable () -> Bool)? {
+        guard adapter.isOrdered, let orderingKey = plan.orderingKey else { return nil }
+        let row = ReadmissionLanes.Row(inboxID: inboxID, delivery: delivery, attempt: attempt)
+        let lanes = readmissionLanes
+        return { lanes.waitsInLane(row, orderingKey: orderingKey, taken: taken) }
     }
 
     /// Admits the rows of an ordering key's lane one after another, in id order, after the lane's backoffs, until

@@ -28,7 +28,7 @@ extension AdapterPipeline {
         let (results, sink) = AsyncStream.makeStream(of: Settlement.self, bufferingPolicy: .bufferingNewest(1))
         let trace = EventTrace.start(plan, source: "bridge", name: spanName)
         do {
-            try await trace.within { () async throws(DispatchAdmissionError) in
+            _ = try await trace.within { () async throws(DispatchAdmissionError) in
                 try await dispatcher.submitReporting(plan, source: .push) { result in
                     let settlement = await self.settle(result, plan: plan, inboxID: nil, delivery: nil, trace: trace)
                     sink.yield(settlement)

@@ -72,6 +72,22 @@ final class ReadmissionLanes: Sendable {
         }
     }
 
+    /// Puts a row into its key's lane, at the moment of its admission into the gate, when it must wait there: a
+    /// lane is open and the row is not the one its drainer is admitting (`taken` false), or it is, and the lane
+    /// has taken back an earlier row since the drainer took this one up (that row ended undecided while this one
+    /// was being checked, and must run first).
+    ///
+    /// - Returns: true when the row went into the lane (its drainer admits it in turn).
+    func waitsInLane(_ row: Row, orderingKey: String, taken: Bool) -> Bool {
+        lanes.withLock { lanes in
+            guard var lane = lanes[orderingKey] else { return false }
+            if taken, !lane.rows.keys.contains(where: { $0 < row.inboxID }) { return false }
+            lane.rows[row.inboxID] = row
+            lanes[orderingKey] = lane
+            return true
+        }
+    }
+
     /// The drainer's next step; closes the lane when it is empty.
     func next(orderingKey: String) -> Step {
         lanes.withLock { lanes in

@@ -459,6 +459,40 @@ struct AdapterPipelineTests {
         }
     }
 
+    /// The lane's drainer takes a row up and checks the ledger for it; the row admitted before it ends undecided
+    /// again meanwhile and goes back into the lane. The row taken up must not enter the gate ahead of it.
+    @Test("a row the lane took up waits behind an earlier row that ended undecided again while it was being checked")
+    func aLaneRowWaitsBehindAnEarlierRowTakenBack() async throws {
+        try await withPipeline(adapter: try orderAdapter(ordered: true)) { pipeline, fake, ledger in
+            fake.inject(.status(401), .status(401))  // evt_t1 ends undecided twice
+            for id in ["evt_t1", "evt_t2"] {
+                let (event, delivery) = try orderDelivery(id: id, order: 82)
+                guard case .accepted = await pipeline.accept(event, delivery: delivery) else {
+                    Issue.record("\(id) was not accepted")
+                    return
+                }
+            }
+            #expect(await eventually { fake.requests.count == 1 })
+            // After the lane's 1 s backoff the drainer admits evt_t1 and takes evt_t2 up; its ledger check waits
+            // until evt_t1 has ended undecided again.
+            ledger.holdDecisions(forKeys: ["evt_t2"])
+            #expect(await Self.drainerHolds(pipeline, fake: fake, ledger: ledger))
+            ledger.releaseDecisions()
+            #expect(await eventually(timeout: .seconds(10)) { ledger.inboxCount == 0 })
+            let keys = fake.requests.compactMap { $0.json?["idempotency_key"]?.stringValue }
+            #expect(keys == ["evt_t1", "evt_t1", "evt_t1", "evt_t2"])
+        }
+    }
+
+    /// Whether the first row ran twice and ended undecided again while the lane's drainer waits in the ledger
+    /// check of the second.
+    static func drainerHolds(_ pipeline: AdapterPipeline, fake: DurableWorkflowFake, ledger: InMemoryLedger) async -> Bool {
+        await eventually(timeout: .seconds(10)) {
+            guard fake.requests.count == 2, ledger.heldDecisions == 1 else { return false }
+            return await pipeline.dispatcher.snapshot.inFlight == 0
+        }
+    }
+
     /// A lane's row that cannot be admitted when its turn comes (here its claim fails) keeps its place at the head.
     @Test("a row its lane cannot admit now keeps its place: a later arrival of its key still waits behind it")
     func aLaneRowNotAdmittedKeepsItsPlace() async throws {
