@@ -123,7 +123,9 @@ public final class InMemoryLedger: OutcomeLedger {
     public func decision(adapter: String, idempotencyKey: String) async throws(LedgerError) -> Outcome? {
         if state.withLock({ $0.heldDecisionKeys.contains(idempotencyKey) }) {
             state.withLock { $0.heldDecisions += 1 }
-            while state.withLock({ $0.heldDecisionKeys.contains(idempotencyKey) }) { try? await Task.sleep(for: .milliseconds(1)) }
+            while state.withLock({ $0.heldDecisionKeys.contains(idempotencyKey) }), !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(1))
+            }
             state.withLock { $0.heldDecisions -= 1 }
         }
         let now = self.now()

@@ -7,7 +7,7 @@ protocol DispatchRecorder: AnyObject, Sendable {
     /// Records each event's result (decided or abandoned) and settles it with its source.
     ///
     /// - Returns: for each event, in order, whether a decided result is durable (see
-    ///   ``Dispatcher/submitReporting(_:remap:source:completion:)``).
+    ///   ``Dispatcher/submitReporting(_:remap:source:unless:completion:)``).
     func record(_ finished: [FinishedEvent]) async -> [Bool]
 }
 

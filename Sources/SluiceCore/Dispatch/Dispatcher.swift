@@ -10,7 +10,7 @@ import Tracing
 /// with one ``DispatchResult`` given to its completion: `decided` (record the outcome, then ack) or
 /// `abandoned` (do not ack: the source redelivers it). The completion is awaited before the next
 /// event of the same ordering key starts, so an outcome is recorded before its successor runs.
-/// A completion given to ``submitReporting(_:remap:source:completion:)`` also says whether the
+/// A completion given to ``submitReporting(_:remap:source:unless:completion:)`` also says whether the
 /// decision is now durable: one that is not (the ledger write failed) leaves the event cancelled
 /// rather than succeeded, so that its redelivery runs again instead of being refused as
 /// `alreadyDecided`.
@@ -372,7 +372,7 @@ public actor Dispatcher {
     }
 
     /// ``checkAdmission(key:source:)``, and a place in the queue held for this event until
-    /// ``submitReserved(_:source:completion:)`` admits it or ``releaseReservation()`` gives the place back.
+    /// ``submitReserved(_:source:unless:completion:)`` admits it or ``releaseReservation()`` gives the place back.
     /// The webhook route reserves before it writes the inbox: under sustained load, a stored event then
     /// always finds the room it was promised, instead of waiting in memory for a place other arrivals keep
     /// taking.

@@ -256,6 +256,8 @@ extension AdapterPipeline: WebhookSink {
                     admitted = try await dispatcher.submitReporting(plan, source: .push, unless: waitsInLane, completion: completion)
                 }
                 // Not admitted: it waits in its key's lane, whose drainer admits it in turn (the row stays in hand).
+                // With a shared ledger its claim stays too: the drainer's claim renews it, and other replicas keep
+                // off the key meanwhile.
                 if !admitted { trace.end(note: "waits behind earlier rows of its ordering key") }
                 return .admitted
             } catch {
