@@ -139,14 +139,7 @@ import Testing
             }
             while answered.value.load(ordering: .relaxed) < 100 { try await Task.sleep(for: .milliseconds(1)) }
             await ledger.close()
-            let other = try SQLiteConnection(path: path, readOnly: false, create: false)
-            let select = try other.prepare("PRAGMA journal_mode = DELETE")
-            #expect(try select.step())
-            #expect(select.text(0) == "delete", "round \(round): a connection of the closed ledger is still open")
-            select.reset()
-            let back = try other.prepare("PRAGMA journal_mode = WAL")
-            _ = try back.step()
-            back.reset()
+            try expectNoConnectionOpen(to: path, "round \(round)")
             for task in checking { await task.value }
             // Once closed, the ledger refuses checks instead of answering them from a connection it still had.
             await #expect(throws: LedgerError.self) { try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "k") }

@@ -450,14 +450,7 @@ import Testing
             _ = try await ledger.record(LedgerFixtures.outcome(key: "k\(round)"))
             _ = try await ledger.decision(adapter: "orders", idempotencyKey: "k\(round)")
             await ledger.close()
-            let other = try SQLiteConnection(path: path, readOnly: false, create: false)
-            let select = try other.prepare("PRAGMA journal_mode = DELETE")
-            #expect(try select.step())
-            #expect(select.text(0) == "delete", "round \(round): a connection of the closed ledger is still open")
-            select.reset()
-            let back = try other.prepare("PRAGMA journal_mode = WAL")
-            _ = try back.step()
-            back.reset()
+            try expectNoConnectionOpen(to: path, "round \(round)")
         }
     }
 
@@ -469,4 +462,17 @@ import Testing
         let error = await #expect(throws: LedgerError.self) { try await ledger.record(LedgerFixtures.outcome(key: "x")) }
         #expect(error?.reason == "closed")
     }
+}
+
+/// Expects that no connection to the file at `path` is open: only then can another connection take it out of
+/// WAL mode (it is put back in WAL mode afterwards).
+func expectNoConnectionOpen(to path: String, _ context: String) throws {
+    let other = try SQLiteConnection(path: path, readOnly: false, create: false)
+    let select = try other.prepare("PRAGMA journal_mode = DELETE")
+    #expect(try select.step())
+    #expect(select.text(0) == "delete", "\(context): a connection of the closed ledger is still open")
+    select.reset()
+    let back = try other.prepare("PRAGMA journal_mode = WAL")
+    _ = try back.step()
+    back.reset()
 }
