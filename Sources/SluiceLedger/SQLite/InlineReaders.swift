@@ -16,7 +16,8 @@ import Synchronization
 /// Only a page evicted from both is read from the disk on this thread (a database far larger than the
 /// machine's memory), the same as any memory of a process that was paged out. SQLite's own retries
 /// when a read races the writer's commit or its restart of the log stay here too: a few microseconds
-/// (its first retries do not sleep; it sleeps only after ten in a row).
+/// (its first five retries do not sleep, the next sleep 1 µs each, and only a run of ten or more sleeps
+/// longer).
 ///
 /// The ledger closes these connections first, while its threads still hold theirs: closing the last
 /// connection to a file checkpoints its log, which must not happen on the cooperative pool.
