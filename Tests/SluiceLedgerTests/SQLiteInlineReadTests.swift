@@ -8,23 +8,12 @@ import Testing
 /// The idempotency check on the asking task's thread (``InlineReaders``): answered without the reader
 /// threads, never waiting for a lock, and closed with the ledger.
 @Suite struct SQLiteInlineReadTests {
-    /// Opens a ledger in a temporary directory with `readers` reader threads and `inline` inline connections.
-    func withLedger(
-        readers: Int = 1, inline: Int, busyTimeout: Duration = .seconds(5), _ body: (SQLiteLedger) async throws -> Void
-    ) async throws {
-        let directory = try LedgerFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let ledger = try await SQLiteLedger.open(
-            SQLiteLedgerConfiguration(
-                path: directory.appendingPathComponent("ledger.sqlite").path, readers: readers, inlineReaders: inline,
-                busyTimeout: busyTimeout))
-        do {
-            try await body(ledger)
-        } catch {
-            await ledger.close()
-            throw error
-        }
-        await ledger.close()
+    /// ``SQLiteLedgerTests/withLedger(_:_:)`` with `readers` reader threads and `inline` inline connections.
+    func withLedger(readers: Int = 1, inline: Int, _ body: (SQLiteLedger) async throws -> Void) async throws {
+        try await SQLiteLedgerTests().withLedger({
+            $0.readers = readers
+            $0.inlineReaders = inline
+        }, body)
     }
 
     @Test func aCheckIsAnsweredWhileEveryReaderThreadIsBusy() async throws {
