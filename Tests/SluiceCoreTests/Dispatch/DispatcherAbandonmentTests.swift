@@ -153,7 +153,7 @@ struct DispatcherAbandonmentTests {
             try await dispatcher.submit(plan, completion: results.completion(for: "k"))
             guard case .abandoned(let reason) = await results.result("k") else { Issue.record("not abandoned"); return }
             #expect(reason.contains("unauthorized"), "the engine's refusal is the reason, not the cancelled sibling")
-            #expect(await dispatcher.snapshot.inFlight == 0)
+            #expect(await DispatcherTests.waitUntilIdle(dispatcher).inFlight == 0)
         }
         #expect(engine.calls.count == 2)
     }

@@ -145,7 +145,7 @@ import Testing
             try await dispatcher.submit(PlanFactory.plan("other", orderingKey: "order-2"), completion: results.completion(for: "other"))
             _ = await results.result("other")
             #expect(results.count == 1, "order-1's second event waits for the first")
-            #expect(await dispatcher.snapshot.inFlight == 1)
+            #expect(await Self.waitUntilIdle(dispatcher, inFlight: 1).inFlight == 1)
             engine.release()
             _ = await results.result("second")
         }
@@ -238,7 +238,7 @@ import Testing
             await clock.waitForSleepers(1)
             clock.advance(by: .seconds(2))
             #expect(await results.result("hangs") == .abandoned(reason: "shutdown"))
-            let snapshot = await dispatcher.snapshot
+            let snapshot = await Self.waitUntilIdle(dispatcher)
             #expect(snapshot.abandoned == 1)
             #expect(snapshot.inFlight == 0)
         }
@@ -382,9 +382,18 @@ import Testing
         #expect(reason.contains("unauthorized"))
     }
 
-    /// Waits until nothing is in flight: the last completion has returned and the gate has filed its key.
-    static func waitUntilIdle(_ dispatcher: Dispatcher) async {
-        while await dispatcher.snapshot.inFlight > 0 { try? await Task.sleep(for: .milliseconds(1)) }
+    /// Waits until `inFlight` events are in flight (by default none: the last completion has returned and the
+    /// gate has filed its key), or ten seconds have passed, and returns the gate's snapshot. A result reaches its
+    /// completion before the gate frees the event's place, so a test that has the result must wait for this
+    /// before counting places.
+    @discardableResult
+    static func waitUntilIdle(_ dispatcher: Dispatcher, inFlight: Int = 0) async -> GateSnapshot {
+        for _ in 0..<10_000 {
+            let snapshot = await dispatcher.snapshot
+            if snapshot.inFlight == inFlight { return snapshot }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return await dispatcher.snapshot
     }
 
     /// A pull-only gate of one in flight and four queued, and a scripted engine that holds each call.
