@@ -68,6 +68,27 @@ struct CommitWatermarkTests {
         #expect(watermark.committable == 6)
     }
 
+    /// The log went back below the committable offset (truncated, or its topic made again): the offset to commit
+    /// goes back with it, what settled past it is forgotten, and the offsets read again are tracked from there.
+    @Test func aLogThatWentBackBelowTheCommittableOffsetIsTrackedAgainFromThere() {
+        var watermark = CommitWatermark()
+        for offset in 0..<10 { watermark.receive(Int64(offset)) }
+        for offset in [0, 1, 2, 3, 4, 5, 8] { watermark.settle(Int64(offset)) }
+        #expect(watermark.committable == 6)
+        #expect(!step(&watermark, receive: 4), "at or before the last offset received: the log went back")
+        watermark.forget(from: 4)
+        #expect(watermark.committable == 4)
+        #expect(watermark.lastReceived == 3)
+        #expect(watermark.outstanding == 0)
+        for offset in 4..<7 { #expect(step(&watermark, receive: Int64(offset))) }
+        #expect(!step(&watermark, settle: 8), "offset 8 settled before the log went back: not received since")
+        #expect(step(&watermark, settle: 4))
+        #expect(watermark.committable == 5)
+        #expect(!step(&watermark, settle: 6))
+        #expect(step(&watermark, settle: 5))
+        #expect(watermark.committable == 7)
+    }
+
     /// Random completion orders over many offsets: the watermark is always one past the longest settled prefix.
     @Test(arguments: [1, 2, 3, 4, 5])
     func randomCompletionOrderMatchesTheReference(seed: UInt64) async {

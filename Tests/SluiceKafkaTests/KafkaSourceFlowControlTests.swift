@@ -69,6 +69,33 @@ extension KafkaSuites {
             #expect(effects.values.allSatisfy { $0 == 1 })
         }
 
+        /// A fetch answered OFFSET_OUT_OF_RANGE, as after a truncated log: librdkafka resets the position to the
+        /// earliest offset (`auto.offset.reset=earliest`) under the same assignment. The records are taken again
+        /// (not dropped as redeliveries, which would skip new records at those offsets), the ledger answers them
+        /// as decided, no effect is doubled, and the commits reach the end of the log again.
+        @Test func aPositionResetToEarlierOffsetsTakesTheRecordsAgain() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("orders", partitions: 2)
+            try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 100, keys: 10), to: cluster)
+            let pipeline = TestPipeline(maxInFlight: 8)
+            let source = try KafkaSource(
+                configuration: KafkaTest.configuration(cluster, topic: "orders", group: "rewound"), handler: pipeline,
+                logger: KafkaTest.logger)
+            try await KafkaTest.withRunning(source) {
+                #expect(await KafkaTest.eventually { source.statistics.settled >= 100 })
+                #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "rewound")) == true })
+                cluster.pushRequestErrors(.fetch, [1])  // OFFSET_OUT_OF_RANGE
+                #expect(await KafkaTest.eventually(timeout: .seconds(30)) { source.statistics.rewinds >= 1 }, "\(source.statistics)")
+                #expect(await KafkaTest.eventually { await pipeline.submissions >= 100 + 50 }, "one partition's records again")
+                #expect(await KafkaTest.eventually { await pipeline.settlements == pipeline.submissions })
+                #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "rewound")) == true })
+            }
+            let effects = await pipeline.effects
+            #expect(effects.count == 100)
+            #expect(effects.values.allSatisfy { $0 == 1 })
+            #expect(Set(try await pipeline.recordedIDs()).count == 100)
+        }
+
         /// Ledger writes that fail are not committed; the events are submitted again and recorded once.
         @Test func unrecordedOutcomesAreRetriedNotCommitted() async throws {
             let cluster = try MockKafkaCluster(brokers: 1)

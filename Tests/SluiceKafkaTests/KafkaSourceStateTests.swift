@@ -157,6 +157,59 @@ struct KafkaSourceStateTests {
         #expect(state.dueCommits().isEmpty)
     }
 
+    /// The partition's log went back (librdkafka reset the offset after a truncation, or the topic was made again):
+    /// the records fetched again are taken as new ones, the earlier tickets at or past that offset go stale wherever
+    /// they are (their late settlements do not move the commit), and an earlier ticket before it still counts.
+    @Test func aLogThatWentBackIsReadAgainAndItsEarlierTicketsGoStale() {
+        var state = KafkaSource.State()
+        state.assign([p0])
+        _ = state.append(records(0, 0..<10), at: .now)
+        let first = state.takeBatch(limit: 6)!  // 0–5 admitted; 6–9 stay buffered
+        for ticket in first { _ = state.admit(ticket, ordered: false, at: .now) }
+        state.settle(first[0])
+        state.settle(first[1])
+        state.settle(first[4])
+        var due = state.dueCommits().map(\.1)
+        #expect(due == [2])
+        let retry = state.unsettled(first[3], attempt: 1, notBefore: .now, ordered: false)
+        #expect(retry == .retry)
+
+        _ = state.append(records(0, 3..<8), at: .now)
+        let rewinds = state.takeRewinds()
+        #expect(rewinds == [KafkaSource.Rewind(partition: p0, from: 9, to: 3)])
+        let taken = state.takeRewinds()
+        #expect(taken.isEmpty)
+        #expect(state.snapshot.rewinds == 1)
+        #expect(state.snapshot.inFlight == 1, "only 2 is left of the earlier tickets in flight")
+        let resubmitting = state.resubmitting(first[3])
+        #expect(!resubmitting, "the retry of 3 is stale: 3 was fetched again")
+        #expect(!state.owns(first[5]))
+
+        var again = state.takeBatch(limit: 20)!
+        #expect(again.map(\.record.offset) == [6, 7, 8, 9, 3, 4, 5, 6, 7])
+        let admissions = again.map { state.admit($0, ordered: false, at: .now) }
+        #expect(admissions == [.drop, .drop, .drop, .drop, .submit, .submit, .submit, .submit, .submit])
+        again.removeFirst(4)
+        #expect(state.owns(again[2]) && !state.owns(first[5]))
+
+        state.settle(first[5])  // a late settlement of a stale ticket: 5 is not settled by it
+        for ticket in again where ticket.record.offset != 5 { state.settle(ticket) }
+        due = state.dueCommits().map(\.1)
+        #expect(due.isEmpty, "2 is not settled yet")
+        state.settle(first[2])
+        due = state.dueCommits().map(\.1)
+        #expect(due == [5], "the stale ticket of 5 did not settle the record read again")
+        state.settle(again[2])
+        due = state.dueCommits().map(\.1)
+        #expect(due == [8])
+
+        // A commit sent before the log went back, acknowledged after: it is past the offsets read again.
+        state.committed([(p0, 8)], at: .now)
+        state.committed([(p0, 10)], at: .now)
+        due = state.dueCommits().map(\.1)
+        #expect(due == [8], "the partition's offset is committed again")
+    }
+
     @Test func revokedPartitionsDropBufferedRecordsAndIgnoreLateSettlements() {
         var state = KafkaSource.State()
         state.assign([p0, p1])

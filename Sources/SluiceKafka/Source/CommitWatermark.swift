@@ -19,8 +19,8 @@ public struct CommitWatermark: Sendable, Hashable {
 
     /// Records that `offset` was fetched.
     ///
-    /// - Returns: false when the offset is not beyond the last one received (a redelivery after a seek
-    ///   or a pause): the caller drops the record.
+    /// - Returns: false when the offset is not beyond the last one received: the partition's log went back
+    ///   (``forget(from:)`` it first to take the record).
     @discardableResult
     public mutating func receive(_ offset: Int64) -> Bool {
         if let lastReceived, offset <= lastReceived { return false }
@@ -56,13 +56,16 @@ public struct CommitWatermark: Sendable, Hashable {
     /// Received offsets the watermark has not passed yet (settled ahead of it or not).
     public var outstanding: Int { received.count - head }
 
-    /// Forgets received offsets from `offset` on (records dropped before dispatch, so never settled),
-    /// so that a later redelivery of them is accepted again.
+    /// Forgets received offsets from `offset` on, and what settled among them, so that the records fetched
+    /// there again are taken as new ones: records dropped before dispatch (never settled), or a log that went
+    /// back under its reader (truncated, or its topic made again, and the offset reset to an earlier one).
+    /// A committable offset past `offset` goes back to it: the records from there are read again.
     public mutating func forget(from offset: Int64) {
         while received.count > head, let last = received.last, last >= offset {
             received.removeLast()
             settledAhead.remove(last)
         }
-        lastReceived = received.last ?? committable.map { $0 - 1 } ?? (offset - 1)
+        if let committable, committable > offset { self.committable = offset }
+        lastReceived = received.count > head ? received.last : committable.map { $0 - 1 } ?? (offset - 1)
     }
 }

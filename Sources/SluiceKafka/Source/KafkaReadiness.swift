@@ -52,4 +52,7 @@ public struct KafkaSourceStatistics: Sendable, Hashable {
     public var revocations = 0
     /// Revocations that were losses (the session ended; nothing committed for those partitions).
     public var losses = 0
+    /// Times a partition's log went back under this consumer (truncated, or its topic made again): the records
+    /// from the earlier offset were taken again.
+    public var rewinds = 0
 }

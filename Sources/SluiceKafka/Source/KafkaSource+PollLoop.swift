@@ -57,7 +57,10 @@ extension KafkaSource {
                 // dispatch loop is the source's busiest task.
                 let receivedAt = Date()
                 let fetched = records.map { normalise($0, receivedAt: receivedAt) }
-                let (waiter, buffered) = state.withLock { state in (state.append(fetched, at: clock.now), state.undispatched) }
+                let (waiter, buffered, rewinds) = state.withLock { state in
+                    (state.append(fetched, at: clock.now), state.undispatched, state.takeRewinds())
+                }
+                for rewind in rewinds { rewound(rewind) }
                 metrics.received.increment(by: Int64(records.count))
                 metrics.buffered.record(buffered)
                 records.removeAll(keepingCapacity: true)
@@ -67,6 +70,16 @@ extension KafkaSource {
         commitDue(async: false)
         if let error = client.closeConsumer() { logger.warning("kafka consumer close: \(error)") }
         state.withLock { $0.phase = .closed }
+    }
+
+    private func rewound(_ rewind: Rewind) {
+        metrics.rewinds.increment()
+        logger.warning(
+            "kafka partition went back: its log was truncated or its topic made again, and the offset reset; the records from the earlier offset are taken again (the ledger answers those already decided)",
+            metadata: [
+                "kafka.partition": "\(rewind.partition)", "offset.last": "\(rewind.from.map { "\($0)" } ?? "-")",
+                "offset.now": "\(rewind.to)",
+            ])
     }
 
     /// Polls up to `limit` records: waits up to 100 ms for the first, takes the rest only if already queued.

@@ -3,20 +3,24 @@ import Foundation
 import SluiceCore
 
 extension KafkaSource {
-    /// A record fetched for a partition generation (an assignment); stale once the partition is revoked.
+    /// A record fetched for a partition generation (an assignment); stale once the partition is revoked, or
+    /// once its log went back to this offset or an earlier one (the record there is fetched again).
     ///
     /// A class: a ticket is handed from the buffer to the dispatch loop, the in-flight table and a settlement
     /// closure, and copying a reference is one retain where copying the record and its event was dozens.
     final class Ticket: Sendable {
         let fetched: Fetched
         let generation: UInt64
+        /// How many times the partition's log had gone back under this generation when the record was fetched.
+        let epoch: Int
         let fetchedAt: ContinuousClock.Instant
         let partition: TopicPartition
 
-        init(_ fetched: Fetched, generation: UInt64, fetchedAt: ContinuousClock.Instant) {
+        init(_ fetched: Fetched, generation: UInt64, epoch: Int = 0, fetchedAt: ContinuousClock.Instant) {
             self.fetched = fetched
             partition = fetched.record.topicPartition
             self.generation = generation
+            self.epoch = epoch
             self.fetchedAt = fetchedAt
         }
 
@@ -79,6 +83,13 @@ extension KafkaSource {
         case drop
     }
 
+    /// A partition's log that went back under its owner: records were fetched again from `to`, after `from`.
+    struct Rewind: Equatable {
+        let partition: TopicPartition
+        let from: Int64?
+        let to: Int64
+    }
+
     /// A record of an ordered adapter waiting for its turn, and the earliest it may be submitted again.
     struct Held {
         let ticket: Ticket
@@ -116,6 +127,16 @@ extension KafkaSource {
             var draining = false
             /// Unordered adapters: in-flight offsets waiting for a retry job (not in the gate).
             var retrying: Set<Int64> = []
+            /// The offsets the log went back to under this generation, in order: the epoch `n` began at
+            /// `rewinds[n - 1]`. A ticket of an earlier epoch at or past a later rewind's offset is stale.
+            var rewinds: [Int64] = []
+
+            var epoch: Int { rewinds.count }
+
+            /// Whether the log went back to `ticket`'s offset (or an earlier one) since it was fetched.
+            func supersedes(_ ticket: Ticket) -> Bool {
+                ticket.epoch < epoch && rewinds[ticket.epoch...].contains { $0 <= ticket.record.offset }
+            }
         }
 
         var phase = Phase.running
@@ -148,6 +169,8 @@ extension KafkaSource {
         private var latencyProbes: [TopicPartition: [(offset: Int64, fetchedAt: ContinuousClock.Instant)]] = [:]
         /// Fetch-to-commit latencies of the probed records (the most recent 65,536).
         private(set) var commitLatencies: [Duration] = []
+        /// Logs that went back since the poll thread last took them (it logs each).
+        private var rewound: [Rewind] = []
 
         /// A fatal error: the source stops with it; returns the dispatch loop's waiter to resume, so that it ends.
         mutating func fail(_ error: KafkaError) -> CheckedContinuation<Void, Never>? {
@@ -280,10 +303,15 @@ extension KafkaSource {
                 if run?.partition != partition { run = (partition, partitions.index(forKey: partition)) }
                 // In place through the index: copying a partition's state out would copy its in-flight table and
                 // watermark on every record.
-                guard phase == .running, let index = run?.index,
-                    !partitions.values[index].revoking, partitions.values[index].watermark.receive(item.record.offset)
-                else { continue }
-                buffer.append(Ticket(item, generation: partitions.values[index].generation, fetchedAt: now))
+                guard phase == .running, let index = run?.index, !partitions.values[index].revoking else { continue }
+                if !partitions.values[index].watermark.receive(item.record.offset) {
+                    rewind(at: index, to: item.record.offset)
+                    partitions.values[index].watermark.receive(item.record.offset)
+                }
+                buffer.append(
+                    Ticket(
+                        item, generation: partitions.values[index].generation, epoch: partitions.values[index].epoch,
+                        fetchedAt: now))
                 undispatched += 1
                 statistics.received += 1
                 if statistics.received % 64 == 0 { latencyProbes[partition, default: []].append((item.record.offset, now)) }
@@ -292,6 +320,33 @@ extension KafkaSource {
             guard buffer.count > bufferHead, let waiter = dispatchWaiter else { return nil }
             dispatchWaiter = nil
             return waiter
+        }
+
+        /// The partition's log went back to `offset` (at or before a record already fetched): librdkafka reset
+        /// the offset after the log was truncated (an unclean leader election) or its topic was made again. The
+        /// records from `offset` on are fetched again and taken as new ones (the ledger answers the ones already
+        /// decided): their earlier tickets go stale wherever they are (buffered, held, waiting for a retry, in the
+        /// gate, whose late settlements no longer count), and the committable offset goes back to `offset` if it was
+        /// past it. Dropping them instead, as a redelivery, would skip the new records at those offsets for good.
+        private mutating func rewind(at index: Dictionary<TopicPartition, Partition>.Index, to offset: Int64) {
+            let partition = partitions.keys[index]
+            rewound.append(Rewind(partition: partition, from: partitions.values[index].watermark.lastReceived, to: offset))
+            statistics.rewinds += 1
+            partitions.values[index].watermark.forget(from: offset)
+            partitions.values[index].rewinds.append(offset)
+            partitions.values[index].inFlight = partitions.values[index].inFlight.filter { $0.key < offset }
+            partitions.values[index].retrying = partitions.values[index].retrying.filter { $0 < offset }
+            let held = partitions.values[index].held.count
+            partitions.values[index].held.removeAll { $0.ticket.record.offset >= offset }
+            heldCount -= held - partitions.values[index].held.count
+            latencyProbes[partition]?.removeAll { $0.offset >= offset }
+        }
+
+        /// The logs that went back since the last call.
+        mutating func takeRewinds() -> [Rewind] {
+            guard !rewound.isEmpty else { return [] }
+            defer { rewound = [] }
+            return rewound
         }
 
         var hasBuffered: Bool { buffer.count > bufferHead }
@@ -340,10 +395,11 @@ extension KafkaSource {
             current(ticket) != nil
         }
 
-        /// The index of the ticket's partition when it is owned by the generation that fetched it.
+        /// The index of the ticket's partition when it is owned by the generation that fetched it, and its log has
+        /// not gone back past the ticket's record since.
         private func current(_ ticket: Ticket) -> Dictionary<TopicPartition, Partition>.Index? {
             guard let index = partitions.index(forKey: ticket.partition),
-                partitions.values[index].generation == ticket.generation
+                partitions.values[index].generation == ticket.generation, !partitions.values[index].supersedes(ticket)
             else { return nil }
             return index
         }
@@ -432,8 +488,8 @@ extension KafkaSource {
         }
 
         func owns(_ ticket: Ticket) -> Bool {
-            guard let state = partitions[ticket.partition] else { return false }
-            return state.generation == ticket.generation && state.inFlight[ticket.record.offset] != nil
+            guard let index = current(ticket) else { return false }
+            return partitions.values[index].inFlight[ticket.record.offset] === ticket
         }
 
         // MARK: Commits
@@ -468,10 +524,15 @@ extension KafkaSource {
         ///
         /// An acknowledged offset below one acknowledged before is a stale commit that librdkafka retried
         /// (the coordinator moved, a rebalance was in progress) and that landed after a newer one: the group now
-        /// holds the older offset, so the partition's latest committable offset is sent again.
+        /// holds the older offset, so the partition's latest committable offset is sent again. So is one past the
+        /// committable offset: sent before the partition's log went back, it must not stand over the records
+        /// read again.
         mutating func committed(_ offsets: [(TopicPartition, Int64)], at now: ContinuousClock.Instant) {
             for (partition, offset) in offsets {
-                if let newer = statistics.committed[partition], offset < newer {
+                let stale =
+                    statistics.committed[partition].map { offset < $0 } == true
+                    || partitions[partition]?.watermark.committable.map { offset > $0 } == true
+                if stale {
                     statistics.committed[partition] = offset
                     partitions[partition]?.commitSent = nil
                     continue

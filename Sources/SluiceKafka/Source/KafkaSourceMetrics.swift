@@ -12,6 +12,7 @@ struct KafkaSourceMetrics: Sendable {
     let assignments: Counter
     let revocations: Counter
     let losses: Counter
+    let rewinds: Counter
     let paused: Gauge
     let buffered: Gauge
     let fetchToSettle: Timer
@@ -28,6 +29,7 @@ struct KafkaSourceMetrics: Sendable {
         assignments = Counter(label: rebalances, dimensions: dimensions + [("kind", "assigned")])
         revocations = Counter(label: rebalances, dimensions: dimensions + [("kind", "revoked")])
         losses = Counter(label: rebalances, dimensions: dimensions + [("kind", "lost")])
+        rewinds = Counter(label: "sluice_kafka_rewinds_total", dimensions: dimensions)
         paused = Gauge(label: "sluice_kafka_paused", dimensions: dimensions)
         buffered = Gauge(label: "sluice_kafka_buffered_records", dimensions: dimensions)
         fetchToSettle = Timer(label: "sluice_kafka_fetch_to_settle_seconds", dimensions: dimensions)
