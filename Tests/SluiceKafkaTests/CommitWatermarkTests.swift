@@ -76,7 +76,7 @@ struct CommitWatermarkTests {
         for offset in [0, 1, 2, 3, 4, 5, 8] { watermark.settle(Int64(offset)) }
         #expect(watermark.committable == 6)
         #expect(!step(&watermark, receive: 4), "at or before the last offset received: the log went back")
-        watermark.forget(from: 4)
+        watermark.rewind(to: 4)
         #expect(watermark.committable == 4)
         #expect(watermark.lastReceived == 3)
         #expect(watermark.outstanding == 0)
@@ -87,6 +87,27 @@ struct CommitWatermarkTests {
         #expect(!step(&watermark, settle: 6))
         #expect(step(&watermark, settle: 5))
         #expect(watermark.committable == 7)
+    }
+
+    /// The log went back while nothing was committable: below every offset received, the offset to commit becomes
+    /// the rewind's (the group may hold a later one); with a received offset before it still unsettled, it waits.
+    @Test func aLogThatWentBackBeforeAnythingSettledIsCommittedFromThere() {
+        var below = CommitWatermark()
+        for offset in 10..<16 { below.receive(Int64(offset)) }
+        below.rewind(to: 2)
+        #expect(below.committable == 2)
+        #expect(below.outstanding == 0)
+        #expect(step(&below, receive: 2))
+
+        var past = CommitWatermark()
+        for offset in 10..<16 { past.receive(Int64(offset)) }
+        past.rewind(to: 12)
+        #expect(past.committable == nil, "10 and 11 wait to settle")
+        #expect(past.outstanding == 2)
+        #expect(step(&past, receive: 12))
+        past.settle(10)
+        past.settle(11)
+        #expect(past.committable == 12)
     }
 
     /// Random completion orders over many offsets: the watermark is always one past the longest settled prefix.

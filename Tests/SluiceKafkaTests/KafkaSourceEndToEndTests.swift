@@ -67,7 +67,7 @@ extension KafkaSuites {
                 #expect(await KafkaTest.eventually { restarted.statistics.settled >= 100 })
                 #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "restart")) == true })
             }
-            #expect(await second.submissions == 100)
+            #expect(await second.submissions == 100, "first: \(source.statistics); second: \(restarted.statistics)")
         }
 
         /// Ordering per key over 100,000 events on 8 partitions, with a gate of 64 and out-of-order completions.

@@ -157,6 +157,16 @@ struct KafkaSourceStateTests {
         #expect(state.dueCommits().isEmpty)
     }
 
+    /// librdkafka's warning for a reset after a fetch error names the partition; nothing else does.
+    @Test func anOffsetResetIsReadFromLibrdkafkasWarning() {
+        let warning = "[thrd:main]: orders.v2 [3]: offset reset (at offset 120, broker 1) to cached BEGINNING offset 0: fetch failed due to requested offset not available on the broker: Broker: Offset out of range"
+        #expect(KafkaSource.offsetReset(announcedIn: warning) == TopicPartition(topic: "orders.v2", partition: 3))
+        #expect(KafkaSource.offsetReset(announcedIn: "orders [0]: offset reset (at offset 7) to END: x: y") == TopicPartition(topic: "orders", partition: 0))
+        #expect(KafkaSource.offsetReset(announcedIn: "orders [x]: offset reset (at offset 7) to END") == nil)
+        #expect(KafkaSource.offsetReset(announcedIn: "orders [0]: fetch failed: Broker: Offset out of range") == nil)
+        #expect(KafkaSource.offsetReset(announcedIn: " [0]: offset reset (at offset 7) to END") == nil)
+    }
+
     /// The partition's log went back (librdkafka reset the offset after a truncation, or the topic was made again):
     /// the records fetched again are taken as new ones, the earlier tickets at or past that offset go stale wherever
     /// they are (their late settlements do not move the commit), and an earlier ticket before it still counts.
@@ -174,13 +184,16 @@ struct KafkaSourceStateTests {
         let retry = state.unsettled(first[3], attempt: 1, notBefore: .now, ordered: false)
         #expect(retry == .retry)
 
+        _ = state.append(records(0, 7..<8), at: .now)
+        #expect(state.snapshot.rewinds == 0 && state.snapshot.buffered == 4, "unannounced: a redelivery, dropped")
+        state.announceReset(p0)
         _ = state.append(records(0, 3..<8), at: .now)
         let rewinds = state.takeRewinds()
         #expect(rewinds == [KafkaSource.Rewind(partition: p0, from: 9, to: 3)])
         let taken = state.takeRewinds()
         #expect(taken.isEmpty)
         #expect(state.snapshot.rewinds == 1)
-        #expect(state.snapshot.inFlight == 1, "only 2 is left of the earlier tickets in flight")
+        #expect(state.snapshot.inFlight == 2, "2 still counts, 5 is superseded but still in the gate; 3 waited for a retry")
         let resubmitting = state.resubmitting(first[3])
         #expect(!resubmitting, "the retry of 3 is stale: 3 was fetched again")
         #expect(!state.owns(first[5]))
@@ -192,7 +205,9 @@ struct KafkaSourceStateTests {
         again.removeFirst(4)
         #expect(state.owns(again[2]) && !state.owns(first[5]))
 
+        #expect(state.inFlightCount([p0]) == 2 + 5)
         state.settle(first[5])  // a late settlement of a stale ticket: 5 is not settled by it
+        #expect(state.inFlightCount([p0]) == 1 + 5, "the superseded ticket left the gate")
         for ticket in again where ticket.record.offset != 5 { state.settle(ticket) }
         due = state.dueCommits().map(\.1)
         #expect(due.isEmpty, "2 is not settled yet")
@@ -203,11 +218,63 @@ struct KafkaSourceStateTests {
         due = state.dueCommits().map(\.1)
         #expect(due == [8])
 
-        // A commit sent before the log went back, acknowledged after: it is past the offsets read again.
-        state.committed([(p0, 8)], at: .now)
-        state.committed([(p0, 10)], at: .now)
+    }
+
+    /// Ordered, and the log went back below everything read: the held record is dropped, the tickets still in the
+    /// gate are superseded (a revoke waits for them) without moving the commit, the group's offset goes back to
+    /// where the log is read again, and a later rewind below the committable offset takes it back too.
+    @Test func aLogThatWentBackMovesTheCommitBackAndDropsItsHeldRecords() {
+        var state = KafkaSource.State()
+        state.assign([p0])
+        _ = state.append(records(0, 10..<16), at: .now)
+        let old = state.takeBatch(limit: 10)!
+        for ticket in old { _ = state.admit(ticket, ordered: true, at: .now) }
+        let decision = state.unsettled(old[2], attempt: 1, notBefore: .now, ordered: true)
+        #expect(decision == .drain, "12 waits in its partition's queue")
+        #expect(state.snapshot.buffered == 1)
+
+        state.announceReset(p0)
+        _ = state.append(records(0, 0..<3), at: .now)
+        #expect(state.snapshot.buffered == 3, "the held 12 is gone; 0–2 are buffered")
+        #expect(state.inFlightCount([p0]) == 5, "10, 11, 13, 14 and 15 are still in the gate")
+        var due = state.dueCommits().map(\.1)
+        #expect(due == [0], "the group's offset (10 or later) goes back to where the log is read again")
+        for ticket in old where ticket.record.offset != 12 { state.settle(ticket) }
+        #expect(state.inFlightCount([p0]) == 0)
         due = state.dueCommits().map(\.1)
-        #expect(due == [8], "the partition's offset is committed again")
+        #expect(due.isEmpty, "superseded tickets do not move the commit")
+
+        // The drain job was still on: the records read again queue behind it and go in offset order.
+        let again = state.takeBatch(limit: 10)!
+        let admissions = again.map { state.admit($0, ordered: true, at: .now) }
+        #expect(admissions == [.hold, .hold, .hold])
+        var drained: [Int64] = []
+        while case .submit(let held) = state.nextHeld(p0, generation: old[0].generation, now: .now) {
+            drained.append(held.ticket.record.offset)
+            state.settle(held.ticket)
+        }
+        #expect(drained == [0, 1, 2])
+        due = state.dueCommits().map(\.1)
+        #expect(due == [3])
+
+        _ = state.append(records(0, 3..<6), at: .now)
+        for ticket in state.takeBatch(limit: 10)! {
+            _ = state.admit(ticket, ordered: true, at: .now)
+            state.settle(ticket)
+        }
+        due = state.dueCommits().map(\.1)
+        #expect(due == [6])
+        _ = state.append(records(0, 4..<5), at: .now)
+        #expect(state.snapshot.rewinds == 1, "each reset is announced anew")
+        state.announceReset(p0)
+        _ = state.append(records(0, 4..<5), at: .now)
+        due = state.dueCommits().map(\.1)
+        #expect(due == [4], "a committable offset past the rewind goes back to it")
+        // The commit of 6, sent before the log went back, acknowledged after the one of 4 was sent.
+        state.committed([(p0, 6)], at: .now)
+        due = state.dueCommits().map(\.1)
+        #expect(due == [4], "a commit acknowledged past the committable offset is sent again")
+        #expect(state.snapshot.rewinds == 2)
     }
 
     @Test func revokedPartitionsDropBufferedRecordsAndIgnoreLateSettlements() {

@@ -56,16 +56,29 @@ public struct CommitWatermark: Sendable, Hashable {
     /// Received offsets the watermark has not passed yet (settled ahead of it or not).
     public var outstanding: Int { received.count - head }
 
-    /// Forgets received offsets from `offset` on, and what settled among them, so that the records fetched
-    /// there again are taken as new ones: records dropped before dispatch (never settled), or a log that went
-    /// back under its reader (truncated, or its topic made again, and the offset reset to an earlier one).
-    /// A committable offset past `offset` goes back to it: the records from there are read again.
+    /// Forgets received offsets from `offset` on (records dropped before dispatch, so never settled),
+    /// so that a later redelivery of them is accepted again.
     public mutating func forget(from offset: Int64) {
         while received.count > head, let last = received.last, last >= offset {
             received.removeLast()
             settledAhead.remove(last)
         }
-        if let committable, committable > offset { self.committable = offset }
         lastReceived = received.count > head ? received.last : committable.map { $0 - 1 } ?? (offset - 1)
+    }
+
+    /// The log went back to `offset` under its reader (it was truncated, or its topic made again, and the
+    /// position reset to an earlier offset): forgets the received offsets from there and what settled among
+    /// them, so that the records read again are taken as new ones.
+    ///
+    /// The offset to commit becomes `offset` when it was past it, or when nothing was committable and nothing
+    /// received before `offset` waits to settle: the group may hold a later offset (this reader's first, or the
+    /// previous owner's), which a revoke must not leave standing over the records read again.
+    public mutating func rewind(to offset: Int64) {
+        forget(from: offset)
+        let moveBack = committable.map { $0 > offset } ?? (outstanding == 0)
+        if moveBack {
+            committable = offset
+            lastReceived = offset - 1
+        }
     }
 }

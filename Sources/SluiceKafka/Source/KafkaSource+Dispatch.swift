@@ -314,9 +314,12 @@ extension KafkaSource {
                 }
                 try? await Task.sleep(for: backoff(attempt: attempt))
                 guard !Task.isCancelled, state.withLock({ $0.owns(ticket) }) else {
-                    // Given up (the partition went to another owner): it no longer blocks this source. Another
-                    // record still refused sets it again at its next attempt.
-                    state.withLock { $0.publishBlocked = nil }
+                    // Given up (the partition went to another owner, or its log went back past the record): it
+                    // no longer blocks this source. Another record still refused sets it again at its next attempt.
+                    state.withLock {
+                        $0.publishBlocked = nil
+                        $0.releaseSuperseded(ticket)
+                    }
                     return false
                 }
             }

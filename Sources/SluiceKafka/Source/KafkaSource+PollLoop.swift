@@ -72,10 +72,24 @@ extension KafkaSource {
         state.withLock { $0.phase = .closed }
     }
 
+    /// The partition whose position librdkafka reset after a fetch error, from its `OFFSET` warning ("[thrd:main]:
+    /// orders [3]: offset reset (at offset 120, broker 1) to cached BEGINNING offset 0: …"); nil for any other
+    /// message. A topic name has no spaces: it is the word before the partition.
+    /// librdkafka 2.0.2 has no event for a reset under `auto.offset.reset=earliest|latest`: this warning is
+    /// what tells a log that went back from a fetch restarted at an earlier position.
+    static func offsetReset(announcedIn message: String) -> TopicPartition? {
+        guard let marker = message.range(of: "]: offset reset (at offset ") else { return nil }
+        let head = message[..<marker.lowerBound]
+        guard let open = head.range(of: " [", options: .backwards), let partition = Int32(head[open.upperBound...])
+        else { return nil }
+        guard let topic = head[..<open.lowerBound].split(separator: " ").last else { return nil }
+        return TopicPartition(topic: String(topic), partition: partition)
+    }
+
     private func rewound(_ rewind: Rewind) {
         metrics.rewinds.increment()
         logger.warning(
-            "kafka partition went back: its log was truncated or its topic made again, and the offset reset; the records from the earlier offset are taken again (the ledger answers those already decided)",
+            "kafka partition went back: librdkafka reset its offset below what was read (its log was truncated, or its topic made again); the records from there are taken again (the ledger answers those already decided)",
             metadata: [
                 "kafka.partition": "\(rewind.partition)", "offset.last": "\(rewind.from.map { "\($0)" } ?? "-")",
                 "offset.now": "\(rewind.to)",

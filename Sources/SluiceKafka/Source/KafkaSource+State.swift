@@ -130,8 +130,18 @@ extension KafkaSource {
             /// The offsets the log went back to under this generation, in order: the epoch `n` began at
             /// `rewinds[n - 1]`. A ticket of an earlier epoch at or past a later rewind's offset is stale.
             var rewinds: [Int64] = []
+            /// librdkafka reset the partition's position after a fetch error (`OFFSET_OUT_OF_RANGE`): the next record
+            /// at or before the last offset received means the log went back. Without it, such a record is a
+            /// redelivery (librdkafka restarts a fetch from an earlier position when a resume races with a delivery).
+            var resetAnnounced = false
+            /// Earlier tickets that were in the gate when the log went back past them: no longer this partition's
+            /// to commit, but a revoke still cancels them and waits for them, until they settle.
+            var superseded: [ObjectIdentifier: Ticket] = [:]
 
             var epoch: Int { rewinds.count }
+
+            /// Admitted tickets still in the gate (or about to be), current or superseded.
+            var running: Int { inFlight.count + superseded.count }
 
             /// Whether the log went back to `ticket`'s offset (or an earlier one) since it was fetched.
             func supersedes(_ ticket: Ticket) -> Bool {
@@ -228,11 +238,13 @@ extension KafkaSource {
             message: "the consumer group assignment was lost (the session timed out or the rebalance failed): rejoining the group")
 
         func inFlightCount(_ partitions: [TopicPartition]) -> Int {
-            partitions.reduce(0) { $0 + (self.partitions[$1]?.inFlight.count ?? 0) }
+            partitions.reduce(0) { $0 + (self.partitions[$1]?.running ?? 0) }
         }
 
         func inFlightEvents(_ partitions: [TopicPartition]) -> [Event] {
-            partitions.flatMap { self.partitions[$0].map { $0.inFlight.values.map(\.event) } ?? [] }
+            partitions.flatMap { partition in
+                self.partitions[partition].map { $0.inFlight.values.map(\.event) + $0.superseded.values.map(\.event) } ?? []
+            }
         }
 
         /// Forgets `revoked` partitions: later settlements for them are ignored.
@@ -305,6 +317,7 @@ extension KafkaSource {
                 // watermark on every record.
                 guard phase == .running, let index = run?.index, !partitions.values[index].revoking else { continue }
                 if !partitions.values[index].watermark.receive(item.record.offset) {
+                    guard partitions.values[index].resetAnnounced else { continue }
                     rewind(at: index, to: item.record.offset)
                     partitions.values[index].watermark.receive(item.record.offset)
                 }
@@ -322,8 +335,13 @@ extension KafkaSource {
             return waiter
         }
 
-        /// The partition's log went back to `offset` (at or before a record already fetched): librdkafka reset
-        /// the offset after the log was truncated (an unclean leader election) or its topic was made again. The
+        /// librdkafka announced (in its log) that it reset `partition`'s position after a fetch error.
+        mutating func announceReset(_ partition: TopicPartition) {
+            partitions[partition]?.resetAnnounced = true
+        }
+
+        /// The partition's log went back to `offset` (at or before a record already fetched) after librdkafka
+        /// announced a reset: the log was truncated (an unclean leader election) or its topic was made again. The
         /// records from `offset` on are fetched again and taken as new ones (the ledger answers the ones already
         /// decided): their earlier tickets go stale wherever they are (buffered, held, waiting for a retry, in the
         /// gate, whose late settlements no longer count), and the committable offset goes back to `offset` if it was
@@ -332,10 +350,16 @@ extension KafkaSource {
             let partition = partitions.keys[index]
             rewound.append(Rewind(partition: partition, from: partitions.values[index].watermark.lastReceived, to: offset))
             statistics.rewinds += 1
-            partitions.values[index].watermark.forget(from: offset)
+            partitions.values[index].resetAnnounced = false
+            partitions.values[index].watermark.rewind(to: offset)
             partitions.values[index].rewinds.append(offset)
+            // Those waiting for a retry job are not in the gate: their jobs find them stale and stop.
+            let retrying = partitions.values[index].retrying
+            for (key, ticket) in partitions.values[index].inFlight where key >= offset && !retrying.contains(key) {
+                partitions.values[index].superseded[ObjectIdentifier(ticket)] = ticket
+            }
             partitions.values[index].inFlight = partitions.values[index].inFlight.filter { $0.key < offset }
-            partitions.values[index].retrying = partitions.values[index].retrying.filter { $0 < offset }
+            partitions.values[index].retrying = retrying.filter { $0 < offset }
             let held = partitions.values[index].held.count
             partitions.values[index].held.removeAll { $0.ticket.record.offset >= offset }
             heldCount -= held - partitions.values[index].held.count
@@ -408,7 +432,8 @@ extension KafkaSource {
 
         /// The offset's outcome is durable: it may be committed once every earlier offset is.
         mutating func settle(_ ticket: Ticket) {
-            guard let index = current(ticket),
+            guard let index = current(ticket) else { return releaseSuperseded(ticket) }
+            guard
                 partitions.values[index].inFlight.removeValue(forKey: ticket.record.offset) != nil
             else { return }
             partitions.values[index].watermark.settle(ticket.record.offset)
@@ -424,7 +449,10 @@ extension KafkaSource {
         mutating func unsettled(
             _ ticket: Ticket, attempt: Int, notBefore: ContinuousClock.Instant, ordered: Bool
         ) -> RetryDecision {
-            guard let index = current(ticket) else { return .giveUp }
+            guard let index = current(ticket) else {
+                releaseSuperseded(ticket)
+                return .giveUp
+            }
             let offset = ticket.record.offset
             guard phase == .running, !partitions.values[index].revoking else {
                 partitions.values[index].inFlight[offset] = nil
@@ -485,6 +513,14 @@ extension KafkaSource {
         func isLeaving(_ ticket: Ticket) -> Bool {
             guard let index = current(ticket) else { return true }
             return partitions.values[index].revoking
+        }
+
+        /// A superseded ticket left the gate (settled, given up): nothing of it is left for a revoke to wait for.
+        mutating func releaseSuperseded(_ ticket: Ticket) {
+            guard let index = partitions.index(forKey: ticket.partition),
+                partitions.values[index].generation == ticket.generation
+            else { return }
+            partitions.values[index].superseded[ObjectIdentifier(ticket)] = nil
         }
 
         func owns(_ ticket: Ticket) -> Bool {
@@ -551,7 +587,7 @@ extension KafkaSource {
         var snapshot: KafkaSourceStatistics {
             var copy = statistics
             copy.buffered = undispatched + heldCount
-            copy.inFlight = partitions.values.reduce(0) { $0 + $1.inFlight.count }
+            copy.inFlight = partitions.values.reduce(0) { $0 + $1.running }
             copy.assigned = partitions.keys.sorted()
             return copy
         }

@@ -79,6 +79,9 @@ public final class KafkaSource: Service, Sendable {
             },
             log: { level, facility, message in
                 errorLogger.log(level: level <= 3 ? .error : level == 4 ? .warning : .debug, "librdkafka \(facility): \(message)")
+                if facility == "OFFSET", let partition = KafkaSource.offsetReset(announcedIn: message) {
+                    state.withLock { $0.announceReset(partition) }
+                }
             })
         self.configuration = configuration
         self.handler = handler
