@@ -19,8 +19,8 @@ public struct CommitWatermark: Sendable, Hashable {
 
     /// Records that `offset` was fetched.
     ///
-    /// - Returns: false when the offset is not beyond the last one received: the partition's log went back
-    ///   (``forget(from:)`` it first to take the record).
+    /// - Returns: false when the offset is not beyond the last one received: a redelivery, or the partition's
+    ///   log went back (``rewind(to:)`` first to take the record).
     @discardableResult
     public mutating func receive(_ offset: Int64) -> Bool {
         if let lastReceived, offset <= lastReceived { return false }
