@@ -160,11 +160,39 @@ struct KafkaSourceStateTests {
     /// librdkafka's warning for a reset after a fetch error names the partition; nothing else does.
     @Test func anOffsetResetIsReadFromLibrdkafkasWarning() {
         let warning = "[thrd:main]: orders.v2 [3]: offset reset (at offset 120, broker 1) to cached BEGINNING offset 0: fetch failed due to requested offset not available on the broker: Broker: Offset out of range"
-        #expect(KafkaSource.offsetReset(announcedIn: warning) == TopicPartition(topic: "orders.v2", partition: 3))
-        #expect(KafkaSource.offsetReset(announcedIn: "orders [0]: offset reset (at offset 7) to END: x: y") == TopicPartition(topic: "orders", partition: 0))
+        let reset = KafkaSource.offsetReset(announcedIn: warning)
+        #expect(reset?.partition == TopicPartition(topic: "orders.v2", partition: 3) && reset?.at == 120)
+        let bare = KafkaSource.offsetReset(announcedIn: "orders [0]: offset reset (at offset 7) to END: x: y")
+        #expect(bare?.partition == TopicPartition(topic: "orders", partition: 0) && bare?.at == 7)
         #expect(KafkaSource.offsetReset(announcedIn: "orders [x]: offset reset (at offset 7) to END") == nil)
+        #expect(KafkaSource.offsetReset(announcedIn: "orders [0]: offset reset (at offset INVALID) to END") == nil)
         #expect(KafkaSource.offsetReset(announcedIn: "orders [0]: fetch failed: Broker: Offset out of range") == nil)
         #expect(KafkaSource.offsetReset(announcedIn: " [0]: offset reset (at offset 7) to END") == nil)
+    }
+
+    /// A reset mark names the fetch offset that failed: records queued before it (below that offset) do not spend it,
+    /// a record at or past it (a reset forward, past retention) does, and a lower record after that is a redelivery.
+    /// A superseded ticket that ends undecided leaves the gate's count.
+    @Test func aResetMarkIsSpentByARewindOrByAResetForward() {
+        var state = KafkaSource.State()
+        state.assign([p0])
+        _ = state.append(records(0, 0..<8), at: .now)
+        let old = state.takeBatch(limit: 10)!
+        for ticket in old { _ = state.admit(ticket, ordered: false, at: .now) }
+        state.announceReset(p0, at: 10)
+        _ = state.append(records(0, 8..<10), at: .now)  // fetched before the failing fetch at 10
+        #expect(state.snapshot.rewinds == 0 && state.snapshot.buffered == 2)
+        _ = state.append(records(0, 2..<3), at: .now)
+        #expect(state.snapshot.rewinds == 1, "the mark was still on")
+        #expect(state.inFlightCount([p0]) == 8, "0 and 1 current, 2–7 superseded")
+        let decision = state.unsettled(old[4], attempt: 1, notBefore: .now, ordered: false)
+        #expect(decision == .giveUp, "a superseded ticket is not submitted again")
+        #expect(state.inFlightCount([p0]) == 7, "and it left the gate's count")
+
+        state.announceReset(p0, at: 30)
+        _ = state.append(records(0, 40..<41), at: .now)
+        _ = state.append(records(0, 35..<36), at: .now)
+        #expect(state.snapshot.rewinds == 1, "the reset went forward: 35 is a redelivery")
     }
 
     /// The partition's log went back (librdkafka reset the offset after a truncation, or the topic was made again):
@@ -186,7 +214,7 @@ struct KafkaSourceStateTests {
 
         _ = state.append(records(0, 7..<8), at: .now)
         #expect(state.snapshot.rewinds == 0 && state.snapshot.buffered == 4, "unannounced: a redelivery, dropped")
-        state.announceReset(p0)
+        state.announceReset(p0, at: 10)
         _ = state.append(records(0, 3..<8), at: .now)
         let rewinds = state.takeRewinds()
         #expect(rewinds == [KafkaSource.Rewind(partition: p0, from: 9, to: 3)])
@@ -233,7 +261,7 @@ struct KafkaSourceStateTests {
         #expect(decision == .drain, "12 waits in its partition's queue")
         #expect(state.snapshot.buffered == 1)
 
-        state.announceReset(p0)
+        state.announceReset(p0, at: 16)
         _ = state.append(records(0, 0..<3), at: .now)
         #expect(state.snapshot.buffered == 3, "the held 12 is gone; 0–2 are buffered")
         #expect(state.inFlightCount([p0]) == 5, "10, 11, 13, 14 and 15 are still in the gate")
@@ -266,7 +294,7 @@ struct KafkaSourceStateTests {
         #expect(due == [6])
         _ = state.append(records(0, 4..<5), at: .now)
         #expect(state.snapshot.rewinds == 1, "each reset is announced anew")
-        state.announceReset(p0)
+        state.announceReset(p0, at: 6)
         _ = state.append(records(0, 4..<5), at: .now)
         due = state.dueCommits().map(\.1)
         #expect(due == [4], "a committable offset past the rewind goes back to it")

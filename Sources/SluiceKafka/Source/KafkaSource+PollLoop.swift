@@ -72,18 +72,21 @@ extension KafkaSource {
         state.withLock { $0.phase = .closed }
     }
 
-    /// The partition whose position librdkafka reset after a fetch error, from its `OFFSET` warning ("[thrd:main]:
-    /// orders [3]: offset reset (at offset 120, broker 1) to cached BEGINNING offset 0: …"); nil for any other
-    /// message. A topic name has no spaces: it is the word before the partition.
+    /// The partition whose position librdkafka reset after a fetch error, and the fetch offset it failed at, from
+    /// its `OFFSET` warning ("[thrd:main]: orders [3]: offset reset (at offset 120, broker 1) to cached BEGINNING
+    /// offset 0: …"); nil for any other message. A topic name has no spaces: it is the word before the partition.
     /// librdkafka 2.0.2 has no event for a reset under `auto.offset.reset=earliest|latest`: this warning is
     /// what tells a log that went back from a fetch restarted at an earlier position.
-    static func offsetReset(announcedIn message: String) -> TopicPartition? {
-        guard let marker = message.range(of: "]: offset reset (at offset ") else { return nil }
-        let head = message[..<marker.lowerBound]
-        guard let open = head.range(of: " [", options: .backwards), let partition = Int32(head[open.upperBound...])
+    static func offsetReset(announcedIn message: String) -> (partition: TopicPartition, at: Int64)? {
+        let marker = "]: offset reset (at offset "
+        guard let found = message.range(of: marker) else { return nil }
+        let head = message[..<found.lowerBound]
+        guard let open = head.range(of: " [", options: .backwards), let partition = Int32(head[open.upperBound...]),
+            let topic = head[..<open.lowerBound].split(separator: " ").last
         else { return nil }
-        guard let topic = head[..<open.lowerBound].split(separator: " ").last else { return nil }
-        return TopicPartition(topic: String(topic), partition: partition)
+        let tail = message[found.upperBound...]
+        guard let offset = Int64(tail.prefix { $0.isNumber }) else { return nil }
+        return (TopicPartition(topic: String(topic), partition: partition), offset)
     }
 
     private func rewound(_ rewind: Rewind) {

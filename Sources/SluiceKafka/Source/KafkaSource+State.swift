@@ -130,10 +130,11 @@ extension KafkaSource {
             /// The offsets the log went back to under this generation, in order: the epoch `n` began at
             /// `rewinds[n - 1]`. A ticket of an earlier epoch at or past a later rewind's offset is stale.
             var rewinds: [Int64] = []
-            /// librdkafka reset the partition's position after a fetch error (`OFFSET_OUT_OF_RANGE`): the next record
-            /// at or before the last offset received means the log went back. Without it, such a record is a
-            /// redelivery (librdkafka restarts a fetch from an earlier position when a resume races with a delivery).
-            var resetAnnounced = false
+            /// librdkafka reset the partition's position after a fetch error (`OFFSET_OUT_OF_RANGE`) at this fetch
+            /// offset: a record at or before the last offset received means the log went back, and one at or past it
+            /// that the reset went forward (past retention) and the mark is spent. Without a mark, a lower record is
+            /// a redelivery (librdkafka restarts a fetch from an earlier position when a resume races with a delivery).
+            var resetAt: Int64?
             /// Earlier tickets that were in the gate when the log went back past them: no longer this partition's
             /// to commit, but a revoke still cancels them and waits for them, until they settle.
             var superseded: [ObjectIdentifier: Ticket] = [:]
@@ -317,9 +318,11 @@ extension KafkaSource {
                 // watermark on every record.
                 guard phase == .running, let index = run?.index, !partitions.values[index].revoking else { continue }
                 if !partitions.values[index].watermark.receive(item.record.offset) {
-                    guard partitions.values[index].resetAnnounced else { continue }
+                    guard partitions.values[index].resetAt != nil else { continue }
                     rewind(at: index, to: item.record.offset)
                     partitions.values[index].watermark.receive(item.record.offset)
+                } else if let resetAt = partitions.values[index].resetAt, item.record.offset >= resetAt {
+                    partitions.values[index].resetAt = nil
                 }
                 buffer.append(
                     Ticket(
@@ -335,9 +338,9 @@ extension KafkaSource {
             return waiter
         }
 
-        /// librdkafka announced (in its log) that it reset `partition`'s position after a fetch error.
-        mutating func announceReset(_ partition: TopicPartition) {
-            partitions[partition]?.resetAnnounced = true
+        /// librdkafka announced (in its log) that it reset `partition`'s position after a fetch error at `offset`.
+        mutating func announceReset(_ partition: TopicPartition, at offset: Int64) {
+            partitions[partition]?.resetAt = offset
         }
 
         /// The partition's log went back to `offset` (at or before a record already fetched) after librdkafka
@@ -350,7 +353,7 @@ extension KafkaSource {
             let partition = partitions.keys[index]
             rewound.append(Rewind(partition: partition, from: partitions.values[index].watermark.lastReceived, to: offset))
             statistics.rewinds += 1
-            partitions.values[index].resetAnnounced = false
+            partitions.values[index].resetAt = nil
             partitions.values[index].watermark.rewind(to: offset)
             partitions.values[index].rewinds.append(offset)
             // Those waiting for a retry job are not in the gate: their jobs find them stale and stop.

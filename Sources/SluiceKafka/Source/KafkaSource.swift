@@ -79,8 +79,9 @@ public final class KafkaSource: Service, Sendable {
             },
             log: { level, facility, message in
                 errorLogger.log(level: level <= 3 ? .error : level == 4 ? .warning : .debug, "librdkafka \(facility): \(message)")
-                if facility == "OFFSET", let partition = KafkaSource.offsetReset(announcedIn: message) {
-                    state.withLock { $0.announceReset(partition) }
+                // Warnings only: the same text at debug level (`debug=topic`) is a reset without an error.
+                if level <= 4, facility == "OFFSET", let reset = KafkaSource.offsetReset(announcedIn: message) {
+                    state.withLock { $0.announceReset(reset.partition, at: reset.at) }
                 }
             })
         self.configuration = configuration
