@@ -68,6 +68,8 @@ extension KafkaSuites {
                 #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "restart")) == true })
             }
             #expect(await second.submissions == 100, "first: \(source.statistics); second: \(restarted.statistics)")
+            // Its partitions were never paused: nothing resumed them, so nothing restarted their fetch.
+            #expect(restarted.statistics.redelivered == 0)
         }
 
         /// Ordering per key over 100,000 events on 8 partitions, with a gate of 64 and out-of-order completions.

@@ -53,7 +53,7 @@ struct KafkaSourceStateTests {
         state.assign([p0, p1])
         var plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
         #expect(plan.pause.isEmpty)
-        #expect(plan.resume == [p0, p1])  // fresh partitions are resumed explicitly
+        #expect(plan.resume.isEmpty, "never paused here: resuming would restart their fetch")
         #expect(plan.fetchLimit == 4)
         _ = state.append(records(0, 0..<6) + records(1, 0..<6), at: .now)
         // Full, but not for `pauseAfter` yet: stop fetching, do not pause.
@@ -83,6 +83,30 @@ struct KafkaSourceStateTests {
         plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
         #expect(plan.resume == [p0, p1])
         #expect(state.snapshot.pauses == 1)
+    }
+
+    /// librdkafka keeps a partition's pause flag across assignments: a partition given up while paused is resumed
+    /// when it comes back (unless the gate is full), and one given up while fetching is not.
+    @Test func aPartitionGivenUpWhilePausedIsResumedWhenItComesBack() {
+        var state = KafkaSource.State()
+        state.assign([p0, p1])
+        _ = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
+        _ = state.append(records(0, 0..<12), at: .now)
+        var plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
+        #expect(plan.pause == [p0, p1])
+        state.beginRevoke([p0, p1], lost: false)
+        state.remove([p0, p1])
+        state.assign([p0])
+        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
+        #expect(plan.resume == [p0], "p0 left paused")
+        state.beginRevoke([p0], lost: false)
+        state.remove([p0])
+        state.assign([p0])
+        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
+        #expect(plan.resume.isEmpty, "p0 left fetching this time")
+        state.assign([p1])
+        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
+        #expect(plan.resume == [p1], "p1 is still paused in librdkafka from its first assignment")
     }
 
     /// A group on a topic that does not exist still gets an (empty) assignment: it must not hide the

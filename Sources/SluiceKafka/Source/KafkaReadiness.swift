@@ -55,4 +55,7 @@ public struct KafkaSourceStatistics: Sendable, Hashable {
     /// Times a partition's log went back under this consumer (truncated, or its topic made again): the records
     /// from the earlier offset were taken again.
     public var rewinds = 0
+    /// Records dropped because librdkafka handed them out again (at or before an offset already received, with no
+    /// reset announced).
+    public var redelivered = 0
 }

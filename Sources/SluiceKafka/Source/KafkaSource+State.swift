@@ -160,9 +160,12 @@ extension KafkaSource {
         /// Records in the partitions' `held` queues: with `undispatched`, what the fetch limit counts.
         private(set) var heldCount = 0
         var paused: Set<TopicPartition> = []
-        /// Newly assigned partitions: librdkafka keeps a partition's pause flag across assignments, so they
-        /// are resumed (or paused) explicitly on the next plan.
+        /// Newly assigned partitions that librdkafka may still hold paused (it keeps a partition's pause flag across
+        /// assignments): they are resumed (or paused) explicitly on the next plan. A partition this consumer never
+        /// left paused is not resumed: resuming restarts its fetch, which redelivers what it already handed out.
         var fresh: Set<TopicPartition> = []
+        /// Partitions given up while paused: librdkafka still holds them paused if they come back.
+        private var leftPaused: Set<TopicPartition> = []
         var wantsPause = false
         /// Since when the buffer has been full without a break (fetching stopped, partitions not paused yet).
         var fullSince: ContinuousClock.Instant?
@@ -200,8 +203,7 @@ extension KafkaSource {
                 nextGeneration += 1
                 // Another member may have committed it further since this one last did: unknown until the next commit.
                 statistics.committed[partition] = nil
-                paused.remove(partition)
-                fresh.insert(partition)
+                if paused.remove(partition) != nil || leftPaused.remove(partition) != nil { fresh.insert(partition) }
             }
             statistics.assignments += 1
             sessionLost = false
@@ -253,7 +255,7 @@ extension KafkaSource {
             for partition in revoked {
                 heldCount -= partitions[partition]?.held.count ?? 0
                 partitions[partition] = nil
-                paused.remove(partition)
+                if paused.remove(partition) != nil { leftPaused.insert(partition) }
                 latencyProbes[partition] = nil
             }
         }
@@ -318,7 +320,10 @@ extension KafkaSource {
                 // watermark on every record.
                 guard phase == .running, let index = run?.index, !partitions.values[index].revoking else { continue }
                 if !partitions.values[index].watermark.receive(item.record.offset) {
-                    guard partitions.values[index].resetAt != nil else { continue }
+                    guard partitions.values[index].resetAt != nil else {
+                        statistics.redelivered += 1
+                        continue
+                    }
                     rewind(at: index, to: item.record.offset)
                     partitions.values[index].watermark.receive(item.record.offset)
                 } else if let resetAt = partitions.values[index].resetAt, item.record.offset >= resetAt {
