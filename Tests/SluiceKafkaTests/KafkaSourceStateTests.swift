@@ -21,10 +21,15 @@ struct KafkaSourceStateTests {
 
     /// Assigns p0 and admits its offsets 0–3, as the poll thread and the dispatch loop do.
     func admitFourRecords(into state: inout KafkaSource.State) -> [KafkaSource.Ticket] {
+        admit(0..<4, ordered: true, into: &state)
+    }
+
+    /// Assigns p0 and admits `offsets` of it, as the poll thread and the dispatch loop do.
+    func admit(_ offsets: Range<Int64>, ordered: Bool, into state: inout KafkaSource.State) -> [KafkaSource.Ticket] {
         state.assign([p0])
-        _ = state.append(records(0, 0..<4), at: .now)
-        let tickets = state.takeBatch(limit: 10)!
-        for ticket in tickets { _ = state.admit(ticket, ordered: true, at: .now) }
+        _ = state.append(records(0, offsets), at: .now)
+        let tickets = state.takeBatch(limit: offsets.count)!
+        for ticket in tickets { _ = state.admit(ticket, ordered: ordered, at: .now) }
         return tickets
     }
 
@@ -199,10 +204,7 @@ struct KafkaSourceStateTests {
     /// A superseded ticket that ends undecided leaves the gate's count.
     @Test func aResetMarkIsSpentByARewindOrByAResetForward() {
         var state = KafkaSource.State()
-        state.assign([p0])
-        _ = state.append(records(0, 0..<8), at: .now)
-        let old = state.takeBatch(limit: 10)!
-        for ticket in old { _ = state.admit(ticket, ordered: false, at: .now) }
+        let old = admit(0..<8, ordered: false, into: &state)
         state.announceReset(p0, at: 10)
         _ = state.append(records(0, 8..<10), at: .now)  // fetched before the failing fetch at 10
         #expect(state.snapshot.rewinds == 0 && state.snapshot.buffered == 2)
@@ -277,10 +279,7 @@ struct KafkaSourceStateTests {
     /// where the log is read again, and a later rewind below the committable offset takes it back too.
     @Test func aLogThatWentBackMovesTheCommitBackAndDropsItsHeldRecords() {
         var state = KafkaSource.State()
-        state.assign([p0])
-        _ = state.append(records(0, 10..<16), at: .now)
-        let old = state.takeBatch(limit: 10)!
-        for ticket in old { _ = state.admit(ticket, ordered: true, at: .now) }
+        let old = admit(10..<16, ordered: true, into: &state)
         let decision = state.unsettled(old[2], attempt: 1, notBefore: .now, ordered: true)
         #expect(decision == .drain, "12 waits in its partition's queue")
         #expect(state.snapshot.buffered == 1)
