@@ -99,6 +99,25 @@ extension KafkaSuites {
             #expect(Set(try await pipeline.recordedIDs()).count == 200)
         }
 
+        /// A refusal as already decided (the gate remembered a decision the ledger no longer holds) is submitted again,
+        /// not committed: every record ends with its outcome in the ledger before its offset is committed.
+        @Test func aRecordRefusedAsAlreadyDecidedIsSubmittedAgainNotCommitted() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("orders", partitions: 1)
+            try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 30, keys: 5), to: cluster)
+            let pipeline = TestPipeline(maxInFlight: 4)
+            await pipeline.refuseNextAsDecided(5)
+            let source = try KafkaSource(
+                configuration: KafkaTest.configuration(cluster, topic: "orders", group: "forgotten"), handler: pipeline,
+                logger: KafkaTest.logger)
+            try await KafkaTest.withRunning(source) {
+                #expect(await KafkaTest.eventually { await (try? pipeline.recordedIDs().count) == 30 })
+                #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "forgotten")) == true })
+            }
+            #expect(source.statistics.retried >= 5)
+            #expect(Set(try await pipeline.recordedIDs()).count == 30)
+        }
+
         /// Ledger writes that fail are not committed; the events are submitted again and recorded once.
         @Test func unrecordedOutcomesAreRetriedNotCommitted() async throws {
             let cluster = try MockKafkaCluster(brokers: 1)

@@ -112,6 +112,21 @@ struct KafkaSourceStateTests {
         state.assign([p1])
         plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
         #expect(plan.resume == [p1], "p1 is still paused in librdkafka from its first assignment")
+
+        // Paused, given up, assigned again and lost before any plan resumed it: still paused in librdkafka.
+        _ = state.append(records(1, 0..<12), at: .now)
+        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
+        #expect(plan.pause == [p0, p1])
+        state.beginRevoke([p1], lost: true)
+        state.remove([p1])
+        state.assign([p1])
+        state.beginRevoke([p1], lost: true)
+        state.remove([p1])
+        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
+        #expect(plan.resume == [p0], "p1 is not owned now")
+        state.assign([p1])
+        plan = state.plan(pauseAbove: 10, resumeBelow: 5, maxBatch: 4)
+        #expect(plan.resume == [p1])
     }
 
     /// A group on a topic that does not exist still gets an (empty) assignment: it must not hide the

@@ -29,7 +29,8 @@ public protocol KafkaRecordHandler: Sendable {
     /// (or the event was abandoned). `settled` returns quickly: the source does slow follow-up work
     /// (dead letters, retries) on its own tasks.
     ///
-    /// - Throws: ``DispatchAdmissionError`` at once when the event cannot be taken now.
+    /// - Throws: ``DispatchAdmissionError`` at once when the event cannot be taken now; the source submits it
+    ///   again later, whatever the refusal (a decision found in the ledger is settled, not thrown).
     func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void)
         async throws(DispatchAdmissionError)
 

@@ -148,13 +148,15 @@ extension KafkaSource {
     /// by key): then a record submitted again holds back its partition's later records until it is taken.
     var preservesOrder: Bool { handler.preservesOrder }
 
-    /// The gate refused the event now: settle it (already decided), submit it again later, or stop (a
-    /// push-only boundary).
+    /// The gate refused the event now: submit it again later, or stop (a push-only boundary).
+    ///
+    /// `alreadyDecided` is submitted again too: a handler settles a decision it finds in the ledger itself, so the
+    /// refusal means the gate remembered a decision the ledger no longer holds (past the dedupe window, pruned;
+    /// the gate forgets it, and the event runs when submitted again) or the ledger could not be read. Settling it
+    /// here would commit the offset with no outcome.
     private func refused(_ error: DispatchAdmissionError, ticket: Ticket, attempt: Int) {
         switch error {
-        case .alreadyDecided:
-            markSettled(ticket)
-        case .alreadyInProgress, .saturated, .cancelling:
+        case .alreadyDecided, .alreadyInProgress, .saturated, .cancelling:
             submitAgain(ticket, attempt: attempt)
         case .modeRefused(let mode):
             let failure = KafkaError(

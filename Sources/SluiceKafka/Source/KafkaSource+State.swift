@@ -255,7 +255,8 @@ extension KafkaSource {
             for partition in revoked {
                 heldCount -= partitions[partition]?.held.count ?? 0
                 partitions[partition] = nil
-                if paused.remove(partition) != nil { leftPaused.insert(partition) }
+                // Still fresh: assigned and given up before a plan resumed it, so librdkafka may hold it paused.
+                if paused.remove(partition) != nil || fresh.remove(partition) != nil { leftPaused.insert(partition) }
                 latencyProbes[partition] = nil
             }
         }

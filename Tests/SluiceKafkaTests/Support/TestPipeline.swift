@@ -29,6 +29,9 @@ actor TestPipeline: KafkaRecordHandler {
     var failingWrites = 0
     /// When above zero, every this-many-th submission is refused as saturated, as a full gate does.
     var refusingEvery = 0
+    /// When above zero, the next submissions are refused as already decided, as the pipeline does when the gate
+    /// remembered a decision the ledger no longer holds.
+    var refusingAsDecided = 0
     private var attempts = 0
     /// How long a cancelled event that is running may still finish, as the gate's cancellation budget
     /// (the test configuration's drain budget).
@@ -57,6 +60,7 @@ actor TestPipeline: KafkaRecordHandler {
     func setDelay(_ delay: Duration) { self.delay = delay }
     func failNextWrites(_ count: Int) { failingWrites = count }
     func refuseEvery(_ count: Int) { refusingEvery = count }
+    func refuseNextAsDecided(_ count: Int) { refusingAsDecided = count }
 
     var capacity: Int { max(0, maxInFlight - inFlight) }
 
@@ -72,6 +76,10 @@ actor TestPipeline: KafkaRecordHandler {
         attempts += 1
         if refusingEvery > 0, attempts.isMultiple(of: refusingEvery) {
             throw .saturated(maxQueued: maxInFlight, retryAfter: .milliseconds(10))
+        }
+        if refusingAsDecided > 0 {
+            refusingAsDecided -= 1
+            throw .alreadyDecided(key: event.id)
         }
         submissions += 1
         orderByKey[event.key ?? "", default: []].append(event.id)
