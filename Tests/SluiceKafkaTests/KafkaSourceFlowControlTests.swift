@@ -102,38 +102,33 @@ extension KafkaSuites {
         /// A refusal as already decided (the gate remembered a decision the ledger no longer holds) is submitted again,
         /// not committed: every record ends with its outcome in the ledger before its offset is committed.
         @Test func aRecordRefusedAsAlreadyDecidedIsSubmittedAgainNotCommitted() async throws {
-            let cluster = try MockKafkaCluster(brokers: 1)
-            try cluster.createTopic("orders", partitions: 1)
-            try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 30, keys: 5), to: cluster)
-            let pipeline = TestPipeline(maxInFlight: 4)
-            await pipeline.refuseNextAsDecided(5)
-            let source = try KafkaSource(
-                configuration: KafkaTest.configuration(cluster, topic: "orders", group: "forgotten"), handler: pipeline,
-                logger: KafkaTest.logger)
-            try await KafkaTest.withRunning(source) {
-                #expect(await KafkaTest.eventually { await (try? pipeline.recordedIDs().count) == 30 })
-                #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "forgotten")) == true })
-            }
-            #expect(source.statistics.retried >= 5)
-            #expect(Set(try await pipeline.recordedIDs()).count == 30)
+            try await Self.expectRetriedAndRecordedOnce(records: 30, group: "forgotten") { await $0.refuseNextAsDecided(5) }
         }
 
         /// Ledger writes that fail are not committed; the events are submitted again and recorded once.
         @Test func unrecordedOutcomesAreRetriedNotCommitted() async throws {
+            try await Self.expectRetriedAndRecordedOnce(records: 50, group: "unrecorded") { await $0.failNextWrites(5) }
+        }
+
+        /// Consumes `records` records of one partition through a pipeline that `disturb` makes fail five times: every
+        /// record ends with one outcome in the ledger, the group commits them all, and the five were retried.
+        static func expectRetriedAndRecordedOnce(
+            records: Int, group: String, disturb: (TestPipeline) async -> Void
+        ) async throws {
             let cluster = try MockKafkaCluster(brokers: 1)
             try cluster.createTopic("orders", partitions: 1)
-            try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 50, keys: 5), to: cluster)
+            try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: records, keys: 5), to: cluster)
             let pipeline = TestPipeline(maxInFlight: 4)
-            await pipeline.failNextWrites(5)
+            await disturb(pipeline)
             let source = try KafkaSource(
-                configuration: KafkaTest.configuration(cluster, topic: "orders", group: "unrecorded"), handler: pipeline,
+                configuration: KafkaTest.configuration(cluster, topic: "orders", group: group), handler: pipeline,
                 logger: KafkaTest.logger)
             try await KafkaTest.withRunning(source) {
-                #expect(await KafkaTest.eventually { source.statistics.settled >= 50 })
-                #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "unrecorded")) == true })
+                #expect(await KafkaTest.eventually { await (try? pipeline.recordedIDs().count) == records })
+                #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: group)) == true })
             }
             #expect(source.statistics.retried >= 5)
-            #expect(Set(try await pipeline.recordedIDs()).count == 50)
+            #expect(Set(try await pipeline.recordedIDs()).count == records)
         }
     }
 }
