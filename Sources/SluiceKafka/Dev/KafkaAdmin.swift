@@ -12,7 +12,7 @@ public enum KafkaAdmin {
         bootstrapServers: String, group: String, topic: String, properties: [String: String] = [:],
         timeout: Duration = .seconds(10)
     ) async throws(KafkaError) -> [Int32: Int64] {
-        try await onThread { () throws(KafkaError) -> [Int32: Int64] in
+        try await KafkaPollThread.run(name: "sluice-kadmin") { () throws(KafkaError) -> [Int32: Int64] in
             var all = properties
             all["bootstrap.servers"] = bootstrapServers
             all["group.id"] = group
@@ -35,7 +35,7 @@ public enum KafkaAdmin {
     public static func watermarks(
         bootstrapServers: String, topic: String, properties: [String: String] = [:], timeout: Duration = .seconds(10)
     ) async throws(KafkaError) -> [Int32: (low: Int64, high: Int64)] {
-        try await onThread { () throws(KafkaError) -> [Int32: (low: Int64, high: Int64)] in
+        try await KafkaPollThread.run(name: "sluice-kadmin") { () throws(KafkaError) -> [Int32: (low: Int64, high: Int64)] in
             var all = properties
             all["bootstrap.servers"] = bootstrapServers
             all["log_level"] = all["log_level"] ?? "2"
@@ -53,17 +53,6 @@ public enum KafkaAdmin {
         }
     }
 
-    /// Runs `body` on a new dedicated thread and returns its result.
-    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws(KafkaError) -> T) async throws(KafkaError) -> T {
-        let result = Locked<Result<T, KafkaError>?>(nil)
-        let thread = KafkaPollThread(name: "sluice-kadmin") {
-            let outcome: Result<T, KafkaError>
-            do throws(KafkaError) { outcome = .success(try body()) } catch { outcome = .failure(error) }
-            result.withLock { $0 = outcome }
-        }
-        await thread.join()
-        return try result.withLock { $0! }.get()
-    }
 }
 
 extension KafkaAdmin {
@@ -75,7 +64,7 @@ extension KafkaAdmin {
         bootstrapServers: String, topic: String, count: Int, properties: [String: String] = [:],
         timeout: Duration = .seconds(10)
     ) async throws(KafkaError) -> [KafkaRecord] {
-        try await onThread { () throws(KafkaError) -> [KafkaRecord] in
+        try await KafkaPollThread.run(name: "sluice-kadmin") { () throws(KafkaError) -> [KafkaRecord] in
             var all = properties
             all["bootstrap.servers"] = bootstrapServers
             all["group.id"] = "sluice-reader"

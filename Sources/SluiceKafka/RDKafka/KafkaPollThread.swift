@@ -44,4 +44,19 @@ final class KafkaPollThread: Sendable {
             if done { continuation.resume() }
         }
     }
+
+    /// Runs `body` (blocking librdkafka calls) on a new thread named `name` and returns its result, without
+    /// blocking a cooperative thread while it runs.
+    static func run<T: Sendable>(
+        name: String, _ body: @escaping @Sendable () throws(KafkaError) -> T
+    ) async throws(KafkaError) -> T {
+        let result = Locked<Result<T, KafkaError>?>(nil)
+        let thread = KafkaPollThread(name: name) {
+            let outcome: Result<T, KafkaError>
+            do throws(KafkaError) { outcome = .success(try body()) } catch { outcome = .failure(error) }
+            result.withLock { $0 = outcome }
+        }
+        await thread.join()
+        return try result.withLock { $0! }.get()
+    }
 }

@@ -5,7 +5,7 @@ import SluiceCore
 /// Owns one `rd_kafka_t` (a consumer or a producer): the only type that calls librdkafka on a client.
 ///
 /// `@unchecked Sendable` because librdkafka handles are thread-safe; the handle is immutable and
-/// destroyed in `deinit`. Blocking methods (`consumerPoll`, `poll`, `flush`, `commit(async: false)`,
+/// destroyed after `deinit`, on a thread of its own. Blocking methods (`consumerPoll`, `poll`, `flush`, `commit(async: false)`,
 /// `close`, `committed`, `queryWatermarks`, `metadataProbe`) must be called from a dedicated thread,
 /// never from Swift's cooperative pool: ``KafkaPollThread`` is that thread.
 final class RDKafkaClient: @unchecked Sendable {
@@ -48,8 +48,19 @@ final class RDKafkaClient: @unchecked Sendable {
     }
 
     deinit {
-        rd_kafka_destroy(handle)
-        callbacks.release()
+        // rd_kafka_destroy joins librdkafka's threads (and closes a consumer left open), so it blocks; the last
+        // reference may drop anywhere, on Swift's cooperative pool too. A thread of its own destroys the handle.
+        let doomed = Doomed(handle: handle, callbacks: callbacks)
+        startNamedThread("rdk-destroy", stackSize: 256 << 10) {
+            rd_kafka_destroy(doomed.handle)
+            doomed.callbacks.release()
+        }
+    }
+
+    /// A handle on its way to `rd_kafka_destroy`, with the callbacks it still calls until then.
+    private struct Doomed: @unchecked Sendable {
+        let handle: OpaquePointer
+        let callbacks: Unmanaged<RDKafkaCallbacks>
     }
 
     /// Lends the raw handle to code in this module that needs a call not wrapped here (the mock cluster).

@@ -124,7 +124,10 @@ public final class KafkaSource: Service, Sendable {
     ///
     /// - Throws: ``KafkaError`` when the subscription is refused or librdkafka reports a fatal error.
     public func run() async throws {
-        try client.subscribe(configuration.topics)
+        // rd_kafka_subscribe waits for librdkafka's main thread to take the subscription: not on the cooperative pool.
+        try await KafkaPollThread.run(name: "kafka-subscribe") { [client, topics = configuration.topics] () throws(KafkaError) in
+            try client.subscribe(topics)
+        }
         // "kafka-<adapter>", cut to Linux's 15 bytes: several consumers are told apart in `top -H` and `perf`.
         let pollThread = KafkaPollThread(name: "kafka-\(configuration.adapter)") { [self] in pollLoop() }
         await withTaskCancellationHandler {
