@@ -87,14 +87,19 @@ public struct LedgerSelection: Sendable {
     ///
     /// - Parameters:
     ///   - mustExist: for queries: a missing SQLite file is an error, not a new empty ledger.
+    ///   - checkpoints: whether a SQLite ledger copies its log into the database file: `sluice serve` does; the
+    ///     command-line tools, which may run beside it, do not (``SQLiteLedgerConfiguration/checkpoints``).
     ///   - dedupe: the adapters' dedupe windows (`sluice serve`); queries read every decision.
     public func withLedger<Value: Sendable>(
-        mustExist: Bool, dedupe: DedupePolicy = DedupePolicy(), _ body: (any OutcomeLedger) async throws -> Value
+        mustExist: Bool, checkpoints: Bool, dedupe: DedupePolicy = DedupePolicy(),
+        _ body: (any OutcomeLedger) async throws -> Value
     ) async throws -> Value {
         switch location {
         case .sqlite(let path):
             let ledger = try await SQLiteLedger.open(
-                SQLiteLedgerConfiguration(path: path, createDirectory: !mustExist, createFile: !mustExist, dedupe: dedupe))
+                SQLiteLedgerConfiguration(
+                    path: path, createDirectory: !mustExist, createFile: !mustExist, checkpoints: checkpoints,
+                    dedupe: dedupe))
             do {
                 let value = try await body(ledger)
                 await ledger.close()

@@ -51,7 +51,7 @@ struct Outcomes: AsyncParsableCommand {
         let directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         do {
             let selection = try LedgerSelection.resolve(path: ledger.path, url: ledger.url, directory: directory)
-            let rows = try await selection.withLedger(mustExist: true) { try await $0.outcomes(query) }
+            let rows = try await selection.withLedger(mustExist: true, checkpoints: false) { try await $0.outcomes(query) }
             print(json ? OutcomeListing.jsonLines(rows) : OutcomeListing.table(rows), terminator: "")
         } catch let error as LedgerError {
             FileHandle.standardError.write(Data("error: \(error.detail)\n".utf8))

@@ -95,7 +95,7 @@ struct Replay: AsyncParsableCommand {
             let selection = try LedgerSelection.resolve(
                 path: ledger.path, url: ledger.url, directory: directory,
                 configFile: URL(fileURLWithPath: config, relativeTo: directory))
-            failures = try await selection.withLedger(mustExist: true) { ledger in
+            failures = try await selection.withLedger(mustExist: true, checkpoints: false) { ledger in
                 let replayer = Replayer(ledger: ledger)
                 let chosen = try await replayer.letters(adapter: adapter, since: since, limit: limit)
                 let letters = chosen.letters

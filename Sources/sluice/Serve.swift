@@ -86,7 +86,7 @@ enum ServiceRunner {
             // The ledger applies the adapters' dedupe windows: they are compiled before it opens.
             let adapters = try config.compiledAdapters()
             let dedupe = DedupePolicy(adapters: adapters)
-            try await config.ledger.withLedger(mustExist: false, dedupe: dedupe) { ledger in
+            try await config.ledger.withLedger(mustExist: false, checkpoints: true, dedupe: dedupe) { ledger in
                 let pullSources = StandardSources.pullSources(config: config, logger: logger)
                 let telemetry = try Observability.bootstrapTracing(config.tracing)
                 let application = try buildApplication(

@@ -117,6 +117,42 @@ import Testing
         await ledger.close()
     }
 
+    /// Retention keeps the newest outcome, so that SQLite never hands its id out again: another process's
+    /// decision then lands past the last id this ledger's filter saw, and reaches the check. (Before, pruning every
+    /// row let the next insert reuse id 1, which the filter, reading only ids past the last it saw, never read.)
+    @Test func aDecisionAfterRetentionPrunedEverythingOldStillReachesTheCheck() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        let clock = TestClock()
+        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, now: clock.now))
+        _ = try await ledger.record(LedgerFixtures.outcome(key: "old-1"))
+        _ = try await ledger.record(LedgerFixtures.outcome(key: "old-2"))
+        #expect(try await scanCompletes(ledger.decidedKeys))
+        // The writer's idle turns (every 100 ms) note the last id seen: 2.
+        try await Task.sleep(for: .milliseconds(400))
+        clock.advance(.seconds(3_600))
+        let pruned = try await ledger.prune(RetentionPolicy(maxAge: .seconds(60)))
+        #expect(pruned.outcomes == 1, "the newest outcome is kept, however old")
+        #expect(try await ledger.outcomes(OutcomeQuery()).map(\.outcome.idempotencyKey) == ["old-2"])
+
+        let other = try SQLiteConnection(path: path, readOnly: false, create: false)
+        other.setBusyTimeout(milliseconds: 5_000)
+        try other.execute(
+            """
+            INSERT INTO outcomes (adapter, idempotency_key, outcome, reason, workflow_id, source_position, recorded_at, body)
+            VALUES ('orders', 'other-after-prune', 'accepted', NULL, NULL, 'orders-0-9', 1767225600000, '{}')
+            """)
+        var seen: DecisionSummary?
+        let deadline = ContinuousClock.now + .seconds(5)
+        while seen == nil, ContinuousClock.now < deadline {
+            seen = try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "other-after-prune")
+            if seen == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(seen?.kind == .accepted)
+        await ledger.close()
+    }
+
     /// Keys stored by an earlier run are found after the start-up scan, and new keys are answered without a
     /// query once it is complete.
     @Test func theStartUpScanAddsEveryStoredKey() async throws {

@@ -37,8 +37,44 @@ import Testing
     @Test func inbox() async throws { try await withLedger { try await LedgerConformance.inboxRowsLeaveWithTheirOutcome($0) } }
     @Test func deadLetters() async throws { try await withLedger { try await LedgerConformance.deadLettersAreKeptAndRedriven($0) } }
     @Test func dedupeWindows() async throws { try await withLedger { try await LedgerConformance.dedupeWindowsExpire($0, clock: clock) } }
+    @Test func retriedPastItsWindow() async throws { try await withLedger { try await LedgerConformance.theSameOutcomeAgainPastItsWindowIsTheSameDecision($0, clock: clock) } }
     @Test func queries() async throws { try await withLedger { try await LedgerConformance.queriesFilter($0, clock: clock) } }
     @Test func retention() async throws { try await withLedger { try await LedgerConformance.retentionPrunesInBatches($0, clock: clock) } }
+
+    /// Marking a letter re-driven matches its key, not only its id: retention may prune the letter while its replay
+    /// runs, and SQLite gives the next letter the id of a deleted newest one.
+    @Test func aRedriveNeverMarksAnotherLetterThatTookTheSameID() async throws {
+        try await withLedger { ledger in
+            _ = try await ledger.record(
+                RecordRequest(
+                    outcome: LedgerFixtures.outcome(key: "first", kind: .rejected, reason: .unknownTarget),
+                    deadLetter: DeadLetterContent(commands: [LedgerFixtures.command(key: "first")])))
+            let replayed = try #require(try await ledger.deadLetters(DeadLetterQuery()).first)
+            clock.advance(.seconds(3_600))
+            #expect(try await ledger.prune(RetentionPolicy(maxAge: .seconds(60))).deadLetters == 1)
+            _ = try await ledger.record(
+                RecordRequest(
+                    outcome: LedgerFixtures.outcome(key: "second", kind: .rejected, reason: .unknownTarget),
+                    deadLetter: DeadLetterContent(commands: [LedgerFixtures.command(key: "second")])))
+            let next = try #require(try await ledger.deadLetters(DeadLetterQuery()).first)
+            #expect(next.id == replayed.id, "SQLite reuses the deleted newest id (the case this test is about)")
+            let refused = await #expect(throws: LedgerError.self) {
+                try await ledger.markRedriven(deadLetterID: replayed.id, outcome: LedgerFixtures.outcome(key: "first"))
+            }
+            #expect(refused?.reason == "not_found")
+            #expect(try await ledger.deadLetters(DeadLetterQuery()).map(\.idempotencyKey) == ["second"])
+        }
+    }
+
+    /// A batch size of 0 is taken as 1: the loop ends (it never returned before, even on an empty ledger).
+    @Test func pruningWithABatchSizeOfZeroEnds() async throws {
+        try await withLedger { ledger in
+            _ = try await ledger.record(LedgerFixtures.outcome(key: "a"))
+            _ = try await ledger.record(LedgerFixtures.outcome(key: "b"))
+            clock.advance(.seconds(3_600))
+            #expect(try await ledger.prune(RetentionPolicy(maxAge: .seconds(60)), batchSize: 0).outcomes == 1)
+        }
+    }
 
     @Test func concurrentWritesShareTransactions() async throws {
         try await withLedger { ledger in
@@ -78,6 +114,29 @@ import Testing
             let frameBytes = SQLiteSchema.newFilePageSize + 24
             #expect(largestLog < Int64(48 * pages * frameBytes), "the log grew to \(largestLog) bytes")
             #expect(try await ledger.outcomes(OutcomeQuery(limit: 10_000)).count == 6000)
+        }
+    }
+
+    /// A ledger opened with `checkpoints: false` (the command-line tools, beside a running server) never copies
+    /// the log into the database file, past any threshold: every page it wrote is still in the log, none copied.
+    @Test func aLedgerWithoutCheckpointsLeavesTheLogToOthers() async throws {
+        let pages = 32
+        try await withLedger({ $0.checkpointPages = pages; $0.checkpoints = false }) { ledger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<2000 {
+                    group.addTask { _ = try await ledger.record(LedgerFixtures.outcome(key: "n\(index)")) }
+                }
+                try await group.waitForAll()
+            }
+            let observer = try SQLiteConnection(path: ledger.configuration.path, readOnly: false, create: false)
+            observer.setBusyTimeout(milliseconds: 5_000)
+            try observer.execute("SELECT count(*) FROM sqlite_master")  // opens the file, in WAL mode
+            // The log was never started over (it is, after every copy): it still holds every page written, far past
+            // the threshold. Another connection's checkpoint reports its size, and copies it.
+            let log = try observer.checkpoint()
+            #expect(log.logFrames > 8 * pages, "the log was started over (\(log.logFrames) frames)")
+            #expect(log.copiedFrames == log.logFrames)
+            #expect(try await ledger.outcomes(OutcomeQuery(limit: 5000)).count == 2000)
         }
     }
 

@@ -99,6 +99,8 @@ public protocol OutcomeLedger: Sendable {
 extension OutcomeLedger {
     /// Prunes in batches until nothing more is due; returns the totals.
     public func prune(_ policy: RetentionPolicy, batchSize: Int = 500) async throws(LedgerError) -> PruneResult {
+        // At least one row per batch, as the ledgers delete: with 0, no batch would ever look like the last.
+        let batchSize = max(1, batchSize)
         var total = PruneResult()
         while true {
             let batch = try await pruneBatch(policy, batchSize: batchSize)

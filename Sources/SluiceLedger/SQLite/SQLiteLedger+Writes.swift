@@ -181,15 +181,25 @@ extension SQLiteLedger {
         let now = self.now
         let keys = decidedKeys
         try await write { connection throws(SQLiteFailure) -> Result<Void, LedgerError> in
-            // Once: two replays running at once must not both replace the key's decision.
+            // Once: two replays running at once must not both replace the key's decision. The letter's key is
+            // matched too: retention may have pruned the letter during the replay, and SQLite hands a deleted
+            // newest id out again, to a letter this replay never sent.
             let mark = try connection.statement(
-                "UPDATE dead_letters SET redriven_at = ?, redrive_count = redrive_count + 1 WHERE id = ? AND redriven_at IS NULL")
+                """
+                UPDATE dead_letters SET redriven_at = ?, redrive_count = redrive_count + 1
+                WHERE id = ? AND adapter = ? AND idempotency_key = ? AND redriven_at IS NULL
+                """)
             mark.bind(1, now)
             mark.bind(2, deadLetterID)
+            mark.bind(3, row.adapter)
+            mark.bind(4, row.idempotencyKey)
             try mark.step()
             guard connection.changes == 1 else {
-                let exists = try connection.statement("SELECT 1 FROM dead_letters WHERE id = ?")
+                let exists = try connection.statement(
+                    "SELECT 1 FROM dead_letters WHERE id = ? AND adapter = ? AND idempotency_key = ?")
                 exists.bind(1, deadLetterID)
+                exists.bind(2, row.adapter)
+                exists.bind(3, row.idempotencyKey)
                 defer { exists.reset() }
                 if try exists.step() {
                     return .failure(
@@ -228,8 +238,15 @@ extension SQLiteLedger {
         return try await write { connection throws(SQLiteFailure) -> Result<PruneResult, LedgerError> in
             var result = PruneResult()
             if let cutoff {
+                // The newest outcome stays whatever its age (here and below): without AUTOINCREMENT, SQLite gives a
+                // new row max(id) + 1, so deleting the newest would hand its id out again, and another process's
+                // filter, which reads decisions past the last id it saw, would miss the new one.
                 let old = try connection.statement(
-                    "DELETE FROM outcomes WHERE id IN (SELECT id FROM outcomes WHERE recorded_at < ? ORDER BY recorded_at LIMIT ?)")
+                    """
+                    DELETE FROM outcomes WHERE id IN (
+                        SELECT id FROM outcomes WHERE recorded_at < ? AND id < (SELECT max(id) FROM outcomes)
+                        ORDER BY recorded_at LIMIT ?)
+                    """)
                 old.bind(1, cutoff)
                 old.bind(2, limit)
                 try old.step()
@@ -243,7 +260,10 @@ extension SQLiteLedger {
             }
             if let excessUpTo, result.outcomes < Int(limit) {
                 let excess = try connection.statement(
-                    "DELETE FROM outcomes WHERE id IN (SELECT id FROM outcomes WHERE id <= ? ORDER BY id LIMIT ?)")
+                    """
+                    DELETE FROM outcomes WHERE id IN (
+                        SELECT id FROM outcomes WHERE id <= ? AND id < (SELECT max(id) FROM outcomes) ORDER BY id LIMIT ?)
+                    """)
                 excess.bind(1, excessUpTo)
                 excess.bind(2, limit - Int64(result.outcomes))
                 try excess.step()

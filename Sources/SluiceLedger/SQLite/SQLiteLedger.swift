@@ -47,12 +47,14 @@ public final class SQLiteLedger: OutcomeLedger {
         let flusher =
             configuration.synchronous == .full
             ? LogFlusher(logPath: writer.logPath ?? configuration.path + "-wal") : nil
-        let checkpointer = LogCheckpointer(
-            connection: connections.checkpointer, threshold: max(1, configuration.checkpointPages),
-            stopped: { [path = configuration.path] problem in
-                SQLiteConnection.keepLogOnClose(path)
-                flusher?.stop(problem)
-            })
+        let checkpointer = connections.checkpointer.map { connection in
+            LogCheckpointer(
+                connection: connection, threshold: max(1, configuration.checkpointPages),
+                stopped: { [path = configuration.path] problem in
+                    SQLiteConnection.keepLogOnClose(path)
+                    flusher?.stop(problem)
+                })
+        }
         var threads = [
             SQLiteThread(
                 name: "ledger-writer", connection: writer, queue: writes, batchLimit: max(1, configuration.maxBatch),
@@ -60,8 +62,8 @@ public final class SQLiteLedger: OutcomeLedger {
                 // The last commits are flushed while the writer's connection is still open: closing the
                 // last connection checkpoints the log and deletes it.
                 finishing: {
-                    checkpointer.close()
-                    checkpointer.join()
+                    checkpointer?.close()
+                    checkpointer?.join()
                     flusher?.close()
                     flusher?.join()
                 }
@@ -70,7 +72,7 @@ public final class SQLiteLedger: OutcomeLedger {
                 keyScanner.syncOtherWriters(on: connection)
                 keyScanner.rebuildIfNeeded()
                 if !jobs.isEmpty { Self.commit(jobs, on: connection, flusher: flusher) }
-                checkpointer.afterTurn(on: connection)
+                checkpointer?.afterTurn(on: connection)
             }
         ]
         for (index, reader) in connections.readers.enumerated() {
@@ -130,7 +132,8 @@ public final class SQLiteLedger: OutcomeLedger {
     /// The connections each thread owns.
     private struct Connections: Sendable {
         var writer: SQLiteConnection
-        var checkpointer: SQLiteConnection
+        /// Nil when the ledger does not checkpoint (``SQLiteLedgerConfiguration/checkpoints``).
+        var checkpointer: SQLiteConnection?
         var readers: [SQLiteConnection]
         var inline: [SQLiteConnection]
     }
@@ -211,12 +214,16 @@ public final class SQLiteLedger: OutcomeLedger {
             }
             inline.append(reader)
         }
-        let checkpointer = try SQLiteConnection(path: path, readOnly: false, create: false)
-        // With NORMAL, each checkpoint flushes the log before it copies and the database file after.
-        do throws(SQLiteFailure) {
-            try checkpointer.execute("PRAGMA synchronous = NORMAL")
-        } catch {
-            throw error.ledgerError(path: path)
+        var checkpointer: SQLiteConnection?
+        if configuration.checkpoints {
+            let connection = try SQLiteConnection(path: path, readOnly: false, create: false)
+            // With NORMAL, each checkpoint flushes the log before it copies and the database file after.
+            do throws(SQLiteFailure) {
+                try connection.execute("PRAGMA synchronous = NORMAL")
+            } catch {
+                throw error.ledgerError(path: path)
+            }
+            checkpointer = connection
         }
         return (Connections(writer: writer, checkpointer: checkpointer, readers: readers, inline: inline), storedKeys)
     }

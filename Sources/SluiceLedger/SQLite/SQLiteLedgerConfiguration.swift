@@ -34,6 +34,12 @@ public struct SQLiteLedgerConfiguration: Sendable {
     /// 32 MiB with 8 KiB pages). A checkpoint thread copies the log while the writer goes on; a larger
     /// log means fewer checkpoints, a longer recovery after a crash, and a larger `-wal` file.
     public var checkpointPages: Int
+    /// Whether this ledger copies the log into the database file (default true). Off for the command-line
+    /// tools (`sluice replay`, `sluice outcomes`), which may share the file with a running `sluice serve`: only
+    /// the server then checkpoints, and no checkpoint of another process can start while the server's writer
+    /// starts the log over, a race that can lose committed pages in SQLite up to 3.51.2 ("the WAL-reset bug").
+    /// The log left by such a ledger is copied by the server, or by the last connection to close.
+    public var checkpoints: Bool
     /// How long a write waits for a lock held by another process before failing as busy (default 5s).
     public var busyTimeout: Duration
     /// Dedupe windows per adapter (default: forever).
@@ -44,8 +50,8 @@ public struct SQLiteLedgerConfiguration: Sendable {
     public init(
         path: String, createDirectory: Bool = false, createFile: Bool = true, readers: Int = 2,
         inlineReaders: Int = ProcessInfo.processInfo.activeProcessorCount, maxBatch: Int = 4096,
-        synchronous: Synchronous = .full, checkpointPages: Int = 4096, busyTimeout: Duration = .seconds(5),
-        dedupe: DedupePolicy = DedupePolicy(),
+        synchronous: Synchronous = .full, checkpointPages: Int = 4096, checkpoints: Bool = true,
+        busyTimeout: Duration = .seconds(5), dedupe: DedupePolicy = DedupePolicy(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.path = path
@@ -56,6 +62,7 @@ public struct SQLiteLedgerConfiguration: Sendable {
         self.maxBatch = maxBatch
         self.synchronous = synchronous
         self.checkpointPages = checkpointPages
+        self.checkpoints = checkpoints
         self.busyTimeout = busyTimeout
         self.dedupe = dedupe
         self.now = now
