@@ -263,6 +263,26 @@ enum LedgerConformance {
         #expect(try await ledger.outcomes(OutcomeQuery(adapter: "windowed")).count == 1)
     }
 
+    /// A write retried after its answer was lost (the same outcome again) finds its own decision, even once the
+    /// window has passed: it is not replaced, and its dead letter is not filed twice.
+    static func theSameOutcomeAgainPastItsWindowIsTheSameDecision(_ ledger: some OutcomeLedger, clock: TestClock) async throws {
+        let request = RecordRequest(
+            outcome: LedgerFixtures.outcome(adapter: "windowed", key: "again", kind: .rejected, reason: .unknownTarget),
+            deadLetter: DeadLetterContent(commands: [LedgerFixtures.command(key: "again")]))
+        guard case .recorded(let id) = try await ledger.record(request) else {
+            Issue.record("the first outcome was not recorded")
+            return
+        }
+        clock.advance(.seconds(61))
+        guard case .recorded(let again) = try await ledger.record(request) else {
+            Issue.record("the same outcome again was not taken as recorded")
+            return
+        }
+        #expect(again == id)
+        #expect(try await ledger.deadLetters(DeadLetterQuery(adapter: "windowed")).count == 1)
+        #expect(try await ledger.outcomes(OutcomeQuery(adapter: "windowed")).count == 1)
+    }
+
     static func queriesFilter(_ ledger: some OutcomeLedger, clock: TestClock) async throws {
         _ = try await ledger.record(LedgerFixtures.outcome(key: "q1", workflowID: "wf-a"))
         clock.advance(.seconds(10))

@@ -96,7 +96,10 @@ extension PostgresLedger {
                 decision = (id, first.row.body, first.outcome)
                 fresh = true
             } else if let stored = existing[key] {
-                if configuration.dedupe.isLive(adapter: key.adapter, recordedAt: stored.recordedAt, now: now) {
+                // The same outcome again (a batch retried after its COMMIT's answer was lost) is this batch's own
+                // decision, whatever its window says: replacing it would file its dead letter a second time.
+                let ownAgain = positions.contains { records[$0].row.body == stored.body }
+                if ownAgain || configuration.dedupe.isLive(adapter: key.adapter, recordedAt: stored.recordedAt, now: now) {
                     decision = (stored.id, stored.body, nil)
                 } else {
                     // Past its window: the first outcome of this batch replaces it.

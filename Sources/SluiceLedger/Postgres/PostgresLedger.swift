@@ -315,7 +315,8 @@ public final class PostgresLedger: OutcomeLedger {
             do {
                 try await connection.query("COMMIT", logger: logger)
             } catch {
-                guard let transactionID, connection.isClosed else { throw error }
+                // Asked whatever the connection's state: a reset may fail the COMMIT before the channel reads closed.
+                guard let transactionID else { throw error }
                 // Unknown fate (the server cannot be asked either): the batch fails rather than risk running twice.
                 let done: Bool
                 do { done = try await committed(transactionID) } catch { throw Self.commitUnknown }
