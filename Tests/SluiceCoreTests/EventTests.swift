@@ -110,6 +110,7 @@ struct CloudEventTests {
         (#"{"specversion":"1.0","id":"1","source":"s"}"#, "missing required attribute 'type'"),
         (#"{"specversion":"1.0","id":"","source":"s","type":"t"}"#, "attribute 'id' must be a non-empty string"),
         (#"{"specversion":"1.0","id":7,"source":"s","type":"t"}"#, "attribute 'id' must be a non-empty string"),
+        (#"{"specversion":"1.0","id":"a\u0000b","source":"s","type":"t"}"#, "attribute 'id' contains a NUL character (U+0000)"),
         (#"{"specversion":"0.3","id":"1","source":"s","type":"t"}"#, "unsupported specversion '0.3' (expected 1.0)"),
         (#"{"specversion":"1.0","id":"1","source":"s","type":"t","data_base64":"!!!"}"#, "data_base64 is not base64"),
         (#"{"specversion":"1.0","id":"1","source":"s","type":"t","data_base64":5}"#, "data_base64 is not base64"),
@@ -148,6 +149,19 @@ struct CloudEventTests {
         #expect(cloudEvent.subject == "order-1/2")
         #expect(cloudEvent.dataContentType == "application/json")
         #expect(cloudEvent.extensions == ["partitionkey": "pk-1", "traceparent": "00-A"])
+    }
+
+    @Test("binary mode: an id with a NUL character (percent-encoded over HTTP, raw in a Kafka header) is an EventError")
+    func binaryNULInvalid() {
+        let problem = "header 'ce-id' contains a NUL character (U+0000)"
+        #expect(
+            cloudEventError { () throws(EventError) in
+                try webhook(headers: ["ce-specversion": "1.0", "ce-id": "a%00b", "ce-source": "s", "ce-type": "t"], body: "{}")
+            } == .invalidCloudEvent(mode: .binary, problem: problem))
+        #expect(
+            cloudEventError { () throws(EventError) in
+                try kafka(headers: ["ce_specversion": "1.0", "ce_id": "a\u{0}b", "ce_source": "s", "ce_type": "t"], value: "{}")
+            } == .invalidCloudEvent(mode: .binary, problem: "header 'ce_id' contains a NUL character (U+0000)"))
     }
 
     @Test("binary mode over HTTP with a non-JSON body keeps the bytes")
@@ -263,6 +277,11 @@ struct ProviderConventionTests {
         let overKafka = try kafka(value: body)
         #expect(overKafka.convention == .stripe)
         #expect(overKafka.id == "evt_1NG8Du2eZvKYlo2CUI79vXWy")
+        // An id with a NUL character is not taken: no ledger key may hold one (PostgreSQL's text cannot).
+        let nul = #"{"id":"evt_\u0000","object":"event","type":"x"}"#
+        #expect(try webhook(headers: [:], body: nul).convention == .contentHash)
+        #expect(try kafka(value: nul).convention == .kafkaPosition)
+        #expect(try kafka(value: #"{"event_id":"Ev\u0000","event":{"type":"message"}}"#).convention == .kafkaPosition)
     }
 
     @Test("GitHub: X-GitHub-Delivery and X-GitHub-Event, in any case")

@@ -97,6 +97,8 @@ extension CompiledAdapter {
         if value.utf8.count > maxLength {
             throw .invalidField(field: field(), problem: "is longer than \(maxLength) bytes")
         }
+        // PostgreSQL's text cannot hold it: a shared ledger could never store the key or the workflow id.
+        if value.containsNUL { throw .invalidField(field: field(), problem: "contains a NUL character (U+0000)") }
     }
 
     /// A step's idempotency key at the engine: the event's key for a one-step plan, `key#stepId` otherwise; when

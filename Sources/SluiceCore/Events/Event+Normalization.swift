@@ -87,13 +87,14 @@ extension Event {
     /// Takes the id and type from a Slack or Stripe body; false when neither applies.
     private mutating func applyBodyConventions() -> Bool {
         guard case .json(let json) = body else { return false }
-        if let eventID = json["event_id"]?.stringValue, let inner = json["event"]?.objectValue {
+        // An id with a NUL character is not taken (no ledger key may hold one): the event keeps its fallback id.
+        if let eventID = json["event_id"]?.stringValue, !eventID.containsNUL, let inner = json["event"]?.objectValue {
             id = eventID
             type = inner["type"]?.stringValue ?? json["type"]?.stringValue
             convention = .slack
             return true
         }
-        if json["object"]?.stringValue == "event", let eventID = json["id"]?.stringValue,
+        if json["object"]?.stringValue == "event", let eventID = json["id"]?.stringValue, !eventID.containsNUL,
             let eventType = json["type"]?.stringValue
         {
             id = eventID
@@ -121,6 +122,8 @@ extension Event {
             guard let text = value.stringValue, !text.isEmpty else {
                 throw fail("attribute '\(name)' must be a non-empty string")
             }
+            // CloudEvents strings exclude control characters; a NUL could not be a ledger key either.
+            guard !text.containsNUL else { throw fail("attribute '\(name)' contains a NUL character (U+0000)") }
             return text
         }
         let specVersion = try required("specversion")
@@ -162,6 +165,9 @@ extension Event {
         func required(_ name: String) throws(EventError) -> String {
             guard let value = attributes[name], !value.isEmpty else {
                 throw .invalidCloudEvent(mode: .binary, problem: "missing required header '\(prefix)\(name)'")
+            }
+            guard !value.containsNUL else {
+                throw .invalidCloudEvent(mode: .binary, problem: "header '\(prefix)\(name)' contains a NUL character (U+0000)")
             }
             return value
         }

@@ -1,0 +1,4 @@
+extension String {
+    /// Whether the string holds U+0000, which PostgreSQL's `text` (a shared ledger's keys and workflow ids) cannot.
+    var containsNUL: Bool { utf8.contains(0) }
+}
