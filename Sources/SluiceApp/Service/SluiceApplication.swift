@@ -281,7 +281,14 @@ struct AfterIntakeOpens: Service {
     }
 }
 
-/// This process's name among replicas sharing a ledger: `host-pid`.
+/// This process's name among replicas sharing a ledger, the owner of its claims: `host-pid-random`.
+///
+/// Host and pid alone are not unique: containers often run as pid 1, and replicas can share a host name
+/// (`network_mode: host`, a fixed `hostname:`). Two replicas with one name would each take the other's claims.
 enum ReplicaName {
-    static let current = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    static let current: String = {
+        var generator = SystemRandomNumberGenerator()
+        let suffix = String(generator.next() as UInt64, radix: 16)
+        return "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(suffix)"
+    }()
 }
