@@ -26,10 +26,10 @@ import SluiceCore
 /// `stopped`) and stops checkpoints: a later flush could succeed without the pages Linux dropped, and the log
 /// would then start over without them. A restart copies the log again from its start.
 final class LogCheckpointer: @unchecked Sendable {
-    private enum Phase: Equatable {
+    private enum Phase {
         case idle, copying
-        /// The thread's rounds are done; `rest` when they left frames for the writer to copy.
-        case copied(rest: Bool)
+        /// The thread's rounds are done; `wholeLog` is the log's size when the last round copied all of it.
+        case copied(wholeLog: Int?)
     }
 
     /// The log's size, in frames (pages), at which a checkpoint starts.
@@ -63,11 +63,13 @@ final class LogCheckpointer: @unchecked Sendable {
     func afterTurn(on writer: SQLiteConnection) {
         guard !lock.withLock({ failed }) else { return }
         switch lock.withLock({ phase }) {
-        case .copied(let rest):
+        case .copied(let wholeLog):
             // The rest of the log. A busy or locked database leaves the frames in the log for the next round; an
-            // I/O error may have lost pages the log no longer counts as its own. Nothing when the rounds copied
-            // the whole log: another process's writer may be starting it over (see ``copy(on:flushing:)``).
-            if rest {
+            // I/O error may have lost pages the log no longer counts as its own. Nothing when the last round
+            // copied the whole log and nothing was committed since: the log may be started over at any moment
+            // then, by another process's writer too (see ``copy(on:flushing:)``). While frames are left to copy,
+            // nobody can start it over.
+            if wholeLog.map({ writer.logFrames > $0 }) ?? true {
                 do {
                     _ = try writer.checkpoint()
                 } catch {
@@ -103,8 +105,8 @@ final class LogCheckpointer: @unchecked Sendable {
         var owned = slot.take()
         var database = database
         while requests.take(limit: 1) != nil, let connection = owned {
-            let rest = copy(on: connection, flushing: &database)
-            lock.withLock { phase = .copied(rest: rest) }
+            let wholeLog = copy(on: connection, flushing: &database)
+            lock.withLock { phase = .copied(wholeLog: wholeLog) }
         }
         owned = nil
         database.close()
@@ -113,7 +115,7 @@ final class LogCheckpointer: @unchecked Sendable {
 
     /// Copies the log in rounds, each a passive checkpoint and a flush of the database file, until a round
     /// has copied the whole log or has little to copy (at most four), so that the writer's checkpoint has only
-    /// the rest to copy and flush. Returns whether a rest is left: false once a round copied the whole log.
+    /// the rest to copy and flush. Returns the log's size when the last round copied the whole log.
     ///
     /// No round starts after one that copied the whole log. The writer starts the log over in its next
     /// transaction then, and SQLite up to 3.51.2 (Debian 12 ships 3.40.1) has a race between a checkpoint
@@ -121,9 +123,10 @@ final class LogCheckpointer: @unchecked Sendable {
     /// database file ("the WAL-reset bug", https://sqlite.org/wal.html#walresetbug). A round after a partial one
     /// is safe: the log is not started over while frames in it are not copied yet, and in this process only
     /// this thread and, once this thread is done, the writer itself copy the log. For the same reason the writer
-    /// copies no rest after a round that copied the whole log: the command-line tools (`sluice replay`) write to
-    /// the same file and never checkpoint, but their writes start the log over whenever all of it is copied.
-    private func copy(on connection: SQLiteConnection, flushing database: inout SyncedFile) -> Bool {
+    /// copies no rest after a round that copied the whole log unless it committed since: the command-line tools
+    /// (`sluice replay`) write to the same file and never checkpoint, but their writes start the log over
+    /// whenever all of it is copied.
+    private func copy(on connection: SQLiteConnection, flushing database: inout SyncedFile) -> Int? {
         var copiedBefore: Int?
         // Each round copies what the writer committed during the last one, and flushes it: the rounds
         // shrink until one has little to copy.
@@ -135,16 +138,16 @@ final class LogCheckpointer: @unchecked Sendable {
                 (log, copied) = try connection.checkpoint()
             } catch {
                 if error.primaryCode == SQLITE_IOERR { fail("checkpointing the ledger failed: \(error)") }
-                return true
+                return nil
             }
             if let problem = database.flush() {
                 fail(problem)
-                return true
+                return nil
             }
-            if copied >= log { return false }
-            if let copiedBefore, copied - copiedBefore <= threshold / 8 { return true }
+            if copied >= log { return log }
+            if let copiedBefore, copied - copiedBefore <= threshold / 8 { return nil }
             copiedBefore = copied
         }
-        return true
+        return nil
     }
 }
