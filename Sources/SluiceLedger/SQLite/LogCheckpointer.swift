@@ -66,10 +66,11 @@ final class LogCheckpointer: @unchecked Sendable {
         case .copied(let wholeLog):
             // The rest of the log. A busy or locked database leaves the frames in the log for the next round; an
             // I/O error may have lost pages the log no longer counts as its own. Nothing when the last round
-            // copied the whole log and nothing was committed since: the log may be started over at any moment
-            // then, by another process's writer too (see ``copy(on:flushing:)``). While frames are left to copy,
-            // nobody can start it over.
-            if wholeLog.map({ writer.logFrames > $0 }) ?? true {
+            // copied the whole log and this writer committed nothing since (the log's size is what the round
+            // copied): the log may be started over at any moment then, by another process's writer too (see
+            // ``copy(on:flushing:)``). Once anything was committed, frames are left to copy, and nobody can
+            // start the log over until they are.
+            if wholeLog.map({ writer.logFrames != $0 }) ?? true {
                 do {
                     _ = try writer.checkpoint()
                 } catch {
