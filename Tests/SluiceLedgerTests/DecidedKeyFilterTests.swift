@@ -99,19 +99,8 @@ import Testing
         #expect(try await scanCompletes(ledger.decidedKeys))
         #expect(try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "other-1") == nil)
 
-        let other = try SQLiteConnection(path: path, readOnly: false, create: false)
-        other.setBusyTimeout(milliseconds: 5_000)
-        try other.execute(
-            """
-            INSERT INTO outcomes (adapter, idempotency_key, outcome, reason, workflow_id, source_position, recorded_at, body)
-            VALUES ('orders', 'other-1', 'rejected', 'workflow_not_found', NULL, 'orders-0-9', 1767225600000, '{}')
-            """)
-        var seen: DecisionSummary?
-        let deadline = ContinuousClock.now + .seconds(5)
-        while seen == nil, ContinuousClock.now < deadline {
-            seen = try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "other-1")
-            if seen == nil { try await Task.sleep(for: .milliseconds(10)) }
-        }
+        let seen = try await Self.decisionWrittenByAnotherConnection(
+            key: "other-1", outcome: "rejected", reason: "'workflow_not_found'", path: path, seenBy: ledger)
         #expect(seen?.kind == .rejected)
         #expect(try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "own-1")?.kind == .accepted)
         await ledger.close()
@@ -136,21 +125,30 @@ import Testing
         #expect(pruned.outcomes == 1, "the newest outcome is kept, however old")
         #expect(try await ledger.outcomes(OutcomeQuery()).map(\.outcome.idempotencyKey) == ["old-2"])
 
+        let seen = try await Self.decisionWrittenByAnotherConnection(
+            key: "other-after-prune", outcome: "accepted", reason: "NULL", path: path, seenBy: ledger)
+        #expect(seen?.kind == .accepted)
+        await ledger.close()
+    }
+
+    /// Inserts a decision of adapter `orders` through a connection of its own (another process, as the ledger sees
+    /// it), then asks `ledger` for it until it answers or 5 s have passed.
+    static func decisionWrittenByAnotherConnection(
+        key: String, outcome: String, reason: String, path: String, seenBy ledger: SQLiteLedger
+    ) async throws -> DecisionSummary? {
         let other = try SQLiteConnection(path: path, readOnly: false, create: false)
         other.setBusyTimeout(milliseconds: 5_000)
         try other.execute(
             """
             INSERT INTO outcomes (adapter, idempotency_key, outcome, reason, workflow_id, source_position, recorded_at, body)
-            VALUES ('orders', 'other-after-prune', 'accepted', NULL, NULL, 'orders-0-9', 1767225600000, '{}')
+            VALUES ('orders', '\(key)', '\(outcome)', \(reason), NULL, 'orders-0-9', 1767225600000, '{}')
             """)
-        var seen: DecisionSummary?
         let deadline = ContinuousClock.now + .seconds(5)
-        while seen == nil, ContinuousClock.now < deadline {
-            seen = try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "other-after-prune")
-            if seen == nil { try await Task.sleep(for: .milliseconds(10)) }
+        while ContinuousClock.now < deadline {
+            if let seen = try await ledger.decisionSummary(adapter: "orders", idempotencyKey: key) { return seen }
+            try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(seen?.kind == .accepted)
-        await ledger.close()
+        return try await ledger.decisionSummary(adapter: "orders", idempotencyKey: key)
     }
 
     /// Keys stored by an earlier run are found after the start-up scan, and new keys are answered without a
