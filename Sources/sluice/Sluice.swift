@@ -1,4 +1,5 @@
 import ArgumentParser
+import SluiceKafka
 
 @main
 struct Sluice: AsyncParsableCommand {
@@ -12,4 +13,21 @@ struct Sluice: AsyncParsableCommand {
             """,
         subcommands: [Serve.self, Dev.self, Validate.self, Map.self, Send.self, Outcomes.self, Replay.self, Produce.self]
     )
+
+    /// ArgumentParser's own `main`, and then the Kafka clients' destruction waited for: each is destroyed on a
+    /// thread of its own (`rd_kafka_destroy` blocks), and the process must not exit while one is under way.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            await KafkaClients.waitUntilDestroyed()
+            exit(withError: error)
+        }
+        await KafkaClients.waitUntilDestroyed()
+    }
 }

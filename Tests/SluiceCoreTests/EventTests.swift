@@ -278,6 +278,8 @@ struct ProviderConventionTests {
         #expect(overKafka.convention == .stripe)
         #expect(overKafka.id == "evt_1NG8Du2eZvKYlo2CUI79vXWy")
         // An id with a NUL character is not taken: no ledger key may hold one (PostgreSQL's text cannot).
+        #expect(try webhook(headers: ["X-GitHub-Delivery": "d\u{0}1", "X-GitHub-Event": "push"], body: "{}").convention == .contentHash)
+        #expect(try webhook(headers: ["webhook-id": "msg\u{0}"], body: "{}").convention == .contentHash)
         let nul = #"{"id":"evt_\u0000","object":"event","type":"x"}"#
         #expect(try webhook(headers: [:], body: nul).convention == .contentHash)
         #expect(try kafka(value: nul).convention == .kafkaPosition)

@@ -541,6 +541,12 @@ struct PlanTests {
         #expect(try message(["key": .string(String(repeating: "k", count: 256)), "type": "t"]) == "idempotency_key is longer than 255 bytes")
         #expect(try message(["key": "", "type": "t"]) == "idempotency_key is empty")
         #expect(try message(["key": "a\u{0}b", "type": "t"]) == "idempotency_key contains a NUL character (U+0000)")
+        // The rejection is recorded under the event's id, not under the key the plan refused.
+        let refused = try #require(rejection(mapped.map(CoreTestSupport.event(body: ["key": "a\u{0}b", "type": "t"]), now: now)))
+        #expect(refused.idempotencyKey == "evt_1")
+        let tooLong = try #require(
+            rejection(mapped.map(CoreTestSupport.event(body: ["key": .string(String(repeating: "k", count: 256)), "type": "t"]), now: now)))
+        #expect(tooLong.idempotencyKey == "evt_1")
         #expect(try message(["key": ["a": 1], "type": "t"]) == "idempotency_key must be text, but the event gave object")
         #expect(try message(["key": "k", "type": ["a"]]) == "start_workflow.workflow_type must be text, but the event gave array")
         #expect(try message(["key": "k", "type": ""]) == "start_workflow.workflow_type is empty")

@@ -38,7 +38,10 @@ import Testing
         }
         #expect(client != nil)
         client = nil
+        // The process would wait for it at exit: not done while held up, done once let go.
+        #expect(await KafkaClients.waitUntilDestroyed(timeout: .milliseconds(300)) == false)
         letGo.signal()
+        #expect(await KafkaClients.waitUntilDestroyed(timeout: .seconds(20)))
         #expect(await KafkaTest.eventually(timeout: .seconds(20)) { watched.value == nil }, "the client was never destroyed")
         let seen = destruction.withLock { $0 }
         #expect(seen.thread == "rdk-destroy")

@@ -57,7 +57,9 @@ extension CompiledAdapter {
         _ event: Event, context: EvaluationContext, action: String, rule: String?, reason: OutcomeReason,
         message: String, now: Date
     ) -> Outcome {
-        let key = (try? idempotencyKey.evaluateText(in: context, field: "idempotency_key")) ?? event.id
+        // A key the plan refused (empty, too long, holding a NUL) could not be stored either: the event's id stands in.
+        let evaluated = try? idempotencyKey.evaluateText(in: context, field: "idempotency_key")
+        let key = evaluated.flatMap { (try? Self.check($0, field: "", maxLength: 255)) != nil ? $0 : nil } ?? event.id
         return Outcome(
             adapter: name, action: action, idempotencyKey: key, kind: .rejected, reason: reason,
             correlation: .object(Self.correlation(adapter: name, version: version, rule: rule, step: nil, event: event)),

@@ -29,15 +29,17 @@ extension Event {
         var event = Event(
             source: source, id: "", type: nil, headers: headers, body: payload, receivedAt: receivedAt,
             position: position, origin: origin, convention: .contentHash)
-        if let delivery = headers["X-GitHub-Delivery"] {
+        // Ids with a NUL character are passed over here too (a webhook read back from the Kafka inbox carries its
+        // headers as Kafka headers, which may hold any byte): the content hash stands in.
+        if let delivery = headers["X-GitHub-Delivery"], !delivery.containsNUL {
             event.id = delivery
             event.type = headers["X-GitHub-Event"]
             event.convention = .github
-        } else if let webhookID = headers["X-Shopify-Webhook-Id"] {
+        } else if let webhookID = headers["X-Shopify-Webhook-Id"], !webhookID.containsNUL {
             event.id = webhookID
             event.type = headers["X-Shopify-Topic"]
             event.convention = .shopify
-        } else if let webhookID = headers["webhook-id"] ?? headers["svix-id"] {
+        } else if let webhookID = headers["webhook-id"] ?? headers["svix-id"], !webhookID.containsNUL {
             event.id = webhookID
             event.type = payload.json?["type"]?.stringValue
             event.convention = .standardWebhooks

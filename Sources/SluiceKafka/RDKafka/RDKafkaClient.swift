@@ -51,9 +51,11 @@ final class RDKafkaClient: @unchecked Sendable {
         // rd_kafka_destroy joins librdkafka's threads (and closes a consumer left open), so it blocks; the last
         // reference may drop anywhere, on Swift's cooperative pool too. A thread of its own destroys the handle.
         let doomed = Doomed(handle: handle, callbacks: callbacks)
+        KafkaClients.destructions.enter()
         startNamedThread("rdk-destroy", stackSize: 256 << 10) {
             rd_kafka_destroy(doomed.handle)
             doomed.callbacks.release()
+            KafkaClients.destructions.leave()
         }
     }
 

@@ -65,17 +65,20 @@ final class LogCheckpointer: @unchecked Sendable {
         switch lock.withLock({ phase }) {
         case .copied(let wholeLog):
             // The rest of the log. A busy or locked database leaves the frames in the log for the next round; an
-            // I/O error may have lost pages the log no longer counts as its own. Nothing when the last round
-            // copied the whole log and this writer committed nothing since (the log's size is what the round
-            // copied): the log may be started over at any moment then, by another process's writer too (see
-            // ``copy(on:flushing:)``). Once anything was committed, frames are left to copy, and nobody can
-            // start the log over until they are.
-            if wholeLog.map({ writer.logFrames != $0 }) ?? true {
+            // I/O error may have lost pages the log no longer counts as its own. After a round that copied the
+            // whole log, only frames this writer added past it are certainly left to copy: then nobody can start
+            // the log over until they are. Otherwise (nothing committed since, a log this writer started over, or
+            // frames only another process added) no checkpoint starts: the log may be started over at any moment,
+            // by another process's writer too (see ``copy(on:flushing:)``), and the next threshold copies the rest.
+            if wholeLog.map({ writer.logFrames > $0 }) ?? true {
                 do {
                     _ = try writer.checkpoint()
                 } catch {
                     if error.primaryCode == SQLITE_IOERR { fail("checkpointing the ledger failed: \(error)") }
                 }
+            } else {
+                // Not asked again for the same, copied frames on the next idle turn.
+                requestedAtFrames = writer.logFrames
             }
             lock.withLock { phase = .idle }
         case .idle where writer.logFrames >= threshold && writer.logFrames != requestedAtFrames:
@@ -124,8 +127,8 @@ final class LogCheckpointer: @unchecked Sendable {
     /// database file ("the WAL-reset bug", https://sqlite.org/wal.html#walresetbug). A round after a partial one
     /// is safe: the log is not started over while frames in it are not copied yet, and in this process only
     /// this thread and, once this thread is done, the writer itself copy the log. For the same reason the writer
-    /// copies no rest after a round that copied the whole log unless it committed since: the command-line tools
-    /// (`sluice replay`) write to the same file and never checkpoint, but their writes start the log over
+    /// copies no rest after a round that copied the whole log unless it added frames past it: the command-line
+    /// tools (`sluice replay`) write to the same file and never checkpoint, but their writes start the log over
     /// whenever all of it is copied.
     private func copy(on connection: SQLiteConnection, flushing database: inout SyncedFile) -> Int? {
         var copiedBefore: Int?
