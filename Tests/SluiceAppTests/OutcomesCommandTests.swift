@@ -116,8 +116,9 @@ import Testing
         try FileManager.default.removeItem(at: directory.appendingPathComponent("sluice.yaml"))
         let config = "ledger:\n  path: data/ledger.sqlite\n" + engines(fake.baseURL)
         try config.write(to: directory.appendingPathComponent(file), atomically: true, encoding: .utf8)
-        let result = try SluiceProcess.run(["replay"] + arguments, in: directory, environment: ["DW_TOKEN": "operator-token"])
-        let dryRun = try SluiceProcess.run(["replay", "--dry-run"] + arguments, in: directory)
+        let result = try await SluiceProcess.runAwaiting(
+            ["replay"] + arguments, in: directory, environment: ["DW_TOKEN": "operator-token"])
+        let dryRun = try await SluiceProcess.runAwaiting(["replay", "--dry-run"] + arguments, in: directory)
         let requests = fake.requests
         await fake.stop()
         return ReplayRun(result: result, dryRunAfter: dryRun, requests: requests)

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// Runs the built `sluice` executable, as a user would.
 enum SluiceProcess {
@@ -18,6 +19,18 @@ enum SluiceProcess {
         }
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent(".build/debug/sluice")
+    }
+
+    /// ``run(_:in:environment:)`` on a thread of its own: the waiting blocks no cooperative thread, so that a server
+    /// in this process (an engine fake the command talks to) keeps answering while tests run in parallel.
+    static func runAwaiting(
+        _ arguments: [String], in directory: URL, environment: [String: String] = [:]
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            startNamedThread("sluice-child") {
+                continuation.resume(with: Swift.Result { try run(arguments, in: directory, environment: environment) })
+            }
+        }
     }
 
     static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> Result {
