@@ -119,7 +119,9 @@ import Testing
         _ = try await ledger.record(LedgerFixtures.outcome(key: "old-2"))
         #expect(try await scanCompletes(ledger.decidedKeys))
         // The writer's idle turns (every 100 ms) note the last id seen: 2.
-        try await Task.sleep(for: .milliseconds(400))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ledger.keyScanner.lastSeenID < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(ledger.keyScanner.lastSeenID == 2)
         clock.advance(.seconds(3_600))
         let pruned = try await ledger.prune(RetentionPolicy(maxAge: .seconds(60)))
         #expect(pruned.outcomes == 1, "the newest outcome is kept, however old")

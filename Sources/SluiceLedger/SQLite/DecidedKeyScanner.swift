@@ -41,6 +41,9 @@ final class DecidedKeyScanner: Sendable {
     /// look (`data_version` changes only for other connections' commits, and Sluice's readers never commit),
     /// adds the keys of the rows written since. The first look always reads them: a commit between the
     /// start-up scan's snapshot and the first look would not show in `data_version`.
+    /// The largest outcome id whose key the filter is known to hold (this writer's or another process's).
+    var lastSeenID: Int64 { sync.withLock { $0.seenThrough } }
+
     func syncOtherWriters(on connection: SQLiteConnection) {
         let now = ContinuousClock.now
         let (due, seenThrough, previous) = sync.withLock { sync in

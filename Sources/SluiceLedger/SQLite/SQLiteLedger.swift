@@ -26,7 +26,8 @@ public final class SQLiteLedger: OutcomeLedger {
     /// The keys with a stored decision, as far as this process knows them.
     let decidedKeys: DecidedKeyFilter
     private let threads: [SQLiteThread]
-    private let keyScanner: DecidedKeyScanner
+    /// Fills `decidedKeys` at start-up and adds the decisions other processes write.
+    let keyScanner: DecidedKeyScanner
     /// Flushes committed batches (`synchronous=full`); its failure stops writes and reads.
     private let flusher: LogFlusher?
 
