@@ -98,8 +98,10 @@ extension PostgresLedger {
             } else if let stored = existing[key] {
                 // The same outcome again (a batch retried after its COMMIT's answer was lost) is this batch's own
                 // decision, whatever its window says: replacing it would file its dead letter a second time.
-                let ownAgain = positions.contains { records[$0].row.body == stored.body }
-                if ownAgain || configuration.dedupe.isLive(adapter: key.adapter, recordedAt: stored.recordedAt, now: now) {
+                // Bodies are compared only once the window has passed (the rare case).
+                if configuration.dedupe.isLive(adapter: key.adapter, recordedAt: stored.recordedAt, now: now)
+                    || positions.contains(where: { records[$0].row.body == stored.body })
+                {
                     decision = (stored.id, stored.body, nil)
                 } else {
                     // Past its window: the first outcome of this batch replaces it.
