@@ -17,10 +17,10 @@ private func webhook(
 
 private func kafka(
     headers: HeaderFields = [:], value: String, topic: String = "orders", partition: Int32 = 3, offset: Int64 = 1042,
-    key: [UInt8]? = nil
+    key: [UInt8]? = nil, timestamp: Date? = nil
 ) throws(EventError) -> Event {
     try Event.kafka(
-        record: .init(topic: topic, partition: partition, offset: offset, key: key), headers: headers,
+        record: .init(topic: topic, partition: partition, offset: offset, key: key, timestamp: timestamp), headers: headers,
         value: Array(value.utf8), receivedAt: now)
 }
 
@@ -350,6 +350,25 @@ struct ProviderConventionTests {
         #expect(binary.id == "ce-1")
     }
 
+    /// A record's position alone names it only until the offset is written again (a topic deleted and made again,
+    /// a log truncated and written again): with its timestamp, the second record is not the first one's duplicate,
+    /// while the same record read again keeps its id.
+    @Test("Kafka fallback: a record with a timestamp is named by its position and timestamp")
+    func kafkaFallbackWithTimestamp() throws {
+        let stamp = Date(timeIntervalSince1970: 1_765_094_400.123)
+        let first = try kafka(value: #"{"type":"order.created"}"#, timestamp: stamp)
+        #expect(first.id == "orders-3-1042@1765094400123")
+        #expect(first.convention == .kafkaPosition)
+        let readAgain = try kafka(value: #"{"type":"order.created"}"#, timestamp: stamp)
+        #expect(readAgain.id == first.id)
+        let writtenAgain = try kafka(value: #"{"type":"order.created"}"#, timestamp: stamp.addingTimeInterval(3_600))
+        #expect(writtenAgain.id == "orders-3-1042@1765098000123")
+        // An id of the record's own still wins over its position.
+        let stripe = try kafka(value: #"{"id":"evt_1","object":"event","type":"charge.refunded"}"#, timestamp: stamp)
+        #expect(stripe.id == "evt_1")
+        #expect(EventOrigin.KafkaRecord.positionID(topic: "a.b", partition: 0, offset: 7, timestamp: Date(timeIntervalSince1970: 0)) == "a.b-0-7@0")
+    }
+
     @Test("Kafka fallback: topic-partition-offset, the record key, the body's type")
     func kafkaFallback() throws {
         let event = try kafka(value: #"{"type":"order.created","order_id":"o-1"}"#, key: Array("o-1".utf8))
@@ -366,6 +385,7 @@ struct ProviderConventionTests {
 
         let other = try kafka(value: "{}", topic: "billing.events", partition: 0, offset: 0)
         #expect(other.id == "billing.events-0-0")
+        #expect(other.convention == .kafkaPosition)
         #expect(other.type == nil)
         #expect(other.key == nil)
         // A binary (non-UTF-8) key is not a text key.

@@ -99,6 +99,31 @@ extension KafkaSuites {
             #expect(Set(try await pipeline.recordedIDs()).count == 200)
         }
 
+        /// A topic made again under its name starts its offsets over: its records are new events, not duplicates of
+        /// the records that held those offsets before (a plain record's id is its position and timestamp). A second
+        /// mock cluster stands for the topic made again; the same ledger serves both.
+        @Test func aTopicMadeAgainIsNotTakenForItsOldRecords() async throws {
+            let pipeline = TestPipeline(maxInFlight: 8)
+            for generation in 1...2 {
+                let cluster = try MockKafkaCluster(brokers: 1)
+                try cluster.createTopic("orders", partitions: 1)
+                try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 20, keys: 4), to: cluster)
+                let source = try KafkaSource(
+                    configuration: KafkaTest.configuration(cluster, topic: "orders", group: "remade"), handler: pipeline,
+                    logger: KafkaTest.logger)
+                try await KafkaTest.withRunning(source) {
+                    #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "remade")) == true })
+                }
+                #expect(await pipeline.effects.count == 20 * generation, "generation \(generation)")
+                // Later records of the same topic get later timestamps: wait out the last millisecond.
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let ids = try await pipeline.recordedIDs()
+            #expect(Set(ids).count == 40)
+            #expect(ids.allSatisfy { $0.hasPrefix("orders-0-") && $0.contains("@") })
+            #expect(await pipeline.effects.values.allSatisfy { $0 == 1 })
+        }
+
         /// A refusal as already decided (the gate remembered a decision the ledger no longer holds) is submitted again,
         /// not committed: every record ends with its outcome in the ledger before its offset is committed.
         @Test func aRecordRefusedAsAlreadyDecidedIsSubmittedAgainNotCommitted() async throws {

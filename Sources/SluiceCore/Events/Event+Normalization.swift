@@ -54,7 +54,7 @@ extension Event {
     ///
     /// The id and type come from CloudEvents (binary mode with `ce_*` headers, or structured mode with
     /// `content-type: application/cloudevents+json`), then from a Slack or Stripe event in the value,
-    /// and otherwise the id is `topic-partition-offset`. The record key is the event's ordering key.
+    /// and otherwise the id is its position (``EventOrigin/KafkaRecord/positionID``). The record key is the event's ordering key.
     ///
     /// - Throws: ``EventError`` when the record claims to be a CloudEvent but is not a valid one.
     public static func kafka(
@@ -79,8 +79,7 @@ extension Event {
             source: record.topic, id: "", type: nil, key: record.keyText, headers: headers, body: payload,
             receivedAt: receivedAt, position: position, origin: origin, convention: .kafkaPosition)
         if !event.applyBodyConventions() {
-            // Concatenated rather than interpolated: once per Kafka record, and usually a small (inline) string.
-            event.id = record.topic + "-" + String(record.partition) + "-" + String(record.offset)
+            event.id = record.positionID
             event.type = payload.json?["type"]?.stringValue
         }
         return event

@@ -11,7 +11,7 @@ public struct Event: Sendable, Hashable {
         case shopify
         case slack
         case standardWebhooks = "standard-webhooks"
-        /// A Kafka record with no better id: `topic-partition-offset`.
+        /// A Kafka record with no better id: its position, `topic-partition-offset@timestamp`.
         case kafkaPosition = "kafka-position"
         /// A webhook with no id of its own: `sha256:<hex of the body>`.
         case contentHash = "content-hash"

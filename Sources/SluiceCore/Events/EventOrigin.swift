@@ -67,5 +67,24 @@ public enum EventOrigin: Sendable, Hashable {
         public var keyText: String? {
             key.flatMap { String(validating: $0, as: UTF8.self) }
         }
+
+        /// The id of a record that carries none of its own: see ``positionID(topic:partition:offset:timestamp:)``.
+        public var positionID: String {
+            Self.positionID(topic: topic, partition: partition, offset: offset, timestamp: timestamp)
+        }
+
+        /// `topic-partition-offset@timestamp` (the timestamp in Unix milliseconds), or `topic-partition-offset` for a
+        /// record without one.
+        ///
+        /// The timestamp tells apart two records written at one offset, which the position alone would take for
+        /// one (and answer the second as a duplicate of the first): a topic deleted and made again under its name,
+        /// a log truncated by an unclean leader election and written again. A record read again keeps its
+        /// timestamp, and so its id. A topic name cannot hold `@`.
+        public static func positionID(topic: String, partition: Int32, offset: Int64, timestamp: Date?) -> String {
+            // Concatenated rather than interpolated: once per Kafka record, and usually a small (inline) string.
+            let position = topic + "-" + String(partition) + "-" + String(offset)
+            guard let timestamp else { return position }
+            return position + "@" + String(Timestamp.unixMilliseconds(timestamp))
+        }
     }
 }

@@ -48,7 +48,7 @@ public protocol KafkaRecordHandler: Sendable {
     var preservesOrder: Bool { get }
 
     /// Records the rejection of a record that could not become an event (a value over the size limit, an invalid
-    /// CloudEvent) as its outcome, a dead letter, under the record's position as its key (`topic-partition-offset`):
+    /// CloudEvent) as its outcome, a dead letter, under the record's position as its key (`topic-partition-offset@timestamp`):
     /// every record ends with one outcome in the ledger. The source produces it to the dead-letter topic, when there
     /// is one, once this settles it `recorded`, and submits it again after a backoff when it settles `unrecorded`.
     ///

@@ -104,7 +104,10 @@ extension KafkaSource {
     /// An event standing for a record that could not be normalised (only its position is known).
     private func placeholderEvent(for record: KafkaRecord) -> Event {
         Event(
-            source: record.topic, id: "\(record.topic)-\(record.partition)-\(record.offset)", type: nil,
+            source: record.topic,
+            id: EventOrigin.KafkaRecord.positionID(
+                topic: record.topic, partition: record.partition, offset: record.offset, timestamp: record.timestamp),
+            type: nil,
             body: .bytes([]), receivedAt: Date(),
             position: .kafka(topic: record.topic, partition: record.partition, offset: record.offset),
             convention: .kafkaPosition)
