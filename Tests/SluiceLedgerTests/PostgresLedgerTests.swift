@@ -19,9 +19,12 @@ import Testing
 
     func configuration(database: String, password: String = PostgresCluster.password) throws -> PostgresLedgerConfiguration {
         let cluster = try #require(PostgresCluster.current)
-        return PostgresLedgerConfiguration(
+        var configuration = PostgresLedgerConfiguration(
             port: cluster.port, username: PostgresCluster.username, password: password, database: database,
             dedupe: LedgerConformance.dedupe, now: clock.now)
+        // The conformance tests move time by hand, claims' expiry included.
+        configuration.claimClock = .local
+        return configuration
     }
 
     /// Runs `body` with a ledger on a fresh database.
@@ -44,6 +47,47 @@ import Testing
     @Test func retriedPastItsWindow() async throws { try await withLedger { try await LedgerConformance.theSameOutcomeAgainPastItsWindowIsTheSameDecision($0, clock: clock) } }
     @Test func queries() async throws { try await withLedger { try await LedgerConformance.queriesFilter($0, clock: clock) } }
     @Test func retention() async throws { try await withLedger { try await LedgerConformance.retentionPrunesInBatches($0, clock: clock) } }
+
+    /// Claims are measured by the database server's clock (the default), not the replicas': a replica whose clock
+    /// runs an hour ahead neither takes nor prunes another's live claim, and a claim still ends once its time has
+    /// passed on the server.
+    @Test func claimsFollowTheDatabaseClockNotTheReplicas() async throws {
+        let cluster = try #require(PostgresCluster.current)
+        let database = try await cluster.makeDatabase()
+        var honest = try configuration(database: database)
+        honest.claimClock = .database
+        honest.now = { Date() }
+        var ahead = honest
+        ahead.now = { Date().addingTimeInterval(3_600) }
+        try await PostgresLedger.withLedger(honest, logger: Self.logger) { first in
+            try await PostgresLedger.withLedger(ahead, logger: Self.logger) { second in
+                let claim = try await first.claim(adapter: "orders", idempotencyKey: "k1", owner: "a", for: .seconds(300))
+                guard case .claimed(let until) = claim else {
+                    Issue.record("not claimed: \(claim)")
+                    return
+                }
+                #expect(abs(until.timeIntervalSinceNow - 300) < 60, "the server's clock, not an hour ahead: \(until)")
+                let other = try await second.claim(adapter: "orders", idempotencyKey: "k1", owner: "b", for: .seconds(300))
+                guard case .held(by: "a", _) = other else {
+                    Issue.record("the replica ahead took a live claim: \(other)")
+                    return
+                }
+                #expect(try await second.pruneBatch(RetentionPolicy(), batchSize: 100).claims == 0)
+
+                // A short claim ends by the server's clock, and its owner then finds it lost.
+                _ = try await first.claim(adapter: "orders", idempotencyKey: "k2", owner: "a", for: .milliseconds(200))
+                try await Task.sleep(for: .milliseconds(500))
+                let taken = try await second.claim(adapter: "orders", idempotencyKey: "k2", owner: "b", for: .seconds(300))
+                guard case .claimed = taken else {
+                    Issue.record("an ended claim was not taken: \(taken)")
+                    return
+                }
+                let renewal = try await first.renewClaims(adapter: "orders", idempotencyKeys: ["k1", "k2"], owner: "a", for: .seconds(300))
+                #expect(renewal.renewed == 1)
+                #expect(renewal.lost == ["k2": "b"])
+            }
+        }
+    }
 
     /// Two replicas (two ledgers, two pools) race on the same keys: one decision per key, and both
     /// replicas see the same one.

@@ -17,23 +17,26 @@ extension PostgresLedger {
         async throws(LedgerError) -> ClaimResult
     {
         let now = self.now
-        let until = now.addingTimeInterval(duration.timeInterval)
+        let claimNow = self.claimNow
+        let seconds = duration.timeInterval
         let dedupe = configuration.dedupe
         let answer = try await write(
             .statements { connection, logger in
                 // Claim first, then look for a decision: a replica recording the key concurrently either
                 // holds the claim row (we wait for its commit) or has committed its decision (we see it).
-                var claimed = false
-                for try await _ in try await connection.query(
+                var claimedUntil: Date?
+                for try await expires in try await connection.query(
                     """
-                    INSERT INTO sluice_claims (adapter, idempotency_key, owner, expires_at) VALUES (\(adapter), \(idempotencyKey), \(owner), \(until))
+                    INSERT INTO sluice_claims (adapter, idempotency_key, owner, expires_at)
+                    VALUES (\(adapter), \(idempotencyKey), \(owner), coalesce(\(claimNow), clock_timestamp()) + \(seconds) * interval '1 second')
                     ON CONFLICT (adapter, idempotency_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-                    WHERE sluice_claims.owner = excluded.owner OR sluice_claims.expires_at <= \(now)
-                    RETURNING owner
-                    """, logger: logger)
-                {
-                    claimed = true
+                    WHERE sluice_claims.owner = excluded.owner OR sluice_claims.expires_at <= coalesce(\(claimNow), clock_timestamp())
+                    RETURNING expires_at
+                    """, logger: logger
+                ).decode(Date.self) {
+                    claimedUntil = expires
                 }
+                let claimed = claimedUntil != nil
                 for try await (recordedAt, body) in try await connection.query(
                     "SELECT recorded_at, body FROM sluice_outcomes WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey)",
                     logger: logger
@@ -45,7 +48,7 @@ extension PostgresLedger {
                     }
                     return Result { () throws(LedgerError) in .claim(.decided(try LedgerCoding.outcome(body))) }
                 }
-                if claimed { return .success(.claim(.claimed(until: until))) }
+                if let claimedUntil { return .success(.claim(.claimed(until: claimedUntil))) }
                 for try await (holder, expires) in try await connection.query(
                     "SELECT owner, expires_at FROM sluice_claims WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey)",
                     logger: logger
@@ -62,14 +65,15 @@ extension PostgresLedger {
         async throws(LedgerError) -> ClaimRenewal
     {
         guard !idempotencyKeys.isEmpty else { return ClaimRenewal() }
-        let until = now.addingTimeInterval(duration.timeInterval)
+        let claimNow = self.claimNow
+        let seconds = duration.timeInterval
         let keys = Array(Set(idempotencyKeys))
         let answer = try await write(
             .statements { connection, logger in
                 var renewal = ClaimRenewal()
                 for try await _ in try await connection.query(
                     """
-                    UPDATE sluice_claims SET expires_at = \(until)
+                    UPDATE sluice_claims SET expires_at = coalesce(\(claimNow), clock_timestamp()) + \(seconds) * interval '1 second'
                     WHERE adapter = \(adapter) AND owner = \(owner) AND idempotency_key = ANY(\(keys)) RETURNING owner
                     """, logger: logger)
                 {
@@ -150,6 +154,7 @@ extension PostgresLedger {
 
     public func pruneBatch(_ policy: RetentionPolicy, batchSize: Int) async throws(LedgerError) -> PruneResult {
         let now = self.now
+        let claimNow = self.claimNow
         let cutoff = policy.cutoff(now: now)
         let limit = max(1, batchSize)
         // The newest id past `max_outcomes` is found on a pooled connection: it walks that many index entries,
@@ -205,7 +210,8 @@ extension PostgresLedger {
                         ORDER BY id LIMIT \(limit - result.outcomes)) RETURNING id
                         """)
                 }
-                result.claims = try await count("DELETE FROM sluice_claims WHERE expires_at <= \(now) RETURNING owner")
+                result.claims = try await count(
+                    "DELETE FROM sluice_claims WHERE expires_at <= coalesce(\(claimNow), clock_timestamp()) RETURNING owner")
                 return .success(.prune(result))
             })
         guard case .prune(let result) = answer else { throw Self.unexpected }

@@ -411,6 +411,15 @@ public final class PostgresLedger: OutcomeLedger {
     }
 
     var now: Date { configuration.now() }
+
+    /// The instant claims are measured from, for a query's parameter: nil with the database's clock, where the
+    /// query reads `coalesce(<this>, clock_timestamp())`.
+    var claimNow: Date? {
+        switch configuration.claimClock {
+        case .database: nil
+        case .local: configuration.now()
+        }
+    }
 }
 
 /// One caller's part of a group-committed PostgreSQL transaction.

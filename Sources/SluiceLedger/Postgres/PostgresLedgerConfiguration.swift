@@ -33,6 +33,18 @@ public struct PostgresLedgerConfiguration: Sendable {
     public var migrates = true
     /// The wall clock, injectable for tests of windows and expiry.
     public var now: @Sendable () -> Date
+    /// Which clock claims are taken, renewed and expired by: the database server's (default), so that replicas
+    /// whose clocks disagree still agree on when a claim ends; or ``ClaimClock/local``, ``now`` (tests that move
+    /// time by hand).
+    public var claimClock: ClaimClock = .database
+
+    /// The clock of claims' expiry.
+    public enum ClaimClock: Sendable {
+        /// The PostgreSQL server's `clock_timestamp()`: one clock for every replica.
+        case database
+        /// This process's ``PostgresLedgerConfiguration/now``.
+        case local
+    }
 
     public init(
         host: String = "127.0.0.1", port: Int = 5432, username: String, password: String? = nil, database: String,
