@@ -143,6 +143,10 @@ import Testing
                 #"{"action":"start_workflow","idempotency_key":"k","target":{"workflow_type":"t"},"input":5}"#,
                 #"{"action":"start_workflow","idempotency_key":"k","target":"t"}"#,
                 #"[1,2]"#,
+                // NUL (U+0000), which a shared ledger cannot store: refused once, not unavailable at every retry.
+                #"{"action":"start_workflow","idempotency_key":"a\u0000b","target":{"workflow_type":"t"}}"#,
+                #"{"action":"signal_workflow","idempotency_key":"k","target":{"workflow_id":"w\u0000","signal_name":"s"}}"#,
+                #"{"action":"update_workflow","idempotency_key":"k","target":{"workflow_id":"w","update_name":"u\u0000"}}"#,
             ] {
                 (status, json) = try await send(Self.headers(wire), body)
                 #expect(status == .unprocessableContent, "\(body)")

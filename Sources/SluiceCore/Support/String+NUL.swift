@@ -1,4 +1,4 @@
 extension String {
     /// Whether the string holds U+0000, which PostgreSQL's `text` (a shared ledger's keys and workflow ids) cannot.
-    var containsNUL: Bool { utf8.contains(0) }
+    public var containsNUL: Bool { utf8.contains(0) }
 }

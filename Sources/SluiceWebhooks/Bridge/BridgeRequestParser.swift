@@ -43,8 +43,10 @@ public enum BridgeRequestParser {
         guard let action = EngineCommand.Action(rawValue: actionText), action != .signalWithStart else {
             throw reject(.unsupportedAction, "Bridge action is unsupported.")
         }
-        guard !key.isEmpty, key.utf8.count <= 255 else {
-            throw reject(.malformedPayload, "idempotency_key must be a string of 1 to 255 characters.")
+        // No NUL (U+0000) in a key or a target's text: a shared ledger (PostgreSQL `text`) cannot store one, and the
+        // request would fail as unavailable at every retry instead of being refused once.
+        guard !key.isEmpty, key.utf8.count <= 255, !key.containsNUL else {
+            throw reject(.malformedPayload, "idempotency_key must be a string of 1 to 255 characters, without NUL.")
         }
         guard let target = rawTarget else { throw reject(.malformedPayload, "target must be an object.") }
         let input: [JSONValue]
@@ -66,8 +68,8 @@ public enum BridgeRequestParser {
             case nil, .null?:
                 if required { throw reject(.malformedPayload, "target.\(name) is required.") }
                 return nil
-            case .string(let value)? where !value.isEmpty && value.utf8.count <= limit: return value
-            default: throw reject(.malformedPayload, "target.\(name) must be a string of 1 to \(limit) characters.")
+            case .string(let value)? where !value.isEmpty && value.utf8.count <= limit && !value.containsNUL: return value
+            default: throw reject(.malformedPayload, "target.\(name) must be a string of 1 to \(limit) characters, without NUL.")
             }
         }
         switch action {
