@@ -25,10 +25,12 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
     ///   - initialInterval: The first backoff ceiling. Default 200 ms.
     ///   - backoffCoefficient: Growth per attempt. Default 2.0.
     ///   - maxInterval: The largest ceiling. Default 30 s.
-    ///   - nonRetryable: Final failure reasons. Default `malformed_payload`, `unknown_target`.
+    ///   - nonRetryable: Final failure reasons. Default `malformed_payload`, `unknown_target`, `update_failed` (an
+    ///     update whose handler ran and failed: sent again under its request id, the engine would answer with the
+    ///     first attempt's receipt, which reads as a success).
     public init(
         maxAttempts: Int = 10, initialInterval: Duration = .milliseconds(200), backoffCoefficient: Double = 2.0,
-        maxInterval: Duration = .seconds(30), nonRetryable: Set<String> = ["malformed_payload", "unknown_target"]
+        maxInterval: Duration = .seconds(30), nonRetryable: Set<String> = ["malformed_payload", "unknown_target", "update_failed"]
     ) {
         self.maxAttempts = maxAttempts
         self.initialInterval = initialInterval

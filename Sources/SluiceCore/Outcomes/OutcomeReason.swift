@@ -39,6 +39,6 @@ public struct OutcomeReason: RawRepresentable, Sendable, Hashable, Codable, Expr
         "unsupported_action", "payload_too_large", "adapter_unavailable", "instance_already_started",
         "compatibility_blocked", "task_queue_draining", "run_not_active", "unmatched", "incompatible_state",
         "retries_exhausted", "dependency_failed", "unauthorized", "transport", "timeout", "server_error",
-        "rate_limited", "unavailable",
+        "rate_limited", "unavailable", "update_failed", "update_rejected", "update_validator_rejected", "unknown_update",
     ]
 }

@@ -18,7 +18,7 @@ struct GateRetryPolicyTests {
         #expect(policy.initialInterval == .milliseconds(200))
         #expect(policy.backoffCoefficient == 2.0)
         #expect(policy.maxInterval == .seconds(30))
-        #expect(policy.nonRetryable == ["malformed_payload", "unknown_target"])
+        #expect(policy.nonRetryable == ["malformed_payload", "unknown_target", "update_failed"])
         #expect(RetryPolicy() == policy)
     }
 
