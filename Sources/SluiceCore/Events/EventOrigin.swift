@@ -81,10 +81,19 @@ public enum EventOrigin: Sendable, Hashable {
         /// a log truncated by an unclean leader election and written again. A record read again keeps its
         /// timestamp, and so its id. A topic name cannot hold `@`.
         public static func positionID(topic: String, partition: Int32, offset: Int64, timestamp: Date?) -> String {
-            // Concatenated rather than interpolated: once per Kafka record, and usually a small (inline) string.
-            let position = topic + "-" + String(partition) + "-" + String(offset)
-            guard let timestamp else { return position }
-            return position + "@" + String(Timestamp.unixMilliseconds(timestamp))
+            // Once per Kafka record, on the poll thread: appended into one buffer (one allocation) rather than
+            // concatenated or interpolated.
+            var id = ""
+            id.reserveCapacity(topic.utf8.count + 48)
+            id += topic
+            id += "-"
+            id += String(partition)
+            id += "-"
+            id += String(offset)
+            guard let timestamp else { return id }
+            id += "@"
+            id += String(Timestamp.unixMilliseconds(timestamp))
+            return id
         }
     }
 }
