@@ -79,10 +79,12 @@ struct CloudEventTests {
             #expect(event.convention == .cloudEventsStructured)
             #expect(event.id == "A234-1234")
         }
-        // A JSON body with the attributes but an ordinary content type is not a CloudEvent.
+        // A JSON body with the attributes but an ordinary content type is not a CloudEvent (its body stays whole), but
+        // it keeps the envelope's id.
         let plain = try webhook(headers: ["Content-Type": "application/json"], body: Self.structuredBody)
         #expect(plain.cloudEvent == nil)
-        #expect(plain.convention == .contentHash)
+        #expect(plain.convention == .cloudEventsBody)
+        #expect(plain.id == "A234-1234")
     }
 
     @Test("structured mode: data_base64 is decoded, and parsed when it is JSON")
@@ -334,6 +336,33 @@ struct ProviderConventionTests {
         #expect(event.convention == .standardWebhooks)
         #expect(event.id == "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W")
         #expect(event.type == "invoice.paid")
+    }
+
+    /// A structured CloudEvent has one id whatever its `Content-Type`: sent as plain JSON, its envelope still names
+    /// it (the body stays whole), so a replay under another media type meets the first delivery's decision.
+    @Test("a CloudEvent body sent as plain JSON keeps its id")
+    func cloudEventBody() throws {
+        let envelope = #"{"specversion":"1.0","id":"ce-7","source":"/orders","type":"order.created","data":{"n":1}}"#
+        let structured = try webhook(headers: ["Content-Type": "application/cloudevents+json"], body: envelope)
+        let plain = try webhook(headers: ["Content-Type": "application/json"], body: envelope)
+        #expect(structured.id == "ce-7" && structured.convention == .cloudEventsStructured)
+        #expect(plain.id == structured.id)
+        #expect(plain.type == "order.created")
+        #expect(plain.convention == .cloudEventsBody)
+        #expect(plain.body.json?["data"]?["n"] == .int(1), "the body stays the whole envelope")
+        // Not a valid envelope (no source, another specversion, an empty id, a NUL): the content hash, as before.
+        for body in [
+            #"{"specversion":"1.0","id":"ce-7","type":"t"}"#, #"{"specversion":"0.3","id":"ce-7","source":"s","type":"t"}"#,
+            #"{"specversion":"1.0","id":"","source":"s","type":"t"}"#, #"{"specversion":"1.0","id":"c\u0000","source":"s","type":"t"}"#,
+        ] {
+            let event = try webhook(headers: ["Content-Type": "application/json"], body: body)
+            #expect(event.convention == .contentHash, "\(body)")
+            #expect(event.id.hasPrefix("sha256:"))
+        }
+        // A provider's header still outranks the body; Kafka records do not take the body's id.
+        let github = try webhook(headers: ["X-GitHub-Delivery": "d-1", "X-GitHub-Event": "push"], body: envelope)
+        #expect(github.id == "d-1")
+        #expect(try kafka(value: envelope).convention == .kafkaPosition)
     }
 
     @Test("headers win over body conventions; CloudEvents win over headers")

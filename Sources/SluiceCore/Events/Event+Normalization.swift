@@ -7,8 +7,13 @@ extension Event {
     /// structured mode (`Content-Type: application/cloudevents+json`), CloudEvents binary mode
     /// (`ce-*` headers), GitHub (`X-GitHub-Delivery`, `X-GitHub-Event`), Shopify
     /// (`X-Shopify-Webhook-Id`, `X-Shopify-Topic`), Standard Webhooks (`webhook-id` or Svix's `svix-id`, body `type`),
-    /// Slack (body `event_id`, `event.type`), Stripe (body `id` and `type` of an `"object": "event"`),
-    /// and otherwise a hash of the body (`sha256:<hex>`), which is stable across redeliveries.
+    /// a CloudEvent body sent as plain JSON (its `id` and `type`), Slack (body `event_id`, `event.type`), Stripe
+    /// (body `id` and `type` of an `"object": "event"`), and otherwise a hash of the body (`sha256:<hex>`), which is
+    /// stable across redeliveries.
+    ///
+    /// The CloudEvent body convention makes the id independent of the `Content-Type`, which no body-signing scheme
+    /// (`hmac`, Stripe's, Slack's) covers: a genuine structured CloudEvent replayed as `application/json` keeps its
+    /// id, and so meets its first delivery's decision.
     ///
     /// - Throws: ``EventError`` when the delivery claims to be a CloudEvent but is not a valid one.
     public static func webhook(
@@ -43,7 +48,7 @@ extension Event {
             event.id = webhookID
             event.type = payload.json?["type"]?.stringValue
             event.convention = .standardWebhooks
-        } else if !event.applyBodyConventions() {
+        } else if !event.applyCloudEventBodyConvention(), !event.applyBodyConventions() {
             event.id = "sha256:" + Digest.sha256Hex(body)
             event.type = payload.json?["type"]?.stringValue
         }
@@ -83,6 +88,21 @@ extension Event {
             event.type = payload.json?["type"]?.stringValue
         }
         return event
+    }
+
+    /// Takes the id and type from a JSON body that is a valid CloudEvent envelope (`specversion` 1.0 and non-empty
+    /// text `id`, `source` and `type`, none holding a NUL); false otherwise.
+    private mutating func applyCloudEventBodyConvention() -> Bool {
+        guard case .json(let json) = body, json["specversion"]?.stringValue == "1.0" else { return false }
+        func text(_ name: String) -> String? {
+            guard let value = json[name]?.stringValue, !value.isEmpty, !value.containsNUL else { return nil }
+            return value
+        }
+        guard let eventID = text("id"), text("source") != nil, let eventType = text("type") else { return false }
+        id = eventID
+        type = eventType
+        convention = .cloudEventsBody
+        return true
     }
 
     /// Takes the id and type from a Slack or Stripe body; false when neither applies.

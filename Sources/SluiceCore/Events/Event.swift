@@ -11,6 +11,9 @@ public struct Event: Sendable, Hashable {
         case shopify
         case slack
         case standardWebhooks = "standard-webhooks"
+        /// A webhook whose JSON body is a CloudEvent (`specversion` 1.0, `id`, `source`, `type`) sent without the
+        /// CloudEvents media type: the id and type are the envelope's, the body stays the whole JSON.
+        case cloudEventsBody = "cloudevents-body"
         /// A Kafka record with no better id: its position, `topic-partition-offset@timestamp`.
         case kafkaPosition = "kafka-position"
         /// A webhook with no id of its own: `sha256:<hex of the body>`.
