@@ -266,6 +266,32 @@ struct AdapterLoadingTests {
         #expect(far.first { $0.key == "zzzzzzzz" }?.message.hasPrefix("unknown key 'zzzzzzzz' (known keys: ") == true)
     }
 
+    /// A Kafka adapter's consumer is a pull source: a push-only boundary would stop it at its first fetch, so it is
+    /// an error where the mode is written (a webhook adapter's mode is checked at start, against `kafka.inbox_topic`).
+    @Test("a Kafka adapter's boundary must take pull sources")
+    func kafkaAdapterRefusesPushOnly() {
+        let kafka = """
+            adapter: orders
+            source:
+              kafka: { topics: [orders] }
+            boundary: { mode: push-only }
+            rules:
+              - name: r
+                do:
+                  - start_workflow: { workflow_type: t }
+
+            """
+        let (adapter, diagnostics) = CoreTestSupport.compile(kafka)
+        #expect(adapter == nil)
+        let problem = diagnostics.first { $0.key == "boundary.mode" && $0.severity == .error }
+        #expect(problem?.message.hasPrefix("boundary mode push-only refuses pull sources, and this adapter reads Kafka") == true, "\(diagnostics)")
+        #expect(problem?.line == 4)
+        for mode in ["pull-only", "push-pull"] {
+            #expect(errors(CoreTestSupport.compile(kafka.replacingOccurrences(of: "push-only", with: mode)).diagnostics).isEmpty)
+        }
+        #expect(errors(CoreTestSupport.compile(minimalAdapter(extra: "boundary: { mode: push-only }")).diagnostics).isEmpty)
+    }
+
     @Test("a start with a derived workflow id needs an adapter name of 88 bytes or less")
     func derivedWorkflowIDsFitTheEngine() {
         let long = String(repeating: "a", count: 89)

@@ -176,7 +176,28 @@ public func buildApplication(
 ) throws -> SluiceApplication {
     Observability.bootstrapMetrics()
     let adapters = try compiled ?? config.compiledAdapters()
+    try checkWebhookModes(adapters, kafkaInbox: config.kafka.inboxTopic != nil)
     let httpClient = EngineHTTPClient()
+    do {
+        return try assembleApplication(
+            config: config, ledger: ledger, routes: routes, sources: sources, healthInterval: healthInterval,
+            telemetry: telemetry, adapters: adapters, httpClient: httpClient, logger: logger)
+    } catch {
+        // A configuration error found while assembling: the HTTP client must be shut down before it is released
+        // (AsyncHTTPClient traps otherwise in debug builds, `swift run sluice` among them).
+        Task { try? await httpClient.shutdown() }
+        throw error
+    }
+}
+
+/// ``buildApplication(config:ledger:routes:sources:healthInterval:telemetry:adapters:logger:)`` once the adapters are
+/// compiled and the engines' HTTP client made.
+private func assembleApplication(
+    config: ServiceConfiguration, ledger: any OutcomeLedger, routes: [RouteInstaller],
+    sources: (@Sendable ([String: AdapterPipeline], Intake, HealthMonitor) throws -> [any Service])?,
+    healthInterval: Duration, telemetry: [any Service], adapters: [CompiledAdapter], httpClient: EngineHTTPClient,
+    logger: Logger
+) throws -> SluiceApplication {
     let references = ConfigReferences(
         source: ProcessConfigValueSource(baseDirectory: config.directory), resolution: .strict)
     let engines: [String: any WorkflowEngine]
@@ -291,4 +312,23 @@ enum ReplicaName {
         let suffix = String(generator.next() as UInt64, radix: 16)
         return "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(suffix)"
     }()
+}
+
+/// Refuses, at start, a webhook adapter whose boundary mode refuses the way its webhooks reach the gate: pushed from
+/// the HTTP handler and the ledger's inbox, or pulled by the ingress topic's consumer with `kafka.inbox_topic`.
+/// Otherwise every webhook would be answered `503` (pushed into a pull-only gate), or acknowledged `202` and then stop
+/// the ingress consumer (pulled into a push-only gate).
+func checkWebhookModes(_ adapters: [CompiledAdapter], kafkaInbox: Bool) throws {
+    for adapter in adapters {
+        guard case .webhook = adapter.source else { continue }
+        let mode = adapter.boundary.mode
+        if kafkaInbox, !mode.acceptsPull {
+            throw StartupError(
+                "adapter '\(adapter.name)': boundary mode \(mode.rawValue) refuses pull sources, and with kafka.inbox_topic its webhooks reach the gate through the ingress topic's consumer (a pull source); use push-pull or pull-only")
+        }
+        if !kafkaInbox, !mode.acceptsPush {
+            throw StartupError(
+                "adapter '\(adapter.name)': boundary mode \(mode.rawValue) refuses push sources, and its webhooks are pushed into the gate; use push-pull or push-only (or set kafka.inbox_topic, through which webhooks are pulled)")
+        }
+    }
 }

@@ -31,9 +31,14 @@ enum KafkaSources {
             // topic, unconsumed, until adapters are configured.
             if let topic = config.kafka.inboxTopic, let ledger = pipelines.values.first?.ledger {
                 let router = InboxRecordRouter(pipelines: pipelines, ledger: ledger, logger: logger)
+                // A revoke waits as long as the longest of the webhook adapters' cancellation budgets, so that no
+                // delivery's work outlives the hand-over of its partition.
+                let budgets = pipelines.values.compactMap { pipeline -> Duration? in
+                    if case .webhook = pipeline.adapter.source { pipeline.adapter.boundary.cancellationBudget } else { nil }
+                }
                 let configuration = KafkaSourceConfiguration(
                     adapter: "webhook-inbox", bootstrapServers: bootstrap, topics: [topic], groupID: "sluice-webhook-inbox",
-                    properties: config.kafka.properties)
+                    properties: config.kafka.properties, drainBudget: budgets.max() ?? .seconds(5))
                 sources.append(try KafkaSource(configuration: configuration, handler: router, logger: logger))
             }
         } catch {

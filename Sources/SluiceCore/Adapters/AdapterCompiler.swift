@@ -110,6 +110,13 @@ public struct AdapterCompiler: Sendable {
             backoffCoefficient: spec.retry?.backoffCoefficient ?? RetryPolicy.default.backoffCoefficient,
             maxInterval: spec.retry?.maxInterval ?? RetryPolicy.default.maxInterval,
             nonRetryable: spec.retry?.nonRetryable.map(Set.init) ?? RetryPolicy.default.nonRetryable)
+        // A Kafka adapter's consumer is a pull source: a boundary that refuses pull sources would stop it at its first
+        // fetch. (A webhook adapter's mode depends on where webhooks wait, `kafka.inbox_topic`: checked at start.)
+        if case .kafka = spec.source, !boundary.mode.acceptsPull {
+            context.report(
+                "boundary mode \(boundary.mode.rawValue) refuses pull sources, and this adapter reads Kafka (a pull source); use push-pull or pull-only",
+                key: spec.boundary?.mode == nil ? "boundary" : "boundary.mode")
+        }
         if retry.maxInterval < retry.initialInterval, spec.retry?.maxInterval == nil || spec.retry?.initialInterval == nil {
             context.report("max_interval is shorter than initial_interval", key: "retry")
         }

@@ -34,6 +34,38 @@ struct ServiceTests {
         await fake.stop()
     }
 
+    /// A webhook adapter whose boundary refuses the way its webhooks reach the gate does not start: pushed through the
+    /// ledger's inbox into a pull-only gate (every webhook would be refused `503`), or pulled by the ingress consumer
+    /// of `kafka.inbox_topic` into a push-only gate (acknowledged `202`, then the consumer would stop).
+    @Test("a webhook adapter whose boundary mode refuses its webhooks' way in does not start")
+    func webhookModesAreCheckedAtStart() throws {
+        let cases: [(mode: String, extra: String, refused: String)] = [
+            ("pull-only", "", "refuses push sources"),
+            ("push-only", "kafka:\n  bootstrap_servers: 127.0.0.1:9\n  inbox_topic: sluice.inbox\n", "refuses pull sources"),
+        ]
+        for (mode, extra, refused) in cases {
+            let adapter = ordersAdapterYAML.replacingOccurrences(of: "boundary: { ", with: "boundary: { mode: \(mode), ")
+            let project = try ServiceProject(engineURL: "http://127.0.0.1:9", adapters: ["orders": adapter], extra: extra)
+            defer { project.cleanUp() }
+            let config = try project.configuration()
+            do {
+                _ = try buildApplication(config: config, ledger: InMemoryLedger())
+                Issue.record("\(mode) started")
+            } catch {
+                #expect("\(error)".contains("adapter 'orders': boundary mode \(mode) \(refused)"), "\(error)")
+            }
+        }
+        // An error found later in the assembly (here a source that cannot be made) is thrown too, not a trap over the
+        // engines' HTTP client left running (AsyncHTTPClient traps in debug builds when one is released unstopped).
+        let project = try ServiceProject(engineURL: "http://127.0.0.1:9", adapters: ["orders": ordersAdapterYAML])
+        defer { project.cleanUp() }
+        #expect(throws: StartupError.self) {
+            _ = try buildApplication(
+                config: try project.configuration(), ledger: InMemoryLedger(),
+                sources: { _, _, _ in throw StartupError("kafka: no such broker") })
+        }
+    }
+
     @Test("/readyz turns false when the ledger or the engine is unavailable, and true when they return")
     func readinessFlips() async throws {
         let fake = try await startEngineFake()
