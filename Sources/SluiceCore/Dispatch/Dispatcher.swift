@@ -66,10 +66,14 @@ public actor Dispatcher {
     /// between its admission check and its admission, the inbox write in between). Every admission counts
     /// them, so that what was checked is still there when the stored event is admitted.
     var reserved = 0
-    /// Timers and deliveries scheduled after ``finish()``, tracked in ``executions`` under negative ids.
-    var lateTasks = 0
-    /// The late tasks that are budget timers (``schedule(_:)`` after ``finish()``): stopped by a cancelled ``run()``.
-    var lateTimers: Set<Int> = []
+    /// Budget timers and deliveries scheduled after ``finish()``, tracked in ``executions`` under negative ids.
+    var trackedTasks = 0
+    /// The tracked tasks that are budget timers (``startBudgetTimer(until:)``): each cuts what its budget let run past
+    /// the deadline. Stopped by a cancelled ``run()``, and once the command stream has ended with no run left to cut.
+    var budgetTimers: Set<Int> = []
+    /// Set once ``run()``'s command stream has ended (``finish()``): from then on, budget timers with no run left to
+    /// cut stop at once, so that shutdown takes as long as the work in flight, not always the whole budget.
+    var commandsEnded = false
     let commands: AsyncStream<Command>
     let commandSink: AsyncStream<Command>.Continuation
 
@@ -96,7 +100,6 @@ public actor Dispatcher {
     }
 
     enum Command: Sendable {
-        case expire(GateInstant)
         case deliver(DispatchCompletion, Plan, DispatchResult)
     }
 
@@ -149,8 +152,8 @@ public actor Dispatcher {
 
     // MARK: - Running
 
-    /// Runs the cancellation timers and abandonment deliveries until ``finish()``, then returns
-    /// once the last started event is settled. Run it in the service group (or a test's task group)
+    /// Runs the abandonment deliveries until ``finish()``, then returns once the last started event is settled: at
+    /// the latest when its cancellation budget ends, and as soon as it settles if that comes first. Run it in the service group (or a test's task group)
     /// for the dispatcher's lifetime.
     ///
     /// Cancelling its task (a service failed, the group is torn down) leaves no budget: queued events are
@@ -159,6 +162,8 @@ public actor Dispatcher {
         let sink = commandSink
         // Cancellation ends the stream, and so this loop, for certain.
         await withTaskCancellationHandler { await runCommands() } onCancel: { sink.finish() }
+        commandsEnded = true
+        stopBudgetTimersIfIdle()
         // Cancelled: the timers above ended early, so no budget would ever expire; nothing may outlive the task.
         if Task.isCancelled { cutEverything(reason: "the gate was stopped") }
         // Cancelled while the last events settle (after ``finish()``): what still runs is cut then.
@@ -176,11 +181,6 @@ public actor Dispatcher {
         await withDiscardingTaskGroup { group in
             for await command in commands {
                 switch command {
-                case .expire(let deadline):
-                    group.addTask {
-                        try? await self.clock.sleep(until: deadline)
-                        await self.expire()
-                    }
                 case .deliver(let completion, let plan, let result):
                     group.addTask { _ = await completion.deliver(result, plan: plan) }
                 }
@@ -193,24 +193,40 @@ public actor Dispatcher {
         commandSink.finish()
     }
 
-    /// Hands a timer or a delivery to ``run()``; after ``finish()``, runs it in a tracked task of its
-    /// own, so that no result and no budget is ever dropped.
+    /// Hands a delivery to ``run()``; after ``finish()``, runs it in a tracked task of its own, so that no result is
+    /// ever dropped.
     private func schedule(_ command: Command) {
         guard case .terminated = commandSink.yield(command) else { return }
-        lateTasks += 1
-        let id = -lateTasks
-        if case .expire = command { lateTimers.insert(id) }
+        trackedTasks += 1
+        let id = -trackedTasks
         executions[id] = Task {
             switch command {
-            case .expire(let deadline):
-                try? await self.clock.sleep(until: deadline)
-                self.expire()
             case .deliver(let completion, let plan, let result):
                 _ = await completion.deliver(result, plan: plan)
             }
-            self.lateTimers.remove(id)
             self.executionEnded(generation: id)
         }
+    }
+
+    /// Cuts, at `deadline`, the runs a cancellation's budget let go on: a task of its own, tracked in ``executions``
+    /// (``run()`` returns only once it has fired or stopped).
+    private func startBudgetTimer(until deadline: GateInstant) {
+        trackedTasks += 1
+        let id = -trackedTasks
+        budgetTimers.insert(id)
+        executions[id] = Task {
+            try? await self.clock.sleep(until: deadline)
+            if !Task.isCancelled { self.expire() }
+            self.budgetTimers.remove(id)
+            self.executionEnded(generation: id)
+        }
+    }
+
+    /// Once the command stream has ended: stops the budget timers when nothing but timers is left in
+    /// ``executions``, since no run remains for them to cut.
+    private func stopBudgetTimersIfIdle() {
+        guard commandsEnded, !budgetTimers.isEmpty, executions.count == budgetTimers.count else { return }
+        for id in budgetTimers { executions[id]?.cancel() }
     }
 
     // MARK: - Admission
@@ -478,7 +494,7 @@ public actor Dispatcher {
         // ordering key's lane before its outcome is durable.
         for key in actions.draining where work[key]?.delivered == true { runtime.withdrawCancellation(key) }
         for key in actions.draining where work[key]?.cancelReason == nil { work[key]?.cancelReason = reason }
-        if !actions.draining.isEmpty { schedule(.expire(actions.deadline)) }
+        if !actions.draining.isEmpty { startBudgetTimer(until: actions.deadline) }
         resumeCapacityWaiters()
         publishGauges()
     }
@@ -495,7 +511,7 @@ public actor Dispatcher {
                 abandonQueued(behind, reason: "an earlier event of its ordering key was abandoned")
             case .draining(let deadline):
                 if work[key]?.cancelReason == nil { work[key]?.cancelReason = reason }
-                schedule(.expire(deadline))
+                startBudgetTimer(until: deadline)
             }
         }
         startAvailable()
@@ -510,8 +526,7 @@ public actor Dispatcher {
         resumeCapacityWaiters()
     }
 
-    /// Abandons every queued event and cuts every running one now, as a budget of zero; budget timers that
-    /// run in tasks of their own (scheduled after ``finish()``) stop too.
+    /// Abandons every queued event and cuts every running one now, as a budget of zero; the budget timers stop too.
     private func cutEverything(reason: String) {
         if !runtime.isCancelling {
             let actions = runtime.beginCancellation(reason: reason, now: now)
@@ -519,7 +534,7 @@ public actor Dispatcher {
             // An outcome being recorded is left to its completion (see ``cancel(reason:)``).
             for key in actions.draining where work[key]?.delivered == true { runtime.withdrawCancellation(key) }
         }
-        for id in lateTimers { executions[id]?.cancel() }
+        for id in budgetTimers { executions[id]?.cancel() }
         cutExpired(at: GateInstant(nanoseconds: .max), reason: reason)
         resumeCapacityWaiters()
         publishGauges()
@@ -642,6 +657,7 @@ public actor Dispatcher {
 
     private func executionEnded(generation: Int) {
         executions[generation] = nil
+        stopBudgetTimersIfIdle()
         if executions.isEmpty, let done = executionsDone {
             executionsDone = nil
             done.resume()

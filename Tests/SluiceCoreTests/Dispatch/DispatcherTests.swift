@@ -312,6 +312,51 @@ import Testing
         await running
     }
 
+    /// Shutdown takes as long as the work in flight, not always the whole budget: once the last run has settled, the
+    /// budget's timer stops and ``Dispatcher/run()`` returns (a budget longer than an orchestrator's grace period
+    /// would otherwise get every graceful shutdown killed).
+    @Test func runReturnsWhenTheLastRunSettlesNotAtTheBudgetsEnd() async throws {
+        let engine = ScriptedEngine([.gate])
+        let clock = ManualClock()
+        let dispatcher = Dispatcher(
+            adapter: "orders", boundary: Boundary(mode: .pushPull, maxInFlight: 1, maxQueued: 1, cancellationBudget: .seconds(30)),
+            retry: .default, engine: engine, clock: clock, currentVersion: { 1 }, jitterSeed: 1)
+        let results = ResultBox()
+        let running = Task { await dispatcher.run() }
+        try await dispatcher.submit(PlanFactory.plan("k"), completion: results.completion(for: "k"))
+        await engine.waitForCalls(1)
+        await dispatcher.cancel(reason: "shutting down")
+        await dispatcher.finish()
+        await clock.waitForSleepers(1)  // the budget's timer
+        engine.release()
+        #expect(await results.result("k").outcome?.kind == .accepted)
+        // The clock never reaches the deadline: run() must return on its own. (Waited for through a stream, whose
+        // iteration a cancelled group ends; awaiting the task itself would not.)
+        let (ended, endedSink) = AsyncStream.makeStream(of: Void.self)
+        Task {
+            await running.value
+            endedSink.finish()
+        }
+        let returned = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in ended {}
+                return !Task.isCancelled
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(5))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        #expect(returned, "run() waited for the budget's deadline with nothing left to cut")
+        if !returned {
+            clock.advance(by: .seconds(30))
+            await running.value
+        }
+    }
+
     @Test func aBackoffWaitIsCutShortByAbandonment() async throws {
         let engine = ScriptedEngine(otherwise: .error(.retryable("server_error", "HTTP 500")))
         let boundary = Boundary(mode: .pushPull, maxInFlight: 1, maxQueued: 1, cancellationBudget: .seconds(1))
