@@ -570,6 +570,9 @@ public actor Dispatcher {
         guard let item = work[key], !item.delivered else { return }
         item.delivered = true
         work[key] = nil
+        // A run waiting for its cut predecessor's task held that task's place of `max_in_flight`; abandoned, it holds
+        // none, and the task (still in ``cutRuns``) keeps its own again.
+        startsAfterCut.remove(key)
         metrics.recordAbandoned()
         schedule(.deliver(item.completion, item.plan, .abandoned(reason: reason)))
     }

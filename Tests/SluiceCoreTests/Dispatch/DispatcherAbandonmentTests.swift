@@ -98,6 +98,35 @@ struct DispatcherAbandonmentTests {
         #expect(engine.calls.map(\.idempotencyKey) == ["a", "b"])
     }
 
+    /// A key's new run that waits for its cut predecessor's task holds that task's place; when the waiting run is cut
+    /// too, the task (still in the engine) keeps its place again: no other event starts in it.
+    @Test func aCutTaskKeepsItsPlaceWhenTheRunWaitingForItIsCut() async throws {
+        let engine = ScriptedEngine([.gate], otherwise: .gate)
+        let results = ResultBox()
+        let boundary = Boundary(mode: .pushPull, maxInFlight: 2, maxQueued: 16, cancellationBudget: .seconds(2))
+        try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, clock in
+            try await dispatcher.submit(PlanFactory.plan("k"), completion: results.completion(for: "first"))
+            await engine.waitForCalls(1)
+            await dispatcher.cancel(keys: ["k"], reason: "partition revoked")
+            clock.advance(by: .seconds(3))
+            guard case .abandoned = await results.result("first") else { Issue.record("the first run was not cut"); return }
+            // k again: started by the gate, waiting for the first run's task, which ignores its cancellation.
+            try await dispatcher.submit(PlanFactory.plan("k"), completion: results.completion(for: "second"))
+            await dispatcher.cancel(keys: ["k"], reason: "partition revoked again")
+            clock.advance(by: .seconds(3))
+            guard case .abandoned = await results.result("second") else { Issue.record("the second run was not cut"); return }
+            // Two other keys: one place is free, the other still held by the first run's task.
+            try await dispatcher.submit(PlanFactory.plan("x"), completion: results.completion(for: "x"))
+            try await dispatcher.submit(PlanFactory.plan("y"), completion: results.completion(for: "y"))
+            await engine.waitForCalls(2)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(engine.calls.map(\.idempotencyKey) == ["k", "x"], "more calls than max_in_flight at once")
+            engine.release(3)
+            #expect(await results.result("x").outcome?.kind == .accepted)
+            #expect(await results.result("y").outcome?.kind == .accepted)
+        }
+    }
+
     /// Cancelling a queued event (one per call, as a revoke's handler may) abandons the events queued behind it in
     /// its lane too: they would otherwise run before it comes back.
     @Test func aCancelledQueuedEventTakesTheEventsBehindItWithIt() async throws {
