@@ -9,18 +9,21 @@ public struct DryRun: Sendable {
         /// The body, as bytes.
         public var body: [UInt8]
         public var headers: HeaderFields
-        /// For Kafka adapters: the topic (default: the adapter's first), partition, offset and key.
+        /// For Kafka adapters: the topic (default: the adapter's first), partition, offset, key and timestamp (none by
+        /// default: a plain record is then named by its position alone, the same id at every run).
         public var kafkaTopic: String?
         public var kafkaPartition: Int32
         public var kafkaOffset: Int64
         public var kafkaKey: String?
+        public var kafkaTimestamp: Date?
         /// For webhook adapters: a query string to add to the path.
         public var query: String?
         public var receivedAt: Date
 
         public init(
             body: [UInt8], headers: HeaderFields = [:], kafkaTopic: String? = nil, kafkaPartition: Int32 = 0,
-            kafkaOffset: Int64 = 0, kafkaKey: String? = nil, query: String? = nil, receivedAt: Date = Date()
+            kafkaOffset: Int64 = 0, kafkaKey: String? = nil, kafkaTimestamp: Date? = nil, query: String? = nil,
+            receivedAt: Date = Date()
         ) {
             self.body = body
             self.headers = headers
@@ -28,6 +31,7 @@ public struct DryRun: Sendable {
             self.kafkaPartition = kafkaPartition
             self.kafkaOffset = kafkaOffset
             self.kafkaKey = kafkaKey
+            self.kafkaTimestamp = kafkaTimestamp
             self.query = query
             self.receivedAt = receivedAt
         }
@@ -61,7 +65,7 @@ public struct DryRun: Sendable {
             case .kafka(let subscription):
                 let record = EventOrigin.KafkaRecord(
                     topic: delivery.kafkaTopic ?? subscription.topics[0], partition: delivery.kafkaPartition,
-                    offset: delivery.kafkaOffset, key: delivery.kafkaKey.map { Array($0.utf8) }, timestamp: delivery.receivedAt)
+                    offset: delivery.kafkaOffset, key: delivery.kafkaKey.map { Array($0.utf8) }, timestamp: delivery.kafkaTimestamp)
                 return try Event.kafka(record: record, headers: delivery.headers, value: delivery.body, receivedAt: delivery.receivedAt)
             }
         } catch {

@@ -40,6 +40,9 @@ struct Map: ParsableCommand {
     @Option(name: .long, help: "Kafka adapters: the record key.")
     var kafkaKey: String?
 
+    @Option(name: .long, help: "Kafka adapters: the record's timestamp (RFC 3339), part of a plain record's id; default none.")
+    var kafkaTimestamp: String?
+
     @Option(name: .long, help: "Webhook adapters: a query string, such as 'a=1&b=2'.")
     var query: String?
 
@@ -81,9 +84,16 @@ struct Map: ParsableCommand {
             }
             received = date
         }
+        var stamp: Date?
+        if let kafkaTimestamp {
+            guard let date = Timestamp.parse(kafkaTimestamp) else {
+                throw ValidationError("--kafka-timestamp '\(kafkaTimestamp)' is not an RFC 3339 time such as 2026-01-31T12:00:00Z")
+            }
+            stamp = date
+        }
         let delivery = DryRun.Delivery(
             body: Array(body), headers: headerFields, kafkaTopic: kafkaTopic, kafkaPartition: kafkaPartition,
-            kafkaOffset: kafkaOffset, kafkaKey: kafkaKey, query: query, receivedAt: received)
+            kafkaOffset: kafkaOffset, kafkaKey: kafkaKey, kafkaTimestamp: stamp, query: query, receivedAt: received)
         let sample: Event
         do {
             sample = try DryRun.event(for: compiled, delivery: delivery)

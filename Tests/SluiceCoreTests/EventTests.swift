@@ -396,6 +396,17 @@ struct ProviderConventionTests {
         let stripe = try kafka(value: #"{"id":"evt_1","object":"event","type":"charge.refunded"}"#, timestamp: stamp)
         #expect(stripe.id == "evt_1")
         #expect(EventOrigin.KafkaRecord.positionID(topic: "a.b", partition: 0, offset: 7, timestamp: Date(timeIntervalSince1970: 0)) == "a.b-0-7@0")
+        // A topic name too long for a 255-byte key stands as its hash (Kafka allows 249 characters).
+        let long = String(repeating: "t", count: 249)
+        let longID = try kafka(value: "{}", topic: long, partition: 2_147_483_647, offset: .max, timestamp: stamp).id
+        #expect(longID.utf8.count <= 255)
+        #expect(longID.hasPrefix("topic-sha256-") && longID.hasSuffix("-2147483647-9223372036854775807@1765094400123"))
+        #expect(try kafka(value: "{}", topic: long, partition: 2_147_483_647, offset: .max, timestamp: stamp).id == longID)
+        let otherLong = String(repeating: "u", count: 249)
+        #expect(try kafka(value: "{}", topic: otherLong, partition: 2_147_483_647, offset: .max, timestamp: stamp).id != longID)
+        // A short enough long name keeps its name.
+        let fits = String(repeating: "t", count: 200)
+        #expect(try kafka(value: "{}", topic: fits, offset: 5, timestamp: stamp).id == fits + "-3-5@1765094400123")
     }
 
     @Test("Kafka fallback: topic-partition-offset, the record key, the body's type")

@@ -68,10 +68,13 @@ import Testing
                 }
                 #expect(abs(until.timeIntervalSinceNow - 300) < 60, "the server's clock, not an hour ahead: \(until)")
                 let other = try await second.claim(adapter: "orders", idempotencyKey: "k1", owner: "b", for: .seconds(300))
-                guard case .held(by: "a", _) = other else {
+                guard case .held(by: "a", let heldUntil) = other else {
                     Issue.record("the replica ahead took a live claim: \(other)")
                     return
                 }
+                // On the replica's own clock, the claim ends as far ahead as it does on the server's.
+                let remaining = heldUntil.timeIntervalSince(Date().addingTimeInterval(3_600))
+                #expect(remaining > 240 && remaining <= 300, "\(remaining) s left on the replica's clock")
                 #expect(try await second.pruneBatch(RetentionPolicy(), batchSize: 100).claims == 0)
 
                 // A short claim ends by the server's clock, and its owner then finds it lost.

@@ -152,8 +152,8 @@ public actor Dispatcher {
 
     // MARK: - Running
 
-    /// Runs the abandonment deliveries until ``finish()``, then returns once the last started event is settled: at
-    /// the latest when its cancellation budget ends, and as soon as it settles if that comes first. Run it in the service group (or a test's task group)
+    /// Runs the abandonment deliveries until ``finish()``, then returns once the last started event is settled: as
+    /// soon as it settles, or once its cancellation budget has cut it and its task has ended. Run it in the service group (or a test's task group)
     /// for the dispatcher's lifetime.
     ///
     /// Cancelling its task (a service failed, the group is torn down) leaves no budget: queued events are

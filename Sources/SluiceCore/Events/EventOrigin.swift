@@ -80,7 +80,17 @@ public enum EventOrigin: Sendable, Hashable {
         /// one (and answer the second as a duplicate of the first): a topic deleted and made again under its name,
         /// a log truncated by an unclean leader election and written again. A record read again keeps its
         /// timestamp, and so its id. A topic name cannot hold `@`.
+        ///
+        /// The id is the default idempotency key, at most 255 bytes: a topic name too long for that (Kafka allows 249
+        /// characters) stands as `topic-sha256-` and the first 32 hex digits of its SHA-256.
         public static func positionID(topic: String, partition: Int32, offset: Int64, timestamp: Date?) -> String {
+            let id = unboundedPositionID(topic: topic, partition: partition, offset: offset, timestamp: timestamp)
+            guard id.utf8.count > 255 else { return id }
+            let named = "topic-sha256-" + Digest.sha256Hex(topic).prefix(32)
+            return unboundedPositionID(topic: named, partition: partition, offset: offset, timestamp: timestamp)
+        }
+
+        private static func unboundedPositionID(topic: String, partition: Int32, offset: Int64, timestamp: Date?) -> String {
             // Once per Kafka record, on the poll thread: appended into one buffer (one allocation) rather than
             // concatenated or interpolated.
             var id = ""

@@ -25,16 +25,16 @@ extension PostgresLedger {
                 // Claim first, then look for a decision: a replica recording the key concurrently either
                 // holds the claim row (we wait for its commit) or has committed its decision (we see it).
                 var claimedUntil: Date?
-                for try await expires in try await connection.query(
+                for try await (expires, claimClockNow) in try await connection.query(
                     """
                     INSERT INTO sluice_claims (adapter, idempotency_key, owner, expires_at)
                     VALUES (\(adapter), \(idempotencyKey), \(owner), coalesce(\(claimNow), clock_timestamp()) + \(seconds) * interval '1 second')
                     ON CONFLICT (adapter, idempotency_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
                     WHERE sluice_claims.owner = excluded.owner OR sluice_claims.expires_at <= coalesce(\(claimNow), clock_timestamp())
-                    RETURNING expires_at
+                    RETURNING expires_at, coalesce(\(claimNow), clock_timestamp())
                     """, logger: logger
-                ).decode(Date.self) {
-                    claimedUntil = expires
+                ).decode((Date, Date).self) {
+                    claimedUntil = Self.localTime(of: expires, claimClockNow: claimClockNow, localNow: now)
                 }
                 let claimed = claimedUntil != nil
                 for try await (recordedAt, body) in try await connection.query(
@@ -49,16 +49,25 @@ extension PostgresLedger {
                     return Result { () throws(LedgerError) in .claim(.decided(try LedgerCoding.outcome(body))) }
                 }
                 if let claimedUntil { return .success(.claim(.claimed(until: claimedUntil))) }
-                for try await (holder, expires) in try await connection.query(
-                    "SELECT owner, expires_at FROM sluice_claims WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey)",
-                    logger: logger
-                ).decode((String, Date).self) {
-                    return .success(.claim(.held(by: holder, until: expires)))
+                for try await (holder, expires, claimClockNow) in try await connection.query(
+                    """
+                    SELECT owner, expires_at, coalesce(\(claimNow), clock_timestamp()) FROM sluice_claims
+                    WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey)
+                    """, logger: logger
+                ).decode((String, Date, Date).self) {
+                    let until = Self.localTime(of: expires, claimClockNow: claimClockNow, localNow: now)
+                    return .success(.claim(.held(by: holder, until: until)))
                 }
                 return .failure(.retryable("conflict", "the claim on \(idempotencyKey) changed hands; try again"))
             })
         guard case .claim(let result) = answer else { throw Self.unexpected }
         return result
+    }
+
+    /// A claim's expiry on the claims' clock, moved onto this replica's: as far from `localNow` as it is from the claims'
+    /// clock's now. Callers wait until it on their own clock, whatever the two clocks' difference.
+    static func localTime(of expiry: Date, claimClockNow: Date, localNow: Date) -> Date {
+        localNow.addingTimeInterval(expiry.timeIntervalSince(claimClockNow))
     }
 
     public func renewClaims(adapter: String, idempotencyKeys: [String], owner: String, for duration: Duration)

@@ -117,8 +117,10 @@ enum KafkaTest {
     /// Checks that, per key, the event sequence numbers were handed over in increasing order.
     static func expectOrderedPerKey(_ orderByKey: [String: [String]]) {
         for (key, ids) in orderByKey {
-            // Ids are topic-partition-offset: within one key (one partition), offsets must increase.
-            let offsets = ids.compactMap { $0.split(separator: "-").last.flatMap { Int64($0) } }
+            // Ids are topic-partition-offset@timestamp: within one key (one partition), offsets must increase.
+            let offsets = ids.compactMap(offset(inPositionID:))
+            #expect(offsets.count == ids.count, "ids that are not positions: \(ids.prefix(3))")
+            #expect(!offsets.isEmpty)
             var previous: Int64 = -1
             var ordered = true
             for offset in offsets {
@@ -127,5 +129,11 @@ enum KafkaTest {
             }
             #expect(ordered, "key \(key) was handed over out of order")
         }
+    }
+
+    /// The offset in a plain record's id, `topic-partition-offset@timestamp` (or without `@timestamp`).
+    static func offset(inPositionID id: String) -> Int64? {
+        let position = id.split(separator: "@", maxSplits: 1).first ?? ""
+        return position.split(separator: "-").last.flatMap { Int64($0) }
     }
 }
