@@ -359,6 +359,13 @@ struct ProviderConventionTests {
             #expect(event.convention == .contentHash, "\(body)")
             #expect(event.id.hasPrefix("sha256:"))
         }
+        // Under Standard Webhooks, the signed webhook-id names the delivery under either media type.
+        let signedStructured = try webhook(
+            headers: ["Content-Type": "application/cloudevents+json", "webhook-id": "msg_1"], body: envelope)
+        let signedPlain = try webhook(headers: ["Content-Type": "application/json", "webhook-id": "msg_1"], body: envelope)
+        #expect(signedStructured.id == "msg_1" && signedPlain.id == "msg_1")
+        #expect(signedStructured.convention == .standardWebhooks && signedStructured.cloudEvent?.id == "ce-7")
+        #expect(signedStructured.body.json?["n"] == .int(1), "still a structured CloudEvent: the body is its data")
         // A provider's header still outranks the body; Kafka records do not take the body's id.
         let github = try webhook(headers: ["X-GitHub-Delivery": "d-1", "X-GitHub-Event": "push"], body: envelope)
         #expect(github.id == "d-1")

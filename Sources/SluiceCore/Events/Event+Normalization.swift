@@ -13,7 +13,8 @@ extension Event {
     ///
     /// The CloudEvent body convention makes the id independent of the `Content-Type`, which no body-signing scheme
     /// (`hmac`, Stripe's, Slack's) covers: a genuine structured CloudEvent replayed as `application/json` keeps its
-    /// id, and so meets its first delivery's decision.
+    /// id, and so meets its first delivery's decision. For the same reason a Standard Webhooks id (`webhook-id`,
+    /// which that scheme signs) names a structured CloudEvent too, as it names the same body sent as plain JSON.
     ///
     /// - Throws: ``EventError`` when the delivery claims to be a CloudEvent but is not a valid one.
     public static func webhook(
@@ -22,8 +23,15 @@ extension Event {
     ) throws(EventError) -> Event {
         let origin = EventOrigin.webhook(request)
         if isStructuredCloudEvent(headers) {
-            return try structuredCloudEvent(
+            var event = try structuredCloudEvent(
                 source: source, headers: headers, body: body, receivedAt: receivedAt, position: position, origin: origin)
+            // A Standard Webhooks id (signed by that scheme, unlike the Content-Type) names the delivery under either
+            // media type: as `application/json` the header outranks the body's envelope too.
+            if let webhookID = standardWebhooksID(headers) {
+                event.id = webhookID
+                event.convention = .standardWebhooks
+            }
+            return event
         }
         let payload = EventPayload(parsing: body)
         if headers.contains("ce-specversion") {
@@ -44,7 +52,7 @@ extension Event {
             event.id = webhookID
             event.type = headers["X-Shopify-Topic"]
             event.convention = .shopify
-        } else if let webhookID = headers["webhook-id"] ?? headers["svix-id"], !webhookID.containsNUL {
+        } else if let webhookID = standardWebhooksID(headers) {
             event.id = webhookID
             event.type = payload.json?["type"]?.stringValue
             event.convention = .standardWebhooks
@@ -88,6 +96,12 @@ extension Event {
             event.type = payload.json?["type"]?.stringValue
         }
         return event
+    }
+
+    /// The Standard Webhooks id (`webhook-id`, Svix's `svix-id`), unless it holds a NUL.
+    private static func standardWebhooksID(_ headers: HeaderFields) -> String? {
+        guard let id = headers["webhook-id"] ?? headers["svix-id"], !id.containsNUL else { return nil }
+        return id
     }
 
     /// Takes the id and type from a JSON body that is a valid CloudEvent envelope (`specversion` 1.0 and non-empty
