@@ -66,7 +66,7 @@ public actor Dispatcher {
     /// between its admission check and its admission, the inbox write in between). Every admission counts
     /// them, so that what was checked is still there when the stored event is admitted.
     var reserved = 0
-    /// Budget timers and deliveries scheduled after ``finish()``, tracked in ``executions`` under negative ids.
+    /// Budget timers, and deliveries scheduled after ``finish()``: tasks tracked in ``executions`` under negative ids.
     var trackedTasks = 0
     /// The tracked tasks that are budget timers (``startBudgetTimer(until:)``): each cuts what its budget let run past
     /// the deadline. Stopped by a cancelled ``run()``, and once the command stream has ended with no run left to cut.
@@ -153,8 +153,8 @@ public actor Dispatcher {
     // MARK: - Running
 
     /// Runs the abandonment deliveries until ``finish()``, then returns once the last started event is settled: as
-    /// soon as it settles, or once its cancellation budget has cut it and its task has ended. Run it in the service group (or a test's task group)
-    /// for the dispatcher's lifetime.
+    /// soon as it settles, or once its cancellation budget has cut it and its task has ended. Run it in the service
+    /// group (or a test's task group) for the dispatcher's lifetime.
     ///
     /// Cancelling its task (a service failed, the group is torn down) leaves no budget: queued events are
     /// abandoned, running ones are cut at once, and it returns when they have stopped.
@@ -164,7 +164,7 @@ public actor Dispatcher {
         await withTaskCancellationHandler { await runCommands() } onCancel: { sink.finish() }
         commandsEnded = true
         stopBudgetTimersIfIdle()
-        // Cancelled: the timers above ended early, so no budget would ever expire; nothing may outlive the task.
+        // Cancelled: nothing may outlive the task, so every budget ends now (its timer stops too).
         if Task.isCancelled { cutEverything(reason: "the gate was stopped") }
         // Cancelled while the last events settle (after ``finish()``): what still runs is cut then.
         await withTaskCancellationHandler {
