@@ -79,7 +79,8 @@ public struct ProjectLoader: Sendable {
         let references = ConfigReferences(
             source: ProcessConfigValueSource(environment: environment, baseDirectory: referenceBase(configPath, directory: directory)),
             resolution: resolution)
-        let compiler = AdapterCompiler(references: references, engineNames: config.map { Set($0.engines.keys) })
+        let compiler = AdapterCompiler(
+            references: references, engineNames: config.map { Set($0.engines.keys) }, kafkaInbox: config.map { $0.kafkaInboxTopic != nil })
         let (set, problems) = AdapterSet.compile(adapterFiles, compiler: compiler)
         diagnostics += problems
         if let config, let set {

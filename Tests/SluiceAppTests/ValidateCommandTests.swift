@@ -125,6 +125,34 @@ import Testing
         #expect(loaded.diagnostics.allSatisfy { !$0.description.contains(secret) })
     }
 
+    /// A webhook adapter's boundary mode is checked against where `sluice.yaml` keeps its webhooks: with
+    /// `kafka.inbox_topic` they are pulled by a consumer, so `push-only` is an error at `boundary.mode`; without it
+    /// they are pushed, so `pull-only` is. With no `sluice.yaml` the check waits for the start.
+    @Test func aWebhookAdaptersModeIsCheckedAgainstTheInbox() throws {
+        let inboxConfig = Self.config + "\nkafka: { bootstrap_servers: \"127.0.0.1:9092\", inbox_topic: sluice-inbox }\n"
+        let pushOnly = Self.goodAdapter.replacingOccurrences(of: "engine: primary", with: "engine: primary\nboundary: { mode: push-only }")
+        let pullOnly = pushOnly.replacingOccurrences(of: "push-only", with: "pull-only")
+        func errors(config: String?, adapter: String) throws -> [Diagnostic] {
+            var files = ["adapters/orders.yaml": adapter]
+            if let config { files["sluice.yaml"] = config }
+            let directory = try project(files)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            return ProjectLoader(environment: ["ORDERS_SECRET": "s", "DW_TOKEN": "t"], resolution: .strict)
+                .load(paths: [], directory: directory).diagnostics.filter { $0.severity == .error }
+        }
+        let pushedIntoPull = try errors(config: inboxConfig, adapter: pushOnly)
+        #expect(pushedIntoPull.map(\.key) == ["boundary.mode"], "\(pushedIntoPull)")
+        #expect(pushedIntoPull.first?.file == "adapters/orders.yaml")
+        #expect(pushedIntoPull.first?.line == 6)
+        #expect(pushedIntoPull.first?.message.hasPrefix("boundary mode push-only refuses pull sources, and with kafka.inbox_topic") == true)
+        let pulledFromPush = try errors(config: Self.config, adapter: pullOnly)
+        #expect(pulledFromPush.map(\.key) == ["boundary.mode"], "\(pulledFromPush)")
+        #expect(pulledFromPush.first?.message.hasPrefix("boundary mode pull-only refuses push sources") == true)
+        #expect(try errors(config: inboxConfig, adapter: pullOnly).isEmpty)
+        #expect(try errors(config: Self.config, adapter: pushOnly).isEmpty)
+        #expect(try errors(config: nil, adapter: pullOnly.replacingOccurrences(of: "engine: primary\n", with: "")).isEmpty)
+    }
+
     /// `${file:…}` paths start at `sluice.yaml`'s directory in `validate`, as in the service, wherever it is run
     /// from; an absolute `adapters:` path is taken as is.
     @Test func fileReferencesStartAtTheConfigurationsDirectory() throws {

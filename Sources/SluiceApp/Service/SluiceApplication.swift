@@ -314,21 +314,12 @@ enum ReplicaName {
     }()
 }
 
-/// Refuses, at start, a webhook adapter whose boundary mode refuses the way its webhooks reach the gate: pushed from
-/// the HTTP handler and the ledger's inbox, or pulled by the ingress topic's consumer with `kafka.inbox_topic`.
-/// Otherwise every webhook would be answered `503` (pushed into a pull-only gate), or acknowledged `202` and then stop
-/// the ingress consumer (pulled into a push-only gate).
+/// Refuses, at start, a webhook adapter whose boundary mode refuses the way its webhooks reach the gate
+/// (``BoundaryMode/webhookRefusal(kafkaInbox:)``). `sluice validate` checks it too when `sluice.yaml` sets
+/// `kafka.inbox_topic`; here the environment's `SLUICE_KAFKA_INBOX_TOPIC` counts as well.
 func checkWebhookModes(_ adapters: [CompiledAdapter], kafkaInbox: Bool) throws {
     for adapter in adapters {
-        guard case .webhook = adapter.source else { continue }
-        let mode = adapter.boundary.mode
-        if kafkaInbox, !mode.acceptsPull {
-            throw StartupError(
-                "adapter '\(adapter.name)': boundary mode \(mode.rawValue) refuses pull sources, and with kafka.inbox_topic its webhooks reach the gate through the ingress topic's consumer (a pull source); use push-pull or pull-only")
-        }
-        if !kafkaInbox, !mode.acceptsPush {
-            throw StartupError(
-                "adapter '\(adapter.name)': boundary mode \(mode.rawValue) refuses push sources, and its webhooks are pushed into the gate; use push-pull or push-only (or set kafka.inbox_topic, through which webhooks are pulled)")
-        }
+        guard case .webhook = adapter.source, let refusal = adapter.boundary.mode.webhookRefusal(kafkaInbox: kafkaInbox) else { continue }
+        throw StartupError("adapter '\(adapter.name)': \(refusal)")
     }
 }

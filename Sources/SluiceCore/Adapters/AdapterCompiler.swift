@@ -7,10 +7,14 @@ public struct AdapterCompiler: Sendable {
     public let references: ConfigReferences
     /// Engine names from `sluice.yaml`; nil when there is no `sluice.yaml` (names are then not checked).
     public let engineNames: Set<String>?
+    /// Whether `sluice.yaml` sets `kafka.inbox_topic` (webhooks then reach their gates through a Kafka consumer);
+    /// nil when there is no `sluice.yaml` (a webhook adapter's boundary mode is then checked at start only).
+    public let kafkaInbox: Bool?
 
-    public init(references: ConfigReferences, engineNames: Set<String>? = nil) {
+    public init(references: ConfigReferences, engineNames: Set<String>? = nil, kafkaInbox: Bool? = nil) {
         self.references = references
         self.engineNames = engineNames
+        self.kafkaInbox = kafkaInbox
     }
 
     /// Reads and compiles one adapter file.
@@ -111,11 +115,20 @@ public struct AdapterCompiler: Sendable {
             maxInterval: spec.retry?.maxInterval ?? RetryPolicy.default.maxInterval,
             nonRetryable: spec.retry?.nonRetryable.map(Set.init) ?? RetryPolicy.default.nonRetryable)
         // A Kafka adapter's consumer is a pull source: a boundary that refuses pull sources would stop it at its first
-        // fetch. (A webhook adapter's mode depends on where webhooks wait, `kafka.inbox_topic`: checked at start.)
-        if case .kafka = spec.source, !boundary.mode.acceptsPull {
+        // fetch. A webhook adapter's mode depends on where webhooks wait, `kafka.inbox_topic` in `sluice.yaml` (checked
+        // here when it is known, and again at start, where the environment may set it).
+        let modeKey = spec.boundary?.mode == nil ? "boundary" : "boundary.mode"
+        switch spec.source {
+        case .kafka where !boundary.mode.acceptsPull:
             context.report(
                 "boundary mode \(boundary.mode.rawValue) refuses pull sources, and this adapter reads Kafka (a pull source); use push-pull or pull-only",
-                key: spec.boundary?.mode == nil ? "boundary" : "boundary.mode")
+                key: modeKey)
+        case .webhook:
+            if let kafkaInbox, let refusal = boundary.mode.webhookRefusal(kafkaInbox: kafkaInbox) {
+                context.report(refusal + (kafkaInbox ? " (sluice.yaml sets kafka.inbox_topic)" : ""), key: modeKey)
+            }
+        default:
+            break
         }
         if retry.maxInterval < retry.initialInterval, spec.retry?.maxInterval == nil || spec.retry?.initialInterval == nil {
             context.report("max_interval is shorter than initial_interval", key: "retry")

@@ -9,6 +9,9 @@ public struct SluiceConfigSpec: Sendable, Hashable {
     public var defaultEngine: String?
     /// Other sections (`http`, `ledger`, `kafka`, `logging`, `metrics`), checked for shape only.
     public var sections: Set<String>
+    /// `kafka.inbox_topic` as the file sets it: webhooks then wait in Kafka and reach their gates through the
+    /// ingress topic's consumer (a pull source). `SLUICE_KAFKA_INBOX_TOPIC` may still set it at start.
+    public var kafkaInboxTopic: String? = nil
 
     /// One engine.
     public struct EngineSpec: Sendable, Hashable {
@@ -67,12 +70,16 @@ public struct SluiceConfigSpec: Sendable, Hashable {
             "tracing": ["otlp_endpoint", "service_name"],
         ]
         var sections: Set<String> = []
+        var kafkaInboxTopic: String?
         for (section, keys) in sectionKeys {
             guard let node = members[section] else { continue }
             sections.insert(section)
             let sectionMembers = reader.members(node, key: section, allowed: keys)
             if section == "kafka", let properties = sectionMembers?["properties"] {
                 _ = reader.freeMembers(properties, key: "kafka.properties")
+            }
+            if section == "kafka", let topic = sectionMembers?["inbox_topic"] {
+                kafkaInboxTopic = reader.nonEmptyString(topic, key: "kafka.inbox_topic")
             }
             if section == "bridge", let tokensNode = sectionMembers?["tokens"],
                 let tokens = reader.stringList(tokensNode, key: "bridge.tokens")
@@ -82,7 +89,8 @@ public struct SluiceConfigSpec: Sendable, Hashable {
                 }
             }
         }
-        let spec = SluiceConfigSpec(adaptersDirectory: adapters, engines: engines, defaultEngine: defaultEngine, sections: sections)
+        let spec = SluiceConfigSpec(
+            adaptersDirectory: adapters, engines: engines, defaultEngine: defaultEngine, sections: sections, kafkaInboxTopic: kafkaInboxTopic)
         return (reader.diagnostics.hasErrors ? nil : spec, reader.diagnostics)
     }
 }
