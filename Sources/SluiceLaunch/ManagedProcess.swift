@@ -103,8 +103,15 @@ public final class ManagedProcess: Sendable {
     }
 
     /// Stops the process: SIGTERM, then SIGKILL if it is still running after `grace`.
+    ///
+    /// A cancelled caller (a start-up cut short by a signal) still gets the grace period and the wait: the stop
+    /// runs in a task of its own, which the caller's cancellation does not reach.
     public func stop(grace: Duration = .seconds(5)) async {
         guard isRunning else { return }
+        await Task { await self.terminate(grace: grace) }.value
+    }
+
+    private func terminate(grace: Duration) async {
         kill(pid, SIGTERM)
         let deadline = ContinuousClock.now + grace
         while isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }

@@ -52,8 +52,8 @@ public final class TemporalDevServer: Sendable {
         return server
     }
 
-    /// Stops the server (SIGTERM, then SIGKILL).
-    public func stop() async {
-        await process.stop(grace: .seconds(10))
+    /// Stops the server (SIGTERM, then SIGKILL after `grace`).
+    public func stop(grace: Duration = .seconds(10)) async {
+        await process.stop(grace: grace)
     }
 }

@@ -44,13 +44,37 @@ struct Dev: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: sluice dev cannot start the embedded Kafka: \(error)\n".utf8))
             throw ExitCode(2)
         }
+        // Signals are watched from here on, so that a Ctrl-C during the start-up (up to a minute and a half) stops
+        // the children it started instead of leaving them running.
+        let shutdown = await DevShutdown.watch()
+        let startUp = Task {
+            try await DevEnvironment.start(
+                repository: repository, httpPort: port, kafkaBootstrap: kafka.bootstrapServers, logger: logger)
+        }
+        await shutdown.onSignal {
+            logger.notice("signal during start-up: stopping what started")
+            startUp.cancel()
+        }
         let environment: DevEnvironment
         do {
-            environment = try await DevEnvironment.start(
-                repository: repository, httpPort: port, kafkaBootstrap: kafka.bootstrapServers, logger: logger)
+            environment = try await startUp.value
         } catch {
+            if await shutdown.isSignalled {
+                print("sluice dev: stopped during start-up")
+                return
+            }
             FileHandle.standardError.write(Data("error: sluice dev cannot start: \(error)\n".utf8))
             throw ExitCode(2)
+        }
+        if await shutdown.isSignalled {
+            await environment.stop()
+            print("sluice dev: stopped during start-up")
+            return
+        }
+        await shutdown.onSecondSignal {
+            logger.warning("second signal: stopping Temporal and the worker at once, then exiting")
+            await environment.stop(now: true)
+            Foundation.exit(1)
         }
         print(
             """
@@ -59,9 +83,12 @@ struct Dev: AsyncParsableCommand {
             """)
         do {
             let config = try environment.configuration()
-            try await ServiceRunner.run(config) { pipelines, intake, health in
-                environment.feedAndSummary(pipelines: pipelines, port: port, interval: interval, rounds: rounds) { print($0) }
-            }
+            try await ServiceRunner.run(
+                config, signals: false,
+                extra: { pipelines, intake, health in
+                    environment.feedAndSummary(pipelines: pipelines, port: port, interval: interval, rounds: rounds) { print($0) }
+                },
+                built: { application in await shutdown.onSignal { await application.shutdown() } })
         } catch {
             await environment.stop()
             throw error

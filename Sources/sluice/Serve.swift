@@ -74,10 +74,15 @@ struct Serve: AsyncParsableCommand {
 
 /// Opens the ledger, builds the application with every source, and runs it.
 enum ServiceRunner {
-    /// - Parameter extra: more services fed with the pipelines (`sluice dev`'s feed and summary).
+    /// - Parameters:
+    ///   - extra: more services fed with the pipelines (`sluice dev`'s feed and summary).
+    ///   - signals: whether SIGTERM and SIGINT stop the service; `sluice dev` watches them itself, from before
+    ///     its start-up, and calls ``SluiceApplication/shutdown()`` through `built`.
+    ///   - built: called with the application once it is built, before it runs.
     static func run(
-        _ config: ServiceConfiguration,
-        extra: @escaping @Sendable ([String: AdapterPipeline], Intake, HealthMonitor) -> [any Service] = { _, _, _ in [] }
+        _ config: ServiceConfiguration, signals: Bool = true,
+        extra: @escaping @Sendable ([String: AdapterPipeline], Intake, HealthMonitor) -> [any Service] = { _, _, _ in [] },
+        built: @Sendable (SluiceApplication) async -> Void = { _ in }
     ) async throws {
         Observability.bootstrapLogging(format: config.logging.format, level: config.logging.level)
         var logger = Logger(label: "sluice")
@@ -101,7 +106,8 @@ enum ServiceRunner {
                         "adapters": "\(application.pipelines.keys.sorted().joined(separator: ","))",
                         "ledger": "\(config.ledger.displayName)", "http": "\(config.http.host):\(config.http.port)",
                     ])
-                try await application.run()
+                await built(application)
+                try await application.run(signals: signals)
                 logger.notice("sluice stopped")
             }
         } catch let error as LedgerError {

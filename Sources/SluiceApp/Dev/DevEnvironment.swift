@@ -69,9 +69,15 @@ public final class DevEnvironment: Sendable {
 
         logger.notice("starting the Temporal dev server")
         let http = EngineHTTPClient(connectTimeout: .seconds(1))
-        let temporal = try await TemporalDevServer.start(timeout: .seconds(90)) { url in
-            let engine = TemporalEngine(endpoint: EngineEndpoint(baseURL: url, timeout: .seconds(2)), http: http)
-            return (try? await engine.checkReadiness()) != nil
+        let temporal: TemporalDevServer
+        do {
+            temporal = try await TemporalDevServer.start(timeout: .seconds(90)) { url in
+                let engine = TemporalEngine(endpoint: EngineEndpoint(baseURL: url, timeout: .seconds(2)), http: http)
+                return (try? await engine.checkReadiness()) != nil
+            }
+        } catch {
+            try? await http.shutdown()
+            throw error
         }
         try? await http.shutdown()
 
@@ -82,10 +88,16 @@ public final class DevEnvironment: Sendable {
             worker = try ManagedProcess.launch(
                 python, arguments: [workerScript.path, temporal.grpcAddress, "orders", "support", "billing", "deployments"],
                 logFile: directory.appendingPathComponent("worker.log"))
+        } catch {
+            await temporal.stop()
+            throw error
+        }
+        do {
             try await worker.waitUntil("the sample worker", timeout: .seconds(60)) {
                 ((try? String(contentsOf: worker.logFile, encoding: .utf8)) ?? "").contains("ready")
             }
         } catch {
+            await worker.stop()
             await temporal.stop()
             throw error
         }
@@ -111,7 +123,13 @@ public final class DevEnvironment: Sendable {
         if let kafkaBootstrap {
             yaml += "\nkafka:\n  bootstrap_servers: \(kafkaBootstrap)\n"
         }
-        try yaml.write(to: directory.appendingPathComponent("sluice.yaml"), atomically: true, encoding: .utf8)
+        do {
+            try yaml.write(to: directory.appendingPathComponent("sluice.yaml"), atomically: true, encoding: .utf8)
+        } catch {
+            await worker.stop()
+            await temporal.stop()
+            throw error
+        }
 
         var secrets: [String: String] = [:]
         for (adapter, variable) in [
@@ -156,9 +174,14 @@ public final class DevEnvironment: Sendable {
         ]
     }
 
-    /// Stops the worker and Temporal.
-    public func stop() async {
-        await worker.stop()
-        await temporal.stop()
+    /// Stops the worker and Temporal: SIGTERM, then SIGKILL after their grace periods, or at once with `now`.
+    public func stop(now: Bool = false) async {
+        if now {
+            await worker.stop(grace: .zero)
+            await temporal.stop(grace: .zero)
+        } else {
+            await worker.stop()
+            await temporal.stop()
+        }
     }
 }

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `sluice dev`, the README's first command, as a newcomer runs it: a real Temporal dev server, the
 /// sample worker, Sluice with the example adapters, and the signed feed; the summary must show
 /// events accepted by the engine.
@@ -22,5 +26,79 @@ struct DevCommandTests {
             #expect(accepted > 0, "\(adapter): \(line)\n\(output)")
         }
         #expect(output.contains("sluice dev: stopped"))
+    }
+
+    @Test("a signal during start-up stops the Temporal dev server it started, and exits 0")
+    func signalDuringStartUp() async throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-dev-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let handle = try FileHandle(forWritingTo: log)
+        let process = Process()
+        process.executableURL = SluiceProcess.executable
+        process.arguments = ["dev", "--http-port", "0"]
+        process.currentDirectoryURL = repository
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        // The Temporal dev server is the first child; the signal comes while it starts (or the worker does).
+        var temporal: Int32?
+        let deadline = ContinuousClock.now + .seconds(30)
+        while temporal == nil, process.isRunning, ContinuousClock.now < deadline {
+            temporal = ChildProcesses.of(process.processIdentifier).first { $0.command.contains("temporal") }?.pid
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let child = try #require(temporal, "no Temporal child; log:\n\(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))")
+        let children = ChildProcesses.of(process.processIdentifier).map(\.pid)
+        kill(process.processIdentifier, SIGTERM)
+
+        let exited = ContinuousClock.now + .seconds(40)
+        while process.isRunning, ContinuousClock.now < exited { try await Task.sleep(for: .milliseconds(50)) }
+        let output = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
+        #expect(!process.isRunning, "sluice dev still runs 40 s after SIGTERM; log:\n\(output)")
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "log:\n\(output)")
+        #expect(output.contains("sluice dev: stopped during start-up"), "log:\n\(output)")
+        for pid in Set(children + [child]) {
+            #expect(await ChildProcesses.isGone(pid), "child \(pid) outlived sluice dev; log:\n\(output)")
+        }
+    }
+}
+
+/// Child processes, read from `/proc`.
+enum ChildProcesses {
+    struct Child {
+        var pid: Int32
+        var command: String
+    }
+
+    /// The live children of `parent`, with their command lines.
+    static func of(_ parent: Int32) -> [Child] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> Child? in
+            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let end = stat.lastIndex(of: ")")
+            else { return nil }
+            // "pid (comm) state ppid …": the command name may hold spaces and parentheses, so read after the last ")".
+            let fields = stat[stat.index(after: end)...].split(separator: " ")
+            guard fields.count > 2, fields[0] != "Z", Int32(fields[1]) == parent else { return nil }
+            let commandLine = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+            return Child(pid: pid, command: String(decoding: commandLine.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self))
+        }
+    }
+
+    /// Whether `pid` has ended (gone, or a zombie waiting for its reaper), waiting up to 5 s for it.
+    static func isGone(_ pid: Int32) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let end = stat.lastIndex(of: ")")
+            else { return true }
+            if stat[stat.index(after: end)...].split(separator: " ").first == "Z" { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
     }
 }

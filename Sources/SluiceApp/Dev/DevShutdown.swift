@@ -1,0 +1,65 @@
+import Foundation
+import UnixSignals
+
+/// `sluice dev`'s SIGTERM and SIGINT, from its first step to its last, so that its children (the Temporal dev
+/// server and the sample worker) never outlive it.
+///
+/// Without it, a signal during start-up (up to a minute and a half for Temporal and the worker) takes the
+/// default action: the process dies at once and leaves both children running. The first signal runs the action
+/// set for the current phase: cancel the start-up (whose failure paths stop what it started), or shut the
+/// service down as `sluice serve` does. A second signal runs its own action (stop the children at once, then
+/// exit).
+public actor DevShutdown {
+    private var received = 0
+    private var onFirst: @Sendable () async -> Void = {}
+    private var onSecond: @Sendable () async -> Void = {}
+    private var watcher: Task<Void, Never>?
+
+    private init() {}
+
+    /// Starts watching; signals are trapped once this returns.
+    public static func watch() async -> DevShutdown {
+        let shutdown = DevShutdown()
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        await shutdown.startWatching(signals)
+        return shutdown
+    }
+
+    private func startWatching(_ signals: UnixSignalsSequence) {
+        watcher = Task { [weak self] in
+            for await _ in signals {
+                guard let self else { return }
+                await self.signalled()
+            }
+        }
+    }
+
+    private func signalled() async {
+        received += 1
+        if received == 1 {
+            await onFirst()
+        } else if received == 2 {
+            await onSecond()
+        }
+    }
+
+    /// Whether a signal has come.
+    public var isSignalled: Bool { received > 0 }
+
+    /// What the first signal does from now on; run at once when it has already come.
+    public func onSignal(_ action: @escaping @Sendable () async -> Void) async {
+        onFirst = action
+        if received > 0 { await action() }
+    }
+
+    /// What a second signal does from now on.
+    public func onSecondSignal(_ action: @escaping @Sendable () async -> Void) {
+        onSecond = action
+    }
+
+    /// Stops watching (signals then take their default action again once nothing else traps them).
+    public func stop() {
+        watcher?.cancel()
+        watcher = nil
+    }
+}
