@@ -63,13 +63,16 @@ public struct TemporalEngine: WorkflowEngine {
     }
 
     /// The events of the workflow's current run, `GET …/workflows/{id}/history`, every page.
-    public func history(workflowID: String) async throws(EngineError) -> [JSONValue] {
+    ///
+    /// - Parameter rawPayloads: payloads as stored (`{"payloads":[{"metadata":…,"data":base64}]}`), not re-read into
+    ///   the API's shorthand, which parses them as Go values (numbers as `int64` or `float64`).
+    public func history(workflowID: String, rawPayloads: Bool = false) async throws(EngineError) -> [JSONValue] {
         var events: [JSONValue] = []
         var pageToken = ""
         repeat {
             var path = "/workflows/\(PathComponent.escape(workflowID))/history"
             if !pageToken.isEmpty { path += "?nextPageToken=" + PathComponent.escape(pageToken) }
-            let response = try await send(.GET, path: path)
+            let response = try await send(.GET, path: path, accept: rawPayloads ? "application/json+no-payload-shorthand" : "application/json")
             guard response.status == 200, let json = response.json, let page = json["history"]?["events"]?.arrayValue else {
                 throw Self.error(for: response)
             }
@@ -86,12 +89,10 @@ public struct TemporalEngine: WorkflowEngine {
     /// again, each time cut off at the same point, instead of learning what the server knows.
     static let updateHold: Duration = .seconds(25)
 
-    func send(_ method: HTTPMethodName, path: String, body: JSONObject? = nil, timeout: Duration? = nil) async throws(EngineError)
-        -> EngineHTTPResponse
-    {
-        var headers: [(name: String, value: String)] = [
-            ("Content-Type", "application/json"), ("Accept", "application/json"),
-        ]
+    func send(
+        _ method: HTTPMethodName, path: String, body: JSONObject? = nil, timeout: Duration? = nil, accept: String = "application/json"
+    ) async throws(EngineError) -> EngineHTTPResponse {
+        var headers: [(name: String, value: String)] = [("Content-Type", "application/json"), ("Accept", accept)]
         if let token = endpoint.token { headers.append(("Authorization", "Bearer " + token.text)) }
         let url = endpoint.baseURL + "/api/v1/namespaces/" + PathComponent.escape(endpoint.namespace) + path
         let request = EngineHTTPRequest(

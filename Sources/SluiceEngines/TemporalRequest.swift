@@ -1,7 +1,13 @@
+import Foundation
 import SluiceCore
 
-/// Temporal HTTP API request bodies for a command. Payloads use the API's shorthand: `input` is a
-/// plain JSON array, stored as `json/plain` payloads.
+/// Temporal HTTP API request bodies for a command.
+///
+/// Arguments go in the API's explicit payload form, each one a `json/plain` payload holding Sluice's own JSON
+/// bytes. The shorthand (a plain JSON array) would have the server parse every argument as Go values and write
+/// them out again: a number of more than 15–17 digits rounded to a `float64` (`12345678901234567890123` became
+/// `1.2345678901234568e+22`), `100.0` became `100`, and an argument shaped like a payload
+/// (`{"metadata":{…},"data":…}`) was taken as one, with its own encoding.
 enum TemporalRequest {
     static let rejectDuplicate = "WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE"
     static let conflictFail = "WORKFLOW_ID_CONFLICT_POLICY_FAIL"
@@ -21,7 +27,7 @@ enum TemporalRequest {
     /// `POST …/workflows/{id}/signal/{name}` with `requestId` (Temporal dedupes signals by it).
     static func signal(_ command: EngineCommand) -> JSONObject {
         var body = JSONObject()
-        if !command.input.isEmpty { body["input"] = .array(command.input) }
+        if !command.input.isEmpty { body["input"] = payloads(command.input) }
         body["requestId"] = .string(command.requestID)
         return body
     }
@@ -29,7 +35,7 @@ enum TemporalRequest {
     /// `POST …/workflows/{id}/signal-with-start/{name}`.
     static func signalWithStart(_ command: EngineCommand) -> JSONObject {
         var body = startFields(command, input: command.startInput)
-        if !command.input.isEmpty { body["signalInput"] = .array(command.input) }
+        if !command.input.isEmpty { body["signalInput"] = payloads(command.input) }
         body["requestId"] = .string(command.requestID)
         body["workflowIdReusePolicy"] = .string(rejectDuplicate)
         return body
@@ -44,7 +50,7 @@ enum TemporalRequest {
         meta["updateId"] = .string(command.requestID)
         var input = JSONObject()
         input["name"] = .string(command.target.updateName ?? "")
-        if !command.input.isEmpty { input["args"] = .array(command.input) }
+        if !command.input.isEmpty { input["args"] = payloads(command.input) }
         var request = JSONObject()
         request["meta"] = .object(meta)
         request["input"] = .object(input)
@@ -64,7 +70,7 @@ enum TemporalRequest {
         if let queue = command.target.taskQueue {
             body["taskQueue"] = .object(JSONObject([.init(key: "name", value: .string(queue))]))
         }
-        if !input.isEmpty { body["input"] = .array(input) }
+        if !input.isEmpty { body["input"] = payloads(input) }
         if let timeout = command.target.executionTimeout {
             body["workflowExecutionTimeout"] = .string("\(DurationText.seconds(timeout))s")
         }
@@ -72,5 +78,21 @@ enum TemporalRequest {
             body["workflowRunTimeout"] = .string("\(DurationText.seconds(timeout))s")
         }
         return body
+    }
+
+    /// `base64("json/plain")`: the encoding of every argument Sluice sends.
+    static let jsonPlain = "anNvbi9wbGFpbg=="
+
+    /// `{"payloads":[{"metadata":{"encoding":"json/plain"},"data":base64(JSON)}, …]}`: the arguments as Sluice wrote
+    /// them, byte for byte, as a Temporal SDK's JSON converter reads them.
+    static func payloads(_ values: [JSONValue]) -> JSONValue {
+        let encoding = JSONObject([.init(key: "encoding", value: .string(jsonPlain))])
+        let payloads = values.map { value -> JSONValue in
+            .object(JSONObject([
+                .init(key: "metadata", value: .object(encoding)),
+                .init(key: "data", value: .string(Data(JSONWriter.bytes(value)).base64EncodedString())),
+            ]))
+        }
+        return .object(JSONObject([.init(key: "payloads", value: .array(payloads))]))
     }
 }

@@ -66,6 +66,7 @@ struct TemporalEndToEndTests {
             try await signals(engine)
             try await updates(engine)
             try await signalWithStart(engine)
+            try await argumentsArriveAsSent(engine)
             try await unknownWorkflows(engine)
             try await closedWorkflows(engine)
             let elsewhere = TemporalEngine(
@@ -173,6 +174,45 @@ struct TemporalEndToEndTests {
         let events = try await eventTypes(engine, "wf-e2e-2")
         #expect(count("STARTED", in: events) == 1)
         #expect(count("SIGNALED", in: events) == 2)
+    }
+
+    /// Arguments reach the worker as Sluice wrote them: a 23-digit integer whole, `100.0` a float, an object shaped
+    /// like a Temporal payload an object. (The API's shorthand form, which Sluice sent before, had the server re-read
+    /// each argument: the integer reached the worker as `1.2345678901234568e+22` and `100.0` as `100`.)
+    func argumentsArriveAsSent(_ engine: TemporalEngine) async throws {
+        let text = #"{"big":12345678901234567890123,"f":100.0,"like_a_payload":{"metadata":{"encoding":"YmluYXJ5L3BsYWlu"},"data":"aGk="}}"#
+        let argument = try JSONParser.parse(text)
+        let start = try await engine.execute(
+            Commands.start(key: "args-1", workflowID: "wf-e2e-3", type: "BridgeWorkflow", queue: Self.queue, input: [argument]),
+            adapter: "orders")
+        #expect(start.kind == .accepted)
+        let signal = try await engine.execute(Commands.signal(key: "args-2", workflowID: "wf-e2e-3", input: [argument]), adapter: "orders")
+        #expect(signal.kind == .accepted)
+        let update = try await engine.execute(
+            Commands.update(key: "args-3", workflowID: "wf-e2e-3", waitFor: .completed, input: [argument]), adapter: "orders")
+        #expect(update.kind == .accepted)
+
+        // Stored byte for byte…
+        let events = try await engine.history(workflowID: "wf-e2e-3", rawPayloads: true)
+        let started = events.first { $0["eventType"]?.stringValue == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED" }
+        let data = started?["workflowExecutionStartedEventAttributes"]?["input"]?["payloads"]?.arrayValue?.first?["data"]?.stringValue
+        #expect(data.flatMap { Data(base64Encoded: $0) } == Data(JSONWriter.bytes(argument)), "\(String(describing: started))")
+
+        // …and read by the Python worker as sent: its result echoes the start argument, the signal and the update.
+        _ = try await engine.execute(Commands.signal(key: "args-4", workflowID: "wf-e2e-3", name: "finish"), adapter: "orders")
+        var result: String?
+        let deadline = ContinuousClock.now + .seconds(30)
+        while result == nil, ContinuousClock.now < deadline {
+            let completed = try await engine.history(workflowID: "wf-e2e-3", rawPayloads: true)
+                .first { $0["eventType"]?.stringValue == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED" }
+            result = completed?["workflowExecutionCompletedEventAttributes"]?["result"]?["payloads"]?.arrayValue?.first?["data"]?.stringValue
+                .flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+            if result == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let echoed = try #require(result, "wf-e2e-3 did not complete")
+        #expect(echoed.components(separatedBy: "12345678901234567890123").count == 4, "\(echoed)")
+        #expect(echoed.components(separatedBy: "100.0").count == 4, "\(echoed)")
+        #expect(echoed.components(separatedBy: "YmluYXJ5L3BsYWlu").count == 4, "\(echoed)")
     }
 
     func unknownWorkflows(_ engine: TemporalEngine) async throws {
