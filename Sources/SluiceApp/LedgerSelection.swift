@@ -19,6 +19,12 @@ public struct LedgerSelection: Sendable {
 
     /// Resolves the ledger for a project directory.
     ///
+    /// - Parameters:
+    ///   - path: `--ledger`; relative to `directory`, as is `SLUICE_LEDGER_PATH`.
+    ///   - directory: the working directory (`sluice serve`: the configuration's directory).
+    ///   - configFile: the configuration, when one was named (`--config`): it must be readable. Otherwise
+    ///     `sluice.yaml` in `directory`, when there is one. Its `ledger.path` and `${file:…}` references start at
+    ///     its own directory, as in `sluice serve`, wherever the command runs.
     /// - Throws: ``LedgerError`` (`configuration`) with every problem of the `ledger:` section.
     public static func resolve(
         path: String?, url: String?, directory: URL, environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -26,41 +32,48 @@ public struct LedgerSelection: Sendable {
     ) throws(LedgerError) -> LedgerSelection {
         var spec = LedgerSpec()
         let configURL = configFile ?? directory.appendingPathComponent("sluice.yaml")
+        let configDirectory = configURL.deletingLastPathComponent()
         if let text = try? String(contentsOf: configURL, encoding: .utf8) {
-            let (read, problems) = LedgerSpec.read(text, file: "sluice.yaml")
+            let (read, problems) = LedgerSpec.read(text, file: configURL.lastPathComponent)
             guard let read else {
                 throw .fatal("configuration", problems.map(\.description).joined(separator: "\n"))
             }
             spec = read
+        } else if let configFile {
+            throw .fatal("configuration", "\(configFile.relativePath): cannot be read (no such file?)")
         }
         let references = ConfigReferences(
-            source: ProcessConfigValueSource(environment: environment, baseDirectory: directory), resolution: .strict)
+            source: ProcessConfigValueSource(environment: environment, baseDirectory: configDirectory), resolution: .strict)
         func resolved(_ text: String?, _ key: String) throws(LedgerError) -> String? {
             guard let text else { return nil }
             let (value, problems) = references.resolve(text)
             if let problem = problems.first(where: { $0.severity == .error }) {
-                throw .fatal("configuration", "sluice.yaml: \(key): \(problem.message)")
+                throw .fatal("configuration", "\(configURL.lastPathComponent): \(key): \(problem.message)")
             }
             return value
         }
-        var password = environment["SLUICE_LEDGER_PASSWORD"]
-        if password == nil { password = try resolved(spec.password, "ledger.password") }
-        func absolute(_ path: String) -> String {
-            path.hasPrefix("/") ? path : directory.appendingPathComponent(path).path
+        func absolute(_ path: String, from base: URL) -> String {
+            path.hasPrefix("/") ? path : base.appendingPathComponent(path).path
         }
         let location: Location
         if let path {
-            location = .sqlite(path: absolute(path))
+            location = .sqlite(path: absolute(path, from: directory))
         } else if let url {
             location = .postgres(url: url)
         } else if let path = environment["SLUICE_LEDGER_PATH"] {
-            location = .sqlite(path: absolute(path))
+            location = .sqlite(path: absolute(path, from: directory))
         } else if let url = environment["SLUICE_LEDGER_URL"] {
             location = .postgres(url: url)
         } else if spec.kind == .postgres, let url = try resolved(spec.url, "ledger.url") {
             location = .postgres(url: url)
         } else {
-            location = .sqlite(path: absolute(spec.path))
+            location = .sqlite(path: absolute(spec.path, from: configDirectory))
+        }
+        // The password only matters to PostgreSQL: a SQLite ledger named by a flag opens without it.
+        var password: String?
+        if case .postgres = location {
+            password = environment["SLUICE_LEDGER_PASSWORD"]
+            if password == nil { password = try resolved(spec.password, "ledger.password") }
         }
         return LedgerSelection(location: location, password: password, spec: spec)
     }

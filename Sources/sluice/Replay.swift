@@ -39,8 +39,10 @@ struct Replay: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "List what would be re-sent; send nothing, change nothing.")
     var dryRun = false
 
-    @Option(help: "The configuration whose engines receive the replayed commands.")
-    var config: String = "sluice.yaml"
+    @Option(help: ArgumentHelp(
+        "The configuration whose engines receive the replayed commands, and whose ledger is read (default: sluice.yaml).",
+        valueName: "FILE"))
+    var config: String?
 
     /// Sends every letter to its adapter's engine and prints how each went; returns the failures.
     static func replay(
@@ -92,9 +94,10 @@ struct Replay: AsyncParsableCommand {
         let directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let failures: Int
         do {
+            // A configuration named with --config must be there; sluice.yaml is read when it is.
             let selection = try LedgerSelection.resolve(
                 path: ledger.path, url: ledger.url, directory: directory,
-                configFile: URL(fileURLWithPath: config, relativeTo: directory))
+                configFile: config.map { URL(fileURLWithPath: $0, relativeTo: directory) })
             failures = try await selection.withLedger(mustExist: true, checkpoints: false) { ledger in
                 let replayer = Replayer(ledger: ledger)
                 let chosen = try await replayer.letters(adapter: adapter, since: since, limit: limit)
@@ -112,7 +115,8 @@ struct Replay: AsyncParsableCommand {
                 let http = EngineHTTPClient()
                 let outcome: Result<Int, any Error>
                 do {
-                    outcome = .success(try await Self.replay(letters, with: replayer, http: http, config: config, directory: directory))
+                    outcome = .success(
+                        try await Self.replay(letters, with: replayer, http: http, config: config ?? "sluice.yaml", directory: directory))
                 } catch {
                     outcome = .failure(error)
                 }

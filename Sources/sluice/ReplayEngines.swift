@@ -19,8 +19,10 @@ enum ReplayEngines {
             let problems = loaded.diagnostics.filter { $0.severity == .error && $0.file == config }.map(\.description)
             throw Problem(description: "no engines to replay to: " + (problems.first ?? "\(config) cannot be read"))
         }
+        // `${file:…}` starts at the configuration's directory, as in `sluice serve`, wherever replay runs.
+        let configDirectory = URL(fileURLWithPath: config, relativeTo: directory).deletingLastPathComponent()
         let references = ConfigReferences(
-            source: ProcessConfigValueSource(baseDirectory: directory), resolution: .strict)
+            source: ProcessConfigValueSource(baseDirectory: configDirectory), resolution: .strict)
         var engines: [String: any WorkflowEngine] = [:]
         // Never guess among several engines: a letter sent to the wrong one could be marked re-driven without
         // reaching its own. With one engine there is nothing to guess (no adapter files, or an adapter removed).

@@ -125,4 +125,35 @@ import Testing
         #expect(error?.detail.contains("ledger.password") == true)
         #expect(error?.detail.contains("hunter2") == false)
     }
+
+    /// `--config` elsewhere: the ledger's relative `path` starts at that file's directory, as in `sluice serve`; a
+    /// named configuration that cannot be read is an error, not the default ledger; a SQLite ledger named by a flag
+    /// needs no PostgreSQL password.
+    @Test func aNamedConfigurationIsReadFromItsOwnDirectory() throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let deploy = directory.appendingPathComponent("deploy")
+        try FileManager.default.createDirectory(at: deploy, withIntermediateDirectories: true)
+        let config = deploy.appendingPathComponent("prod.yaml")
+        try "ledger:\n  path: data/ledger.sqlite\n".write(to: config, atomically: true, encoding: .utf8)
+        let elsewhere = directory.appendingPathComponent("home")
+        let named = try LedgerSelection.resolve(path: nil, url: nil, directory: elsewhere, environment: [:], configFile: config)
+        #expect(named.location == .sqlite(path: deploy.appendingPathComponent("data/ledger.sqlite").path))
+        let flagged = try LedgerSelection.resolve(path: "copy.sqlite", url: nil, directory: elsewhere, environment: [:], configFile: config)
+        #expect(flagged.location == .sqlite(path: elsewhere.appendingPathComponent("copy.sqlite").path))
+
+        let missing = #expect(throws: LedgerError.self) {
+            try LedgerSelection.resolve(
+                path: nil, url: nil, directory: elsewhere, environment: [:], configFile: deploy.appendingPathComponent("prd.yaml"))
+        }
+        #expect(missing?.detail.contains("prd.yaml: cannot be read") == true, "\(String(describing: missing))")
+
+        try "ledger:\n  type: postgres\n  url: postgres://u@h/d\n  password: ${env:PGPASSWORD}\n".write(
+            to: config, atomically: true, encoding: .utf8)
+        let sqlite = try LedgerSelection.resolve(path: "copy.sqlite", url: nil, directory: elsewhere, environment: [:], configFile: config)
+        #expect(sqlite.password == nil)
+        #expect(throws: LedgerError.self) {
+            try LedgerSelection.resolve(path: nil, url: nil, directory: elsewhere, environment: [:], configFile: config)
+        }
+    }
 }
