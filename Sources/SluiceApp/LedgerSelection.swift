@@ -109,10 +109,11 @@ public struct LedgerSelection: Sendable {
     ) async throws -> Value {
         switch location {
         case .sqlite(let path):
-            let ledger = try await SQLiteLedger.open(
-                SQLiteLedgerConfiguration(
-                    path: path, createDirectory: !mustExist, createFile: !mustExist, checkpoints: checkpoints,
-                    dedupe: dedupe))
+            var configuration = SQLiteLedgerConfiguration(
+                path: path, createDirectory: !mustExist, createFile: !mustExist, checkpoints: checkpoints, dedupe: dedupe)
+            // Queries check the schema version and never migrate a file a server may be using.
+            configuration.migrates = !mustExist
+            let ledger = try await SQLiteLedger.open(configuration)
             do {
                 let value = try await body(ledger)
                 await ledger.close()

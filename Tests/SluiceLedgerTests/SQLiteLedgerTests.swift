@@ -344,6 +344,33 @@ import Testing
         #expect(try raw.integer("PRAGMA user_version") == SQLiteSchema.currentVersion + 1)
     }
 
+    /// The command-line tools open with `migrates: false`: they read a ledger of this binary's version, and refuse an
+    /// older one instead of migrating a file a server may be using (and an empty file, which is no ledger).
+    @Test func queriesCheckTheSchemaAndNeverMigrate() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        var query = SQLiteLedgerConfiguration(path: path, createFile: false, checkpoints: false)
+        query.migrates = false
+        _ = try SQLiteConnection(path: path, readOnly: false, create: true)
+        let empty = await #expect(throws: LedgerError.self) { try await SQLiteLedger.open(query) }
+        #expect(empty?.reason == "not_a_ledger", "\(String(describing: empty))")
+
+        let server = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
+        _ = try await server.record(LedgerFixtures.outcome(key: "q-1"))
+        await server.close()
+        let reader = try await SQLiteLedger.open(query)
+        #expect(try await reader.decision(adapter: "orders", idempotencyKey: "q-1") != nil)
+        await reader.close()
+
+        let raw = try SQLiteConnection(path: path, readOnly: false, create: false)
+        raw.setBusyTimeout(milliseconds: 5000)
+        try raw.execute("PRAGMA user_version = \(SQLiteSchema.currentVersion - 1)")
+        let older = await #expect(throws: LedgerError.self) { try await SQLiteLedger.open(query) }
+        #expect(older?.reason == "schema_too_old", "\(String(describing: older))")
+        #expect(try raw.integer("PRAGMA user_version") == SQLiteSchema.currentVersion - 1)
+    }
+
     /// A key decided already whose stored decision cannot be read (written by another version, damaged): the
     /// write fails, and its inbox row stays for the event's next delivery instead of leaving with no outcome.
     @Test func anUnreadableStoredDecisionKeepsTheInboxRow() async throws {

@@ -88,6 +88,39 @@ enum SQLiteSchema {
     /// The newest version this binary knows.
     static var currentVersion: Int64 { migrations.last?.version ?? 0 }
 
+    /// Checks the file's version and changes nothing: what the command-line tools do.
+    ///
+    /// - Throws: ``LedgerError`` when the file is no Sluice ledger, or its schema is newer or older than this
+    ///   binary's (an older one is migrated only by `sluice serve`).
+    static func check(_ connection: SQLiteConnection) throws(LedgerError) {
+        let path = connection.path
+        let version: Int64
+        let application: Int64
+        do throws(SQLiteFailure) {
+            version = try connection.integer("PRAGMA user_version") ?? 0
+            application = try connection.integer("PRAGMA application_id") ?? 0
+        } catch {
+            throw error.ledgerError(path: path)
+        }
+        // A ledger made before the application id was set has none, but a version.
+        if application != applicationID, application != 0 || version == 0 {
+            throw .fatal("not_a_ledger", "\(path) is not a Sluice ledger (sluice serve creates it)")
+        }
+        if version > currentVersion {
+            throw .fatal(
+                "schema_too_new",
+                "the ledger \(path) has schema version \(version), newer than this sluice understands (\(currentVersion)); "
+                    + "run a newer sluice")
+        }
+        if version < currentVersion {
+            throw .fatal(
+                "schema_too_old",
+                "the ledger \(path) has schema version \(version), older than this sluice's (\(currentVersion)); it is "
+                    + "migrated only by sluice serve, so that a server using it keeps starting: use the sluice that server "
+                    + "runs, or upgrade it first")
+        }
+    }
+
     /// Checks the file's version and applies the missing migrations in one transaction.
     ///
     /// - Throws: ``LedgerError`` when the file is another program's database or was written by a newer

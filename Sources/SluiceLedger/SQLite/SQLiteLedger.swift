@@ -184,7 +184,7 @@ public final class SQLiteLedger: OutcomeLedger {
         } catch {
             throw error.ledgerError(path: path)
         }
-        try SQLiteSchema.migrate(writer)
+        if configuration.migrates { try SQLiteSchema.migrate(writer) } else { try SQLiteSchema.check(writer) }
         // The largest rowid: about how many keys are stored (cheap: the last leaf of the table).
         let storedKeys: Int
         do throws(SQLiteFailure) {

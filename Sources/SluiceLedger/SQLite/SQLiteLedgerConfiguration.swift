@@ -40,6 +40,11 @@ public struct SQLiteLedgerConfiguration: Sendable {
     /// starts the log over, a race that can lose committed pages in SQLite up to 3.51.2 ("the WAL-reset bug").
     /// The log left by such a ledger is copied by the server, or by the last connection to close.
     public var checkpoints: Bool
+    /// Whether opening the ledger applies missing migrations (`sluice serve`; default). The command-line tools
+    /// (`sluice outcomes`, `sluice replay`) only check the version, as on PostgreSQL: a newer tool must not
+    /// migrate a file an older server uses (a migration holds the write lock while it rebuilds an index, about
+    /// 2 s a million outcomes, and the older server would then refuse to start).
+    public var migrates = true
     /// How long a write waits for a lock held by another process before failing as busy (default 5s).
     public var busyTimeout: Duration
     /// Dedupe windows per adapter (default: forever).
