@@ -98,6 +98,17 @@ extension TemporalEngine {
             outcome.extra["start_outcome"] = .string((started ? Outcome.Kind.accepted : .duplicate).rawValue)
             return outcome
         }
+        // A server that lists no request ids, after this call's own earlier attempt started the workflow and it
+        // closed: the new start is refused naming this request id, whose signal was delivered with that start.
+        if let failure = TemporalFailure(json: response.json), failure.code == .alreadyExists,
+            failure.startRequestID == command.requestID
+        {
+            var outcome = Outcome.forCommand(
+                command, adapter: adapter, kind: .duplicate, workflowID: workflowID, runID: failure.runID,
+                controlPlaneOutcome: "deduped_existing_command")
+            outcome.extra["start_outcome"] = .string(Outcome.Kind.duplicate.rawValue)
+            return outcome
+        }
         return try rejectionOrError(response, command: command, adapter: adapter, workflowID: workflowID)
     }
 

@@ -42,6 +42,17 @@ struct TemporalFailure: Sendable, Hashable {
     /// (`WorkflowNotReadyFailure`), or the namespace is not active in this cluster yet.
     static let transientPreconditions: Set<String> = ["WorkflowNotReadyFailure", "NamespaceNotActiveFailure"]
 
+    /// `FailedPrecondition` failures of the namespace or the client, not of the workflow: every command would meet
+    /// them, so they stop the engine as a configuration error instead of rejecting events one by one.
+    static let configurationPreconditions: Set<String> = [
+        "NamespaceInvalidStateFailure", "ClientVersionNotSupportedFailure", "ServerVersionNotSupportedFailure",
+    ]
+
+    /// Whether this is a `FailedPrecondition` whose detail is in `types`.
+    private func isPrecondition(in types: Set<String>) -> Bool {
+        code == .failedPrecondition && detailType.map(types.contains) == true
+    }
+
     /// The rejection reason for command-level failures, or nil when the failure is an error instead.
     var rejectionReason: OutcomeReason? {
         switch code {
@@ -50,7 +61,8 @@ struct TemporalFailure: Sendable, Hashable {
         case .notFound?:
             return message.contains("already completed") ? .runNotActive : .unknownTarget
         case .alreadyExists?: return .instanceAlreadyStarted
-        case .failedPrecondition? where detailType.map(Self.transientPreconditions.contains) == true: return nil
+        case .failedPrecondition? where isPrecondition(in: Self.transientPreconditions.union(Self.configurationPreconditions)):
+            return nil
         case .failedPrecondition?: return .runNotActive
         default: return nil
         }
@@ -67,8 +79,10 @@ struct TemporalFailure: Sendable, Hashable {
                 "configuration",
                 "the Temporal HTTP API has no such route; check the engine URL and server version: \(detail)",
                 statusCode: status)
-        case .failedPrecondition? where detailType.map(Self.transientPreconditions.contains) == true:
+        case .failedPrecondition? where isPrecondition(in: Self.transientPreconditions):
             return .retryable("not_ready", detail, retryAfter: retryAfter, statusCode: status)
+        case .failedPrecondition? where isPrecondition(in: Self.configurationPreconditions):
+            return .fatal("configuration", detail, statusCode: status)
         case .permissionDenied?: return .fatal("forbidden", detail, statusCode: status)
         case .unauthenticated?: return .fatal("unauthorized", detail, statusCode: status)
         case .unimplemented?: return .fatal("configuration", detail, statusCode: status)

@@ -86,6 +86,8 @@ struct TemporalFaultTests {
             .json(404, ["code": 5, "message": "Not Found"]),
             .json(400, ["code": 9, "message": "workflow is not ready", "details": [["@type": .string(errordetails + "WorkflowNotReadyFailure")]]]),
             .json(400, ["code": 9, "message": "workflow execution already completed"]),
+            .json(400, ["code": 9, "message": "namespace is deprecated", "details": [["@type": .string(errordetails + "NamespaceInvalidStateFailure")]]]),
+            .json(400, ["code": 9, "message": "client too old", "details": [["@type": .string(errordetails + "ClientVersionNotSupportedFailure")]]]),
         ]) { engine in
             let miss = await engineError { _ = try await engine.execute(Commands.signal(key: "a", workflowID: "w"), adapter: "a") }
             #expect(miss?.kind == .fatal)
@@ -96,6 +98,37 @@ struct TemporalFaultTests {
             let closed = try await engine.execute(Commands.signal(key: "c", workflowID: "w"), adapter: "a")
             #expect(closed.kind == .rejected)
             #expect(closed.reason == .runNotActive)
+            // The namespace's or the client's precondition stops the engine; it is no event's rejection.
+            for key in ["d", "e"] {
+                let setup = await engineError { _ = try await engine.execute(Commands.signal(key: key, workflowID: "w"), adapter: "a") }
+                #expect(setup?.kind == .fatal)
+                #expect(setup?.reason == "configuration")
+            }
+        }
+    }
+
+    /// A server that lists no request ids refuses a retried signal-with-start whose first attempt started the
+    /// workflow, now closed, naming this command's request id: a duplicate (its signal came with that start), not
+    /// `instance_already_started`. Another request id stays a rejection.
+    @Test("a signal-with-start refused under its own request id is a duplicate")
+    func signalWithStartRefusedUnderItsOwnRequestID() async throws {
+        let command = Commands.signalWithStart(key: "sws", workflowID: "w", type: "T", queue: "q")
+        let errordetails = "type.googleapis.com/temporal.api.errordetails.v1."
+        let missing = ScriptedResponse.json(404, ["code": 5, "message": "workflow not found", "details": [["@type": .string(errordetails + "NotFoundFailure")]]])
+        func refused(_ requestID: String) -> ScriptedResponse {
+            .json(409, [
+                "code": 6, "message": "Workflow execution already finished successfully.",
+                "details": [["@type": .string(errordetails + "WorkflowExecutionAlreadyStartedFailure"), "startRequestId": .string(requestID), "runId": "r-1"]],
+            ])
+        }
+        try await withScript([missing, refused(command.requestID), missing, refused("someone-else")]) { engine in
+            let own = try await engine.execute(command, adapter: "a")
+            #expect(own.kind == .duplicate)
+            #expect(own.runID == "r-1")
+            #expect(own.extra["start_outcome"] == "duplicate")
+            let foreign = try await engine.execute(command, adapter: "a")
+            #expect(foreign.kind == .rejected)
+            #expect(foreign.reason == .instanceAlreadyStarted)
         }
     }
 
