@@ -69,6 +69,11 @@ struct SendCommandTests {
             base + ["--target", #"{"workflow_typo":"t"}"#], in: directory, environment: ["SLUICE_TEST_DW_TOKEN": "x"])
         #expect(badTarget.status == 2)
         #expect(badTarget.error.contains("workflow_typo"))
+        // A number where the target wants text is refused, not read as absent (a start under a derived id).
+        let numericID = try await SluiceCLI.run(
+            base + ["--target", #"{"workflow_type":"t","workflow_id":1001}"#], in: directory, environment: ["SLUICE_TEST_DW_TOKEN": "x"])
+        #expect(numericID.status == 2)
+        #expect(numericID.error.contains("--target workflow_id is text"), "\(numericID.error)")
         let badAction = try await SluiceCLI.run(
             ["send", "--adapter", "a", "--action", "start", "--idempotency-key", "k", "--target", "{}"], in: directory,
             environment: ["SLUICE_TEST_DW_TOKEN": "x"])

@@ -42,8 +42,13 @@ public struct SendRequest: Sendable {
             return .failure(SendProblem("--target is not a JSON object"))
         }
         var target = CommandTarget()
+        let textMembers: Set<String> = ["workflow_id", "workflow_type", "task_queue", "business_key", "signal_name", "update_name"]
         for member in object {
             let value = member.value
+            // A number where text is expected would otherwise read as absent: a start under a derived workflow id.
+            if textMembers.contains(member.key), value.stringValue == nil {
+                return .failure(SendProblem("--target \(member.key) is text (a JSON string)"))
+            }
             switch member.key {
             case "workflow_id": target.workflowID = value.stringValue
             case "workflow_type": target.workflowType = value.stringValue
