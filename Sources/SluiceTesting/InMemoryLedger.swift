@@ -252,7 +252,9 @@ public final class InMemoryLedger: OutcomeLedger {
             letter.redrivenAt = now
             letter.redriveCount += 1
             state.deadLetters[deadLetterID] = letter
+            // The letter's own decision gives way; a newer one (the key decided again after the letter) stays.
             let key = Key(adapter: outcome.adapter, idempotencyKey: outcome.idempotencyKey)
+            if let current = state.decisions[key], current.recordedAt > letter.createdAt { return }
             state.decisions[key] = StoredOutcome(id: state.makeID(), outcome: outcome, recordedAt: now)
         }
     }

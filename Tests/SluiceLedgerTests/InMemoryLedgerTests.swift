@@ -15,6 +15,7 @@ import Testing
     @Test func inbox() async throws { try await LedgerConformance.inboxRowsLeaveWithTheirOutcome(ledger) }
     @Test func deadLetters() async throws { try await LedgerConformance.deadLettersAreKeptAndRedriven(ledger) }
     @Test func dedupeWindows() async throws { try await LedgerConformance.dedupeWindowsExpire(ledger, clock: clock) }
+    @Test func aRedriveKeepsANewerDecision() async throws { try await LedgerConformance.aRedriveKeepsANewerDecision(ledger, clock: clock) }
     @Test func retriedPastItsWindow() async throws { try await LedgerConformance.theSameOutcomeAgainPastItsWindowIsTheSameDecision(ledger, clock: clock) }
     @Test func queries() async throws { try await LedgerConformance.queriesFilter(ledger, clock: clock) }
     @Test func retention() async throws { try await LedgerConformance.retentionPrunesInBatches(ledger, clock: clock) }

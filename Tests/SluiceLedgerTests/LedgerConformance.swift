@@ -263,6 +263,25 @@ enum LedgerConformance {
         #expect(try await ledger.outcomes(OutcomeQuery(adapter: "windowed")).count == 1)
     }
 
+    /// A letter re-driven after its key was decided again (past the dedupe window) leaves that newer decision in
+    /// place: the replay's `duplicate` must not hide that the event started a workflow.
+    static func aRedriveKeepsANewerDecision(_ ledger: some OutcomeLedger, clock: TestClock) async throws {
+        let rejected = LedgerFixtures.outcome(adapter: "windowed", key: "rd", kind: .rejected, reason: .retriesExhausted)
+        _ = try await ledger.record(RecordRequest(outcome: rejected, deadLetter: DeadLetterContent(commands: [LedgerFixtures.command(key: "rd")])))
+        let letter = try #require(try await ledger.deadLetters(DeadLetterQuery(adapter: "windowed")).first)
+        clock.advance(.seconds(61))
+        let accepted = LedgerFixtures.outcome(adapter: "windowed", key: "rd", note: "delivered again")
+        guard case .recorded = try await ledger.record(accepted) else {
+            Issue.record("a key past its window could not be decided again")
+            return
+        }
+        clock.advance(.seconds(1))
+        try await ledger.markRedriven(
+            deadLetterID: letter.id, outcome: LedgerFixtures.outcome(adapter: "windowed", key: "rd", kind: .duplicate, reason: .duplicateStart))
+        #expect(try await ledger.decision(adapter: "windowed", idempotencyKey: "rd") == accepted)
+        #expect(try await ledger.deadLetters(DeadLetterQuery(adapter: "windowed")).isEmpty, "the letter is marked re-driven")
+    }
+
     /// A write retried after its answer was lost (the same outcome again) finds its own decision, even once the
     /// window has passed: it is not replaced, and its dead letter is not filed twice.
     static func theSameOutcomeAgainPastItsWindowIsTheSameDecision(_ ledger: some OutcomeLedger, clock: TestClock) async throws {

@@ -44,6 +44,7 @@ import Testing
     @Test func inbox() async throws { try await withLedger { try await LedgerConformance.inboxRowsLeaveWithTheirOutcome($0) } }
     @Test func deadLetters() async throws { try await withLedger { try await LedgerConformance.deadLettersAreKeptAndRedriven($0) } }
     @Test func dedupeWindows() async throws { try await withLedger { try await LedgerConformance.dedupeWindowsExpire($0, clock: clock) } }
+    @Test func aRedriveKeepsANewerDecision() async throws { try await withLedger { try await LedgerConformance.aRedriveKeepsANewerDecision($0, clock: clock) } }
     @Test func retriedPastItsWindow() async throws { try await withLedger { try await LedgerConformance.theSameOutcomeAgainPastItsWindowIsTheSameDecision($0, clock: clock) } }
     @Test func queries() async throws { try await withLedger { try await LedgerConformance.queriesFilter($0, clock: clock) } }
     @Test func retention() async throws { try await withLedger { try await LedgerConformance.retentionPrunesInBatches($0, clock: clock) } }

@@ -79,7 +79,8 @@ public protocol OutcomeLedger: Sendable {
     func deadLetters(_ query: DeadLetterQuery) async throws(LedgerError) -> [DeadLetter]
 
     /// Marks a dead letter re-driven and makes the re-drive's outcome the key's decision, in one
-    /// transaction.
+    /// transaction. A decision newer than the letter (the key decided again after it, once the letter's own
+    /// decision was pruned or its dedupe window had passed) stays the key's decision.
     func markRedriven(deadLetterID: Int64, outcome: Outcome) async throws(LedgerError)
 
     /// Decisions matching a query, newest first.

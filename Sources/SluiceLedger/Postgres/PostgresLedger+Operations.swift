@@ -153,10 +153,20 @@ extension PostgresLedger {
                     }
                     return .failure(.invalidRequest("not_found", "there is no dead letter \(deadLetterID)"))
                 }
+                // The letter's own decision (recorded with it) gives way; a newer one stays: the key was decided again
+                // after the letter, once its first decision was pruned or its dedupe window had passed.
                 try await connection.query(
-                    "DELETE FROM sluice_outcomes WHERE adapter = \(row.adapter) AND idempotency_key = \(row.idempotencyKey)",
+                    """
+                    DELETE FROM sluice_outcomes WHERE adapter = \(row.adapter) AND idempotency_key = \(row.idempotencyKey)
+                    AND recorded_at <= (SELECT created_at FROM sluice_dead_letters WHERE id = \(deadLetterID))
+                    """,
                     logger: logger)
-                _ = try await self.insertOne(row, at: now, on: connection)
+                try await connection.query(
+                    """
+                    INSERT INTO sluice_outcomes (adapter, idempotency_key, outcome, reason, workflow_id, source_position, recorded_at, body)
+                    VALUES (\(row.adapter), \(row.idempotencyKey), \(row.kind), \(row.reason), \(row.workflowID), \(row.sourcePosition),
+                    \(now), \(row.body)) ON CONFLICT (adapter, idempotency_key) DO NOTHING
+                    """, logger: logger)
                 return .success(.done)
             })
     }

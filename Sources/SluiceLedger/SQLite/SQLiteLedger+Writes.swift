@@ -207,9 +207,16 @@ extension SQLiteLedger {
                 }
                 return .failure(.invalidRequest("not_found", "there is no dead letter \(deadLetterID)"))
             }
-            let delete = try connection.statement("DELETE FROM outcomes WHERE adapter = ? AND idempotency_key = ?")
+            // The letter's own decision (recorded with it) gives way; a newer one stays: the key was decided again
+            // after the letter, once its first decision was pruned or its dedupe window had passed.
+            let delete = try connection.statement(
+                """
+                DELETE FROM outcomes WHERE adapter = ? AND idempotency_key = ?
+                AND recorded_at <= (SELECT created_at FROM dead_letters WHERE id = ?)
+                """)
             delete.bind(1, row.adapter)
             delete.bind(2, row.idempotencyKey)
+            delete.bind(3, deadLetterID)
             try delete.step()
             _ = try Self.insert(row, at: now, on: connection, noting: keys)
             return .success(())
