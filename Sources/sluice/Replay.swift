@@ -63,10 +63,21 @@ struct Replay: AsyncParsableCommand {
             do {
                 result = try await replayer.replay(letter, engine: engine)
             } catch {
-                // The engine took the commands but the ledger did not take the new decision: the letter stays, and
-                // the next replay sends them again (the engine answers duplicate). The other letters go on.
-                failures += 1
-                print("#\(letter.id) \(letter.idempotencyKey): sent, but the decision was not recorded: \(error.detail)")
+                // The engine took the commands but the ledger did not take the new decision. The other letters go on.
+                switch error.reason {
+                case "already_redriven":
+                    // Another replay running at the same time re-drove it first; its decision stands.
+                    print("#\(letter.id) \(letter.idempotencyKey): sent; another replay re-drove this letter meanwhile")
+                case "not_found":
+                    failures += 1
+                    print(
+                        "#\(letter.id) \(letter.idempotencyKey): sent, but retention pruned the letter meanwhile; "
+                            + "the key's decision was not changed")
+                default:
+                    // The letter stays, and the next replay sends its commands again (the engine answers duplicate).
+                    failures += 1
+                    print("#\(letter.id) \(letter.idempotencyKey): sent, but the decision was not recorded: \(error.detail)")
+                }
                 continue
             }
             switch result {
