@@ -90,7 +90,7 @@ extension Dispatcher {
             if attempt > 1, plan.adapterVersion != currentVersion(), !remap {
                 return .failed(
                     reason: .incompatibleState,
-                    message: "the adapter changed to version \(currentVersion()) while retrying; replay with re-mapping",
+                    message: "the adapter changed to version \(currentVersion()) while retrying; sluice replay re-sends the commands as version \(plan.adapterVersion) mapped them",
                     outcome: nil, timing)
             }
             let started = now

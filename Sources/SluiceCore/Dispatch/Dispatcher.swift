@@ -801,7 +801,7 @@ public actor Dispatcher {
             adapter: plan.adapter, action: first?.action.rawValue ?? "none", idempotencyKey: plan.idempotencyKey,
             kind: .rejected, reason: .incompatibleState,
             correlation: first.map { .object($0.correlation) },
-            message: "mapped by adapter version \(plan.adapterVersion), but the adapter is now version \(currentVersion()); replay with re-mapping to deliver it",
+            message: "mapped by adapter version \(plan.adapterVersion), but the adapter is now version \(currentVersion()); sluice replay re-sends the commands as it mapped them",
             sluice: OutcomeDetails(
                 eventID: plan.eventID, eventType: plan.eventType, sourcePosition: plan.sourcePosition,
                 adapterVersion: plan.adapterVersion, rule: plan.rule, attempts: 0, steps: [],
