@@ -313,6 +313,29 @@ struct PlanTests {
         #expect(keys == ["order-12345678901234567890", "order-12345678901234567891"])
     }
 
+    /// A key written decomposed (`e` + U+0301) is stored composed (U+00E9): the ledger compares bytes, the gate
+    /// compares text, and both must see one key.
+    @Test("idempotency keys are composed (NFC), so the ledger and the gate agree on them")
+    func keysAreComposed() throws {
+        let shop = try adapter(
+            """
+            adapter: nfc
+            source: { webhook: { path: /nfc, verify: { scheme: none } } }
+            idempotency_key: "order-${body.id}"
+            rules:
+              - name: r
+                do: [{ start_workflow: { workflow_type: t } }]
+            """)
+        var bytes: [[UInt8]] = []
+        for id in ["cafe\u{301}", "caf\u{E9}"] {
+            let body = JSONValue.object(JSONObject([.init(key: "id", value: .string(id))]))
+            let plan = try #require(shop.map(CoreTestSupport.event(body: body), now: now).plan)
+            bytes.append(Array(plan.idempotencyKey.utf8))
+            #expect(plan.steps.first?.command.idempotencyKey.utf8.elementsEqual(plan.idempotencyKey.utf8) == true)
+        }
+        #expect(bytes == [Array("order-caf\u{E9}".utf8), Array("order-caf\u{E9}".utf8)])
+    }
+
     @Test("a start without workflow_id gets bridge-{adapter}-{first 32 hex of sha256(key)}")
     func derivedWorkflowID() throws {
         let derived = try adapter(

@@ -26,7 +26,7 @@ extension CompiledAdapter {
     }
 
     private func plan(for event: Event, rule: Rule, context: EvaluationContext) throws(MappingError) -> Plan {
-        let key = try idempotencyKey.evaluateText(in: context, field: "idempotency_key")
+        let key = Self.canonical(try idempotencyKey.evaluateText(in: context, field: "idempotency_key"))
         try Self.check(key, field: "idempotency_key", maxLength: 255)
         let orderingKey: String?
         switch ordering {
@@ -101,6 +101,13 @@ extension CompiledAdapter {
         }
         // PostgreSQL's text cannot hold it: a shared ledger could never store the key or the workflow id.
         if value.containsNUL { throw .invalidField(field: field(), problem: "contains a NUL character (U+0000)") }
+    }
+
+    /// The key in Unicode's composed form (NFC). The ledger compares keys by their bytes, Swift's dictionaries as
+    /// canonically equivalent text: `café` written composed and decomposed were one key in the gate and two in
+    /// the ledger. In one form they are one everywhere. ASCII, the usual key, is returned as it is.
+    static func canonical(_ key: String) -> String {
+        key.utf8.allSatisfy { $0 < 0x80 } ? key : key.precomposedStringWithCanonicalMapping
     }
 
     /// A step's idempotency key at the engine: the event's key for a one-step plan, `key#stepId` otherwise; when
