@@ -77,12 +77,19 @@ struct JSONParserTests {
         ("-0.125e1", .double(-1.25)),
         ("9223372036854775807", .int(Int64.max)),
         ("-9223372036854775808", .int(Int64.min)),
-        ("9223372036854775808", .bigInteger("9223372036854775808")),
-        ("-9223372036854775809", .bigInteger("-9223372036854775809")),
-        ("123456789012345678901234567890", .bigInteger("123456789012345678901234567890")),
-        ("1" + String(repeating: "0", count: 400), .bigInteger("1" + String(repeating: "0", count: 400))),
-        ("9223372036854775808.0", .double(9_223_372_036_854_775_808.0)),
+        ("9223372036854775808", .exactNumber("9223372036854775808")),
+        ("-9223372036854775809", .exactNumber("-9223372036854775809")),
+        ("123456789012345678901234567890", .exactNumber("123456789012345678901234567890")),
+        ("1" + String(repeating: "0", count: 400), .exactNumber("1" + String(repeating: "0", count: 400))),
+        // More than 17 significant digits (more than any double has): kept as written.
+        ("9223372036854775808.0", .exactNumber("9223372036854775808.0")),
+        ("1.234567890123456789", .exactNumber("1.234567890123456789")),
+        ("-0.000000000000000000123456789012345678", .exactNumber("-0.000000000000000000123456789012345678")),
+        ("12345678901234567.8e3", .exactNumber("12345678901234567.8e3")),
+        // Up to 17 (leading and trailing zeros do not count): a double.
         ("1.2345678901234568e29", .double(1.2345678901234568e29)),
+        ("0.000000000000000000012345678901234", .double(0.000000000000000000012345678901234)),
+        ("100.00000000000000000000", .double(100)),
         ("1e-400", .double(0)),
     ])
     func numbers(text: String, expected: JSONValue) throws {
@@ -398,8 +405,8 @@ struct JSONValueAndWriterTests {
     }
 
     @Test("the integer texts of YAML and expressions follow JSON's grammar", arguments: [
-        ("12345678901234567890", JSONValue.bigInteger("12345678901234567890")),
-        ("-12345678901234567890", .bigInteger("-12345678901234567890")),
+        ("12345678901234567890", JSONValue.exactNumber("12345678901234567890")),
+        ("-12345678901234567890", .exactNumber("-12345678901234567890")),
         ("42", .int(42)),
         ("012345678901234567890", nil),
         ("1_2345678901234567890", nil),

@@ -96,9 +96,9 @@ struct RuleMatchingTests {
         #expect(matches(quotedBool, body: ["flag": true]))
 
         let big = try conditionAdapter("{ body.id: 12345678901234567890 }")
-        #expect(matches(big, body: ["id": .bigInteger("12345678901234567890")]))
+        #expect(matches(big, body: ["id": .exactNumber("12345678901234567890")]))
         #expect(matches(big, body: ["id": "12345678901234567890"]))
-        #expect(!matches(big, body: ["id": .bigInteger("12345678901234567891")]))
+        #expect(!matches(big, body: ["id": .exactNumber("12345678901234567891")]))
 
         let double = try conditionAdapter("{ body.v: 1.5 }")
         #expect(matches(double, body: ["v": 1.5]))
@@ -308,9 +308,28 @@ struct PlanTests {
             let plan = try #require(shop.map(event, now: now).plan)
             keys.append(plan.idempotencyKey)
             let digits = String(text.dropFirst(6).dropLast())
-            #expect(plan.steps.first?.command.input == [.bigInteger(digits), .string(digits)])
+            #expect(plan.steps.first?.command.input == [.exactNumber(digits), .string(digits)])
         }
         #expect(keys == ["order-12345678901234567890", "order-12345678901234567891"])
+    }
+
+    /// A fraction of more than 17 significant digits (an amount in wei) reaches the engine as written; a double
+    /// would have rounded it to `1.2345678901234568`.
+    @Test("long fractions reach the engine's input as written")
+    func longFractions() throws {
+        let wallet = try adapter(
+            """
+            adapter: wallet
+            source: { webhook: { path: /wallet, verify: { scheme: none } } }
+            rules:
+              - name: r
+                do: [{ start_workflow: { workflow_type: t, input: ["${body}", "${body.amount | string}"] } }]
+            """)
+        let text = #"{"amount":1.234567890123456789,"fee":0.5}"#
+        let plan = try #require(wallet.map(CoreTestSupport.event(body: try JSONParser.parse(text)), now: now).plan)
+        let input = try #require(plan.steps.first?.command.input)
+        #expect(input.first.map(JSONWriter.string) == text)
+        #expect(input.last == .string("1.234567890123456789"))
     }
 
     /// A key written decomposed (`e` + U+0301) is stored composed (U+00E9): the ledger compares bytes, the gate

@@ -167,7 +167,7 @@ extension JSONValue {
     var scalarText: String? {
         switch self {
         case .string(let text): text
-        case .int, .double, .bigInteger, .bool: interpolatedText
+        case .int, .double, .exactNumber, .bool: interpolatedText
         default: nil
         }
     }

@@ -247,7 +247,7 @@ struct YAMLReader {
             if let bool = node.bool, ["true", "false", "True", "False", "TRUE", "FALSE"].contains(scalar.string) {
                 return .bool(bool)
             }
-            if let integer = JSONValue.integer(text: scalar.string) { return integer }
+            if let number = JSONValue.number(text: scalar.string) { return number }
             if node.float != nil, let double = Double(scalar.string), double.isFinite { return .double(double) }
             return .string(scalar.string)
         case .sequence(let sequence):

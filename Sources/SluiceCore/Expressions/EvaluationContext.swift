@@ -138,7 +138,7 @@ public struct EvaluationContext: Sendable {
             let text: String
             switch value {
             case .string(let string): text = string
-            case .int, .double, .bigInteger, .bool: text = value.interpolatedText
+            case .int, .double, .exactNumber, .bool: text = value.interpolatedText
             default: throw .filterFailed(filter: filter.name, path: path, found: "\(value.typeName)")
             }
             switch filter {

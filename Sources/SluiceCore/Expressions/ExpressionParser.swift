@@ -195,7 +195,7 @@ struct ExpressionParser {
         case "true": return .bool(true)
         case "false": return .bool(false)
         default:
-            if let integer = JSONValue.integer(text: text) { return integer }
+            if let number = JSONValue.number(text: text) { return number }
             if let double = Double(text), double.isFinite { return .double(double) }
             throw error("expected a quoted string, a number, true, false or null, not '\(text)'")
         }

@@ -163,7 +163,7 @@ extension Template {
         let value = try evaluate(in: context)
         switch value {
         case .string(let text): return text
-        case .int, .double, .bigInteger, .bool: return value.interpolatedText
+        case .int, .double, .exactNumber, .bool: return value.interpolatedText
         default: throw .wrongType(field: field(), expected: "text", found: value.typeName)
         }
     }

@@ -1,6 +1,7 @@
 /// A strict, fast JSON parser (RFC 8259) producing ``JSONValue``s that keep member order.
 ///
-/// Integers that fit in 64 bits become `.int`, larger integers `.bigInteger` (their digits, unrounded),
+/// Integers that fit in 64 bits become `.int`, larger integers and fractions of more than 17 significant digits
+/// `.exactNumber` (their text, unrounded),
 /// every other number `.double`. Nesting is limited to
 /// ``maximumDepth`` levels so that hostile input cannot exhaust the stack. Duplicate keys keep the
 /// last value, as most parsers do.
@@ -301,8 +302,8 @@ extension JSONParser {
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let integer = JSONValue.integer(text: text) { return integer }
-            guard let double = Double(text), double.isFinite else { throw error("number out of range") }
-            return .double(double)
+            guard let number = JSONValue.number(text: text) else { throw error("number out of range") }
+            return number
         }
     }
 }

@@ -2,9 +2,10 @@ import Foundation
 
 /// A JSON value that keeps the order of object members and tells integers from doubles.
 ///
-/// An integer too large for 64 bits is kept as the digits it was written with (``bigInteger(_:)``),
-/// never rounded to a double: a 20-digit id in a body must not become the same idempotency key as its
-/// neighbours, nor reach the engine changed.
+/// A number a double cannot hold exactly is kept as the text it was written with (``exactNumber(_:)``),
+/// never rounded: an integer too large for 64 bits (a 20-digit id in a body must not become the same
+/// idempotency key as its neighbours, nor reach the engine changed), and a fraction of more than 17
+/// significant digits, more than any double has (`1.234567890123456789`, an amount in wei).
 ///
 /// Sluice reads event bodies, builds engine requests and writes outcomes as `JSONValue`s. Objects keep
 /// their members in the order they were parsed or built, so that what Sluice sends is byte-for-byte
@@ -15,8 +16,9 @@ public enum JSONValue: Sendable, Hashable {
     case bool(Bool)
     case int(Int64)
     case double(Double)
-    /// An integer outside `Int64`'s range, as its JSON digits (an optional `-`, no leading zero).
-    case bigInteger(String)
+    /// A number as its JSON text: an integer outside `Int64`'s range, or a fraction or exponent of more than 17
+    /// significant digits (more than any double has).
+    case exactNumber(String)
     case string(String)
     case array([JSONValue])
     case object(JSONObject)
@@ -67,7 +69,7 @@ extension JSONValue {
         switch self {
         case .null: "null"
         case .bool: "boolean"
-        case .int, .double, .bigInteger: "number"
+        case .int, .double, .exactNumber: "number"
         case .string: "string"
         case .array: "array"
         case .object: "object"
@@ -86,14 +88,26 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     ExpressibleByFloatLiteral
 {
     /// The number written as `text` when it is a JSON integer (`-?(0|[1-9][0-9]*)`): `.int` when it
-    /// fits in 64 bits, ``bigInteger(_:)`` otherwise; nil for any other text.
+    /// fits in 64 bits, ``exactNumber(_:)`` otherwise; nil for any other text.
     public static func integer(text: some StringProtocol) -> JSONValue? {
         if let int = Int64(text) { return .int(int) }
         let digits = text.utf8.first == UInt8(ascii: "-") ? text.utf8.dropFirst() : text.utf8[...]
         guard let first = digits.first, first != UInt8(ascii: "0"),
             digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
         else { return nil }
-        return .bigInteger(String(text))
+        return .exactNumber(String(text))
+    }
+
+    /// The number written as `text` when it is a JSON number: ``integer(text:)`` for an integer; for a fraction or
+    /// an exponent, `.double` when it has at most 17 significant digits (every double's shortest text has at most
+    /// 17, so what Sluice writes reads back as the same double; a text of 16 or 17 digits that no double has is
+    /// read as the nearest one), ``exactNumber(_:)`` when it has more; nil for text that is no JSON number or a
+    /// double's range cannot hold.
+    public static func number(text: some StringProtocol) -> JSONValue? {
+        if let integer = integer(text: text) { return integer }
+        guard let significant = JSONNumberText.significantDigits(text.utf8) else { return nil }
+        guard let double = Double(text), double.isFinite else { return nil }
+        return significant > 17 ? .exactNumber(String(text)) : .double(double)
     }
 
     public init(stringLiteral value: String) { self = .string(value) }
@@ -139,7 +153,7 @@ extension JSONValue: Codable {
         case .bool(let value): try container.encode(value)
         case .int(let value): try container.encode(value)
         case .double(let value): try container.encode(value)
-        case .bigInteger(let digits):
+        case .exactNumber(let digits):
             // Foundation's `Decimal` holds 38 digits and is encoded as a number; longer ones are text.
             if digits.utf8.count(where: { $0 != UInt8(ascii: "-") }) <= 38, let decimal = Decimal(string: digits) { try container.encode(decimal) } else {
                 try container.encode(digits)

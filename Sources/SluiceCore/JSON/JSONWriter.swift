@@ -47,7 +47,7 @@ public enum JSONWriter {
             case .int(let int): writeInteger(int)
             case .double(let double):
                 if double.isFinite { bytes.append(contentsOf: JSONWriter.formatDouble(double).utf8) } else { append("null") }
-            case .bigInteger(let digits): bytes.append(contentsOf: digits.utf8)
+            case .exactNumber(let digits): bytes.append(contentsOf: digits.utf8)
             case .string(let string): writeString(string)
             case .array(let elements):
                 guard !elements.isEmpty else { return append("[]") }
