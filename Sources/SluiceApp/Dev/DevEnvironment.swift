@@ -144,10 +144,13 @@ public final class DevEnvironment: Sendable {
             kafkaBootstrap: kafkaBootstrap)
     }
 
-    /// The configuration `sluice serve` would read from the generated `sluice.yaml`.
+    /// The configuration `sluice serve` would read from the generated `sluice.yaml`, with no `SLUICE_*` variable of
+    /// the shell: one set for a real deployment (`SLUICE_LEDGER_URL`, `SLUICE_KAFKA_BOOTSTRAP_SERVERS`) must not
+    /// point the local setup at it.
     public func configuration() throws -> ServiceConfiguration {
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SLUICE_") }
         do {
-            return try ConfigurationLoader().load(directory: directory)
+            return try ConfigurationLoader(environment: environment).load(directory: directory)
         } catch {
             throw Failure(description: error.description)
         }

@@ -13,7 +13,6 @@ public actor DevShutdown {
     private var received = 0
     private var onFirst: @Sendable () async -> Void = {}
     private var onSecond: @Sendable () async -> Void = {}
-    private var watcher: Task<Void, Never>?
 
     private init() {}
 
@@ -25,8 +24,9 @@ public actor DevShutdown {
         return shutdown
     }
 
+    /// Watches for the rest of the process's life.
     private func startWatching(_ signals: UnixSignalsSequence) {
-        watcher = Task { [weak self] in
+        Task { [weak self] in
             for await _ in signals {
                 guard let self else { return }
                 await self.signalled()
@@ -55,11 +55,5 @@ public actor DevShutdown {
     /// What a second signal does from now on.
     public func onSecondSignal(_ action: @escaping @Sendable () async -> Void) {
         onSecond = action
-    }
-
-    /// Stops watching (signals then take their default action again once nothing else traps them).
-    public func stop() {
-        watcher?.cancel()
-        watcher = nil
     }
 }
