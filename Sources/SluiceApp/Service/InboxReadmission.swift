@@ -44,6 +44,10 @@ struct InboxReadmission: Service {
                 await readmitPending(sweep: true)
             }
         }
+        // Intake drains first, so the work above may end before this service's turn to stop comes; the service
+        // returns only then. One that ends while the group waits for another during a graceful shutdown cancels
+        // the whole group (and with it every gate's drain).
+        try? await gracefulShutdown()
     }
 
     /// One pass over the inbox: every row at start-up; in a sweep, the rows old enough that no one delivers.

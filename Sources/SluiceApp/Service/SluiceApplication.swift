@@ -297,7 +297,13 @@ struct AfterIntakeOpens: Service {
 
     func run() async throws {
         await intake.waitUntilOpen()
-        guard !intake.isDraining, !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
+        guard !intake.isDraining, !Task.isShuttingDownGracefully, !Task.isCancelled else {
+            // Stopping before the source started: return only at this service's own turn to stop. A service that
+            // ends while the group waits for another one during a graceful shutdown cancels the whole group (and
+            // with it every gate's drain).
+            try? await gracefulShutdown()
+            return
+        }
         try await source.run()
     }
 }

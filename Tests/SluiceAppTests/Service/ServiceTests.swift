@@ -2,6 +2,7 @@ import Foundation
 import SluiceApp
 import SluiceCore
 import SluiceLedger
+import ServiceLifecycle
 import SluiceTesting
 import Testing
 
@@ -132,6 +133,35 @@ struct ServiceTests {
         await fake.stop()
     }
 
+    /// SIGTERM while start-up re-admission still works through the inbox: intake drains first, re-admission stops
+    /// and opens intake, and the sources, which never started, must still wait for their own turn to stop. One
+    /// that returned at once ended while the group waited for another, and the group then cancelled everything
+    /// (every gate's drain cut) and `run()` threw, so `sluice serve` exited 1.
+    @Test("a shutdown during start-up re-admission stops every service in its turn, and returns")
+    func shutdownDuringReadmission() async throws {
+        let fake = try await startEngineFake()
+        fake.inject(Array(repeating: FakeFault.delay(.milliseconds(300)), count: 20))
+        let adapter = ordersAdapterYAML.replacingOccurrences(
+            of: "max_in_flight: 4, max_queued: 64", with: "max_in_flight: 1, max_queued: 1")
+        let project = try ServiceProject(engineURL: fake.baseURL, adapters: ["orders": adapter])
+        defer { project.cleanUp() }
+        let ledger = InMemoryLedger()
+        for order in 1...10 {
+            _ = try await ledger.appendInbox(try orderDelivery(id: "evt_readmit_\(order)", order: order).1)
+        }
+        let application = try buildApplication(
+            config: try project.configuration(), ledger: ledger,
+            sources: { _, _, _ in [IdleSource(), IdleSource(), IdleSource()] }, healthInterval: .milliseconds(200))
+        let run = Task { try await application.run(signals: false) }
+        // Re-admission is under way: the gate (one in flight, one queued) holds it back.
+        #expect(await eventually { !fake.requests.isEmpty })
+        #expect(!application.intake.isOpen)
+        await application.shutdown()
+        let result = await run.result
+        #expect((try? result.get()) != nil, "\(result)")
+        await fake.stop()
+    }
+
     @Test("graceful shutdown drains the gates and returns")
     func gracefulShutdown() async throws {
         let fake = try await startEngineFake()
@@ -143,5 +173,12 @@ struct ServiceTests {
         #expect((try? result.get()) != nil)
         #expect(service.application.intake.isDraining)
         await fake.stop()
+    }
+}
+
+/// A source that does nothing until its graceful shutdown.
+private struct IdleSource: Service {
+    func run() async throws {
+        try? await gracefulShutdown()
     }
 }
