@@ -8,6 +8,8 @@ import SluiceKafka
 /// - A key the ledger already decided is answered `200` with that outcome, and nothing is produced (best effort:
 ///   when the ledger cannot be read, the delivery is produced and the consumer deduplicates it).
 /// - A full producer queue (the brokers are not keeping up) answers `429` with `Retry-After`; nothing is stored.
+/// - A delivery larger than the ingress topic's records may be (`message.max.bytes`, the producer's or the
+///   broker's) answers `413`; sending it again could never succeed.
 /// - No acknowledgement from the brokers within `acknowledgementTimeout` (unreachable, leaderless) answers `503`
 ///   with `Retry-After`: the sender retries, and a copy that reaches the brokers late is deduplicated.
 struct KafkaInboxSink: WebhookSink {
@@ -48,6 +50,12 @@ struct KafkaInboxSink: WebhookSink {
         }
         guard case .failure(let failure) = answer else {
             return .accepted(eventID: event.id, idempotencyKey: plan?.idempotencyKey ?? event.id)
+        }
+        if failure.isMessageTooLarge {
+            logger.warning(
+                "a webhook is larger than the Kafka inbox's records may be; answering 413",
+                metadata: ["adapter": "\(delivery.adapter)", "bytes": "\(delivery.body.count)", "error": "\(failure)"])
+            return .tooLarge(reason: "the Kafka inbox's records are limited by message.max.bytes (producer and broker)")
         }
         if failure.isQueueFull {
             logger.warning("the Kafka inbox's producer queue is full; answering 429", metadata: ["adapter": "\(delivery.adapter)"])

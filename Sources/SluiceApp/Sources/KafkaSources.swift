@@ -36,9 +36,12 @@ enum KafkaSources {
                 let budgets = pipelines.values.compactMap { pipeline -> Duration? in
                     if case .webhook = pipeline.adapter.source { pipeline.adapter.boundary.cancellationBudget } else { nil }
                 }
+                // Every record the inbox's producer can write is taken (its `message.max.bytes`), so that no
+                // acknowledged webhook is refused as too large on its way out of the topic.
                 let configuration = KafkaSourceConfiguration(
                     adapter: "webhook-inbox", bootstrapServers: bootstrap, topics: [topic], groupID: "sluice-webhook-inbox",
-                    properties: config.kafka.properties, drainBudget: budgets.max() ?? .seconds(5))
+                    properties: config.kafka.properties, drainBudget: budgets.max() ?? .seconds(5),
+                    maxValueBytes: max(1 << 20, inboxRecordLimit(config)))
                 sources.append(try KafkaSource(configuration: configuration, handler: router, logger: logger))
             }
         } catch {
@@ -54,6 +57,17 @@ enum KafkaSources {
         return sources
     }
 
+    /// The inbox producer's own defaults under `kafka.properties`. A record the brokers have not acknowledged
+    /// was answered `503` after 10 s, and its sender sends it again: it leaves the queue after 30 s (not
+    /// librdkafka's 300 s), and the queue holds at most 128 MiB (not 1 GiB), past which webhooks get `429`.
+    static let inboxProducerDefaults = ["message.timeout.ms": "30000", "queue.buffering.max.kbytes": "131072"]
+
+    /// The largest ingress record the inbox's producer writes: `message.max.bytes` (librdkafka's default
+    /// 1,000,000), headers included.
+    static func inboxRecordLimit(_ config: ServiceConfiguration) -> Int {
+        config.kafka.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000
+    }
+
     /// The writer of the ingress topic, where a verified webhook is produced (idempotent, `acks=all`, keyed by
     /// the adapter's ordering key) before `202`. Nil without `kafka.inbox_topic`.
     static func inbox(config: ServiceConfiguration, logger: Logger) throws -> KafkaWebhookInbox? {
@@ -63,7 +77,9 @@ enum KafkaSources {
         }
         let producer: KafkaProducer
         do {
-            producer = try KafkaProducer(bootstrapServers: bootstrap, properties: config.kafka.properties, logger: logger)
+            producer = try KafkaProducer(
+                bootstrapServers: bootstrap, properties: inboxProducerDefaults.merging(config.kafka.properties) { _, given in given },
+                logger: logger)
         } catch {
             throw StartupError("kafka: \(error)")
         }

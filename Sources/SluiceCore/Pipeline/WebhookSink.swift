@@ -19,4 +19,7 @@ public enum WebhookAcceptance: Sendable, Hashable {
     /// Sluice cannot take it now (the inbox write failed, or Sluice is draining): `503`, nothing
     /// acknowledged.
     case unavailable(reason: String, retryAfter: Duration?)
+    /// The inbox cannot hold a delivery this large (a Kafka ingress topic's record limit): `413`, nothing
+    /// stored. Sending it again cannot succeed.
+    case tooLarge(reason: String)
 }

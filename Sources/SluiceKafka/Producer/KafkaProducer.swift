@@ -77,11 +77,16 @@ public final class KafkaProducer: Sendable {
         "enable.idempotence": "true", "acks": "all", "linger.ms": "5", "log_level": "3",
     ]
 
+    /// What the producer sets whatever the given properties say: the webhook inbox's `202` and a dead letter
+    /// before its offset's commit stand on records every in-sync replica has, written once.
+    public static let enforcedProperties: [String: String] = ["enable.idempotence": "true", "acks": "all"]
+
     /// Creates a producer and starts its poll thread.
     ///
     /// - Parameters:
     ///   - bootstrapServers: `host:port[,host:port…]`.
-    ///   - properties: librdkafka properties, on top of ``defaultProperties`` (SASL/SSL included).
+    ///   - properties: librdkafka properties, on top of ``defaultProperties`` (SASL/SSL included); those of
+    ///     ``enforcedProperties`` are kept as they are there (a warning names any given otherwise).
     ///   - logger: where client errors go (secrets are never logged).
     /// - Throws: ``KafkaError`` when a property is refused or the client cannot be created.
     public init(bootstrapServers: String, properties: [String: String] = [:], logger: Logger) throws(KafkaError) {
@@ -89,6 +94,12 @@ public final class KafkaProducer: Sendable {
         self.state = state
         self.logger = logger
         var all = Self.defaultProperties.merging(properties) { _, given in given }
+        for (name, value) in Self.enforcedProperties where all[name] != value {
+            logger.warning(
+                "kafka.properties sets \(name) for the producer; Sluice keeps \(value)",
+                metadata: ["property": "\(name)", "given": "\(all[name] ?? "")"])
+            all[name] = value
+        }
         all["bootstrap.servers"] = bootstrapServers
         let clientProperties = all
         let makeClient = { @Sendable () throws(KafkaError) -> RDKafkaClient in

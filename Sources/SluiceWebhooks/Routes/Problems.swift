@@ -42,6 +42,12 @@ enum Problems {
             detail: "the adapter's boundary is full; nothing was stored, retry later", retryAfter: retryAfter)
     }
 
+    static func tooLargeToStore(_ reason: String) -> Problem {
+        Problem(
+            .contentTooLarge, slug: "payload-too-large", title: "Payload too large",
+            detail: "the delivery is too large to store: \(reason); nothing was acknowledged")
+    }
+
     static func unavailable(_ reason: String, retryAfter: Duration?) -> Problem {
         Problem(
             .serviceUnavailable, slug: "unavailable", title: "Service unavailable",

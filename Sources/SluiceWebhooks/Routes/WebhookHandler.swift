@@ -89,6 +89,9 @@ public struct WebhookHandler: Sendable {
         case .unavailable(let reason, let retryAfter):
             metrics.recordAdmissionRefusal(adapter: endpoint.adapter, reason: "unavailable")
             return Problems.unavailable(reason, retryAfter: retryAfter).response
+        case .tooLarge(let reason):
+            metrics.recordAdmissionRefusal(adapter: endpoint.adapter, reason: "too_large")
+            return Problems.tooLargeToStore(reason).response
         }
     }
 

@@ -148,4 +148,35 @@ struct KafkaServiceTests {
         #expect(inbox.isClosed)
         await fake.stop()
     }
+
+    /// A webhook larger than the ingress topic's records may be (librdkafka's `message.max.bytes`, 1,000,000 by
+    /// default) is answered `413`, not `503` (which its sender would retry for ever), and nothing is produced.
+    @Test("with kafka.inbox_topic, a webhook too large for an ingress record is answered 413")
+    func aWebhookTooLargeForTheInboxIs413() async throws {
+        let fake = try await startEngineFake()
+        let cluster = try MockKafkaCluster()
+        try cluster.createTopic("sluice.inbox", partitions: 1)
+        let adapter = ordersAdapterYAML.replacingOccurrences(
+            of: "webhook: { path: /webhooks/orders, verify: { scheme: none } }",
+            with: "webhook: { path: /webhooks/orders, verify: { scheme: none }, max_body_bytes: 2097152 }")
+        let project = try ServiceProject(
+            engineURL: fake.baseURL, adapters: ["orders": adapter],
+            extra: "kafka:\n  bootstrap_servers: \(cluster.bootstrapServers)\n  inbox_topic: sluice.inbox\n")
+        defer { project.cleanUp() }
+        let service = try await RunningService.start(try project.configuration(), ledger: InMemoryLedger())
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(service.port)/webhooks/orders")!)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        let padding = String(repeating: "x", count: 1_200_000)
+        request.httpBody = Data(#"{"id":"evt_big","type":"order.created","order":1,"padding":"\#(padding)"}"#.utf8)
+        let (data, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 413, "\(String(decoding: data, as: UTF8.self))")
+        #expect(String(decoding: data, as: UTF8.self).contains("payload-too-large"))
+        let watermarks = try await KafkaAdmin.watermarks(bootstrapServers: cluster.bootstrapServers, topic: "sluice.inbox")
+        #expect(watermarks.values.map(\.high).reduce(0, +) == 0)
+        // A webhook of an ordinary size still goes through.
+        #expect(await ServeProcess.post(port: service.port, id: "evt_small", order: 2) == 202)
+        try await service.stop()
+        await fake.stop()
+    }
 }
