@@ -56,12 +56,19 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
             RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS, RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
             RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR__QUEUE_FULL:
             true
-        default: kind != .fatal && kind != .configuration
-            && rd_kafka_resp_err_t(code) != RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED
-            && rd_kafka_resp_err_t(code) != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
-            && rd_kafka_resp_err_t(code) != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+        default: kind != .fatal && kind != .configuration && !Self.permanentCodes.contains(rd_kafka_resp_err_t(code))
         }
     }
+
+    /// Codes that sending the same record again cannot cure: a missing topic or partition (a broker's
+    /// `UNKNOWN_TOPIC_OR_PART`, and once librdkafka knows the topic is missing, its own `_UNKNOWN_TOPIC` and
+    /// `_UNKNOWN_PARTITION` at once), a topic in error, a record refused for its size or its content, a
+    /// topic not authorised.
+    static let permanentCodes: Set<rd_kafka_resp_err_t> = [
+        RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,
+        RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION,
+        RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION, RD_KAFKA_RESP_ERR_INVALID_RECORD, RD_KAFKA_RESP_ERR_INVALID_MSG,
+    ]
 
     public var description: String {
         code == 0 ? "kafka \(kind.rawValue) error: \(message)" : "kafka \(kind.rawValue) error \(codeName): \(message)"

@@ -377,6 +377,7 @@ struct AdapterLoadingTests {
         ("source: { kafka: { topics: [t], dead_letter_topic: 'a/b' } }", "source.kafka.dead_letter_topic", "'a/b' is not a valid Kafka topic name"),
         ("source: { kafka: { topics: [t], outcome_topic: 'a b' } }", "source.kafka.outcome_topic", "'a b' is not a valid Kafka topic name"),
         ("source: { kafka: { topics: [t, u], outcome_topic: u } }", "source.kafka.outcome_topic", "'u' is also consumed by this adapter: each outcome would come back as an event"),
+        ("source: { kafka: { topics: [t, u], dead_letter_topic: t } }", "source.kafka.dead_letter_topic", "'t' is also consumed by this adapter: each dead letter would come back as an event, and fail again"),
         ("source: { webhook: { path: /a, verify: { scheme: stripe } } }", "source.webhook.verify.secrets", "scheme 'stripe' needs at least one secret"),
         ("source: { webhook: { path: /a, verify: { scheme: strpe, secrets: [x] } } }", "source.webhook.verify.scheme", "'strpe' is not one of stripe, github, shopify, slack, hmac, bearer, none, standard-webhooks (did you mean 'stripe'?)"),
         ("source: { webhook: { path: /a, verify: { scheme: hmac, secrets: [x] } } }", "source.webhook.verify.header", "scheme 'hmac' needs the header"),

@@ -95,8 +95,14 @@ extension YAMLReader {
         }
         let group = kafka["group"].flatMap { nonEmptyString($0, key: entryKey + ".group") }
         let deadLetter = kafka["dead_letter_topic"].flatMap { nonEmptyString($0, key: entryKey + ".dead_letter_topic") }
-        if let deadLetter, !isValidTopicName(deadLetter), let dlNode = kafka["dead_letter_topic"] {
-            report("'\(deadLetter)' is not a valid Kafka topic name", at: dlNode, key: entryKey + ".dead_letter_topic")
+        if let deadLetter, let dlNode = kafka["dead_letter_topic"] {
+            if !isValidTopicName(deadLetter) {
+                report("'\(deadLetter)' is not a valid Kafka topic name", at: dlNode, key: entryKey + ".dead_letter_topic")
+            } else if topics.contains(deadLetter) {
+                report(
+                    "'\(deadLetter)' is also consumed by this adapter: each dead letter would come back as an event, and fail again",
+                    at: dlNode, key: entryKey + ".dead_letter_topic")
+            }
         }
         let outcomes = kafka["outcome_topic"].flatMap { nonEmptyString($0, key: entryKey + ".outcome_topic") }
         if let outcomes, let node = kafka["outcome_topic"] {

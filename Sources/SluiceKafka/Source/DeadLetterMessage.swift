@@ -3,6 +3,8 @@ import SluiceCore
 
 /// The dead-letter record for a consumed record: its key and value, its headers, and `sluice.dlq.*` headers.
 enum DeadLetterMessage {
+    /// The prefix of every header Sluice sets on a dead letter.
+    static let prefix = "sluice.dlq."
     /// Header names, for tools that read dead letters back.
     static let adapterHeader = "sluice.dlq.adapter"
     static let reasonHeader = "sluice.dlq.reason"
@@ -18,7 +20,10 @@ enum DeadLetterMessage {
         _ record: KafkaRecord, topic: String, adapter: String, reason: String, detail: String, maxValueBytes: Int,
         at time: Date
     ) -> KafkaProducer.Message {
-        var headers = record.headers.map { KafkaProducer.Message.Header($0.name, $0.value) }
+        // A record copied back from a dead-letter topic carries an earlier letter's `sluice.dlq.*`: those would
+        // come first, and a reader of the first match would take the old reason and position for this one's.
+        var headers = record.headers.fields.filter { !$0.name.lowercased().hasPrefix(prefix) }
+            .map { KafkaProducer.Message.Header($0.name, $0.value) }
         headers.append(.init(adapterHeader, adapter))
         headers.append(.init(reasonHeader, reason))
         if !detail.isEmpty { headers.append(.init(detailHeader, String(detail.prefix(1024)))) }

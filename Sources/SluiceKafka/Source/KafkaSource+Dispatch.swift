@@ -268,7 +268,8 @@ extension KafkaSource {
         }
         if let topic = configuration.outcomeTopic {
             let message = OutcomeMessage.make(outcome, for: record, topic: topic, adapter: configuration.adapter)
-            guard await produce(message, for: ticket) else { return }
+            // Never an empty value: on a compacted outcome topic that would delete the key's outcome.
+            guard await produce(message, for: ticket, whenTooLarge: OutcomeMessage.summary(of: outcome)) else { return }
             state.withLock { $0.statistics.outcomesPublished += 1 }
             metrics.outcomesPublished.increment()
         }
@@ -278,13 +279,15 @@ extension KafkaSource {
     /// Produces `message`, retrying with backoff while the ticket's partition is owned; false when it was given up
     /// (the record is then redelivered to the partition's next owner).
     ///
-    /// A record too large for the producer or the broker goes again without its value (the original stays in
-    /// the source topic; a `sluice.dlq.value_omitted` header says why). An error that retrying cannot cure (a
+    /// A record too large for the producer or the broker goes again with `whenTooLarge` as its value (a dead
+    /// letter: none, the original stays in the source topic; an outcome: its summary), and a
+    /// `sluice.dlq.value_omitted` header saying why. An error that retrying cannot cure (a
     /// missing topic, no authorization) makes the source not ready with that error until a produce succeeds:
     /// the partition's commits wait for this record, and `/readyz` says why.
-    private func produce(_ message: KafkaProducer.Message, for ticket: Ticket) async -> Bool {
+    private func produce(_ message: KafkaProducer.Message, for ticket: Ticket, whenTooLarge: [UInt8] = []) async -> Bool {
         guard let producer else { return false }
         var message = message
+        var omitted = false
         var attempt = 0
         while true {
             do {
@@ -292,13 +295,14 @@ extension KafkaSource {
                 state.withLock { $0.publishBlocked = nil }
                 return true
             } catch {
-                if error.isMessageTooLarge, !message.value.isEmpty {
+                if error.isMessageTooLarge, !omitted {
                     logger.warning(
                         "kafka record too large to produce; producing it without its value: \(error)",
                         metadata: ["kafka.topic": "\(message.topic)", "bytes": "\(message.value.count)"])
-                    let omitted = "\(message.value.count) bytes: \(error.codeName)"
-                    message.headers.append(.init(DeadLetterMessage.valueOmittedHeader, omitted))
-                    message.value = []
+                    let reason = "\(message.value.count) bytes: \(error.codeName)"
+                    message.headers.append(.init(DeadLetterMessage.valueOmittedHeader, reason))
+                    message.value = whenTooLarge
+                    omitted = true
                     continue
                 }
                 attempt += 1

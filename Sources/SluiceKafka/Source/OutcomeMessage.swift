@@ -23,4 +23,18 @@ enum OutcomeMessage {
         return KafkaProducer.Message(
             topic: topic, key: Array(outcome.idempotencyKey.utf8), value: outcome.jsonBytes, headers: headers)
     }
+
+    /// The value of an outcome too large for a record (its report, a long message): what the outcome is about
+    /// and how it ended, without the rest.
+    static func summary(of outcome: Outcome) -> [UInt8] {
+        var members: [JSONObject.Member] = [
+            .init(key: "adapter", value: .string(outcome.adapter)),
+            .init(key: "idempotency_key", value: .string(outcome.idempotencyKey)),
+            .init(key: "outcome", value: .string(outcome.kind.rawValue)),
+        ]
+        if let reason = outcome.reason { members.append(.init(key: "reason", value: .string(reason.rawValue))) }
+        if let workflowID = outcome.workflowID { members.append(.init(key: "workflow_id", value: .string(workflowID))) }
+        members.append(.init(key: "truncated", value: .bool(true)))
+        return JSONWriter.bytes(.object(JSONObject(members)))
+    }
 }
