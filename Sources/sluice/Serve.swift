@@ -28,6 +28,10 @@ struct ServiceOptions: ParsableArguments {
     @Option(name: .customLong("ledger-url"), help: "A PostgreSQL ledger: postgres://user@host:port/database (ledger.url).")
     var ledgerURL: String?
 
+    func validate() throws {
+        if ledgerPath != nil && ledgerURL != nil { throw ValidationError("give --ledger-path or --ledger-url, not both") }
+    }
+
     /// The flags as configuration keys.
     var flags: [String: String] {
         var flags: [String: String] = [:]

@@ -20,6 +20,20 @@ import Testing
     @Test func queries() async throws { try await LedgerConformance.queriesFilter(ledger, clock: clock) }
     @Test func retention() async throws { try await LedgerConformance.retentionPrunesInBatches(ledger, clock: clock) }
 
+    /// A prune stops between batches once its task is cancelled (a graceful shutdown): the first run on a large
+    /// ledger must not hold the shutdown for minutes. The rest waits for the next run.
+    @Test func aCancelledPruneStopsBetweenBatches() async throws {
+        let ledger = self.ledger
+        for index in 0..<10 { _ = try await ledger.record(LedgerFixtures.outcome(key: "old-\(index)")) }
+        clock.advance(.seconds(3_600))
+        let pruning = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await ledger.prune(RetentionPolicy(maxAge: .seconds(60)), batchSize: 2)
+        }
+        #expect(try await pruning.value.outcomes == 2)
+        #expect(try await ledger.prune(RetentionPolicy(maxAge: .seconds(60)), batchSize: 2).outcomes == 8)
+    }
+
     @Test func failedWritesThrow() async throws {
         let ledger = self.ledger
         ledger.failWrites(with: .retryable("full", "disk full"))

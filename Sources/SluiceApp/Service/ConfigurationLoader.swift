@@ -15,8 +15,10 @@ public struct ConfigurationLoader: Sendable {
     /// Flags given on the command line, by configuration key (`http.port`).
     public var flags: [String: String]
 
+    /// - Parameter environment: the process's variables; a `SLUICE_*` one set to the empty string counts as unset
+    ///   (compose's `${X:-}`), as an empty value in `sluice.yaml` would be refused.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, flags: [String: String] = [:]) {
-        self.environment = environment
+        self.environment = environment.filter { !($0.key.hasPrefix("SLUICE_") && $0.value.isEmpty) }
         self.flags = flags
     }
 
@@ -33,6 +35,9 @@ public struct ConfigurationLoader: Sendable {
         "kafka.bootstrap_servers", "kafka.inbox_topic", "logging.level", "logging.format", "metrics.enabled",
         "metrics.path", "tracing.otlp_endpoint", "tracing.service_name",
     ]
+
+    /// The command-line flag of a key, where it is not the key's own name (`--logging-level`).
+    static let flagNames = ["logging.level": "--log-level", "logging.format": "--log-format"]
 
     /// Loads `sluice.yaml` from `directory` (or the file named `configFile`).
     public func load(directory: URL, configFile: String? = nil) throws(Failure) -> ServiceConfiguration {
@@ -60,7 +65,7 @@ public struct ConfigurationLoader: Sendable {
 
         var problems: [String] = []
         func origin(_ key: String) -> String {
-            if flags[key] != nil { return "--" + key.replacingOccurrences(of: ".", with: "-").replacingOccurrences(of: "_", with: "-") }
+            if flags[key] != nil { return Self.flagNames[key] ?? "--" + key.replacingOccurrences(of: ".", with: "-").replacingOccurrences(of: "_", with: "-") }
             let variable = "SLUICE_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
             if environment[variable] != nil { return variable }
             return "\(displayName): \(key)"
@@ -153,8 +158,10 @@ public struct ConfigurationLoader: Sendable {
 
         let ledger: LedgerSelection
         do {
+            // As in every command: a flag's or a variable's relative path starts at the working directory, the
+            // file's `ledger.path` at the file's directory.
             ledger = try LedgerSelection.resolve(
-                path: flags["ledger.path"], url: flags["ledger.url"], directory: baseDirectory, environment: environment,
+                path: flags["ledger.path"], url: flags["ledger.url"], directory: directory, environment: environment,
                 configFile: fileURL)
         } catch {
             problems.append(error.description)

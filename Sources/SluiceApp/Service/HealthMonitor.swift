@@ -137,10 +137,12 @@ public final class HealthMonitor: Sendable {
         }
         let ledgerCheck = checks.removeValue(forKey: "ledger")!
         let engineChecks = checks
+        // A read that fails or does not answer keeps the last values: an outage must not read as an empty inbox
+        // (clearing the alerts on its depth) or as no dead letters.
         let letters = await waits.value("dead letters", within: timeout) {
-            (try? await ledger.deadLetters(DeadLetterQuery(limit: 10))) ?? []
-        } ?? state.withLock { $0.deadLetters }
-        let depth = await waits.value("inbox depth", within: timeout) { (try? await ledger.inboxDepth()) ?? [:] }
+            try? await ledger.deadLetters(DeadLetterQuery(limit: 10))
+        }.flatMap { $0 } ?? state.withLock { $0.deadLetters }
+        let depth = await waits.value("inbox depth", within: timeout) { try? await ledger.inboxDepth() }.flatMap { $0 }
             ?? state.withLock { $0.inboxDepth }
         for (name, gauge) in inboxGauges { gauge.record(depth[name] ?? 0) }
         let extra = runExtraChecks()

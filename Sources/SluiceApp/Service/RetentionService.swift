@@ -17,7 +17,9 @@ struct RetentionService: Service {
         }
         while !Task.isShuttingDownGracefully {
             do {
-                let pruned = try await ledger.prune(policy)
+                // A first run on a large ledger can take minutes: a graceful shutdown stops it between batches.
+                let (ledger, policy) = (self.ledger, self.policy)
+                let pruned = try await cancelWhenGracefulShutdown { try await ledger.prune(policy) }
                 if pruned.outcomes + pruned.deadLetters > 0 {
                     logger.info(
                         "pruned the ledger",

@@ -264,9 +264,8 @@ private func assembleApplication(
     add(
         RetentionService(ledger: ledger, policy: config.ledger.spec.retentionPolicy, interval: .seconds(60), logger: logger),
         "retention", returns: .ignore)
-    for name in pipelines.keys.sorted() {
-        add(DispatcherService(dispatcher: pipelines[name]!.dispatcher), "gate " + name)
-    }
+    // Every gate drains at once, within its own budget: a shutdown takes the longest budget, not their sum.
+    add(ConcurrentServices(services: pipelines.keys.sorted().map { DispatcherService(dispatcher: pipelines[$0]!.dispatcher) }), "gates")
     if options.claimOwner != nil {
         add(
             ClaimRenewalService(pipelines: pipelines.keys.sorted().map { pipelines[$0]! }, logger: logger), "claim renewal",

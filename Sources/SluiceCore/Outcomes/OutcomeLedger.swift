@@ -98,7 +98,8 @@ public protocol OutcomeLedger: Sendable {
 }
 
 extension OutcomeLedger {
-    /// Prunes in batches until nothing more is due; returns the totals.
+    /// Prunes in batches until nothing more is due, or until the task is cancelled (between batches: the rest
+    /// waits for the next run); returns the totals.
     public func prune(_ policy: RetentionPolicy, batchSize: Int = 500) async throws(LedgerError) -> PruneResult {
         // At least one row per batch, as the ledgers delete: with 0, no batch would ever look like the last.
         let batchSize = max(1, batchSize)
@@ -109,6 +110,7 @@ extension OutcomeLedger {
             total.deadLetters += batch.deadLetters
             total.claims += batch.claims
             if batch.outcomes < batchSize && batch.deadLetters < batchSize { return total }
+            if Task.isCancelled { return total }
             await Task.yield()
         }
     }

@@ -6,6 +6,10 @@ import ServiceLifecycle
 import SluiceTesting
 import Testing
 
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
 @Suite("sluice serve: composition root, health, metrics, status page, inbox re-admission")
 struct ServiceTests {
     @Test("the service starts on a free port and serves /healthz, /readyz, /metrics and the status page")
@@ -159,6 +163,41 @@ struct ServiceTests {
         await application.shutdown()
         let result = await run.result
         #expect((try? result.get()) != nil, "\(result)")
+        await fake.stop()
+    }
+
+    /// Two adapters, each with a 3 s budget and a call in flight that outlasts it: the gates drain together, so the
+    /// shutdown takes about 3 s, not 6 (the group stops its services one at a time, and the gates were each one).
+    @Test("the gates drain together: a shutdown takes the longest budget, not their sum")
+    func gatesDrainTogether() async throws {
+        let fake = try await startEngineFake()
+        func adapter(_ name: String) -> String {
+            ordersAdapterYAML.replacingOccurrences(of: "adapter: orders", with: "adapter: \(name)")
+                .replacingOccurrences(of: "/webhooks/orders", with: "/webhooks/\(name)")
+                .replacingOccurrences(of: "cancellation_budget: 2s", with: "cancellation_budget: 3s")
+        }
+        let project = try ServiceProject(engineURL: fake.baseURL, adapters: ["first": adapter("first"), "second": adapter("second")])
+        defer { project.cleanUp() }
+        let ledger = InMemoryLedger()
+        // Health checks a minute apart: after the first ones, every request the engine gets is slow.
+        let service = try await RunningService.start(try project.configuration(), ledger: ledger, healthInterval: .seconds(60))
+        fake.inject(Array(repeating: FakeFault.delay(.seconds(20)), count: 10))
+        for (order, name) in ["first", "second"].enumerated() {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(service.port)/webhooks/\(name)")!)
+            request.httpMethod = "POST"
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(#"{"id":"evt_\#(name)","type":"order.created","order":\#(order)}"#.utf8)
+            let (_, response) = try await URLSession.shared.data(for: request)
+            #expect((response as? HTTPURLResponse)?.statusCode == 202)
+        }
+        #expect(await eventually { fake.requests.filter { $0.json?["idempotency_key"] != nil }.count == 2 })
+        let started = ContinuousClock.now
+        try await service.stop()
+        let took = ContinuousClock.now - started
+        #expect(took >= .seconds(3), "the budget is waited for: \(took)")
+        #expect(took < .seconds(5.5), "both budgets ran at once: \(took)")
+        // Cut, not acknowledged: both rows stay for the next start.
+        #expect(try await ledger.pendingInbox(after: nil, limit: 10).count == 2, "\(ledger.allDecisions)")
         await fake.stop()
     }
 
