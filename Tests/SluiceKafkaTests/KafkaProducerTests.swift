@@ -48,6 +48,26 @@ extension KafkaSuites {
             #expect(event.position == .kafka(topic: "ingress", partition: record.partition, offset: 0))
         }
 
+        /// A header value that is not UTF-8 is read as base64 text for events, and kept byte for byte beside it
+        /// (what a dead letter copies); a record whose headers are all text keeps no second copy.
+        @Test func binaryHeaderValuesAreKeptAsTheyCame() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("events", partitions: 1)
+            let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: KafkaTest.logger)
+            let schemaID: [UInt8] = [0x00, 0x00, 0x00, 0x2A, 0xC3]
+            _ = try await producer.send(KafkaProducer.Message(
+                topic: "events", value: Array("{}".utf8),
+                headers: [.init(name: "schema-id", value: schemaID), .init("trace", "t-1")]))
+            _ = try await producer.send(KafkaProducer.Message(topic: "events", value: Array("{}".utf8), headers: [.init("trace", "t-2")]))
+            await producer.shutdown()
+            let records = try await DeadLetterReader.read(cluster, topic: "events", count: 2)
+            #expect(records.count == 2)
+            #expect(records.first?.headers["schema-id"] == Base64.encode(schemaID))
+            #expect(records.first?.binaryHeaders == [.init(name: "schema-id", value: schemaID), .init(name: "trace", value: Array("t-1".utf8))])
+            #expect(records.last?.binaryHeaders == nil)
+            #expect(records.last?.headers["trace"] == "t-2")
+        }
+
         /// `sluice produce`: every JSON line is one record, keyed by a member when asked; a bad line fails first.
         @Test func producesJSONLines() async throws {
             let cluster = try MockKafkaCluster(brokers: 1)

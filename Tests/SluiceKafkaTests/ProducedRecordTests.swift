@@ -27,6 +27,21 @@ struct ProducedRecordTests {
         #expect(letter.headers.first { $0.name == "trace-id" }?.value == Array("t-1".utf8))
     }
 
+    /// A binary header value (not UTF-8) reaches the dead letter byte for byte, not as the base64 text an event
+    /// reads it as.
+    @Test func aDeadLetterKeepsBinaryHeaderValues() {
+        let schemaID: [UInt8] = [0x00, 0x00, 0x00, 0x01, 0xFF]
+        let record = KafkaRecord(
+            topic: "orders", partition: 0, offset: 1, value: [],
+            headers: ["schema-id": Base64.encode(schemaID), "trace": "t"],
+            binaryHeaders: [.init(name: "schema-id", value: schemaID), .init(name: "trace", value: Array("t".utf8))])
+        let letter = DeadLetterMessage.make(
+            record, topic: "orders.dlq", adapter: "orders", reason: "malformed_payload", detail: "", maxValueBytes: 1 << 20,
+            at: Date(timeIntervalSince1970: 1_700_000_000))
+        #expect(letter.headers.first { $0.name == "schema-id" }?.value == schemaID)
+        #expect(letter.headers.first { $0.name == "trace" }?.value == Array("t".utf8))
+    }
+
     /// An outcome too large for a record is produced as its summary, never as an empty value (on a compacted
     /// outcome topic an empty value deletes the key's outcome).
     @Test func anOutcomeTooLargeBecomesItsSummary() throws {

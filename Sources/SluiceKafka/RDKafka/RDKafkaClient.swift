@@ -118,15 +118,22 @@ final class RDKafkaClient: @unchecked Sendable {
         let millis = rd_kafka_message_timestamp(message, &timestampType)
         // A producer may stamp any Int64: one outside 1970–9999 is treated as no timestamp.
         let timestamp = timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : Timestamp.date(unixMilliseconds: millis)
+        let (headers, binaryHeaders) = headers(of: message)
         return KafkaRecord(
             topic: topic, partition: value.partition, offset: value.offset, key: key, value: payload,
-            headers: headers(of: message), timestamp: timestamp)
+            headers: headers, binaryHeaders: binaryHeaders, timestamp: timestamp)
     }
 
-    private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> HeaderFields {
+    /// The headers as text (a value that is not UTF-8 base64-encoded), and byte for byte when some value is not
+    /// UTF-8 (nil otherwise). A null value reads as empty.
+    private static func headers(
+        of message: UnsafeMutablePointer<rd_kafka_message_t>
+    ) -> (HeaderFields, [KafkaRecord.BinaryHeader]?) {
         var list: OpaquePointer?
-        guard rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [:] }
+        guard rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return ([:], nil) }
         var fields = HeaderFields()
+        var binary: [KafkaRecord.BinaryHeader] = []
+        var allText = true
         var index = 0
         var name: UnsafePointer<CChar>?
         var value: UnsafeRawPointer?
@@ -134,11 +141,17 @@ final class RDKafkaClient: @unchecked Sendable {
         while rd_kafka_header_get_all(list, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
             index += 1
             guard let name else { continue }
+            let headerName = String(cString: name)
             let bytes = value.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
-            let text = String(validating: bytes, as: UTF8.self) ?? Base64.encode(bytes)
-            fields.append(name: String(cString: name), value: text)
+            binary.append(KafkaRecord.BinaryHeader(name: headerName, value: bytes))
+            if let text = String(validating: bytes, as: UTF8.self) {
+                fields.append(name: headerName, value: text)
+            } else {
+                allText = false
+                fields.append(name: headerName, value: Base64.encode(bytes))
+            }
         }
-        return fields
+        return (fields, allText ? nil : binary)
     }
 
     /// Commits `offsets` (the next offset to read, per partition). Synchronous commits block.

@@ -12,12 +12,26 @@ public struct KafkaRecord: Sendable, Hashable {
     public var value: [UInt8]
     /// The record headers; values that are not UTF-8 are carried base64-encoded.
     public var headers: HeaderFields
+    /// The headers byte for byte, when some value is not UTF-8 text (a schema id, a binary trace context), so
+    /// that a dead letter carries them unchanged; nil when ``headers`` holds them exactly.
+    public var binaryHeaders: [BinaryHeader]?
     /// The record timestamp, when the broker gave one.
     public var timestamp: Date?
 
+    /// A header as received.
+    public struct BinaryHeader: Sendable, Hashable {
+        public var name: String
+        public var value: [UInt8]
+
+        public init(name: String, value: [UInt8]) {
+            self.name = name
+            self.value = value
+        }
+    }
+
     public init(
         topic: String, partition: Int32, offset: Int64, key: [UInt8]? = nil, value: [UInt8],
-        headers: HeaderFields = [:], timestamp: Date? = nil
+        headers: HeaderFields = [:], binaryHeaders: [BinaryHeader]? = nil, timestamp: Date? = nil
     ) {
         self.topic = topic
         self.partition = partition
@@ -25,6 +39,7 @@ public struct KafkaRecord: Sendable, Hashable {
         self.key = key
         self.value = value
         self.headers = headers
+        self.binaryHeaders = binaryHeaders
         self.timestamp = timestamp
     }
 
