@@ -167,7 +167,14 @@ public final class DevEnvironment: Sendable {
             secrets: secrets)
         var logger = Logger(label: "sluice.dev.feed")
         logger.logLevel = .warning
-        let producer = kafkaBootstrap.flatMap { try? KafkaProducer(bootstrapServers: $0, logger: logger) }
+        var producer: KafkaProducer?
+        if let kafkaBootstrap {
+            do {
+                producer = try KafkaProducer(bootstrapServers: kafkaBootstrap, logger: logger)
+            } catch {
+                logger.warning("the dev feed sends no Kafka samples: its producer cannot start", metadata: ["error": "\(error)"])
+            }
+        }
         let feed = DevFeed(
             samples: samples, kafkaSamples: kafkaSamples, producer: producer, baseURL: baseURL,
             http: HTTPClient(eventLoopGroupProvider: .singleton), logger: logger)

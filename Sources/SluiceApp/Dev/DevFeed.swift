@@ -80,7 +80,7 @@ struct DevFeed: Sendable {
     /// Produces one round of Kafka samples, with their CloudEvents ids made unique to the round.
     func kafkaRound(_ number: Int) async {
         guard let producer else { return }
-        for sample in kafkaSamples {
+        for sample in kafkaSamples where !Task.isCancelled {
             let headers = sample.headers.map { name, value in
                 KafkaProducer.Message.Header(name, name.lowercased() == "ce_id" ? "\(value)-r\(number)" : value)
             }
@@ -93,7 +93,7 @@ struct DevFeed: Sendable {
                 _ = try await producer.send(
                     KafkaProducer.Message(topic: sample.topic, key: sample.key.map { Array($0.utf8) }, value: value, headers: headers))
             } catch {
-                logger.debug("the dev feed could not produce", metadata: ["topic": "\(sample.topic)", "error": "\(error)"])
+                logger.warning("the dev feed could not produce a sample", metadata: ["topic": "\(sample.topic)", "error": "\(error)"])
             }
         }
     }
@@ -101,7 +101,7 @@ struct DevFeed: Sendable {
     /// Posts one round of samples; returns the status codes by adapter.
     func round(_ number: Int) async -> [String: [Int]] {
         var statuses: [String: [Int]] = [:]
-        for sample in samples {
+        for sample in samples where !Task.isCancelled {
             let (headers, body) = Self.fresh(sample, round: number)
             var request = HTTPClientRequest(url: baseURL + sample.path)
             request.method = .POST

@@ -15,8 +15,12 @@ struct DevFeedService: Service {
         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         var round = 1
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            _ = await feed.round(round)
-            await feed.kafkaRound(round)
+            // A shutdown cuts a round short (between samples): the feed never holds the service group up.
+            let (feed, number) = (self.feed, round)
+            await cancelWhenGracefulShutdown {
+                _ = await feed.round(number)
+                await feed.kafkaRound(number)
+            }
             round += 1
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
