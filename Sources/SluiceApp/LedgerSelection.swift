@@ -20,16 +20,18 @@ public struct LedgerSelection: Sendable {
     /// Resolves the ledger for a project directory.
     ///
     /// - Parameters:
-    ///   - path: `--ledger`; relative to `directory`, as is `SLUICE_LEDGER_PATH`.
+    ///   - path: `--ledger`; relative to `directory`.
     ///   - directory: the working directory (`sluice serve`: the configuration's directory).
+    ///   - environment: the process's variables; an empty `SLUICE_*` one counts as unset.
     ///   - configFile: the configuration, when one was named (`--config`): it must be readable. Otherwise
-    ///     `sluice.yaml` in `directory`, when there is one. Its `ledger.path` and `${file:…}` references start at
-    ///     its own directory, as in `sluice serve`, wherever the command runs.
+    ///     `sluice.yaml` in `directory`, when there is one. `SLUICE_LEDGER_PATH`, its `ledger.path` and its
+    ///     `${file:…}` references start at its own directory, as in `sluice serve`, wherever the command runs.
     /// - Throws: ``LedgerError`` (`configuration`) with every problem of the `ledger:` section.
     public static func resolve(
         path: String?, url: String?, directory: URL, environment: [String: String] = ProcessInfo.processInfo.environment,
         configFile: URL? = nil
     ) throws(LedgerError) -> LedgerSelection {
+        let environment = environment.filter { !($0.key.hasPrefix("SLUICE_") && $0.value.isEmpty) }
         var spec = LedgerSpec()
         let configURL = configFile ?? directory.appendingPathComponent("sluice.yaml")
         let configDirectory = configURL.deletingLastPathComponent()
@@ -61,7 +63,7 @@ public struct LedgerSelection: Sendable {
         } else if let url {
             location = .postgres(url: url)
         } else if let path = environment["SLUICE_LEDGER_PATH"] {
-            location = .sqlite(path: absolute(path, from: directory))
+            location = .sqlite(path: absolute(path, from: configDirectory))
         } else if let url = environment["SLUICE_LEDGER_URL"] {
             location = .postgres(url: url)
         } else if spec.kind == .postgres, let url = try resolved(spec.url, "ledger.url") {

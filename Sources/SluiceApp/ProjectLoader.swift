@@ -79,8 +79,11 @@ public struct ProjectLoader: Sendable {
         let references = ConfigReferences(
             source: ProcessConfigValueSource(environment: environment, baseDirectory: referenceBase(configPath, directory: directory)),
             resolution: resolution)
+        // Where webhooks wait, as `sluice serve` will see it: the file's `kafka.inbox_topic` or the variable.
+        let inboxVariable = !(environment["SLUICE_KAFKA_INBOX_TOPIC"] ?? "").isEmpty
         let compiler = AdapterCompiler(
-            references: references, engineNames: config.map { Set($0.engines.keys) }, kafkaInbox: config.map { $0.kafkaInboxTopic != nil })
+            references: references, engineNames: config.map { Set($0.engines.keys) },
+            kafkaInbox: config.map { $0.kafkaInboxTopic != nil || inboxVariable })
         let (set, problems) = AdapterSet.compile(adapterFiles, compiler: compiler)
         diagnostics += problems
         if let config, let set {

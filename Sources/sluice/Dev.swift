@@ -55,6 +55,11 @@ struct Dev: AsyncParsableCommand {
             logger.notice("signal during start-up: stopping what started")
             startUp.cancel()
         }
+        await shutdown.onSecondSignal {
+            logger.warning("second signal: killing what the start-up launched, then exiting")
+            DevShutdown.killChildren()
+            Foundation.exit(1)
+        }
         let environment: DevEnvironment
         do {
             environment = try await startUp.value

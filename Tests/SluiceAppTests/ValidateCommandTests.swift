@@ -132,12 +132,14 @@ import Testing
         let inboxConfig = Self.config + "\nkafka: { bootstrap_servers: \"127.0.0.1:9092\", inbox_topic: sluice-inbox }\n"
         let pushOnly = Self.goodAdapter.replacingOccurrences(of: "engine: primary", with: "engine: primary\nboundary: { mode: push-only }")
         let pullOnly = pushOnly.replacingOccurrences(of: "push-only", with: "pull-only")
-        func errors(config: String?, adapter: String) throws -> [Diagnostic] {
+        func errors(config: String?, adapter: String, inboxVariable: String? = nil) throws -> [Diagnostic] {
             var files = ["adapters/orders.yaml": adapter]
             if let config { files["sluice.yaml"] = config }
             let directory = try project(files)
             defer { try? FileManager.default.removeItem(at: directory) }
-            return ProjectLoader(environment: ["ORDERS_SECRET": "s", "DW_TOKEN": "t"], resolution: .strict)
+            var environment = ["ORDERS_SECRET": "s", "DW_TOKEN": "t"]
+            environment["SLUICE_KAFKA_INBOX_TOPIC"] = inboxVariable
+            return ProjectLoader(environment: environment, resolution: .strict)
                 .load(paths: [], directory: directory).diagnostics.filter { $0.severity == .error }
         }
         let pushedIntoPull = try errors(config: inboxConfig, adapter: pushOnly)
@@ -149,6 +151,9 @@ import Testing
         #expect(pulledFromPush.map(\.key) == ["boundary.mode"], "\(pulledFromPush)")
         #expect(pulledFromPush.first?.message.hasPrefix("boundary mode pull-only refuses push sources") == true)
         #expect(try errors(config: inboxConfig, adapter: pullOnly).isEmpty)
+        // The variable sets the topic as the start sees it; empty is unset.
+        #expect(try errors(config: Self.config, adapter: pullOnly, inboxVariable: "sluice-inbox").isEmpty)
+        #expect(try errors(config: Self.config, adapter: pullOnly, inboxVariable: "").map(\.key) == ["boundary.mode"])
         #expect(try errors(config: Self.config, adapter: pushOnly).isEmpty)
         #expect(try errors(config: nil, adapter: pullOnly.replacingOccurrences(of: "engine: primary\n", with: "")).isEmpty)
     }

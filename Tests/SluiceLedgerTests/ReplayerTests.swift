@@ -141,6 +141,13 @@ import Testing
         #expect(named.location == .sqlite(path: deploy.appendingPathComponent("data/ledger.sqlite").path))
         let flagged = try LedgerSelection.resolve(path: "copy.sqlite", url: nil, directory: elsewhere, environment: [:], configFile: config)
         #expect(flagged.location == .sqlite(path: elsewhere.appendingPathComponent("copy.sqlite").path))
+        // The variable, as `sluice serve` reads it: from the configuration's directory. Empty is unset.
+        let variable = try LedgerSelection.resolve(
+            path: nil, url: nil, directory: elsewhere, environment: ["SLUICE_LEDGER_PATH": "var/l.sqlite"], configFile: config)
+        #expect(variable.location == .sqlite(path: deploy.appendingPathComponent("var/l.sqlite").path))
+        let empty = try LedgerSelection.resolve(
+            path: nil, url: nil, directory: elsewhere, environment: ["SLUICE_LEDGER_PATH": ""], configFile: config)
+        #expect(empty.location == named.location)
 
         let missing = #expect(throws: LedgerError.self) {
             try LedgerSelection.resolve(

@@ -11,6 +11,8 @@ struct ConcurrentServices: Service {
     let services: [any Service]
 
     func run() async throws {
+        // None (no adapter): nothing to stop, but ending early would end the group.
+        guard !services.isEmpty else { return try await gracefulShutdown() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for service in services {
                 // Child tasks inherit the graceful shutdown, as they do cancellation.

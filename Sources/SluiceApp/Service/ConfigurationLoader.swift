@@ -158,10 +158,9 @@ public struct ConfigurationLoader: Sendable {
 
         let ledger: LedgerSelection
         do {
-            // As in every command: a flag's or a variable's relative path starts at the working directory, the
-            // file's `ledger.path` at the file's directory.
+            // A relative path starts at the configuration's directory: `--ledger-path`, the variable and the file's.
             ledger = try LedgerSelection.resolve(
-                path: flags["ledger.path"], url: flags["ledger.url"], directory: directory, environment: environment,
+                path: flags["ledger.path"], url: flags["ledger.url"], directory: baseDirectory, environment: environment,
                 configFile: fileURL)
         } catch {
             problems.append(error.description)

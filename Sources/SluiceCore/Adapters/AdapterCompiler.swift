@@ -7,8 +7,9 @@ public struct AdapterCompiler: Sendable {
     public let references: ConfigReferences
     /// Engine names from `sluice.yaml`; nil when there is no `sluice.yaml` (names are then not checked).
     public let engineNames: Set<String>?
-    /// Whether `sluice.yaml` sets `kafka.inbox_topic` (webhooks then reach their gates through a Kafka consumer);
-    /// nil when there is no `sluice.yaml` (a webhook adapter's boundary mode is then checked at start only).
+    /// Whether `sluice.yaml` or `SLUICE_KAFKA_INBOX_TOPIC` sets `kafka.inbox_topic` (webhooks then reach their gates
+    /// through a Kafka consumer); nil when there is no `sluice.yaml` (a webhook adapter's boundary mode is then
+    /// checked at start only).
     public let kafkaInbox: Bool?
 
     public init(references: ConfigReferences, engineNames: Set<String>? = nil, kafkaInbox: Bool? = nil) {
@@ -125,7 +126,7 @@ public struct AdapterCompiler: Sendable {
                 key: modeKey)
         case .webhook:
             if let kafkaInbox, let refusal = boundary.mode.webhookRefusal(kafkaInbox: kafkaInbox) {
-                context.report(refusal + (kafkaInbox ? " (sluice.yaml sets kafka.inbox_topic)" : ""), key: modeKey)
+                context.report(refusal + (kafkaInbox ? " (kafka.inbox_topic is set)" : ""), key: modeKey)
             }
         default:
             break

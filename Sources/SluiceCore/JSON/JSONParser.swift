@@ -290,6 +290,7 @@ extension JSONParser {
                 while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
                 guard index > digitsStart else { throw error("invalid number") }
             }
+            let mantissaEnd = index
             if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
                 isInteger = false
                 index += 1
@@ -302,7 +303,8 @@ extension JSONParser {
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let integer = JSONValue.integer(text: text) { return integer }
-            guard let number = JSONValue.number(text: text) else { throw error("number out of range") }
+            let significant = JSONNumberText.significantDigits(ofMantissa: UnsafeBufferPointer(rebasing: bytes[start..<mantissaEnd]))
+            guard let number = JSONValue.fraction(text: text, significantDigits: significant) else { throw error("number out of range") }
             return number
         }
     }

@@ -106,8 +106,14 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     public static func number(text: some StringProtocol) -> JSONValue? {
         if let integer = integer(text: text) { return integer }
         guard let significant = JSONNumberText.significantDigits(text.utf8) else { return nil }
+        return fraction(text: String(text), significantDigits: significant)
+    }
+
+    /// A JSON number with a fraction or an exponent, whose mantissa has `significantDigits`: `.double`, or
+    /// ``exactNumber(_:)`` past 17 digits; nil when a double's range cannot hold it.
+    static func fraction(text: String, significantDigits: Int) -> JSONValue? {
         guard let double = Double(text), double.isFinite else { return nil }
-        return significant > 17 ? .exactNumber(String(text)) : .double(double)
+        return significantDigits > 17 ? .exactNumber(text) : .double(double)
     }
 
     public init(stringLiteral value: String) { self = .string(value) }

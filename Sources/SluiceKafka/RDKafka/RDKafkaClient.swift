@@ -132,8 +132,8 @@ final class RDKafkaClient: @unchecked Sendable {
         var list: OpaquePointer?
         guard rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return ([:], nil) }
         var fields = HeaderFields()
-        var binary: [KafkaRecord.BinaryHeader] = []
-        var allText = true
+        // Made only once a value is not text (most records have none): the headers so far, then every one.
+        var binary: [KafkaRecord.BinaryHeader]?
         var index = 0
         var name: UnsafePointer<CChar>?
         var value: UnsafeRawPointer?
@@ -143,15 +143,17 @@ final class RDKafkaClient: @unchecked Sendable {
             guard let name else { continue }
             let headerName = String(cString: name)
             let bytes = value.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
-            binary.append(KafkaRecord.BinaryHeader(name: headerName, value: bytes))
             if let text = String(validating: bytes, as: UTF8.self) {
                 fields.append(name: headerName, value: text)
+                binary?.append(KafkaRecord.BinaryHeader(name: headerName, value: bytes))
             } else {
-                allText = false
+                var kept = binary ?? fields.fields.map { KafkaRecord.BinaryHeader(name: $0.name, value: Array($0.value.utf8)) }
+                kept.append(KafkaRecord.BinaryHeader(name: headerName, value: bytes))
+                binary = kept
                 fields.append(name: headerName, value: Base64.encode(bytes))
             }
         }
-        return (fields, allText ? nil : binary)
+        return (fields, binary)
     }
 
     /// Commits `offsets` (the next offset to read, per partition). Synchronous commits block.

@@ -181,6 +181,7 @@ struct ServiceTests {
         let ledger = InMemoryLedger()
         // Health checks a minute apart: after the first ones, every request the engine gets is slow.
         let service = try await RunningService.start(try project.configuration(), ledger: ledger, healthInterval: .seconds(60))
+        #expect(await eventually { !fake.requests.isEmpty }, "the engine's first health check")
         fake.inject(Array(repeating: FakeFault.delay(.seconds(20)), count: 10))
         for (order, name) in ["first", "second"].enumerated() {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(service.port)/webhooks/\(name)")!)
