@@ -1,4 +1,5 @@
 import Foundation
+import SluiceLaunch
 import UnixSignals
 
 /// `sluice dev`'s SIGTERM and SIGINT, from its first step to its last, so that its children (the Temporal dev
@@ -60,14 +61,6 @@ public actor DevShutdown {
     /// Kills this process's children at once (SIGKILL), those it has started so far, whoever holds them: what a
     /// second signal does while the start-up is still launching them. Reads `/proc`; elsewhere, does nothing.
     public static func killChildren() {
-        let me = getpid()
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                let end = stat.lastIndex(of: ")")
-            else { continue }
-            // "pid (name) state ppid …": the name may hold spaces and parentheses, so read after the last ")".
-            let fields = stat[stat.index(after: end)...].split(separator: " ")
-            if fields.count > 1, Int32(fields[1]) == me { kill(pid, SIGKILL) }
-        }
+        for child in ProcessTable.children(of: getpid()) { kill(child.pid, SIGKILL) }
     }
 }

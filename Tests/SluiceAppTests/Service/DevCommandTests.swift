@@ -1,4 +1,5 @@
 import Foundation
+import SluiceLaunch
 import Testing
 
 #if canImport(Glibc)
@@ -51,11 +52,11 @@ struct DevCommandTests {
         var temporal: Int32?
         let deadline = ContinuousClock.now + .seconds(30)
         while temporal == nil, process.isRunning, ContinuousClock.now < deadline {
-            temporal = ChildProcesses.of(process.processIdentifier).first { $0.command.contains("temporal") }?.pid
+            temporal = ProcessTable.children(of: process.processIdentifier).first { $0.commandLine.contains("temporal") }?.pid
             try await Task.sleep(for: .milliseconds(20))
         }
         let child = try #require(temporal, "no Temporal child; log:\n\(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))")
-        let children = ChildProcesses.of(process.processIdentifier).map(\.pid)
+        let children = ProcessTable.children(of: process.processIdentifier).map(\.pid)
         kill(process.processIdentifier, SIGTERM)
         if signals == 2 {
             try await Task.sleep(for: .milliseconds(100))
@@ -71,40 +72,17 @@ struct DevCommandTests {
         #expect(process.terminationReason == .exit && statuses.contains(process.terminationStatus), "log:\n\(output)")
         if signals == 1 { #expect(output.contains("sluice dev: stopped during start-up"), "log:\n\(output)") }
         for pid in Set(children + [child]) {
-            #expect(await ChildProcesses.isGone(pid), "child \(pid) outlived sluice dev; log:\n\(output)")
+            #expect(await ProcessTable.isGone(pid), "child \(pid) outlived sluice dev; log:\n\(output)")
         }
     }
 }
 
-/// Child processes, read from `/proc`.
-enum ChildProcesses {
-    struct Child {
-        var pid: Int32
-        var command: String
-    }
-
-    /// The live children of `parent`, with their command lines.
-    static func of(_ parent: Int32) -> [Child] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry -> Child? in
-            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                let end = stat.lastIndex(of: ")")
-            else { return nil }
-            // "pid (comm) state ppid …": the command name may hold spaces and parentheses, so read after the last ")".
-            let fields = stat[stat.index(after: end)...].split(separator: " ")
-            guard fields.count > 2, fields[0] != "Z", Int32(fields[1]) == parent else { return nil }
-            let commandLine = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
-            return Child(pid: pid, command: String(decoding: commandLine.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self))
-        }
-    }
-
+extension ProcessTable {
     /// Whether `pid` has ended (gone, or a zombie waiting for its reaper), waiting up to 5 s for it.
     static func isGone(_ pid: Int32) async -> Bool {
         let deadline = ContinuousClock.now + .seconds(5)
         while ContinuousClock.now < deadline {
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let end = stat.lastIndex(of: ")")
-            else { return true }
-            if stat[stat.index(after: end)...].split(separator: " ").first == "Z" { return true }
+            guard let entry = entry(pid), entry.state != "Z" else { return true }
             try? await Task.sleep(for: .milliseconds(50))
         }
         return false

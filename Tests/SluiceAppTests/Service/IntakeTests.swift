@@ -25,10 +25,13 @@ struct IntakeTests {
     @Test("an inbox that cannot be read at start-up is read again; intake opens after the rows are admitted")
     func unreadableInboxIsReadAgain() async throws {
         try await withUnreadableInbox(id: "evt_rr", order: 51, failures: 2) { readmission, intake, fake, ledger in
-            await readmission.run()
-            #expect(intake.isOpen)
+            // The service returns only at its own shutdown (here: its task cancelled), once intake is open.
+            let running = Task { await readmission.run() }
+            #expect(await eventually { intake.isOpen })
             #expect(await eventually { ledger.inboxCount == 0 })
             #expect(fake.workflow("order-51") != nil)
+            running.cancel()
+            await running.value
         }
     }
 
