@@ -9,7 +9,7 @@ import Testing
 @testable import SluiceApp
 
 /// Start-up: inbox re-admission before intake opens, and a shutdown that comes first.
-@Suite("Intake and inbox re-admission")
+@Suite("Intake and inbox re-admission", .timeLimit(.minutes(2)))
 struct IntakeTests {
     @Test("a shutdown during re-admission releases the sources waiting for intake; intake does not open")
     func drainingReleasesWaitingSources() async {
