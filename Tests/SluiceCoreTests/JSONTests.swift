@@ -418,6 +418,29 @@ struct JSONValueAndWriterTests {
         #expect(JSONValue.integer(text: text) == expected)
     }
 
+    @Test("the number texts of YAML and expressions follow JSON's grammar", arguments: [
+        ("1.5", JSONValue.double(1.5)),
+        ("-0.25e2", .double(-25)),
+        ("1E+3", .double(1000)),
+        ("42", .int(42)),
+        ("1.234567890123456789", .exactNumber("1.234567890123456789")),
+        ("1.", nil),
+        (".5", nil),
+        ("01.5", nil),
+        ("1e", nil),
+        ("1.5x", nil),
+        (" 1.5", nil),
+        ("1.5 ", nil),
+        ("1.5,2", nil),
+        ("1e999", nil),
+        ("0x10", nil),
+        ("-", nil),
+        ("", nil),
+    ] as [(String, JSONValue?)])
+    func numberTexts(text: String, expected: JSONValue?) {
+        #expect(JSONValue.number(text: text) == expected)
+    }
+
     @Test("finite doubles survive write then parse exactly")
     func doubleRoundTrip() throws {
         var rng = FuzzRandom(seed: 7)

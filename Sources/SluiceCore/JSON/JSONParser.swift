@@ -303,9 +303,27 @@ extension JSONParser {
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let integer = JSONValue.integer(text: text) { return integer }
-            let significant = JSONNumberText.significantDigits(ofMantissa: UnsafeBufferPointer(rebasing: bytes[start..<mantissaEnd]))
+            let significant = JSONParser.significantDigits(ofMantissa: UnsafeBufferPointer(rebasing: bytes[start..<mantissaEnd]))
             guard let number = JSONValue.fraction(text: text, significantDigits: significant) else { throw error("number out of range") }
             return number
         }
+    }
+}
+
+extension JSONParser {
+    /// The significant digits of a number's mantissa already checked (`-?digits(.digits)?`): leading and trailing
+    /// zeros left out, so `0.000120` has 2.
+    static func significantDigits(ofMantissa mantissa: some Collection<UInt8>) -> Int {
+        var position = 0
+        var first = -1
+        var last = 0
+        for byte in mantissa where byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+            if byte != UInt8(ascii: "0") {
+                if first < 0 { first = position }
+                last = position
+            }
+            position += 1
+        }
+        return first < 0 ? 0 : last - first + 1
     }
 }

@@ -105,8 +105,11 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     /// double's range cannot hold.
     public static func number(text: some StringProtocol) -> JSONValue? {
         if let integer = integer(text: text) { return integer }
-        guard let significant = JSONNumberText.significantDigits(text.utf8) else { return nil }
-        return fraction(text: String(text), significantDigits: significant)
+        // The parser's own grammar, for the number alone: no whitespace around it, no other value.
+        func isDigit(_ byte: UInt8?) -> Bool { byte.map { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } ?? false }
+        let text = String(text)
+        guard text.utf8.first == UInt8(ascii: "-") || isDigit(text.utf8.first), isDigit(text.utf8.last) else { return nil }
+        return try? JSONParser.parse(text)
     }
 
     /// A JSON number with a fraction or an exponent, whose mantissa has `significantDigits`: `.double`, or

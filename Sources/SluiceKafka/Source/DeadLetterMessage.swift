@@ -23,7 +23,7 @@ enum DeadLetterMessage {
         // A record copied back from a dead-letter topic carries an earlier letter's `sluice.dlq.*`: those would
         // come first, and a reader of the first match would take the old reason and position for this one's.
         // Binary values go back as they came, not as the base64 text events read them as.
-        let original = record.binaryHeaders?.map { KafkaProducer.Message.Header(name: $0.name, value: $0.value) }
+        let original = record.binaryHeaders
             ?? record.headers.fields.map { KafkaProducer.Message.Header($0.name, $0.value) }
         var headers = original.filter { !$0.name.lowercased().hasPrefix(prefix) }
         headers.append(.init(adapterHeader, adapter))

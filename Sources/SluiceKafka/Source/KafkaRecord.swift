@@ -18,16 +18,8 @@ public struct KafkaRecord: Sendable, Hashable {
     /// The record timestamp, when the broker gave one.
     public var timestamp: Date?
 
-    /// A header as received.
-    public struct BinaryHeader: Sendable, Hashable {
-        public var name: String
-        public var value: [UInt8]
-
-        public init(name: String, value: [UInt8]) {
-            self.name = name
-            self.value = value
-        }
-    }
+    /// A header as received: the producer's header type, so a dead letter copies them as they are.
+    public typealias BinaryHeader = KafkaProducer.Message.Header
 
     public init(
         topic: String, partition: Int32, offset: Int64, key: [UInt8]? = nil, value: [UInt8],
