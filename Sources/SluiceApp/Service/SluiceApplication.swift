@@ -274,12 +274,13 @@ private func assembleApplication(
     var readmission = InboxReadmission(ledger: ledger, pipelines: pipelines, intake: intake, logger: logger)
     readmission.sweepInterval = .seconds(60)
     add(readmission, "inbox re-admission", returns: .ignore)
-    // Sources start once re-admission opened intake. A source that returns is done: the group
-    // shuts down gracefully.
+    // Sources start once re-admission opened intake, and stop together: each drains within its budget at the
+    // same time (a Kafka consumer's revoke). A source that returns is done: the group shuts down gracefully.
     let makeSources = sources ?? StandardSources.pullSources(config: config, logger: logger)
-    for source in try makeSources(pipelines, intake, health) {
+    let pullSources = try makeSources(pipelines, intake, health)
+    if !pullSources.isEmpty {
         add(
-            AfterIntakeOpens(intake: intake, source: source), String(describing: type(of: source)),
+            AfterIntakeOpens(intake: intake, source: ConcurrentServices(services: pullSources)), "sources",
             returns: .gracefullyShutdownGroup)
     }
     // Stopped first: intake closes before anything drains.

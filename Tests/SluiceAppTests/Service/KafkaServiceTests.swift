@@ -99,6 +99,46 @@ struct KafkaServiceTests {
         await fake.stop()
     }
 
+    /// Two Kafka adapters, each with a 3 s budget and a call in flight that outlasts it: the consumers' revokes
+    /// drain together, so the shutdown takes about 3 s, not 6 (the group stops its services one at a time, and
+    /// each consumer was one).
+    @Test("the Kafka consumers drain together: a shutdown takes the longest budget, not their sum")
+    func consumersDrainTogether() async throws {
+        let fake = try await startEngineFake()
+        let cluster = try MockKafkaCluster()
+        func adapter(_ name: String) -> String {
+            kafkaAdapter.replacingOccurrences(of: "adapter: order-events", with: "adapter: \(name)")
+                .replacingOccurrences(of: "topics: [orders.events], group: sluice-order-events", with: "topics: [\(name)], group: sluice-\(name)")
+                .replacingOccurrences(of: "cancellation_budget: 2s", with: "cancellation_budget: 3s")
+                .replacingOccurrences(of: "kafka-order-", with: "\(name)-")
+        }
+        for name in ["first", "second"] { try cluster.createTopic(name, partitions: 1) }
+        let project = try ServiceProject(
+            engineURL: fake.baseURL, adapters: ["first": adapter("first"), "second": adapter("second")],
+            extra: "kafka:\n  bootstrap_servers: \(cluster.bootstrapServers)\n")
+        defer { project.cleanUp() }
+        let ledger = InMemoryLedger()
+        // Health checks a minute apart: after the first ones, every request the engine gets is slow.
+        let service = try await RunningService.start(try project.configuration(), ledger: ledger, healthInterval: .seconds(60))
+        #expect(await eventually { !fake.requests.isEmpty }, "the engine's first health check")
+        fake.inject(Array(repeating: FakeFault.delay(.seconds(20)), count: 10))
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: Logger(label: "test"))
+        let failures = await producer.sendAll(["first", "second"].map { name in
+            KafkaProducer.Message(topic: name, value: Array(#"{"id":"\#(name)-1","type":"order.created","order":1}"#.utf8))
+        })
+        await producer.shutdown()
+        #expect(failures.isEmpty)
+        #expect(await eventually(timeout: .seconds(30)) { fake.requests.filter { $0.json?["idempotency_key"] != nil }.count == 2 })
+        let started = ContinuousClock.now
+        try await service.stop()
+        let took = ContinuousClock.now - started
+        #expect(took >= .seconds(3), "the budget is waited for: \(took)")
+        #expect(took < .seconds(5), "both budgets ran at once: \(took)")
+        // Cut, not recorded: both records are delivered again after a restart.
+        #expect(ledger.allDecisions.isEmpty, "\(ledger.allDecisions)")
+        await fake.stop()
+    }
+
     @Test("with kafka.inbox_topic, a webhook is produced to the ingress topic before 202 and delivered from it")
     func kafkaAsTheWebhookInbox() async throws {
         let fake = try await startEngineFake()
