@@ -30,6 +30,30 @@ import Testing
         if ["stripe", "slack", "standard-webhooks"].contains(scheme) { #expect(timestamped) }
     }
 
+    /// A malformed signature beside a well-formed one that matches cannot match itself, as in the providers' own
+    /// libraries: the delivery is verified. Alone, it is still `bad_format`.
+    @Test(arguments: [
+        ("stripe", "Stripe-Signature", ",v1=zz00"),
+        ("standard-webhooks", "webhook-signature", " v1,@@@@"),
+        ("standard-webhooks", "webhook-signature", " v1a,AAAA"),
+        ("standard-webhooks", "webhook-signature", " noversion"),
+    ])
+    func aMalformedSignatureBesideAMatchingOneIsIgnored(scheme: String, header: String, extra: String) throws {
+        let genuine = try #require(VerificationFixture.load(scheme).cases.first { $0.expect == "verified" })
+        var withExtra = genuine
+        withExtra.headers = genuine.headers.map { $0[0] == header ? [$0[0], $0[1] + extra] : $0 }
+        #expect(withExtra.headers != genuine.headers)
+        #expect(try withExtra.run() == "verified")
+        var alone = genuine
+        alone.headers = genuine.headers.map { field in
+            guard field[0] == header else { return field }
+            // Stripe's header keeps its timestamp; the extra entry stands alone.
+            let kept = scheme == "stripe" ? String(field[1].prefix { $0 != "," }) : ""
+            return [field[0], kept + (scheme == "stripe" ? extra : String(extra.dropFirst()))]
+        }
+        #expect(try alone.run() == "bad_format", "\(alone.headers)")
+    }
+
     @Test func failuresNeverNameASecret() throws {
         for testCase in try VerificationFixture.allCases() {
             let verifier = try testCase.makeVerifier()

@@ -71,24 +71,32 @@ public struct StandardWebhooksVerifier: WebhookVerifier {
         var edSignatures: [[UInt8]] = []
         let entries = value.split(separator: " ", maxSplits: 64)
         guard !entries.isEmpty else { throw .malformed(names.signature, "no signature") }
+        // A malformed entry among well-formed ones is one that cannot match, as in the reference libraries.
+        var malformed: String?
         for entry in entries {
             let parts = entry.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2 else { throw .malformed(names.signature, "a signature has no version") }
+            guard parts.count == 2 else {
+                malformed = "a signature has no version"
+                continue
+            }
             switch parts[0] {
             case "v1":
                 guard let bytes = SignatureEncoding.base64.decode(parts[1]) else {
-                    throw .malformed(names.signature, "a v1 signature is not base64")
+                    malformed = "a v1 signature is not base64"
+                    continue
                 }
                 hmacSignatures.append(bytes)
             case "v1a":
                 guard let bytes = SignatureEncoding.base64.decode(parts[1]), bytes.count == 64 else {
-                    throw .malformed(names.signature, "a v1a signature is not the base64 of 64 bytes")
+                    malformed = "a v1a signature is not the base64 of 64 bytes"
+                    continue
                 }
                 edSignatures.append(bytes)
             default:
                 continue
             }
         }
+        if let malformed, hmacSignatures.isEmpty, edSignatures.isEmpty { throw .malformed(names.signature, malformed) }
         let signed = Array(id.utf8) + [UInt8(ascii: ".")] + Array(timestamp.utf8) + [UInt8(ascii: ".")] + body
         var matched = !hmacSignatures.isEmpty && keys.matches(any: hmacSignatures, over: [signed])
         for signature in edSignatures {

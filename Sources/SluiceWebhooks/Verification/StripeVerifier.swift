@@ -21,6 +21,8 @@ public struct StripeVerifier: WebhookVerifier {
         guard let value = headers[Self.header] else { throw .missing(Self.header) }
         var timestamp: Substring?
         var signatures: [[UInt8]] = []
+        // A malformed v1 among well-formed ones is one that cannot match, as in Stripe's own libraries.
+        var malformed: String?
         for element in value.split(separator: ",", maxSplits: 64) {
             let pair = element.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard pair.count == 2 else { continue }
@@ -29,14 +31,15 @@ public struct StripeVerifier: WebhookVerifier {
                 timestamp = pair[1]
             } else if name == "v1" {
                 guard let bytes = Hex.decode(pair[1]), bytes.count == 32 else {
-                    throw .malformed(Self.header, "a v1 signature is not 64 hex digits")
+                    malformed = "a v1 signature is not 64 hex digits"
+                    continue
                 }
                 signatures.append(bytes)
             }
         }
         guard let timestamp else { throw .malformed(Self.header, "no t= element") }
         let seconds = try TimestampWindow.parseSeconds(timestamp, header: Self.header)
-        guard !signatures.isEmpty else { throw .malformed(Self.header, "no v1 signature") }
+        guard !signatures.isEmpty else { throw .malformed(Self.header, malformed ?? "no v1 signature") }
         guard keys.matches(any: signatures, over: [Array(timestamp.utf8), [UInt8(ascii: ".")], body]) else {
             throw .noMatch
         }
