@@ -1,5 +1,5 @@
 /// Records finished events' results several at a time: one ledger write and one resumption for many events,
-/// instead of one of each per event. The pipeline's pull path gives one to ``Dispatcher/submitAll(_:source:)``.
+/// instead of one of each per event. The pipeline's pull path gives one to ``Dispatcher/submitAll(_:source:keepingOrder:)``.
 ///
 /// The dispatcher hands it each finished event once, exactly as it would hand the result to a per-event
 /// completion, and goes on with an event's ordering key only after the call that recorded it has returned.

@@ -271,7 +271,7 @@ public actor Dispatcher {
         return true
     }
 
-    /// One admission of ``submitAll(_:source:)``: a plan, the trace context its engine calls run in, and
+    /// One admission of ``submitAll(_:source:keepingOrder:)``: a plan, the trace context its engine calls run in, and
     /// where its result goes.
     struct Submission: Sendable {
         var plan: Plan
@@ -283,12 +283,21 @@ public actor Dispatcher {
     /// Admits several plans in order in one turn of the actor (a pull source's fetch): the same as
     /// ``submit(_:remap:source:completion:)`` for each, with one hop instead of one per event.
     ///
+    /// With `keepingOrder` (an ordered adapter), the plans after one refused for any reason but a decision are
+    /// refused too (`cancelling`), not admitted: the source submits the refused one again later, and the later
+    /// plans of its ordering key must not run before it.
+    ///
     /// - Returns: for each submission, nil when it was admitted (its completion will run) or why it
     ///   was refused.
-    func submitAll(_ submissions: [Submission], source: SourceKind = .pull) -> [DispatchAdmissionError?] {
+    func submitAll(_ submissions: [Submission], source: SourceKind = .pull, keepingOrder: Bool = false) -> [DispatchAdmissionError?] {
         var refusals: [DispatchAdmissionError?] = []
         refusals.reserveCapacity(submissions.count)
+        var heldBack = false
         for submission in submissions {
+            if heldBack {
+                refusals.append(.cancelling(reason: "an earlier event of this fetch is submitted again first"))
+                continue
+            }
             do {
                 try admit(
                     submission.plan, remap: false, source: source, context: submission.context,
@@ -296,6 +305,9 @@ public actor Dispatcher {
                 refusals.append(nil)
             } catch {
                 refusals.append(error)
+                // A decided key is settled with its decision; any other refusal comes again later, after the events
+                // behind it in the fetch would have run.
+                if case .alreadyDecided = error {} else { heldBack = keepingOrder }
             }
         }
         startAvailable()

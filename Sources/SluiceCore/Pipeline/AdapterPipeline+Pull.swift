@@ -176,7 +176,7 @@ extension AdapterPipeline {
             admitted.append((index, plan, trace))
         }
         guard !submissions.isEmpty else { return refusals }
-        let gate = await dispatcher.submitAll(submissions, source: .pull)
+        let gate = await dispatcher.submitAll(submissions, source: .pull, keepingOrder: adapter.isOrdered)
         for (position, refusal) in gate.enumerated() {
             guard let refusal else { continue }
             let (index, plan, trace) = admitted[position]

@@ -429,6 +429,26 @@ struct AdapterPipelineTests {
         }
     }
 
+    /// The gate refuses an event of an ordered fetch (its key is still running: a run that outlived a revoke's
+    /// drain). The source submits it again later; had the gate taken the events behind it, one of its ordering key
+    /// could run first.
+    @Test("an ordered fetch stops at the first event the gate refuses: the later ones are refused, to come again after it")
+    func batchKeepsOrderAfterARefusal() async throws {
+        try await withPipeline(adapter: try orderAdapter(ordered: true)) { pipeline, fake, _ in
+            fake.inject(.delay(.seconds(2)))
+            let first = try orderDelivery(id: "evt_r1", order: 71).0
+            #expect(await pipeline.submit(batch: [first]) { _, _ in } == [nil])
+            #expect(await eventually { fake.requests.contains { $0.json?["idempotency_key"]?.stringValue == "evt_r1" } })
+            let batch = [first, try orderDelivery(id: "evt_r2", order: 71).0, try orderDelivery(id: "evt_r3", order: 72).0]
+            let refusals = await pipeline.submit(batch: batch) { _, _ in }
+            guard case .alreadyInProgress? = refusals[0], case .cancelling? = refusals[1], case .cancelling? = refusals[2] else {
+                Issue.record("events behind a refused one were taken: \(refusals)")
+                return
+            }
+            #expect(await pipeline.dispatcher.snapshot.inFlight + pipeline.dispatcher.snapshot.queued == 1)
+        }
+    }
+
     /// A row that ended undecided comes back after a backoff; the rows of its ordering key behind it, and new
     /// arrivals of the key meanwhile, must not run first.
     @Test("an ordered adapter's rows admitted again after an undecided run keep their order, ahead of new arrivals of the key")
