@@ -48,6 +48,17 @@ extension KafkaSuites {
             #expect(event.position == .kafka(topic: "ingress", partition: record.partition, offset: 0))
         }
 
+        /// A property given in another of librdkafka's spellings of the enforced value is that value: no warning.
+        @Test(arguments: [
+            ("acks", "all", true), ("acks", "-1", true), ("acks", "ALL", true), ("acks", "1", false), ("acks", nil, false),
+            ("enable.idempotence", "true", true), ("enable.idempotence", "1", true), ("enable.idempotence", "T", true),
+            ("enable.idempotence", "false", false),
+        ] as [(String, String?, Bool)])
+        func enforcedPropertiesAcceptTheirSpellings(name: String, given: String?, same: Bool) {
+            let value = KafkaProducer.enforcedProperties[name] ?? ""
+            #expect(KafkaProducer.means(given, value, for: name) == same)
+        }
+
         /// A header value that is not UTF-8 is read as base64 text for events, and kept byte for byte beside it
         /// (what a dead letter copies); a record whose headers are all text keeps no second copy.
         @Test func binaryHeaderValuesAreKeptAsTheyCame() async throws {

@@ -81,6 +81,17 @@ public final class KafkaProducer: Sendable {
     /// before its offset's commit stand on records every in-sync replica has, written once.
     public static let enforcedProperties: [String: String] = ["enable.idempotence": "true", "acks": "all"]
 
+    /// Whether librdkafka reads `given` as `value` for the property `name`: `acks` `-1` is `all`, and a boolean is
+    /// also `t` or `1`, in any case. Nil (not given) is never the value.
+    static func means(_ given: String?, _ value: String, for name: String) -> Bool {
+        guard let given = given?.lowercased() else { return false }
+        switch (name, value) {
+        case ("acks", "all"): return given == "all" || given == "-1"
+        case (_, "true"): return given == "true" || given == "t" || given == "1"
+        default: return given == value
+        }
+    }
+
     /// Creates a producer and starts its poll thread.
     ///
     /// - Parameters:
@@ -94,7 +105,7 @@ public final class KafkaProducer: Sendable {
         self.state = state
         self.logger = logger
         var all = Self.defaultProperties.merging(properties) { _, given in given }
-        for (name, value) in Self.enforcedProperties where all[name] != value {
+        for (name, value) in Self.enforcedProperties where !Self.means(all[name], value, for: name) {
             logger.warning(
                 "kafka.properties sets \(name) for the producer; Sluice keeps \(value)",
                 metadata: ["property": "\(name)", "given": "\(all[name] ?? "")"])
