@@ -25,12 +25,10 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
     ///   - initialInterval: The first backoff ceiling. Default 200 ms.
     ///   - backoffCoefficient: Growth per attempt. Default 2.0.
     ///   - maxInterval: The largest ceiling. Default 30 s.
-    ///   - nonRetryable: Final failure reasons. Default `malformed_payload`, `unknown_target`, `update_failed` (an
-    ///     update whose handler ran and failed: sent again under its request id, the engine would answer with the
-    ///     first attempt's receipt, which reads as a success).
+    ///   - nonRetryable: Final failure reasons. Default ``finalReasons``.
     public init(
         maxAttempts: Int = 10, initialInterval: Duration = .milliseconds(200), backoffCoefficient: Double = 2.0,
-        maxInterval: Duration = .seconds(30), nonRetryable: Set<String> = ["malformed_payload", "unknown_target", "update_failed"]
+        maxInterval: Duration = .seconds(30), nonRetryable: Set<String> = RetryPolicy.finalReasons
     ) {
         self.maxAttempts = maxAttempts
         self.initialInterval = initialInterval
@@ -38,6 +36,19 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
         self.maxInterval = maxInterval
         self.nonRetryable = nonRetryable
     }
+
+    /// The engine's rejections that the same command sent again cannot change, the default of ``nonRetryable``:
+    /// retrying them only holds the event's ordering key for minutes of backoff before the same rejection.
+    /// - `malformed_payload`, `payload_too_large`, `unsupported_routing`, `unsupported_action`: the command itself;
+    /// - `unknown_target`: no such workflow;
+    /// - `instance_already_started`: the id is taken (a closed run's id is never reused);
+    /// - `run_not_active`: the run is closed;
+    /// - `update_failed`: the update's handler ran and failed (sent again under its request id, the engine would
+    ///   answer with the first attempt's receipt, which reads as a success).
+    public static let finalReasons: Set<String> = [
+        "malformed_payload", "payload_too_large", "unsupported_routing", "unsupported_action", "unknown_target",
+        "instance_already_started", "run_not_active", "update_failed",
+    ]
 
     /// Creates a copy of `candidate` after checking it.
     ///

@@ -99,6 +99,19 @@ import Testing
         #expect(engine.calls.count == 3)
     }
 
+    /// A rejection the same command sent again cannot change ends the event at once under the default policy
+    /// (no backoff on the manual clock: a retry would wait for it for ever).
+    @Test(arguments: [OutcomeReason.instanceAlreadyStarted, .runNotActive, .unsupportedAction])
+    func aFinalRejectionIsNotRetried(reason: OutcomeReason) async throws {
+        let engine = ScriptedEngine([.outcome(.rejected, reason)], otherwise: .outcome(.accepted))
+        let result = try await withDispatcher(engine: engine) { dispatcher, _ in try await dispatcher.dispatch(PlanFactory.plan("k1")) }
+        let outcome = try #require(result.outcome)
+        #expect(outcome.kind == .rejected)
+        #expect(outcome.reason == reason)
+        #expect(outcome.sluice?.attempts == 1)
+        #expect(engine.calls.count == 1)
+    }
+
     @Test func aFailedStepSkipsTheStepsThatNeedIt() async throws {
         let engine = ScriptedEngine([.outcome(.rejected, .malformedPayload)])
         let plan = PlanFactory.plan("k1", steps: [("start", [], .startWorkflow), ("signal", ["start"], .signalWorkflow)])

@@ -18,7 +18,10 @@ struct GateRetryPolicyTests {
         #expect(policy.initialInterval == .milliseconds(200))
         #expect(policy.backoffCoefficient == 2.0)
         #expect(policy.maxInterval == .seconds(30))
-        #expect(policy.nonRetryable == ["malformed_payload", "unknown_target", "update_failed"])
+        #expect(policy.nonRetryable == [
+            "malformed_payload", "payload_too_large", "unsupported_routing", "unsupported_action", "unknown_target",
+            "instance_already_started", "run_not_active", "update_failed",
+        ])
         #expect(RetryPolicy() == policy)
     }
 
@@ -97,7 +100,11 @@ struct GateRetryPolicyTests {
     func nonRetryable() {
         #expect(!RetryPolicy.default.isRetryable(reason: "unknown_target"))
         #expect(!RetryPolicy.default.isRetryable(reason: "malformed_payload"))
+        #expect(!RetryPolicy.default.isRetryable(reason: "instance_already_started"))
+        #expect(!RetryPolicy.default.isRetryable(reason: "run_not_active"))
         #expect(RetryPolicy.default.isRetryable(reason: "engine_unavailable"))
+        #expect(RetryPolicy.default.isRetryable(reason: "task_queue_draining"))
+        #expect(RetryPolicy.default.isRetryable(reason: "adapter_unavailable"))
         let custom = RetryPolicy(nonRetryable: ["instance_already_started"])
         #expect(!custom.isRetryable(reason: "instance_already_started"))
         #expect(custom.isRetryable(reason: "unknown_target"))
