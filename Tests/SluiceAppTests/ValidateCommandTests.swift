@@ -64,7 +64,7 @@ import Testing
             "adapters/bad.yaml:1:10: adapter: 'bad name!' is not a valid adapter name",
             "adapters/bad.yaml:2:10: version: expected a whole number, found 'zero'",
             "adapters/bad.yaml:4:37: source.webhook.verfy: unknown key 'verfy' (did you mean 'verify'?)",
-            "adapters/bad.yaml:4:20: source.webhook.path: a webhook path starts with '/'",
+            "adapters/bad.yaml:4:20: source.webhook.path: 'webhooks/orders' is not a webhook path such as /webhooks/stripe: a path starts with '/'",
             "adapters/bad.yaml:6:28: boundary.max_in_flight: must be between 1 and 100000, found 0",
             "adapters/bad.yaml:6:52: boundary.cancellation_budget: '2 parsecs' is not a duration",
             "adapters/bad.yaml:5:9: engine: unknown engine 'secondary'",

@@ -131,7 +131,16 @@ public struct ConfigurationLoader: Sendable {
         var metrics = ServiceConfiguration.Metrics()
         if let enabled = boolean("metrics.enabled") { metrics.enabled = enabled }
         if let path = string("metrics.path") {
-            if path.hasPrefix("/"), path.count > 1 { metrics.path = path } else { problems.append("\(origin("metrics.path")): '\(path)' is not a path such as /metrics") }
+            do throws(RoutePath.Problem) {
+                let normal = try RoutePath.normalised(path)
+                if RoutePath.operations.contains(normal) {
+                    problems.append("\(origin("metrics.path")): '\(path)' is taken by the status page or a health route (/, /healthz, /readyz)")
+                } else {
+                    metrics.path = normal
+                }
+            } catch {
+                problems.append("\(origin("metrics.path")): '\(path)' is not a path such as /metrics: \(error)")
+            }
         }
 
         var tracing = ServiceConfiguration.Tracing()

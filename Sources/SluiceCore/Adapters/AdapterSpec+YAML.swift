@@ -73,10 +73,15 @@ extension YAMLReader {
             guard let webhook = self.members(entry.value, key: entryKey, allowed: ["path", "verify", "max_body_bytes", "content_types"], required: ["path"]) else { return nil }
             var path: String?
             if let pathNode = webhook["path"], let text = nonEmptyString(pathNode, key: entryKey + ".path") {
-                if text.hasPrefix("/"), !text.contains("?"), !text.contains(" ") {
-                    path = text
-                } else {
-                    report("a webhook path starts with '/' and has no query or spaces, such as /webhooks/stripe", at: pathNode, key: entryKey + ".path")
+                do throws(RoutePath.Problem) {
+                    let normal = try RoutePath.normalised(text)
+                    if normal.hasPrefix(RoutePath.bridgePrefix) || normal + "/" == RoutePath.bridgePrefix {
+                        report("'\(text)' is the bridge endpoint's (\(RoutePath.bridgePrefix)…): choose another webhook path", at: pathNode, key: entryKey + ".path")
+                    } else {
+                        path = normal
+                    }
+                } catch {
+                    report("'\(text)' is not a webhook path such as /webhooks/stripe: \(error)", at: pathNode, key: entryKey + ".path")
                 }
             }
             let verify = webhook["verify"].flatMap { verifySpec($0, key: entryKey + ".verify") }

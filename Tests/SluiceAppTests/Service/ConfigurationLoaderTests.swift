@@ -77,6 +77,29 @@ struct ConfigurationLoaderTests {
         }
     }
 
+    /// The router stops the process when a route is registered twice: a metrics path that reads as an operations
+    /// route (`//` is `/`, the status page) is refused with its origin instead.
+    @Test("metrics.path is a route of its own", arguments: [
+        ("/healthz", "is taken by the status page or a health route"),
+        ("/readyz/", "is taken by the status page or a health route"),
+        ("//", "is taken by the status page or a health route"),
+        ("/metrics/{x}", "is not a path such as /metrics: '{' is not allowed"),
+        ("metrics", "is not a path such as /metrics: a path starts with '/'"),
+    ])
+    func metricsPath(path: String, problem: String) throws {
+        let project = try project("metrics: { path: '\(path)' }")
+        defer { project.cleanUp() }
+        do {
+            _ = try project.configuration()
+            Issue.record("'\(path)' should have been refused")
+        } catch let failure as ConfigurationLoader.Failure {
+            #expect(failure.problems.contains { $0.hasPrefix("sluice.yaml: metrics.path: '\(path)' \(problem)") }, "\(failure.problems)")
+        }
+        let normal = try self.project("metrics: { path: '//prom/metrics/' }")
+        defer { normal.cleanUp() }
+        #expect(try normal.configuration().metrics.path == "/prom/metrics")
+    }
+
     @Test("an unknown key in sluice.yaml is an error with a suggestion, never a silent default")
     func unknownKey() throws {
         let project = try project("logging: { levle: debug }")

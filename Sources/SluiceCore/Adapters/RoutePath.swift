@@ -1,0 +1,38 @@
+/// An HTTP route's path as Sluice's router matches it: a webhook's `path`, `metrics.path`.
+///
+/// The router leaves empty segments out (`/webhooks//stripe/` is `/webhooks/stripe`), and reads some segments as
+/// patterns (`:name`, `{name}`, `*`, `**`). Two paths that read alike would be one route, and the router stops the
+/// process when a route is registered twice; a pattern would take requests meant for other routes. So a route's
+/// path is compared in its normal form, and patterns are refused.
+public enum RoutePath {
+    /// The characters a segment may hold: RFC 3986's unreserved and sub-delimiters, `:` and `@` (no `%`, no
+    /// pattern braces or stars).
+    static let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()+,;=:@")
+
+    /// The operations routes (`GET`): the status page, liveness and readiness.
+    public static let operations: Set<String> = ["/", "/healthz", "/readyz"]
+
+    /// The prefix of the bridge endpoint's routes, which no webhook may take.
+    public static let bridgePrefix = "/api/bridge-adapters/"
+
+    /// `text` with its empty segments left out, or why it cannot be a route's path.
+    ///
+    /// - Throws: a message for people, such as "a path segment cannot start with ':' (a route pattern)".
+    public static func normalised(_ text: String) throws(Problem) -> String {
+        guard text.hasPrefix("/") else { throw Problem("a path starts with '/'") }
+        let segments = text.split(separator: "/")
+        for segment in segments {
+            if let bad = segment.first(where: { !allowed.contains($0) }) {
+                throw Problem("'\(bad)' is not allowed in a path (letters, digits and - . _ ~ ! $ & ' ( ) + , ; = : @)")
+            }
+            if segment.hasPrefix(":") { throw Problem("a path segment cannot start with ':' (a route pattern)") }
+        }
+        return "/" + segments.joined(separator: "/")
+    }
+
+    /// Why a path cannot be a route's.
+    public struct Problem: Error, Sendable, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+}
