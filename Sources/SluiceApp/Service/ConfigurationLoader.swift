@@ -106,10 +106,25 @@ public struct ConfigurationLoader: Sendable {
         if let timeout = duration("http.body_timeout") { http.bodyTimeout = timeout }
         if let limit = integer("http.max_header_bytes", in: 1024...1_048_576) { http.maxHeaderBytes = limit }
 
+        // `${env:NAME}` and `${file:PATH}` are resolved where secrets live: `bridge.tokens` and the Kafka section
+        // (SASL passwords, SSL keys in `kafka.properties`).
+        let references = ConfigReferences(
+            source: ProcessConfigValueSource(environment: environment, baseDirectory: baseDirectory), resolution: .strict)
+        func resolved(_ text: String, _ key: String) -> String? {
+            let (value, referenceProblems) = references.resolve(text)
+            if let problem = referenceProblems.first(where: { $0.severity == .error }) {
+                problems.append("\(origin(key)): \(problem.message)")
+                return nil
+            }
+            return value
+        }
+
         var kafka = ServiceConfiguration.Kafka()
-        kafka.bootstrapServers = string("kafka.bootstrap_servers")
-        kafka.inboxTopic = string("kafka.inbox_topic")
-        kafka.properties = Self.kafkaProperties(text)
+        kafka.bootstrapServers = string("kafka.bootstrap_servers").flatMap { resolved($0, "kafka.bootstrap_servers") }
+        kafka.inboxTopic = string("kafka.inbox_topic").flatMap { resolved($0, "kafka.inbox_topic") }
+        for (name, value) in Self.kafkaProperties(text) {
+            kafka.properties[name] = resolved(value, "kafka.properties." + name)
+        }
 
         var logging = ServiceConfiguration.Logging()
         if let level = string("logging.level") {
@@ -154,8 +169,6 @@ public struct ConfigurationLoader: Sendable {
         if let name = string("tracing.service_name"), !name.isEmpty { tracing.serviceName = name }
 
         var bridge = ServiceConfiguration.Bridge()
-        let references = ConfigReferences(
-            source: ProcessConfigValueSource(environment: environment, baseDirectory: baseDirectory), resolution: .strict)
         for text in Self.bridgeTokens(text) {
             let (value, referenceProblems) = references.resolve(text)
             if let problem = referenceProblems.first(where: { $0.severity == .error }) {

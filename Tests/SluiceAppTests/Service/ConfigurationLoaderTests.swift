@@ -77,6 +77,30 @@ struct ConfigurationLoaderTests {
         }
     }
 
+    /// A SASL password or an SSL key has nowhere to come from but a reference: the Kafka section resolves them as
+    /// `bridge.tokens` does, relative files from the configuration's directory.
+    @Test("the Kafka section resolves ${env:} and ${file:} references")
+    func kafkaReferences() throws {
+        let project = try project("""
+            kafka:
+              bootstrap_servers: "${env:BROKERS}"
+              properties: { sasl.username: sluice, sasl.password: "${env:KAFKA_PASSWORD}", ssl.key.password: "${file:key-password}" }
+            """)
+        defer { project.cleanUp() }
+        try "from-a-file\n".write(to: project.directory.appendingPathComponent("key-password"), atomically: true, encoding: .utf8)
+        let config = try project.configuration(environment: ["BROKERS": "10.0.0.1:9092", "KAFKA_PASSWORD": "s3cret"])
+        #expect(config.kafka.bootstrapServers == "10.0.0.1:9092")
+        #expect(config.kafka.properties == ["sasl.username": "sluice", "sasl.password": "s3cret", "ssl.key.password": "from-a-file"])
+        do {
+            _ = try project.configuration(environment: ["BROKERS": "10.0.0.1:9092"])
+            Issue.record("an unset variable should have been refused")
+        } catch let failure as ConfigurationLoader.Failure {
+            #expect(failure.problems.count == 1, "\(failure.problems)")
+            #expect(failure.problems.first?.hasPrefix("sluice.yaml: kafka.properties.sasl.password: ") == true, "\(failure.problems)")
+            #expect(failure.problems.first?.contains("KAFKA_PASSWORD") == true, "\(failure.problems)")
+        }
+    }
+
     /// The router stops the process when a route is registered twice: a metrics path that reads as an operations
     /// route (`//` is `/`, the status page) is refused with its origin instead.
     @Test("metrics.path is a route of its own", arguments: [
