@@ -99,6 +99,37 @@ import Testing
         #expect(result.standardError.contains("duplicate webhook path '/webhooks/orders'"))
     }
 
+    /// `sluice validate` reads the service's settings as `sluice serve` does: a file it passes is one the service
+    /// takes (flags and `SLUICE_*` variables aside).
+    @Test func serviceSettingsAreCheckedAsTheServiceReadsThem() throws {
+        let config = Self.config + """
+
+            http: { port: 99999, read_timeout: soon }
+            logging: { level: loud }
+            metrics: { path: /healthz }
+            tracing: { otlp_endpoint: collector:4318 }
+            ledger: { password: hunter2, retention: 30 days }
+            """
+        let directory = try project(["sluice.yaml": config, "adapters/orders.yaml": Self.goodAdapter])
+        let result = try SluiceProcess.run(["validate"], in: directory)
+        #expect(result.status == 1)
+        for expected in [
+            "sluice.yaml:3:15: http.port: '99999' is not a whole number in 0...65535",
+            "sluice.yaml:3:36: http.read_timeout: 'soon' is not a duration",
+            "sluice.yaml:4:19: logging.level: 'loud' is not one of",
+            "sluice.yaml:5:18: metrics.path: '/healthz' is taken by the status page or a health route",
+            "sluice.yaml:6:27: tracing.otlp_endpoint: 'collector:4318' is not an http:// or https:// URL",
+            "sluice.yaml:7:21: ledger.password: write the password as ${env:NAME} or ${file:PATH}",
+            "sluice.yaml:7:41: ledger.retention: '30 days' is not a duration",
+        ] {
+            #expect(result.standardError.contains(expected), "\(expected)\n\(result.standardError)")
+        }
+        // The service refuses the same file.
+        let serve = try SluiceProcess.run(["serve"], in: directory)
+        #expect(serve.status == 2, "\(serve.standardError)")
+        #expect(serve.standardError.contains("http.port: '99999' is not a whole number in 0...65535"), "\(serve.standardError)")
+    }
+
     @Test func invalidYAMLIsOneClearError() throws {
         let directory = try project(["adapters/broken.yaml": "adapter: x\nrules: [\n  - a: b\n"])
         let result = try SluiceProcess.run(["validate", "adapters/broken.yaml"], in: directory)

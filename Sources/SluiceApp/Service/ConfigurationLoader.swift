@@ -71,40 +71,28 @@ public struct ConfigurationLoader: Sendable {
             return "\(displayName): \(key)"
         }
         func string(_ key: String) -> String? { reader.string(forKey: ConfigKey(key.split(separator: ".").map(String.init))) }
-        func integer(_ key: String, in range: ClosedRange<Int>) -> Int? {
+        /// The setting's value under the rules `sluice validate` applies to the file too; nil when unset or wrong.
+        func value(_ key: String) -> ServiceSettings.Value? {
             guard let text = string(key) else { return nil }
-            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
-                problems.append("\(origin(key)): '\(text)' is not a whole number in \(range.lowerBound)...\(range.upperBound)")
-                return nil
-            }
-            return value
-        }
-        func duration(_ key: String) -> Duration? {
-            guard let text = string(key) else { return nil }
-            guard let value = DurationText.parse(text), value > .zero else {
-                problems.append("\(origin(key)): '\(text)' is not a duration such as 500ms, 30s or 5m")
-                return nil
-            }
-            return value
-        }
-        func boolean(_ key: String) -> Bool? {
-            guard let text = string(key) else { return nil }
-            switch text.lowercased() {
-            case "true", "yes", "on", "1": return true
-            case "false", "no", "off", "0": return false
-            default:
-                problems.append("\(origin(key)): '\(text)' is not true or false")
+            do {
+                return try ServiceSettings.read(key, text)
+            } catch {
+                problems.append("\(origin(key)): \(error)")
                 return nil
             }
         }
+        func integer(_ key: String) -> Int? { if case .integer(let number)? = value(key) { number } else { nil } }
+        func duration(_ key: String) -> Duration? { if case .duration(let duration)? = value(key) { duration } else { nil } }
+        func boolean(_ key: String) -> Bool? { if case .boolean(let flag)? = value(key) { flag } else { nil } }
+        func checked(_ key: String) -> String? { if case .text(let text)? = value(key) { text } else { nil } }
 
         var http = ServiceConfiguration.HTTP()
         if let host = string("http.host") { http.host = host }
-        if let port = integer("http.port", in: 0...65535) { http.port = port }
-        if let limit = integer("http.max_connections", in: 1...1_000_000) { http.maxConnections = limit }
+        if let port = integer("http.port") { http.port = port }
+        if let limit = integer("http.max_connections") { http.maxConnections = limit }
         if let timeout = duration("http.read_timeout") { http.readTimeout = timeout }
         if let timeout = duration("http.body_timeout") { http.bodyTimeout = timeout }
-        if let limit = integer("http.max_header_bytes", in: 1024...1_048_576) { http.maxHeaderBytes = limit }
+        if let limit = integer("http.max_header_bytes") { http.maxHeaderBytes = limit }
 
         // `${env:NAME}` and `${file:PATH}` are resolved where secrets live: `bridge.tokens` and the Kafka section
         // (SASL passwords, SSL keys in `kafka.properties`).
@@ -127,45 +115,15 @@ public struct ConfigurationLoader: Sendable {
         }
 
         var logging = ServiceConfiguration.Logging()
-        if let level = string("logging.level") {
-            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-            if levels.contains(level.lowercased()) {
-                logging.level = level.lowercased()
-            } else {
-                problems.append("\(origin("logging.level")): '\(level)' is not one of \(levels.joined(separator: ", "))")
-            }
-        }
-        if let format = string("logging.format") {
-            if let value = ServiceConfiguration.Logging.Format(rawValue: format.lowercased()) {
-                logging.format = value
-            } else {
-                problems.append("\(origin("logging.format")): '\(format)' is not text or json")
-            }
-        }
+        if let level = checked("logging.level") { logging.level = level }
+        if let format = checked("logging.format") { logging.format = ServiceConfiguration.Logging.Format(rawValue: format) ?? .text }
 
         var metrics = ServiceConfiguration.Metrics()
         if let enabled = boolean("metrics.enabled") { metrics.enabled = enabled }
-        if let path = string("metrics.path") {
-            do throws(RoutePath.Problem) {
-                let normal = try RoutePath.normalised(path)
-                if RoutePath.operations.contains(normal) {
-                    problems.append("\(origin("metrics.path")): '\(path)' is taken by the status page or a health route (/, /healthz, /readyz)")
-                } else {
-                    metrics.path = normal
-                }
-            } catch {
-                problems.append("\(origin("metrics.path")): '\(path)' is not a path such as /metrics: \(error)")
-            }
-        }
+        if let path = checked("metrics.path") { metrics.path = path }
 
         var tracing = ServiceConfiguration.Tracing()
-        if let endpoint = string("tracing.otlp_endpoint") {
-            if endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") {
-                tracing.otlpEndpoint = endpoint
-            } else {
-                problems.append("\(origin("tracing.otlp_endpoint")): '\(endpoint)' is not an http:// or https:// URL")
-            }
-        }
+        if let endpoint = checked("tracing.otlp_endpoint") { tracing.otlpEndpoint = endpoint }
         if let name = string("tracing.service_name"), !name.isEmpty { tracing.serviceName = name }
 
         var bridge = ServiceConfiguration.Bridge()

@@ -73,7 +73,7 @@ extension YAMLReader {
             guard let webhook = self.members(entry.value, key: entryKey, allowed: ["path", "verify", "max_body_bytes", "content_types"], required: ["path"]) else { return nil }
             var path: String?
             if let pathNode = webhook["path"], let text = nonEmptyString(pathNode, key: entryKey + ".path") {
-                do throws(RoutePath.Problem) {
+                do throws(ValueProblem) {
                     let normal = try RoutePath.normalised(text)
                     if normal.hasPrefix(RoutePath.bridgePrefix) || normal + "/" == RoutePath.bridgePrefix {
                         report("'\(text)' is the bridge endpoint's (\(RoutePath.bridgePrefix)…): choose another webhook path", at: pathNode, key: entryKey + ".path")

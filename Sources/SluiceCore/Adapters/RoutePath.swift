@@ -18,21 +18,15 @@ public enum RoutePath {
     /// `text` with its empty segments left out, or why it cannot be a route's path.
     ///
     /// - Throws: a message for people, such as "a path segment cannot start with ':' (a route pattern)".
-    public static func normalised(_ text: String) throws(Problem) -> String {
-        guard text.hasPrefix("/") else { throw Problem("a path starts with '/'") }
+    public static func normalised(_ text: String) throws(ValueProblem) -> String {
+        guard text.hasPrefix("/") else { throw ValueProblem("a path starts with '/'") }
         let segments = text.split(separator: "/")
         for segment in segments {
             if let bad = segment.first(where: { !allowed.contains($0) }) {
-                throw Problem("'\(bad)' is not allowed in a path (letters, digits and - . _ ~ ! $ & ' ( ) + , ; = : @)")
+                throw ValueProblem("'\(bad)' is not allowed in a path (letters, digits and - . _ ~ ! $ & ' ( ) + , ; = : @)")
             }
-            if segment.hasPrefix(":") { throw Problem("a path segment cannot start with ':' (a route pattern)") }
+            if segment.hasPrefix(":") { throw ValueProblem("a path segment cannot start with ':' (a route pattern)") }
         }
         return "/" + segments.joined(separator: "/")
-    }
-
-    /// Why a path cannot be a route's.
-    public struct Problem: Error, Sendable, CustomStringConvertible {
-        public let description: String
-        init(_ description: String) { self.description = description }
     }
 }

@@ -35,6 +35,9 @@ public struct SluiceConfigSpec: Sendable, Hashable {
         public var timeout: Duration
     }
 
+    /// The sections of single values that ``ServiceSettings`` reads.
+    static let settingSections: Set<String> = ["http", "logging", "metrics", "tracing"]
+
     static let topKeys = ["adapters", "engines", "default_engine", "http", "ledger", "kafka", "logging", "metrics", "bridge", "tracing"]
 
     /// Reads `sluice.yaml`. Never throws: problems become diagnostics.
@@ -74,7 +77,12 @@ public struct SluiceConfigSpec: Sendable, Hashable {
         for (section, keys) in sectionKeys {
             guard let node = members[section] else { continue }
             sections.insert(section)
+            // The ledger section's own reader checks it, as the service reads it (below).
+            guard section != "ledger" else { continue }
             let sectionMembers = reader.members(node, key: section, allowed: keys)
+            for entry in sectionMembers?.entries ?? [] where settingSections.contains(section) {
+                reader.setting(entry.value, key: section + "." + entry.name)
+            }
             if section == "kafka", let properties = sectionMembers?["properties"] {
                 _ = reader.freeMembers(properties, key: "kafka.properties")
             }
@@ -91,11 +99,25 @@ public struct SluiceConfigSpec: Sendable, Hashable {
         }
         let spec = SluiceConfigSpec(
             adaptersDirectory: adapters, engines: engines, defaultEngine: defaultEngine, sections: sections, kafkaInboxTopic: kafkaInboxTopic)
-        return (reader.diagnostics.hasErrors ? nil : spec, reader.diagnostics)
+        let diagnostics = reader.diagnostics + LedgerSpec.read(text, file: file).diagnostics
+        return (diagnostics.hasErrors ? nil : spec, diagnostics)
     }
 }
 
 extension YAMLReader {
+    /// Checks a service setting's value as `sluice serve` reads it (``ServiceSettings``).
+    mutating func setting(_ node: Node, key: String) {
+        guard case .scalar(let scalar) = node, !isNull(node) else {
+            report("expected a single value, found \(describe(node))", at: node, key: key)
+            return
+        }
+        do {
+            _ = try ServiceSettings.read(key, scalar.string)
+        } catch {
+            report(error.description, at: node, key: key)
+        }
+    }
+
     mutating func engineSpec(_ node: Node, key: String) -> SluiceConfigSpec.EngineSpec? {
         let allowed = ["type", "url", "namespace", "token", "mode", "timeout"]
         guard let members = members(node, key: key, allowed: allowed, required: ["type", "url"]) else { return nil }

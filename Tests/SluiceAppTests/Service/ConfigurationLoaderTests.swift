@@ -68,12 +68,21 @@ struct ConfigurationLoaderTests {
         let project = try project("metrics: { enabled: maybe }")
         defer { project.cleanUp() }
         do {
-            _ = try project.configuration(environment: ["SLUICE_HTTP_PORT": "eighty", "SLUICE_LOGGING_FORMAT": "xml"])
+            _ = try project.configuration()
+            Issue.record("the configuration should have been refused")
+        } catch let failure as ConfigurationLoader.Failure {
+            // The file's own problems come with their line and column, as `sluice validate` gives them.
+            #expect(failure.problems.contains { $0.hasSuffix(": metrics.enabled: 'maybe' is not true or false") }, "\(failure.problems)")
+            #expect(failure.problems.first?.hasPrefix("sluice.yaml:") == true, "\(failure.problems)")
+        }
+        let fine = try self.project("metrics: { enabled: yes }")
+        defer { fine.cleanUp() }
+        do {
+            _ = try fine.configuration(environment: ["SLUICE_HTTP_PORT": "eighty", "SLUICE_LOGGING_FORMAT": "xml"])
             Issue.record("the configuration should have been refused")
         } catch let failure as ConfigurationLoader.Failure {
             #expect(failure.problems.contains("SLUICE_HTTP_PORT: 'eighty' is not a whole number in 0...65535"))
             #expect(failure.problems.contains("SLUICE_LOGGING_FORMAT: 'xml' is not text or json"))
-            #expect(failure.problems.contains("sluice.yaml: metrics.enabled: 'maybe' is not true or false"))
         }
     }
 
@@ -117,7 +126,15 @@ struct ConfigurationLoaderTests {
             _ = try project.configuration()
             Issue.record("'\(path)' should have been refused")
         } catch let failure as ConfigurationLoader.Failure {
-            #expect(failure.problems.contains { $0.hasPrefix("sluice.yaml: metrics.path: '\(path)' \(problem)") }, "\(failure.problems)")
+            #expect(failure.problems.contains { $0.hasPrefix("sluice.yaml:") && $0.contains(": metrics.path: '\(path)' \(problem)") }, "\(failure.problems)")
+        }
+        let unset = try self.project("logging: { level: info }")
+        defer { unset.cleanUp() }
+        do {
+            _ = try unset.configuration(environment: ["SLUICE_METRICS_PATH": path])
+            Issue.record("'\(path)' should have been refused from the environment")
+        } catch let failure as ConfigurationLoader.Failure {
+            #expect(failure.problems.contains { $0.hasPrefix("SLUICE_METRICS_PATH: '\(path)' \(problem)") }, "\(failure.problems)")
         }
         let normal = try self.project("metrics: { path: '//prom/metrics/' }")
         defer { normal.cleanUp() }
