@@ -34,9 +34,11 @@ public struct LedgerSelection: Sendable {
         let environment = environment.filter { !($0.key.hasPrefix("SLUICE_") && $0.value.isEmpty) }
         var spec = LedgerSpec()
         let configURL = configFile ?? directory.appendingPathComponent("sluice.yaml")
+        // As the user named it (`deploy/prod.yaml`), like every other message of the configuration.
+        let configName = configFile?.relativePath ?? "sluice.yaml"
         let configDirectory = configURL.deletingLastPathComponent()
         if let text = try? String(contentsOf: configURL, encoding: .utf8) {
-            let (read, problems) = LedgerSpec.read(text, file: configURL.lastPathComponent)
+            let (read, problems) = LedgerSpec.read(text, file: configName)
             guard let read else {
                 throw .fatal("configuration", problems.map(\.description).joined(separator: "\n"))
             }
@@ -50,7 +52,7 @@ public struct LedgerSelection: Sendable {
             guard let text else { return nil }
             let (value, problems) = references.resolve(text)
             if let problem = problems.first(where: { $0.severity == .error }) {
-                throw .fatal("configuration", "\(configURL.lastPathComponent): \(key): \(problem.message)")
+                throw .fatal("configuration", "\(configName): \(key): \(problem.message)")
             }
             return value
         }

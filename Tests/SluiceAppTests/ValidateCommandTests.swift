@@ -130,6 +130,16 @@ import Testing
         #expect(serve.standardError.contains("http.port: '99999' is not a whole number in 0...65535"), "\(serve.standardError)")
     }
 
+    /// A configuration named with `--config` is named in its ledger problems as the user wrote it, like every
+    /// other problem of that file.
+    @Test func ledgerProblemsNameTheConfigurationAsGiven() throws {
+        let directory = try project(["deploy/prod.yaml": Self.config + "\nledger: { retention: 30 days }\n"])
+        let result = try SluiceProcess.run(["replay", "--config", "deploy/prod.yaml", "--dry-run"], in: directory)
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("deploy/prod.yaml:3:22: "), "\(result.standardError)")
+        #expect(result.standardError.contains("ledger.retention: '30 days' is not a duration"), "\(result.standardError)")
+    }
+
     @Test func invalidYAMLIsOneClearError() throws {
         let directory = try project(["adapters/broken.yaml": "adapter: x\nrules: [\n  - a: b\n"])
         let result = try SluiceProcess.run(["validate", "adapters/broken.yaml"], in: directory)

@@ -41,7 +41,7 @@ public struct ConfigurationLoader: Sendable {
 
     /// Loads `sluice.yaml` from `directory` (or the file named `configFile`).
     public func load(directory: URL, configFile: String? = nil) throws(Failure) -> ServiceConfiguration {
-        let fileURL = configFile.map { $0.hasPrefix("/") ? URL(fileURLWithPath: $0) : directory.appendingPathComponent($0) }
+        let fileURL = configFile.map { URL(fileURLWithPath: $0, relativeTo: directory) }
             ?? directory.appendingPathComponent("sluice.yaml")
         let displayName = configFile ?? "sluice.yaml"
         guard let text = try? String(contentsOf: fileURL, encoding: .utf8) else {
@@ -141,7 +141,7 @@ public struct ConfigurationLoader: Sendable {
             // A relative path starts at the configuration's directory: `--ledger-path`, the variable and the file's.
             ledger = try LedgerSelection.resolve(
                 path: flags["ledger.path"], url: flags["ledger.url"], directory: baseDirectory, environment: environment,
-                configFile: fileURL)
+                configFile: configFile != nil ? fileURL : nil)
         } catch {
             problems.append(error.description)
             throw Failure(problems: problems)
