@@ -86,7 +86,7 @@ extension YAMLReader {
             }
             let verify = webhook["verify"].flatMap { verifySpec($0, key: entryKey + ".verify") }
             let maxBody = webhook["max_body_bytes"].flatMap { int($0, key: entryKey + ".max_body_bytes", range: 1...(64 << 20)) }
-            let contentTypes = webhook["content_types"].flatMap { stringList($0, key: entryKey + ".content_types") }
+            let contentTypes = webhook["content_types"].flatMap { mediaTypes($0, key: entryKey + ".content_types") }
             guard let path else { return nil }
             return .webhook(WebhookSourceSpec(path: path, verify: verify, maxBodyBytes: maxBody, contentTypes: contentTypes))
         }
@@ -353,5 +353,25 @@ extension YAMLReader {
             executionTimeout: members["execution_timeout"].flatMap { duration($0, key: key + ".execution_timeout", minimum: .seconds(1)) },
             runTimeout: members["run_timeout"].flatMap { duration($0, key: key + ".run_timeout", minimum: .seconds(1)) })
         return spec.workflowType.isEmpty || spec.signalName.isEmpty ? nil : spec
+    }
+}
+
+extension YAMLReader {
+    /// A route's accepted media types: `type/subtype`, either side `*`, or a subtype `*+suffix`; no parameters
+    /// (a `Content-Type`'s parameters are not compared, so a pattern with them would never match).
+    mutating func mediaTypes(_ node: Node, key: String) -> [String]? {
+        guard let types = stringList(node, key: key) else { return nil }
+        if types.isEmpty { report("list at least one media type, such as application/json", at: node, key: key) }
+        let token = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~")
+        for (index, type) in types.enumerated() {
+            let parts = type.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+            let valid = parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(token.contains) }
+            if !valid {
+                report(
+                    "'\(type)' is not a media type such as application/json or application/*+json (no parameters)",
+                    at: node, key: Self.path(key, index: index))
+            }
+        }
+        return types
     }
 }
