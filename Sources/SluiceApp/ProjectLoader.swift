@@ -32,7 +32,11 @@ public struct ProjectLoader: Sendable {
     ///     (false for `sluice map`, which works on a lone adapter file).
     ///   - configuration: the configuration file, whatever its name (`--config prod.yaml`); otherwise a path
     ///     named `sluice.yaml` or `sluice.yml` in `paths` is the configuration.
-    public func load(paths: [String], directory: URL, readsConfiguration: Bool = true, configuration: String? = nil) -> Result {
+    ///   - knownConfiguration: the configuration, already read (`sluice serve`), when no file is to be: adapters are checked
+    ///     against its engines as against a file's.
+    public func load(
+        paths: [String], directory: URL, readsConfiguration: Bool = true, configuration: String? = nil, knownConfiguration: SluiceConfigSpec? = nil
+    ) -> Result {
         var diagnostics: [Diagnostic] = []
         var files: [String] = []
         var configPath: String? = configuration
@@ -45,7 +49,7 @@ public struct ProjectLoader: Sendable {
         if readsConfiguration, configPath == nil, FileManager.default.fileExists(atPath: defaultConfig) {
             configPath = "sluice.yaml"
         }
-        var config: SluiceConfigSpec?
+        var config = knownConfiguration
         if let configPath {
             files.append(configPath)
             switch read(configPath, directory: directory) {

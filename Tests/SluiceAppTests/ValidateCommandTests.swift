@@ -140,6 +140,16 @@ import Testing
         #expect(result.standardError.contains("ledger.retention: '30 days' is not a duration"), "\(result.standardError)")
     }
 
+    /// `sluice serve` checks the adapters against `sluice.yaml`'s engines as `validate` does: a misspelt engine is
+    /// named with its file and line, not reported as no engine at all.
+    @Test func serveNamesAnUnknownEngineWhereItIsWritten() throws {
+        let adapter = Self.goodAdapter.replacingOccurrences(of: "engine: primary", with: "engine: primry")
+        let directory = try project(["sluice.yaml": Self.config, "adapters/orders.yaml": adapter])
+        let result = try SluiceProcess.run(["serve"], in: directory, environment: ["ORDERS_SECRET": "s", "DW_TOKEN": "t"])
+        #expect(result.status == 2, "\(result.standardError)")
+        #expect(result.standardError.contains("adapters/orders.yaml:5:9: engine: unknown engine 'primry' (did you mean 'primary'?)"), "\(result.standardError)")
+    }
+
     @Test func invalidYAMLIsOneClearError() throws {
         let directory = try project(["adapters/broken.yaml": "adapter: x\nrules: [\n  - a: b\n"])
         let result = try SluiceProcess.run(["validate", "adapters/broken.yaml"], in: directory)

@@ -111,7 +111,8 @@ extension ServiceConfiguration {
         let adaptersDirectory = project.adaptersDirectory
         let adaptersPath =
             adaptersDirectory.hasPrefix("/") ? adaptersDirectory : directory.appendingPathComponent(adaptersDirectory).path
-        let loaded = ProjectLoader(resolution: .strict).load(paths: [adaptersPath], directory: directory, readsConfiguration: false)
+        let loaded = ProjectLoader(resolution: .strict).load(
+            paths: [adaptersPath], directory: directory, readsConfiguration: false, knownConfiguration: project)
         let errors = loaded.diagnostics.filter { $0.severity == .error }
         guard errors.isEmpty, let adapters = loaded.adapters else {
             throw StartupError(errors.map(\.description).joined(separator: "\n"))

@@ -57,7 +57,8 @@ struct ServiceTests {
                 _ = try buildApplication(config: config, ledger: InMemoryLedger())
                 Issue.record("\(mode) started")
             } catch {
-                #expect("\(error)".contains("adapter 'orders': boundary mode \(mode) \(refused)"), "\(error)")
+                // Found where it is written, as `sluice validate` reports it.
+                #expect("\(error)".contains("adapters/orders.yaml:5:19: boundary.mode: boundary mode \(mode) \(refused)"), "\(error)")
             }
         }
         // An error found later in the assembly (here a source that cannot be made) is thrown too, not a trap over the
