@@ -27,10 +27,17 @@ struct Dev: AsyncParsableCommand {
     @Option(name: .customLong("rounds"), help: "Stop after this many summaries, 3 s apart (default: run until Ctrl-C).")
     var rounds: Int?
 
-    func run() async throws {
-        guard let interval = DurationText.parse(feedInterval), interval > .zero else {
+    /// Checked before anything starts (Temporal and the worker take seconds to).
+    func validate() throws {
+        guard DurationText.parse(feedInterval).map({ $0 > .zero }) == true else {
             throw ValidationError("--feed-interval '\(feedInterval)' is not a duration such as 500ms or 2s")
         }
+        guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be between 0 and 65535") }
+        if let rounds, rounds < 1 { throw ValidationError("--rounds must be at least 1") }
+    }
+
+    func run() async throws {
+        let interval = DurationText.parse(feedInterval) ?? .seconds(2)
         Observability.bootstrapLogging(format: .text, level: "notice")
         let logger = Logger(label: "sluice.dev")
         let repository = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)

@@ -11,6 +11,18 @@ import Glibc
 /// events accepted by the engine.
 @Suite("sluice dev")
 struct DevCommandTests {
+    /// Flags are checked before Temporal and the worker start (seconds), with the flag's name.
+    @Test("sluice dev refuses bad flags before it starts anything", arguments: [
+        (["--http-port", "70000"], "--http-port must be between 0 and 65535"),
+        (["--rounds", "0"], "--rounds must be at least 1"),
+        (["--feed-interval", "soon"], "--feed-interval 'soon' is not a duration"),
+    ])
+    func badFlags(flags: [String], message: String) throws {
+        let result = try SluiceProcess.run(["dev"] + flags, in: FileManager.default.temporaryDirectory)
+        #expect(result.status == 64, "\(result.standardError)")
+        #expect(result.standardError.contains(message), "\(result.standardError)")
+    }
+
     @Test("sluice dev starts everything, feeds signed samples, prints outcomes, and stops cleanly")
     func devRuns() throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -21,7 +33,7 @@ struct DevCommandTests {
         let output = result.standardOutput
         #expect(output.contains("status page: http://127.0.0.1:"))
         let lastRound = output.components(separatedBy: "\n\n").filter { $0.contains("stripe-orders") }.last ?? ""
-        for adapter in ["stripe-orders", "shopify-orders", "slack-events"] {
+        for adapter in ["stripe-orders", "shopify-orders", "slack-events", "github-deployments", "kafka.orders"] {
             let line = lastRound.split(separator: "\n").first { $0.hasPrefix(adapter) } ?? ""
             let accepted = line.components(separatedBy: "accepted ").last?.split(separator: " ").first.flatMap { Int($0) } ?? 0
             #expect(accepted > 0, "\(adapter): \(line)\n\(output)")
