@@ -8,13 +8,16 @@ import Glibc
 /// A loopback TCP proxy in front of PostgreSQL. Once armed, it forwards the next client write that contains
 /// `COMMIT` to the server and then cuts that connection without relaying the server's answer: the server
 /// commits, and the client never hears it — the lost answer a ledger must survive without applying a
-/// transaction twice.
+/// transaction twice. It can also leave connections half-open, all at once or in the middle of one answer.
 final class CommitAnswerDropper: Sendable {
     let port: Int
     private let upstreamPort: Int
     private let listener: Int32
     private let armed = Mutex(false)
     private let dropCount = Mutex(0)
+    /// The statement whose answer stalls next, and how much of that answer is relayed first.
+    private let stallPlan = Mutex<(marker: [UInt8], bytes: Int)?>(nil)
+    private let stallCount = Mutex(0)
     /// Connections accepted so far, and how many of the first ones are frozen.
     private let connections = Mutex((accepted: 0, frozen: 0))
 
@@ -43,8 +46,17 @@ final class CommitAnswerDropper: Sendable {
     /// either way (a network cut the peers are not told about). Later connections are relayed.
     func freezeOpenConnections() { connections.withLock { $0.frozen = $0.accepted } }
 
+    /// Leaves half-open the connection that next sends a statement containing `marker` and whose answer to it is
+    /// longer than `bytes`: the first `bytes` of the answer are relayed, then nothing more either way.
+    func stallAnswer(to marker: String, after bytes: Int) {
+        stallPlan.withLock { $0 = (Array(marker.utf8), bytes) }
+    }
+
     /// How many answers were dropped.
     var drops: Int { dropCount.withLock { $0 } }
+
+    /// How many answers stalled midway.
+    var stalls: Int { stallCount.withLock { $0 } }
 
     func close() {
         shutdown(listener, Int32(SHUT_RDWR))
@@ -73,31 +85,38 @@ final class CommitAnswerDropper: Sendable {
                 Glibc.close(server)
                 continue
             }
-            let cut = Flag()
+            let link = Link()
             let number = connections.withLock { connections -> Int in
                 connections.accepted += 1
                 return connections.accepted
             }
-            Thread { self.pump(from: client, to: server, cut: cut, watching: true, number: number) }.start()
-            Thread { self.pump(from: server, to: client, cut: cut, watching: false, number: number) }.start()
+            Thread { self.pump(from: client, to: server, link: link, watching: true, number: number) }.start()
+            Thread { self.pump(from: server, to: client, link: link, watching: false, number: number) }.start()
         }
     }
 
-    /// Copies one direction; the client-to-server side watches for an armed `COMMIT`.
-    private func pump(from source: Int32, to destination: Int32, cut: Flag, watching: Bool, number: Int) {
+    /// Copies one direction; the client-to-server side watches for an armed `COMMIT` and for the statement whose
+    /// answer is to stall.
+    private func pump(from source: Int32, to destination: Int32, link: Link, watching: Bool, number: Int) {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         let commit = Array("COMMIT".utf8)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
             guard count > 0 else { break }
-            if number <= connections.withLock({ $0.frozen }) { continue }  // half-open: swallowed
-            let chunk = Array(buffer[0..<count])
-            if !watching, cut.value.withLock({ $0 }) { continue }  // the server's answer to the cut COMMIT is never relayed
+            if number <= connections.withLock({ $0.frozen }) || link.isStalled { continue }  // half-open: swallowed
+            var chunk = Array(buffer[0..<count])
+            if !watching, link.cut.withLock({ $0 }) { continue }  // the server's answer to the cut COMMIT is never relayed
+            if watching {
+                link.watchAnswer(to: chunk, stallPlan.withLock { $0 })
+            } else {
+                chunk = relayed(chunk, on: link)
+                if chunk.isEmpty { continue }
+            }
             let cutting = watching && Self.contains(chunk, commit) && armed.withLock { armed in
                 defer { armed = false }
                 return armed
             }
-            if cutting { cut.value.withLock { $0 = true } }
+            if cutting { link.cut.withLock { $0 = true } }
             guard Self.write(chunk, to: destination) else { break }
             if cutting {
                 dropCount.withLock { $0 += 1 }
@@ -111,9 +130,41 @@ final class CommitAnswerDropper: Sendable {
         shutdown(destination, Int32(SHUT_RDWR))
     }
 
-    /// Whether a connection was cut: its server-to-client side relays nothing more.
-    private final class Flag: Sendable {
-        let value = Mutex(false)
+    /// The part of a server chunk relayed on `link`; a stall ends the plan, so that later connections are relayed.
+    private func relayed(_ chunk: [UInt8], on link: Link) -> [UInt8] {
+        let (relayed, stalled) = link.relayed(chunk)
+        if stalled {
+            stallPlan.withLock { $0 = nil }
+            stallCount.withLock { $0 += 1 }
+        }
+        return relayed
+    }
+
+    /// One relayed connection's faults.
+    private final class Link: Sendable {
+        /// Whether the connection was cut: its server-to-client side relays nothing more.
+        let cut = Mutex(false)
+        /// How much more of the answer being watched is relayed before the connection stalls; nil when none is.
+        private let allowance = Mutex<Int?>(nil)
+
+        /// Whether the connection stalled: nothing more is relayed either way.
+        var isStalled: Bool { allowance.withLock { $0 == 0 } }
+
+        /// Watches the answer to the client's `chunk` when it holds the plan's statement; stops watching at the next.
+        func watchAnswer(to chunk: [UInt8], _ plan: (marker: [UInt8], bytes: Int)?) {
+            let watched = plan.flatMap { CommitAnswerDropper.contains(chunk, $0.marker) ? $0.bytes : nil }
+            allowance.withLock { $0 = watched }
+        }
+
+        /// The part of a server chunk within the allowance, and whether the connection stalls with it.
+        func relayed(_ chunk: [UInt8]) -> (chunk: [UInt8], stalled: Bool) {
+            allowance.withLock { allowance in
+                guard let left = allowance else { return (chunk, false) }
+                let count = min(left, chunk.count)
+                allowance = left - count
+                return (Array(chunk.prefix(count)), allowance == 0)
+            }
+        }
     }
 
     private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {

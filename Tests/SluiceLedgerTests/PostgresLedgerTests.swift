@@ -301,6 +301,37 @@ import Testing
         }
     }
 
+    /// The writer's connection goes half-open in the middle of a long result (a batch re-recording decided keys
+    /// reads their bodies back): PostgresNIO hands the rows over before they have all arrived, and the writer gives
+    /// the connection up after its answer timeout as when a statement has no answer at all, then retries the
+    /// batch, instead of waiting for the rest of the rows with every write behind it.
+    @Test func aResultCutOffByAHalfOpenConnectionIsGivenUp() async throws {
+        var (_, proxy, configuration) = try await proxiedDatabase()
+        defer { proxy.close() }
+        configuration.answerTimeout = .seconds(2)
+        try await PostgresLedger.withLedger(configuration, logger: Self.logger) { ledger in
+            // About 8 KB each: read back together, hundreds of KB.
+            let note = String(repeating: "x", count: 8_000)
+            let requests = (0..<100).map {
+                RecordRequest(outcome: LedgerFixtures.outcome(key: "large-\($0)", note: note))
+            }
+            for result in await ledger.record(batch: requests) { _ = try result.get() }
+            proxy.stallAnswer(to: "FOR UPDATE", after: 32_000)
+            let (answer, waited) = await Self.answered { () async throws(LedgerError) in
+                try await ledger.record(batch: requests).map { result throws(LedgerError) in try result.get() }
+            }
+            #expect(proxy.stalls == 1, "no answer was long enough to stall")
+            guard case .success(let results)? = answer else {
+                Issue.record("the writes did not get through in \(waited): \(String(describing: answer))")
+                return
+            }
+            for result in results {
+                guard case .recorded = result else { Issue.record("not recorded again: \(result)"); continue }
+            }
+            #expect(waited >= .seconds(2) && waited < .seconds(20), "\(waited)")
+        }
+    }
+
     /// Runs `call` in a task of its own and waits up to 30 s for its answer: nil when there was none, so that a
     /// regression fails the test instead of hanging the run.
     static func answered<Value: Sendable>(_ call: @escaping @Sendable () async throws(LedgerError) -> Value) async

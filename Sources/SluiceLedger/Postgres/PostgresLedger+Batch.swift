@@ -67,7 +67,7 @@ extension PostgresLedger {
             ON CONFLICT (adapter, idempotency_key) DO NOTHING
             RETURNING id, adapter, idempotency_key
             """, logger: logger)
-        for try await (id, adapter, key) in rows.decode((Int64, String, String).self) {
+        for (id, adapter, key) in try rows.decode((Int64, String, String).self) {
             inserted[Key(adapter: adapter, idempotencyKey: key)] = id
         }
         // The stored decisions of the keys that conflicted.
@@ -80,7 +80,7 @@ extension PostgresLedger {
                 (SELECT * FROM unnest(\(conflicted.map(\.adapter))::text[], \(conflicted.map(\.idempotencyKey))::text[]))
                 FOR UPDATE
                 """, logger: logger)
-            for try await (id, adapter, key, recordedAt, body) in stored.decode((Int64, String, String, Date, String).self) {
+            for (id, adapter, key, recordedAt, body) in try stored.decode((Int64, String, String, Date, String).self) {
                 existing[Key(adapter: adapter, idempotencyKey: key)] = (id, recordedAt, body)
             }
         }
@@ -153,7 +153,7 @@ extension PostgresLedger {
             VALUES (\(row.adapter), \(row.idempotencyKey), \(row.kind), \(row.reason), \(row.workflowID), \(row.sourcePosition),
             \(now), \(row.body)) RETURNING id
             """, logger: logger)
-        for try await id in rows.decode(Int64.self) { return id }
+        if let id = try rows.decode(Int64.self).first { return id }
         throw LedgerError.fatal("internal", "an insert returned no id")
     }
 }

@@ -25,7 +25,7 @@ extension PostgresLedger {
                 // Claim first, then look for a decision: a replica recording the key concurrently either
                 // holds the claim row (we wait for its commit) or has committed its decision (we see it).
                 var claimedUntil: Date?
-                for try await (expires, claimClockNow) in try await connection.query(
+                for (expires, claimClockNow) in try await connection.query(
                     """
                     INSERT INTO sluice_claims (adapter, idempotency_key, owner, expires_at)
                     VALUES (\(adapter), \(idempotencyKey), \(owner), coalesce(\(claimNow), clock_timestamp()) + \(seconds) * interval '1 second')
@@ -37,7 +37,7 @@ extension PostgresLedger {
                     claimedUntil = Self.localTime(of: expires, claimClockNow: claimClockNow, localNow: now)
                 }
                 let claimed = claimedUntil != nil
-                for try await (recordedAt, body) in try await connection.query(
+                for (recordedAt, body) in try await connection.query(
                     "SELECT recorded_at, body FROM sluice_outcomes WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey)",
                     logger: logger
                 ).decode((Date, String).self) where dedupe.isLive(adapter: adapter, recordedAt: recordedAt, now: now) {
@@ -49,7 +49,7 @@ extension PostgresLedger {
                     return Result { () throws(LedgerError) in .claim(.decided(try LedgerCoding.outcome(body))) }
                 }
                 if let claimedUntil { return .success(.claim(.claimed(until: claimedUntil))) }
-                for try await (holder, expires, claimClockNow) in try await connection.query(
+                for (holder, expires, claimClockNow) in try await connection.query(
                     """
                     SELECT owner, expires_at, coalesce(\(claimNow), clock_timestamp()) FROM sluice_claims
                     WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey)
@@ -80,15 +80,13 @@ extension PostgresLedger {
         let answer = try await write(
             .statements { connection, logger in
                 var renewal = ClaimRenewal()
-                for try await _ in try await connection.query(
+                renewal.renewed = try await connection.query(
                     """
                     UPDATE sluice_claims SET expires_at = coalesce(\(claimNow), clock_timestamp()) + \(seconds) * interval '1 second'
                     WHERE adapter = \(adapter) AND owner = \(owner) AND idempotency_key = ANY(\(keys)) RETURNING owner
-                    """, logger: logger)
-                {
-                    renewal.renewed += 1
-                }
-                for try await (key, holder) in try await connection.query(
+                    """, logger: logger
+                ).count
+                for (key, holder) in try await connection.query(
                     """
                     SELECT idempotency_key, owner FROM sluice_claims
                     WHERE adapter = \(adapter) AND owner <> \(owner) AND idempotency_key = ANY(\(keys))
@@ -122,7 +120,7 @@ extension PostgresLedger {
                     VALUES (\(delivery.adapter), \(delivery.target), \(headers), \(ByteBuffer(bytes: delivery.body)), \(delivery.receivedAt))
                     RETURNING id
                     """, logger: logger)
-                for try await id in rows.decode(Int64.self) { return .success(.id(id)) }
+                for id in try rows.decode(Int64.self) { return .success(.id(id)) }
                 return .failure(.fatal("internal", "an inbox insert returned no id"))
             })
         guard case .id(let id) = answer else { throw Self.unexpected }
@@ -134,20 +132,16 @@ extension PostgresLedger {
         let now = self.now
         _ = try await write(
             .statements(idempotent: false) { connection, logger in
-                var found = false
-                for try await _ in try await connection.query(
+                let marked = try await connection.query(
                     """
                     UPDATE sluice_dead_letters SET redriven_at = \(now), redrive_count = redrive_count + 1
                     WHERE id = \(deadLetterID) AND redriven_at IS NULL RETURNING id
                     """, logger: logger)
-                {
-                    found = true
-                }
-                guard found else {
+                guard !marked.isEmpty else {
                     // Once: two replays running at once must not both replace the key's decision.
-                    for try await _ in try await connection.query(
+                    let exists = try await connection.query(
                         "SELECT id FROM sluice_dead_letters WHERE id = \(deadLetterID)", logger: logger)
-                    {
+                    guard exists.isEmpty else {
                         return .failure(
                             .invalidRequest("already_redriven", "dead letter \(deadLetterID) was already re-driven (another replay)"))
                     }
@@ -206,9 +200,7 @@ extension PostgresLedger {
             .statements { connection, logger in
                 var result = PruneResult()
                 func count(_ query: PostgresQuery) async throws -> Int {
-                    var total = 0
-                    for try await _ in try await connection.query(query, logger: logger) { total += 1 }
-                    return total
+                    try await connection.query(query, logger: logger).count
                 }
                 if let cutoff {
                     result.outcomes = try await count(

@@ -331,9 +331,8 @@ public final class PostgresLedger: OutcomeLedger {
     }
 
     private func currentTransactionID(on connection: PostgresWriterConnection) async throws -> Int64 {
-        for try await id in try await connection.query("SELECT txid_current()", logger: logger).decode(Int64.self) {
-            return id
-        }
+        let ids = try await connection.query("SELECT txid_current()", logger: logger).decode(Int64.self)
+        if let id = ids.first { return id }
         throw LedgerError.fatal("internal", "txid_current() returned no row")
     }
 

@@ -21,9 +21,10 @@ public struct PostgresLedgerConfiguration: Sendable {
     /// How often a batch is retried after a lost connection or a deadlock before its callers fail (default 4).
     public var retries: Int
     public var dedupe: DedupePolicy
-    /// How long the writer waits for the answer to one statement before it gives its connection up (default
-    /// 75 s): a connection left half-open by a network cut or a failover never answers, and every write
-    /// would wait behind it until the kernel gives up (~15 minutes). Longer than the sessions'
+    /// How long the writer waits for the whole answer to one statement, every row of it, before it gives its
+    /// connection up (default 75 s): a connection left half-open by a network cut or a failover never answers,
+    /// or stops midway through a long result, and every write would wait behind it until the kernel gives up
+    /// (~15 minutes). Longer than the sessions'
     /// `statement_timeout` (60 s), so that a statement the server is running is ended by the server first.
     /// The batch is then retried on a new connection, as after any lost connection.
     public var answerTimeout: Duration = .seconds(75)

@@ -11,13 +11,14 @@ import Synchronization
 /// promise to fail), which would stall the writer forever. Every query here is raced against the
 /// connection's close: when the server drops the connection (restart, `pg_terminate_backend`, a
 /// network cut), the queries in flight fail at once, and the writer opens a new connection and
-/// retries the batch. A query with no answer within ``answerTimeout`` closes the connection itself: a
-/// connection left half-open (the peer gone without a word) would otherwise never close.
+/// retries the batch. A query not answered in full, every row read, within ``answerTimeout`` closes the
+/// connection itself: a connection left half-open (the peer gone without a word) would otherwise never
+/// close, whether it stalls before the first row or in the middle of a long result.
 final class PostgresWriterConnection: Sendable {
     private struct State {
         var closed = false
         var nextID: UInt64 = 0
-        var pending: [UInt64: CheckedContinuation<PostgresRowSequence, any Error>] = [:]
+        var pending: [UInt64: CheckedContinuation<[PostgresRow], any Error>] = [:]
     }
 
     let connection: PostgresConnection
@@ -42,9 +43,14 @@ final class PostgresWriterConnection: Sendable {
 
     var isClosed: Bool { state.withLock { $0.closed } || connection.isClosed }
 
-    /// Runs a query; fails with `connectionClosed` as soon as the connection closes.
+    /// Runs a query and reads all its rows, within ``answerTimeout``; fails with ``closedError`` as soon as the
+    /// connection closes.
+    ///
+    /// The rows are read here, not by the caller: PostgresNIO returns a query's row sequence as soon as the rows'
+    /// description arrives, and a result cut off by a half-open connection after that would otherwise be waited
+    /// for with no deadline.
     @discardableResult
-    func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+    func query(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
         try await withCheckedThrowingContinuation { continuation in
             let id: UInt64? = state.withLock { state in
                 guard !state.closed else { return nil }
@@ -66,9 +72,9 @@ final class PostgresWriterConnection: Sendable {
                 await self.close()
             }
             Task {
-                let result: Result<PostgresRowSequence, any Error>
+                let result: Result<[PostgresRow], any Error>
                 do {
-                    result = .success(try await connection.query(query, logger: logger))
+                    result = .success(try await connection.query(query, logger: logger).collect())
                 } catch {
                     result = .failure(error)
                 }
@@ -94,5 +100,14 @@ final class PostgresWriterConnection: Sendable {
         for continuation in pending.values {
             continuation.resume(throwing: Self.closedError)
         }
+    }
+}
+
+extension [PostgresRow] {
+    /// Each row's columns decoded as `columnType`: the read rows' counterpart of `PostgresRowSequence.decode`.
+    func decode<each Column: PostgresDecodable>(_ columnType: (repeat each Column).Type) throws
+        -> [(repeat each Column)]
+    {
+        try map { try $0.decode(columnType) }
     }
 }
