@@ -58,6 +58,9 @@ final class CommitAnswerDropper: Sendable {
     /// How many answers stalled midway.
     var stalls: Int { stallCount.withLock { $0 } }
 
+    /// How many connections were opened through the proxy.
+    var accepted: Int { connections.withLock { $0.accepted } }
+
     func close() {
         shutdown(listener, Int32(SHUT_RDWR))
         Glibc.close(listener)

@@ -183,6 +183,30 @@ import Testing
         #expect(error?.isRetryable == true)
     }
 
+    /// The database is dropped under a running ledger: a batch of writes fails with the clear error after one
+    /// attempt to connect, instead of each write trying alone (a full batch made 2048 failed sign-ins).
+    @Test func aBatchThatCannotConnectFailsWholeOnce() async throws {
+        let cluster = try #require(PostgresCluster.current)
+        let (database, proxy, configuration) = try await proxiedDatabase()
+        defer { proxy.close() }
+        try await PostgresLedger.withLedger(configuration, logger: Self.logger) { ledger in
+            _ = try await ledger.record(RecordRequest(outcome: LedgerFixtures.outcome(key: "before-drop")))
+            try await cluster.psql("DROP DATABASE \(database) WITH (FORCE)")
+            let connected = proxy.accepted
+            let requests = (0..<200).map { RecordRequest(outcome: LedgerFixtures.outcome(key: "after-drop-\($0)")) }
+            for result in await ledger.record(batch: requests) {
+                guard case .failure(let error) = result else {
+                    Issue.record("recorded in a dropped database: \(result)")
+                    continue
+                }
+                expectReason(error, "unknown_database")
+            }
+            // One attempt per batch the writer took (the writes arrive together: a few batches at most).
+            let attempts = proxy.accepted - connected
+            #expect(attempts < 10, "\(attempts) connections for \(requests.count) writes")
+        }
+    }
+
     /// Ids far apart (edited by hand) overflowed bigint in the count-based retention's span, and every prune failed.
     @Test func retentionCopesWithIdsEditedByHand() async throws {
         let cluster = try #require(PostgresCluster.current)

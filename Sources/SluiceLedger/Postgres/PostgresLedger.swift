@@ -278,8 +278,7 @@ public final class PostgresLedger: OutcomeLedger {
                     try? await Task.sleep(for: .milliseconds(50 << min(attempt, 6)))
                     continue
                 }
-                // One bad job fails a batch: the others are run alone. Not when the batch may have committed.
-                if batch.count > 1 && !ledgerError.isRetryable && ledgerError.reason != Self.commitUnknown.reason {
+                if batch.count > 1 && Self.runsJobsAlone(after: error, classified: ledgerError) {
                     for job in batch { await commit([job]) }
                     return
                 }
@@ -287,6 +286,18 @@ public final class PostgresLedger: OutcomeLedger {
                 return
             }
         }
+    }
+
+    /// Whether a batch's final failure is worth its jobs running alone: one bad job fails its batch, and the others
+    /// should not fail with it. Not when the batch may have committed, nor when its transaction could not begin (a
+    /// wrong password, an unknown database): each job alone would open a connection and fail the same way.
+    private static func runsJobsAlone(after error: any Error, classified ledgerError: LedgerError) -> Bool {
+        !ledgerError.isRetryable && ledgerError.reason != commitUnknown.reason && !(error is NotBegun)
+    }
+
+    /// Why a batch's transaction could not begin (connecting, signing in, `BEGIN`): no job of it has run.
+    struct NotBegun: Error {
+        var underlying: any Error
     }
 
     /// The writer's connection, (re)opened when needed.
@@ -303,10 +314,28 @@ public final class PostgresLedger: OutcomeLedger {
         return connection
     }
 
-    private func transaction(_ batch: [PostgresWriteJob]) async throws -> [Result<PostgresAnswer, LedgerError>] {
-        let connection = try await writerConnection()
+    /// The writer's connection, in a transaction begun for a batch.
+    ///
+    /// - Throws: ``NotBegun`` with whatever connecting or `BEGIN` threw.
+    private func begun() async throws -> PostgresWriterConnection {
+        let connection: PostgresWriterConnection
+        do {
+            connection = try await writerConnection()
+        } catch {
+            throw NotBegun(underlying: error)
+        }
         do {
             try await connection.query("BEGIN", logger: logger)
+        } catch {
+            await rollBack(on: connection)
+            throw NotBegun(underlying: error)
+        }
+        return connection
+    }
+
+    private func transaction(_ batch: [PostgresWriteJob]) async throws -> [Result<PostgresAnswer, LedgerError>] {
+        let connection = try await begun()
+        do {
             // A batch that must not run twice (an inbox append, a re-drive) notes its transaction's id, so that a
             // lost answer to its COMMIT can be asked about instead of retried. Decisions need not: running them
             // again finds each one stored, with the same body.
@@ -325,9 +354,14 @@ public final class PostgresLedger: OutcomeLedger {
             }
             return answers
         } catch {
-            if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+            await rollBack(on: connection)
             throw error
         }
+    }
+
+    /// Ends a failed transaction, when its connection is still open to take the `ROLLBACK`.
+    private func rollBack(on connection: PostgresWriterConnection) async {
+        if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
     }
 
     private func currentTransactionID(on connection: PostgresWriterConnection) async throws -> Int64 {
@@ -375,6 +409,7 @@ public final class PostgresLedger: OutcomeLedger {
     /// A ``LedgerError`` for whatever PostgresNIO threw, never quoting a password.
     static func classify(_ error: any Error, configuration: PostgresLedgerConfiguration) -> LedgerError {
         if let error = error as? LedgerError { return error }
+        if let error = error as? NotBegun { return classify(error.underlying, configuration: configuration) }
         if let error = error as? PostgresTransactionError {
             if let inner = error.beginError ?? error.closureError ?? error.commitError ?? error.rollbackError {
                 return classify(inner, configuration: configuration)
