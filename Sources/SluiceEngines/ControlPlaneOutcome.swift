@@ -13,6 +13,7 @@ import SluiceCore
 /// | `update_failed` | rejected, `update_failed` |
 /// | update asked to wait for `completed`, answered while only accepted (`wait_timed_out`) | accepted, `wait_timed_out: true` |
 /// | 429 or 5xx with no known outcome | a retryable error (as any 429 or 5xx), never a rejection |
+/// | 401, 403, 404 `namespace_not_found`, 400 control-plane version, 405, 415 with no outcome | the fatal error ``ResponseClassifier`` gives them |
 enum ControlPlaneOutcome {
     static let schema = "durable-workflow.v2.control-plane-response"
 
@@ -65,6 +66,13 @@ enum ControlPlaneOutcome {
             // An overloaded or failing server answers in the control plane's shape too (503
             // `external_payload_storage_unavailable`): that is not a decision, and it is retried.
             if response.status == 429 || response.status >= 500 { throw ResponseClassifier.error(for: response) }
+            // The server's middleware answers in the control plane's shape too (a wrong token, a missing namespace,
+            // a proxy that strips Sluice's headers): a refusal of Sluice's setup, not of this command, which every
+            // call would get alike (a workflow that does not exist is the command's).
+            if response.status >= 300, !isUnknownWorkflow(reasonText) {
+                let error = ResponseClassifier.error(for: response)
+                if error.kind == .fatal { throw error }
+            }
             let rejected = text(body["command_status"]) == "rejected" || response.status >= 300
             if !rejected { return make(.accepted) }
             if isUnknownWorkflow(reasonText) { return make(.rejected, .unknownTarget) }

@@ -5,8 +5,9 @@ import SluiceCore
 struct ControlPlaneRequest: Sendable, Hashable {
     var path: String
     var body: JSONObject
-    /// Whether the server deduplicates this request when it is sent again: starts (by workflow id) and updates (by
-    /// `request_id`) are; signals are not, so a signal whose answer was lost must not be sent again.
+    /// Whether the server deduplicates this request when it is sent again: starts are (by workflow id); signals
+    /// are not, and updates only on workflows of external workers whose contract declares the update (by
+    /// `request_id`), so a signal or an update whose answer was lost must not be sent again.
     var isDeduplicated = true
 
     /// `POST /api/workflows`. `use_existing` becomes `use-existing`, `reject_duplicate` becomes `fail`.
@@ -45,6 +46,6 @@ struct ControlPlaneRequest: Sendable, Hashable {
         body["request_id"] = .string(command.requestID)
         let path = "/api/workflows/\(PathComponent.escape(workflowID))/update/"
             + PathComponent.escape(command.target.updateName ?? "")
-        return ControlPlaneRequest(path: path, body: body)
+        return ControlPlaneRequest(path: path, body: body, isDeduplicated: false)
     }
 }

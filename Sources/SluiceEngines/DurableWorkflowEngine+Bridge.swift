@@ -8,7 +8,7 @@ extension DurableWorkflowEngine {
         for bridgeRequest in BridgeRequest.requests(for: command, adapter: adapter) {
             let response = try await send(
                 .POST, path: bridgeRequest.path, body: .object(bridgeRequest.body), timeout: endpoint.timeout(for: command))
-            let outcome = try Self.bridgeOutcome(from: response)
+            let outcome = try Self.bridgeOutcome(from: response, for: bridgeRequest.body)
             outcomes.append(outcome)
             if outcome.kind == .rejected { break }
         }
@@ -18,9 +18,18 @@ extension DurableWorkflowEngine {
 
     /// Reads a bridge answer by its body's `schema`: an outcome whatever the status, otherwise a
     /// classified error (400, 401, 403, 404, 413, 415, 429, 5xx are not outcome-shaped).
-    static func bridgeOutcome(from response: EngineHTTPResponse) throws(EngineError) -> Outcome {
-        guard let json = response.json, json["schema"]?.stringValue == Outcome.schema else {
+    ///
+    /// The server leaves `action` and `idempotency_key` out of rejections it makes before reading the command
+    /// (`unsupported_routing`, a body-level `malformed_payload`): they are those of the request, `sent`.
+    static func bridgeOutcome(from response: EngineHTTPResponse, for sent: JSONObject) throws(EngineError) -> Outcome {
+        guard var json = response.json, json["schema"]?.stringValue == Outcome.schema else {
             throw ResponseClassifier.error(for: response)
+        }
+        if case .object(var object) = json {
+            for member in ["action", "idempotency_key"] where object[member] == nil || object[member] == .null {
+                object[member] = sent[member]
+            }
+            json = .object(object)
         }
         do {
             return try Outcome(json: json)

@@ -30,13 +30,15 @@ extension DurableWorkflowEngine {
     private func controlPlane(
         _ request: ControlPlaneRequest, _ command: EngineCommand, adapter: String, workflowID: String
     ) async throws(EngineError) -> Outcome {
-        let response = try await send(.POST, path: request.path, body: .object(request.body), timeout: endpoint.timeout(for: command))
         do {
+            let response = try await send(.POST, path: request.path, body: .object(request.body), timeout: endpoint.timeout(for: command))
             return try ControlPlaneOutcome.outcome(for: response, command: command, adapter: adapter, workflowID: workflowID)
         } catch where error.kind == .retryable && error.reason == "malformed_response" && !request.isDeduplicated {
-            // The server took the signal, but its answer cannot be read: sent again, the workflow would get it twice.
+            // The server took the signal or update (a 2xx), but its answer cannot be read, or was cut off: sent
+            // again, the workflow would get it twice.
             throw .nonRetryable(
-                error.reason, error.detail + " (the signal is not sent again: the server does not deduplicate signals)",
+                error.reason,
+                error.detail + " (not sent again: the server does not deduplicate \(command.action == .updateWorkflow ? "updates" : "signals") in general)",
                 statusCode: error.statusCode)
         }
     }

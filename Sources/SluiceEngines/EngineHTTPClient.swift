@@ -58,7 +58,8 @@ public final class EngineHTTPClient: Sendable {
     ///   - logger: receives a debug line per exchange (method, URL path, status, time); never headers.
     /// - Returns: the answer, whatever its status.
     /// - Throws: ``EngineError``: `timeout` and `transport` (retryable), `configuration` (fatal, a bad
-    ///   URL), `malformed_response` (non-retryable, an answer too large to read).
+    ///   URL), `malformed_response` (non-retryable, an answer too large to read; retryable, a 2xx whose body was
+    ///   cut off or stalled).
     public func send(_ request: EngineHTTPRequest, timeout: Duration, logger: Logger) async throws(EngineError)
         -> EngineHTTPResponse
     {
@@ -70,7 +71,18 @@ public final class EngineHTTPClient: Sendable {
         let started = ContinuousClock.now
         do {
             let response = try await client.execute(outgoing, deadline: deadline)
-            let buffer = try await Self.collect(response.body, by: deadline)
+            let buffer: ByteBuffer
+            do {
+                buffer = try await Self.collect(response.body, by: deadline)
+            } catch where (200...299).contains(response.status.code) && !(error is NIOTooManyBytesError) {
+                // The status line says the engine acted; only its answer was cut off (a reset, a stall). Like an
+                // unreadable 2xx body, not a transport error: a call the server does not deduplicate (a control-plane
+                // signal) must not be sent again.
+                throw EngineError.retryable(
+                    "malformed_response",
+                    "the answer was cut off after HTTP \(response.status.code): \(Self.classify(error, timeout: timeout).detail)",
+                    statusCode: Int(response.status.code))
+            }
             let answer = EngineHTTPResponse(
                 status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"),
                 location: response.headers.first(name: "Location"),
@@ -83,7 +95,7 @@ public final class EngineHTTPClient: Sendable {
                 ])
             return answer
         } catch {
-            let classified = Self.classify(error, timeout: timeout)
+            let classified = error as? EngineError ?? Self.classify(error, timeout: timeout)
             logger.debug(
                 "engine call failed",
                 metadata: [

@@ -8,7 +8,8 @@ public enum ResponseClassifier {
     ///
     /// - 401, 403 → fatal (`unauthorized`, `forbidden`): every call would fail the same way.
     /// - 408, 429, 5xx → retryable (`timeout`, `rate_limited`, `server_error`/`unavailable`), with
-    ///   `Retry-After` read as seconds or an HTTP date.
+    ///   `Retry-After` read as seconds or an HTTP date; a 429 or 5xx whose body says `retryable: false` →
+    ///   non-retryable, with the body's `reason`.
     /// - Answers that every call would get alike, because of how Sluice is set up rather than what it sends → fatal
     ///   `configuration`: a redirect (301, 302, 303, 307, 308: Sluice follows none, so an `http://` URL answered
     ///   with a redirect to `https://` fails every call), 404 `namespace_not_found`, 404 without a reason (no such
@@ -29,6 +30,11 @@ public enum ResponseClassifier {
         let detail = message.isEmpty ? "HTTP \(status) with an empty body" : message
         let retryAfter = RetryAfter.parse(response.retryAfter, now: now)
             ?? body?["retry_after_seconds"]?.intValue.flatMap(RetryAfter.seconds)
+        // The server says when waiting cannot help (`database_storage_exhausted`, a namespace quota): a 429 or 5xx
+        // it marks `retryable: false` is not retried, which would only hold the event's place until retries ran out.
+        if status == 429 || (500...599).contains(status), body?["retryable"]?.boolValue == false {
+            return .nonRetryable(bodyReason ?? "http_\(status)", detail, statusCode: status)
+        }
         switch status {
         case 401: return .fatal("unauthorized", detail, statusCode: status)
         case 403: return .fatal("forbidden", detail, statusCode: status)

@@ -1,6 +1,6 @@
 import Foundation
 import SluiceCore
-import SluiceEngines
+@testable import SluiceEngines
 import SluiceTesting
 import Testing
 
@@ -192,6 +192,20 @@ struct DurableWorkflowBridgeTests {
                 #expect(outcome.reason == reason)
             }
         }
+    }
+
+    /// The server leaves `action` and `idempotency_key` out of a rejection it makes before reading the command, and
+    /// writes an empty redacted target as PHP's `[]`: still the command's rejection, not an unreadable answer.
+    @Test("a bridge rejection without action, key or target object is read as the request's rejection")
+    func sparseRejection() throws {
+        let body = #"{"schema":"durable-workflow.v2.bridge-adapter-outcome.contract","version":1,"adapter":"bad adapter","accepted":false,"outcome":"rejected","reason":"unsupported_routing","target":[]}"#
+        let response = EngineHTTPResponse(status: 422, retryAfter: nil, body: Array(body.utf8))
+        let sent = JSONObject([.init(key: "action", value: "start_workflow"), .init(key: "idempotency_key", value: "k-1")])
+        let outcome = try DurableWorkflowEngine.bridgeOutcome(from: response, for: sent)
+        #expect(outcome.kind == .rejected)
+        #expect(outcome.reason == .unsupportedRouting)
+        #expect(outcome.action == "start_workflow")
+        #expect(outcome.idempotencyKey == "k-1")
     }
 
     @Test("readiness reads cluster info")

@@ -147,7 +147,7 @@ struct DurableWorkflowControlPlaneTests {
     }
 
     /// A retry reads the real answer of a start (the workflow id deduplicates it), but would deliver a signal twice.
-    @Test("an unreadable 2xx is retried for a start, not for a signal, which the server does not deduplicate")
+    @Test("an unreadable 2xx is retried for a start, not for a signal or an update, which the server does not deduplicate")
     func unreadableAnswers() async throws {
         try await withFake(mode: .controlPlane) { fake, engine in
             fake.inject([.partialJSON])
@@ -159,6 +159,41 @@ struct DurableWorkflowControlPlaneTests {
             #expect(signal?.kind == .nonRetryable)
             #expect(signal?.reason == "malformed_response")
             #expect(fake.workflow("order-9")?.signals.count == 1)
+            // Updates too: the server dedupes them by request_id only for external workers that declare them.
+            fake.inject([.partialJSON])
+            let update = await engineError { _ = try await engine.execute(Commands.update(key: "u", workflowID: "order-9"), adapter: "a") }
+            #expect(update?.kind == .nonRetryable)
+            #expect(update?.detail.contains("does not deduplicate updates") == true, "\(String(describing: update))")
+            #expect(fake.workflow("order-9")?.updates.count == 1)
+        }
+    }
+
+    /// The server's middleware answers in the control plane's shape too: a wrong token or a missing namespace is
+    /// Sluice's setup refused, for every event alike, never one event's rejection.
+    @Test("a control-plane-shaped refusal of Sluice's setup is fatal, not a rejection", arguments: [
+        (401, "unauthorized", "unauthorized"), (403, "forbidden", "forbidden"),
+        (404, "namespace_not_found", "configuration"), (400, "missing_control_plane_version", "configuration"),
+    ])
+    func setupRefusals(status: Int, reason: String, expected: String) async throws {
+        try await withFake(mode: .controlPlane) { fake, engine in
+            fake.inject([.controlPlaneError(status, reason: reason)])
+            let error = await engineError { _ = try await engine.execute(Commands.signal(key: "k", workflowID: "o"), adapter: "a") }
+            #expect(error?.kind == .fatal, "\(String(describing: error))")
+            #expect(error?.reason == expected)
+        }
+    }
+
+    /// A signal whose 2xx head arrived but whose body was cut off took effect: sent again, the workflow would get it
+    /// twice (the server does not deduplicate signals).
+    @Test("a control-plane signal answered 2xx with a cut-off body is not sent again")
+    func cutOffSignal() async throws {
+        try await withFake(mode: .controlPlane) { fake, engine in
+            _ = try await engine.execute(Commands.start(key: "s", workflowID: "order-8"), adapter: "a")
+            fake.inject([.truncated])
+            let signal = await engineError { _ = try await engine.execute(Commands.signal(key: "g", workflowID: "order-8"), adapter: "a") }
+            #expect(signal?.kind == .nonRetryable, "\(String(describing: signal))")
+            #expect(signal?.reason == "malformed_response")
+            #expect(fake.workflow("order-8")?.signals.count == 1)
         }
     }
 

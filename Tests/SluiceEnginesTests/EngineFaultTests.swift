@@ -53,9 +53,11 @@ struct EngineFaultTests {
     func badBodies() async throws {
         try await withFake { fake, engine in
             fake.inject(.truncated, .nonJSON(status: 502), .nonJSON(status: 200), .partialJSON, .closeConnection)
+            // A 2xx whose body was cut off: the engine acted, as for an unreadable 2xx.
             let truncated = await engineError { _ = try await engine.execute(command, adapter: "a") }
             #expect(truncated?.kind == .retryable)
-            #expect(truncated?.reason == "transport")
+            #expect(truncated?.reason == "malformed_response")
+            #expect(truncated?.statusCode != nil)
             let proxy = await engineError { _ = try await engine.execute(command, adapter: "a") }
             #expect(proxy?.kind == .retryable)
             #expect(proxy?.detail.contains("Bad Gateway") == true)
@@ -97,14 +99,15 @@ struct EngineFaultTests {
         }
     }
 
-    @Test("an answer whose body stalls after its head times out (retryable) at the call's deadline")
+    @Test("an answer whose body stalls after its 2xx head is given up (retryable) at the call's deadline")
     func stalledBody() async throws {
         try await withFake(timeout: .milliseconds(300)) { fake, engine in
             fake.inject(.stalledBody)
             let started = ContinuousClock.now
             let error = await engineError { _ = try await engine.execute(command, adapter: "a") }
             #expect(error?.kind == .retryable)
-            #expect(error?.reason == "timeout")
+            #expect(error?.reason == "malformed_response")
+            #expect(error?.detail.contains("no complete answer within") == true, "\(String(describing: error))")
             #expect(ContinuousClock.now - started < .seconds(5), "the stalled body held the call")
         }
     }

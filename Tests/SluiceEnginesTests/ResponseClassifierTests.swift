@@ -24,6 +24,10 @@ struct ResponseClassifierTests {
         #expect(classify(408, "") == ("retryable", "timeout"))
         #expect(classify(429, "", retryAfter: "3") == ("retryable", "rate_limited"))
         #expect(classify(503, #"{"reason":"backend_unavailable"}"#) == ("retryable", "backend_unavailable"))
+        // The server's word that waiting cannot help (reference: database_storage_exhausted, namespace quotas).
+        #expect(classify(503, #"{"reason":"database_storage_exhausted","retryable":false}"#) == ("nonRetryable", "database_storage_exhausted"))
+        #expect(classify(429, #"{"reason":"namespace_workflow_instances_exhausted","retryable":false}"#) == ("nonRetryable", "namespace_workflow_instances_exhausted"))
+        #expect(classify(503, #"{"reason":"backend_unavailable","retryable":true}"#) == ("retryable", "backend_unavailable"))
         #expect(classify(500, "oops") == ("retryable", "server_error"))
         #expect(classify(200, "not json") == ("retryable", "malformed_response"))
     }

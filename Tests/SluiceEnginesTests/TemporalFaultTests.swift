@@ -147,7 +147,7 @@ struct TemporalFaultTests {
             #expect(cut?.reason == "malformed_response")
             let truncated = await engineError { _ = try await engine.execute(Commands.update(key: "u", workflowID: "w"), adapter: "a") }
             #expect(truncated?.kind == .retryable)
-            #expect(truncated?.reason == "transport")
+            #expect(truncated?.reason == "malformed_response")
         }
     }
 

@@ -688,6 +688,8 @@ public actor Dispatcher {
                 cutRuns[key] = nil
                 launchAfterCut(key)
                 startAvailable()
+                // The place the cut run kept is free: a paused pull source may fetch again.
+                resumeCapacityWaiters()
             }
             executionEnded(generation: generation)
             return nil

@@ -119,7 +119,8 @@ extension Outcome {
         }
         var target: JSONObject?
         switch object["target"] {
-        case nil, .null?: target = nil
+        // PHP writes an empty object as `[]` (the server's redacted target when none of its fields is set).
+        case nil, .null?, .array([])?: target = nil
         case .object(let value)?: target = value
         default: throw .invalidMember("target")
         }
