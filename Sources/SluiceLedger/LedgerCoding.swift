@@ -42,14 +42,14 @@ enum LedgerCoding {
 
     static func outcome(_ text: String) throws(LedgerError) -> Outcome {
         do {
-            return try Outcome(json: JSONParser.parse(text))
+            return try Outcome(json: JSONParser.parse(text, maximumDepth: JSONParser.storedDepth))
         } catch {
             throw .fatal("corrupt", "a stored outcome cannot be read: \(error)")
         }
     }
 
     static func commands(_ text: String) throws(LedgerError) -> [EngineCommand] {
-        guard let values = (try? JSONParser.parse(text))?.arrayValue else {
+        guard let values = (try? JSONParser.parse(text, maximumDepth: JSONParser.storedDepth))?.arrayValue else {
             throw .fatal("corrupt", "a dead letter's commands cannot be read")
         }
         var commands: [EngineCommand] = []
@@ -71,7 +71,7 @@ enum LedgerCoding {
     }
 
     static func delivery(_ text: String, body: [UInt8]) throws(LedgerError) -> Delivery {
-        guard let json = try? JSONParser.parse(text), let adapter = json["adapter"]?.stringValue,
+        guard let json = try? JSONParser.parse(text, maximumDepth: JSONParser.storedDepth), let adapter = json["adapter"]?.stringValue,
             let target = json["target"]?.stringValue, let headers = json["headers"].flatMap(Delivery.headers(json:)),
             let received = json["received_at_ms"]?.intValue
         else { throw .fatal("corrupt", "a dead letter's delivery cannot be read") }
@@ -81,7 +81,7 @@ enum LedgerCoding {
     static func headersText(_ delivery: Delivery) -> String { JSONWriter.string(delivery.headersJSON) }
 
     static func headers(_ text: String) throws(LedgerError) -> HeaderFields {
-        guard let json = try? JSONParser.parse(text), let headers = Delivery.headers(json: json) else {
+        guard let json = try? JSONParser.parse(text, maximumDepth: JSONParser.storedDepth), let headers = Delivery.headers(json: json) else {
             throw .fatal("corrupt", "an inbox row's headers cannot be read")
         }
         return headers

@@ -198,6 +198,21 @@ enum LedgerConformance {
         #expect(four > three)
     }
 
+    /// An event body nested as deep as Sluice parses it, kept in a dead letter's commands (a few levels deeper),
+    /// reads back: one hostile event must not make the dead-letter listing fail.
+    static func deadLettersKeepTheDeepestBodies(_ ledger: some OutcomeLedger) async throws {
+        var body: JSONValue = "leaf"
+        for _ in 0..<(JSONParser.maximumDepth - 1) { body = .array([body]) }
+        #expect(throws: Never.self) { try JSONParser.parse(JSONWriter.string(body)) }
+        var command = LedgerFixtures.command(key: "deep")
+        command.input = [body]
+        let content = DeadLetterContent(commands: [command])
+        let rejected = LedgerFixtures.outcome(key: "deep", kind: .rejected, reason: .unknownTarget)
+        _ = try await ledger.record(RecordRequest(outcome: rejected, deadLetter: content))
+        let letters = try await ledger.deadLetters(DeadLetterQuery())
+        #expect(letters.map(\.content) == [content])
+    }
+
     static func deadLettersAreKeptAndRedriven(_ ledger: some OutcomeLedger) async throws {
         let rejected = LedgerFixtures.outcome(key: "d1", kind: .rejected, reason: .retriesExhausted)
         let content = DeadLetterContent(commands: [LedgerFixtures.command(key: "d1")], delivery: LedgerFixtures.delivery())

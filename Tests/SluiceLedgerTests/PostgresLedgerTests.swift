@@ -43,6 +43,7 @@ import Testing
     @Test func claimRenewal() async throws { try await withLedger { try await LedgerConformance.ownersRenewTheirClaimsOnly($0, clock: clock) } }
     @Test func inbox() async throws { try await withLedger { try await LedgerConformance.inboxRowsLeaveWithTheirOutcome($0) } }
     @Test func deadLetters() async throws { try await withLedger { try await LedgerConformance.deadLettersAreKeptAndRedriven($0) } }
+    @Test func deepDeadLetters() async throws { try await withLedger { try await LedgerConformance.deadLettersKeepTheDeepestBodies($0) } }
     @Test func dedupeWindows() async throws { try await withLedger { try await LedgerConformance.dedupeWindowsExpire($0, clock: clock) } }
     @Test func aRedriveKeepsANewerDecision() async throws { try await withLedger { try await LedgerConformance.aRedriveKeepsANewerDecision($0, clock: clock) } }
     @Test func retriedPastItsWindow() async throws { try await withLedger { try await LedgerConformance.theSameOutcomeAgainPastItsWindowIsTheSameDecision($0, clock: clock) } }

@@ -9,6 +9,10 @@ public struct JSONParser {
     /// The deepest nesting accepted.
     public static let maximumDepth = 256
 
+    /// The deepest nesting of JSON Sluice wrote itself around values it parsed (a dead letter's commands hold an
+    /// event's body inside `[{"input": [...]}]`): what Sluice writes must parse again.
+    public static let storedDepth = maximumDepth + 16
+
     /// Why a text is not JSON, with the byte offset where parsing stopped.
     public struct Error: Swift.Error, Sendable, Equatable, CustomStringConvertible {
         public var message: String
@@ -16,10 +20,10 @@ public struct JSONParser {
         public var description: String { "\(message) at byte \(offset)" }
     }
 
-    /// Parses a complete JSON text.
-    public static func parse(_ text: String) throws(Error) -> JSONValue {
+    /// Parses a complete JSON text, nested at most `maximumDepth` levels.
+    public static func parse(_ text: String, maximumDepth: Int = maximumDepth) throws(Error) -> JSONValue {
         var copy = text
-        return try copy.withUTF8 { buffer in Result { () throws(Error) in try parse(buffer) } }.get()
+        return try copy.withUTF8 { buffer in Result { () throws(Error) in try parse(buffer, maximumDepth: maximumDepth) } }.get()
     }
 
     /// Parses a complete JSON text from UTF-8 bytes.
@@ -33,9 +37,9 @@ public struct JSONParser {
         return try array.withUnsafeBufferPointer { buffer in Result { () throws(Error) in try parse(buffer) } }.get()
     }
 
-    /// Parses a complete JSON text from a buffer of UTF-8 bytes.
-    public static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(Error) -> JSONValue {
-        var parser = Cursor(bytes: buffer)
+    /// Parses a complete JSON text from a buffer of UTF-8 bytes, nested at most `maximumDepth` levels.
+    public static func parse(_ buffer: UnsafeBufferPointer<UInt8>, maximumDepth: Int = maximumDepth) throws(Error) -> JSONValue {
+        var parser = Cursor(bytes: buffer, maximumDepth: maximumDepth)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -60,10 +64,12 @@ extension JSONParser {
         }
 
         let bytes: UnsafeBufferPointer<UInt8>
+        let maximumDepth: Int
         var index = 0
 
-        init(bytes: UnsafeBufferPointer<UInt8>) {
+        init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
             self.bytes = bytes
+            self.maximumDepth = maximumDepth
         }
 
         func error(_ message: String) -> Error { Error(message: message, offset: index) }
@@ -80,7 +86,7 @@ extension JSONParser {
         }
 
         mutating func parseValue(depth: Int) throws(Error) -> JSONValue {
-            guard depth < JSONParser.maximumDepth else { throw error("nesting deeper than \(JSONParser.maximumDepth)") }
+            guard depth < maximumDepth else { throw error("nesting deeper than \(maximumDepth)") }
             guard !isAtEnd else { throw error("unexpected end of input") }
             switch bytes[index] {
             case UInt8(ascii: "{"): return try parseObject(depth: depth)
