@@ -236,6 +236,16 @@ struct CloudEventTests {
         #expect(underscored.cloudEvent == nil)
     }
 
+    /// CloudEvents' JSON format: an attribute set to null is unset. A null `partitionkey` leaves the record key.
+    @Test("structured mode: an extension set to null is absent, not the text null")
+    func nullExtension() throws {
+        let value = #"{"specversion":"1.0","id":"e1","source":"s","type":"t","partitionkey":null,"traceparent":"00-a"}"#
+        let event = try kafka(headers: ["content-type": "application/cloudevents+json"], value: value, key: Array("order-1".utf8))
+        #expect(event.convention == .cloudEventsStructured)
+        #expect(event.key == "order-1")
+        #expect(event.cloudEvent?.extensions == ["traceparent": "00-a"])
+    }
+
     @Test("binary mode over Kafka: missing attributes name the ce_ header")
     func binaryKafkaInvalid() {
         let headers: HeaderFields = ["ce_specversion": "1.0", "ce_id": "1", "ce_source": "s"]

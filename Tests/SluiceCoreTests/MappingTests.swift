@@ -355,6 +355,37 @@ struct PlanTests {
         #expect(bytes == [Array("order-caf\u{E9}".utf8), Array("order-caf\u{E9}".utf8)])
     }
 
+    /// A rejected event's outcome is stored under a key as a plan's would be: composed, and within the ledger's
+    /// 1–255 bytes even when the event's own id is no key (an empty or oversized unsigned header).
+    @Test("a rejection's key is composed and bounded like a plan's")
+    func rejectionKeys() throws {
+        let strict = try adapter(
+            """
+            adapter: nfc
+            source: { webhook: { path: /nfc, verify: { scheme: none } } }
+            idempotency_key: "${body.ref}"
+            unmatched: dead_letter
+            rules:
+              - name: r
+                when: { body.kind: wanted }
+                do: [{ start_workflow: { workflow_type: t } }]
+            """)
+        let decomposed = JSONValue.object(JSONObject([.init(key: "ref", value: "cafe\u{301}")]))
+        guard case .rejected(let unmatched) = strict.map(CoreTestSupport.event(body: decomposed), now: now) else {
+            Issue.record("an unmatched event was planned")
+            return
+        }
+        #expect(Array(unmatched.idempotencyKey.utf8) == Array("caf\u{E9}".utf8))
+        // No usable key anywhere: the refused key and the event's empty id give way to the id's hash.
+        var event = CoreTestSupport.event(body: .object(JSONObject([.init(key: "ref", value: "")])))
+        event.id = ""
+        guard case .rejected(let keyless) = strict.map(event, now: now) else {
+            Issue.record("an event with no key was planned")
+            return
+        }
+        #expect(keyless.idempotencyKey == "sha256:" + Digest.sha256Hex(""))
+    }
+
     @Test("a start without workflow_id gets bridge-{adapter}-{first 32 hex of sha256(key)}")
     func derivedWorkflowID() throws {
         let derived = try adapter(

@@ -57,9 +57,14 @@ extension CompiledAdapter {
         _ event: Event, context: EvaluationContext, action: String, rule: String?, reason: OutcomeReason,
         message: String, now: Date
     ) -> Outcome {
-        // A key the plan refused (empty, too long, holding a NUL) could not be stored either: the event's id stands in.
-        let evaluated = try? idempotencyKey.evaluateText(in: context, field: "idempotency_key")
-        let key = evaluated.flatMap { (try? Self.check($0, field: "", maxLength: 255)) != nil ? $0 : nil } ?? event.id
+        // Composed as a plan's key is. A key the plan refused (empty, too long, holding a NUL) could not be stored
+        // either: the event's id stands in, and, when it is no key either (an empty or oversized unsigned header),
+        // its hash.
+        func usable(_ key: String?) -> String? {
+            key.map(Self.canonical).flatMap { (try? Self.check($0, field: "", maxLength: 255)) != nil ? $0 : nil }
+        }
+        let key = usable(try? idempotencyKey.evaluateText(in: context, field: "idempotency_key")) ?? usable(event.id)
+            ?? "sha256:" + Digest.sha256Hex(event.id)
         return Outcome(
             adapter: name, action: action, idempotencyKey: key, kind: .rejected, reason: reason,
             correlation: .object(Self.correlation(adapter: name, version: version, rule: rule, step: nil, event: event)),

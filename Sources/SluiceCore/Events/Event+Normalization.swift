@@ -164,7 +164,8 @@ extension Event {
         let specVersion = try required("specversion")
         guard specVersion == "1.0" else { throw fail("unsupported specversion '\(specVersion)' (expected 1.0)") }
         var extensions: [String: String] = [:]
-        for member in object where !CloudEvent.coreAttributes.contains(member.key) {
+        // An attribute set to null is unset (CloudEvents' JSON format), not the text "null".
+        for member in object where !CloudEvent.coreAttributes.contains(member.key) && member.value != .null {
             extensions[member.key] = member.value.interpolatedText
         }
         let cloudEvent = CloudEvent(
