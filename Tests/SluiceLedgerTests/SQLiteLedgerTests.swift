@@ -295,6 +295,15 @@ import Testing
         try other.execute("CREATE TABLE notes (text TEXT)")
         let error = await #expect(throws: LedgerError.self) { try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path)) }
         #expect(error?.reason == "not_a_ledger")
+        // Left as it was: not switched to WAL mode (the command-line tools open without migrating, too).
+        var query = SQLiteLedgerConfiguration(path: path, createFile: false)
+        query.migrates = false
+        let readOnly = await #expect(throws: LedgerError.self) { try await SQLiteLedger.open(query) }
+        #expect(readOnly?.reason == "not_a_ledger")
+        let again = try SQLiteConnection(path: path, readOnly: true, create: false)
+        let mode = try again.prepare("PRAGMA journal_mode")
+        #expect(try mode.step() && mode.text(0)?.lowercased() == "delete")
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
     }
 
     /// A version 1 ledger with a stored decision gains the check's covering index at start-up and keeps
@@ -464,6 +473,26 @@ import Testing
         await #expect(throws: LedgerError.self) { try await ledger.checkReadiness() }
         await ledger.close()
         #expect(FileManager.default.fileExists(atPath: path + "-wal"), "the log was checkpointed away on close")
+    }
+
+    /// A database file deleted under the ledger takes writes through the open connections until the next
+    /// checkpoint (thousands of pages), but a restart would start an empty ledger there: the next write is refused.
+    @Test func aDeletedDatabaseFileRefusesTheNextWrite() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ledger.sqlite").path
+        let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, now: clock.now))
+        _ = try await ledger.record(LedgerFixtures.outcome(key: "kept"))
+        try FileManager.default.removeItem(atPath: path)
+        do {
+            _ = try await ledger.record(LedgerFixtures.outcome(key: "lost"))
+            Issue.record("a write was acknowledged into a deleted ledger")
+        } catch {
+            #expect(error.reason == "flush_failed")
+            #expect(error.description.contains("was deleted or replaced"), "\(error)")
+        }
+        await #expect(throws: LedgerError.self) { try await ledger.checkReadiness() }
+        await ledger.close()
     }
 
     /// Closing while writes are in flight: each is either durable and recorded or refused as closed,

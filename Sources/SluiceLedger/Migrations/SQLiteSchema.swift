@@ -88,6 +88,22 @@ enum SQLiteSchema {
     /// The newest version this binary knows.
     static var currentVersion: Int64 { migrations.last?.version ?? 0 }
 
+    /// Refuses another program's database before anything is changed in it (WAL mode, the page size): its
+    /// application id is another's, or it has tables but neither Sluice's id nor a version.
+    static func refuseForeign(_ connection: SQLiteConnection) throws(LedgerError) {
+        let path = connection.path
+        let foreign: Bool
+        do throws(SQLiteFailure) {
+            let application = try connection.integer("PRAGMA application_id") ?? 0
+            let version = try connection.integer("PRAGMA user_version") ?? 0
+            let tables = try connection.integer("SELECT count(*) FROM sqlite_master") ?? 0
+            foreign = application != applicationID && (application != 0 || (version == 0 && tables > 0))
+        } catch {
+            throw error.ledgerError(path: path)
+        }
+        if foreign { throw .fatal("not_a_ledger", "\(path) is a SQLite database of another program, not a Sluice ledger") }
+    }
+
     /// Checks the file's version and changes nothing: what the command-line tools do.
     ///
     /// - Throws: ``LedgerError`` when the file is no Sluice ledger, or its schema is newer or older than this

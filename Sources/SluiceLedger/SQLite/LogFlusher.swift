@@ -32,10 +32,24 @@ final class LogFlusher: @unchecked Sendable {
     /// "decided" from a decision that may be lost.
     var failed: LedgerError? { failureSeen.withLock { $0 } }
 
-    /// Starts the thread that flushes the log file at `logPath` (``SQLiteConnection/logPath``).
-    init(logPath: String) {
+    /// The database file's path and identity when the ledger opened it.
+    private let databasePath: String
+    private let database: (device: UInt64, inode: UInt64)?
+
+    /// Starts the thread that flushes the log file at `logPath` (``SQLiteConnection/logPath``) of the database
+    /// file at `databasePath`.
+    init(logPath: String, databasePath: String) {
         log = SyncedFile(path: logPath, role: "the ledger's log")
+        self.databasePath = databasePath
+        database = Self.identity(of: databasePath)
         startNamedThread("ledger-flush") { [self] in run() }
+    }
+
+    /// The file's device and inode, or nil when there is none.
+    private static func identity(of path: String) -> (device: UInt64, inode: UInt64)? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return (UInt64(status.st_dev), UInt64(status.st_ino))
     }
 
     /// Hands over the jobs of a committed transaction; they are resumed after the next flush. Returns
@@ -91,6 +105,12 @@ final class LogFlusher: @unchecked Sendable {
     /// Flushes the log file to disk; the error to give the batch, if any. Call holding `flushing`.
     private func flush() -> LedgerError? {
         if let failure { return failure }
+        // A database file deleted or replaced under the ledger still takes the writes through the open
+        // connections, but a restart would open what the path holds then: a new, empty ledger, and every write
+        // acknowledged since would be lost. (One stat per flush, shared by its batches.)
+        if let database, Self.identity(of: databasePath).map({ $0 != database }) ?? true {
+            return fail("the ledger \(databasePath) was deleted or replaced while sluice ran")
+        }
         // The log exists and keeps its inode while connections are open (SQLite deletes it when the last
         // one closes). One that is gone was deleted under the ledger: what it held cannot be flushed.
         guard let problem = log.flush() else { return nil }

@@ -47,7 +47,7 @@ public final class SQLiteLedger: OutcomeLedger {
         let reads = WorkQueue<@Sendable (SQLiteConnection) -> Void>()
         let flusher =
             configuration.synchronous == .full
-            ? LogFlusher(logPath: writer.logPath ?? configuration.path + "-wal") : nil
+            ? LogFlusher(logPath: writer.logPath ?? configuration.path + "-wal", databasePath: configuration.path) : nil
         let checkpointer = connections.checkpointer.map { connection in
             LogCheckpointer(
                 connection: connection, threshold: max(1, configuration.checkpointPages),
@@ -170,6 +170,8 @@ public final class SQLiteLedger: OutcomeLedger {
         let busy = Int32(clamping: configuration.busyTimeout.components.seconds * 1000
             + configuration.busyTimeout.components.attoseconds / 1_000_000_000_000_000)
         writer.setBusyTimeout(milliseconds: busy)
+        // Before WAL mode, which would stay on another program's database (`sluice outcomes --ledger other.db`).
+        try SQLiteSchema.refuseForeign(writer)
         do throws(SQLiteFailure) {
             // Takes effect only on a new, empty file; before WAL mode, which writes the file's first page.
             try writer.execute("PRAGMA page_size = \(SQLiteSchema.newFilePageSize)")
