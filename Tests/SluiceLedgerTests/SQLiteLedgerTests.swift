@@ -475,6 +475,18 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: path + "-wal"), "the log was checkpointed away on close")
     }
 
+    /// A second close (a caller's cleanup path after the service's own) returns at once instead of waiting
+    /// for ever on threads that stopped at the first.
+    @Test(.timeLimit(.minutes(1))) func closingTwiceReturns() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ledger = try await SQLiteLedger.open(
+            SQLiteLedgerConfiguration(path: directory.appendingPathComponent("ledger.sqlite").path, now: clock.now))
+        _ = try await ledger.record(LedgerFixtures.outcome(key: "k"))
+        await ledger.close()
+        await ledger.close()
+    }
+
     /// A database file deleted under the ledger takes writes through the open connections until the next
     /// checkpoint (thousands of pages), but a restart would start an empty ledger there: the next write is refused.
     @Test func aDeletedDatabaseFileRefusesTheNextWrite() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SluiceCore
 import Synchronization
 
@@ -105,19 +106,37 @@ final class DecidedKeyScanner: Sendable {
         start()
     }
 
-    /// Scans once; a failed scan is tried again after a second, five times at most.
+    /// Scans; a failed scan is tried again after a second, then, after five failures (logged), every minute:
+    /// until a scan completes, every check asks SQLite, and the filter is not rebuilt (it grows with each write).
     private func scan(generation: Int) {
-        for attempt in 1...5 {
-            if scanOnce(generation: generation) || cancelled.load(ordering: .relaxed) { return }
-            if attempt < 5 { Thread.sleep(forTimeInterval: 1) }
+        var attempt = 0
+        while !cancelled.load(ordering: .relaxed) {
+            attempt += 1
+            guard let failure = scanOnce(generation: generation) else { return }
+            if attempt == 5 {
+                Logger(label: "sluice.ledger").error(
+                    "the ledger's key scan failed 5 times; it is tried again every minute (meanwhile every idempotency check reads the ledger): \(failure)",
+                    metadata: ["ledger.path": "\(path)"])
+            }
+            let pause = attempt < 5 ? 1.0 : 60.0
+            var slept = 0.0
+            while slept < pause, !cancelled.load(ordering: .relaxed) {
+                Thread.sleep(forTimeInterval: 0.1)
+                slept += 0.1
+            }
         }
     }
 
-    /// True when the scan finished (or was cancelled) and needs no retry.
-    private func scanOnce(generation: Int) -> Bool {
+    /// Nil when the scan finished (or was cancelled) and needs no retry; otherwise why it failed.
+    private func scanOnce(generation: Int) -> String? {
         // Read-write but query-only, like the readers: a read-only connection cannot open a WAL database
         // whose shared-memory file is not there yet.
-        guard let connection = try? SQLiteConnection(path: path, readOnly: false, create: false) else { return false }
+        let connection: SQLiteConnection
+        do throws(LedgerError) {
+            connection = try SQLiteConnection(path: path, readOnly: false, create: false)
+        } catch {
+            return error.description
+        }
         connection.setBusyTimeout(milliseconds: 5_000)
         do throws(SQLiteFailure) {
             try connection.execute("PRAGMA query_only = 1")
@@ -127,12 +146,12 @@ final class DecidedKeyScanner: Sendable {
             while try select.step() {
                 filter.insert(adapter: select.text(0) ?? "", key: select.text(1) ?? "")
                 rows += 1
-                if rows & 0xFFFF == 0, cancelled.load(ordering: .relaxed) { return true }
+                if rows & 0xFFFF == 0, cancelled.load(ordering: .relaxed) { return nil }
             }
             filter.markComplete(generation: generation)
-            return true
+            return nil
         } catch {
-            return false
+            return error.ledgerError(path: path).description
         }
     }
 

@@ -137,9 +137,11 @@ final class SQLiteThread: Sendable {
         }
     }
 
-    /// Blocks until the thread has stopped (after its queue was closed). Call off the cooperative pool.
+    /// Blocks until the thread has stopped (after its queue was closed). Call off the cooperative pool; any
+    /// number of times (a ledger closed twice).
     func join() {
         finished.wait()
+        finished.signal()
     }
 }
 
