@@ -475,6 +475,39 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: path + "-wal"), "the log was checkpointed away on close")
     }
 
+    /// A full disk fails every real write, but an empty transaction passes: readiness reports the writes' failure
+    /// until one commits again. (The disk is "full" here through the writer's `max_page_count`.)
+    @Test func aFullDiskMakesTheLedgerNotReadyUntilAWriteCommits() async throws {
+        let directory = try LedgerFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ledger = try await SQLiteLedger.open(
+            SQLiteLedgerConfiguration(path: directory.appendingPathComponent("ledger.sqlite").path, now: clock.now))
+        defer { Task { await ledger.close() } }
+        try await ledger.checkReadiness()
+        try await ledger.write { connection throws(SQLiteFailure) -> Result<Void, LedgerError> in
+            let pages = try connection.integer("PRAGMA page_count") ?? 1
+            try connection.execute("PRAGMA max_page_count = \(pages)")
+            return .success(())
+        }
+        var refused: LedgerError?
+        for index in 0..<50 where refused == nil {
+            do throws(LedgerError) {
+                _ = try await ledger.record(LedgerFixtures.outcome(key: "full-\(index)", note: String(repeating: "x", count: 4_000)))
+            } catch {
+                refused = error
+            }
+        }
+        #expect(refused?.reason == "full", "\(String(describing: refused))")
+        let notReady = await #expect(throws: LedgerError.self) { try await ledger.checkReadiness() }
+        #expect(notReady?.reason == "full")
+        try await ledger.write { connection throws(SQLiteFailure) -> Result<Void, LedgerError> in
+            try connection.execute("PRAGMA max_page_count = 1073741823")
+            return .success(())
+        }
+        _ = try await ledger.record(LedgerFixtures.outcome(key: "room-again"))
+        try await ledger.checkReadiness()
+    }
+
     /// A second close (a caller's cleanup path after the service's own) returns at once instead of waiting
     /// for ever on threads that stopped at the first.
     @Test(.timeLimit(.minutes(1))) func closingTwiceReturns() async throws {

@@ -285,6 +285,8 @@ extension SQLiteLedger {
     }
 
     public func checkReadiness() async throws(LedgerError) {
+        // An empty transaction writes nothing: on a full disk it passes while every real write fails.
+        if let refused = storage.current { throw refused }
         try await write { _ throws(SQLiteFailure) -> Result<Void, LedgerError> in .success(()) }
     }
 

@@ -30,6 +30,8 @@ public final class SQLiteLedger: OutcomeLedger {
     let keyScanner: DecidedKeyScanner
     /// Flushes committed batches (`synchronous=full`); its failure stops writes and reads.
     private let flusher: LogFlusher?
+    /// The last write the disk refused, for readiness.
+    let storage: StorageFailure
 
     private init(
         configuration: SQLiteLedgerConfiguration, connections: Connections, storedKeys: Int
@@ -43,6 +45,8 @@ public final class SQLiteLedger: OutcomeLedger {
         let keyScanner = DecidedKeyScanner(path: configuration.path, filter: decidedKeys, storedBelow: Int64(storedKeys))
         keyScanner.start()
         self.keyScanner = keyScanner
+        let storage = StorageFailure()
+        self.storage = storage
         let writes = WorkQueue<any SQLiteWriteJob>()
         let reads = WorkQueue<@Sendable (SQLiteConnection) -> Void>()
         let flusher =
@@ -72,7 +76,7 @@ public final class SQLiteLedger: OutcomeLedger {
                 // Between transactions: other processes' decisions, and a rebuild of the filter when it is due.
                 keyScanner.syncOtherWriters(on: connection)
                 keyScanner.rebuildIfNeeded()
-                if !jobs.isEmpty { Self.commit(jobs, on: connection, flusher: flusher) }
+                if !jobs.isEmpty { Self.commit(jobs, on: connection, flusher: flusher, storage: storage) }
                 checkpointer?.afterTurn(on: connection)
             }
         ]
@@ -301,7 +305,9 @@ public final class SQLiteLedger: OutcomeLedger {
     /// busy, then each job alone so that one bad write cannot fail the others. A committed transaction's
     /// jobs resume after `flusher` has flushed it, or after the writer flushed it itself when the batch is
     /// small and no flush is running (at once without a flusher: `synchronous` is `normal`).
-    static func commit(_ jobs: [any SQLiteWriteJob], on connection: SQLiteConnection, flusher: LogFlusher?) {
+    static func commit(
+        _ jobs: [any SQLiteWriteJob], on connection: SQLiteConnection, flusher: LogFlusher?, storage: StorageFailure
+    ) {
         if let failed = flusher?.failed {
             // Committing would make the batch visible to readers with no way to make it durable.
             for job in jobs { job.finish(failed) }
@@ -313,6 +319,7 @@ public final class SQLiteLedger: OutcomeLedger {
                 try connection.transaction { () throws(SQLiteFailure) in
                     for job in jobs { try job.perform(connection) }
                 }
+                storage.committed()
                 guard let flusher else {
                     for job in jobs { job.finish(nil) }
                     return
@@ -325,10 +332,11 @@ public final class SQLiteLedger: OutcomeLedger {
                 attempts += 1
                 if error.isBusy && attempts < 3 { continue }
                 if jobs.count > 1 && !error.isBusy {
-                    for job in jobs { commit([job], on: connection, flusher: flusher) }
+                    for job in jobs { commit([job], on: connection, flusher: flusher, storage: storage) }
                     return
                 }
                 let ledgerError = error.ledgerError(path: connection.path)
+                storage.failed(ledgerError)
                 for job in jobs { job.finish(ledgerError) }
                 return
             }
