@@ -93,8 +93,8 @@ public struct ProjectLoader: Sendable {
         if let config, let set {
             for adapter in set.adapters where adapter.engine == nil && config.defaultEngine == nil {
                 diagnostics.append(
-                    Diagnostic(file: configPath ?? "sluice.yaml", line: 1, column: 1, key: "default_engine",
-                        message: "adapter '\(adapter.name)' names no engine and sluice.yaml has several: set default_engine or the adapter's engine"))
+                    Diagnostic(file: configPath ?? config.file, line: 1, column: 1, key: "default_engine",
+                        message: "adapter '\(adapter.name)' names no engine and \(config.file) has several: set default_engine or the adapter's engine"))
             }
         }
         return Result(config: config, adapters: diagnostics.hasErrors ? nil : set, diagnostics: diagnostics.sorted(), files: files)

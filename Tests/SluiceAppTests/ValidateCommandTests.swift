@@ -150,6 +150,21 @@ import Testing
         #expect(result.standardError.contains("adapters/orders.yaml:5:9: engine: unknown engine 'primry' (did you mean 'primary'?)"), "\(result.standardError)")
     }
 
+    /// With `--config`, serve names that file in the problems it finds with the adapters against it.
+    @Test func serveNamesTheConfigurationAsGiven() throws {
+        let config = Self.config + """
+
+              secondary: { type: durable-workflow, url: "http://127.0.0.1:8081", token: "${env:DW_TOKEN}" }
+            adapters: ../adapters
+            """
+        let adapter = Self.goodAdapter.replacingOccurrences(of: "engine: primary\n", with: "")
+        let directory = try project(["deploy/prod.yaml": config, "adapters/orders.yaml": adapter])
+        let result = try SluiceProcess.run(
+            ["serve", "--config", "deploy/prod.yaml"], in: directory, environment: ["ORDERS_SECRET": "s", "DW_TOKEN": "t"])
+        #expect(result.status == 2, "\(result.standardError)")
+        #expect(result.standardError.contains("deploy/prod.yaml:1:1: default_engine: adapter 'orders' names no engine and deploy/prod.yaml has several"), "\(result.standardError)")
+    }
+
     @Test func invalidYAMLIsOneClearError() throws {
         let directory = try project(["adapters/broken.yaml": "adapter: x\nrules: [\n  - a: b\n"])
         let result = try SluiceProcess.run(["validate", "adapters/broken.yaml"], in: directory)

@@ -371,7 +371,7 @@ struct AdapterLoadingTests {
         ("source: { webhook: { path: '/hooks/:id' } }", "source.webhook.path", "'/hooks/:id' is not a webhook path such as /webhooks/stripe: a path segment cannot start with ':'"),
         ("source: { webhook: { path: '/hooks/{id}' } }", "source.webhook.path", "'/hooks/{id}' is not a webhook path such as /webhooks/stripe: '{' is not allowed"),
         ("source: { webhook: { path: '/hooks/*' } }", "source.webhook.path", "'/hooks/*' is not a webhook path such as /webhooks/stripe: '*' is not allowed"),
-        ("source: { webhook: { path: '/api/bridge-adapters/webhook/x' } }", "source.webhook.path", "'/api/bridge-adapters/webhook/x' is the bridge endpoint's"),
+        ("source: { webhook: { path: '/hooks/100%' } }", "source.webhook.path", "'/hooks/100%' is not a webhook path such as /webhooks/stripe: '%' starts a percent-encoded byte"),
         ("source: { webhook: { path: /a, max_body_bytes: 0 } }", "source.webhook.max_body_bytes", "must be between 1 and 67108864"),
         ("source: { webhook: { path: /a, content_types: [] } }", "source.webhook.content_types", "list at least one media type"),
         ("source: { webhook: { path: /a, content_types: json } }", "source.webhook.content_types[0]", "'json' is not a media type"),
@@ -454,6 +454,18 @@ struct AdapterLoadingTests {
         // With an explicit workflow_id: a derived one has room for 88 bytes of name only.
         let step = "start_workflow: { workflow_type: t, workflow_id: \"o-${body.id}\" }"
         #expect(try CoreTestSupport.adapter(minimalAdapter(name: name, step: step)).name == name)
+    }
+
+    /// The router matches a path as sent, still percent-encoded: such a path is a route like any other.
+    @Test("a webhook path may hold percent-encoded bytes")
+    func percentEncodedPaths() {
+        let (adapter, diagnostics) = CoreTestSupport.compile(minimalAdapter(path: "/hooks/caf%C3%A9/"))
+        #expect(diagnostics.filter { $0.severity == .error }.isEmpty, "\(diagnostics)")
+        guard case .webhook(let route)? = adapter?.source else {
+            Issue.record("no webhook source")
+            return
+        }
+        #expect(route.path == "/hooks/caf%C3%A9")
     }
 
     @Test("duplicate adapter names and webhook paths across files are reported on the later file")

@@ -500,6 +500,11 @@ import Testing
         #expect(refused?.reason == "full", "\(String(describing: refused))")
         let notReady = await #expect(throws: LedgerError.self) { try await ledger.checkReadiness() }
         #expect(notReady?.reason == "full")
+        // A transaction that writes nothing (readiness's own, batched with a refused write) commits on a full disk
+        // too: it shows nothing.
+        try await ledger.write { _ throws(SQLiteFailure) -> Result<Void, LedgerError> in .success(()) }
+        let still = await #expect(throws: LedgerError.self) { try await ledger.checkReadiness() }
+        #expect(still?.reason == "full")
         try await ledger.write { connection throws(SQLiteFailure) -> Result<Void, LedgerError> in
             try connection.execute("PRAGMA max_page_count = 1073741823")
             return .success(())

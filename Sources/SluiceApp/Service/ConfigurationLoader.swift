@@ -160,6 +160,8 @@ public struct ConfigurationLoader: Sendable {
             guard let sectionName = sectionKey.string, case .mapping(let members) = section else { continue }
             for (memberKey, member) in members {
                 guard let name = memberKey.string, case .scalar(let scalar) = member else { continue }
+                // Left empty (`service_name:`, an empty Helm value): unset, as `sluice validate` reads it.
+                if scalar.style == .plain, ["", "~", "null", "Null", "NULL"].contains(scalar.string) { continue }
                 let key = sectionName + "." + name
                 if scalarKeys.contains(key) { values[key] = scalar.string }
             }

@@ -274,14 +274,19 @@ private func assembleApplication(
     var readmission = InboxReadmission(ledger: ledger, pipelines: pipelines, intake: intake, logger: logger)
     readmission.sweepInterval = .seconds(60)
     add(readmission, "inbox re-admission", returns: .ignore)
-    // Sources start once re-admission opened intake, and stop together: each drains within its budget at the
-    // same time (a Kafka consumer's revoke). A source that returns is done: the group shuts down gracefully.
+    // Sources start once re-admission opened intake. The Kafka consumers stop together: each drains within its
+    // budget at the same time (its revoke). Any other source (`sluice dev`'s feed and summary) is a service of
+    // its own: one that returns is done, and the group shuts down gracefully.
     let makeSources = sources ?? StandardSources.pullSources(config: config, logger: logger)
-    let pullSources = try makeSources(pipelines, intake, health)
-    if !pullSources.isEmpty {
+    let made = try makeSources(pipelines, intake, health)
+    let consumers = made.filter { $0 is KafkaSource }
+    if !consumers.isEmpty {
         add(
-            AfterIntakeOpens(intake: intake, source: ConcurrentServices(services: pullSources)), "sources",
+            AfterIntakeOpens(intake: intake, source: ConcurrentServices(services: consumers)), "kafka consumers",
             returns: .gracefullyShutdownGroup)
+    }
+    for source in made where !(source is KafkaSource) {
+        add(AfterIntakeOpens(intake: intake, source: source), String(describing: type(of: source)), returns: .gracefullyShutdownGroup)
     }
     // Stopped first: intake closes before anything drains.
     add(IntakeService(intake: intake), "intake")

@@ -74,12 +74,7 @@ extension YAMLReader {
             var path: String?
             if let pathNode = webhook["path"], let text = nonEmptyString(pathNode, key: entryKey + ".path") {
                 do throws(ValueProblem) {
-                    let normal = try RoutePath.normalised(text)
-                    if normal.hasPrefix(RoutePath.bridgePrefix) || normal + "/" == RoutePath.bridgePrefix {
-                        report("'\(text)' is the bridge endpoint's (\(RoutePath.bridgePrefix)…): choose another webhook path", at: pathNode, key: entryKey + ".path")
-                    } else {
-                        path = normal
-                    }
+                    path = try RoutePath.normalised(text)
                 } catch {
                     report("'\(text)' is not a webhook path such as /webhooks/stripe: \(error)", at: pathNode, key: entryKey + ".path")
                 }

@@ -12,6 +12,8 @@ public struct SluiceConfigSpec: Sendable, Hashable {
     /// `kafka.inbox_topic` as the file sets it: webhooks then wait in Kafka and reach their gates through the
     /// ingress topic's consumer (a pull source). `SLUICE_KAFKA_INBOX_TOPIC` may still set it at start.
     public var kafkaInboxTopic: String? = nil
+    /// The file it was read from, as the user named it (`deploy/prod.yaml`), for messages.
+    public var file = "sluice.yaml"
 
     /// One engine.
     public struct EngineSpec: Sendable, Hashable {
@@ -98,7 +100,8 @@ public struct SluiceConfigSpec: Sendable, Hashable {
             }
         }
         let spec = SluiceConfigSpec(
-            adaptersDirectory: adapters, engines: engines, defaultEngine: defaultEngine, sections: sections, kafkaInboxTopic: kafkaInboxTopic)
+            adaptersDirectory: adapters, engines: engines, defaultEngine: defaultEngine, sections: sections, kafkaInboxTopic: kafkaInboxTopic,
+            file: file)
         let diagnostics = reader.diagnostics + LedgerSpec.read(text, file: file).diagnostics
         return (diagnostics.hasErrors ? nil : spec, diagnostics)
     }
@@ -107,7 +110,9 @@ public struct SluiceConfigSpec: Sendable, Hashable {
 extension YAMLReader {
     /// Checks a service setting's value as `sluice serve` reads it (``ServiceSettings``).
     mutating func setting(_ node: Node, key: String) {
-        guard case .scalar(let scalar) = node, !isNull(node) else {
+        // Left empty (`service_name:`, an empty Helm value): unset, the default applies.
+        if isNull(node) { return }
+        guard case .scalar(let scalar) = node else {
             report("expected a single value, found \(describe(node))", at: node, key: key)
             return
         }

@@ -156,6 +156,9 @@ final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
+    /// Rows changed by this connection since it opened (`sqlite3_total_changes64`).
+    var totalChanges: Int64 { sqlite3_total_changes64(handle) }
+
     /// A single integer, for pragmas and counts.
     func integer(_ sql: String) throws(SQLiteFailure) -> Int64? {
         let statement = try prepare(sql)

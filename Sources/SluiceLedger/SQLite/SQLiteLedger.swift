@@ -316,10 +316,12 @@ public final class SQLiteLedger: OutcomeLedger {
         var attempts = 0
         while true {
             do {
+                let changesBefore = connection.totalChanges
                 try connection.transaction { () throws(SQLiteFailure) in
                     for job in jobs { try job.perform(connection) }
                 }
-                storage.committed()
+                // Only a transaction that wrote shows that the disk takes writes (a readiness probe writes nothing).
+                if connection.totalChanges != changesBefore { storage.committed() }
                 guard let flusher else {
                     for job in jobs { job.finish(nil) }
                     return

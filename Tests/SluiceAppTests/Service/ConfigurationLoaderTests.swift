@@ -86,6 +86,18 @@ struct ConfigurationLoaderTests {
         }
     }
 
+    /// A setting left empty (an empty Helm value) is unset, in `sluice validate` and `sluice serve` alike.
+    @Test("an empty setting is unset: its default applies")
+    func emptySettings() throws {
+        let project = try project("tracing: { service_name: }\nlogging: { level: ~, format: }")
+        defer { project.cleanUp() }
+        let config = try project.configuration()
+        #expect(config.tracing.serviceName == "sluice")
+        #expect(config.logging.level == "info")
+        let (spec, diagnostics) = SluiceConfigSpec.read(try String(contentsOf: project.directory.appendingPathComponent("sluice.yaml"), encoding: .utf8), file: "sluice.yaml")
+        #expect(spec != nil, "\(diagnostics)")
+    }
+
     /// A SASL password or an SSL key has nowhere to come from but a reference: the Kafka section resolves them as
     /// `bridge.tokens` does, relative files from the configuration's directory.
     @Test("the Kafka section resolves ${env:} and ${file:} references")
