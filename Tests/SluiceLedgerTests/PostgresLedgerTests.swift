@@ -297,6 +297,19 @@ import Testing
             #expect(proxy.drops == 2)
             let letters = try await ledger.deadLetters(DeadLetterQuery(includeRedriven: true))
             #expect(letters.map(\.redriveCount) == [1], "re-driven once")
+
+            // A duplicate is counted once, though its batch of decisions would otherwise run again.
+            let decided = LedgerFixtures.outcome(key: "counted")
+            _ = try await ledger.record(RecordRequest(outcome: decided))
+            proxy.arm()
+            let again = try await ledger.record(RecordRequest(outcome: LedgerFixtures.outcome(key: "counted", kind: .rejected)))
+            guard case .alreadyDecided = again else {
+                Issue.record("the second outcome was not answered as the key's decision: \(again)")
+                return
+            }
+            #expect(proxy.drops == 3)
+            let stored = try await ledger.outcomes(OutcomeQuery(idempotencyKey: "counted"))
+            #expect(stored.map(\.duplicates) == [1], "counted once")
         }
     }
 

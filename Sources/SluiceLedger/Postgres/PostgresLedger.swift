@@ -338,9 +338,13 @@ public final class PostgresLedger: OutcomeLedger {
         do {
             // A batch that must not run twice (an inbox append, a re-drive) notes its transaction's id, so that a
             // lost answer to its COMMIT can be asked about instead of retried. Decisions need not: running them
-            // again finds each one stored, with the same body.
-            let transactionID = batch.contains { !$0.work.isIdempotent } ? try await currentTransactionID(on: connection) : nil
+            // again finds each one stored, with the same body; but one that counted a duplicate would count it
+            // twice, so its batch notes the id too, once it knows (in the same transaction, before the COMMIT).
+            var transactionID = batch.contains { !$0.work.isIdempotent } ? try await currentTransactionID(on: connection) : nil
             let answers = try await perform(batch, on: connection)
+            if transactionID == nil, answers.contains(where: \.countedDuplicate) {
+                transactionID = try await currentTransactionID(on: connection)
+            }
             do {
                 try await connection.query("COMMIT", logger: logger)
             } catch {
@@ -479,6 +483,13 @@ struct PostgresWriteJob: Sendable {
 }
 
 /// What a PostgreSQL write gives back.
+extension Result<PostgresAnswer, LedgerError> {
+    /// Whether this answer added to a decision's duplicate count (a write that must not run twice).
+    var countedDuplicate: Bool {
+        if case .success(.record(.alreadyDecided)) = self { true } else { false }
+    }
+}
+
 enum PostgresAnswer: Sendable {
     case record(RecordResult)
     case claim(ClaimResult)
