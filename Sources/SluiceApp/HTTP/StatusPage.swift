@@ -135,19 +135,23 @@ public struct StatusPage: Sendable {
             """
     }
 
-    func escape(_ text: String) -> String {
-        var escaped = ""
+    /// `text` safe in HTML, scalar by scalar: a `Character` is a whole grapheme cluster, and one that starts with
+    /// a prepend mark (U+0600) holds the `<` after it, so comparing characters would let the `<` through.
+    func escape(_ text: String) -> String { Self.escape(text) }
+
+    static func escape(_ text: String) -> String {
+        var escaped = String.UnicodeScalarView()
         escaped.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": escaped.append(contentsOf: "&amp;".unicodeScalars)
+            case "<": escaped.append(contentsOf: "&lt;".unicodeScalars)
+            case ">": escaped.append(contentsOf: "&gt;".unicodeScalars)
+            case "\"": escaped.append(contentsOf: "&quot;".unicodeScalars)
+            case "'": escaped.append(contentsOf: "&#39;".unicodeScalars)
+            default: escaped.append(scalar)
             }
         }
-        return escaped
+        return String(escaped)
     }
 }

@@ -15,7 +15,8 @@ struct RetentionService: Service {
             try? await gracefulShutdown()
             return
         }
-        while !Task.isShuttingDownGracefully {
+        // Cancellation too (the group cancels all when a service fails): a cancelled sleep returns at once.
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 // A first run on a large ledger can take minutes: a graceful shutdown stops it between batches.
                 let (ledger, policy) = (self.ledger, self.policy)

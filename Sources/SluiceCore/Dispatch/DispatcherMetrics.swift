@@ -63,7 +63,9 @@ public final class DispatcherMetrics: Sendable {
         case (.duplicate, nil): return duplicateWithoutReason.increment()
         default: break
         }
-        let reason = outcome.reason?.rawValue ?? "none"
+        // A label from a fixed set: an engine's or a proxy's own reason text, different each time, would make a
+        // series per answer. The ledger and the logs keep the reason as it came.
+        let reason = outcome.reason.map { OutcomeReason.allNames.contains($0.rawValue) ? $0.rawValue : "other" } ?? "none"
         let key = outcome.kind.rawValue + "/" + reason
         let counter = outcomes.withLock { counters -> Counter in
             if let counter = counters[key] { return counter }

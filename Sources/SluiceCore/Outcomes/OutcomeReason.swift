@@ -40,5 +40,7 @@ public struct OutcomeReason: RawRepresentable, Sendable, Hashable, Codable, Expr
         "compatibility_blocked", "task_queue_draining", "run_not_active", "unmatched", "incompatible_state",
         "retries_exhausted", "dependency_failed", "unauthorized", "transport", "timeout", "server_error",
         "rate_limited", "unavailable", "update_failed", "update_rejected", "update_validator_rejected", "unknown_update",
+        "malformed_response", "unsupported_version", "validation_failed", "update_not_accepted", "value_too_large",
+        "invalid_event",
     ]
 }
