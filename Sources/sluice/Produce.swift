@@ -31,7 +31,8 @@ struct Produce: AsyncParsableCommand {
 
     func run() async throws {
         var logger = Logger(label: "sluice.produce")
-        logger.logLevel = .error
+        // Warnings too: an enforced producer property given otherwise (acks, idempotence) is named.
+        logger.logLevel = .warning
         do {
             let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
             var parsed: [String: String] = [:]
@@ -41,10 +42,9 @@ struct Produce: AsyncParsableCommand {
                 parsed[String(parts[0])] = String(parts[1])
             }
             let producer = try KafkaProducer(bootstrapServers: bootstrapServers, properties: parsed, logger: logger)
-            let text = String(decoding: data, as: UTF8.self)
             let result: Result<KafkaProducer.JSONLinesReport, any Error>
             do {
-                result = .success(try await producer.produceJSONLines(text, topic: topic, keyMember: keyMember))
+                result = .success(try await producer.produceJSONLines(data, topic: topic, keyMember: keyMember))
             } catch {
                 result = .failure(error)
             }
@@ -53,6 +53,9 @@ struct Produce: AsyncParsableCommand {
             print("produced \(report.produced) records to \(topic)")
         } catch let error as ValidationError {
             throw error
+        } catch let error as KafkaProducer.JSONLinesError {
+            FileHandle.standardError.write(Data("error: \(file == "-" ? "standard input" : file): \(error)\n".utf8))
+            throw ExitCode(2)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(2)

@@ -90,14 +90,22 @@ extension KafkaSuites {
                 {"id": 2, "customer": "c2"}
                 "just a string"
                 """
-            let report = try await producer.produceJSONLines(text, topic: "events", keyMember: "customer")
+            let report = try await producer.produceJSONLines(Array(text.utf8), topic: "events", keyMember: "customer")
             #expect(report == KafkaProducer.JSONLinesReport(produced: 3, skipped: 1))
             await #expect(throws: KafkaProducer.JSONLinesError.self) {
-                try await producer.produceJSONLines("{\"ok\": 1}\n{not json", topic: "events")
+                try await producer.produceJSONLines(Array("{\"ok\": 1}\n{not json".utf8), topic: "events")
             }
+            // Windows line ends are line ends; a byte that is not UTF-8 is refused, not replaced.
+            let crlf = try await producer.produceJSONLines(Array("{\"a\":1}\r\n{\"b\":2}\r\n".utf8), topic: "events")
+            #expect(crlf == KafkaProducer.JSONLinesReport(produced: 2, skipped: 1))
+            let latin1: [UInt8] = Array("{\"name\":\"Jos".utf8) + [0xE9] + Array("\"}".utf8)
+            let refused = await #expect(throws: KafkaProducer.JSONLinesError.self) {
+                try await producer.produceJSONLines(latin1, topic: "events")
+            }
+            #expect(refused?.line == 1)
             await producer.shutdown()
             let ends = try await KafkaTest.endOffsets(cluster, topic: "events")
-            #expect(ends.values.reduce(0, +) == 3)
+            #expect(ends.values.reduce(0, +) == 5)
         }
 
         /// Non-retriable produce errors surface as delivery failures; retriable ones are retried by librdkafka.

@@ -25,22 +25,25 @@ extension KafkaProducer {
     /// Produces each non-blank line of `text` (JSON Lines) as one record's value — what `sluice produce` does.
     ///
     /// - Parameters:
-    ///   - text: the file's contents; every non-blank line must be JSON.
+    ///   - text: the file's bytes; every non-blank line must be JSON (UTF-8; lines end with LF or CRLF).
     ///   - topic: where to produce.
     ///   - keyMember: when set, a line that is an object with this top-level member is keyed by its value
     ///     (strings as they are, other JSON as written).
     /// - Throws: ``JSONLinesError`` for the first line that is not JSON (before anything is produced), or
     ///   ``KafkaError`` for the first record that is not delivered.
-    public func produceJSONLines(_ text: String, topic: String, keyMember: String? = nil) async throws -> JSONLinesReport {
+    public func produceJSONLines(_ text: some Collection<UInt8>, topic: String, keyMember: String? = nil) async throws
+        -> JSONLinesReport
+    {
         var messages: [Message] = []
         var skipped = 0
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !trimmed.isEmpty else {
+        // Split as bytes: read as a String first, a CRLF is one Character (never split at "\n") and a byte that is
+        // not UTF-8 would be replaced, unseen, instead of refused by the parser.
+        for (index, line) in Array(text).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            let bytes = Array(line.drop { Self.isSpace($0) }.reversed().drop { Self.isSpace($0) }.reversed())
+            guard !bytes.isEmpty else {
                 skipped += 1
                 continue
             }
-            let bytes = Array(trimmed.utf8)
             let value: JSONValue
             do { value = try JSONParser.parse(bytes) } catch {
                 throw JSONLinesError(line: index + 1, problem: "not JSON (\(error))")
@@ -53,5 +56,10 @@ extension KafkaProducer {
         }
         if let failure = await sendAll(messages).first { throw failure }
         return JSONLinesReport(produced: messages.count, skipped: skipped)
+    }
+
+    /// JSON's white space, and the CR of a CRLF line end.
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A
     }
 }
