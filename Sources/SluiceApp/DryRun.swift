@@ -1,5 +1,6 @@
 public import Foundation
 public import SluiceCore
+import SluiceWebhooks
 
 /// `sluice map`: maps one sample event with one adapter and shows the engine requests it would
 /// make, without any network.
@@ -56,7 +57,9 @@ public struct DryRun: Sendable {
             switch adapter.source {
             case .webhook(let route):
                 let target = route.path + (delivery.query.map { "?" + $0 } ?? "")
-                var headers = delivery.headers
+                // The headers the route keeps: another convention's unsigned id header must not give the event an
+                // id here that `sluice serve` would not.
+                var headers = WebhookHandler.storedHeaders(delivery.headers, verification: route.verification)
                 if headers["content-type"] == nil { headers.append(name: "Content-Type", value: "application/json") }
                 // As the webhook route and the inbox's re-admission name it: the adapter.
                 return try Event.webhook(

@@ -242,6 +242,21 @@ import Testing
         #expect(fromAbsolute.adapters?.adapter(named: "orders") != nil, "\(fromAbsolute.diagnostics)")
     }
 
+    /// `map` keeps the headers the route would: another convention's unsigned id header (here Standard Webhooks'
+    /// `webhook-id` on a Stripe route) does not give the event an id, nor the plan a key, that `serve` would not.
+    @Test func mapShowsTheEventServeWouldMake() throws {
+        let plain = try SluiceProcess.run(
+            ["map", "--adapter", "adapters/stripe-orders.yaml", "--event", "examples/stripe-orders/checkout-completed.json"],
+            in: ExampleGoldenTests.repository)
+        let foreign = try SluiceProcess.run(
+            ["map", "--adapter", "adapters/stripe-orders.yaml", "--event", "examples/stripe-orders/checkout-completed.json",
+             "--header", "webhook-id:msg_1", "--header", "Stripe-Signature:t=1,v1=00"],
+            in: ExampleGoldenTests.repository)
+        #expect(plain.status == 0, "\(plain.standardError)")
+        #expect(foreign.standardOutput == plain.standardOutput, "\(foreign.standardOutput)")
+        #expect(!foreign.standardOutput.contains("msg_1"))
+    }
+
     @Test func mapReportsABadEventFileAndABadHeader() throws {
         let directory = try project(["adapters/orders.yaml": Self.goodAdapter, "event.json": "{\"id\": 1}"])
         let missing = try SluiceProcess.run(["map", "--adapter", "adapters/orders.yaml", "--event", "nope.json"], in: directory)

@@ -1,7 +1,7 @@
 public import Hummingbird
 import HTTPTypes
 import Foundation
-import SluiceCore
+public import SluiceCore
 
 /// The work of one webhook request: read the body within limits, check the media type, verify,
 /// normalise into an ``Event``, hand it to the sink, and answer.
@@ -58,9 +58,7 @@ public struct WebhookHandler: Sendable {
         if endpoint.verifier.scheme == .slack, let challenge = SlackChallenge.answer(body) {
             return .json(.ok, challenge)
         }
-        // Foreign ids first: which id header is signed depends on the credential headers, stripped after.
-        let stored = Self.stripping(
-            strippedHeaders, from: Self.withoutForeignIDs(headers, scheme: endpoint.verifier.scheme))
+        let stored = Self.storedHeaders(headers, scheme: endpoint.verifier.scheme, stripped: strippedHeaders)
         let target = request.head.path ?? request.uri.path
         let event: Event
         do {
@@ -125,6 +123,26 @@ public struct WebhookHandler: Sendable {
                 !field.name.lowercased().hasPrefix("ce-")
                     && !foreign.contains { HeaderFields.equalIgnoringCase($0, field.name) }
             })
+    }
+
+    /// A verified delivery's headers as its event and the inbox keep them: without other conventions' id headers
+    /// (``withoutForeignIDs(_:scheme:)``), then without `stripped` (the scheme's credential headers and
+    /// ``alwaysStripped``). Foreign ids first: which id header is signed depends on the credential headers.
+    static func storedHeaders(_ headers: HeaderFields, scheme: VerifySpec.Scheme, stripped: [String]) -> HeaderFields {
+        stripping(stripped, from: withoutForeignIDs(headers, scheme: scheme))
+    }
+
+    /// ``storedHeaders(_:scheme:stripped:)`` for a route's verification settings, without a verifier (its secrets
+    /// may be unknown): what `sluice map` shows, so that its event is the one `sluice serve` would make.
+    public static func storedHeaders(_ headers: HeaderFields, verification: CompiledAdapter.Verification) -> HeaderFields {
+        // The credential headers are the scheme's, whatever the secret: a stand-in makes the verifier that names them.
+        let standIn = [Secret("sluice-map")]
+        let credentials =
+            (try? WebhookVerifiers.make(
+                scheme: verification.scheme, secrets: standIn, tolerance: verification.tolerance,
+                header: verification.header, algorithm: verification.algorithm, encoding: verification.encoding,
+                prefix: verification.prefix, timestampHeader: verification.timestampHeader))?.credentialHeaders ?? []
+        return storedHeaders(headers, scheme: verification.scheme, stripped: credentials + alwaysStripped)
     }
 
     /// `headers` without any field named in `names`.
