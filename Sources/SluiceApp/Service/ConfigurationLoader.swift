@@ -128,12 +128,7 @@ public struct ConfigurationLoader: Sendable {
 
         var bridge = ServiceConfiguration.Bridge()
         for text in Self.bridgeTokens(text) {
-            let (value, referenceProblems) = references.resolve(text)
-            if let problem = referenceProblems.first(where: { $0.severity == .error }) {
-                problems.append("\(displayName): bridge.tokens: \(problem.message)")
-            } else if !value.isEmpty {
-                bridge.tokens.append(Secret(value))
-            }
+            if let value = resolved(text, "bridge.tokens"), !value.isEmpty { bridge.tokens.append(Secret(value)) }
         }
 
         let ledger: LedgerSelection
