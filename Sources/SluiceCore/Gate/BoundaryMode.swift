@@ -4,7 +4,7 @@
 /// is source-agnostic (``TaskRuntime/enqueue(_:orderingKey:)`` serves both kinds). A push source
 /// (a webhook) is answered at once: admitted or refused with ``TaskRuntimeError/queueSaturated(key:maxQueued:)``.
 /// A pull source (a Kafka consumer) asks ``TaskRuntime/pullCapacity`` before fetching and pauses
-/// when the queue is full (see ``PullWatermark``).
+/// when the queue is full.
 public enum BoundaryMode: String, Sendable, Hashable, CaseIterable, Codable {
     /// Both push and pull sources may feed the boundary.
     case pushPull = "push-pull"

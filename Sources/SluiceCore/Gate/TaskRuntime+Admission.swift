@@ -3,9 +3,6 @@
 
 extension TaskRuntime {
     /// How many tasks a pull source may fetch now: the free room in the queue (0 while cancelling).
-    ///
-    /// Together with ``PullBatcher/fetchLimit`` this bounds one fetch; ``PullWatermark`` decides
-    /// when a paused source resumes.
     public var pullCapacity: Int {
         guard case .accepting = phase else { return 0 }
         return max(0, boundary.maxQueued - queuedCount)
