@@ -14,7 +14,8 @@ struct Send: AsyncParsableCommand {
             command twice is a replay: the engine answers duplicate or dedupes it.
 
             Exit status: 0 for accepted or duplicate, 1 for rejected, 2 for errors (the engine could \
-            not be reached, refused Sluice, or the options are wrong); errors print {"error": {...}}.
+            not be reached, refused Sluice, the configuration or an option's value is wrong); errors print \
+            {"error": {...}}. A missing or unknown option is a usage error: exit 64, with the usage, no JSON.
             """
     )
 
@@ -55,14 +56,15 @@ struct Send: AsyncParsableCommand {
         }
         let directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let configURL = config.hasPrefix("/") ? URL(fileURLWithPath: config) : directory.appendingPathComponent(config)
-        guard let data = FileManager.default.contents(atPath: configURL.path), let text = String(data: data, encoding: .utf8) else {
-            FileHandle.standardError.write(Data("\(config): cannot read the file\n".utf8))
-            throw ExitCode(2)
+        guard let data = FileManager.default.contents(atPath: configURL.path) else {
+            return try finish(EngineSend.problem("\(config): cannot read the file"))
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            return try finish(EngineSend.problem("\(config): the file is not UTF-8 text"))
         }
         let (spec, diagnostics) = SluiceConfigSpec.read(text, file: config)
         guard let spec else {
-            for diagnostic in diagnostics { FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8)) }
-            throw ExitCode(2)
+            return try finish(EngineSend.problem(diagnostics.map(\.description).joined(separator: "\n")))
         }
         let references = ConfigReferences(
             source: ProcessConfigValueSource(baseDirectory: configURL.deletingLastPathComponent()), resolution: .strict)

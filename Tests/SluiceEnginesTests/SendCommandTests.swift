@@ -51,7 +51,7 @@ struct SendCommandTests {
         #expect(!(first.output + first.error + rejected.output + rejected.error).contains(operatorToken))
     }
 
-    @Test("errors exit 2: engine down, missing token variable, bad options")
+    @Test("errors exit 2 with JSON (engine down, missing token variable, bad options, bad configuration); usage errors 64")
     func errors() async throws {
         let fake = try await DurableWorkflowFake.start()
         let url = fake.baseURL
@@ -79,5 +79,16 @@ struct SendCommandTests {
             environment: ["SLUICE_TEST_DW_TOKEN": "x"])
         #expect(badAction.status == 2, "\(badAction.error)")
         #expect(badAction.json?["error"]?["detail"]?.stringValue?.contains("--action 'start' is not one of") == true)
+        let valid = base + ["--target", #"{"workflow_type":"t"}"#]
+        let missingFile = try await SluiceCLI.run(valid + ["--config", "missing.yaml"], in: directory)
+        #expect(missingFile.status == 2)
+        #expect(missingFile.json?["error"]?["detail"] == "missing.yaml: cannot read the file", "\(missingFile.output)")
+        try "engines:\n  dw: [\n".write(to: directory.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
+        let broken = try await SluiceCLI.run(valid + ["--config", "broken.yaml"], in: directory)
+        #expect(broken.status == 2)
+        #expect(broken.json?["error"]?["detail"]?.stringValue?.hasPrefix("broken.yaml:") == true, "\(broken.output)")
+        let missingOption = try await SluiceCLI.run(["send", "--adapter", "a"], in: directory)
+        #expect(missingOption.status == 64)
+        #expect(missingOption.error.contains("--action"), "\(missingOption.error)")
     }
 }
