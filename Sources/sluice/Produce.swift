@@ -10,7 +10,8 @@ struct Produce: AsyncParsableCommand {
             Feeds a topic for development and tests, for example the embedded cluster of `sluice dev`. \
             The producer is idempotent with acks=all; the command returns once every record is stored. \
             Exit status: 0 when every line was produced, 2 otherwise (a line that is not JSON is reported \
-            with its number before anything is sent).
+            with its number before anything is sent; a record the broker did not store, with its line and \
+            how many were stored).
             """
     )
 

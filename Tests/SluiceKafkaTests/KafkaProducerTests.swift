@@ -124,6 +124,14 @@ extension KafkaSuites {
             } throws: { error in
                 (error as? KafkaError)?.codeName == "TOPIC_AUTHORIZATION_FAILED"
             }
+            // `sluice produce`: a line whose record is not stored is named, with how many were.
+            cluster.pushRequestErrors(.produce, [29])
+            let undelivered = await #expect(throws: KafkaProducer.JSONLinesError.self) {
+                try await producer.produceJSONLines(Array("\n{\"c\":1}\n".utf8), topic: "events")
+            }
+            #expect(undelivered?.line == 2)
+            #expect(undelivered?.problem.contains("TOPIC_AUTHORIZATION_FAILED") == true, "\(String(describing: undelivered))")
+            #expect(undelivered?.problem.hasSuffix("0 of 1 records stored") == true, "\(String(describing: undelivered))")
             await producer.shutdown()
         }
 

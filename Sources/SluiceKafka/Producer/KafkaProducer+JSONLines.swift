@@ -15,7 +15,7 @@ extension KafkaProducer {
         }
     }
 
-    /// A line of a JSON Lines file that is not JSON.
+    /// A line of a JSON Lines file that was not produced: it is not JSON, or the broker did not store it.
     public struct JSONLinesError: Error, Sendable, Hashable, CustomStringConvertible {
         public var line: Int
         public var problem: String
@@ -29,12 +29,13 @@ extension KafkaProducer {
     ///   - topic: where to produce.
     ///   - keyMember: when set, a line that is an object with this top-level member is keyed by its value
     ///     (strings as they are, other JSON as written).
-    /// - Throws: ``JSONLinesError`` for the first line that is not JSON (before anything is produced), or
-    ///   ``KafkaError`` for the first record that is not delivered.
+    /// - Throws: ``JSONLinesError`` for the first line that is not JSON (before anything is produced), or for
+    ///   the first line whose record was not delivered (with its error, and how many lines were stored).
     public func produceJSONLines(_ text: some Collection<UInt8>, topic: String, keyMember: String? = nil) async throws
         -> JSONLinesReport
     {
         var messages: [Message] = []
+        var lines: [Int] = []
         var skipped = 0
         // Split as bytes: read as a String first, a CRLF is one Character (never split at "\n") and a byte that is
         // not UTF-8 would be replaced, unseen, instead of refused by the parser.
@@ -53,8 +54,16 @@ extension KafkaProducer {
                 key = Array((member.stringValue ?? JSONWriter.string(member)).utf8)
             }
             messages.append(Message(topic: topic, key: key, value: bytes))
+            lines.append(index + 1)
         }
-        if let failure = await sendAll(messages).first { throw failure }
+        let results = await sendEach(messages, waitingForRoom: true)
+        let failed = results.indices.filter { if case .failure = results[$0] { true } else { false } }
+        if let first = failed.first, case .failure(let error) = results[first] {
+            let others = failed.count > 1 ? " and \(failed.count - 1) more" : ""
+            throw JSONLinesError(
+                line: lines[first],
+                problem: "not delivered (\(error))\(others); \(results.count - failed.count) of \(results.count) records stored")
+        }
         return JSONLinesReport(produced: messages.count, skipped: skipped)
     }
 

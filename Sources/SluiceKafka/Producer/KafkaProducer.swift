@@ -265,7 +265,7 @@ public final class KafkaProducer: Sendable {
     /// Enqueues every message (waiting out a full local queue without blocking a thread, unless told not to),
     /// then waits for every delivery report; the results are in the order of `messages`. Cancellation ends the
     /// wait at once: what has no report yet fails with ``cancelledError``.
-    private func sendEach(_ messages: [Message], waitingForRoom: Bool) async -> [Result<Delivery, KafkaError>] {
+    func sendEach(_ messages: [Message], waitingForRoom: Bool) async -> [Result<Delivery, KafkaError>] {
         guard !messages.isEmpty else { return [] }
         let reports = Locked(Reports(results: Array(repeating: nil, count: messages.count), remaining: messages.count))
         let complete: @Sendable (Int, Result<Delivery, KafkaError>) -> Void = { index, result in
