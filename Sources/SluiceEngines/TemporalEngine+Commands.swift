@@ -143,7 +143,9 @@ extension TemporalEngine {
         let path = "/workflows/\(PathComponent.escape(workflowID))/update/" + PathComponent.escape(command.target.updateName ?? "")
         let response = try await send(
             .POST, path: path, body: TemporalRequest.update(command, workflowID: workflowID),
-            timeout: max(endpoint.timeout(for: command), Self.updateHold))
+            // Not `endpoint.timeout(for:)`, Durable Workflow's `wait_timeout` + 5 s: Temporal has no such field and
+            // answers each call within its long poll (~20 s); `update` asks again until the wait is over.
+            timeout: max(endpoint.timeout, Self.updateHold))
         guard response.status == 200, let json = response.json else {
             return try rejectionOrError(response, command: command, adapter: adapter, workflowID: workflowID)
         }

@@ -59,11 +59,12 @@ struct TemporalFailure: Sendable, Hashable {
         case .invalidArgument?, .outOfRange?: return .malformedPayload
         case .notFound? where detailType == "NamespaceNotFoundFailure" || isUnmappedRoute: return nil
         case .notFound?:
-            return message.contains("already completed") ? .runNotActive : .unknownTarget
+            // A closed run: "workflow execution already completed"; an update the run's closing aborted: "workflow
+            // update was aborted by closing workflow" (Server 1.32, measured).
+            return message.contains("already completed") || message.contains("closing workflow") ? .runNotActive : .unknownTarget
         case .alreadyExists?: return .instanceAlreadyStarted
-        case .failedPrecondition? where isPrecondition(in: Self.transientPreconditions.union(Self.configurationPreconditions)):
-            return nil
-        case .failedPrecondition?: return .runNotActive
+        // A closed run is `NotFound`, not `FailedPrecondition`; what is left clears by itself or needs an operator
+        // (a paused workflow: "Workflow is paused. Cannot update the workflow.", measured): an error, retried.
         default: return nil
         }
     }
@@ -83,6 +84,8 @@ struct TemporalFailure: Sendable, Hashable {
             return .retryable("not_ready", detail, retryAfter: retryAfter, statusCode: status)
         case .failedPrecondition? where isPrecondition(in: Self.configurationPreconditions):
             return .fatal("configuration", detail, statusCode: status)
+        case .failedPrecondition?:
+            return .retryable("precondition_failed", detail, retryAfter: retryAfter, statusCode: status)
         case .permissionDenied?: return .fatal("forbidden", detail, statusCode: status)
         case .unauthenticated?: return .fatal("unauthorized", detail, statusCode: status)
         case .unimplemented?: return .fatal("configuration", detail, statusCode: status)
@@ -91,7 +94,7 @@ struct TemporalFailure: Sendable, Hashable {
         case .unavailable?: return .retryable("unavailable", detail, retryAfter: retryAfter, statusCode: status)
         case .cancelled?, .unknown?, .aborted?, .internalError?, .dataLoss?, nil:
             return .retryable("server_error", detail, retryAfter: retryAfter, statusCode: status)
-        case .invalidArgument?, .notFound?, .alreadyExists?, .failedPrecondition?, .outOfRange?:
+        case .invalidArgument?, .notFound?, .alreadyExists?, .outOfRange?:
             return .nonRetryable("rejected", detail, statusCode: status)
         }
     }

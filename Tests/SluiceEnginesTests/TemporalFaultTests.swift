@@ -78,14 +78,18 @@ struct TemporalFaultTests {
 
     /// The gateway's route miss (no `NotFoundFailure` detail, as measured in peers-notes) is a wrong URL, not an
     /// unknown workflow; a workflow whose task keeps failing (`WorkflowNotReadyFailure`) is not ready yet, not
-    /// closed. Only a plain `FailedPrecondition` is `run_not_active`.
-    @Test("a route miss is fatal configuration; WorkflowNotReady is retryable; a plain FailedPrecondition is run_not_active")
+    /// closed. A closed run is `NotFound` (Server 1.32, measured); a `FailedPrecondition` without a known detail
+    /// (a paused workflow, measured) is retried, never recorded as `run_not_active`.
+    @Test("a route miss is fatal configuration; WorkflowNotReady and a paused workflow are retryable; a closed run is run_not_active")
     func routeMissAndPreconditions() async throws {
         let errordetails = "type.googleapis.com/temporal.api.errordetails.v1."
+        let notFound: JSONValue = [["@type": .string(errordetails + "NotFoundFailure")]]
         try await withScript([
             .json(404, ["code": 5, "message": "Not Found"]),
             .json(400, ["code": 9, "message": "workflow is not ready", "details": [["@type": .string(errordetails + "WorkflowNotReadyFailure")]]]),
-            .json(400, ["code": 9, "message": "workflow execution already completed"]),
+            .json(404, ["code": 5, "message": "workflow execution already completed", "details": notFound]),
+            .json(404, ["code": 5, "message": "workflow update was aborted by closing workflow", "details": notFound]),
+            .json(400, ["code": 9, "message": "Workflow is paused. Cannot update the workflow."]),
             .json(400, ["code": 9, "message": "namespace is deprecated", "details": [["@type": .string(errordetails + "NamespaceInvalidStateFailure")]]]),
             .json(400, ["code": 9, "message": "client too old", "details": [["@type": .string(errordetails + "ClientVersionNotSupportedFailure")]]]),
         ]) { engine in
@@ -98,6 +102,12 @@ struct TemporalFaultTests {
             let closed = try await engine.execute(Commands.signal(key: "c", workflowID: "w"), adapter: "a")
             #expect(closed.kind == .rejected)
             #expect(closed.reason == .runNotActive)
+            let aborted = try await engine.execute(Commands.update(key: "c2", workflowID: "w"), adapter: "a")
+            #expect(aborted.kind == .rejected)
+            #expect(aborted.reason == .runNotActive)
+            let paused = await engineError { _ = try await engine.execute(Commands.update(key: "c3", workflowID: "w"), adapter: "a") }
+            #expect(paused?.kind == .retryable)
+            #expect(paused?.reason == "precondition_failed")
             // The namespace's or the client's precondition stops the engine; it is no event's rejection.
             for key in ["d", "e"] {
                 let setup = await engineError { _ = try await engine.execute(Commands.signal(key: key, workflowID: "w"), adapter: "a") }
@@ -105,6 +115,26 @@ struct TemporalFaultTests {
                 #expect(setup?.reason == "configuration")
             }
         }
+    }
+
+    /// Temporal's gateway splits a path on an escaped `/` too and answers its route miss (measured), which would stop
+    /// the engine: a signal or update name holding one is the event's rejection, and nothing is sent.
+    @Test("a signal or update name with a slash is rejected malformed_payload without a request")
+    func slashInAName() async throws {
+        let received = RequestLog()
+        try await withScript([], received: received) { engine in
+            for command in [
+                Commands.signal(key: "s", workflowID: "w", name: "orders/paid"),
+                Commands.update(key: "u", workflowID: "w", name: "a/b"),
+                Commands.signalWithStart(key: "sws", workflowID: "w", name: "x/"),
+            ] {
+                let outcome = try await engine.execute(command, adapter: "a")
+                #expect(outcome.kind == .rejected)
+                #expect(outcome.reason == .malformedPayload)
+                #expect(outcome.message?.contains("holds a '/'") == true, "\(String(describing: outcome.message))")
+            }
+        }
+        #expect(received.requests.withLock { $0.isEmpty })
     }
 
     /// A server that lists no request ids refuses a retried signal-with-start whose first attempt started the
