@@ -115,23 +115,25 @@ public final class AdapterPipeline: Sendable {
         }
     }
 
-    /// Extends this replica's claims on the events in its gate (queued, running, or being recorded) by the
-    /// claim duration; nothing without a shared ledger. Run it every third of the claim duration
-    /// (``claimRenewalInterval``): an event that waits in the gate or retries the engine for longer than a
-    /// claim lasts then keeps its key, instead of another replica taking the key up and calling the engine
-    /// for it too. A claim found in another worker's hands is logged: that worker may call the engine as well.
+    /// Extends this replica's claims on the events in its gate (queued, running, or being recorded) and on the inbox
+    /// rows it holds outside the gate (waiting for room in a full gate, or in a lane behind earlier rows of their
+    /// ordering key) by the claim duration; nothing without a shared ledger. Run it every third of the claim duration
+    /// (``claimRenewalInterval``): an event that waits or retries the engine for longer than a claim lasts then keeps
+    /// its key, instead of another replica taking the key up and calling the engine for it too. Keys this replica
+    /// holds no claim on are left alone. A claim found in another worker's hands is logged: that worker may call the
+    /// engine as well.
     ///
-    /// - Returns: what the ledger did, nil without a shared ledger or with nothing in the gate.
+    /// - Returns: what the ledger did, nil without a shared ledger or with nothing in hand.
     @discardableResult
     public func renewClaims() async throws(LedgerError) -> ClaimRenewal? {
         guard let owner = options.claimOwner else { return nil }
-        let keys = await dispatcher.activeKeys
+        let keys = Array(Set(await dispatcher.activeKeys).union(inboxInHand.keys)).sorted()
         guard !keys.isEmpty else { return nil }
         let renewal = try await ledger.renewClaims(
             adapter: adapter.name, idempotencyKeys: keys, owner: owner, for: options.claimDuration)
         for (key, holder) in renewal.lost.sorted(by: { $0.key < $1.key }) {
             logger.warning(
-                "the claim on an event still in the gate expired and another worker took it; it may call the engine for it too",
+                "the claim on an event still in hand expired and another worker took it; it may call the engine for it too",
                 metadata: ["idempotency_key": "\(key)", "holder": "\(holder)"])
         }
         return renewal

@@ -39,6 +39,11 @@ final class InboxRowsInHand: Sendable {
         rows.withLock { $0.ids.contains(id) }
     }
 
+    /// The idempotency keys of the rows in hand (those mapped so far).
+    var keys: [String] {
+        rows.withLock { Array($0.countByKey.keys) }
+    }
+
     /// Whether a row of this key is in hand: its delivery is durable and on its way.
     func holdsRow(forKey key: String) -> Bool {
         rows.withLock { $0.countByKey[key] != nil }

@@ -407,6 +407,36 @@ struct AdapterPipelineTests {
         }
     }
 
+    /// A row re-admitted while the gate is full waits for room outside the gate, holding its key's claim. Only keys in
+    /// the gate were renewed: the claim lapsed while the row waited, and another replica's sweep could take the row up
+    /// and call the engine for it too.
+    @Test("with a shared ledger, the claim of an inbox row waiting for room in a full gate is renewed")
+    func claimsOfRowsWaitingForRoomAreRenewed() async throws {
+        let options = PipelineOptions(claimOwner: "this-replica", claimDuration: .seconds(1))
+        try await withPipeline(adapter: try orderAdapter(maxInFlight: 1, maxQueued: 1), options: options) { pipeline, fake, ledger in
+            fake.inject(.delay(.seconds(3)), .delay(.seconds(3)))
+            for (id, order) in [("evt_full1", 13), ("evt_full2", 14)] {
+                let (event, delivery) = try orderDelivery(id: id, order: order)
+                #expect(await pipeline.accept(event, delivery: delivery) == .accepted(eventID: event.id, idempotencyKey: id))
+            }
+            #expect(await pipeline.dispatcher.pullCapacity == 0)
+            let (_, waiting) = try orderDelivery(id: "evt_waits", order: 15)
+            let id = try await ledger.appendInbox(waiting)
+            let readmitting = Task { await pipeline.readmit(InboxItem(id: id, delivery: waiting)) }
+            let renewing = Task { await ClaimRenewalService(pipelines: [pipeline], logger: Logger(label: "test")).run() }
+            defer { renewing.cancel() }
+            try await Task.sleep(for: .milliseconds(1_600))
+            #expect(await pipeline.dispatcher.isActive("evt_waits") == false, "the row was not waiting outside the gate")
+            let other = try await ledger.claim(adapter: "orders", idempotencyKey: "evt_waits", owner: "other-replica", for: .seconds(60))
+            guard case .held(by: "this-replica", _) = other else {
+                Issue.record("another replica took the key of a row waiting here for room: \(other)")
+                return
+            }
+            #expect(await readmitting.value == .admitted)
+            #expect(await eventually(timeout: .seconds(15)) { ledger.inboxCount == 0 })
+        }
+    }
+
     @Test("with a shared ledger, an ordered fetch stops at the first event not taken: the later ones are refused, to come again after it")
     func sharedLedgerBatchKeepsOrder() async throws {
         let ledger = InMemoryLedger()
