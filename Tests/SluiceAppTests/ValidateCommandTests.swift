@@ -224,6 +224,40 @@ import Testing
         #expect(try errors(config: nil, adapter: pullOnly.replacingOccurrences(of: "engine: primary\n", with: "")).isEmpty)
     }
 
+    /// The consumer of `kafka.inbox_topic` is named `webhook-inbox` in group `sluice-webhook-inbox`: a Kafka adapter
+    /// sharing either would share its readiness check (one hiding the other's), its metrics and its consumer group.
+    @Test func aKafkaAdapterCannotTakeTheInboxConsumersNameOrGroup() throws {
+        let inboxConfig = Self.config + "\nkafka: { bootstrap_servers: \"127.0.0.1:9092\", inbox_topic: sluice-inbox }\n"
+        func kafkaAdapter(name: String, group: String?) -> String {
+            """
+            adapter: \(name)
+            source:
+              kafka: { topics: [orders]\(group.map { ", group: \($0)" } ?? "") }
+            engine: primary
+            idempotency_key: "${event.id}"
+            rules:
+              - name: all
+                do:
+                  - start_workflow: { workflow_type: t, task_queue: q }
+            """
+        }
+        func errors(config: String, adapter: String) throws -> [Diagnostic] {
+            let directory = try project(["sluice.yaml": config, "adapters/a.yaml": adapter])
+            defer { try? FileManager.default.removeItem(at: directory) }
+            return ProjectLoader(environment: ["DW_TOKEN": "t"], resolution: .strict)
+                .load(paths: [], directory: directory).diagnostics.filter { $0.severity == .error }
+        }
+        let named = try errors(config: inboxConfig, adapter: kafkaAdapter(name: "webhook-inbox", group: nil))
+        #expect(named.map(\.key) == ["adapter"], "\(named)")
+        #expect(named.first?.line == 1)
+        #expect(named.first?.message.contains("kafka.inbox_topic") == true)
+        let grouped = try errors(config: inboxConfig, adapter: kafkaAdapter(name: "orders", group: "sluice-webhook-inbox"))
+        #expect(grouped.map(\.key) == ["source.kafka.group"], "\(grouped)")
+        // Without an inbox topic there is no such consumer.
+        #expect(try errors(config: Self.config, adapter: kafkaAdapter(name: "webhook-inbox", group: nil)).isEmpty)
+        #expect(try errors(config: inboxConfig, adapter: kafkaAdapter(name: "orders", group: nil)).isEmpty)
+    }
+
     /// `${file:…}` paths start at `sluice.yaml`'s directory in `validate`, as in the service, wherever it is run
     /// from; an absolute `adapters:` path is taken as is.
     @Test func fileReferencesStartAtTheConfigurationsDirectory() throws {

@@ -39,7 +39,8 @@ enum KafkaSources {
                 // Every record the inbox's producer can write is taken (its `message.max.bytes`), so that no
                 // acknowledged webhook is refused as too large on its way out of the topic.
                 let configuration = KafkaSourceConfiguration(
-                    adapter: "webhook-inbox", bootstrapServers: bootstrap, topics: [topic], groupID: "sluice-webhook-inbox",
+                    adapter: AdapterCompiler.ingressConsumerName, bootstrapServers: bootstrap, topics: [topic],
+                    groupID: AdapterCompiler.ingressConsumerGroup,
                     properties: config.kafka.properties, drainBudget: budgets.max() ?? .seconds(5),
                     maxValueBytes: max(1 << 20, inboxRecordLimit(config)))
                 sources.append(try KafkaSource(configuration: configuration, handler: router, logger: logger))

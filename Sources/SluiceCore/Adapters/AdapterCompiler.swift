@@ -12,6 +12,11 @@ public struct AdapterCompiler: Sendable {
     /// checked at start only).
     public let kafkaInbox: Bool?
 
+    /// The name of the consumer of `kafka.inbox_topic` (its readiness check, its metrics' `adapter`).
+    public static let ingressConsumerName = "webhook-inbox"
+    /// The consumer group of `kafka.inbox_topic`.
+    public static let ingressConsumerGroup = "sluice-webhook-inbox"
+
     public init(references: ConfigReferences, engineNames: Set<String>? = nil, kafkaInbox: Bool? = nil) {
         self.references = references
         self.engineNames = engineNames
@@ -161,10 +166,19 @@ public struct AdapterCompiler: Sendable {
     private func compileSource(_ spec: AdapterSpec, context: inout Context) -> CompiledAdapter.Source? {
         switch spec.source {
         case .kafka(let kafka):
+            let group = kafka.group ?? "sluice-\(spec.adapter)"
+            // The consumer of `kafka.inbox_topic` has this name and group: an adapter sharing them would share its
+            // readiness check (one hiding the other's), its metrics, and its consumer group (each rebalancing the other).
+            if kafkaInbox == true, spec.adapter == Self.ingressConsumerName || group == Self.ingressConsumerGroup {
+                let (what, key) =
+                    kafka.group == Self.ingressConsumerGroup
+                    ? ("group '\(group)'", "source.kafka.group") : ("name '\(spec.adapter)'", "adapter")
+                context.report(
+                    "the \(what) is the consumer of kafka.inbox_topic's; give the adapter another", key: key)
+            }
             return .kafka(
                 CompiledAdapter.KafkaSubscription(
-                    topics: kafka.topics, group: kafka.group ?? "sluice-\(spec.adapter)",
-                    deadLetterTopic: kafka.deadLetterTopic, outcomeTopic: kafka.outcomeTopic))
+                    topics: kafka.topics, group: group, deadLetterTopic: kafka.deadLetterTopic, outcomeTopic: kafka.outcomeTopic))
         case .webhook(let webhook):
             let verify = webhook.verify ?? VerifySpec(scheme: .none, secrets: [])
             if webhook.verify == nil {
