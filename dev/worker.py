@@ -9,6 +9,7 @@ Usage: python3 dev/worker.py ADDRESS TASK_QUEUE [TASK_QUEUE…]   (prints "ready
 """
 
 import asyncio
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -58,4 +59,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    # Started by a Swift program, the worker inherits the spawning thread's signal mask, which blocks SIGTERM and
+    # SIGINT (a libdispatch worker thread's): unblocked, a stop takes a moment instead of the grace period and SIGKILL.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     asyncio.run(main())

@@ -42,6 +42,12 @@ struct Dev: AsyncParsableCommand {
         let logger = Logger(label: "sluice.dev")
         let repository = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let port = httpPort == 0 ? try FreePort.next() : httpPort
+        // Sluice binds its port only once Temporal and the worker are up, up to a minute and a half from now.
+        guard FreePort.isFree(port) else {
+            FileHandle.standardError.write(
+                Data("error: sluice dev: port \(port) on 127.0.0.1 is in use; choose another with --http-port (0 picks a free one)\n".utf8))
+            throw ExitCode(2)
+        }
         // The embedded Kafka: librdkafka's mock cluster on loopback, with the example adapters' topics.
         let kafka: MockKafkaCluster
         do {

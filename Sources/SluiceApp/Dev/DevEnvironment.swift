@@ -165,21 +165,29 @@ public final class DevEnvironment: Sendable {
         let (samples, kafkaSamples) = DevFeed.samples(
             examples: repository.appendingPathComponent("examples"), adapters: pipelines.values.map(\.adapter),
             secrets: secrets)
-        var logger = Logger(label: "sluice.dev.feed")
-        logger.logLevel = .warning
-        var producer: KafkaProducer?
-        if let kafkaBootstrap {
-            do {
-                producer = try KafkaProducer(bootstrapServers: kafkaBootstrap, logger: logger)
-            } catch {
-                logger.warning("the dev feed sends no Kafka samples: its producer cannot start", metadata: ["error": "\(error)"])
+        let logger = {
+            var logger = Logger(label: "sluice.dev.feed")
+            logger.logLevel = .warning
+            return logger
+        }()
+        let kafkaBootstrap = self.kafkaBootstrap
+        // Made when the feed starts, which it may never do (the service group stops before intake opens): a client
+        // made here would then be released without its shutdown, which AsyncHTTPClient treats as a programming error.
+        let makeFeed: @Sendable () -> DevFeed = {
+            var producer: KafkaProducer?
+            if let kafkaBootstrap {
+                do {
+                    producer = try KafkaProducer(bootstrapServers: kafkaBootstrap, logger: logger)
+                } catch {
+                    logger.warning("the dev feed sends no Kafka samples: its producer cannot start", metadata: ["error": "\(error)"])
+                }
             }
+            return DevFeed(
+                samples: samples, kafkaSamples: kafkaSamples, producer: producer, baseURL: baseURL,
+                http: HTTPClient(eventLoopGroupProvider: .singleton), logger: logger)
         }
-        let feed = DevFeed(
-            samples: samples, kafkaSamples: kafkaSamples, producer: producer, baseURL: baseURL,
-            http: HTTPClient(eventLoopGroupProvider: .singleton), logger: logger)
         return [
-            DevFeedService(feed: feed, interval: interval),
+            DevFeedService(makeFeed: makeFeed, interval: interval),
             DevSummaryService(pipelines: pipelines, statusURL: baseURL + "/", interval: .seconds(3), rounds: rounds, write: write),
         ]
     }

@@ -7,16 +7,17 @@ public import SluiceCore
 
 /// Posts a round of signed sample webhooks every `interval` until shutdown.
 struct DevFeedService: Service {
-    let feed: DevFeed
+    let makeFeed: @Sendable () -> DevFeed
     let interval: Duration
 
     func run() async {
+        let feed = makeFeed()
         // Let the server and the re-admission start first.
         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         var round = 1
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             // A shutdown cuts a round short (between samples): the feed never holds the service group up.
-            let (feed, number) = (self.feed, round)
+            let number = round
             await cancelWhenGracefulShutdown {
                 _ = await feed.round(number)
                 await feed.kafkaRound(number)

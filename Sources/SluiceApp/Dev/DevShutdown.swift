@@ -2,7 +2,7 @@ import Foundation
 import SluiceLaunch
 import UnixSignals
 
-/// `sluice dev`'s SIGTERM and SIGINT, from its first step to its last, so that its children (the Temporal dev
+/// `sluice dev`'s SIGTERM, SIGINT and SIGHUP, from its first step to its last, so that its children (the Temporal dev
 /// server and the sample worker) never outlive it.
 ///
 /// Without it, a signal during start-up (up to a minute and a half for Temporal and the worker) takes the
@@ -20,7 +20,9 @@ public actor DevShutdown {
     /// Starts watching; signals are trapped once this returns.
     public static func watch() async -> DevShutdown {
         let shutdown = DevShutdown()
-        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        // A hang-up too (the terminal closed, an SSH session dropped): by default it would end this process and leave
+        // its children running.
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
         await shutdown.startWatching(signals)
         return shutdown
     }
