@@ -35,6 +35,14 @@ import Testing
         #expect(Timestamp.format(try #require(Timestamp.parse("2800-07-15T23:59:59.999Z"))) == "2800-07-15T23:59:59.999Z")
         #expect(Timestamp.parse("2026-02-03T04:05:06+01:00") == Date(timeIntervalSince1970: 1_770_087_906))
         #expect(Timestamp.parse("2026-13-03T04:05:06Z") == nil)
+        // A day its month does not have is refused, not rolled over into the next month (Foundation's parser does).
+        for impossible in ["2026-02-30T00:00:00Z", "2025-02-29T00:00:00.000Z", "2026-04-31T10:00:00+00:00", "2026-06-31T00:00:00Z"] {
+            #expect(Timestamp.parse(impossible) == nil, "\(impossible)")
+        }
+        #expect(Timestamp.parse("2024-02-29T00:00:00Z") != nil)
+        #expect(Timestamp.parse("2000-02-29T00:00:00Z") != nil)
+        #expect(Timestamp.parse("2100-02-29T00:00:00Z") == nil)
+        #expect(Timestamp.parse("2026-12-31T23:59:59Z") != nil)
         #expect(Timestamp.parse("not a time") == nil)
     }
 

@@ -224,6 +224,9 @@ public enum Timestamp {
     }
 
     public static func parse(_ text: String) -> Date? {
+        // Foundation's parser rolls an impossible day over (`2026-02-30` reads as March 2nd), and so would the
+        // day count below: a date that is not in the calendar is refused first.
+        guard namesACalendarDay(text) else { return nil }
         if let date = fastParse(text) { return date }
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
         return try? Date.ISO8601FormatStyle().parse(text)
@@ -231,6 +234,27 @@ public enum Timestamp {
 
     static func foundationFormat(_ date: Date) -> String {
         date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+
+    /// False when `text` starts `YYYY-MM-DD` with a day its month does not have (`2026-04-31`, `2025-02-29`); true
+    /// otherwise (the parsers judge the rest).
+    static func namesACalendarDay(_ text: String) -> Bool {
+        let bytes = Array(text.utf8.prefix(10))
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return true }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for byte in bytes[range] {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), (1...12).contains(month) else {
+            return true
+        }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        return day <= lengths[month - 1]
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.sssZ` or `YYYY-MM-DDTHH:MM:SSZ`; nil for anything else.
