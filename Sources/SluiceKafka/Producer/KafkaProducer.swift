@@ -311,7 +311,8 @@ public final class KafkaProducer: Sendable {
         message: "the producer's local queue is full (queue.buffering.max.messages)")
 
     /// Enqueues a record; `completion` runs on the poll thread with its delivery report, or at once when it is
-    /// refused. Returns false, without calling `completion`, when the local queue is full.
+    /// refused. Returns false, without calling `completion`, when the local queue is full (the record is still the
+    /// caller's to send again).
     private func enqueue(_ message: Message, completion: @escaping Completion) -> Bool {
         guard let (id, client) = state.withLock({ state -> (UInt64, RDKafkaClient)? in
             guard state.running, let client = state.client else { return nil }
@@ -328,7 +329,9 @@ public final class KafkaProducer: Sendable {
                 headers: message.headers.map { ($0.name, $0.value) }, id: id)
         } catch {
             let pending = state.withLock { $0.pending.removeValue(forKey: id) }
-            if error.code == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue { return false }
+            // Full: sent again once there is room; unless the shutdown's sweep has already failed the record (it took
+            // it out of `pending`), which would then be completed twice.
+            if error.code == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue { return pending == nil }
             // A client that hit a fatal error refuses every record until the poll thread has replaced it.
             let fatal = error.kind == .fatal || error.code == RD_KAFKA_RESP_ERR__FATAL.rawValue
             pending?.completion(.failure(fatal ? Self.replacedError(error) : error))
