@@ -54,6 +54,7 @@ struct InboxReadmission: Service {
     private func readmitPending(sweep: Bool) async {
         var after: Int64?
         var counts = (admitted: 0, decided: 0, left: 0)
+        var passedBy: Set<String> = []
         let bornBefore = Date().addingTimeInterval(-sweepMinimumAge.secondsDouble)
         while !stopping {
             guard let items = await readPage(after: after, patience: sweep ? .zero : readPatience) else { break }
@@ -70,6 +71,13 @@ struct InboxReadmission: Service {
                     continue
                 }
                 if sweep, item.delivery.receivedAt > bornBefore || pipeline.isDelivering(inboxID: item.id) { continue }
+                // Its earlier rows keep ending undecided: the adapter's rows stay in the inbox for a later sweep, all of
+                // them from here in this pass (one passed by must not be overtaken by a later one of its ordering key).
+                if passedBy.contains(item.delivery.adapter) || pipeline.isHoldingUndecidedRowsToItsLimit {
+                    passedBy.insert(item.delivery.adapter)
+                    counts.left += 1
+                    continue
+                }
                 switch await pipeline.readmit(item) {
                 case .admitted: counts.admitted += 1
                 case .decided: counts.decided += 1

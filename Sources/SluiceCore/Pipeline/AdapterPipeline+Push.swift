@@ -31,6 +31,11 @@ extension AdapterPipeline: WebhookSink {
         } catch {
             return .unavailable(reason: ledgerFailure("the ledger could not be read", error), retryAfter: .seconds(1))
         }
+        if isHoldingUndecidedRowsToItsLimit {
+            return .unavailable(
+                reason: "\(adapter.boundary.maxQueued) accepted events of this adapter ended undecided and wait to be admitted again (the engine or the ledger keeps failing them); retry later",
+                retryAfter: .seconds(5))
+        }
         var reserved = true
         do {
             try await dispatcher.reserveAdmission(key: key, source: .push)
@@ -322,6 +327,12 @@ extension AdapterPipeline: WebhookSink {
 }
 
 extension AdapterPipeline {
+    /// Whether this adapter holds as many undecided inbox rows waiting to be admitted again as its boundary's
+    /// `max_queued`: new webhooks are then answered `503` and the inbox's re-admission passes its rows by, so that an
+    /// engine that keeps failing every event (a revoked token, an outage) cannot make the process hold an unbounded
+    /// number of them in memory. The rows are durable in the inbox either way.
+    public var isHoldingUndecidedRowsToItsLimit: Bool { readmissionLanes.heldRows >= adapter.boundary.maxQueued }
+
     /// Re-admits a row whose key another replica holds once that claim ends: the other replica either records
     /// the outcome (the row is then gone, or decided at once) or died (its claim expires and this one runs it).
     func readmitWhenFree(_ item: InboxItem, at until: Date) {
@@ -354,7 +365,16 @@ extension AdapterPipeline {
             if readmissionLanes.hold(row, orderingKey: orderingKey, backoff: delay) { drainLane(orderingKey) }
             return
         }
+        guard readmissionLanes.waitAlone(limit: adapter.boundary.maxQueued) else {
+            // Durable in the inbox: a sweep admits it again, once fewer rows are held than the limit.
+            logger.warning(
+                "too many accepted webhooks wait to be admitted again; this one is left to the inbox's sweep",
+                metadata: ["idempotency_key": "\(plan.idempotencyKey)", "inbox.id": "\(inboxID)"])
+            inboxInHand.release(inboxID)
+            return
+        }
         Task {
+            defer { self.readmissionLanes.doneWaitingAlone() }
             try? await Task.sleep(for: delay)
             let (result, kept) = await self.readmitTaken(InboxItem(id: inboxID, delivery: delivery), attempt: attempt + 1)
             self.letGo(inboxID, after: result, kept: kept)

@@ -38,6 +38,31 @@ final class ReadmissionLanes: Sendable {
     }
 
     private let lanes = Mutex<[String: Lane]>([:])
+    /// Rows in the lanes, and rows of unordered adapters sleeping out their backoff (``waitAlone()``).
+    private let laneRows = Atomic<Int>(0)
+    private let aloneRows = Atomic<Int>(0)
+
+    /// The rows held in memory waiting to be admitted again: in lanes, or each in its own backoff. They are durable in
+    /// the inbox; the count bounds what an engine that keeps failing every event makes this process hold.
+    var heldRows: Int { laneRows.load(ordering: .relaxed) + aloneRows.load(ordering: .relaxed) }
+
+    /// Counts a row of an unordered adapter that waits out its backoff on its own; false (nothing counted) when
+    /// `limit` rows are held already: the row is let go, for a sweep of the inbox to take up later.
+    func waitAlone(limit: Int) -> Bool {
+        guard heldRows < limit else { return false }
+        aloneRows.add(1, ordering: .relaxed)
+        return true
+    }
+
+    /// A row counted by ``waitAlone(limit:)`` is admitted again (or let go).
+    func doneWaitingAlone() {
+        aloneRows.subtract(1, ordering: .relaxed)
+    }
+
+    /// Adds or replaces `row` in `lane`, counting it when it is new there.
+    private func put(_ row: Row, in lane: inout Lane) {
+        if lane.rows.updateValue(row, forKey: row.inboxID) == nil { laneRows.add(1, ordering: .relaxed) }
+    }
 
     /// The wait before a row that ended undecided on `attempt` (0 for its first admission) is admitted again: 1 s,
     /// doubling up to 30 s.
@@ -52,7 +77,7 @@ final class ReadmissionLanes: Sendable {
         lanes.withLock { lanes in
             let opened = lanes[orderingKey] == nil
             var lane = lanes[orderingKey] ?? Lane()
-            lane.rows[row.inboxID] = row
+            put(row, in: &lane)
             if opened || lane.admittedSinceBackoff || lane.backoff != nil {
                 lane.backoff = max(lane.backoff ?? .zero, backoff)
             }
@@ -66,8 +91,9 @@ final class ReadmissionLanes: Sendable {
     /// - Returns: false when no lane is open for the key: the caller admits the row itself.
     func joinIfOpen(_ row: Row, orderingKey: String) -> Bool {
         lanes.withLock { lanes in
-            guard lanes[orderingKey] != nil else { return false }
-            lanes[orderingKey]?.rows[row.inboxID] = row
+            guard var lane = lanes[orderingKey] else { return false }
+            put(row, in: &lane)
+            lanes[orderingKey] = lane
             return true
         }
     }
@@ -82,7 +108,7 @@ final class ReadmissionLanes: Sendable {
         lanes.withLock { lanes in
             guard var lane = lanes[orderingKey] else { return false }
             if taken, !lane.rows.keys.contains(where: { $0 < row.inboxID }) { return false }
-            lane.rows[row.inboxID] = row
+            put(row, in: &lane)
             lanes[orderingKey] = lane
             return true
         }
@@ -102,6 +128,7 @@ final class ReadmissionLanes: Sendable {
                 lanes[orderingKey] = nil
                 return .done
             }
+            laneRows.subtract(1, ordering: .relaxed)
             lane.admittedSinceBackoff = true
             lanes[orderingKey] = lane
             return .admit(row)

@@ -138,6 +138,34 @@ struct AdapterPipelineTests {
         }
     }
 
+    /// An engine that fails every event (a revoked token) left each accepted row in memory, waiting to be admitted
+    /// again, for as long as the outage lasted. At the boundary's `max_queued` of them new webhooks are answered 503
+    /// (their senders retry); once the rows are delivered the adapter accepts again.
+    @Test("undecided rows waiting to be admitted again are bounded by max_queued: past it new webhooks get 503")
+    func undecidedRowsAreBounded() async throws {
+        try await withPipeline(adapter: try orderAdapter(maxInFlight: 2, maxQueued: 2)) { pipeline, fake, ledger in
+            fake.inject(.status(401), .status(401))  // a revoked token: both events end undecided, then it is fixed
+            for (id, order) in [("evt_b1", 81), ("evt_b2", 82)] {
+                let (event, delivery) = try orderDelivery(id: id, order: order)
+                #expect(await pipeline.accept(event, delivery: delivery) == .accepted(eventID: event.id, idempotencyKey: id))
+            }
+            #expect(await eventually(timeout: .seconds(5)) { pipeline.isHoldingUndecidedRowsToItsLimit })
+            let (third, thirdDelivery) = try orderDelivery(id: "evt_b3", order: 83)
+            guard case .unavailable(let reason, let retryAfter?) = await pipeline.accept(third, delivery: thirdDelivery) else {
+                Issue.record("a webhook was accepted while max_queued undecided rows were held")
+                return
+            }
+            #expect(reason.contains("wait to be admitted again"), "\(reason)")
+            #expect(retryAfter >= .seconds(1))
+            #expect(ledger.inboxAppends == 2)
+            // Fixed: the held rows are delivered (after their 1 s backoff), and the adapter accepts again.
+            #expect(await eventually(timeout: .seconds(10)) { ledger.inboxCount == 0 && !pipeline.isHoldingUndecidedRowsToItsLimit })
+            #expect(await pipeline.accept(third, delivery: thirdDelivery) == .accepted(eventID: third.id, idempotencyKey: "evt_b3"))
+            #expect(await eventually { ledger.inboxCount == 0 })
+            #expect(fake.workflow("order-81") != nil && fake.workflow("order-82") != nil && fake.workflow("order-83") != nil)
+        }
+    }
+
     @Test("a webhook whose key a bridge call is running is stored before it is accepted, and cleared with that call's decision")
     func aWebhookDuringABridgeCallOfItsKeyIsStored() async throws {
         try await withPipeline { pipeline, fake, ledger in
