@@ -19,9 +19,14 @@ struct KafkaInboxSink: WebhookSink {
     var acknowledgementTimeout: Duration = .seconds(10)
     let logger: Logger
 
+    /// How long the look for an earlier decision may take before the delivery is produced without it (a ledger that
+    /// stalls must not use up the sender's wait before the brokers are even asked).
+    var lookupTimeout: Duration = .seconds(1)
+    private let lookups = BoundedWaits()
+
     func accept(_ event: Event, delivery: Delivery) async -> WebhookAcceptance {
         let plan = pipeline.adapter.map(event).plan
-        if let key = plan?.idempotencyKey, let known = try? await pipeline.recordedOutcome(forKey: key) {
+        if let key = plan?.idempotencyKey, let known = await earlierDecision(key) {
             return .known(known)
         }
         let key = plan?.orderingKey ?? plan?.idempotencyKey
@@ -65,5 +70,16 @@ struct KafkaInboxSink: WebhookSink {
             "the Kafka inbox could not store a webhook; answering 503",
             metadata: ["adapter": "\(delivery.adapter)", "error": "\(failure)"])
         return .unavailable(reason: "the Kafka inbox could not store the event", retryAfter: .seconds(1))
+    }
+
+    /// The ledger's decision for `key`, or nil when there is none, it cannot be read, or it takes longer than
+    /// ``lookupTimeout``: the delivery is then produced, and the consumer deduplicates it.
+    ///
+    /// A lookup that does not end (a stalled read need not end when cancelled) is not waited for; another request
+    /// for the same key meanwhile waits for it rather than starting a second one.
+    private func earlierDecision(_ key: String) async -> Outcome? {
+        let pipeline = self.pipeline
+        let found = await lookups.value(key, within: lookupTimeout) { try? await pipeline.recordedOutcome(forKey: key) }
+        return found ?? nil
     }
 }

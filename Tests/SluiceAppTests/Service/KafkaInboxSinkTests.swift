@@ -36,6 +36,27 @@ struct KafkaInboxSinkTests {
         #expect(watermarks.values.map(\.high).reduce(0, +) == 1, "the decided key was produced once")
     }
 
+    /// A ledger that stalls (a half-open PostgreSQL connection) held the request for as long as the read took, before
+    /// the brokers were even asked: the look is bounded, and the delivery produced without it.
+    @Test("a stalled ledger lookup does not hold the request: the delivery is produced after the lookup's timeout", .timeLimit(.minutes(1)))
+    func stalledLookupIsBounded() async throws {
+        let (cluster, inbox) = try Self.inbox()
+        try await withPipeline { pipeline, _, ledger in
+            var sink = KafkaInboxSink(inbox: inbox, pipeline: pipeline, logger: Logger(label: "test"))
+            sink.lookupTimeout = .milliseconds(300)
+            ledger.holdDecisions(forKeys: ["evt_ks"])
+            defer { ledger.releaseDecisions() }
+            let (event, delivery) = try orderDelivery(id: "evt_ks", order: 45)
+            let clock = ContinuousClock()
+            let started = clock.now
+            #expect(await sink.accept(event, delivery: delivery) == .accepted(eventID: event.id, idempotencyKey: "evt_ks"))
+            #expect(clock.now - started < .seconds(5))
+            #expect(ledger.heldDecisions == 1, "the lookup was not the one that waited")
+        }
+        await inbox.close()
+        withExtendedLifetime(cluster) {}
+    }
+
     @Test("a request cancelled before the brokers acknowledged its delivery is not answered 202")
     func cancelledBeforeTheAcknowledgement() async throws {
         let (cluster, inbox) = try Self.inbox()
