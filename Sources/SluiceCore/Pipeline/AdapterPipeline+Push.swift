@@ -161,7 +161,11 @@ extension AdapterPipeline: WebhookSink {
                     return (await readmissionResult(of: record(known, commands: [], inboxID: item.id, delivery: nil)), false)
                 }
             } catch {
-                return (.left(reason: "the ledger could not be read: \(error)"), false)
+                let reason = "the ledger could not be read: \(error)"
+                if !fromLane, holdsInLane(item, plan: plan, attempt: attempt, backoff: ReadmissionLanes.backoff(afterAttempt: attempt)) {
+                    return (.left(reason: reason + "; it waits at the head of its ordering key's lane"), true)
+                }
+                return (.left(reason: reason), false)
             }
             if !fromLane, joinsOpenLane(plan, inboxID: item.id, delivery: delivery, attempt: attempt) {
                 return (.admitted, true)
@@ -177,13 +181,17 @@ extension AdapterPipeline: WebhookSink {
                         // It stays first in its lane: the rows of its key behind it wait for that claim too.
                         let row = ReadmissionLanes.Row(inboxID: item.id, delivery: delivery, attempt: attempt)
                         _ = readmissionLanes.hold(row, orderingKey: orderingKey, backoff: waitForClaim(until: until))
-                    } else {
+                    } else if !holdsInLane(item, plan: plan, attempt: attempt, backoff: waitForClaim(until: until)) {
                         readmitWhenFree(item, at: until)
                     }
                     return (.left(reason: "another replica is working on it; looked at again when its claim ends"), true)
                 }
             } catch {
-                return (.left(reason: "the ledger could not claim the event: \(error)"), false)
+                let reason = "the ledger could not claim the event: \(error)"
+                if !fromLane, holdsInLane(item, plan: plan, attempt: attempt, backoff: ReadmissionLanes.backoff(afterAttempt: attempt)) {
+                    return (.left(reason: reason + "; it waits at the head of its ordering key's lane"), true)
+                }
+                return (.left(reason: reason), false)
             }
             let trace = EventTrace.start(plan, source: "inbox", name: spanName)
             let result = await trace.within {
@@ -383,6 +391,18 @@ extension AdapterPipeline {
 }
 
 extension AdapterPipeline {
+    /// For an ordered adapter, puts a row that cannot be admitted now (the ledger could not be read, another replica
+    /// holds its key) into its ordering key's lane, opening it if needed, to be admitted after `backoff`: the later
+    /// rows of its key, re-admitted in the same pass or arriving meanwhile, then wait behind it instead of running
+    /// first. False for an unordered adapter (the row is let go or looked at again on its own).
+    func holdsInLane(_ item: InboxItem, plan: Plan, attempt: Int, backoff: Duration) -> Bool {
+        guard adapter.isOrdered, let orderingKey = plan.orderingKey else { return false }
+        inboxInHand.attach(key: plan.idempotencyKey, to: item.id)
+        let row = ReadmissionLanes.Row(inboxID: item.id, delivery: item.delivery, attempt: attempt)
+        if readmissionLanes.hold(row, orderingKey: orderingKey, backoff: backoff) { drainLane(orderingKey) }
+        return true
+    }
+
     /// Puts a durable row into the open lane of its ordering key, if there is one (see ``ReadmissionLanes``); the row
     /// stays in hand.
     func joinsOpenLane(_ plan: Plan, inboxID: Int64, delivery: Delivery, attempt: Int) -> Bool {

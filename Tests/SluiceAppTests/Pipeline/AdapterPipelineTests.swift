@@ -537,6 +537,30 @@ struct AdapterPipelineTests {
         }
     }
 
+    /// At start-up (or in a sweep) the first of two pending rows of one order cannot be claimed (the shared ledger
+    /// blinked): it was let go for a later sweep while the second ran at once, out of order.
+    @Test("re-admission of an ordered adapter keeps a row it cannot claim now ahead of the later rows of its key")
+    func readmissionKeepsARowItCannotClaimFirst() async throws {
+        let ledger = InMemoryLedger()
+        var items: [InboxItem] = []
+        for id in ["evt_c1", "evt_c2"] {
+            let (_, delivery) = try orderDelivery(id: id, order: 84)
+            items.append(InboxItem(id: try await ledger.appendInbox(delivery), delivery: delivery))
+        }
+        let options = PipelineOptions(claimOwner: "this-replica")
+        try await withPipeline(adapter: try orderAdapter(ordered: true), ledger: ledger, options: options) { pipeline, fake, ledger in
+            ledger.failClaims(1)
+            guard case .left = await pipeline.readmit(items[0]) else {
+                Issue.record("the row whose claim failed was not left")
+                return
+            }
+            #expect(await pipeline.readmit(items[1]) == .admitted)
+            #expect(await eventually(timeout: .seconds(10)) { ledger.inboxCount == 0 }, "delivered without a sweep")
+            let keys = fake.requests.compactMap { $0.json?["idempotency_key"]?.stringValue }
+            #expect(keys == ["evt_c1", "evt_c2"])
+        }
+    }
+
     /// The lane's drainer takes a row up and checks the ledger for it; the row admitted before it ends undecided
     /// again meanwhile and goes back into the lane. The row taken up must not enter the gate ahead of it.
     @Test("a row the lane took up waits behind an earlier row that ended undecided again while it was being checked")
