@@ -3,7 +3,9 @@ import ServiceLifecycle
 import SluiceCore
 
 /// Prunes outcomes and dead letters that the ledger's retention policy lets go, in small batches,
-/// every `interval`, so that the hot path never waits on a long delete.
+/// every `interval`, so that the hot path never waits on a long delete; and, with or without a policy, deletes the
+/// expired claims of workers that died (with a shared ledger: a claim is otherwise deleted only when its key is
+/// claimed again, and keys that never come back would keep theirs for good).
 struct RetentionService: Service {
     let ledger: any OutcomeLedger
     let policy: RetentionPolicy
@@ -11,10 +13,6 @@ struct RetentionService: Service {
     let logger: Logger
 
     func run() async {
-        guard policy.maxAge != nil || policy.maxOutcomes != nil else {
-            try? await gracefulShutdown()
-            return
-        }
         // Cancellation too (the group cancels all when a service fails): a cancelled sleep returns at once.
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
