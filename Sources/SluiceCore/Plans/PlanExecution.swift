@@ -62,14 +62,16 @@ public struct PlanExecution: Sendable {
     public mutating func stepSucceeded(_ step: Int, outcome: Outcome, at now: Date) {
         precondition(states[step] == .running, "step \(step) is not running")
         states[step] = .succeeded(outcome)
-        timings[step].lastAnswer = now
+        // The time of the step's own last answer, when the dispatcher noted it: steps that ran side by side finish
+        // together, each at its own moment.
+        timings[step].lastAnswer = timings[step].lastAnswer ?? now
     }
 
     /// Records a step's failure and skips every step that depends on it.
     public mutating func stepFailed(_ step: Int, reason: OutcomeReason, message: String, outcome: Outcome?, at now: Date) {
         precondition(states[step] == .running, "step \(step) is not running")
         states[step] = .failed(reason: reason, message: message, outcome: outcome)
-        timings[step].lastAnswer = now
+        timings[step].lastAnswer = timings[step].lastAnswer ?? now
         timings[step].lastError = timings[step].lastError ?? message
         var changed = true
         while changed {
@@ -161,7 +163,12 @@ public struct PlanExecution: Sendable {
                 adapter: plan.adapter, action: "none", idempotencyKey: plan.idempotencyKey, kind: .rejected,
                 reason: .malformedPayload, message: "the plan has no steps", sluice: details)
         }
-        outcome.kind = succeeded.contains { $0.kind == .accepted } ? .accepted : .duplicate
+        if outcome.kind != .accepted, succeeded.contains(where: { $0.kind == .accepted }) {
+            // An earlier step took effect: the event is accepted, and the last step's duplicate reason
+            // (`duplicate_start`, …) does not describe it.
+            outcome.kind = .accepted
+            outcome.reason = nil
+        }
         outcome.idempotencyKey = plan.idempotencyKey
         outcome.sluice = details
         return outcome

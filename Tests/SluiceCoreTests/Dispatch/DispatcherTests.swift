@@ -148,6 +148,36 @@ import Testing
         #expect(result.outcome?.kind == .duplicate)
     }
 
+    /// A plan whose first step took effect and whose last was a duplicate (a `use_existing` start of a running
+    /// workflow) is accepted, without the last step's `duplicate_start`: the event's outcome read "accepted,
+    /// duplicate_start" in the ledger, the outcome topic and the metrics.
+    @Test func anAcceptedPlanEndingInADuplicateStepHasNoDuplicateReason() async throws {
+        let engine = ScriptedEngine([.outcome(.accepted), .outcome(.duplicate, .duplicateStart)])
+        let plan = PlanFactory.plan("k2", steps: [("1", [], .startWorkflow), ("2", ["1"], .startWorkflow)])
+        let result = try await withDispatcher(engine: engine) { dispatcher, _ in try await dispatcher.dispatch(plan) }
+        #expect(result.outcome?.kind == .accepted)
+        #expect(result.outcome?.reason == nil)
+    }
+
+    /// Two independent steps run side by side: each reports its own time, not the time the slower one finished.
+    @Test func stepsRunSideBySideReportTheirOwnDurations() async throws {
+        let engine = ScriptedEngine([.outcome(.accepted), .gate])
+        let plan = PlanFactory.plan("k3", steps: [("a", [], .startWorkflow), ("b", [], .startWorkflow)])
+        let result = try await withDispatcher(engine: engine) { dispatcher, clock in
+            let running = Task { try await dispatcher.dispatch(plan) }
+            await engine.waitForCalls(2)
+            try await Task.sleep(for: .milliseconds(50))  // the fast step's answer is taken at the clock's start
+            clock.advance(by: .milliseconds(400))
+            engine.release()
+            return try await running.value
+        }
+        // Which step the engine answers first is up to the scheduler: one took no time, the other 400 ms.
+        let durations = (result.outcome?.sluice?.steps ?? []).map(\.durationMilliseconds).sorted()
+        #expect(durations.count == 2)
+        #expect(durations.first == 0, "the fast step reported the slow one's time: \(durations)")
+        #expect((durations.last ?? 0) >= 399)
+    }
+
     @Test func theSameOrderingKeyRunsOneAtATimeInOrder() async throws {
         let engine = ScriptedEngine([.gate], otherwise: .outcome(.accepted))
         let results = ResultBox()
