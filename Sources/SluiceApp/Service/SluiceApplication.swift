@@ -239,6 +239,11 @@ private func assembleApplication(
     let routeContext = RouteContext(
         pipelines: pipelines, intake: intake, configuration: config, logger: logger, inboxSink: inboxSink)
     for install in routes { try install(router, routeContext) }
+    // After every route, so that it wraps the not-found answer only.
+    let webhookPaths = pipelines.values.compactMap { pipeline -> String? in
+        if case .webhook(let route) = pipeline.adapter.source { route.path } else { nil }
+    }
+    router.add(middleware: RouteMisses(postPaths: webhookPaths, bridge: !config.bridge.tokens.isEmpty))
     let listening = ListeningPort()
     let limits = WebhookServerLimits(
         idleTimeout: config.http.readTimeout, bodyTimeout: config.http.bodyTimeout, maxHeaderFieldSize: config.http.maxHeaderBytes,

@@ -88,6 +88,16 @@ struct RunningService {
         try await task.value
     }
 
+    func request(_ path: String, method: String) async throws -> (status: Int, headers: [String: String], body: String) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as? HTTPURLResponse
+        var headers: [String: String] = [:]
+        for (name, value) in http?.allHeaderFields ?? [:] { headers["\(name)"] = "\(value)" }
+        return (http?.statusCode ?? 0, headers, String(decoding: data, as: UTF8.self))
+    }
+
     func get(_ path: String) async throws -> (status: Int, body: String) {
         let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
         let (data, response) = try await URLSession.shared.data(from: url)

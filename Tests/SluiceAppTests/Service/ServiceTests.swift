@@ -35,6 +35,15 @@ struct ServiceTests {
         #expect(page.body.contains("<h2>orders"))
         #expect(page.body.contains("webhook POST /webhooks/orders"))
         #expect(page.body.contains("<svg"))
+        // What no route takes is a problem, not an empty answer: another method on a webhook's path is 405.
+        let wrongMethod = try await service.request("/webhooks/orders", method: "GET")
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.headers["Allow"] == "POST")
+        #expect(wrongMethod.headers["Content-Type"] == "application/problem+json")
+        #expect(wrongMethod.body.contains("takes POST, not GET"), "\(wrongMethod.body)")
+        let unknown = try await service.request("/webhooks/nothing-here", method: "POST")
+        #expect(unknown.status == 404)
+        #expect(unknown.body.contains("urn:sluice:problem:not-found"), "\(unknown.body)")
         try await service.stop()
         await fake.stop()
     }
