@@ -227,6 +227,20 @@ extension KafkaSuites {
             }
         }
 
+        /// `auto.offset.reset=error` makes librdkafka stop a partition whose offset is out of range until something
+        /// seeks it; Sluice does not, so the partition would stall for good while the source reads as ready.
+        @Test func anOffsetResetPolicyOfErrorIsRefused() throws {
+            let configuration = KafkaSourceConfiguration(
+                adapter: "orders", bootstrapServers: "127.0.0.1:1", topics: ["orders"],
+                properties: ["auto.offset.reset": "error"])
+            #expect {
+                _ = try KafkaSource(configuration: configuration, handler: TestPipeline(), logger: KafkaTest.logger)
+            } throws: { error in
+                guard let error = error as? KafkaError else { return false }
+                return error.kind == .configuration && error.message.contains("auto.offset.reset=error")
+            }
+        }
+
         /// A property librdkafka refuses fails at construction, naming the property; secret values are never shown.
         @Test func refusedPropertiesFailAtStartWithoutLeakingSecrets() throws {
             let configuration = KafkaSourceConfiguration(

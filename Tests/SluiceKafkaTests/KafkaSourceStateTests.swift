@@ -236,6 +236,19 @@ struct KafkaSourceStateTests {
         #expect(state.snapshot.rewinds == 1, "the reset went forward: 35 is a redelivery")
     }
 
+    /// A reset announced before anything was read in this assignment (its committed offset was out of range, and the
+    /// partition starts over from the log's beginning) has nothing to tell: nothing can be read again. Kept until its
+    /// offset was reached, it took a later redelivery for a log that went back, and ran those records again.
+    @Test func aResetBeforeTheFirstRecordOfAnAssignmentIsSpentByIt() {
+        var state = KafkaSource.State()
+        state.assign([p0])
+        state.announceReset(p0, at: 120)
+        _ = state.append(records(0, 0..<10), at: .now)
+        _ = state.append(records(0, 5..<6), at: .now)  // redelivered (a resume's fetch of what was prefetched)
+        #expect(state.snapshot.rewinds == 0, "a redelivery was taken for a log that went back")
+        #expect(state.snapshot.buffered == 10)
+    }
+
     /// The partition's log went back (librdkafka reset the offset after a truncation, or the topic was made again):
     /// the records fetched again are taken as new ones, the earlier tickets at or past that offset go stale wherever
     /// they are (their late settlements do not move the commit), and an earlier ticket before it still counts.

@@ -320,6 +320,9 @@ extension KafkaSource {
                 // In place through the index: copying a partition's state out would copy its in-flight table and
                 // watermark on every record.
                 guard phase == .running, let index = run?.index, !partitions.values[index].revoking else { continue }
+                // Nothing read yet in this assignment: no record can be read again, so a reset announced before it
+                // has nothing to tell (kept, it would take a redelivery before its offset for a log that went back).
+                let firstOfAssignment = partitions.values[index].watermark.lastReceived == nil
                 if !partitions.values[index].watermark.receive(item.record.offset) {
                     guard partitions.values[index].resetAt != nil else {
                         statistics.redelivered += 1
@@ -327,7 +330,7 @@ extension KafkaSource {
                     }
                     rewind(at: index, to: item.record.offset)
                     partitions.values[index].watermark.receive(item.record.offset)
-                } else if let resetAt = partitions.values[index].resetAt, item.record.offset >= resetAt {
+                } else if let resetAt = partitions.values[index].resetAt, item.record.offset >= resetAt || firstOfAssignment {
                     partitions.values[index].resetAt = nil
                 }
                 buffer.append(

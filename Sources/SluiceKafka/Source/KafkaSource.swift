@@ -78,11 +78,13 @@ public final class KafkaSource: Service, Sendable {
                 }
             },
             log: { level, facility, message in
-                errorLogger.log(level: level <= 3 ? .error : level == 4 ? .warning : .debug, "librdkafka \(facility): \(message)")
-                // Warnings only: the same text at debug level (`debug=topic`) is a reset without an error.
+                // Warnings only: the same text at debug level (`debug=topic`) is a reset without an error. Noted before
+                // the line is logged: librdkafka may already fetch from the new position, and a log handler can be
+                // slow (a full pipe); a record from there taken before the note would be dropped as a redelivery.
                 if level <= 4, facility == "OFFSET", let reset = KafkaSource.offsetReset(announcedIn: message) {
                     state.withLock { $0.announceReset(reset.partition, at: reset.at) }
                 }
+                errorLogger.log(level: level <= 3 ? .error : level == 4 ? .warning : .debug, "librdkafka \(facility): \(message)")
             })
         self.configuration = configuration
         self.handler = handler
@@ -90,6 +92,13 @@ public final class KafkaSource: Service, Sendable {
         self.metrics = metrics
         self.relay = relay
         (self.jobs, self.jobSink) = AsyncStream.makeStream(of: Job.self)
+        if configuration.consumerProperties["auto.offset.reset"]?.lowercased() == "error" {
+            // librdkafka then stops the partition at an offset out of range until something seeks it, which Sluice does
+            // not do: the partition would stall for good while the source reads as ready.
+            throw KafkaError(
+                kind: .configuration,
+                message: "kafka.properties auto.offset.reset=error would stall a partition whose offset is out of range; use earliest (the default) or latest")
+        }
         self.client = try RDKafkaClient.consumer(properties: configuration.consumerProperties, callbacks: callbacks)
         if configuration.deadLetterTopic != nil || configuration.outcomeTopic != nil {
             self.producer = try KafkaProducer(
