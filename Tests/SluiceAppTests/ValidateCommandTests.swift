@@ -104,7 +104,7 @@ import Testing
     @Test func serviceSettingsAreCheckedAsTheServiceReadsThem() throws {
         let config = Self.config + """
 
-            http: { port: 99999, read_timeout: soon }
+            http: { port: 99999, read_timeout: soon, max_buffered_bytes: 1000 }
             logging: { level: loud }
             metrics: { path: /healthz }
             tracing: { otlp_endpoint: collector:4318 }
@@ -116,6 +116,7 @@ import Testing
         for expected in [
             "sluice.yaml:3:15: http.port: '99999' is not a whole number in 0...65535",
             "sluice.yaml:3:36: http.read_timeout: 'soon' is not a duration",
+            "sluice.yaml:3:62: http.max_buffered_bytes: '1000' is not a whole number in 65536...",
             "sluice.yaml:4:19: logging.level: 'loud' is not one of",
             "sluice.yaml:5:18: metrics.path: '/healthz' is taken by the status page or a health route",
             "sluice.yaml:6:27: tracing.otlp_endpoint: 'collector:4318' is not an http:// or https:// URL",

@@ -13,14 +13,14 @@ import Testing
 
     /// A server with one unverified route (1 KiB limit) and the given limits, and its port.
     static func withServer<T: Sendable>(
-        limits: WebhookServerLimits = WebhookServerLimits(bodyTimeout: .milliseconds(500)),
+        limits: WebhookServerLimits = WebhookServerLimits(bodyTimeout: .milliseconds(500)), budget: BodyBudget? = nil,
         _ body: @Sendable (Int, LedgerInboxSink) async throws -> T
     ) async throws -> T {
         let ledger = InMemoryLedger()
         let sink = LedgerInboxSink(ledger: ledger)
         let endpoint = WebhookEndpoint(
             adapter: "open", path: path, verifier: UnverifiedVerifier(), sink: sink, maxBodyBytes: 1024)
-        let router = try WebhookRoutes.buildRouter([endpoint])
+        let router = try WebhookRoutes.buildRouter([endpoint], options: WebhookRouteOptions(bodyBudget: budget))
         let logger = Logger(label: "limits-test")
         // Run the application itself: HummingbirdTesting's `.live` rebuilds the configuration without
         // its connection cap.
@@ -74,6 +74,43 @@ import Testing
             // Generous: the suites run in parallel on two cores. Without the deadline there would be no 408 at all.
             #expect(ContinuousClock.now - started < .seconds(8))
             #expect(sink.events.isEmpty)
+        }
+    }
+
+    /// A JSON body of exactly `bytes` bytes.
+    static func body(bytes: Int) -> String {
+        "{\"a\":\"" + String(repeating: "x", count: bytes - 8) + "\"}"
+    }
+
+    /// Stalled uploads hold at most the server's body budget together: past it, another body is answered 503 at once
+    /// (each alone is bounded by its route's limit, but 512 connections each stalled one byte short of it added up).
+    @Test func bodiesBeingReadShareTheServersBudget() async throws {
+        let budget = BodyBudget(limit: 1_500)
+        try await Self.withServer(limits: WebhookServerLimits(bodyTimeout: .seconds(20)), budget: budget) { port, sink in
+            let stalled = try await RawSocket.connect(port: port)
+            defer { stalled.close() }
+            let full = Self.body(bytes: 1_000)
+            await stalled.send(Self.head(contentLength: 1_000) + String(full.prefix(900)))
+            let deadline = ContinuousClock.now + .seconds(5)
+            while budget.inUse < 900, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(budget.inUse == 900)
+            let second = try await RawSocket.connect(port: port)
+            defer { second.close() }
+            await second.send(Self.head(contentLength: 800) + Self.body(bytes: 800))
+            let refused = await second.read(timeout: .seconds(1), stopAfterHead: false)  // the head and the problem
+            #expect(refused.text.hasPrefix("HTTP/1.1 503"), "\(refused.text.prefix(200))")
+            #expect(refused.text.contains("Retry-After: 1") || refused.text.contains("retry-after: 1"))
+            #expect(refused.text.contains("busy-reading"))
+            await stalled.send(String(full.dropFirst(900)))
+            let accepted = await stalled.read(timeout: .seconds(5), stopAfterHead: true)
+            #expect(accepted.text.hasPrefix("HTTP/1.1 202"), "\(accepted.text.prefix(200))")
+            #expect(budget.inUse == 0, "a finished body gave its bytes back")
+            // Alone, a body is always read.
+            let third = try await RawSocket.connect(port: port)
+            defer { third.close() }
+            await third.send(Self.head(contentLength: 1_000) + Self.body(bytes: 1_000))
+            #expect(await third.read(timeout: .seconds(5), stopAfterHead: true).text.hasPrefix("HTTP/1.1 202"))
+            #expect(sink.events.count == 2)
         }
     }
 

@@ -31,7 +31,7 @@ public struct ConfigurationLoader: Sendable {
     /// The keys of `sluice.yaml`'s sections that the service reads through swift-configuration.
     static let scalarKeys = [
         "http.host", "http.port", "http.max_connections", "http.read_timeout", "http.body_timeout",
-        "http.max_header_bytes",
+        "http.max_header_bytes", "http.max_buffered_bytes",
         "kafka.bootstrap_servers", "kafka.inbox_topic", "logging.level", "logging.format", "metrics.enabled",
         "metrics.path", "tracing.otlp_endpoint", "tracing.service_name",
     ]
@@ -93,6 +93,7 @@ public struct ConfigurationLoader: Sendable {
         if let timeout = duration("http.read_timeout") { http.readTimeout = timeout }
         if let timeout = duration("http.body_timeout") { http.bodyTimeout = timeout }
         if let limit = integer("http.max_header_bytes") { http.maxHeaderBytes = limit }
+        if let limit = integer("http.max_buffered_bytes") { http.maxBufferedBytes = limit }
 
         // `${env:NAME}` and `${file:PATH}` are resolved where secrets live: `bridge.tokens` and the Kafka section
         // (SASL passwords, SSL keys in `kafka.properties`).

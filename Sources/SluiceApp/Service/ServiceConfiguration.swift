@@ -32,6 +32,9 @@ public struct ServiceConfiguration: Sendable {
         public var bodyTimeout: Duration = .seconds(10)
         /// `http.max_header_bytes`, default 16 KiB.
         public var maxHeaderBytes = 16 * 1024
+        /// `http.max_buffered_bytes`, default 64 MiB: what the request bodies being read may hold together (past it,
+        /// a body is answered `503` unless it is the only one being read).
+        public var maxBufferedBytes = 64 << 20
         public init() {}
     }
 

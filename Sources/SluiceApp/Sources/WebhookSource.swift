@@ -16,8 +16,10 @@ enum WebhookSource {
             throw StartupError(error.description)
         }
         let metrics = WebhookMetrics()
+        // One budget for every body being read, the bridge's too.
+        let budget = BodyBudget(limit: context.configuration.http.maxBufferedBytes)
         do {
-            try WebhookRoutes.register(endpoints, on: router, metrics: metrics)
+            try WebhookRoutes.register(endpoints, on: router, options: WebhookRouteOptions(bodyBudget: budget), metrics: metrics)
         } catch {
             throw StartupError(error.description)
         }
@@ -25,7 +27,7 @@ enum WebhookSource {
         if !tokens.isEmpty {
             var executors: [String: any BridgeExecutor] = [:]
             for (name, pipeline) in context.pipelines { executors[name] = BridgeGuard(intake: context.intake, pipeline: pipeline) }
-            BridgeEndpoint(tokens: tokens, executors: executors).register(on: router, metrics: metrics)
+            BridgeEndpoint(tokens: tokens, executors: executors, bodyBudget: budget).register(on: router, metrics: metrics)
         }
     }
 }

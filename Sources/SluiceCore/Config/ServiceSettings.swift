@@ -25,6 +25,7 @@ public enum ServiceSettings {
         case "http.port": return .integer(try integer(text, in: 0...65535))
         case "http.max_connections": return .integer(try integer(text, in: 1...1_000_000))
         case "http.max_header_bytes": return .integer(try integer(text, in: 1024...1_048_576))
+        case "http.max_buffered_bytes": return .integer(try integer(text, in: 65_536...(1 << 40)))
         case "http.read_timeout", "http.body_timeout":
             guard let value = DurationText.parse(text), value > .zero else {
                 throw ValueProblem("'\(text)' is not a duration such as 500ms, 30s or 5m")

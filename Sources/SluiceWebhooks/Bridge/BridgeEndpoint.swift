@@ -24,15 +24,18 @@ public struct BridgeEndpoint: Sendable {
     public var executors: [String: any BridgeExecutor]
     /// The engine's default: 2 MiB.
     public var maxBodyBytes: Int
+    /// What the bodies being read may hold together, shared with the webhook routes (`http.max_buffered_bytes`).
+    public var bodyBudget: BodyBudget?
     public var now: @Sendable () -> Date
 
     public init(
         tokens: [Secret], executors: [String: any BridgeExecutor], maxBodyBytes: Int = 2 << 20,
-        now: @escaping @Sendable () -> Date = { Date() }
+        bodyBudget: BodyBudget? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.tokens = tokens
         self.executors = executors
         self.maxBodyBytes = maxBodyBytes
+        self.bodyBudget = bodyBudget
         self.now = now
     }
 
@@ -69,7 +72,7 @@ public struct BridgeEndpoint: Sendable {
         }
         let body: [UInt8]
         do {
-            body = try await BodyReader.read(request, limit: maxBodyBytes)
+            body = try await BodyReader.read(request, limit: maxBodyBytes, budget: bodyBudget)
         } catch {
             switch error {
             case .tooLarge(let limit):
@@ -80,6 +83,10 @@ public struct BridgeEndpoint: Sendable {
                 return Self.error(.requestTimeout, reason: "request_timeout", message: "The body did not arrive in time.")
             case .broken:
                 return Self.error(.badRequest, reason: "malformed_json", message: "The body could not be read.")
+            case .busy:
+                return Self.error(
+                    .serviceUnavailable, reason: "busy", message: "Other request bodies being read hold the server's room for them.",
+                    retryAfter: .seconds(1))
             }
         }
         guard let json = try? JSONParser.parse(body) else {

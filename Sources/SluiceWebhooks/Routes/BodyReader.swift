@@ -13,6 +13,8 @@ public enum BodyReader {
         case timedOut(after: Duration)
         /// The connection failed while the body was read.
         case broken
+        /// Other requests' bodies being read hold the server's ``BodyBudget``: retry in a moment.
+        case busy(budget: Int)
     }
 
     /// The body's bytes.
@@ -20,17 +22,26 @@ public enum BodyReader {
     /// A declared `Content-Length` above the limit fails at once, without reading; otherwise reading
     /// stops at the first chunk that passes the limit, so at most `limit` plus one chunk is buffered.
     ///
+    /// With a `budget`, the bytes read are taken from it as they arrive and given back when the read ends: a chunk
+    /// that would pass it while other bodies hold bytes fails the read with ``Failure/busy(budget:)``.
+    ///
     /// - Throws: ``Failure``.
-    public static func read(_ request: Request, limit: Int) async throws(Failure) -> [UInt8] {
+    public static func read(_ request: Request, limit: Int, budget: BodyBudget? = nil) async throws(Failure) -> [UInt8] {
         let declared = request.headers.firstValue(.contentLength).flatMap(Int.init)
         if let declared, declared > limit { throw .tooLarge(limit: limit) }
         var bytes: [UInt8] = []
         // Reserved up to 64 KiB only: a declared length is a claim, and a thousand connections each
         // declaring the limit and sending nothing must not hold the limit's memory each.
         bytes.reserveCapacity(min(declared ?? 0, 64 * 1024))
+        var taken = 0
+        defer { budget?.give(taken) }
         do {
             for try await chunk in request.body {
                 guard bytes.count + chunk.readableBytes <= limit else { throw Failure.tooLarge(limit: limit) }
+                if let budget {
+                    guard budget.take(chunk.readableBytes, holding: taken) else { throw Failure.busy(budget: budget.limit) }
+                    taken += chunk.readableBytes
+                }
                 bytes.append(contentsOf: chunk.readableBytesView)
             }
         } catch let failure as Failure {

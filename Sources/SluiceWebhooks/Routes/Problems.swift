@@ -23,6 +23,11 @@ enum Problems {
                 detail: "the body did not arrive within \(Problem.seconds(after)) s")
         case .broken:
             Problem(.badRequest, slug: "body-unreadable", title: "Unreadable body", detail: "the body could not be read")
+        case .busy(let budget):
+            Problem(
+                .serviceUnavailable, slug: "busy-reading", title: "Service unavailable",
+                detail: "other request bodies being read hold the server's \(budget) bytes for them; nothing was stored, retry",
+                retryAfter: .seconds(1))
         }
     }
 

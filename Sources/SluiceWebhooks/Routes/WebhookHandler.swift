@@ -43,7 +43,7 @@ public struct WebhookHandler: Sendable {
         guard endpoint.contentTypes.accepts(contentType) else { throw Problems.unsupportedMediaType }
         let body: [UInt8]
         do {
-            body = try await BodyReader.read(request, limit: endpoint.maxBodyBytes)
+            body = try await BodyReader.read(request, limit: endpoint.maxBodyBytes, budget: options.bodyBudget)
         } catch {
             throw Problems.body(error)
         }

@@ -22,6 +22,7 @@ struct ConfigurationLoaderTests {
         #expect(config.http.maxConnections == 512)
         #expect(config.http.readTimeout == .seconds(30))
         #expect(config.http.bodyTimeout == .seconds(10))
+        #expect(config.http.maxBufferedBytes == 64 << 20)
         #expect(config.logging.level == "info")
         #expect(config.logging.format == .text)
         #expect(config.metrics.enabled)
@@ -48,8 +49,9 @@ struct ConfigurationLoaderTests {
 
         let fromEnvironment = try project.configuration(environment: [
             "SLUICE_HTTP_PORT": "9123", "SLUICE_LOGGING_LEVEL": "debug", "SLUICE_HTTP_MAX_CONNECTIONS": "64",
-            "SLUICE_HTTP_READ_TIMEOUT": "5s", "SLUICE_HTTP_BODY_TIMEOUT": "2s",
+            "SLUICE_HTTP_READ_TIMEOUT": "5s", "SLUICE_HTTP_BODY_TIMEOUT": "2s", "SLUICE_HTTP_MAX_BUFFERED_BYTES": "1048576",
         ])
+        #expect(fromEnvironment.http.maxBufferedBytes == 1 << 20)
         #expect(fromEnvironment.http.port == 9123)
         #expect(fromEnvironment.logging.level == "debug")
         #expect(fromEnvironment.http.maxConnections == 64)
