@@ -167,6 +167,27 @@ struct AdapterLoadingTests {
         #expect(diagnostics.first?.description.contains(": warning: no verify") == true)
     }
 
+    /// The providers sign the body, not the URL: a signed adapter keyed by the query string would take a captured
+    /// delivery sent again with another query as a new event. A warning at `idempotency_key`; none without a signature.
+    @Test("a signed webhook keyed by its query string is a warning")
+    func keyFromTheQueryString() throws {
+        func adapter(verify: String) -> String {
+            """
+            adapter: hooked
+            source: { webhook: { path: /hooked, verify: \(verify) } }
+            idempotency_key: "${webhook.query.delivery}"
+            rules: [{ name: r, do: [{ start_workflow: { workflow_type: t } }] }]
+            """
+        }
+        let signed = CoreTestSupport.compile(adapter(verify: "{ scheme: github, secrets: [s3cret] }"))
+        #expect(signed.adapter != nil)
+        let warning = try #require(signed.diagnostics.first { $0.key == "idempotency_key" })
+        #expect(warning.severity == .warning)
+        #expect(warning.message.contains("${webhook.query.delivery}, which the signature does not cover"), "\(warning.message)")
+        let unsigned = CoreTestSupport.compile(adapter(verify: "{ scheme: none }"))
+        #expect(!unsigned.diagnostics.contains { $0.key == "idempotency_key" })
+    }
+
     /// A few hundred bytes of anchors repeated inside anchors would expand to a billion values ("billion laughs").
     @Test("aliases that expand to millions of values are a diagnostic, not an exhausted memory")
     func aliasExpansion() throws {

@@ -152,6 +152,15 @@ public struct AdapterCompiler: Sendable {
             ordering = context.template(text, key: "ordering.key").map(CompiledAdapter.Ordering.key) ?? .none
         }
         let idempotencyKey = context.template(spec.idempotencyKey ?? "${event.id}", key: "idempotency_key")
+        if case .webhook(let route)? = source, ![.none, .bearer].contains(route.verification.scheme),
+            let query = idempotencyKey?.expressions.first(where: { $0.root == .webhook && $0.path.hasPrefix("webhook.query") })
+        {
+            // The providers sign the body (and a timestamp), not the URL: a captured delivery sent again with another
+            // query string passes verification under a new key, and its effect happens again.
+            context.report(
+                "the key reads ${\(query.path)}, which the signature does not cover: a delivery sent again with another query string would pass as a new event; key it by the body or the provider's delivery id",
+                key: "idempotency_key", severity: .warning)
+        }
         var rules: [CompiledAdapter.Rule] = []
         for (index, rule) in spec.rules.enumerated() {
             if let compiled = compileRule(rule, key: "rules[\(index)]", context: &context) { rules.append(compiled) }
