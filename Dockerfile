@@ -73,9 +73,9 @@ USER 10001:10001
 EXPOSE 8080
 
 # /healthz answers while the process is alive (readiness is /readyz: ledger, engines, Kafka).
-# Through sh so that the port follows SLUICE_HTTP_PORT.
+# Through sh so that the port follows SLUICE_HTTP_PORT, or SLUICE_HTTP_OPERATIONS_PORT when set.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["/bin/sh", "-c", "curl -fsS -o /dev/null \"http://127.0.0.1:${SLUICE_HTTP_PORT}/healthz\" || exit 1"]
+    CMD ["/bin/sh", "-c", "curl -fsS -o /dev/null \"http://127.0.0.1:${SLUICE_HTTP_OPERATIONS_PORT:-$SLUICE_HTTP_PORT}/healthz\" || exit 1"]
 
 # Exec form: `sluice` is PID 1 and receives SIGTERM itself (`docker stop`, Kubernetes). Its
 # swift-service-lifecycle ServiceGroup installs SIGTERM/SIGINT handlers, so the kernel's "PID 1

@@ -31,7 +31,7 @@ public struct ConfigurationLoader: Sendable {
     /// The keys of `sluice.yaml`'s sections that the service reads through swift-configuration.
     static let scalarKeys = [
         "http.host", "http.port", "http.max_connections", "http.read_timeout", "http.body_timeout",
-        "http.max_header_bytes", "http.max_buffered_bytes",
+        "http.max_header_bytes", "http.max_buffered_bytes", "http.operations_port",
         "kafka.bootstrap_servers", "kafka.inbox_topic", "logging.level", "logging.format", "metrics.enabled",
         "metrics.path", "tracing.otlp_endpoint", "tracing.service_name",
     ]
@@ -94,6 +94,12 @@ public struct ConfigurationLoader: Sendable {
         if let timeout = duration("http.body_timeout") { http.bodyTimeout = timeout }
         if let limit = integer("http.max_header_bytes") { http.maxHeaderBytes = limit }
         if let limit = integer("http.max_buffered_bytes") { http.maxBufferedBytes = limit }
+        if let port = integer("http.operations_port") {
+            if port != 0, port == http.port {
+                problems.append("\(origin("http.operations_port")): \(port) is http.port too; the operations port must be another")
+            }
+            http.operationsPort = port
+        }
 
         // `${env:NAME}` and `${file:PATH}` are resolved where secrets live: `bridge.tokens` and the Kafka section
         // (SASL passwords, SSL keys in `kafka.properties`).

@@ -35,6 +35,9 @@ public struct ServiceConfiguration: Sendable {
         /// `http.max_buffered_bytes`, default 64 MiB: what the request bodies being read may hold together (past it,
         /// a body is answered `503` unless it is the only one being read).
         public var maxBufferedBytes = 64 << 20
+        /// `http.operations_port`: when set, the status page, `/healthz`, `/readyz` and the metrics are served on this
+        /// port (same host) and not on the webhook port, which may face the internet; 0 picks a free port (tests).
+        public var operationsPort: Int?
         public init() {}
     }
 

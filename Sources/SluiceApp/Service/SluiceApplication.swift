@@ -23,6 +23,8 @@ public struct SluiceApplication: Sendable {
     public let services: [ServiceGroupConfiguration.ServiceConfiguration]
     /// Resolves once the HTTP server listens, with its port (useful with `http.port: 0`).
     public let listening: ListeningPort
+    /// Resolves once the operations server listens, when `http.operations_port` is set.
+    public let operationsListening: ListeningPort?
     /// The writer of the Kafka ingress topic when `kafka.inbox_topic` is set; closed once the group has stopped.
     public let kafkaInbox: KafkaWebhookInbox?
     let httpClient: EngineHTTPClient
@@ -228,7 +230,10 @@ private func assembleApplication(
     let status = StatusPage(health: health, pipelines: Array(pipelines.values), ledger: ledger)
 
     let router = Router(context: BasicRequestContext.self)
-    OperationsRoutes.register(on: router, status: status, metricsPath: config.metrics.enabled ? config.metrics.path : nil)
+    let metricsPath = config.metrics.enabled ? config.metrics.path : nil
+    // With an operations port, the status page, health and metrics are served there only: the webhook port may face
+    // the internet, and the page lists recent keys and workflow ids, readiness the ledger's and engines' errors.
+    if config.http.operationsPort == nil { OperationsRoutes.register(on: router, status: status, metricsPath: metricsPath) }
     let kafkaInbox = try KafkaSources.inbox(config: config, logger: logger)
     let inboxSink: @Sendable (AdapterPipeline) -> any WebhookSink
     if let kafkaInbox {
@@ -260,6 +265,23 @@ private func assembleApplication(
         services.append(.init(service: service, successTerminationBehavior: returns, failureTerminationBehavior: .cancelGroup, serviceName: name))
     }
     for exporter in telemetry { add(exporter, "telemetry") }
+    var operationsListening: ListeningPort?
+    if let operationsPort = config.http.operationsPort {
+        let operationsRouter = Router(context: BasicRequestContext.self)
+        OperationsRoutes.register(on: operationsRouter, status: status, metricsPath: metricsPath)
+        operationsRouter.add(middleware: RouteMisses(postPaths: [], bridge: false))
+        let resolved = ListeningPort()
+        operationsListening = resolved
+        // Stopped after the webhook server: readiness and metrics stay observable while everything drains.
+        add(
+            Application(
+                router: operationsRouter, server: limits.server,
+                configuration: limits.configuration(
+                    address: .hostname(config.http.host, port: operationsPort), serverName: "sluice", logger: logger),
+                onServerRunning: { channel in resolved.resolve(channel.localAddress?.port ?? operationsPort) },
+                logger: logger),
+            "operations http")
+    }
     // Stopped last but for telemetry: the server answers (503 for new webhooks) while everything
     // else drains.
     add(server, "http")
@@ -297,7 +319,8 @@ private func assembleApplication(
     add(IntakeService(intake: intake), "intake")
     return SluiceApplication(
         pipelines: pipelines, engines: engines, intake: intake, health: health, status: status, services: services,
-        listening: listening, kafkaInbox: kafkaInbox, httpClient: httpClient, logger: logger)
+        listening: listening, operationsListening: operationsListening, kafkaInbox: kafkaInbox, httpClient: httpClient,
+        logger: logger)
 }
 
 /// Runs a source once intake is open (the inbox re-admission is done).

@@ -22,7 +22,7 @@ public enum ServiceSettings {
     /// - Throws: what is wrong with the text, such as "'eighty' is not a whole number in 0...65535".
     public static func read(_ key: String, _ text: String) throws(ValueProblem) -> Value? {
         switch key {
-        case "http.port": return .integer(try integer(text, in: 0...65535))
+        case "http.port", "http.operations_port": return .integer(try integer(text, in: 0...65535))
         case "http.max_connections": return .integer(try integer(text, in: 1...1_000_000))
         case "http.max_header_bytes": return .integer(try integer(text, in: 1024...1_048_576))
         case "http.max_buffered_bytes": return .integer(try integer(text, in: 65_536...(1 << 40)))

@@ -66,7 +66,7 @@ public struct SluiceConfigSpec: Sendable, Hashable {
         }
         if defaultEngine == nil { defaultEngine = engines.count == 1 ? engines.keys.first : (engines["default"] != nil ? "default" : nil) }
         let sectionKeys: [String: [String]] = [
-            "http": ["host", "port", "max_connections", "read_timeout", "body_timeout", "max_header_bytes", "max_buffered_bytes"],
+            "http": ["host", "port", "max_connections", "read_timeout", "body_timeout", "max_header_bytes", "max_buffered_bytes", "operations_port"],
             "ledger": ["type", "path", "url", "password", "retention", "max_outcomes"],
             "kafka": ["bootstrap_servers", "properties", "inbox_topic"],
             "logging": ["level", "format"],

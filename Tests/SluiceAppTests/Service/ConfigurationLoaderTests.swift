@@ -86,6 +86,13 @@ struct ConfigurationLoaderTests {
             #expect(failure.problems.contains("SLUICE_HTTP_PORT: 'eighty' is not a whole number in 0...65535"))
             #expect(failure.problems.contains("SLUICE_LOGGING_FORMAT: 'xml' is not text or json"))
         }
+        do {
+            _ = try fine.configuration(environment: ["SLUICE_HTTP_PORT": "9200", "SLUICE_HTTP_OPERATIONS_PORT": "9200"])
+            Issue.record("an operations port equal to the webhook port should have been refused")
+        } catch let failure as ConfigurationLoader.Failure {
+            #expect(failure.problems.contains("SLUICE_HTTP_OPERATIONS_PORT: 9200 is http.port too; the operations port must be another"), "\(failure.problems)")
+        }
+        #expect(try fine.configuration(environment: ["SLUICE_HTTP_OPERATIONS_PORT": "9201"]).http.operationsPort == 9201)
     }
 
     /// A setting left empty (an empty Helm value) is unset, in `sluice validate` and `sluice serve` alike.

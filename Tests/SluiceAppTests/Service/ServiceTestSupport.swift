@@ -98,8 +98,8 @@ struct RunningService {
         return (http?.statusCode ?? 0, headers, String(decoding: data, as: UTF8.self))
     }
 
-    func get(_ path: String) async throws -> (status: Int, body: String) {
-        let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
+    func get(_ path: String, port: Int? = nil) async throws -> (status: Int, body: String) {
+        let url = URL(string: "http://127.0.0.1:\(port ?? self.port)\(path)")!
         let (data, response) = try await URLSession.shared.data(from: url)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }

@@ -48,6 +48,34 @@ struct ServiceTests {
         await fake.stop()
     }
 
+    /// The webhook port may face the internet: with an operations port, the status page (recent keys and workflow ids),
+    /// readiness (the ledger's and engines' errors) and the metrics are served there, and not on the webhook port.
+    @Test("with http.operations_port, the operations routes are served there only")
+    func operationsPort() async throws {
+        let fake = try await startEngineFake()
+        let project = try ServiceProject(engineURL: fake.baseURL, adapters: ["orders": ordersAdapterYAML])
+        defer { project.cleanUp() }
+        var config = try project.configuration()
+        config.http.operationsPort = 0
+        let service = try await RunningService.start(config, ledger: InMemoryLedger())
+        let operations = try #require(await service.application.operationsListening?.port)
+        #expect(operations != service.port)
+        for path in ["/", "/healthz", "/readyz", "/metrics"] {
+            let onWebhookPort = try await service.request(path, method: "GET")
+            #expect(onWebhookPort.status == 404, "\(path) is still served on the webhook port")
+        }
+        let health = try await service.get("/healthz", port: operations)
+        #expect(health.status == 200)
+        let page = try await service.get("/", port: operations)
+        #expect(page.body.contains("<h2>orders"))
+        #expect(try await service.get("/metrics", port: operations).body.contains("sluice_gate_in_flight"))
+        // The webhooks are still taken on theirs.
+        let posted = try await service.request("/webhooks/orders", method: "GET")
+        #expect(posted.status == 405)
+        try await service.stop()
+        await fake.stop()
+    }
+
     /// A webhook adapter whose boundary refuses the way its webhooks reach the gate does not start: pushed through the
     /// ledger's inbox into a pull-only gate (every webhook would be refused `503`), or pulled by the ingress consumer
     /// of `kafka.inbox_topic` into a push-only gate (acknowledged `202`, then the consumer would stop).
