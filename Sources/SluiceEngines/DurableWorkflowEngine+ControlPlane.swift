@@ -6,6 +6,7 @@ extension DurableWorkflowEngine {
     /// The start's duplicate policy defaults to `use_existing`, as on the bridge. Signal-with-start is a
     /// `use-existing` start followed by the signal.
     func executeControlPlane(_ command: EngineCommand, adapter: String) async throws(EngineError) -> Outcome {
+        if let refused = Outcome.unroutableName(command, adapter: adapter, engine: "the control plane") { return refused }
         let workflowID = command.workflowID(adapter: adapter)
         switch command.action {
         case .startWorkflow:

@@ -34,32 +34,13 @@ public struct TemporalEngine: WorkflowEngine {
     }
 
     public func execute(_ command: EngineCommand, adapter: String) async throws(EngineError) -> Outcome {
-        if let refused = unroutableName(command, adapter: adapter) { return refused }
+        if let refused = Outcome.unroutableName(command, adapter: adapter, engine: "Temporal's HTTP API") { return refused }
         return switch command.action {
         case .startWorkflow: try await start(command, adapter: adapter)
         case .signalWorkflow: try await signal(command, adapter: adapter)
         case .updateWorkflow: try await update(command, adapter: adapter)
         case .signalWithStart: try await signalWithStart(command, adapter: adapter)
         }
-    }
-
-    /// A signal or update name holding a `/` refused without a request: Temporal's HTTP gateway splits the path
-    /// on it even when escaped (`%2F`), and answers its route miss (`404 {"code":5,"message":"Not Found"}`,
-    /// measured on Server 1.32), which means a wrong engine URL and stops the engine. The name is this event's
-    /// problem, not the engine's.
-    private func unroutableName(_ command: EngineCommand, adapter: String) -> Outcome? {
-        let name: (field: String, value: String?) =
-            switch command.action {
-            case .signalWorkflow, .signalWithStart: ("signal_name", command.target.signalName)
-            case .updateWorkflow: ("update_name", command.target.updateName)
-            case .startWorkflow: ("", nil)
-            }
-        guard let value = name.value, value.contains("/") else { return nil }
-        return .forCommand(
-            command, adapter: adapter, kind: .rejected, reason: .malformedPayload,
-            workflowID: command.workflowID(adapter: adapter),
-            message: "\(name.field) '\(value)' holds a '/', which Temporal's HTTP API cannot route",
-            rejectionReason: OutcomeReason.malformedPayload.rawValue)
     }
 
     /// Describes the namespace: reachable, authenticated, and the namespace exists.

@@ -197,6 +197,25 @@ struct DurableWorkflowControlPlaneTests {
         }
     }
 
+    /// The server decodes the path before it matches a route, `%2F` too: a name with a `/` reaches no route, whose miss
+    /// reads as a wrong engine URL and would stop the engine. It is the event's malformed payload, and nothing is sent.
+    @Test("a signal or update name with a slash is rejected malformed_payload without a request")
+    func slashInAName() async throws {
+        try await withFake(mode: .controlPlane) { fake, engine in
+            let before = fake.requests.count
+            for command in [
+                Commands.signal(key: "s", workflowID: "order-9", name: "orders/paid"),
+                Commands.update(key: "u", workflowID: "order-9", name: "a/b"),
+            ] {
+                let outcome = try await engine.execute(command, adapter: "a")
+                #expect(outcome.kind == .rejected)
+                #expect(outcome.reason == .malformedPayload)
+                #expect(outcome.message?.contains("holds a '/'") == true, "\(String(describing: outcome.message))")
+            }
+            #expect(fake.requests.count == before)
+        }
+    }
+
     @Test("a validation failure (not control-plane shaped) is a non-retryable error")
     func validation() async throws {
         try await withFake(mode: .controlPlane) { _, engine in

@@ -44,10 +44,18 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
     /// - `instance_already_started`: the id is taken (a closed run's id is never reused);
     /// - `run_not_active`: the run is closed;
     /// - `update_failed`: the update's handler ran and failed (sent again under its request id, the engine would
-    ///   answer with the first attempt's receipt, which reads as a success).
+    ///   answer with the first attempt's receipt, which reads as a success);
+    /// - the control plane's: a signal or update the workflow does not declare (`unknown_signal`, `unknown_update`),
+    ///   arguments it refuses (`invalid_arguments`), an id another namespace holds
+    ///   (`workflow_id_reserved_in_namespace`), a command for a run that is no longer current
+    ///   (`historical_run_command_rejected`), a validated update sent without its request id
+    ///   (`update_validation_request_id_required`); each also under its `rejected_` outcome name.
     public static let finalReasons: Set<String> = [
         "malformed_payload", "payload_too_large", "unsupported_routing", "unsupported_action", "unknown_target",
         "instance_already_started", "run_not_active", "update_failed",
+        "unknown_signal", "rejected_unknown_signal", "unknown_update", "rejected_unknown_update", "invalid_arguments",
+        "rejected_invalid_arguments", "workflow_id_reserved_in_namespace", "rejected_workflow_id_reserved_in_namespace",
+        "historical_run_command_rejected", "update_validation_request_id_required",
     ]
 
     /// Creates a copy of `candidate` after checking it.

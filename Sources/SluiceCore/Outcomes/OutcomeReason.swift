@@ -41,6 +41,10 @@ public struct OutcomeReason: RawRepresentable, Sendable, Hashable, Codable, Expr
         "retries_exhausted", "dependency_failed", "unauthorized", "transport", "timeout", "server_error",
         "rate_limited", "unavailable", "update_failed", "update_rejected", "update_validator_rejected", "unknown_update",
         "malformed_response", "unsupported_version", "validation_failed", "update_not_accepted", "value_too_large",
-        "invalid_event",
+        "invalid_event", "precondition_failed",
+        // The control plane's final rejections (``RetryPolicy/finalReasons``).
+        "unknown_signal", "rejected_unknown_signal", "rejected_unknown_update", "invalid_arguments",
+        "rejected_invalid_arguments", "workflow_id_reserved_in_namespace", "rejected_workflow_id_reserved_in_namespace",
+        "historical_run_command_rejected", "update_validation_request_id_required",
     ]
 }

@@ -101,7 +101,10 @@ import Testing
 
     /// A rejection the same command sent again cannot change ends the event at once under the default policy
     /// (no backoff on the manual clock: a retry would wait for it for ever).
-    @Test(arguments: [OutcomeReason.instanceAlreadyStarted, .runNotActive, .unsupportedAction])
+    @Test(arguments: [
+        OutcomeReason.instanceAlreadyStarted, .runNotActive, .unsupportedAction, "unknown_signal", "invalid_arguments",
+        "workflow_id_reserved_in_namespace",
+    ])
     func aFinalRejectionIsNotRetried(reason: OutcomeReason) async throws {
         let engine = ScriptedEngine([.outcome(.rejected, reason)], otherwise: .outcome(.accepted))
         let result = try await withDispatcher(engine: engine) { dispatcher, _ in try await dispatcher.dispatch(PlanFactory.plan("k1")) }

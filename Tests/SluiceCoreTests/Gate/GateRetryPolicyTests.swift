@@ -21,6 +21,9 @@ struct GateRetryPolicyTests {
         #expect(policy.nonRetryable == [
             "malformed_payload", "payload_too_large", "unsupported_routing", "unsupported_action", "unknown_target",
             "instance_already_started", "run_not_active", "update_failed",
+            "unknown_signal", "rejected_unknown_signal", "unknown_update", "rejected_unknown_update", "invalid_arguments",
+            "rejected_invalid_arguments", "workflow_id_reserved_in_namespace", "rejected_workflow_id_reserved_in_namespace",
+            "historical_run_command_rejected", "update_validation_request_id_required",
         ])
         #expect(RetryPolicy() == policy)
     }
