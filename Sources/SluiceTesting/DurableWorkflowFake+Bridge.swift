@@ -94,6 +94,13 @@ extension DurableWorkflowFake.Core {
                     guard existing.namespace == namespace else {
                         return rejected("unknown_target", "The workflow id is bound to another namespace.", workflowID: workflowID)
                     }
+                    // The engine's `resolveOrCreateInstance` refuses an id reserved for another durable type; the bridge
+                    // answers its LogicException as a rejection (reference §4).
+                    guard existing.workflowType == type else {
+                        return rejected(
+                            "unknown_target", "The workflow id is reserved for durable type [\(existing.workflowType)] and cannot be reused.",
+                            workflowID: workflowID)
+                    }
                     if existing.isRunning, policy == "use_existing" {
                         return answer(BridgeAnswer(
                             status: 200, kind: .duplicate, reason: "duplicate_start", workflowID: workflowID,

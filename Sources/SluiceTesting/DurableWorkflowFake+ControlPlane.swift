@@ -66,6 +66,10 @@ extension DurableWorkflowFake.Core {
                 guard existing.namespace == namespace else {
                     return controlPlaneAnswer(409, operation: "start", fields: fields, outcome: "rejected_duplicate", reason: "workflow_id_reserved_in_namespace")
                 }
+                // An id reserved for another durable type: the engine's LogicException, a validation failure here.
+                guard existing.workflowType == type else {
+                    return validationFailed("workflow_id", "The workflow id is reserved for durable type [\(existing.workflowType)] and cannot be reused.")
+                }
                 if existing.isRunning, policy == "use-existing" {
                     return controlPlaneAnswer(200, operation: "start", fields: fields, outcome: "returned_existing_active")
                 }

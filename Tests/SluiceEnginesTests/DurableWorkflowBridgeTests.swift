@@ -101,6 +101,23 @@ struct DurableWorkflowBridgeTests {
         }
     }
 
+    /// The engine reserves a workflow id for its durable type: a start (or the start of a signal-with-start) of another
+    /// type under that id is refused (reference §4, a LogicException the bridge answers as `unknown_target`), and the
+    /// signal is never sent. The fake answered a duplicate and delivered it.
+    @Test("a start of another workflow type under a taken id is rejected, and signal-with-start sends no signal")
+    func anotherTypeUnderATakenID() async throws {
+        try await withFake { fake, engine in
+            _ = try await engine.execute(Commands.start(key: "t1", workflowID: "wf-t"), adapter: "shop")
+            let start = try await engine.execute(Commands.start(key: "t2", workflowID: "wf-t", type: "billing.invoice"), adapter: "shop")
+            #expect(start.kind == .rejected)
+            #expect(start.reason == .unknownTarget)
+            let combined = try await engine.execute(
+                Commands.signalWithStart(key: "t3", workflowID: "wf-t", type: "billing.invoice"), adapter: "shop")
+            #expect(combined.kind == .rejected)
+            #expect(fake.workflow("wf-t")?.signals.isEmpty == true)
+        }
+    }
+
     @Test("signals dedupe by (adapter, action, workflow, name, key); another name is not a duplicate")
     func signalDedupe() async throws {
         try await withFake { fake, engine in
