@@ -15,7 +15,8 @@ struct ClaimRenewalService: Service {
         else { return }
         while !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            guard !Task.isCancelled else { return }
+            // Not one more round once shutdown began: the gates' drain would wait behind it.
+            guard !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
             for pipeline in pipelines {
                 do {
                     try await pipeline.renewClaims()

@@ -53,6 +53,9 @@ public struct SluiceApplication: Sendable {
     /// Closes what the services shared, once none of them runs (the HTTP server included, so nothing
     /// produces to the Kafka inbox any more): the engines' HTTP client and the inbox's producer.
     private func closeSharedClients() async {
+        // A server that never listened (its port taken) answers its waiters: nil, not a wait for ever.
+        listening.finish()
+        operationsListening?.finish()
         try? await httpClient.shutdown()
         await kafkaInbox?.close()
     }
@@ -112,7 +115,12 @@ public final class ListeningPort: Sendable {
         sink.finish()
     }
 
-    /// Waits for the server to listen.
+    /// Ends the wait of those still waiting (the group stopped; the server listened or never will).
+    func finish() {
+        sink.finish()
+    }
+
+    /// Waits for the server to listen; nil when it stopped without listening.
     public var port: Int? {
         get async {
             for await port in stream { return port }
@@ -235,6 +243,9 @@ private func assembleApplication(
     // the internet, and the page lists recent keys and workflow ids, readiness the ledger's and engines' errors.
     if config.http.operationsPort == nil { OperationsRoutes.register(on: router, status: status, metricsPath: metricsPath) }
     let kafkaInbox = try KafkaSources.inbox(config: config, logger: logger)
+    // A start that fails from here on (a route, a Kafka consumer refused) must not leave the producer's threads running.
+    var assembled = false
+    defer { if !assembled { kafkaInbox?.closeInBackground() } }
     let inboxSink: @Sendable (AdapterPipeline) -> any WebhookSink
     if let kafkaInbox {
         inboxSink = { pipeline in KafkaInboxSink(inbox: kafkaInbox, pipeline: pipeline, logger: logger) }
@@ -317,6 +328,7 @@ private func assembleApplication(
     }
     // Stopped first: intake closes before anything drains.
     add(IntakeService(intake: intake), "intake")
+    assembled = true
     return SluiceApplication(
         pipelines: pipelines, engines: engines, intake: intake, health: health, status: status, services: services,
         listening: listening, operationsListening: operationsListening, kafkaInbox: kafkaInbox, httpClient: httpClient,

@@ -35,6 +35,16 @@ public final class KafkaWebhookInbox: Sendable {
         await producer.shutdown()
     }
 
+    /// Closes the producer from a synchronous path (a start-up that failed after making it), in a task that
+    /// ``KafkaClients/waitUntilDestroyed(timeout:)`` waits for: the process does not exit with its threads running.
+    public func closeInBackground() {
+        KafkaClients.destructions.enter()
+        Task {
+            await close()
+            KafkaClients.destructions.leave()
+        }
+    }
+
     /// Whether ``close()`` has finished.
     public var isClosed: Bool { producer.isClosed }
 

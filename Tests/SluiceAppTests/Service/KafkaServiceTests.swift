@@ -191,6 +191,33 @@ struct KafkaServiceTests {
 
     /// A webhook larger than the ingress topic's records may be (librdkafka's `message.max.bytes`, 1,000,000 by
     /// default) is answered `413`, not `503` (which its sender would retry for ever), and nothing is produced.
+    /// The inbox's producer is made while the application is assembled; a start that fails after it (a Kafka consumer
+    /// refused, a route) left its poll thread and broker connections running until the process exited.
+    @Test("a start that fails after the Kafka inbox's producer was made closes it")
+    func aFailedStartClosesTheInboxProducer() async throws {
+        let cluster = try MockKafkaCluster()
+        try cluster.createTopic("sluice.inbox", partitions: 1)
+        let fake = try await startEngineFake()
+        let project = try ServiceProject(
+            engineURL: fake.baseURL, adapters: ["orders": ordersAdapterYAML],
+            extra: "kafka:\n  bootstrap_servers: \(cluster.bootstrapServers)\n  inbox_topic: sluice.inbox\n")
+        defer { project.cleanUp() }
+        func producerThreads() -> Int {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            return tasks.filter {
+                (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?.hasPrefix("sluice-produce") == true
+            }.count
+        }
+        let before = producerThreads()
+        struct Refused: Error {}
+        #expect(throws: Refused.self) {
+            _ = try buildApplication(
+                config: try project.configuration(), ledger: InMemoryLedger(), sources: { _, _, _ in throw Refused() })
+        }
+        #expect(await eventually(timeout: .seconds(10)) { producerThreads() == before }, "the producer's thread still runs")
+        await fake.stop()
+    }
+
     @Test("with kafka.inbox_topic, a webhook too large for an ingress record is answered 413")
     func aWebhookTooLargeForTheInboxIs413() async throws {
         let fake = try await startEngineFake()
