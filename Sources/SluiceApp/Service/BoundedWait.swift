@@ -2,52 +2,48 @@ import Synchronization
 
 /// Waits for work that may never end (a ledger whose connection hangs half-open, an engine that accepts
 /// connections and never answers) for a bounded time, and never starts a second copy of work that is still
-/// running: a hung dependency costs one waiting task, not one per round of checks.
+/// running: a hung dependency costs one task for its work and one watching it, however many rounds of checks
+/// wait for it meanwhile.
 final class BoundedWaits: Sendable {
-    private let running = Mutex<[String: Task<any Sendable, Never>]>([:])
+    /// Work under way, with the callers waiting for it (by a number of their own).
+    private struct Running {
+        var waiters: [UInt64: CheckedContinuation<(any Sendable)?, Never>] = [:]
+    }
 
-    /// The result of `work`, or nil when it did not finish within `limit` (it goes on, and the next call
-    /// with the same `name` waits for it again instead of starting another).
+    private struct State {
+        var running: [String: Running] = [:]
+        var nextWaiter: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    /// The result of `work`, or nil when it did not finish within `limit` (it goes on, and a call with the same `name`
+    /// meanwhile waits for it instead of starting another; once it ends, the next call starts it again).
     func value<T: Sendable>(
         _ name: String, within limit: Duration, _ work: @escaping @Sendable () async -> T
     ) async -> T? {
-        let task = running.withLock { running in
-            if let task = running[name] { return task }
-            let task = Task<any Sendable, Never> { await work() }
-            running[name] = task
-            return task
-        }
-        guard let value = await Self.value(of: task, within: limit) else { return nil }
-        running.withLock { if $0[name] == task { $0[name] = nil } }
-        return value as? T
-    }
-
-    /// The task's value, or nil after `limit`; the task is not waited for past it.
-    private static func value(of task: Task<any Sendable, Never>, within limit: Duration) async -> (any Sendable)? {
-        let answer = FirstAnswer()
-        return await withCheckedContinuation { continuation in
-            answer.set(continuation)
-            let timer = Task {
-                try? await Task.sleep(for: limit)
-                answer.resume(with: nil)
+        let value = await withCheckedContinuation { (continuation: CheckedContinuation<(any Sendable)?, Never>) in
+            let (waiter, starts) = state.withLock { state -> (UInt64, Bool) in
+                let waiter = state.nextWaiter
+                state.nextWaiter += 1
+                let starts = state.running[name] == nil
+                state.running[name, default: Running()].waiters[waiter] = continuation
+                return (waiter, starts)
+            }
+            if starts {
+                // One watcher per run of the work: it answers every caller still waiting when the work ends.
+                Task {
+                    let value: any Sendable = await work()
+                    let waiters = state.withLock { $0.running.removeValue(forKey: name)?.waiters ?? [:] }
+                    for waiter in waiters.values { waiter.resume(returning: value) }
+                }
             }
             Task {
-                answer.resume(with: await task.value)
-                timer.cancel()
+                try? await Task.sleep(for: limit)
+                let expired = state.withLock { $0.running[name]?.waiters.removeValue(forKey: waiter) }
+                expired?.resume(returning: nil)
             }
         }
-    }
-
-    /// Resumes a continuation with the first of two answers.
-    private final class FirstAnswer: Sendable {
-        private let continuation = Mutex<CheckedContinuation<(any Sendable)?, Never>?>(nil)
-
-        func set(_ continuation: CheckedContinuation<(any Sendable)?, Never>) {
-            self.continuation.withLock { $0 = continuation }
-        }
-
-        func resume(with value: (any Sendable)?) {
-            continuation.withLock { $0.take() }?.resume(returning: value)
-        }
+        return value as? T
     }
 }
