@@ -17,18 +17,44 @@ final class BoundedWaits: Sendable {
 
     private let state = Mutex(State())
 
-    /// The result of `work`, or nil when it did not finish within `limit` (it goes on, and a call with the same `name`
-    /// meanwhile waits for it instead of starting another; once it ends, the next call starts it again).
+    /// The result of `work`, or nil when it did not finish within `limit` or the calling task was cancelled (the work
+    /// goes on, and a call with the same `name` meanwhile waits for it instead of starting another; once it ends, the
+    /// next call starts it again).
     func value<T: Sendable>(
         _ name: String, within limit: Duration, _ work: @escaping @Sendable () async -> T
     ) async -> T? {
-        let value = await withCheckedContinuation { (continuation: CheckedContinuation<(any Sendable)?, Never>) in
-            let (waiter, starts) = state.withLock { state -> (UInt64, Bool) in
-                let waiter = state.nextWaiter
-                state.nextWaiter += 1
+        let waiter = state.withLock { state -> UInt64 in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        let value = await withTaskCancellationHandler {
+            await wait(waiter, for: name, within: limit, work)
+        } onCancel: {
+            stopWaiting(waiter, for: name)
+        }
+        return value as? T
+    }
+
+    /// Gives up one caller's wait: it is answered nil.
+    private func stopWaiting(_ waiter: UInt64, for name: String) {
+        let stopped = state.withLock { $0.running[name]?.waiters.removeValue(forKey: waiter) }
+        stopped?.resume(returning: nil)
+    }
+
+    private func wait(
+        _ waiter: UInt64, for name: String, within limit: Duration, _ work: @escaping @Sendable () async -> some Sendable
+    ) async -> (any Sendable)? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<(any Sendable)?, Never>) in
+            let starts = state.withLock { state -> Bool? in
+                // Cancelled before it waited: answered at once.
+                if Task.isCancelled { return nil }
                 let starts = state.running[name] == nil
                 state.running[name, default: Running()].waiters[waiter] = continuation
-                return (waiter, starts)
+                return starts
+            }
+            guard let starts else {
+                continuation.resume(returning: nil)
+                return
             }
             if starts {
                 // One watcher per run of the work: it answers every caller still waiting when the work ends.
@@ -40,10 +66,8 @@ final class BoundedWaits: Sendable {
             }
             Task {
                 try? await Task.sleep(for: limit)
-                let expired = state.withLock { $0.running[name]?.waiters.removeValue(forKey: waiter) }
-                expired?.resume(returning: nil)
+                stopWaiting(waiter, for: name)
             }
         }
-        return value as? T
     }
 }

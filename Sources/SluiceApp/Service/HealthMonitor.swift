@@ -135,6 +135,8 @@ public final class HealthMonitor: Sendable {
             for await check in group { checks[check.name] = check }
             return checks
         }
+        // Cut short (the service is stopping): the waits gave up, which says nothing about the dependencies.
+        guard !Task.isCancelled else { return }
         let ledgerCheck = checks.removeValue(forKey: "ledger")!
         let engineChecks = checks
         // A read that fails or does not answer keeps the last values: an outage must not read as an empty inbox
@@ -202,7 +204,9 @@ struct HealthMonitorService: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             if sinceCheck >= checkInterval {
                 sinceCheck = .zero
-                await monitor.checkAll()
+                // Cut short by a shutdown: a hung dependency's checks (5 s each) would otherwise hold the group up.
+                let monitor = self.monitor
+                await cancelWhenGracefulShutdown { await monitor.checkAll() }
             }
             await monitor.sample()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: sampleInterval) }

@@ -31,4 +31,20 @@ struct BoundedWaitsTests {
         #expect(await waits.value("ledger", within: .seconds(5), work) == "answer 2")
         #expect(starts.load(ordering: .relaxed) == 2)
     }
+
+    /// A caller cancelled while it waits (the health service at shutdown) is answered nil at once, not at its limit.
+    @Test("a cancelled wait ends at once")
+    func aCancelledWaitEndsAtOnce() async throws {
+        let waits = BoundedWaits()
+        let hung: @Sendable () async -> Int = { await withCheckedContinuation { (_: CheckedContinuation<Void, Never>) in }; return 0 }
+        let waiting = Task { await waits.value("engine", within: .seconds(600), hung) }
+        try await Task.sleep(for: .milliseconds(50))
+        waiting.cancel()
+        #expect(await waiting.value == nil)
+        let cancelledFirst = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return await waits.value("engine", within: .seconds(600), hung)
+        }
+        #expect(await cancelledFirst.value == nil)
+    }
 }
