@@ -139,3 +139,18 @@ struct WireFixture {
         headers.map(\.0).filter { ["Content-Type", "Accept", "Authorization", "X-Namespace", "X-Durable-Workflow-Control-Plane-Version"].contains($0) }
     }
 }
+
+/// What an engine that puts signal and update names in the URL path answers for a name with a `/`: the event's
+/// `malformed_payload` (its route miss would read as a wrong engine URL and stop the engine).
+func expectNamesWithASlashRefused(by engine: any WorkflowEngine, workflowID: String) async throws {
+    for command in [
+        Commands.signal(key: "s", workflowID: workflowID, name: "orders/paid"),
+        Commands.update(key: "u", workflowID: workflowID, name: "a/b"),
+        Commands.signalWithStart(key: "sws", workflowID: workflowID, name: "x/"),
+    ] {
+        let outcome = try await engine.execute(command, adapter: "a")
+        #expect(outcome.kind == .rejected)
+        #expect(outcome.reason == .malformedPayload)
+        #expect(outcome.message?.contains("holds a '/'") == true, "\(String(describing: outcome.message))")
+    }
+}

@@ -123,16 +123,7 @@ struct TemporalFaultTests {
     func slashInAName() async throws {
         let received = RequestLog()
         try await withScript([], received: received) { engine in
-            for command in [
-                Commands.signal(key: "s", workflowID: "w", name: "orders/paid"),
-                Commands.update(key: "u", workflowID: "w", name: "a/b"),
-                Commands.signalWithStart(key: "sws", workflowID: "w", name: "x/"),
-            ] {
-                let outcome = try await engine.execute(command, adapter: "a")
-                #expect(outcome.kind == .rejected)
-                #expect(outcome.reason == .malformedPayload)
-                #expect(outcome.message?.contains("holds a '/'") == true, "\(String(describing: outcome.message))")
-            }
+            try await expectNamesWithASlashRefused(by: engine, workflowID: "w")
         }
         #expect(received.requests.withLock { $0.isEmpty })
     }
