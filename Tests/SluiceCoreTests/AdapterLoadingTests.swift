@@ -921,6 +921,21 @@ struct SluiceConfigTests {
         #expect(temporal.timeout == .seconds(10))
     }
 
+    /// `serve` refuses an operations port that is the webhook port; `validate` says so first, at its line.
+    @Test("http.operations_port may not be http.port (8080 by default)")
+    func operationsPortBesideTheWebhookPort() {
+        let engines = "engines: { solo: { type: temporal, url: http://x } }\n"
+        for http in ["http: { operations_port: 8080 }", "http: { port: 9000, operations_port: 9000 }"] {
+            let read = SluiceConfigSpec.read(engines + http, file: "s.yaml")
+            #expect(read.spec == nil, "\(http)")
+            #expect(read.diagnostics.first?.key == "http.operations_port")
+            #expect(read.diagnostics.first?.line == 2)
+        }
+        for http in ["http: { operations_port: 9090 }", "http: { port: 9000, operations_port: 8080 }", "http: { port: 0, operations_port: 0 }"] {
+            #expect(SluiceConfigSpec.read(engines + http, file: "s.yaml").spec != nil, "\(http)")
+        }
+    }
+
     @Test("default engine: the only one, or the one named default")
     func defaultEngine() {
         let one = SluiceConfigSpec.read("engines: { solo: { type: temporal, url: http://x } }", file: "s.yaml")

@@ -55,10 +55,14 @@ struct InboxReadmission: Service {
         var after: Int64?
         var counts = (admitted: 0, decided: 0, left: 0)
         var passedBy: Set<String> = []
+        var finished = false
         let bornBefore = Date().addingTimeInterval(-sweepMinimumAge.secondsDouble)
         while !stopping {
             guard let items = await readPage(after: after, patience: sweep ? .zero : readPatience) else { break }
-            guard let last = items.last else { break }
+            guard let last = items.last else {
+                finished = true
+                break
+            }
             after = last.id
             for item in items where !stopping {
                 guard let pipeline = pipelines[item.delivery.adapter] else {
@@ -75,6 +79,9 @@ struct InboxReadmission: Service {
                 // them from here in this pass (one passed by must not be overtaken by a later one of its ordering key).
                 if passedBy.contains(item.delivery.adapter) || pipeline.isHoldingUndecidedRowsToItsLimit {
                     passedBy.insert(item.delivery.adapter)
+                    // New webhooks of an ordered adapter must not overtake them either: refused until a pass takes
+                    // every row of the adapter up.
+                    pipeline.hasRowsPassedBy = true
                     counts.left += 1
                     continue
                 }
@@ -84,6 +91,9 @@ struct InboxReadmission: Service {
                 case .left: counts.left += 1
                 }
             }
+        }
+        if finished {
+            for (name, pipeline) in pipelines where !passedBy.contains(name) { pipeline.hasRowsPassedBy = false }
         }
         if stopping, !sweep { logger.notice("inbox re-admission stopped by shutdown; the rest stays for the next start") }
         if counts.admitted + counts.decided > 0 || (!sweep && counts.left > 0) {

@@ -1,3 +1,4 @@
+import Synchronization
 import Logging
 import SluiceCore
 import SluiceKafka
@@ -22,7 +23,11 @@ struct KafkaInboxSink: WebhookSink {
     /// How long the look for an earlier decision may take before the delivery is produced without it (a ledger that
     /// stalls must not use up the sender's wait before the brokers are even asked).
     var lookupTimeout: Duration = .seconds(1)
+    /// At most this many lookups run at once: a stalled ledger's reads, each given up on after ``lookupTimeout`` but
+    /// still running, must not pile up with every request (past it, deliveries are produced without the lookup).
+    var maxLookups = 64
     private let lookups = BoundedWaits()
+    private let lookupsRunning = RunningCount()
 
     func accept(_ event: Event, delivery: Delivery) async -> WebhookAcceptance {
         let plan = pipeline.adapter.map(event).plan
@@ -78,8 +83,24 @@ struct KafkaInboxSink: WebhookSink {
     /// A lookup that does not end (a stalled read need not end when cancelled) is not waited for; another request
     /// for the same key meanwhile waits for it rather than starting a second one.
     private func earlierDecision(_ key: String) async -> Outcome? {
-        let pipeline = self.pipeline
-        let found = await lookups.value(key, within: lookupTimeout) { try? await pipeline.recordedOutcome(forKey: key) }
+        guard lookupsRunning.value < maxLookups else { return nil }
+        let (pipeline, running) = (self.pipeline, lookupsRunning)
+        let found = await lookups.value(key, within: lookupTimeout) {
+            running.add(1)
+            defer { running.add(-1) }
+            return try? await pipeline.recordedOutcome(forKey: key)
+        }
         return found ?? nil
+    }
+}
+
+/// A count of work running now, read without a lock.
+final class RunningCount: Sendable {
+    private let count = Atomic<Int>(0)
+
+    var value: Int { count.load(ordering: .relaxed) }
+
+    func add(_ delta: Int) {
+        count.add(delta, ordering: .relaxed)
     }
 }

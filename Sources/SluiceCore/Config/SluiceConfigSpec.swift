@@ -85,6 +85,15 @@ public struct SluiceConfigSpec: Sendable, Hashable {
             for entry in sectionMembers?.entries ?? [] where settingSections.contains(section) {
                 reader.setting(entry.value, key: section + "." + entry.name)
             }
+            // As `serve` refuses it: the operations port beside the webhook port (default 8080), not on it.
+            if section == "http", let node = sectionMembers?["operations_port"], case .scalar(let operations) = node,
+                let port = Int(operations.string), port != 0
+            {
+                let webhookPort = sectionMembers?["port"].flatMap { if case .scalar(let value) = $0 { Int(value.string) } else { nil } } ?? 8080
+                if port == webhookPort {
+                    reader.report("\(port) is http.port too; the operations port must be another", at: node, key: "http.operations_port")
+                }
+            }
             if section == "kafka", let properties = sectionMembers?["properties"] {
                 _ = reader.freeMembers(properties, key: "kafka.properties")
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 // Webhooks through the ledger's inbox: an event is durable before its sender hears `202`, and
 // rows a crash left behind are re-admitted at start-up.
@@ -34,6 +35,11 @@ extension AdapterPipeline: WebhookSink {
         if isHoldingUndecidedRowsToItsLimit {
             return .unavailable(
                 reason: "\(adapter.boundary.maxQueued) accepted events of this adapter ended undecided and wait to be admitted again (the engine or the ledger keeps failing them); retry later",
+                retryAfter: .seconds(5))
+        }
+        if adapter.isOrdered, hasRowsPassedBy {
+            return .unavailable(
+                reason: "earlier events of this adapter wait in the inbox to be admitted again, and a new one must not run before them; retry later",
                 retryAfter: .seconds(5))
         }
         var reserved = true
@@ -340,6 +346,14 @@ extension AdapterPipeline {
     /// engine that keeps failing every event (a revoked token, an outage) cannot make the process hold an unbounded
     /// number of them in memory. The rows are durable in the inbox either way.
     public var isHoldingUndecidedRowsToItsLimit: Bool { readmissionLanes.heldRows >= adapter.boundary.maxQueued }
+
+    /// Whether the inbox's re-admission passed rows of this adapter by (it held its limit of them): set by the pass
+    /// that does, cleared by the first pass that takes every row up. An ordered adapter refuses new webhooks
+    /// meanwhile (`503`), so that none runs before an earlier event of its ordering key left in the inbox.
+    public var hasRowsPassedBy: Bool {
+        get { rowsPassedBy.load(ordering: .relaxed) }
+        set { rowsPassedBy.store(newValue, ordering: .relaxed) }
+    }
 
     /// Re-admits a row whose key another replica holds once that claim ends: the other replica either records
     /// the outcome (the row is then gone, or decided at once) or died (its claim expires and this one runs it).

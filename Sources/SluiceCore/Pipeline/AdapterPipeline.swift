@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+import Synchronization
 
 /// One adapter's path from an event to its durable outcome: mapping, the idempotency check, the
 /// claim (when replicas share the ledger), the gate and the engine (through the ``Dispatcher``),
@@ -24,6 +25,8 @@ public final class AdapterPipeline: Sendable {
     let inboxInHand = InboxRowsInHand()
     /// Rows of an ordered adapter waiting, per ordering key, to be admitted again in arrival order.
     let readmissionLanes = ReadmissionLanes()
+    /// See ``hasRowsPassedBy``.
+    let rowsPassedBy = Atomic<Bool>(false)
     /// The name of each event's span: `event <adapter>`.
     let spanName: String
     let now: @Sendable () -> Date
@@ -127,14 +130,22 @@ public final class AdapterPipeline: Sendable {
     @discardableResult
     public func renewClaims() async throws(LedgerError) -> ClaimRenewal? {
         guard let owner = options.claimOwner else { return nil }
-        let keys = Array(Set(await dispatcher.activeKeys).union(inboxInHand.keys)).sorted()
+        let inGate = Set(await dispatcher.activeKeys)
+        let keys = Array(inGate.union(inboxInHand.keys)).sorted()
         guard !keys.isEmpty else { return nil }
         let renewal = try await ledger.renewClaims(
             adapter: adapter.name, idempotencyKeys: keys, owner: owner, for: options.claimDuration)
         for (key, holder) in renewal.lost.sorted(by: { $0.key < $1.key }) {
-            logger.warning(
-                "the claim on an event still in hand expired and another worker took it; it may call the engine for it too",
-                metadata: ["idempotency_key": "\(key)", "holder": "\(holder)"])
+            if inGate.contains(key) {
+                logger.warning(
+                    "the claim on an event still in the gate expired and another worker took it; it may call the engine for it too",
+                    metadata: ["idempotency_key": "\(key)", "holder": "\(holder)"])
+            } else {
+                // A row waiting outside the gate: its claim lapsed, or it waits for this other worker's claim to end.
+                logger.info(
+                    "another worker holds the key of an inbox row waiting here; the row is looked at again when it can claim it",
+                    metadata: ["idempotency_key": "\(key)", "holder": "\(holder)"])
+            }
         }
         return renewal
     }

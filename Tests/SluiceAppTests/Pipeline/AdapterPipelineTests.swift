@@ -166,6 +166,30 @@ struct AdapterPipelineTests {
         }
     }
 
+    /// Re-admission passed rows of an ordered adapter by (it held its limit of undecided rows): a new webhook of the
+    /// adapter would otherwise run before an earlier event of its key still in the inbox. Refused until a pass takes
+    /// every row up; an unordered adapter has no order to keep.
+    @Test("while re-admission left rows of an ordered adapter in the inbox, its new webhooks get 503")
+    func passedByRowsHoldBackNewWebhooksOfAnOrderedAdapter() async throws {
+        try await withPipeline(adapter: try orderAdapter(ordered: true)) { pipeline, _, ledger in
+            pipeline.hasRowsPassedBy = true
+            let (event, delivery) = try orderDelivery(id: "evt_pb1", order: 86)
+            guard case .unavailable(let reason, _) = await pipeline.accept(event, delivery: delivery) else {
+                Issue.record("a webhook was accepted ahead of rows of its adapter left in the inbox")
+                return
+            }
+            #expect(reason.contains("earlier events of this adapter wait in the inbox"))
+            #expect(ledger.inboxAppends == 0)
+            pipeline.hasRowsPassedBy = false
+            #expect(await pipeline.accept(event, delivery: delivery) == .accepted(eventID: event.id, idempotencyKey: "evt_pb1"))
+        }
+        try await withPipeline { pipeline, _, _ in
+            pipeline.hasRowsPassedBy = true
+            let (event, delivery) = try orderDelivery(id: "evt_pb2", order: 87)
+            #expect(await pipeline.accept(event, delivery: delivery) == .accepted(eventID: event.id, idempotencyKey: "evt_pb2"))
+        }
+    }
+
     @Test("a webhook whose key a bridge call is running is stored before it is accepted, and cleared with that call's decision")
     func aWebhookDuringABridgeCallOfItsKeyIsStored() async throws {
         try await withPipeline { pipeline, fake, ledger in

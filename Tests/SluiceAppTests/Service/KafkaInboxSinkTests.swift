@@ -44,7 +44,8 @@ struct KafkaInboxSinkTests {
         try await withPipeline { pipeline, _, ledger in
             var sink = KafkaInboxSink(inbox: inbox, pipeline: pipeline, logger: Logger(label: "test"))
             sink.lookupTimeout = .milliseconds(300)
-            ledger.holdDecisions(forKeys: ["evt_ks"])
+            sink.maxLookups = 1
+            ledger.holdDecisions(forKeys: ["evt_ks", "evt_ks2"])
             defer { ledger.releaseDecisions() }
             let (event, delivery) = try orderDelivery(id: "evt_ks", order: 45)
             let clock = ContinuousClock()
@@ -52,6 +53,10 @@ struct KafkaInboxSinkTests {
             #expect(await sink.accept(event, delivery: delivery) == .accepted(eventID: event.id, idempotencyKey: "evt_ks"))
             #expect(clock.now - started < .seconds(5))
             #expect(ledger.heldDecisions == 1, "the lookup was not the one that waited")
+            // The stalled read still runs: a further request skips its lookup rather than piling a second one up.
+            let (second, secondDelivery) = try orderDelivery(id: "evt_ks2", order: 46)
+            #expect(await sink.accept(second, delivery: secondDelivery) == .accepted(eventID: second.id, idempotencyKey: "evt_ks2"))
+            #expect(ledger.heldDecisions == 1, "a second lookup was started beside the stalled one")
         }
         await inbox.close()
         withExtendedLifetime(cluster) {}
