@@ -91,9 +91,9 @@ final class ReadmissionLanes: Sendable {
     /// - Returns: false when no lane is open for the key: the caller admits the row itself.
     func joinIfOpen(_ row: Row, orderingKey: String) -> Bool {
         lanes.withLock { lanes in
-            guard var lane = lanes[orderingKey] else { return false }
-            put(row, in: &lane)
-            lanes[orderingKey] = lane
+            guard lanes[orderingKey] != nil else { return false }
+            // In place: a copy of a long lane per arrival would cost its length each time.
+            put(row, in: &lanes[orderingKey]!)
             return true
         }
     }
