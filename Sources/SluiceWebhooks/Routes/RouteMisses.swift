@@ -25,6 +25,8 @@ public struct RouteMisses<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
+            // A HEAD answer has no body to carry a problem: the router's own 404.
+            guard request.method != .head else { throw error }
             let path = request.uri.path
             guard request.method != .post, takesPost(path) else {
                 return Problem(.notFound, slug: "not-found", title: "Not found", detail: "no route takes \(request.method) \(path)")

@@ -41,6 +41,9 @@ struct ServiceTests {
         #expect(wrongMethod.headers["Allow"] == "POST")
         #expect(wrongMethod.headers["Content-Type"] == "application/problem+json")
         #expect(wrongMethod.body.contains("takes POST, not GET"), "\(wrongMethod.body)")
+        // HEAD has no body to carry a problem: the router's bare answer.
+        let head = try await service.request("/webhooks/orders", method: "HEAD")
+        #expect(head.status == 404 && head.body.isEmpty)
         let unknown = try await service.request("/webhooks/nothing-here", method: "POST")
         #expect(unknown.status == 404)
         #expect(unknown.body.contains("urn:sluice:problem:not-found"), "\(unknown.body)")
