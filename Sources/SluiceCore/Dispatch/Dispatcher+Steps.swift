@@ -14,53 +14,76 @@ extension Dispatcher {
     }
 
     /// Runs a plan's steps (independent steps at once) and assembles the event's result.
+    ///
+    /// A step starts as soon as every step it needs has ended, not when its whole wave has: a step waiting only for
+    /// a fast one does not wait out a slow sibling's retries.
     nonisolated func run(_ plan: Plan, remap: Bool) async -> DispatchResult {
         var execution = PlanExecution(plan: plan)
-        while !execution.isFinished {
-            // Cut (its budget ended): no further engine call, whatever steps are left.
+        // Cut (its budget ended): no further engine call, whatever steps are left.
+        if Task.isCancelled { return .abandoned(reason: "cancelled") }
+        var ready = execution.startReadySteps()
+        // One step ready at a time (one step, or a chain: most plans) needs no task group.
+        while ready.count == 1 {
+            let index = ready[0]
+            if let ended = record(await runStep(plan.steps[index], of: plan, remap: remap), of: index, in: &execution) {
+                return ended
+            }
             if Task.isCancelled { return .abandoned(reason: "cancelled") }
-            let ready = execution.startReadySteps()
-            guard !ready.isEmpty else { break }
-            let results: [(Int, StepResult)]
-            if ready.count == 1 {
-                results = [(ready[0], await runStep(plan.steps[ready[0]], of: plan, remap: remap))]
-            } else {
-                results = await withTaskGroup(of: (Int, StepResult).self) { group in
-                    for index in ready {
-                        group.addTask { (index, await self.runStep(plan.steps[index], of: plan, remap: remap)) }
-                    }
-                    var results: [(Int, StepResult)] = []
-                    for await result in group {
-                        results.append(result)
-                        // The event is abandoned whatever its other steps do: they stop now (and come back
-                        // abandoned) instead of holding the event's slot through their retries.
-                        switch result.1 {
-                        case .fatal, .abandoned: group.cancelAll()
-                        case .succeeded, .failed: break
+            ready = execution.startReadySteps()
+        }
+        if !ready.isEmpty {
+            let ended = await withTaskGroup(of: (Int, StepResult).self) { group -> DispatchResult? in
+                for index in ready {
+                    group.addTask { (index, await self.runStep(plan.steps[index], of: plan, remap: remap)) }
+                }
+                var ended: DispatchResult?
+                for await (index, result) in group {
+                    switch result {
+                    case .fatal(let error):
+                        // The engine's refusal names the cause better than the siblings it cancels.
+                        ended = .abandoned(reason: "engine refused Sluice: \(error)")
+                    case .abandoned:
+                        ended = ended ?? .abandoned(reason: "cancelled")
+                    case .succeeded, .failed:
+                        guard ended == nil else { continue }
+                        _ = record(result, of: index, in: &execution)
+                        if Task.isCancelled {
+                            ended = .abandoned(reason: "cancelled")
+                        } else {
+                            for next in execution.startReadySteps() {
+                                group.addTask { (next, await self.runStep(plan.steps[next], of: plan, remap: remap)) }
+                            }
                         }
                     }
-                    return results.sorted { $0.0 < $1.0 }
+                    // The event is abandoned whatever its other steps do: they stop now (and come back abandoned)
+                    // instead of holding the event's slot through their retries.
+                    if ended != nil { group.cancelAll() }
                 }
+                return ended
             }
-            let finishedAt = date(now)
-            // The engine's refusal names the cause better than the siblings it cancelled.
-            for case (_, .fatal(let error)) in results { return .abandoned(reason: "engine refused Sluice: \(error)") }
-            for (index, result) in results {
-                switch result {
-                case .abandoned:
-                    return .abandoned(reason: "cancelled")
-                case .fatal(let error):
-                    return .abandoned(reason: "engine refused Sluice: \(error)")
-                case .succeeded(let outcome, let timing):
-                    execution.record(index, timing: timing)
-                    execution.stepSucceeded(index, outcome: outcome, at: finishedAt)
-                case .failed(let reason, let message, let outcome, let timing):
-                    execution.record(index, timing: timing)
-                    execution.stepFailed(index, reason: reason, message: message, outcome: outcome, at: finishedAt)
-                }
-            }
+            if let ended { return ended }
         }
         return .decided(execution.outcome(decidedAt: date(now)))
+    }
+
+    /// Records how a step ended in `execution`; the event's result when it ends the event (abandoned, or the engine
+    /// refused Sluice), nil when the plan goes on.
+    private nonisolated func record(
+        _ result: StepResult, of index: Int, in execution: inout PlanExecution
+    ) -> DispatchResult? {
+        switch result {
+        case .abandoned:
+            return .abandoned(reason: "cancelled")
+        case .fatal(let error):
+            return .abandoned(reason: "engine refused Sluice: \(error)")
+        case .succeeded(let outcome, let timing):
+            execution.record(index, timing: timing)
+            execution.stepSucceeded(index, outcome: outcome, at: date(now))
+        case .failed(let reason, let message, let outcome, let timing):
+            execution.record(index, timing: timing)
+            execution.stepFailed(index, reason: reason, message: message, outcome: outcome, at: date(now))
+        }
+        return nil
     }
 
     /// Runs one step until it succeeds, fails for good, runs out of attempts or is abandoned (its

@@ -181,6 +181,25 @@ import Testing
         #expect((durations.last ?? 0) >= 399)
     }
 
+    /// `a` and `b` run at once; `c` needs only `a`, `d` only `b`. The step after the one that answers first starts
+    /// while the other still waits (it ran in waves: both of the first pair had to end before either next one).
+    @Test func aStepStartsWhenTheStepsItNeedsEndNotItsWave() async throws {
+        let engine = ScriptedEngine([.outcome(.accepted), .gate], otherwise: .outcome(.accepted))
+        let plan = PlanFactory.plan(
+            "k4", steps: [("a", [], .startWorkflow), ("b", [], .startWorkflow), ("c", ["a"], .signalWorkflow), ("d", ["b"], .signalWorkflow)])
+        let result = try await withDispatcher(engine: engine) { dispatcher, _ in
+            let running = Task { try await dispatcher.dispatch(plan) }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while engine.calls.count < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(engine.calls.count == 3, "the next step waited for its wave's slow step")
+            engine.release()
+            return try await running.value
+        }
+        #expect(result.outcome?.kind == .accepted)
+        #expect(engine.calls.count == 4)
+        #expect(result.outcome?.sluice?.steps.allSatisfy { $0.status == .succeeded } == true)
+    }
+
     @Test func theSameOrderingKeyRunsOneAtATimeInOrder() async throws {
         let engine = ScriptedEngine([.gate], otherwise: .outcome(.accepted))
         let results = ResultBox()
