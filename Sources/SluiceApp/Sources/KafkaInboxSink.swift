@@ -1,4 +1,3 @@
-import Synchronization
 import Logging
 import SluiceCore
 import SluiceKafka
@@ -27,7 +26,6 @@ struct KafkaInboxSink: WebhookSink {
     /// still running, must not pile up with every request (past it, deliveries are produced without the lookup).
     var maxLookups = 64
     private let lookups = BoundedWaits()
-    private let lookupsRunning = RunningCount()
 
     func accept(_ event: Event, delivery: Delivery) async -> WebhookAcceptance {
         let plan = pipeline.adapter.map(event).plan
@@ -83,24 +81,9 @@ struct KafkaInboxSink: WebhookSink {
     /// A lookup that does not end (a stalled read need not end when cancelled) is not waited for; another request
     /// for the same key meanwhile waits for it rather than starting a second one.
     private func earlierDecision(_ key: String) async -> Outcome? {
-        guard lookupsRunning.value < maxLookups else { return nil }
-        let (pipeline, running) = (self.pipeline, lookupsRunning)
-        let found = await lookups.value(key, within: lookupTimeout) {
-            running.add(1)
-            defer { running.add(-1) }
-            return try? await pipeline.recordedOutcome(forKey: key)
-        }
+        guard lookups.running < maxLookups else { return nil }
+        let pipeline = self.pipeline
+        let found = await lookups.value(key, within: lookupTimeout) { try? await pipeline.recordedOutcome(forKey: key) }
         return found ?? nil
-    }
-}
-
-/// A count of work running now, read without a lock.
-final class RunningCount: Sendable {
-    private let count = Atomic<Int>(0)
-
-    var value: Int { count.load(ordering: .relaxed) }
-
-    func add(_ delta: Int) {
-        count.add(delta, ordering: .relaxed)
     }
 }

@@ -162,16 +162,19 @@ extension AdapterPipeline: WebhookSink {
             countMappingRejection(outcome)
             return (await readmissionResult(of: record(outcome, commands: [], inboxID: item.id, delivery: delivery)), false)
         case .plan(let plan):
+            // Left by a ledger failure: an ordered adapter's row keeps its place at the head of its key's lane.
+            func ledgerFailed(_ reason: String) -> (result: ReadmissionResult, kept: Bool) {
+                if !fromLane, holdsInLane(item, plan: plan, attempt: attempt, backoff: ReadmissionLanes.backoff(afterAttempt: attempt)) {
+                    return (.left(reason: reason + "; it waits at the head of its ordering key's lane"), true)
+                }
+                return (.left(reason: reason), false)
+            }
             do {
                 if let known = try await knownDecision(plan.idempotencyKey) {
                     return (await readmissionResult(of: record(known, commands: [], inboxID: item.id, delivery: nil)), false)
                 }
             } catch {
-                let reason = "the ledger could not be read: \(error)"
-                if !fromLane, holdsInLane(item, plan: plan, attempt: attempt, backoff: ReadmissionLanes.backoff(afterAttempt: attempt)) {
-                    return (.left(reason: reason + "; it waits at the head of its ordering key's lane"), true)
-                }
-                return (.left(reason: reason), false)
+                return ledgerFailed("the ledger could not be read: \(error)")
             }
             if !fromLane, joinsOpenLane(plan, inboxID: item.id, delivery: delivery, attempt: attempt) {
                 return (.admitted, true)
@@ -193,11 +196,7 @@ extension AdapterPipeline: WebhookSink {
                     return (.left(reason: "another replica is working on it; looked at again when its claim ends"), true)
                 }
             } catch {
-                let reason = "the ledger could not claim the event: \(error)"
-                if !fromLane, holdsInLane(item, plan: plan, attempt: attempt, backoff: ReadmissionLanes.backoff(afterAttempt: attempt)) {
-                    return (.left(reason: reason + "; it waits at the head of its ordering key's lane"), true)
-                }
-                return (.left(reason: reason), false)
+                return ledgerFailed("the ledger could not claim the event: \(error)")
             }
             let trace = EventTrace.start(plan, source: "inbox", name: spanName)
             let result = await trace.within {
