@@ -20,6 +20,9 @@ final class BoundedWaits: Sendable {
     /// How many pieces of work run now (each named once, however many callers wait for it).
     var running: Int { state.withLock { $0.running.count } }
 
+    /// How many callers wait for the work named `name` now.
+    func waiting(for name: String) -> Int { state.withLock { $0.running[name]?.waiters.count ?? 0 } }
+
     /// The result of `work`, or nil when it did not finish within `limit` or the calling task was cancelled (the work
     /// goes on, and a call with the same `name` meanwhile waits for it instead of starting another; once it ends, the
     /// next call starts it again).

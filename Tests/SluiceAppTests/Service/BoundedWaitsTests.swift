@@ -3,7 +3,7 @@ import Testing
 
 @testable import SluiceApp
 
-@Suite("BoundedWaits")
+@Suite("BoundedWaits", .timeLimit(.minutes(1)))
 struct BoundedWaitsTests {
     /// Work that never ends (a half-open connection) is started once, however many rounds wait for it; each round
     /// gives up at its limit; once the work ends, the rounds still waiting get its value and the next round starts
@@ -25,7 +25,7 @@ struct BoundedWaitsTests {
         #expect(starts.load(ordering: .relaxed) == 1, "the hung work was started again")
         // A round waits while the work ends: it gets the value.
         async let waiting = waits.value("ledger", within: .seconds(5), work)
-        try await Task.sleep(for: .milliseconds(50))
+        while waits.waiting(for: "ledger") == 0 { await Task.yield() }
         release.withLock { $0.take() }?.resume()
         #expect(await waiting == "answer 1")
         #expect(await waits.value("ledger", within: .seconds(5), work) == "answer 2")
