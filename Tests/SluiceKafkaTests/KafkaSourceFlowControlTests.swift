@@ -69,6 +69,35 @@ extension KafkaSuites {
             #expect(effects.values.allSatisfy { $0 == 1 })
         }
 
+        /// librdkafka sends an asynchronous commit again after `retry.backoff.ms` when the coordinator answers it with a
+        /// retriable error. Sent again after the shutdown's last commit, it would leave the group at the older offset,
+        /// and the next owner would take those records again (their dead letters and outcome records produced twice):
+        /// the last commit waits for the commits still in flight.
+        @Test func aRetriedCommitDoesNotLandAfterTheLastOne() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("orders", partitions: 1)
+            try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 10, keys: 2), to: cluster)
+            let pipeline = TestPipeline(maxInFlight: 8)
+            let source = try KafkaSource(
+                configuration: KafkaTest.configuration(
+                    cluster, topic: "orders", group: "overtaken", properties: ["retry.backoff.ms": "2000"]),
+                handler: pipeline, logger: KafkaTest.logger)
+            try await KafkaTest.withRunning(source) {
+                #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "overtaken")) == true })
+                // COORDINATOR_LOAD_IN_PROGRESS (14), retriable: the next commit (offset 20) is sent again 2 s later.
+                cluster.pushRequestErrors(.offsetCommit, [14])
+                try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 10, keys: 2), to: cluster)
+                #expect(await KafkaTest.eventually { source.statistics.settled >= 20 })
+                // A few commit ticks (50 ms each): the commit of offset 20 has been answered with the error.
+                try await Task.sleep(for: .milliseconds(300))
+                try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 10, keys: 2), to: cluster)
+                #expect(await KafkaTest.eventually { source.statistics.settled >= 30 })
+            }
+            let report = await KafkaTest.commitReport(cluster, topic: "orders", group: "overtaken")
+            #expect(try await KafkaTest.fullyCommitted(cluster, topic: "orders", group: "overtaken"), "\(report)")
+            #expect(await pipeline.effects.count == 30)
+        }
+
         /// A fetch answered OFFSET_OUT_OF_RANGE, as after a truncated log: librdkafka resets the position to the
         /// earliest offset (`auto.offset.reset=earliest`) under the same assignment, while records are still in the
         /// gate. The records are taken again (not dropped as redeliveries, which would skip new records at those

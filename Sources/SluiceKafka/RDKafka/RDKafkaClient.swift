@@ -17,6 +17,11 @@ final class RDKafkaClient: @unchecked Sendable {
     private var topicNames: [OpaquePointer: String] = [:]
     private var lastTopic: (handle: OpaquePointer, name: String)?
     private let callbacks: Unmanaged<RDKafkaCallbacks>
+    /// Where a consumer's asynchronous commits report: a queue of the client's own, served by
+    /// ``commitResults(waitingUpTo:)``, so that the poll thread can wait for the commits still in flight before a
+    /// synchronous one (librdkafka sends a commit again after a retriable error, and one landing after a newer commit
+    /// takes the group back to its older offset). Nil for a producer.
+    private let commitQueue: OpaquePointer?
     let kind: Kind
 
     private init(kind: Kind, properties: [String: String], callbacks: RDKafkaCallbacks) throws(KafkaError) {
@@ -34,7 +39,12 @@ final class RDKafkaClient: @unchecked Sendable {
         self.handle = handle
         self.callbacks = retained
         self.kind = kind
-        if kind == .consumer { rd_kafka_poll_set_consumer(handle) }
+        if kind == .consumer {
+            rd_kafka_poll_set_consumer(handle)
+            commitQueue = rd_kafka_queue_new(handle)
+        } else {
+            commitQueue = nil
+        }
     }
 
     /// A consumer (its main queue redirected to the consumer queue, so callbacks fire in `consumerPoll`).
@@ -50,9 +60,11 @@ final class RDKafkaClient: @unchecked Sendable {
     deinit {
         // rd_kafka_destroy joins librdkafka's threads (and closes a consumer left open), so it blocks; the last
         // reference may drop anywhere, on Swift's cooperative pool too. A thread of its own destroys the handle.
-        let doomed = Doomed(handle: handle, callbacks: callbacks)
+        let doomed = Doomed(handle: handle, callbacks: callbacks, commitQueue: commitQueue)
         KafkaClients.destructions.enter()
         startNamedThread("rdk-destroy", stackSize: 256 << 10) {
+            // A queue of the client's own goes first: rd_kafka_destroy waits for every queue to be released.
+            if let queue = doomed.commitQueue { rd_kafka_queue_destroy(queue) }
             rd_kafka_destroy(doomed.handle)
             doomed.callbacks.release()
             KafkaClients.destructions.leave()
@@ -63,6 +75,7 @@ final class RDKafkaClient: @unchecked Sendable {
     private struct Doomed: @unchecked Sendable {
         let handle: OpaquePointer
         let callbacks: Unmanaged<RDKafkaCallbacks>
+        let commitQueue: OpaquePointer?
     }
 
     /// Lends the raw handle to code in this module that needs a call not wrapped here (the mock cluster).
@@ -156,13 +169,30 @@ final class RDKafkaClient: @unchecked Sendable {
         return (fields, binary)
     }
 
-    /// Commits `offsets` (the next offset to read, per partition). Synchronous commits block.
+    /// Commits `offsets` (the next offset to read, per partition). A synchronous commit blocks until the coordinator
+    /// answers; an asynchronous one returns at once, and its result is one of the next ``commitResults(waitingUpTo:)``.
     func commit(_ offsets: [(TopicPartition, Int64)], async: Bool) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
-        let code = RDKafkaTopicPartitionList.with(offsets.map { ($0.0, Optional($0.1)) }) {
-            rd_kafka_commit(handle, $0, async ? 1 : 0)
+        let code = RDKafkaTopicPartitionList.with(offsets.map { ($0.0, Optional($0.1)) }) { list in
+            async ? rd_kafka_commit_queue(handle, list, commitQueue, nil, nil) : rd_kafka_commit(handle, list, 0)
         }
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw .client(code, "commit") }
+    }
+
+    /// The results of asynchronous commits that have come in, one per commit, in the order they came; waits up to
+    /// `timeoutMs` for the first when none has.
+    func commitResults(waitingUpTo timeoutMs: Int32) -> [RDKafkaCommitResult] {
+        guard let commitQueue else { return [] }
+        var results: [RDKafkaCommitResult] = []
+        var timeout = timeoutMs
+        while let event = rd_kafka_queue_poll(commitQueue, timeout) {
+            timeout = 0
+            defer { rd_kafka_event_destroy(event) }
+            guard rd_kafka_event_type(event) == RD_KAFKA_EVENT_OFFSET_COMMIT else { continue }
+            let entries = rd_kafka_event_topic_partition_list(event).map { RDKafkaTopicPartitionList.entries($0) } ?? []
+            results.append(RDKafkaCommitResult(error: rd_kafka_event_error(event), entries: entries))
+        }
+        return results
     }
 
     /// Stops fetching from `partitions`; the consumer stays in its group as long as it is polled.

@@ -3,6 +3,7 @@ import CoreMetrics
 import Foundation
 import Logging
 import SluiceCore
+import Synchronization
 
 extension KafkaSource {
     /// The poll thread's body: fetch what the buffer has room for, pause/resume, commit, report lag,
@@ -32,6 +33,7 @@ extension KafkaSource {
                 metrics.paused.record(0)
                 logger.debug("kafka partitions resumed", metadata: ["kafka.partitions": "\(plan.resume)"])
             }
+            takeCommitResults(waitingUpTo: 0)
             let now = clock.now
             if now - lastCommit >= configuration.commitInterval {
                 commitDue(async: true)
@@ -126,14 +128,25 @@ extension KafkaSource {
         }
     }
 
-    /// Commits the offsets that advanced since the last commit. Asynchronous commits report through the
-    /// offset-commit callback; a synchronous one is retried once (a rebalance in progress, a coordinator move).
+    /// Commits the offsets that advanced since the last commit. Asynchronous commits report through
+    /// ``takeCommitResults(waitingUpTo:)``; a synchronous one is retried once (a rebalance in progress, a coordinator
+    /// move).
+    ///
+    /// A synchronous commit is the last one before partitions are given up or the group is left, so it first waits
+    /// (up to ``lastCommitWait``) for the asynchronous commits in flight: librdkafka sends one again after a retriable
+    /// error, and landing after the last commit it would leave the group at its older offset, for the next owner to
+    /// take those records again.
     func commitDue(async: Bool, only partitions: [TopicPartition]? = nil) {
+        if !async { awaitCommitsInFlight() }
         let due = state.withLock { $0.dueCommits(only: partitions, includingSent: !async) }
         guard !due.isEmpty else { return }
         do {
             try client.commit(due, async: async)
-            if !async { state.withLock { $0.committed(due, at: .now) } }
+            if async {
+                commitsInFlight.add(1, ordering: .relaxed)
+            } else {
+                state.withLock { $0.committed(due, at: .now) }
+            }
         } catch {
             if !async, (try? client.commit(due, async: false)) != nil {
                 state.withLock { $0.committed(due, at: .now) }
@@ -142,6 +155,41 @@ extension KafkaSource {
             metrics.commitFailures.increment()
             logger.warning("kafka commit failed: \(error)")
             state.withLock { $0.commitFailed(due) }
+        }
+    }
+
+    /// The longest a last commit waits for the asynchronous commits in flight (one that takes longer is stuck on an
+    /// unreachable coordinator, and the last commit would fail too).
+    static let lastCommitWait: Duration = .seconds(5)
+
+    /// Applies the results of asynchronous commits that have come in (waiting up to `timeoutMs` for one when none has):
+    /// the committed offsets are recorded, the failed ones are handed to the next commit again.
+    func takeCommitResults(waitingUpTo timeoutMs: Int32) {
+        for result in client.commitResults(waitingUpTo: timeoutMs) {
+            commitsInFlight.subtract(1, ordering: .relaxed)
+            if let error = result.error, !result.failed.isEmpty {
+                metrics.commitFailures.increment()
+                logger.warning("kafka commit failed (committed again on the next tick): \(error)")
+            }
+            state.withLock { state in
+                state.committed(result.committed, at: .now)
+                state.commitFailed(result.failed)
+            }
+        }
+    }
+
+    /// Waits until every asynchronous commit sent has its result, or ``lastCommitWait`` has passed.
+    private func awaitCommitsInFlight() {
+        let clock = ContinuousClock()
+        let deadline = clock.now + Self.lastCommitWait
+        while commitsInFlight.load(ordering: .relaxed) > 0 {
+            guard clock.now < deadline else {
+                logger.warning(
+                    "kafka commit: an earlier commit is still unanswered; the last commit goes ahead (if the earlier one lands after it, the group's offset goes back and the next owner takes those records again)",
+                    metadata: ["count": "\(commitsInFlight.load(ordering: .relaxed))"])
+                return
+            }
+            takeCommitResults(waitingUpTo: 100)
         }
     }
 
