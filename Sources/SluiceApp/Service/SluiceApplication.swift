@@ -272,8 +272,12 @@ private func assembleApplication(
         logger: logger)
 
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+    // A service that fails (a Kafka consumer's fatal error, a port taken) stops the others as SIGTERM does: intake
+    // closes and the gates drain within their budgets, instead of every engine call in flight being cut; `run()`
+    // then throws its error.
     func add(_ service: any Service, _ name: String, returns: ServiceGroupConfiguration.ServiceConfiguration.TerminationBehavior = .cancelGroup) {
-        services.append(.init(service: service, successTerminationBehavior: returns, failureTerminationBehavior: .cancelGroup, serviceName: name))
+        services.append(
+            .init(service: service, successTerminationBehavior: returns, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: name))
     }
     for exporter in telemetry { add(exporter, "telemetry") }
     var operationsListening: ListeningPort?

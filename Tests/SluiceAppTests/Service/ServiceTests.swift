@@ -243,6 +243,39 @@ struct ServiceTests {
         await fake.stop()
     }
 
+    /// A service that fails (a Kafka consumer's fatal error, a port taken) stops the others as SIGTERM does: intake
+    /// closes and the gates drain within their budgets, so an engine call in flight is answered and recorded instead
+    /// of cut; `run()` then throws the failure.
+    @Test("a failing service stops the others gracefully: work in flight drains, and run() throws its error")
+    func failingServiceDrainsTheOthers() async throws {
+        let fake = try await startEngineFake()
+        let project = try ServiceProject(engineURL: fake.baseURL, adapters: ["orders": ordersAdapterYAML])
+        defer { project.cleanUp() }
+        let ledger = InMemoryLedger()
+        let failing = FailingSource()
+        let application = try buildApplication(
+            config: try project.configuration(), ledger: ledger, sources: { _, _, _ in [failing] },
+            healthInterval: .seconds(60))
+        let run = Task { try await application.run(signals: false) }
+        let port = try #require(await application.listening.port)
+        await application.intake.waitUntilOpen()
+        #expect(await eventually { !fake.requests.isEmpty }, "the engine's first health check")
+        fake.inject([FakeFault.delay(.milliseconds(800))])
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/webhooks/orders")!)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(#"{"id":"evt_failing","type":"order.created","order":1}"#.utf8)
+        let (_, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 202)
+        #expect(await eventually { fake.requests.contains { $0.json?["idempotency_key"] != nil } })
+        failing.fail()
+        let result = await run.result
+        #expect(throws: FailingSource.Failure.self) { try result.get() }
+        #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "evt_failing")?.kind == .accepted, "\(ledger.allDecisions)")
+        #expect(try await ledger.pendingInbox(after: nil, limit: 10).isEmpty)
+        await fake.stop()
+    }
+
     @Test("graceful shutdown drains the gates and returns")
     func gracefulShutdown() async throws {
         let fake = try await startEngineFake()
@@ -261,5 +294,21 @@ struct ServiceTests {
 private struct IdleSource: Service {
     func run() async throws {
         try? await gracefulShutdown()
+    }
+}
+
+/// A source that fails when told to (until then it waits for its graceful shutdown).
+private final class FailingSource: Service, Sendable {
+    struct Failure: Error {}
+    private let signal = AsyncStream.makeStream(of: Void.self)
+
+    func fail() { signal.continuation.yield() }
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            for await _ in signal.stream { throw Failure() }
+        } onGracefulShutdown: { [signal] in
+            signal.continuation.finish()
+        }
     }
 }
