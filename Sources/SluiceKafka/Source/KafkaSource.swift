@@ -66,6 +66,7 @@ public final class KafkaSource: Service, Sendable {
         self.state = state
         let metrics = KafkaSourceMetrics(adapter: configuration.adapter)
         let errorLogger = logger
+        let logLevel = configuration.logLevel
         let callbacks = RDKafkaCallbacks(
             rebalance: { relay.forward($0) },
             error: { error in Self.clientError(error, state: state, logger: errorLogger) },
@@ -76,6 +77,7 @@ public final class KafkaSource: Service, Sendable {
                 if level <= 4, facility == "OFFSET", let reset = KafkaSource.offsetReset(announcedIn: message) {
                     state.withLock { $0.announceReset(reset.partition, at: reset.at) }
                 }
+                guard level <= logLevel else { return }
                 errorLogger.log(level: level <= 3 ? .error : level == 4 ? .warning : .debug, "librdkafka \(facility): \(message)")
             })
         self.configuration = configuration

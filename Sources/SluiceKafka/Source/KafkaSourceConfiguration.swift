@@ -1,3 +1,4 @@
+import Foundation
 public import SluiceCore
 
 /// How one adapter's Kafka source consumes: where, which group, and its flow-control limits.
@@ -111,12 +112,27 @@ public struct KafkaSourceConfiguration: Sendable {
     }
 
     /// Everything handed to librdkafka for the consumer.
+    ///
+    /// `log_level` is at least 4 (warnings): the source learns of an offset reset from librdkafka's warning (see
+    /// ``KafkaSource``), so a lower level asked for in `properties` limits what reaches Sluice's log
+    /// (``logLevel``) instead of what librdkafka reports.
     var consumerProperties: [String: String] {
         var all = Self.consumerDefaults.merging(properties) { _, given in given }
         all["bootstrap.servers"] = bootstrapServers
         all["group.id"] = groupID
         all.merge(Self.enforced) { _, enforced in enforced }
+        if let level = all["log_level"].flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }), level < Self.warningLevel {
+            all["log_level"] = String(Self.warningLevel)
+        }
         return all
+    }
+
+    /// librdkafka's syslog level of warnings.
+    static let warningLevel = 4
+
+    /// The highest librdkafka log level that goes to Sluice's log: `log_level` from `properties` (4 by default).
+    var logLevel: Int32 {
+        Int32(properties["log_level"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? Self.warningLevel)
     }
 
     /// Consumer-only properties left out of the dead-letter producer's.
