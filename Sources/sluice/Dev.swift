@@ -5,6 +5,7 @@ import SluiceApp
 import SluiceCore
 import SluiceKafka
 import SluiceLaunch
+import UnixSignals
 
 struct Dev: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,7 +60,9 @@ struct Dev: AsyncParsableCommand {
         }
         // Signals are watched from here on, so that a Ctrl-C during the start-up (up to a minute and a half) stops
         // the children it started instead of leaving them running.
-        let shutdown = await DevShutdown.watch()
+        // A hang-up too (the terminal closed, an SSH session dropped): by default it would end this process and leave
+        // its children running.
+        let shutdown = await ShutdownSignals.watch(.sigterm, .sigint, .sighup)
         let startUp = Task {
             try await DevEnvironment.start(
                 repository: repository, httpPort: port, kafkaBootstrap: kafka.bootstrapServers, logger: logger)
@@ -70,7 +73,8 @@ struct Dev: AsyncParsableCommand {
         }
         await shutdown.onSecondSignal {
             logger.warning("second signal: killing what the start-up launched, then exiting")
-            DevShutdown.killChildren()
+            // The children started so far, whoever holds them (read from `/proc`).
+            for child in ProcessTable.children(of: getpid()) { kill(child.pid, SIGKILL) }
             Foundation.exit(1)
         }
         let environment: DevEnvironment
@@ -102,11 +106,10 @@ struct Dev: AsyncParsableCommand {
         do {
             let config = try environment.configuration()
             try await ServiceRunner.run(
-                config, signals: false,
+                config, shutdown: shutdown,
                 extra: { pipelines, intake, health in
                     environment.feedAndSummary(pipelines: pipelines, port: port, interval: interval, rounds: rounds) { print($0) }
-                },
-                built: { application in await shutdown.onSignal { await application.shutdown() } })
+                })
         } catch {
             await environment.stop()
             throw error

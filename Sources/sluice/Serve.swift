@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import SluiceApp
 import SluiceCore
+import UnixSignals
 
 /// Options shared by `serve` and `dev`: each overrides the `SLUICE_*` variable and `sluice.yaml`.
 struct ServiceOptions: ParsableArguments {
@@ -70,23 +71,33 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
+        // Watched from the first step: a signal before the service runs (while the ledger opens) exits at once. Nothing
+        // has been accepted yet, and PID 1, which Sluice is in its container, would otherwise ignore it.
+        let shutdown = await ShutdownSignals.watch(.sigterm, .sigint)
+        await shutdown.onSignal {
+            FileHandle.standardError.write(Data("sluice: stopped during start-up\n".utf8))
+            Foundation.exit(0)
+        }
+        await shutdown.onSecondSignal {
+            Logger(label: "sluice").warning("second signal: exiting at once; work in flight is delivered again after the restart")
+            Foundation.exit(1)
+        }
         let directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let config = try options.load(directory: directory)
-        try await ServiceRunner.run(config)
+        try await ServiceRunner.run(config, shutdown: shutdown)
     }
 }
 
 /// Opens the ledger, builds the application with every source, and runs it.
 enum ServiceRunner {
     /// - Parameters:
+    ///   - shutdown: the process's stop signals; once the application is built, the first one shuts it down as
+    ///     ``SluiceApplication/shutdown()`` does (intake first, then the drain). The caller sets what a signal does
+    ///     before that, and what a second one does.
     ///   - extra: more services fed with the pipelines (`sluice dev`'s feed and summary).
-    ///   - signals: whether SIGTERM and SIGINT stop the service; `sluice dev` watches them itself, from before
-    ///     its start-up, and calls ``SluiceApplication/shutdown()`` through `built`.
-    ///   - built: called with the application once it is built, before it runs.
     static func run(
-        _ config: ServiceConfiguration, signals: Bool = true,
-        extra: @escaping @Sendable ([String: AdapterPipeline], Intake, HealthMonitor) -> [any Service] = { _, _, _ in [] },
-        built: @Sendable (SluiceApplication) async -> Void = { _ in }
+        _ config: ServiceConfiguration, shutdown: ShutdownSignals,
+        extra: @escaping @Sendable ([String: AdapterPipeline], Intake, HealthMonitor) -> [any Service] = { _, _, _ in [] }
     ) async throws {
         Observability.bootstrapLogging(format: config.logging.format, level: config.logging.level)
         var logger = Logger(label: "sluice")
@@ -110,8 +121,8 @@ enum ServiceRunner {
                         "adapters": "\(application.pipelines.keys.sorted().joined(separator: ","))",
                         "ledger": "\(config.ledger.displayName)", "http": "\(config.http.host):\(config.http.port)",
                     ])
-                await built(application)
-                try await application.run(signals: signals)
+                await shutdown.onSignal { await application.shutdown() }
+                try await application.run()
                 logger.notice("sluice stopped")
             }
         } catch let error as LedgerError {

@@ -4,7 +4,6 @@ import HummingbirdCore
 import SluiceWebhooks
 public import Logging
 public import ServiceLifecycle
-import UnixSignals
 public import SluiceCore
 import SluiceEngines
 public import SluiceKafka
@@ -31,16 +30,12 @@ public struct SluiceApplication: Sendable {
     let logger: Logger
     let group = GroupHandle()
 
-    /// Runs every service until SIGTERM or SIGINT (or the task is cancelled): intake stops first,
-    /// then sources, then the gates drain within their cancellation budgets, then the HTTP server
-    /// stops. A second signal cancels at once; what was acknowledged is durable, so nothing is lost.
-    public func run(signals: Bool = true) async throws {
-        var configuration = ServiceGroupConfiguration(services: services, logger: logger)
-        if signals { configuration.gracefulShutdownSignals = [.sigterm, .sigint] }
-        let group = ServiceGroup(configuration: configuration)
+    /// Runs every service until ``shutdown()`` (what `sluice serve` calls on SIGTERM or SIGINT), a failing service,
+    /// or cancellation: intake stops first, then sources, then the gates drain within their cancellation budgets,
+    /// then the HTTP server stops.
+    public func run() async throws {
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
         await self.group.set(group)
-        let escalation = signals ? Task { [logger] in await Self.exitOnSecondSignal(logger: logger) } : nil
-        defer { escalation?.cancel() }
         do {
             try await group.run()
         } catch {
@@ -81,23 +76,6 @@ actor GroupHandle {
     func triggerGracefulShutdown() async {
         shutdownRequested = true
         await group?.triggerGracefulShutdown()
-    }
-}
-
-extension SluiceApplication {
-    /// The first SIGTERM or SIGINT starts the graceful shutdown (the service group's); a second one
-    /// exits at once. Nothing acknowledged is lost: every `202` is in the inbox and every committed
-    /// offset has its outcome, so what was in flight is delivered again after the restart.
-    static func exitOnSecondSignal(logger: Logger) async {
-        var received = 0
-        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
-            received += 1
-            guard received >= 2 else { continue }
-            logger.warning(
-                "second signal: exiting at once; work in flight is delivered again after the restart",
-                metadata: ["signal": "\(signal)"])
-            exit(1)
-        }
     }
 }
 

@@ -30,7 +30,7 @@ struct EndToEndTemporalTests {
             let config = try environment.configuration()
             let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: environment.directory.appendingPathComponent("ledger.sqlite").path))
             let application = try buildApplication(config: config, ledger: ledger, healthInterval: .milliseconds(500), logger: logger)
-            let running = Task { try await application.run(signals: false) }
+            let running = Task { try await application.run() }
             let port = try #require(await application.listening.port)
             await application.intake.waitUntilOpen()
 

@@ -76,7 +76,7 @@ struct RunningService {
         var logger = Logger(label: "sluice.test")
         logger.logLevel = ProcessInfo.processInfo.environment["SLUICE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let application = try buildApplication(config: config, ledger: ledger, healthInterval: healthInterval, logger: logger)
-        let task = Task { try await application.run(signals: false) }
+        let task = Task { try await application.run() }
         guard let port = await application.listening.port else { throw PipelineTestError(description: "the server did not start") }
         await application.intake.waitUntilOpen()
         return RunningService(application: application, task: task, port: port)

@@ -197,7 +197,7 @@ struct ServiceTests {
         let application = try buildApplication(
             config: try project.configuration(), ledger: ledger,
             sources: { _, _, _ in [IdleSource(), IdleSource(), IdleSource()] }, healthInterval: .milliseconds(200))
-        let run = Task { try await application.run(signals: false) }
+        let run = Task { try await application.run() }
         // Re-admission is under way: the gate (one in flight, one queued) holds it back.
         #expect(await eventually { !fake.requests.isEmpty })
         #expect(!application.intake.isOpen)
@@ -256,7 +256,7 @@ struct ServiceTests {
         let application = try buildApplication(
             config: try project.configuration(), ledger: ledger, sources: { _, _, _ in [failing] },
             healthInterval: .seconds(60))
-        let run = Task { try await application.run(signals: false) }
+        let run = Task { try await application.run() }
         let port = try #require(await application.listening.port)
         await application.intake.waitUntilOpen()
         #expect(await eventually { !fake.requests.isEmpty }, "the engine's first health check")

@@ -20,6 +20,30 @@ struct ShutdownTests {
         of: "boundary: { max_in_flight: 4, max_queued: 64, cancellation_budget: 2s }",
         with: "boundary: { max_in_flight: 4, max_queued: 5000, cancellation_budget: 1s }")
 
+    /// Sluice is PID 1 in its container, and PID 1 ignores a signal it has no handler for: the signals are watched
+    /// from the first step, so a SIGTERM while the ledger opens (a PostgreSQL address that takes connections and
+    /// never answers) ends `sluice serve` at once, with status 0 (nothing was accepted yet). Before, it was killed
+    /// by the signal here, and ignored it as PID 1.
+    @Test("a SIGTERM while the ledger opens ends sluice serve at once, with status 0")
+    func sigtermDuringStartUp() async throws {
+        let silent = try SilentListener()
+        let project = try ServiceProject(engineURL: "http://127.0.0.1:1", adapters: ["orders": adapter])
+        defer { project.cleanUp() }
+        let serve = try ServeProcess.launch(
+            project: project, port: try FreePort.next(),
+            arguments: ["--ledger-url", "postgres://sluice@127.0.0.1:\(silent.port)/sluice"])
+        defer { if serve.process.isRunning { serve.process.terminate() } }
+        #expect(await eventually { silent.connections > 0 }, "the ledger's first connection: \(serve.log)")
+        #expect(serve.process.isRunning, "still opening the ledger: \(serve.log)")
+        let signalled = ContinuousClock.now
+        serve.signal(SIGTERM)
+        let status = try await serve.waitForExit(timeout: .seconds(5))
+        #expect(ContinuousClock.now - signalled < .seconds(2))
+        #expect(serve.process.terminationReason == .exit, "ended by the signal: \(serve.log)")
+        #expect(status == 0, "\(serve.log)")
+        #expect(serve.log.contains("stopped during start-up"), "\(serve.log)")
+    }
+
     @Test("every 202 has its outcome after SIGTERM mid-load and a restart")
     func sigtermDuringLoad() async throws {
         let fake = try await startEngineFake()
@@ -255,20 +279,8 @@ final class ServeProcess: Sendable {
     let logFile: URL
 
     static func start(project: ServiceProject, port: Int) async throws -> ServeProcess {
-        let process = Process()
-        process.executableURL = SluiceProcess.executable
-        process.arguments = ["serve", "--config", "sluice.yaml", "--http-port", "\(port)", "--log-level", "notice"]
-        process.currentDirectoryURL = project.directory
-        var environment = ProcessInfo.processInfo.environment
-        environment["SLUICE_SERVICE_TEST_TOKEN"] = pipelineToken
-        process.environment = environment
-        let logFile = project.directory.appendingPathComponent("serve-\(UUID().uuidString.prefix(8)).log")
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logFile)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        let serve = ServeProcess(process: process, logFile: logFile)
+        let serve = try launch(project: project, port: port)
+        let process = serve.process
         // Wait for the server to listen.
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline, process.isRunning {
@@ -282,6 +294,24 @@ final class ServeProcess: Sendable {
         }
         process.terminate()
         throw PipelineTestError(description: "sluice serve did not start:\n\(serve.log)")
+    }
+
+    /// Starts `sluice serve` in the project's directory without waiting for it.
+    static func launch(project: ServiceProject, port: Int, arguments: [String] = []) throws -> ServeProcess {
+        let process = Process()
+        process.executableURL = SluiceProcess.executable
+        process.arguments = ["serve", "--config", "sluice.yaml", "--http-port", "\(port)", "--log-level", "notice"] + arguments
+        process.currentDirectoryURL = project.directory
+        var environment = ProcessInfo.processInfo.environment
+        environment["SLUICE_SERVICE_TEST_TOKEN"] = pipelineToken
+        process.environment = environment
+        let logFile = project.directory.appendingPathComponent("serve-\(UUID().uuidString.prefix(8)).log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logFile)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return ServeProcess(process: process, logFile: logFile)
     }
 
     private init(process: Process, logFile: URL) {
@@ -316,6 +346,49 @@ final class ServeProcess: Sendable {
         request.timeoutInterval = 30
         guard let (_, response) = try? await URLSession.shared.data(for: request) else { return 0 }
         return (response as? HTTPURLResponse)?.statusCode ?? 0
+    }
+}
+
+/// A loopback port that takes connections and never answers: a server that hangs.
+final class SilentListener: Sendable {
+    let port: Int
+    private let descriptor: Int32
+    private let accepted = Mutex<[Int32]>([])
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.descriptor = descriptor
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(descriptor, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let this = self
+        Thread { this.acceptLoop() }.start()
+    }
+
+    /// How many connections it has taken.
+    var connections: Int { accepted.withLock { $0.count } }
+
+    private func acceptLoop() {
+        while true {
+            let connection = accept(descriptor, nil, nil)
+            guard connection >= 0 else { return }
+            accepted.withLock { $0.append(connection) }
+        }
+    }
+
+    deinit {
+        shutdown(descriptor, Int32(SHUT_RDWR))
+        close(descriptor)
+        for connection in accepted.withLock({ $0 }) { close(connection) }
     }
 }
 
