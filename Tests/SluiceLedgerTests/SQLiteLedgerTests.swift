@@ -448,6 +448,22 @@ import Testing
         }
     }
 
+    /// A log deleted under the ledger and made again at its path (a new connection, `sluice outcomes` say, makes a
+    /// missing log) is not the file the writer writes to: flushing it would acknowledge writes that exist only in the
+    /// deleted one, lost at the next start. The write is refused instead.
+    @Test func aLogReplacedUnderTheLedgerStopsAcknowledgingWrites() async throws {
+        try await withLedger { ledger in
+            _ = try await ledger.record(LedgerFixtures.outcome(key: "r-1"))
+            let log = ledger.configuration.path + "-wal"
+            try FileManager.default.removeItem(atPath: log)
+            #expect(FileManager.default.createFile(atPath: log, contents: Data()))
+            let error = await #expect(throws: LedgerError.self) { try await ledger.record(LedgerFixtures.outcome(key: "r-2")) }
+            #expect(error?.reason == "flush_failed")
+            #expect(error?.description.contains("was deleted or replaced") == true, "\(String(describing: error))")
+            await #expect(throws: LedgerError.self) { try await ledger.checkReadiness() }
+        }
+    }
+
     /// A checkpoint that cannot flush the database file (here: the file deleted under the ledger) stops the ledger
     /// as a failed log flush does, and the log is kept when the ledger closes: the frames it marked copied may
     /// not be on disk, and a restart copies the log again from its start.
