@@ -330,7 +330,9 @@ struct AdapterLoadingTests {
         ("version: 0", "version", "must be between 1 and 2147483647, found 0"),
         ("version: [1]", "version", "expected a whole number, found a list"),
         ("boundary: { max_in_flight: 0 }", "boundary.max_in_flight", "must be between 1 and 100000, found 0"),
-        ("boundary: { max_queued: -1 }", "boundary.max_queued", "must be between 0 and 10000000, found -1"),
+        ("boundary: { max_queued: -1 }", "boundary.max_queued", "must be between 1 and 10000000, found -1"),
+        // Every event waits in the queue, however briefly, before it starts: with no room there, none would ever run.
+        ("boundary: { max_queued: 0 }", "boundary.max_queued", "must be between 1 and 10000000, found 0"),
         ("boundary: { mode: push }", "boundary.mode", "'push' is not one of push-pull, push-only, pull-only"),
         ("boundary: fast", "boundary", "expected a mapping with keys mode, max_in_flight"),
         ("retry: { backoff_coefficient: fast }", "retry.backoff_coefficient", "expected a number, found 'fast'"),

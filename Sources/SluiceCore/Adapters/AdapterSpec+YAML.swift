@@ -168,7 +168,7 @@ extension YAMLReader {
         return BoundarySpec(
             mode: members["mode"].flatMap { choice($0, key: key + ".mode", as: BoundaryMode.self) },
             maxInFlight: members["max_in_flight"].flatMap { int($0, key: key + ".max_in_flight", range: 1...100_000) },
-            maxQueued: members["max_queued"].flatMap { int($0, key: key + ".max_queued", range: 0...10_000_000) },
+            maxQueued: members["max_queued"].flatMap { int($0, key: key + ".max_queued", range: 1...10_000_000) },
             cancellationBudget: members["cancellation_budget"].flatMap { duration($0, key: key + ".cancellation_budget") })
     }
 

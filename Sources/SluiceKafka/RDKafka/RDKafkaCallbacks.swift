@@ -17,44 +17,29 @@ struct RDKafkaDeliveryReport: Sendable {
     var result: Result<(partition: Int32, offset: Int64), KafkaError>
 }
 
-/// What the coordinator answered to one asynchronous commit.
-struct RDKafkaCommitResult: Sendable {
-    /// The offsets committed.
-    var committed: [(TopicPartition, Int64)]
-    /// The offsets that were not.
-    var failed: [(TopicPartition, Int64)]
-    /// Why some or all were not committed.
-    var error: KafkaError?
-
-    /// From librdkafka's result: the commit's error, and each partition with its offset and its own error.
-    init(error code: rd_kafka_resp_err_t, entries: [(partition: TopicPartition, offset: Int64, error: rd_kafka_resp_err_t)]) {
-        let succeeded = code == RD_KAFKA_RESP_ERR_NO_ERROR
-        committed = entries.filter { succeeded && $0.error == RD_KAFKA_RESP_ERR_NO_ERROR }.map { ($0.partition, $0.offset) }
-        failed = entries.filter { !succeeded || $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }.map { ($0.partition, $0.offset) }
-        let firstError = entries.first { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }?.error
-        error = succeeded ? firstError.map { KafkaError.client($0, "offset commit") } : KafkaError.client(code, "offset commit")
-    }
-}
-
 /// The Swift side of librdkafka's callbacks for one client.
 ///
-/// librdkafka calls them on the thread that polls the client (rebalance, delivery reports, errors), or on its
-/// own threads (logs). The closures are set once, at creation, and are
+/// librdkafka calls them on the thread that polls the client (rebalance, delivery reports, errors,
+/// commit results), or on its own threads (logs). The closures are set once, at creation, and are
 /// `@Sendable`; whatever state they touch is guarded by its owner.
 final class RDKafkaCallbacks: Sendable {
     let rebalance: (@Sendable (RDKafkaRebalance) -> Void)?
     let error: (@Sendable (KafkaError) -> Void)?
     let delivery: (@Sendable (RDKafkaDeliveryReport) -> Void)?
+    /// Commit results: the offsets committed, the offsets that failed, and the error when any failed.
+    let offsetCommit: (@Sendable (_ committed: [(TopicPartition, Int64)], _ failed: [(TopicPartition, Int64)], KafkaError?) -> Void)?
     let log: (@Sendable (_ level: Int32, _ facility: String, _ message: String) -> Void)?
 
     init(
         rebalance: (@Sendable (RDKafkaRebalance) -> Void)? = nil, error: (@Sendable (KafkaError) -> Void)? = nil,
         delivery: (@Sendable (RDKafkaDeliveryReport) -> Void)? = nil,
+        offsetCommit: (@Sendable ([(TopicPartition, Int64)], [(TopicPartition, Int64)], KafkaError?) -> Void)? = nil,
         log: (@Sendable (Int32, String, String) -> Void)? = nil
     ) {
         self.rebalance = rebalance
         self.error = error
         self.delivery = delivery
+        self.offsetCommit = offsetCommit
         self.log = log
     }
 
@@ -64,6 +49,7 @@ final class RDKafkaCallbacks: Sendable {
         if rebalance != nil { rd_kafka_conf_set_rebalance_cb(conf, rdKafkaRebalanceTrampoline) }
         if error != nil { rd_kafka_conf_set_error_cb(conf, rdKafkaErrorTrampoline) }
         if delivery != nil { rd_kafka_conf_set_dr_msg_cb(conf, rdKafkaDeliveryTrampoline) }
+        if offsetCommit != nil { rd_kafka_conf_set_offset_commit_cb(conf, rdKafkaOffsetCommitTrampoline) }
         if log != nil { rd_kafka_conf_set_log_cb(conf, rdKafkaLogTrampoline) }
     }
 
@@ -145,6 +131,19 @@ private func rdKafkaDeliveryTrampoline(
         result = .failure(error)
     }
     RDKafkaCallbacks.from(opaque)?.delivery?(RDKafkaDeliveryReport(id: id, result: result))
+}
+
+private func rdKafkaOffsetCommitTrampoline(
+    _ rk: OpaquePointer?, _ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+    _ opaque: UnsafeMutableRawPointer?
+) {
+    let entries = list.map { RDKafkaTopicPartitionList.entries($0) } ?? []
+    let succeeded = err == RD_KAFKA_RESP_ERR_NO_ERROR
+    let committed = entries.filter { succeeded && $0.error == RD_KAFKA_RESP_ERR_NO_ERROR }.map { ($0.partition, $0.offset) }
+    let failed = entries.filter { !succeeded || $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }.map { ($0.partition, $0.offset) }
+    let firstError = entries.first { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }?.error
+    let error = succeeded ? firstError.map { KafkaError.client($0, "offset commit") } : KafkaError.client(err, "offset commit")
+    RDKafkaCallbacks.from(opaque)?.offsetCommit?(committed, failed, error)
 }
 
 private func rdKafkaLogTrampoline(

@@ -17,10 +17,11 @@ final class RDKafkaClient: @unchecked Sendable {
     private var topicNames: [OpaquePointer: String] = [:]
     private var lastTopic: (handle: OpaquePointer, name: String)?
     private let callbacks: Unmanaged<RDKafkaCallbacks>
-    /// Where a consumer's asynchronous commits report: a queue of the client's own, served by
-    /// ``commitResults(waitingUpTo:)``, so that the poll thread can wait for the commits still in flight before a
-    /// synchronous one (librdkafka sends a commit again after a retriable error, and one landing after a newer commit
-    /// takes the group back to its older offset). Nil for a producer.
+    /// Where a consumer's asynchronous commits also report: a queue of the client's own, read by
+    /// ``answeredCommits(waitingUpTo:)``, so that the poll thread can wait for the commits still in flight before a
+    /// synchronous one, inside a rebalance callback where the offset-commit callback cannot be served (librdkafka
+    /// sends a commit again after a retriable error, and one landing after a newer commit takes the group back to its
+    /// older offset). Nil for a producer.
     private let commitQueue: OpaquePointer?
     let kind: Kind
 
@@ -170,7 +171,8 @@ final class RDKafkaClient: @unchecked Sendable {
     }
 
     /// Commits `offsets` (the next offset to read, per partition). A synchronous commit blocks until the coordinator
-    /// answers; an asynchronous one returns at once, and its result is one of the next ``commitResults(waitingUpTo:)``.
+    /// answers; an asynchronous one returns at once, and is counted by ``answeredCommits(waitingUpTo:)`` once answered.
+    /// Either result goes to the offset-commit callback.
     func commit(_ offsets: [(TopicPartition, Int64)], async: Bool) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let code = RDKafkaTopicPartitionList.with(offsets.map { ($0.0, Optional($0.1)) }) { list in
@@ -179,20 +181,18 @@ final class RDKafkaClient: @unchecked Sendable {
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw .client(code, "commit") }
     }
 
-    /// The results of asynchronous commits that have come in, one per commit, in the order they came; waits up to
-    /// `timeoutMs` for the first when none has.
-    func commitResults(waitingUpTo timeoutMs: Int32) -> [RDKafkaCommitResult] {
-        guard let commitQueue else { return [] }
-        var results: [RDKafkaCommitResult] = []
+    /// How many asynchronous commits have been answered since the last call (their results go to the offset-commit
+    /// callback as well); waits up to `timeoutMs` for one when none has.
+    func answeredCommits(waitingUpTo timeoutMs: Int32) -> Int {
+        guard let commitQueue else { return 0 }
+        var answered = 0
         var timeout = timeoutMs
         while let event = rd_kafka_queue_poll(commitQueue, timeout) {
             timeout = 0
-            defer { rd_kafka_event_destroy(event) }
-            guard rd_kafka_event_type(event) == RD_KAFKA_EVENT_OFFSET_COMMIT else { continue }
-            let entries = rd_kafka_event_topic_partition_list(event).map { RDKafkaTopicPartitionList.entries($0) } ?? []
-            results.append(RDKafkaCommitResult(error: rd_kafka_event_error(event), entries: entries))
+            if rd_kafka_event_type(event) == RD_KAFKA_EVENT_OFFSET_COMMIT { answered += 1 }
+            rd_kafka_event_destroy(event)
         }
-        return results
+        return answered
     }
 
     /// Stops fetching from `partitions`; the consumer stays in its group as long as it is polled.

@@ -33,7 +33,7 @@ extension KafkaSource {
                 metrics.paused.record(0)
                 logger.debug("kafka partitions resumed", metadata: ["kafka.partitions": "\(plan.resume)"])
             }
-            takeCommitResults(waitingUpTo: 0)
+            commitsInFlight.subtract(client.answeredCommits(waitingUpTo: 0), ordering: .relaxed)
             let now = clock.now
             if now - lastCommit >= configuration.commitInterval {
                 commitDue(async: true)
@@ -128,9 +128,8 @@ extension KafkaSource {
         }
     }
 
-    /// Commits the offsets that advanced since the last commit. Asynchronous commits report through
-    /// ``takeCommitResults(waitingUpTo:)``; a synchronous one is retried once (a rebalance in progress, a coordinator
-    /// move).
+    /// Commits the offsets that advanced since the last commit. Asynchronous commits report through the
+    /// offset-commit callback; a synchronous one is retried once (a rebalance in progress, a coordinator move).
     ///
     /// A synchronous commit is the last one before partitions are given up or the group is left, so it first waits
     /// (up to ``lastCommitWait``) for the asynchronous commits in flight: librdkafka sends one again after a retriable
@@ -162,22 +161,6 @@ extension KafkaSource {
     /// unreachable coordinator, and the last commit would fail too).
     static let lastCommitWait: Duration = .seconds(5)
 
-    /// Applies the results of asynchronous commits that have come in (waiting up to `timeoutMs` for one when none has):
-    /// the committed offsets are recorded, the failed ones are handed to the next commit again.
-    func takeCommitResults(waitingUpTo timeoutMs: Int32) {
-        for result in client.commitResults(waitingUpTo: timeoutMs) {
-            commitsInFlight.subtract(1, ordering: .relaxed)
-            if let error = result.error, !result.failed.isEmpty {
-                metrics.commitFailures.increment()
-                logger.warning("kafka commit failed (committed again on the next tick): \(error)")
-            }
-            state.withLock { state in
-                state.committed(result.committed, at: .now)
-                state.commitFailed(result.failed)
-            }
-        }
-    }
-
     /// Waits until every asynchronous commit sent has its result, or ``lastCommitWait`` has passed.
     private func awaitCommitsInFlight() {
         let clock = ContinuousClock()
@@ -189,7 +172,7 @@ extension KafkaSource {
                     metadata: ["count": "\(commitsInFlight.load(ordering: .relaxed))"])
                 return
             }
-            takeCommitResults(waitingUpTo: 100)
+            commitsInFlight.subtract(client.answeredCommits(waitingUpTo: 100), ordering: .relaxed)
         }
     }
 

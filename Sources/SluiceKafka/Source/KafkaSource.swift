@@ -22,8 +22,8 @@ import Synchronization
 /// - Outcomes: with an outcome topic, every recorded outcome is produced there before its offset is committed
 ///   (at least once: a record redelivered after a crash may publish its outcome again).
 ///
-/// librdkafka's blocking calls run on a dedicated thread (``KafkaPollThread``); rebalance and error callbacks and
-/// the results of asynchronous commits are served there too.
+/// librdkafka's blocking calls run on a dedicated thread (``KafkaPollThread``); rebalance, error and commit
+/// callbacks run there too.
 public final class KafkaSource: Service, Sendable {
     /// Slow follow-up work after a settlement, done on the source's own tasks.
     enum Job: Sendable {
@@ -70,6 +70,16 @@ public final class KafkaSource: Service, Sendable {
         let callbacks = RDKafkaCallbacks(
             rebalance: { relay.forward($0) },
             error: { error in Self.clientError(error, state: state, logger: errorLogger) },
+            offsetCommit: { committed, failed, error in
+                if let error, !failed.isEmpty {
+                    metrics.commitFailures.increment()
+                    errorLogger.warning("kafka commit failed (committed again on the next tick): \(error)")
+                }
+                state.withLock { state in
+                    state.committed(committed, at: .now)
+                    state.commitFailed(failed)
+                }
+            },
             log: { level, facility, message in
                 // Warnings only: the same text at debug level (`debug=topic`) is a reset without an error. Noted before
                 // the line is logged: librdkafka may already fetch from the new position, and a log handler can be
