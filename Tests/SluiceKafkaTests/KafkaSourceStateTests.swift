@@ -33,6 +33,29 @@ struct KafkaSourceStateTests {
         return tickets
     }
 
+    /// A buffer that never empties (the poll thread refills it while the dispatch loop takes from it, as when a gate
+    /// drains steadily through a backlog) drops the tickets it handed out: it holds about what waits, not every
+    /// record read since it last emptied (each with its value).
+    @Test func aBufferThatNeverEmptiesDropsWhatItHandedOut() {
+        var state = KafkaSource.State()
+        state.assign([p0])
+        var next: Int64 = 0
+        _ = state.append(records(0, 0..<1_000), at: .now)
+        next = 1_000
+        var largest = 0
+        for _ in 0..<200 {
+            _ = state.append(records(0, next..<next + 500), at: .now)
+            next += 500
+            let batch = state.takeBatch(limit: 500)!
+            for ticket in batch { _ = state.admit(ticket, ordered: false, at: .now) }
+            largest = max(largest, state.bufferedTicketsHeld)
+        }
+        #expect(state.undispatched == 1_000)
+        #expect(largest <= 2 * KafkaSource.State.compactionThreshold + 1_500, "the buffer held \(largest) tickets")
+        // The order is kept: the next batch starts where the last one ended.
+        #expect(state.takeBatch(limit: 1)?.first?.record.offset == next - 1_000)
+    }
+
     /// A lost session makes the source not ready until the group assigns again; a plain revocation does not.
     @Test func aLostSessionIsNotReadyUntilTheNextAssignment() {
         var state = KafkaSource.State()

@@ -387,6 +387,12 @@ extension KafkaSource {
 
         var hasBuffered: Bool { buffer.count > bufferHead }
 
+        /// How many taken tickets the buffer may keep ahead of the ones not taken yet before it drops them.
+        static let compactionThreshold = 4_096
+
+        /// The tickets the buffer holds, taken ones not yet dropped included (for tests).
+        var bufferedTicketsHeld: Int { buffer.count }
+
         /// Takes up to `limit` buffered records; nil when there are none (the caller waits) — or, once stopping,
         /// an empty batch to end the loop.
         mutating func takeBatch(limit: Int) -> [Ticket]? {
@@ -397,6 +403,12 @@ extension KafkaSource {
             bufferHead = end
             if bufferHead == buffer.count {
                 buffer.removeAll(keepingCapacity: true)
+                bufferHead = 0
+            } else if bufferHead >= Self.compactionThreshold, bufferHead * 2 >= buffer.count {
+                // A buffer that never empties (a gate that drains steadily while the poll thread refills it) would
+                // otherwise keep every ticket it ever held, with its record's value, until the next revoke. Dropped
+                // once the taken ones are at least half of it: each ticket is moved at most once on average.
+                buffer.removeSubrange(..<bufferHead)
                 bufferHead = 0
             }
             return batch
