@@ -8,7 +8,8 @@ import Synchronization
 /// PostgresNIO cancels nothing in flight, and closing a connection does not fail a query written after the
 /// connection had already closed. So the work runs in a task of its own and is raced against the deadline:
 /// whichever comes first answers the caller. At the deadline the connection is closed, which fails the work's
-/// query if it is still waiting, and the pool replaces the connection.
+/// query if it is still waiting, and only then is the caller answered, so that the pool replaces the connection
+/// instead of lending it again.
 enum PooledAnswer {
     static func awaited<Value: Sendable>(
         within timeout: Duration, on connection: PostgresConnection, logger: Logger,
@@ -22,8 +23,11 @@ enum PooledAnswer {
                 logger.warning(
                     "a pooled PostgreSQL connection of the ledger gave no answer in time; closing it",
                     metadata: ["timeout": "\(timeout)"])
-                caller.resume(throwing: noAnswer())
+                // Closed before the caller is answered: answered first, the caller hands the connection back to the
+                // pool while it is still open, and the next lease queues its query behind the one never answered.
+                // (A local close: the channel closes at once, whatever the peer does.)
                 try? await connection.close()
+                caller.resume(throwing: noAnswer())
             }
             Task {
                 let result: Result<Value, any Error>

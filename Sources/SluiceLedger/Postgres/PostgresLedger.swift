@@ -38,7 +38,7 @@ public final class PostgresLedger: OutcomeLedger {
             password: configuration.password, database: configuration.database, tls: .disable)
         clientConfiguration.options.maximumConnections = max(2, configuration.maxConnections)
         clientConfiguration.options.connectTimeout = configuration.connectTimeout
-        clientConfiguration.options.additionalStartupParameters = Self.sessionLimits
+        clientConfiguration.options.additionalStartupParameters = Self.sessionLimits(configuration)
         client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
     }
 
@@ -104,10 +104,15 @@ public final class PostgresLedger: OutcomeLedger {
     /// too). Without them, a replica frozen mid-transaction (paused VM, network partition) holds its row
     /// locks until the server's TCP keepalive gives up (hours by default), and every other replica's
     /// writes to those keys wait as long, behind which their whole write queue and their shutdown wait.
-    /// The errors these raise (`55P03`, `57014`, `25P03`) are retried like a lost connection.
-    static let sessionLimits: [(String, String)] = [
-        ("lock_timeout", "10s"), ("statement_timeout", "60s"), ("idle_in_transaction_session_timeout", "60s"),
-    ]
+    /// The errors these raise (`55P03`, `57014`, `25P03`) are retryable; a batch failed by a lock or statement timeout
+    /// runs its writes alone at once (see ``commit(_:)``).
+    static func sessionLimits(_ configuration: PostgresLedgerConfiguration) -> [(String, String)] {
+        let lockTimeout = configuration.lockTimeout.components
+        let milliseconds = max(1, lockTimeout.seconds * 1_000 + lockTimeout.attoseconds / 1_000_000_000_000_000)
+        return [
+            ("lock_timeout", "\(milliseconds)ms"), ("statement_timeout", "60s"), ("idle_in_transaction_session_timeout", "60s"),
+        ]
+    }
 
     /// Checks the schema version and applies missing migrations, under a lock so that replicas
     /// starting together migrate once.
@@ -262,6 +267,12 @@ public final class PostgresLedger: OutcomeLedger {
     }
 
     /// One batch in one transaction, retried whole on a lost connection or a deadlock.
+    ///
+    /// A batch that waited out a lock (`lock_timeout`) or a statement (`statement_timeout`) is not retried whole: the
+    /// row is held by another session (a replica frozen mid-transaction holds it until the server ends its session,
+    /// a minute later), and each retry would keep the single writer waiting as long again, the whole batch failing in
+    /// the end. Its writes run alone at once instead, so that only the writes of the held rows fail (retryable: their
+    /// callers try again later).
     private func commit(_ batch: [PostgresWriteJob]) async {
         var attempt = 0
         while true {
@@ -272,7 +283,12 @@ public final class PostgresLedger: OutcomeLedger {
             } catch {
                 let ledgerError = Self.classify(error, configuration: configuration)
                 attempt += 1
-                if ledgerError.isRetryable && attempt <= configuration.retries && !Task.isCancelled {
+                let waitedOut = Self.timedOutWaiting(error)
+                if waitedOut && batch.count > 1 {
+                    for job in batch { await commit([job]) }
+                    return
+                }
+                if ledgerError.isRetryable && !waitedOut && attempt <= configuration.retries && !Task.isCancelled {
                     logger.warning(
                         "ledger batch failed, retrying", metadata: ["ledger.error": "\(ledgerError)", "ledger.attempt": "\(attempt)"])
                     try? await Task.sleep(for: .milliseconds(50 << min(attempt, 6)))
@@ -295,6 +311,19 @@ public final class PostgresLedger: OutcomeLedger {
         !ledgerError.isRetryable && ledgerError.reason != commitUnknown.reason && !(error is NotBegun)
     }
 
+    /// Whether `error` is the server's `lock_timeout` or `statement_timeout` (`55P03`, `57014`).
+    private static func timedOutWaiting(_ error: any Error) -> Bool {
+        var current: any Error = error
+        if let notBegun = current as? NotBegun { current = notBegun.underlying }
+        if let transaction = current as? PostgresTransactionError,
+            let inner = transaction.beginError ?? transaction.closureError ?? transaction.commitError ?? transaction.rollbackError
+        {
+            current = inner
+        }
+        guard let error = current as? PSQLError, error.code == .server else { return false }
+        return ["55P03", "57014"].contains(error.serverInfo?[.sqlState] ?? "")
+    }
+
     /// Why a batch's transaction could not begin (connecting, signing in, `BEGIN`): no job of it has run.
     struct NotBegun: Error {
         var underlying: any Error
@@ -307,7 +336,7 @@ public final class PostgresLedger: OutcomeLedger {
         var connectionConfiguration = PostgresConnection.Configuration(
             host: configuration.host, port: configuration.port, username: configuration.username,
             password: configuration.password, database: configuration.database, tls: .disable)
-        connectionConfiguration.options.additionalStartupParameters = Self.sessionLimits
+        connectionConfiguration.options.additionalStartupParameters = Self.sessionLimits(configuration)
         let connection = try await PostgresWriterConnection.connect(
             connectionConfiguration, answerTimeout: configuration.answerTimeout, logger: logger)
         writer.withLock { $0 = connection }

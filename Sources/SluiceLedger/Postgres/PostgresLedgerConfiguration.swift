@@ -28,6 +28,10 @@ public struct PostgresLedgerConfiguration: Sendable {
     /// `statement_timeout` (60 s), so that a statement the server is running is ended by the server first.
     /// The batch is then retried on a new connection, as after any lost connection.
     public var answerTimeout: Duration = .seconds(75)
+    /// How long a statement waits for a row another session has locked (default 10 s; the sessions'
+    /// `lock_timeout`): a replica frozen mid-transaction holds its locks until the server ends its session, and the
+    /// writes to those keys fail at this deadline instead of waiting that long.
+    public var lockTimeout: Duration = .seconds(10)
     /// Whether opening the ledger applies missing migrations (`sluice serve`; default). Queries (`sluice
     /// outcomes`, `sluice replay`) only check the version: a newer command-line tool must not upgrade a database
     /// that older servers share, which would then refuse to start.
