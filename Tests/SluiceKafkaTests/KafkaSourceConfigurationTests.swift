@@ -19,6 +19,19 @@ struct KafkaSourceConfigurationTests {
         #expect(consumer["bootstrap.servers"] == "127.0.0.1:9092")
     }
 
+    /// librdkafka reports an offset reset with a warning (level 4), so it runs at that level at least; a lower level
+    /// asked for limits what reaches Sluice's log, and `debug` contexts log at 7 as librdkafka itself does.
+    @Test func theLogLevelKeepsWarningsAndFiltersSluicesLog() {
+        #expect(configuration([:]).consumerProperties["log_level"] == "4")
+        #expect(configuration([:]).logLevel == 4)
+        #expect(configuration(["log_level": "0"]).consumerProperties["log_level"] == "4")
+        #expect(configuration(["log_level": "0"]).logLevel == 0)
+        #expect(configuration(["log_level": "6"]).consumerProperties["log_level"] == "6")
+        #expect(configuration(["log_level": "6"]).logLevel == 6)
+        #expect(configuration(["debug": "cgrp,topic"]).logLevel == 7)
+        #expect(configuration(["debug": "cgrp", "log_level": "3"]).logLevel == 7)
+    }
+
     @Test func theUsersPropertiesWinOverTheDefaultsButNotOverCommitsAfterOutcomes() {
         let given = configuration([
             "socket.timeout.ms": "10000", "auto.offset.reset": "latest",

@@ -63,7 +63,7 @@ extension SluiceApplication {
     }
 }
 
-/// The running service group, once ``SluiceApplication/run(signals:)`` made it.
+/// The running service group, once ``SluiceApplication/run()`` made it.
 actor GroupHandle {
     private var group: ServiceGroup?
     private var shutdownRequested = false

@@ -33,7 +33,7 @@ extension KafkaSource {
                 metrics.paused.record(0)
                 logger.debug("kafka partitions resumed", metadata: ["kafka.partitions": "\(plan.resume)"])
             }
-            commitsInFlight.subtract(client.answeredCommits(waitingUpTo: 0), ordering: .relaxed)
+            countAnsweredCommits(waitingUpTo: 0)
             let now = clock.now
             if now - lastCommit >= configuration.commitInterval {
                 commitDue(async: true)
@@ -136,9 +136,13 @@ extension KafkaSource {
     /// error, and landing after the last commit it would leave the group at its older offset, for the next owner to
     /// take those records again.
     func commitDue(async: Bool, only partitions: [TopicPartition]? = nil) {
-        if !async { awaitCommitsInFlight() }
-        let due = state.withLock { $0.dueCommits(only: partitions, includingSent: !async) }
+        var due = state.withLock { $0.dueCommits(only: partitions, includingSent: !async) }
         guard !due.isEmpty else { return }
+        if !async, commitsInFlight.load(ordering: .relaxed) > 0 {
+            awaitCommitsInFlight()
+            // What settled meanwhile too.
+            due = state.withLock { $0.dueCommits(only: partitions, includingSent: true) }
+        }
         do {
             try client.commit(due, async: async)
             if async {
@@ -161,18 +165,31 @@ extension KafkaSource {
     /// unreachable coordinator, and the last commit would fail too).
     static let lastCommitWait: Duration = .seconds(5)
 
-    /// Waits until every asynchronous commit sent has its result, or ``lastCommitWait`` has passed.
+    /// Waits until every asynchronous commit sent has its result, or ``lastCommitWait`` has passed. Once a wait has
+    /// given up, the next ones (the close's revoke after the shutdown's last commit) do not wait for the same
+    /// unanswered commit again.
     private func awaitCommitsInFlight() {
         let clock = ContinuousClock()
         let deadline = clock.now + Self.lastCommitWait
         while commitsInFlight.load(ordering: .relaxed) > 0 {
+            if commitWaitGaveUp.load(ordering: .relaxed) { return }
             guard clock.now < deadline else {
+                commitWaitGaveUp.store(true, ordering: .relaxed)
                 logger.warning(
                     "kafka commit: an earlier commit is still unanswered; the last commit goes ahead (if the earlier one lands after it, the group's offset goes back and the next owner takes those records again)",
                     metadata: ["count": "\(commitsInFlight.load(ordering: .relaxed))"])
                 return
             }
-            commitsInFlight.subtract(client.answeredCommits(waitingUpTo: 100), ordering: .relaxed)
+            countAnsweredCommits(waitingUpTo: 100)
+        }
+    }
+
+    /// Takes the count of answered asynchronous commits off ``commitsInFlight`` (waiting up to `timeoutMs` for one).
+    func countAnsweredCommits(waitingUpTo timeoutMs: Int32) {
+        let answered = client.answeredCommits(waitingUpTo: timeoutMs)
+        guard answered > 0 else { return }
+        if commitsInFlight.subtract(answered, ordering: .relaxed).newValue == 0 {
+            commitWaitGaveUp.store(false, ordering: .relaxed)
         }
     }
 

@@ -49,6 +49,8 @@ public final class KafkaSource: Service, Sendable {
     let jobSink: AsyncStream<Job>.Continuation
     /// Asynchronous commits sent whose result has not come in (touched by the poll thread only).
     let commitsInFlight = Atomic(0)
+    /// Whether a last commit went ahead of an unanswered one (until the count of those in flight is back to 0).
+    let commitWaitGaveUp = Atomic(false)
     private let relay: RebalanceRelay
 
     /// Creates the consumer (and a producer when the adapter has a dead-letter or an outcome topic).

@@ -130,9 +130,11 @@ public struct KafkaSourceConfiguration: Sendable {
     /// librdkafka's syslog level of warnings.
     static let warningLevel = 4
 
-    /// The highest librdkafka log level that goes to Sluice's log: `log_level` from `properties` (4 by default).
+    /// The highest librdkafka log level that goes to Sluice's log: `log_level` from `properties` (4 by default), or 7
+    /// (debug) with `debug` contexts set, as librdkafka itself then logs at that level.
     var logLevel: Int32 {
-        Int32(properties["log_level"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? Self.warningLevel)
+        if let debug = properties["debug"], !debug.trimmingCharacters(in: .whitespaces).isEmpty { return 7 }
+        return Int32(properties["log_level"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? Self.warningLevel)
     }
 
     /// Consumer-only properties left out of the dead-letter producer's.

@@ -36,7 +36,8 @@ struct SyncedFile {
         return result == 0 ? nil : "flushing \(role) \(path) failed: \(String(cString: strerror(errno)))"
     }
 
-    /// `fsync` of the directory holding `path`; the error, if any.
+    /// `fsync` of the directory holding `path`; the error, if any. A file system that cannot flush a directory
+    /// (`EINVAL`, as some network and FUSE file systems answer) is not an error, as SQLite does not make it one.
     private static func flushDirectory(of path: String) -> String? {
         let directory = (path as NSString).deletingLastPathComponent
         let handle = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -44,7 +45,8 @@ struct SyncedFile {
         defer { _ = Foundation.close(handle) }
         var result: Int32
         repeat { result = fsync(handle) } while result != 0 && errno == EINTR
-        return result == 0 ? nil : String(cString: strerror(errno))
+        guard result != 0, errno != EINVAL, errno != ENOTSUP else { return nil }
+        return String(cString: strerror(errno))
     }
 
     /// Closes the descriptor.
