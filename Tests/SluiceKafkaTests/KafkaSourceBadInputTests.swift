@@ -8,6 +8,23 @@ import Testing
 extension KafkaSuites {
     @Suite("KafkaSource dead letters and bad input (mock cluster)", .serialized, .timeLimit(.minutes(2)))
     struct KafkaSourceBadInputTests {
+        /// A source made for a start-up that then failed (a later adapter's consumer refused) never runs: its
+        /// dead-letter producer's thread is stopped instead of running until the process exits.
+        @Test func anUnstartedSourceClosesItsProducer() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("orders", partitions: 1)
+            let before = ProcessThreads.count(named: "sluice-produce")
+            let source = try KafkaSource(
+                configuration: KafkaTest.configuration(cluster, topic: "orders", group: "unstarted", deadLetterTopic: "orders.dlq"),
+                handler: TestPipeline(maxInFlight: 1), logger: KafkaTest.logger)
+            // The thread names itself once it runs.
+            #expect(await KafkaTest.eventually(timeout: .seconds(10)) { ProcessThreads.count(named: "sluice-produce") == before + 1 })
+            source.closeUnstarted()
+            #expect(
+                await KafkaTest.eventually(timeout: .seconds(10)) { ProcessThreads.count(named: "sluice-produce") == before },
+                "the producer's thread still runs")
+        }
+
         /// Rejected events (dead_letter policy), invalid CloudEvents and oversized values go to the dead-letter
         /// topic with their reason and origin in headers, before their offsets are committed. Non-JSON values
         /// and records without keys are ordinary events.

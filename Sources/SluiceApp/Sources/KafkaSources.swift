@@ -46,6 +46,8 @@ enum KafkaSources {
                 sources.append(try KafkaSource(configuration: configuration, handler: router, logger: logger))
             }
         } catch {
+            // The sources made before the one that failed will not run: their producers' threads would outlive the start.
+            for source in sources { source.closeUnstarted() }
             throw StartupError("kafka: \(error)")
         }
         for source in sources {

@@ -173,6 +173,18 @@ public final class KafkaSource: Service, Sendable {
         if let fatal { throw fatal }
     }
 
+    /// Closes what the source made for a run that will not come (a start-up that failed after making it): its
+    /// dead-letter and outcome producer, whose thread would otherwise run until the process exits. In a task that
+    /// ``KafkaClients/waitUntilDestroyed(timeout:)`` waits for; the consumer's client goes with the source.
+    public func closeUnstarted() {
+        guard let producer else { return }
+        KafkaClients.destructions.enter()
+        Task {
+            await producer.shutdown(flushTimeout: .zero)
+            KafkaClients.destructions.leave()
+        }
+    }
+
     /// Stops taking records; the poll thread then drains, commits and leaves the group.
     public func stop() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in

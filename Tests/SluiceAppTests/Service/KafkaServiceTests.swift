@@ -202,19 +202,15 @@ struct KafkaServiceTests {
             engineURL: fake.baseURL, adapters: ["orders": ordersAdapterYAML],
             extra: "kafka:\n  bootstrap_servers: \(cluster.bootstrapServers)\n  inbox_topic: sluice.inbox\n")
         defer { project.cleanUp() }
-        func producerThreads() -> Int {
-            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-            return tasks.filter {
-                (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?.hasPrefix("sluice-produce") == true
-            }.count
-        }
-        let before = producerThreads()
+        let before = ProcessThreads.count(named: "sluice-produce")
         struct Refused: Error {}
         #expect(throws: Refused.self) {
             _ = try buildApplication(
                 config: try project.configuration(), ledger: InMemoryLedger(), sources: { _, _, _ in throw Refused() })
         }
-        #expect(await eventually(timeout: .seconds(10)) { producerThreads() == before }, "the producer's thread still runs")
+        #expect(
+            await eventually(timeout: .seconds(10)) { ProcessThreads.count(named: "sluice-produce") == before },
+            "the producer's thread still runs")
         await fake.stop()
     }
 
