@@ -1,8 +1,10 @@
 import Foundation
 import SluiceCore
-import SluiceKafka
 import SluiceTesting
+import Synchronization
 import Testing
+
+@testable import SluiceKafka
 
 extension KafkaSuites {
     @Suite("KafkaSource flow control and faults (mock cluster)", .serialized, .timeLimit(.minutes(2)))
@@ -88,8 +90,8 @@ extension KafkaSuites {
                 cluster.pushRequestErrors(.offsetCommit, [14])
                 try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 10, keys: 2), to: cluster)
                 #expect(await KafkaTest.eventually { source.statistics.settled >= 20 })
-                // A few commit ticks (50 ms each): the commit of offset 20 has been answered with the error.
-                try await Task.sleep(for: .milliseconds(300))
+                // The commit that got the error waits 2 s for librdkafka to send it again.
+                #expect(await KafkaTest.eventually { source.commitsInFlight.load(ordering: .relaxed) > 0 })
                 try await KafkaTest.produce(KafkaTest.messages(topic: "orders", count: 10, keys: 2), to: cluster)
                 #expect(await KafkaTest.eventually { source.statistics.settled >= 30 })
             }
