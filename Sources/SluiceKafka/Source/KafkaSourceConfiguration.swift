@@ -121,7 +121,7 @@ public struct KafkaSourceConfiguration: Sendable {
         all["bootstrap.servers"] = bootstrapServers
         all["group.id"] = groupID
         all.merge(Self.enforced) { _, enforced in enforced }
-        if let level = all["log_level"].flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }), level < Self.warningLevel {
+        if let level = Self.level(all["log_level"]), level < Self.warningLevel {
             all["log_level"] = String(Self.warningLevel)
         }
         return all
@@ -134,7 +134,12 @@ public struct KafkaSourceConfiguration: Sendable {
     /// (debug) with `debug` contexts set, as librdkafka itself then logs at that level.
     var logLevel: Int32 {
         if let debug = properties["debug"], !debug.trimmingCharacters(in: .whitespaces).isEmpty { return 7 }
-        return Int32(properties["log_level"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? Self.warningLevel)
+        return Int32(Self.level(properties["log_level"]) ?? Self.warningLevel)
+    }
+
+    /// A `log_level` value as a number (nil when absent or not one: librdkafka then refuses it).
+    private static func level(_ text: String?) -> Int? {
+        text.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
     }
 
     /// Consumer-only properties left out of the dead-letter producer's.

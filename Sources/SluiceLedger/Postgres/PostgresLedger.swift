@@ -313,15 +313,19 @@ public final class PostgresLedger: OutcomeLedger {
 
     /// Whether `error` is the server's `lock_timeout` or `statement_timeout` (`55P03`, `57014`).
     private static func timedOutWaiting(_ error: any Error) -> Bool {
-        var current: any Error = error
-        if let notBegun = current as? NotBegun { current = notBegun.underlying }
-        if let transaction = current as? PostgresTransactionError,
-            let inner = transaction.beginError ?? transaction.closureError ?? transaction.commitError ?? transaction.rollbackError
-        {
-            current = inner
-        }
-        guard let error = current as? PSQLError, error.code == .server else { return false }
+        guard let error = cause(of: error) as? PSQLError, error.code == .server else { return false }
         return ["55P03", "57014"].contains(error.serverInfo?[.sqlState] ?? "")
+    }
+
+    /// The error under the writer's wrappers (``NotBegun``, PostgresNIO's transaction error).
+    private static func cause(of error: any Error) -> any Error {
+        if let error = error as? NotBegun { return cause(of: error.underlying) }
+        if let error = error as? PostgresTransactionError,
+            let inner = error.beginError ?? error.closureError ?? error.commitError ?? error.rollbackError
+        {
+            return cause(of: inner)
+        }
+        return error
     }
 
     /// Why a batch's transaction could not begin (connecting, signing in, `BEGIN`): no job of it has run.
@@ -441,13 +445,8 @@ public final class PostgresLedger: OutcomeLedger {
 
     /// A ``LedgerError`` for whatever PostgresNIO threw, never quoting a password.
     static func classify(_ error: any Error, configuration: PostgresLedgerConfiguration) -> LedgerError {
+        let error = cause(of: error)
         if let error = error as? LedgerError { return error }
-        if let error = error as? NotBegun { return classify(error.underlying, configuration: configuration) }
-        if let error = error as? PostgresTransactionError {
-            if let inner = error.beginError ?? error.closureError ?? error.commitError ?? error.rollbackError {
-                return classify(inner, configuration: configuration)
-            }
-        }
         let endpoint = configuration.endpoint
         guard let error = error as? PSQLError else {
             return .retryable("connection", "the ledger \(endpoint) failed: \(String(reflecting: error))")

@@ -1,8 +1,10 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import SluiceApp
 import SluiceCore
 import SluiceTesting
+import Synchronization
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -102,5 +104,27 @@ struct RunningService {
         let url = URL(string: "http://127.0.0.1:\(port ?? self.port)\(path)")!
         let (data, response) = try await URLSession.shared.data(from: url)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// A service (a source, a member of ``ConcurrentServices``) that fails when told to; until then it waits for its
+/// graceful shutdown, and remembers whether it was cancelled instead.
+final class FailingService: Service, Sendable {
+    struct Failure: Error {}
+    private let signal = AsyncStream.makeStream(of: Void.self)
+    private let cancelled = Mutex(false)
+
+    func fail() { signal.continuation.yield() }
+
+    /// Whether it ended by cancellation (not by failing or at the graceful shutdown).
+    var wasCancelled: Bool { cancelled.withLock { $0 } }
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            for await _ in signal.stream { throw Failure() }
+            cancelled.withLock { $0 = Task.isCancelled }
+        } onGracefulShutdown: { [signal] in
+            signal.continuation.finish()
+        }
     }
 }

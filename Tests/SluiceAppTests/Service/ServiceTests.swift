@@ -252,7 +252,7 @@ struct ServiceTests {
         let project = try ServiceProject(engineURL: fake.baseURL, adapters: ["orders": ordersAdapterYAML])
         defer { project.cleanUp() }
         let ledger = InMemoryLedger()
-        let failing = FailingSource()
+        let failing = FailingService()
         let application = try buildApplication(
             config: try project.configuration(), ledger: ledger, sources: { _, _, _ in [failing] },
             healthInterval: .seconds(60))
@@ -270,7 +270,7 @@ struct ServiceTests {
         #expect(await eventually { fake.requests.contains { $0.json?["idempotency_key"] != nil } })
         failing.fail()
         let result = await run.result
-        #expect(throws: FailingSource.Failure.self) { try result.get() }
+        #expect(throws: FailingService.Failure.self) { try result.get() }
         #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "evt_failing")?.kind == .accepted, "\(ledger.allDecisions)")
         #expect(try await ledger.pendingInbox(after: nil, limit: 10).isEmpty)
         await fake.stop()
@@ -294,21 +294,5 @@ struct ServiceTests {
 private struct IdleSource: Service {
     func run() async throws {
         try? await gracefulShutdown()
-    }
-}
-
-/// A source that fails when told to (until then it waits for its graceful shutdown).
-private final class FailingSource: Service, Sendable {
-    struct Failure: Error {}
-    private let signal = AsyncStream.makeStream(of: Void.self)
-
-    func fail() { signal.continuation.yield() }
-
-    func run() async throws {
-        try await withGracefulShutdownHandler {
-            for await _ in signal.stream { throw Failure() }
-        } onGracefulShutdown: { [signal] in
-            signal.continuation.finish()
-        }
     }
 }
