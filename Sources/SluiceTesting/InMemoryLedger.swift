@@ -21,6 +21,8 @@ public final class InMemoryLedger: OutcomeLedger {
         /// Keys whose `decision` lookups wait until released, and how many wait now.
         var heldDecisionKeys: Set<String> = []
         var heldDecisions = 0
+        var heldSummaryKeys: Set<String> = []
+        var heldSummaries = 0
 
         mutating func makeID() -> Int64 {
             defer { nextID += 1 }
@@ -80,6 +82,32 @@ public final class InMemoryLedger: OutcomeLedger {
     /// How many `decision` lookups are waiting now.
     public var heldDecisions: Int { state.withLock { $0.heldDecisions } }
 
+    /// Makes `decisionSummary` lookups of these keys (and so the batch check, `decisionSummaries`) wait until
+    /// ``releaseSummaries()``.
+    public func holdSummaries(forKeys keys: Set<String>) {
+        state.withLock { $0.heldSummaryKeys = keys }
+    }
+
+    /// Lets every held `decisionSummary` lookup go on.
+    public func releaseSummaries() {
+        state.withLock { $0.heldSummaryKeys = [] }
+    }
+
+    /// How many `decisionSummary` lookups are waiting now.
+    public var heldSummaries: Int { state.withLock { $0.heldSummaries } }
+
+    /// Waits while `key` is in the held set at `keys`, counted in `count` meanwhile.
+    private func waitWhileHeld(
+        _ key: String, _ keys: KeyPath<State, Set<String>>, counted count: WritableKeyPath<State, Int>
+    ) async {
+        guard state.withLock({ $0[keyPath: keys].contains(key) }) else { return }
+        state.withLock { $0[keyPath: count] += 1 }
+        while state.withLock({ $0[keyPath: keys].contains(key) }), !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        state.withLock { $0[keyPath: count] -= 1 }
+    }
+
     /// The inbox rows still waiting for their outcome.
     public var inboxCount: Int { state.withLock { $0.inbox.count } }
 
@@ -121,13 +149,7 @@ public final class InMemoryLedger: OutcomeLedger {
     }
 
     public func decision(adapter: String, idempotencyKey: String) async throws(LedgerError) -> Outcome? {
-        if state.withLock({ $0.heldDecisionKeys.contains(idempotencyKey) }) {
-            state.withLock { $0.heldDecisions += 1 }
-            while state.withLock({ $0.heldDecisionKeys.contains(idempotencyKey) }), !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(1))
-            }
-            state.withLock { $0.heldDecisions -= 1 }
-        }
+        await waitWhileHeld(idempotencyKey, \.heldDecisionKeys, counted: \.heldDecisions)
         let now = self.now()
         return state.withLock { state in
             guard let stored = state.decisions[Key(adapter: adapter, idempotencyKey: idempotencyKey)],
@@ -138,6 +160,7 @@ public final class InMemoryLedger: OutcomeLedger {
     }
 
     public func decisionSummary(adapter: String, idempotencyKey: String) async throws(LedgerError) -> DecisionSummary? {
+        await waitWhileHeld(idempotencyKey, \.heldSummaryKeys, counted: \.heldSummaries)
         let now = self.now()
         return state.withLock { state in
             guard let stored = state.decisions[Key(adapter: adapter, idempotencyKey: idempotencyKey)],

@@ -43,7 +43,10 @@ actor LedgerPipeline: KafkaRecordHandler {
 
     func cancel(events: [Event], reason: String) async {}
 
-    func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void) async throws(DispatchAdmissionError) {
+    func submit(
+        _ event: Event, unless takenBack: (@Sendable () -> Bool)?, settled: @escaping @Sendable (KafkaSettlement) async -> Void
+    ) async throws(DispatchAdmissionError) {
+        if let takenBack, takenBack() { return }
         inFlight += 1
         Task {
             let settlement = await self.decide(event)

@@ -438,6 +438,39 @@ struct KafkaSourceStateTests {
         #expect(state.admit(after, ordered: true, at: .now) == .submit, "the hold is over")
     }
 
+    /// Ordered: the check at the gate's door. A record admitted before an earlier one came back into the queue is
+    /// taken back behind it; one the drain took waits only behind an earlier record that came back since; a record
+    /// of a partition being revoked is taken back and left for the next owner.
+    @Test func aRecordOnItsWayIntoTheGateIsTakenBackBehindAnEarlierOneSubmittedAgain() {
+        var state = KafkaSource.State()
+        let tickets = admitFourRecords(into: &state)  // p0@0…3, all admitted (no drain then)
+        func takeBack(_ ticket: KafkaSource.Ticket, attempt: Int = 0, fromQueue: Bool = false) -> Bool {
+            state.takeBack(ticket, attempt: attempt, fromQueue: fromQueue, at: .now)
+        }
+        #expect(!takeBack(tickets[1]), "nothing waits: p0@1 goes in")
+        // p0@0 ends undecided while p0@2 and p0@3 are being mapped and checked.
+        #expect(state.unsettled(tickets[0], attempt: 1, notBefore: .now, ordered: true) == .drain)
+        #expect(takeBack(tickets[3]))
+        #expect(takeBack(tickets[2]))
+        #expect(state.statistics.takenBack == 2)
+        #expect(state.inFlightCount([p0]) == 1, "only p0@1 is in the gate")
+        var drained: [Int64] = []
+        while case .submit(let held) = state.nextHeld(p0, generation: tickets[0].generation, now: .now) {
+            drained.append(held.ticket.record.offset)
+            if drained == [0, 2] {
+                // The drain took p0@2; p0@1 ends undecided before p0@2 reaches the gate: p0@2 goes back behind it.
+                #expect(state.unsettled(tickets[1], attempt: 1, notBefore: .now, ordered: true) == .queued)
+                #expect(takeBack(held.ticket, attempt: held.attempt, fromQueue: true))
+            } else {
+                #expect(!takeBack(held.ticket, attempt: held.attempt, fromQueue: true))
+            }
+        }
+        #expect(drained == [0, 2, 1, 2, 3])
+        state.beginRevoke([p0], lost: false)
+        #expect(takeBack(tickets[3]), "a revoked partition admits nothing")
+        #expect(state.inFlightCount([p0]) == 3, "p0@0, p0@1 and p0@2 are left to drain; p0@3 is not in the gate")
+    }
+
     /// A revoke drops the held records (they are not in the gate: nothing to drain) and ends the drain.
     @Test func aRevokeDropsHeldRecords() {
         var state = KafkaSource.State()

@@ -93,14 +93,20 @@ struct ImmediateHandler: KafkaRecordHandler {
     var capacity: Int { 1 << 20 }
     func waitForCapacity() async {}
     func cancel(events: [Event], reason: String) async {}
-    func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void) async throws(DispatchAdmissionError) {
+    func submit(
+        _ event: Event, unless takenBack: (@Sendable () -> Bool)?, settled: @escaping @Sendable (KafkaSettlement) async -> Void
+    ) async throws(DispatchAdmissionError) {
+        if let takenBack, takenBack() { return }
         await settled(Self.settlement(event))
     }
     /// The batch path, as the product's handler has one: a fetch is taken in one call.
-    func submit(batch events: [Event], settled: @escaping @Sendable (Int, KafkaSettlement) async -> Void) async
-        -> [DispatchAdmissionError?]
-    {
-        for (index, event) in events.enumerated() { await settled(index, Self.settlement(event)) }
+    func submit(
+        batch events: [Event], unless takenBack: (@Sendable (Int) -> Bool)?,
+        settled: @escaping @Sendable (Int, KafkaSettlement) async -> Void
+    ) async -> [DispatchAdmissionError?] {
+        for (index, event) in events.enumerated() where takenBack?(index) != true {
+            await settled(index, Self.settlement(event))
+        }
         return Array(repeating: nil, count: events.count)
     }
     static func settlement(_ event: Event) -> KafkaSettlement {

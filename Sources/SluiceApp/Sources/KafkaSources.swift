@@ -119,12 +119,14 @@ struct InboxRecordRouter: KafkaRecordHandler {
     /// Ordered when any webhook adapter orders its events (`ordering: { key: … }`).
     var preservesOrder: Bool { byAdapter.values.contains { $0.adapter.isOrdered } }
 
-    func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void) async throws(DispatchAdmissionError) {
+    func submit(
+        _ event: Event, unless takenBack: (@Sendable () -> Bool)?, settled: @escaping @Sendable (KafkaSettlement) async -> Void
+    ) async throws(DispatchAdmissionError) {
         guard let pipeline = byAdapter[event.source] else {
             await settled(await unknownAdapter(event))
             return
         }
-        try await pipeline.submit(event) { settlement in await settled(KafkaSettlement(settlement)) }
+        try await pipeline.submit(event, unless: takenBack) { settlement in await settled(KafkaSettlement(settlement)) }
     }
 
     /// An ingress record that is not a webhook delivery Sluice could read: recorded by its adapter's pipeline when

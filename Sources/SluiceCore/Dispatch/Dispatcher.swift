@@ -278,6 +278,20 @@ public actor Dispatcher {
         var context: ServiceContext?
         /// Records the result and says whether a decided result is durable.
         var completion: DispatchCompletion
+        /// Asked on the actor just before the admission, as `unless` of
+        /// ``submitReporting(_:remap:source:unless:completion:)``: true keeps the plan out (its source took the event
+        /// back, to submit it again behind an earlier event of its partition that ended undecided).
+        var waits: (@Sendable () -> Bool)? = nil
+    }
+
+    /// What became of one submission of ``submitAll(_:source:keepingOrder:)``.
+    enum BatchAdmission: Sendable, Hashable {
+        /// In the gate: its completion will run.
+        case admitted
+        /// Its `waits` check kept it out: its source submits it again in turn; no completion runs.
+        case waits
+        /// Refused now: no completion runs.
+        case refused(DispatchAdmissionError)
     }
 
     /// Admits several plans in order in one turn of the actor (a pull source's fetch): the same as
@@ -287,31 +301,34 @@ public actor Dispatcher {
     /// refused too (`cancelling`), not admitted: the source submits the refused one again later, and the later
     /// plans of its ordering key must not run before it.
     ///
-    /// - Returns: for each submission, nil when it was admitted (its completion will run) or why it
-    ///   was refused.
-    func submitAll(_ submissions: [Submission], source: SourceKind = .pull, keepingOrder: Bool = false) -> [DispatchAdmissionError?] {
-        var refusals: [DispatchAdmissionError?] = []
-        refusals.reserveCapacity(submissions.count)
+    /// - Returns: what became of each submission.
+    func submitAll(_ submissions: [Submission], source: SourceKind = .pull, keepingOrder: Bool = false) -> [BatchAdmission] {
+        var admissions: [BatchAdmission] = []
+        admissions.reserveCapacity(submissions.count)
         var heldBack = false
         for submission in submissions {
             if heldBack {
-                refusals.append(.cancelling(reason: "an earlier event of this fetch is submitted again first"))
+                admissions.append(.refused(.cancelling(reason: "an earlier event of this fetch is submitted again first")))
+                continue
+            }
+            if let waits = submission.waits, waits() {
+                admissions.append(.waits)
                 continue
             }
             do {
                 try admit(
                     submission.plan, remap: false, source: source, context: submission.context,
                     completion: submission.completion)
-                refusals.append(nil)
+                admissions.append(.admitted)
             } catch {
-                refusals.append(error)
+                admissions.append(.refused(error))
                 // A decided key is settled with its decision; any other refusal comes again later, after the events
                 // behind it in the fetch would have run.
                 if case .alreadyDecided = error {} else { heldBack = keepingOrder }
             }
         }
         startAvailable()
-        return refusals
+        return admissions
     }
 
     private func admit(

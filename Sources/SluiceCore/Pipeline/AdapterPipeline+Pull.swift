@@ -14,10 +14,14 @@ extension AdapterPipeline {
     /// partition while the old owner finished), this waits, within the claim's expiry, for that
     /// worker to decide or give up.
     ///
+    /// - Parameter takenBack: asked on the gate's actor in the same turn as the admission (an ordered source's check,
+    ///   see ``submit(batch:unless:settled:)``): true when the source took the event back to submit it again in
+    ///   turn; it is then not admitted, `settled` is not called, and its claim (a shared ledger) is released.
     /// - Throws: ``DispatchAdmissionError`` when the gate refuses the event now (full, cancelling);
     ///   `settled` is then not called and the source keeps the event.
     public func submit(
-        _ event: Event, settled: @escaping @Sendable (Settlement) async -> Void
+        _ event: Event, unless takenBack: (@Sendable () -> Bool)? = nil,
+        settled: @escaping @Sendable (Settlement) async -> Void
     ) async throws(DispatchAdmissionError) {
         metrics.recordReceived()
         let plan: Plan
@@ -60,12 +64,16 @@ extension AdapterPipeline {
         }
         let trace = EventTrace.start(plan, source: "kafka", name: spanName)
         do {
-            _ = try await trace.within { () async throws(DispatchAdmissionError) in
-                try await dispatcher.submitReporting(plan, source: .pull) { result in
+            let admitted = try await trace.within { () async throws(DispatchAdmissionError) in
+                try await dispatcher.submitReporting(plan, source: .pull, unless: takenBack) { result in
                     let settlement = await self.settle(result, plan: plan, inboxID: nil, delivery: nil, trace: trace)
                     await settled(settlement)
                     return settlement.isDurable
                 }
+            }
+            if !admitted {
+                trace.end(note: Self.takenBackNote)
+                await releaseClaim(key)
             }
         } catch {
             // Decided no longer (past the dedupe window, or pruned): refused now, admitted when submitted again.
@@ -93,7 +101,7 @@ extension AdapterPipeline {
         return await record(outcome, commands: [], inboxID: nil, delivery: nil)
     }
 
-    /// ``submit(_:settled:)`` for a pull source's whole fetch, in order: every event is mapped, the
+    /// ``submit(_:unless:settled:)`` for a pull source's whole fetch, in order: every event is mapped, the
     /// ledger is asked about all their keys in one round trip, and the undecided plans are admitted to
     /// the gate in one turn of the dispatcher. `settled` receives each admitted event's index and its
     /// one ``Settlement``.
@@ -101,10 +109,17 @@ extension AdapterPipeline {
     /// Events whose mapping rejected them are recorded concurrently (they call no engine and need no
     /// order). With a shared ledger (claims), each event takes the one-at-a-time path.
     ///
-    /// - Returns: for each event, nil when it was taken (`settled` will be called for it) or why the
-    ///   gate refused it now (`settled` is then not called; the source keeps the event).
+    /// - Parameter takenBack: an ordered source's check of the event at an index, asked on the gate's actor in the
+    ///   same turn as its admission: true when the source took it back, to submit it again behind an earlier event
+    ///   of its partition that ended undecided while this one was being mapped and checked. The earlier event's
+    ///   settlement reaches its source before the gate lets its ordering key go, so this event either queues behind
+    ///   it in the gate or is taken back: it never runs first.
+    /// - Returns: for each event, nil when it was taken (`settled` will be called for it) or taken back by
+    ///   `takenBack` (`settled` is not called), or why the gate refused it now (`settled` is then not called;
+    ///   the source keeps the event).
     public func submit(
-        batch events: [Event], settled: @escaping @Sendable (Int, Settlement) async -> Void
+        batch events: [Event], unless takenBack: (@Sendable (Int) -> Bool)? = nil,
+        settled: @escaping @Sendable (Int, Settlement) async -> Void
     ) async -> [DispatchAdmissionError?] {
         var refusals = [DispatchAdmissionError?](repeating: nil, count: events.count)
         guard options.claimOwner == nil else {
@@ -118,7 +133,7 @@ extension AdapterPipeline {
                     continue
                 }
                 do throws(DispatchAdmissionError) {
-                    try await submit(event) { settlement in
+                    try await submit(event, unless: Self.check(takenBack, at: index)) { settlement in
                         if !settlement.isDurable { notTaken.set() }
                         await settled(index, settlement)
                     }
@@ -172,14 +187,22 @@ extension AdapterPipeline {
             submissions.append(
                 Dispatcher.Submission(
                     plan: plan, context: trace.span.context,
-                    completion: .batched(self, attachment: PulledEvent(index: index, trace: trace, settled: settled))))
+                    completion: .batched(self, attachment: PulledEvent(index: index, trace: trace, settled: settled)),
+                    waits: Self.check(takenBack, at: index)))
             admitted.append((index, plan, trace))
         }
         guard !submissions.isEmpty else { return refusals }
         let gate = await dispatcher.submitAll(submissions, source: .pull, keepingOrder: adapter.isOrdered)
-        for (position, refusal) in gate.enumerated() {
-            guard let refusal else { continue }
+        for (position, admission) in gate.enumerated() {
             let (index, plan, trace) = admitted[position]
+            let refusal: DispatchAdmissionError
+            switch admission {
+            case .admitted: continue
+            case .waits:
+                trace.end(note: Self.takenBackNote)
+                continue
+            case .refused(let error): refusal = error
+            }
             if case .alreadyDecided = refusal {
                 trace.end(note: "already decided")
                 Task { await self.settleKnown(plan.idempotencyKey, index: index, settled: settled) }
@@ -190,6 +213,15 @@ extension AdapterPipeline {
         }
         return refusals
     }
+
+    /// A source's `takenBack` check of a fetch's event, for the event at `index`.
+    private static func check(_ takenBack: (@Sendable (Int) -> Bool)?, at index: Int) -> (@Sendable () -> Bool)? {
+        guard let takenBack else { return nil }
+        return { takenBack(index) }
+    }
+
+    /// The trace's note for an event its source took back (``submit(batch:unless:settled:)``).
+    static var takenBackNote: String { "waits behind an earlier event of its partition submitted again" }
 
     /// Settles an event whose key the ledger already decided, with that decision.
     private func settleKnown(_ key: String, index: Int, settled: @Sendable (Int, Settlement) async -> Void) async {

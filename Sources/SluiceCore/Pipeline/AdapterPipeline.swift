@@ -9,7 +9,7 @@ import Synchronization
 /// Sources call one of three entry points:
 /// - webhooks ``accept(_:delivery:)`` (the inbox: durable before `202`), and at start-up
 ///   ``readmit(_:)`` for inbox rows a previous run did not finish;
-/// - pull sources (Kafka) ``submit(_:settled:)``, and acknowledge on ``Settlement/recorded(_:deadLetter:)``;
+/// - pull sources (Kafka) ``submit(_:unless:settled:)``, and acknowledge on ``Settlement/recorded(_:deadLetter:)``;
 /// - the synchronous bridge endpoint ``execute(_:)``, which answers with the engine's real outcome.
 ///
 /// The pipeline owns no task of its own: the dispatcher runs each admitted event and hands its

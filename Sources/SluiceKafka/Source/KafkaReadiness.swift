@@ -33,6 +33,9 @@ public struct KafkaSourceStatistics: Sendable, Hashable {
     public var outcomesPublished = 0
     /// Submissions made again after an abandoned or unrecorded settlement or a refused admission.
     public var retried = 0
+    /// Ordered adapters: records kept out of the gate at their admission because an earlier record of their
+    /// partition ended undecided while they were being mapped and checked; they queue behind it.
+    public var takenBack = 0
     /// Records fetched but not yet admitted, now.
     public var buffered = 0
     /// The largest `buffered` seen.

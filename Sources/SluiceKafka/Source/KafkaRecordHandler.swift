@@ -29,18 +29,25 @@ public protocol KafkaRecordHandler: Sendable {
     /// (or the event was abandoned). `settled` returns quickly: the source does slow follow-up work
     /// (dead letters, retries) on its own tasks.
     ///
+    /// - Parameter takenBack: given by a source whose handler ``preservesOrder``: asked just before the event enters
+    ///   the gate, in the same step as its admission (on the gate's actor). True means the source took the event
+    ///   back (an earlier record of its partition ended undecided meanwhile and is to be submitted again first): the
+    ///   handler does not admit it, does not call `settled`, and returns normally.
     /// - Throws: ``DispatchAdmissionError`` at once when the event cannot be taken now; the source submits it
     ///   again later, whatever the refusal (a decision found in the ledger is settled, not thrown).
-    func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void)
-        async throws(DispatchAdmissionError)
+    func submit(
+        _ event: Event, unless takenBack: (@Sendable () -> Bool)?, settled: @escaping @Sendable (KafkaSettlement) async -> Void
+    ) async throws(DispatchAdmissionError)
 
-    /// ``submit(_:settled:)`` for several events of one fetch, in order: `settled` receives each taken
-    /// event's index and its one settlement.
+    /// ``submit(_:unless:settled:)`` for several events of one fetch, in order: `settled` receives each taken
+    /// event's index and its one settlement; `takenBack` is asked with an event's index.
     ///
-    /// - Returns: for each event, nil when it was taken, or why it was refused now (then `settled` is not
-    ///   called for it).
-    func submit(batch events: [Event], settled: @escaping @Sendable (Int, KafkaSettlement) async -> Void) async
-        -> [DispatchAdmissionError?]
+    /// - Returns: for each event, nil when it was taken or taken back, or why it was refused now (then `settled` is
+    ///   not called for it).
+    func submit(
+        batch events: [Event], unless takenBack: (@Sendable (Int) -> Bool)?,
+        settled: @escaping @Sendable (Int, KafkaSettlement) async -> Void
+    ) async -> [DispatchAdmissionError?]
 
     /// Whether the handler orders events (by partition or by key): then the source hands a partition's records
     /// to it in offset order even when one must be submitted again (refused, abandoned, not recorded), holding
@@ -76,14 +83,19 @@ extension KafkaRecordHandler {
         return .recorded(outcome, deadLetter: true)
     }
 
-    /// One ``submit(_:settled:)`` after the other.
-    public func submit(batch events: [Event], settled: @escaping @Sendable (Int, KafkaSettlement) async -> Void) async
-        -> [DispatchAdmissionError?]
-    {
+    /// One ``submit(_:unless:settled:)`` after the other.
+    public func submit(
+        batch events: [Event], unless takenBack: (@Sendable (Int) -> Bool)?,
+        settled: @escaping @Sendable (Int, KafkaSettlement) async -> Void
+    ) async -> [DispatchAdmissionError?] {
         var refusals: [DispatchAdmissionError?] = []
         for (index, event) in events.enumerated() {
             do throws(DispatchAdmissionError) {
-                try await submit(event) { settlement in await settled(index, settlement) }
+                let check: (@Sendable () -> Bool)?
+                if let takenBack { check = { takenBack(index) } } else { check = nil }
+                try await submit(event, unless: check) { settlement in
+                    await settled(index, settlement)
+                }
                 refusals.append(nil)
             } catch {
                 refusals.append(error)

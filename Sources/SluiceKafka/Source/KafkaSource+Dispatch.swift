@@ -59,7 +59,11 @@ extension KafkaSource {
         }
         guard !batchEvents.isEmpty else { return }
         let tickets = batchTickets
-        let refusals = await handler.submit(batch: batchEvents) { [self] index, settlement in
+        var takenBack: (@Sendable (Int) -> Bool)?
+        if ordered {
+            takenBack = { @Sendable [state] index in Self.takeBack(tickets[index], attempt: 0, in: state) }
+        }
+        let refusals = await handler.submit(batch: batchEvents, unless: takenBack) { [self] index, settlement in
             settled(settlement, ticket: tickets[index], attempt: 0)
         }
         for (index, refusal) in refusals.enumerated() {
@@ -113,9 +117,18 @@ extension KafkaSource {
             convention: .kafkaPosition)
     }
 
-    /// Hands the event to the handler (a retry); a refusal is retried (or settled, when the key already has an outcome).
-    /// A record that could not become an event is recorded as a rejection instead.
-    func submit(ticket: Ticket, attempt: Int) async {
+    /// Ordered adapters: the check the gate makes just before it admits `ticket` (``KafkaRecordHandler/submit(_:unless:settled:)``),
+    /// in the same step as the admission. An earlier record of the partition that ended undecided while this one was
+    /// being mapped and checked has put itself in the partition's queue before the gate let its ordering key go; the
+    /// ticket then goes into that queue too, behind it, instead of into the gate.
+    static func takeBack(_ ticket: Ticket, attempt: Int, in state: Locked<State>, held: Bool = false) -> Bool {
+        state.withLock { $0.takeBack(ticket, attempt: attempt, fromQueue: held, at: .now) }
+    }
+
+    /// Hands the event to the handler (a retry, or the next of an ordered partition's queue, `held`); a refusal is
+    /// retried (or settled, when the key already has an outcome). A record that could not become an event is recorded
+    /// as a rejection instead.
+    func submit(ticket: Ticket, attempt: Int, held: Bool = false) async {
         if let invalid = ticket.invalid {
             let record = ticket.record
             logger.warning(
@@ -125,8 +138,14 @@ extension KafkaSource {
             settled(settlement, ticket: ticket, attempt: attempt)
             return
         }
+        var takenBack: (@Sendable () -> Bool)?
+        if preservesOrder {
+            takenBack = { @Sendable [state] in Self.takeBack(ticket, attempt: attempt, in: state, held: held) }
+        }
         do {
-            try await handler.submit(ticket.event) { [self] settlement in settled(settlement, ticket: ticket, attempt: attempt) }
+            try await handler.submit(ticket.event, unless: takenBack) { [self] settlement in
+                settled(settlement, ticket: ticket, attempt: attempt)
+            }
         } catch {
             refused(error, ticket: ticket, attempt: attempt)
             return
@@ -248,7 +267,7 @@ extension KafkaSource {
             case .wait(let until):
                 try? await Task.sleep(until: until, clock: clock)
             case .submit(let held):
-                await submit(ticket: held.ticket, attempt: held.attempt)
+                await submit(ticket: held.ticket, attempt: held.attempt, held: true)
             }
         }
     }

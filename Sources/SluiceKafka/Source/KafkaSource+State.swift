@@ -488,13 +488,50 @@ extension KafkaSource {
                 return .retry
             }
             partitions.values[index].inFlight[offset] = nil
-            let held = Held(ticket: ticket, attempt: attempt, notBefore: notBefore)
-            let position = partitions.values[index].held.firstIndex { $0.ticket.record.offset > offset }
-            partitions.values[index].held.insert(held, at: position ?? partitions.values[index].held.endIndex)
-            heldCount += 1
+            queue(Held(ticket: ticket, attempt: attempt, notBefore: notBefore), at: index)
             guard !partitions.values[index].draining else { return .queued }
             partitions.values[index].draining = true
             return .drain
+        }
+
+        /// Ordered adapters: the check made just before `ticket` enters the gate, in the same step as its admission.
+        /// While the partition's queue is being drained, a record of the flow must not go ahead of it; a record the
+        /// drain job took from the queue (`fromQueue`) waits only behind an earlier one that came back into the queue
+        /// since (it ended undecided while this one was being mapped and checked). A ticket that waits leaves
+        /// `inFlight` for the queue, in offset order, and the drain job submits it in turn.
+        ///
+        /// An earlier record that ends undecided is queued here before the gate lets its ordering key go, so a ticket
+        /// checked after that sees it, and one checked before queues behind it in the gate (and is abandoned with it).
+        ///
+        /// A ticket of a partition being revoked (or of a stopping source) is taken back too, and left for the
+        /// partition's next owner: nothing of it enters the gate to run on past the hand-over.
+        ///
+        /// - Returns: true when the ticket was taken back (the gate must not admit it).
+        mutating func takeBack(
+            _ ticket: Ticket, attempt: Int, fromQueue: Bool, at now: ContinuousClock.Instant
+        ) -> Bool {
+            let offset = ticket.record.offset
+            guard let index = current(ticket), partitions.values[index].inFlight[offset] === ticket else { return false }
+            guard phase == .running, !partitions.values[index].revoking else {
+                partitions.values[index].inFlight[offset] = nil
+                return true
+            }
+            guard partitions.values[index].draining else { return false }
+            if fromQueue {
+                guard let first = partitions.values[index].held.first, first.ticket.record.offset < offset else { return false }
+            }
+            partitions.values[index].inFlight[offset] = nil
+            queue(Held(ticket: ticket, attempt: attempt, notBefore: now), at: index)
+            statistics.takenBack += 1
+            return true
+        }
+
+        /// Puts a record into its partition's queue, in offset order.
+        private mutating func queue(_ held: Held, at index: Dictionary<TopicPartition, Partition>.Index) {
+            let offset = held.ticket.record.offset
+            let position = partitions.values[index].held.firstIndex { $0.ticket.record.offset > offset }
+            partitions.values[index].held.insert(held, at: position ?? partitions.values[index].held.endIndex)
+            heldCount += 1
         }
 
         /// A retry job's turn (unordered): whether the ticket is still wanted, and it is no longer waiting.

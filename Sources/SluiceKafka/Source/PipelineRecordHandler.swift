@@ -16,17 +16,20 @@ public struct PipelineRecordHandler: KafkaRecordHandler {
     /// Whether the adapter orders its events (`ordering` other than `none`).
     public var preservesOrder: Bool { pipeline.adapter.isOrdered }
 
-    public func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void)
-        async throws(DispatchAdmissionError)
-    {
-        try await pipeline.submit(event) { settlement in await settled(KafkaSettlement(settlement)) }
+    public func submit(
+        _ event: Event, unless takenBack: (@Sendable () -> Bool)?, settled: @escaping @Sendable (KafkaSettlement) async -> Void
+    ) async throws(DispatchAdmissionError) {
+        try await pipeline.submit(event, unless: takenBack) { settlement in await settled(KafkaSettlement(settlement)) }
     }
 
     /// The pipeline's batch path: one ledger round trip and one gate turn per fetch.
-    public func submit(batch events: [Event], settled: @escaping @Sendable (Int, KafkaSettlement) async -> Void) async
-        -> [DispatchAdmissionError?]
-    {
-        await pipeline.submit(batch: events) { index, settlement in await settled(index, KafkaSettlement(settlement)) }
+    public func submit(
+        batch events: [Event], unless takenBack: (@Sendable (Int) -> Bool)?,
+        settled: @escaping @Sendable (Int, KafkaSettlement) async -> Void
+    ) async -> [DispatchAdmissionError?] {
+        await pipeline.submit(batch: events, unless: takenBack) { index, settlement in
+            await settled(index, KafkaSettlement(settlement))
+        }
     }
 
     public func reject(_ event: Event, reason: String, message: String) async -> KafkaSettlement {

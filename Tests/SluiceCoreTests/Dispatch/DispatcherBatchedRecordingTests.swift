@@ -81,8 +81,8 @@ final class HeldRecorder: DispatchRecorder {
         let boundary = Boundary(mode: .pullOnly, maxInFlight: 16, maxQueued: 32, cancellationBudget: .seconds(2))
         let plans = (1...12).map { PlanFactory.plan("k\($0)", orderingKey: "lane-\($0)") } + [PlanFactory.plan("k1-next", orderingKey: "lane-1")]
         try await withDispatcher(engine: engine, boundary: boundary) { dispatcher, _ in
-            let refusals = await dispatcher.submitAll(Self.submissions(plans, recorder: recorder))
-            #expect(refusals.allSatisfy { $0 == nil })
+            let admissions = await dispatcher.submitAll(Self.submissions(plans, recorder: recorder))
+            #expect(admissions.allSatisfy { $0 == .admitted })
             // Every first event of a lane has run; the recorder holds the calls it got, the rest wait for it.
             await Self.eventually {
                 let pending = dispatcher.finished.withLock { $0.results.count }
@@ -117,7 +117,7 @@ final class HeldRecorder: DispatchRecorder {
             let next = HeldRecorder()
             next.release()
             let again = await dispatcher.submitAll(Self.submissions([PlanFactory.plan("a")], recorder: next))
-            #expect(again == [nil])
+            #expect(again == [.admitted])
             await Self.eventually { engine.calls.count == 2 }
         }
         #expect(engine.calls.map(\.idempotencyKey) == ["a", "a"])

@@ -69,10 +69,14 @@ actor TestPipeline: KafkaRecordHandler {
         await withCheckedContinuation { capacityWaiters.append($0) }
     }
 
-    func submit(_ event: Event, settled: @escaping @Sendable (KafkaSettlement) async -> Void) async throws(DispatchAdmissionError) {
+    func submit(
+        _ event: Event, unless takenBack: (@Sendable () -> Bool)?, settled: @escaping @Sendable (KafkaSettlement) async -> Void
+    ) async throws(DispatchAdmissionError) {
         begun += 1
         if admissionDelay > .zero { try? await Task.sleep(for: admissionDelay) }
         if running[event.id] != nil { throw .alreadyInProgress(key: event.id) }
+        // As the gate asks, in the same step as the admission.
+        if let takenBack, takenBack() { return }
         attempts += 1
         if refusingEvery > 0, attempts.isMultiple(of: refusingEvery) {
             throw .saturated(maxQueued: maxInFlight, retryAfter: .milliseconds(10))
