@@ -208,6 +208,27 @@ struct AdapterLoadingTests {
         #expect(diagnostics.contains { $0.description.contains("expand to more than 100000 YAML nodes") }, "\(diagnostics)")
     }
 
+    /// Anchors nested inside anchors reach any depth in a small file (here 1,000 levels in 20 anchors of 50); deeper than
+    /// JSON's own limit would exhaust the stack wherever the value goes.
+    @Test("aliases nested into a value deeper than JSON allows are a diagnostic")
+    func deepAliasChain() throws {
+        var anchors = ["&a0 " + String(repeating: "[", count: 50) + "x" + String(repeating: "]", count: 50)]
+        for level in 1..<20 {
+            anchors.append("&a\(level) " + String(repeating: "[", count: 50) + "*a\(level - 1)" + String(repeating: "]", count: 50))
+        }
+        let text = """
+            adapter: deep
+            source: { webhook: { path: /deep, verify: { scheme: none } } }
+            rules:
+              - name: r
+                do:
+                  - start_workflow: { workflow_type: t, input: [\(anchors.joined(separator: ", "))] }
+            """
+        let (adapter, diagnostics) = CoreTestSupport.compile(text)
+        #expect(adapter == nil)
+        #expect(diagnostics.contains { $0.message == "the value is nested more than 256 levels deep" }, "\(diagnostics)")
+    }
+
     @Test("invalid YAML is one precise diagnostic, not a crash")
     func invalidYAML() throws {
         let cases: [(text: String, line: Int)] = [
@@ -518,6 +539,43 @@ struct AdapterLoadingTests {
         #expect(good?.adapter(named: "nope") == nil)
     }
 
+    /// Each adapter runs its own consumer: two in one group would split a topic's partitions between them.
+    @Test("two Kafka adapters reading one topic in one consumer group are refused")
+    func aConsumerGroupReadsATopicForOneAdapterOnly() {
+        func kafka(_ name: String, topics: String, group: String?) -> AdapterSet.File {
+            let groupText = group.map { ", group: \($0)" } ?? ""
+            let text = """
+                adapter: \(name)
+                source:
+                  kafka: { topics: [\(topics)]\(groupText) }
+                rules:
+                  - name: r
+                    do:
+                      - start_workflow: { workflow_type: t }
+
+                """
+            return AdapterSet.File(name: "\(name).yaml", text: text)
+        }
+        let (set, diagnostics) = AdapterSet.compile(
+            [kafka("a", topics: "orders, refunds", group: "shared"), kafka("b", topics: "refunds", group: "shared")],
+            compiler: CoreTestSupport.compiler())
+        #expect(set == nil)
+        #expect(diagnostics.count == 1, "\(diagnostics)")
+        #expect(diagnostics.first?.file == "b.yaml")
+        #expect(diagnostics.first?.key == "source.kafka.group")
+        #expect(
+            diagnostics.first?.message
+                == "consumer group 'shared' already reads topic 'refunds' (in a.yaml): each adapter would get only part of its partitions; give each adapter a group of its own")
+        // Other topics in one group, or one topic in the default groups (one per adapter), are fine.
+        let fine = [
+            [kafka("a", topics: "orders", group: "shared"), kafka("b", topics: "refunds", group: "shared")],
+            [kafka("a", topics: "orders", group: nil), kafka("b", topics: "orders", group: nil)],
+        ]
+        for files in fine {
+            #expect(AdapterSet.compile(files, compiler: CoreTestSupport.compiler()).diagnostics.isEmpty)
+        }
+    }
+
     @Test("an adapter set reports every file's problems, sorted by file")
     func setCollectsAllFiles() {
         let files = [
@@ -558,6 +616,69 @@ struct AdapterLoadingTests {
         #expect(adapter == nil)
         let match = diagnostics.first { $0.key == key }
         #expect(match?.message.hasPrefix("expression does not parse: " + message) == true, "\(diagnostics)")
+    }
+
+    /// A key with no expression of the event is the same for every event: all but the first would be dropped as
+    /// duplicates.
+    @Test("an idempotency key that is the same for every event is refused", arguments: [
+        "idempotency_key: event.id", "idempotency_key: \"$${body.id}\"", "idempotency_key: \"${adapter.name}-${adapter.version}\"",
+    ])
+    func aConstantKeyIsRefused(line: String) {
+        let (adapter, diagnostics) = CoreTestSupport.compile(minimalAdapter(extra: line))
+        #expect(adapter == nil)
+        let problem = diagnostics.first { $0.key == "idempotency_key" }
+        #expect(problem?.message.hasPrefix("the key is the same for every event") == true, "\(diagnostics)")
+        #expect(problem?.line == 4)
+    }
+
+    /// A webhook's events have no Kafka position and a Kafka record's no webhook request: a condition on such a field
+    /// never matches, and a template reading it is always missing.
+    @Test("fields the adapter's source never sets are refused")
+    func fieldsOfTheOtherSourceAreRefused() {
+        let webhook = CoreTestSupport.compile(
+            minimalAdapter(
+                extra: "idempotency_key: \"${kafka.offset}\"",
+                step: "start_workflow: { workflow_type: t, workflow_id: \"w-${body.id}\" }")
+        ).diagnostics
+        #expect(webhook.first { $0.key == "idempotency_key" }?.message == "${kafka.offset}: a webhook adapter's events have no kafka.* fields")
+        let kafka = CoreTestSupport.compile(
+            """
+            adapter: k
+            source:
+              kafka: { topics: [orders] }
+            rules:
+              - name: r
+                when: { webhook.path: /x }
+                do:
+                  - start_workflow: { workflow_type: t, input: ["${webhook.query.a}"] }
+
+            """
+        ).diagnostics
+        #expect(kafka.first { $0.key == "rules[0].when.webhook.path" }?.message == "${webhook.path}: a Kafka adapter's events have no webhook.* fields")
+        #expect(kafka.first { $0.key == "rules[0].do[0].start_workflow.input" }?.message == "${webhook.query.a}: a Kafka adapter's events have no webhook.* fields")
+        #expect(kafka.count == 2, "\(kafka)")
+    }
+
+    /// A rule or step that could not be read is left out of the spec; problems found later still name the others by
+    /// their places in the file.
+    @Test("a problem in a later rule or step names its own place when an earlier one could not be read")
+    func placesSurviveAnUnreadableRule() {
+        let diagnostics = CoreTestSupport.compile(
+            """
+            adapter: demo
+            source: { webhook: { path: /a, verify: { scheme: none } } }
+            rules:
+              - do: [{ start_workflow: { workflow_type: t } }]
+              - name: b
+                do:
+                  - start_workflow: {}
+                  - start_workflow: { workflow_type: "${evnt.x}" }
+
+            """
+        ).diagnostics
+        let expression = diagnostics.first { $0.message.hasPrefix("expression does not parse") }
+        #expect(expression?.key == "rules[1].do[1].start_workflow.workflow_type", "\(diagnostics)")
+        #expect(expression?.line == 8, "\(diagnostics)")
     }
 
     @Test("expressions in keys and conditions are checked too")

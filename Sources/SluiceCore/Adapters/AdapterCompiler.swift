@@ -45,6 +45,17 @@ public struct AdapterCompiler: Sendable {
         var sourceIsReadable = true
         /// The adapter's name, once known: derived workflow ids contain it.
         var adapterName: String?
+        /// The fields the adapter's source never sets (`kafka.*` for a webhook, `webhook.*` for Kafka), once the source
+        /// is known.
+        var absentRoot: Expression.Root?
+
+        /// Refuses a field the adapter's events never have: a condition on it never matches (every event unmatched),
+        /// and a template reading it is always missing.
+        mutating func checkRoots(_ expressions: [Expression], key: String) {
+            guard let absentRoot, let wrong = expressions.first(where: { $0.root == absentRoot }) else { return }
+            let source = absentRoot == .kafka ? "a webhook" : "a Kafka"
+            report("${\(wrong.path)}: \(source) adapter's events have no \(absentRoot.rawValue).* fields", key: key)
+        }
 
         mutating func report(_ message: String, key: String, severity: Diagnostic.Severity = .error) {
             diagnostics.append(map.diagnostic(message, key: key, severity: severity))
@@ -66,7 +77,9 @@ public struct AdapterCompiler: Sendable {
             guard let value else { return nil }
             let resolved = resolveReferences(in: value, key: key)
             do {
-                return try Template.compile(resolved)
+                let template = try Template.compile(resolved)
+                checkRoots(template.expressions, key: key)
+                return template
             } catch {
                 // A resolved ${env:…} or ${file:…} value may be a secret and must not reach the message:
                 // describe the problem from the text as written instead.
@@ -109,6 +122,11 @@ public struct AdapterCompiler: Sendable {
                 key: "engine")
         }
         let source = context.sourceIsReadable ? compileSource(spec, context: &context) : nil
+        switch source {
+        case .kafka?: context.absentRoot = .webhook
+        case .webhook?: context.absentRoot = .kafka
+        case nil: break
+        }
         let boundary = Boundary(
             mode: spec.boundary?.mode ?? Boundary.default.mode,
             maxInFlight: spec.boundary?.maxInFlight ?? Boundary.default.maxInFlight,
@@ -152,6 +170,13 @@ public struct AdapterCompiler: Sendable {
             ordering = context.template(text, key: "ordering.key").map(CompiledAdapter.Ordering.key) ?? .none
         }
         let idempotencyKey = context.template(spec.idempotencyKey ?? "${event.id}", key: "idempotency_key")
+        if let keyExpressions = idempotencyKey?.expressions, keyExpressions.allSatisfy({ $0.root == .adapter }) {
+            // The same key for every event: the first is decided, and every later one is answered as its duplicate.
+            context.report(
+                "the key is the same for every event, so every event after the first would be dropped as a duplicate; "
+                    + "key it by the event, such as \"${body.id}\" (or leave idempotency_key out: the event's id)",
+                key: "idempotency_key")
+        }
         if case .webhook(let route)? = source, ![.none, .bearer].contains(route.verification.scheme),
             let query = idempotencyKey?.expressions.first(where: { $0.root == .webhook && $0.path.hasPrefix("webhook.query") })
         {
@@ -163,7 +188,7 @@ public struct AdapterCompiler: Sendable {
         }
         var rules: [CompiledAdapter.Rule] = []
         for (index, rule) in spec.rules.enumerated() {
-            if let compiled = compileRule(rule, key: "rules[\(index)]", context: &context) { rules.append(compiled) }
+            if let compiled = compileRule(rule, key: "rules[\(rule.position ?? index)]", context: &context) { rules.append(compiled) }
         }
         guard let source, let idempotencyKey else { return nil }
         return CompiledAdapter(
@@ -219,6 +244,7 @@ public struct AdapterCompiler: Sendable {
             if path.hasPrefix("${"), path.hasSuffix("}") { path = String(path.dropFirst(2).dropLast()) }
             do {
                 let expression = try ExpressionParser.parse(path)
+                context.checkRoots([expression], key: conditionKey)
                 conditions.append(CompiledAdapter.Condition(expression: expression, match: condition.match))
             } catch {
                 context.report("condition path does not parse: \(error.message)", key: conditionKey)
@@ -227,8 +253,9 @@ public struct AdapterCompiler: Sendable {
         var steps: [CompiledAdapter.Step] = []
         var declared: [String] = []
         for (index, step) in rule.steps.enumerated() {
-            let stepKey = key + ".do[\(index)]"
-            let id = step.id ?? String(index + 1)
+            let position = step.position ?? index
+            let stepKey = key + ".do[\(position)]"
+            let id = step.id ?? String(position + 1)
             if declared.contains(id) {
                 context.report("duplicate step id '\(id)' in rule '\(rule.name)'", key: stepKey + ".id")
             }

@@ -1,4 +1,5 @@
-/// The adapters of one deployment, checked together: names and webhook paths are unique.
+/// The adapters of one deployment, checked together: names, webhook paths, and the topics each consumer group reads
+/// are unique.
 public struct AdapterSet: Sendable {
     public let adapters: [CompiledAdapter]
 
@@ -26,6 +27,8 @@ public struct AdapterSet: Sendable {
         }
         var names: [String: String] = [:]
         var paths: [String: String] = [:]
+        /// The file reading each topic in each consumer group.
+        var readers: [String: String] = [:]
         for (file, adapter) in compiled {
             if let first = names[adapter.name] {
                 diagnostics.append(
@@ -39,6 +42,22 @@ public struct AdapterSet: Sendable {
                         Diagnostic(file: file, line: 1, column: 1, key: "source.webhook.path", message: "duplicate webhook path '\(route.path)' (also in \(first))"))
                 } else {
                     paths[route.path] = file
+                }
+            }
+            if case .kafka(let subscription) = adapter.source {
+                // Each adapter runs a consumer of its own: two in one group split a topic's partitions between them,
+                // each mapping only part of its records.
+                for topic in Set(subscription.topics) {
+                    if let first = readers[subscription.group + "\u{0}" + topic] {
+                        diagnostics.append(
+                            Diagnostic(
+                                file: file, line: 1, column: 1, key: "source.kafka.group",
+                                message:
+                                    "consumer group '\(subscription.group)' already reads topic '\(topic)' (in \(first)): each adapter would get only part of its partitions; give each adapter a group of its own"
+                            ))
+                    } else {
+                        readers[subscription.group + "\u{0}" + topic] = file
+                    }
                 }
             }
         }

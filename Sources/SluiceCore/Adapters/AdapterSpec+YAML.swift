@@ -41,7 +41,8 @@ extension YAMLReader {
                 for (index, element) in sequence.enumerated() {
                     let key = Self.path("rules", index: index)
                     remember(element, key: key)
-                    guard let rule = ruleSpec(element, key: key) else { continue }
+                    guard var rule = ruleSpec(element, key: key) else { continue }
+                    rule.position = index
                     rules.append(rule)
                     // Located by the rule's own index: rules that failed to read are not in `rules`.
                     if !seen.insert(rule.name).inserted {
@@ -226,7 +227,10 @@ extension YAMLReader {
                 for (index, element) in sequence.enumerated() {
                     let stepKey = Self.path(key + ".do", index: index)
                     remember(element, key: stepKey)
-                    if let step = stepSpec(element, key: stepKey) { steps.append(step) }
+                    if var step = stepSpec(element, key: stepKey) {
+                        step.position = index
+                        steps.append(step)
+                    }
                 }
             } else {
                 report("expected a non-empty list of actions (start_workflow, signal_workflow, update_workflow, signal_with_start)", at: doNode, key: key + ".do")

@@ -160,6 +160,9 @@ public struct RuleSpec: Sendable, Hashable, Codable {
     public var name: String
     public var when: [ConditionSpec]
     public var steps: [StepSpec]
+    /// Where the rule is in the file's `rules` list, when read from a file: problems found later name it by this
+    /// place even when an earlier rule could not be read.
+    public var position: Int? = nil
 
     enum CodingKeys: String, CodingKey {
         case name, when
@@ -193,6 +196,13 @@ public struct StepSpec: Sendable, Hashable, Codable {
     /// Steps that must succeed first; default: the previous step.
     public var needs: [String]?
     public var action: ActionSpec
+    /// Where the step is in its rule's `do` list, when read from a file (see ``RuleSpec/position``); the default id
+    /// counts from it.
+    public var position: Int? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case id, needs, action
+    }
 }
 
 /// The engine call of a step. Text fields may hold `${...}` expressions.

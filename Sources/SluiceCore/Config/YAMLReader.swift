@@ -231,6 +231,16 @@ struct YAMLReader {
     /// Converts a YAML node to JSON: plain scalars become numbers, booleans and null as YAML 1.2's
     /// core schema reads them; quoted scalars are always text.
     mutating func json(_ node: Node, key: String) -> JSONValue? {
+        json(node, key: key, depth: 0)
+    }
+
+    /// ``json(_:key:)`` at `depth` levels inside the value: deeper than JSON's own limit is refused (aliases nested in
+    /// aliases reach any depth in a small file, and would exhaust the stack here and wherever the value goes).
+    private mutating func json(_ node: Node, key: String, depth: Int) -> JSONValue? {
+        guard depth <= JSONParser.maximumDepth else {
+            report("the value is nested more than \(JSONParser.maximumDepth) levels deep", at: node, key: key)
+            return nil
+        }
         convertedNodes += 1
         guard convertedNodes <= nodeLimit else {
             if convertedNodes == nodeLimit + 1 {
@@ -253,7 +263,7 @@ struct YAMLReader {
         case .sequence(let sequence):
             var values: [JSONValue] = []
             for (index, element) in sequence.enumerated() {
-                guard let value = json(element, key: Self.path(key, index: index)) else { return nil }
+                guard let value = json(element, key: Self.path(key, index: index), depth: depth + 1) else { return nil }
                 values.append(value)
             }
             return .array(values)
@@ -264,7 +274,7 @@ struct YAMLReader {
                     report("keys must be plain text", at: keyNode, key: key)
                     return nil
                 }
-                guard let converted = json(value, key: Self.path(key, keyScalar.string)) else { return nil }
+                guard let converted = json(value, key: Self.path(key, keyScalar.string), depth: depth + 1) else { return nil }
                 members.append(JSONObject.Member(key: keyScalar.string, value: converted))
             }
             return .object(JSONObject(members))
