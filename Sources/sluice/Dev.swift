@@ -131,6 +131,8 @@ enum DevTopics {
             if let deadLetters = subscription.deadLetterTopic { topics.append(deadLetters) }
             if let outcomes = subscription.outcomeTopic { topics.append(outcomes) }
         }
-        return topics
+        // Two adapters may read or dead-letter to the same topic; the mock cluster makes each once.
+        var seen: Set<String> = []
+        return topics.filter { seen.insert($0).inserted }
     }
 }

@@ -162,5 +162,36 @@ extension KafkaSuites {
             let ends = try await KafkaTest.endOffsets(cluster, topic: "events")
             #expect(ends.values.reduce(0, +) == 2)
         }
+
+        /// A cluster that refuses idempotent producers makes every new client fatal at once: the replacements pause
+        /// (1 s, then longer) instead of making a client every few milliseconds, and the records fail as not
+        /// retriable, so that a source waiting on them reports itself not ready. A delivery ends the pauses.
+        @Test func aReplacementThatFailsTooIsReplacedAfterAPause() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("events", partitions: 1)
+            let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, logger: KafkaTest.logger)
+            producer.raiseFatalError(reason: "first")
+            #expect(await KafkaTest.eventually(timeout: .seconds(5)) { producer.replacements == 1 })
+            // The replacement fails too before it delivered anything.
+            producer.raiseFatalError(reason: "again")
+            let clock = ContinuousClock()
+            let raised = clock.now
+            do throws(KafkaError) {
+                try await producer.send(KafkaProducer.Message(topic: "events", value: Array("refused".utf8)))
+                Issue.record("a record was taken by a client that hit a fatal error")
+            } catch {
+                #expect(!error.isRetriable, "\(error)")
+                #expect(error.message.contains("idempotent"), "\(error)")
+            }
+            #expect(await KafkaTest.eventually(timeout: .seconds(5)) { producer.replacements == 2 })
+            #expect(clock.now - raised >= .milliseconds(900), "replaced again without a pause")
+            #expect(producer.fruitlessReplacements == 1)
+            // A delivery: the next fatal error is one client's again, replaced at once and retriable.
+            try await producer.send(KafkaProducer.Message(topic: "events", value: Array("delivered".utf8)))
+            producer.raiseFatalError(reason: "later")
+            #expect(await KafkaTest.eventually(timeout: .seconds(5)) { producer.replacements == 3 })
+            #expect(producer.fruitlessReplacements == 0, "a pause after a client that delivered")
+            await producer.shutdown()
+        }
     }
 }

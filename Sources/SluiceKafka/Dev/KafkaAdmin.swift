@@ -18,7 +18,7 @@ public enum KafkaAdmin {
             all["group.id"] = group
             all["log_level"] = all["log_level"] ?? "2"
             let client = try RDKafkaClient.consumer(properties: all, callbacks: RDKafkaCallbacks())
-            let millis = Int32(timeout.components.seconds * 1000)
+            let millis = timeout.clampedMilliseconds
             guard let count = try client.metadata(topic: topic, timeoutMs: millis) else {
                 throw KafkaError(kind: .client, message: "unknown topic '\(topic)'")
             }
@@ -40,7 +40,7 @@ public enum KafkaAdmin {
             all["bootstrap.servers"] = bootstrapServers
             all["log_level"] = all["log_level"] ?? "2"
             let client = try RDKafkaClient.producer(properties: all, callbacks: RDKafkaCallbacks())
-            let millis = Int32(timeout.components.seconds * 1000)
+            let millis = timeout.clampedMilliseconds
             guard let count = try client.metadata(topic: topic, timeoutMs: millis) else {
                 throw KafkaError(kind: .client, message: "unknown topic '\(topic)'")
             }
@@ -70,7 +70,7 @@ extension KafkaAdmin {
             all["group.id"] = "sluice-reader"
             all["log_level"] = all["log_level"] ?? "2"
             let client = try RDKafkaClient.consumer(properties: all, callbacks: RDKafkaCallbacks())
-            let millis = Int32(timeout.components.seconds * 1000)
+            let millis = timeout.clampedMilliseconds
             guard let partitions = try client.metadata(topic: topic, timeoutMs: millis) else {
                 throw KafkaError(kind: .client, message: "unknown topic '\(topic)'")
             }

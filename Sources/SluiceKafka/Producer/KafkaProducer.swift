@@ -66,6 +66,15 @@ public final class KafkaProducer: Sendable {
         /// The client records go to, and how many clients came before it (each replaced after a fatal error).
         var client: RDKafkaClient?
         var replacements = 0
+        /// Whether the client delivered a record since it replaced another. A replacement that hits a fatal error
+        /// before delivering anything (a cluster that refuses idempotent producers does that at once) is replaced
+        /// after a pause that grows with each such replacement in a row, and its records fail as not retriable.
+        var deliveredSinceReplacement = true
+        var fruitlessReplacements = 0
+
+        /// Whether the current client replaced another and has delivered nothing: a fatal error of its own is the
+        /// cluster's answer to every producer, not one client's lost state.
+        var replacementFailsToo: Bool { replacements > 0 && !deliveredSinceReplacement }
     }
 
     private let state: Locked<State>
@@ -164,7 +173,10 @@ public final class KafkaProducer: Sendable {
                 }
             },
             delivery: { report in
-                let pending = state.withLock { $0.pending.removeValue(forKey: report.id) }
+                let pending = state.withLock { state in
+                    if case .success = report.result { state.deliveredSinceReplacement = true }
+                    return state.pending.removeValue(forKey: report.id)
+                }
                 pending?.completion(report.result.map { Delivery(partition: $0.partition, offset: $0.offset) })
             },
             log: { level, facility, message in
@@ -176,11 +188,27 @@ public final class KafkaProducer: Sendable {
     /// Replaces a client that hit a fatal error (on the poll thread): new records go to a new client at once, the
     /// old one's records get their delivery reports while it drains (at most 5 s: librdkafka fails what it had
     /// queued at once, and reports what was in flight when the brokers answer), and what it never reported fails.
+    ///
+    /// A client that itself replaced another and hit a fatal error before delivering anything is replaced only after
+    /// a pause (1 s, doubling up to 60 s, while the source stays stopped), so that a cluster refusing every idempotent
+    /// producer does not get a new client, its threads and its connections every few milliseconds.
     /// - Returns: whether `old` was replaced (false when no new client could be created; tried again on the next turn).
     private static func replace(
         _ old: RDKafkaClient, after fatal: KafkaError, makeClient: () throws(KafkaError) -> RDKafkaClient,
         state: Locked<State>, logger: Logger
     ) -> Bool {
+        let (repeated, fruitless) = state.withLock { ($0.replacementFailsToo, $0.fruitlessReplacements + 1) }
+        if repeated {
+            let pause = Duration.seconds(min(60, 1 << min(fruitless - 1, 6)))
+            logger.error(
+                "kafka producer: the new producer hit a fatal error too before delivering anything; the next in \(pause)",
+                metadata: ["kafka.error": "\(fatal)"])
+            let until = ContinuousClock.now + pause
+            while ContinuousClock.now < until, state.withLock({ $0.running }) {
+                old.poll(timeoutMs: 50)
+            }
+            guard state.withLock({ $0.running }) else { return false }
+        }
         let fresh: RDKafkaClient
         do {
             fresh = try makeClient()
@@ -192,6 +220,8 @@ public final class KafkaProducer: Sendable {
         let retired = state.withLock { state -> Int in
             state.client = fresh
             state.replacements += 1
+            state.fruitlessReplacements = repeated ? fruitless : 0
+            state.deliveredSinceReplacement = false
             return state.replacements - 1
         }
         logger.warning(
@@ -206,21 +236,34 @@ public final class KafkaProducer: Sendable {
             let ids = state.pending.filter { $0.value.generation == retired }.map(\.key)
             return ids.compactMap { state.pending.removeValue(forKey: $0) }
         }
-        let failure = Self.replacedError(fatal)
+        let failure = Self.replacedError(fatal, repeated: repeated)
         for orphan in orphans { orphan.completion(.failure(failure)) }
         return true
     }
 
     /// What a record given to a client that hit a fatal error fails with: retriable, since the next `send` goes to
-    /// a new client. The record may have reached the broker (it was in flight): at least once.
-    static func replacedError(_ fatal: KafkaError) -> KafkaError {
-        KafkaError(
-            kind: .client, code: RD_KAFKA_RESP_ERR__FATAL.rawValue,
-            message: "the producer hit a fatal error and is replaced; send the record again (\(fatal.message))")
+    /// a new client; unless the client was itself a replacement that delivered nothing (`repeated`): then the next
+    /// one will most likely fail the same way, and the error is not retriable, so that a source waiting on it reports
+    /// itself not ready. The record may have reached the broker (it was in flight): at least once.
+    static func replacedError(_ fatal: KafkaError, repeated: Bool) -> KafkaError {
+        guard repeated else {
+            return KafkaError(
+                kind: .client, code: RD_KAFKA_RESP_ERR__FATAL.rawValue,
+                message: "the producer hit a fatal error and is replaced; send the record again (\(fatal.message))")
+        }
+        return KafkaError(
+            kind: .fatal, code: RD_KAFKA_RESP_ERR__FATAL.rawValue,
+            message:
+                "every new producer hits a fatal error before delivering anything; does the cluster allow idempotent producers (the IdempotentWrite ACL on Kafka before 2.8)? (\(fatal.message))"
+        )
     }
 
     /// How many times a client was replaced after a fatal error.
     public var replacements: Int { state.withLock { $0.replacements } }
+
+    /// How many replacements in a row followed a client that replaced another and delivered nothing (each after a
+    /// pause); 0 once a client delivers.
+    var fruitlessReplacements: Int { state.withLock { $0.fruitlessReplacements } }
 
     /// Raises a fatal error on the current client the way the brokers can (`rd_kafka_test_fatal_error`), for tests
     /// of what follows it.
@@ -328,13 +371,13 @@ public final class KafkaProducer: Sendable {
                 topic: message.topic, partition: message.partition, key: message.key, value: message.value,
                 headers: message.headers.map { ($0.name, $0.value) }, id: id)
         } catch {
-            let pending = state.withLock { $0.pending.removeValue(forKey: id) }
+            let (pending, repeated) = state.withLock { ($0.pending.removeValue(forKey: id), $0.replacementFailsToo) }
             // Full: sent again once there is room; unless the shutdown's sweep has already failed the record (it took
             // it out of `pending`), which would then be completed twice.
             if error.code == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue { return pending == nil }
             // A client that hit a fatal error refuses every record until the poll thread has replaced it.
             let fatal = error.kind == .fatal || error.code == RD_KAFKA_RESP_ERR__FATAL.rawValue
-            pending?.completion(.failure(fatal ? Self.replacedError(error) : error))
+            pending?.completion(.failure(fatal ? Self.replacedError(error, repeated: repeated) : error))
         }
         return true
     }
@@ -345,7 +388,7 @@ public final class KafkaProducer: Sendable {
     /// Delivers what is queued (waiting at most `flushTimeout`), stops the poll thread and fails anything
     /// undelivered. A caller that no longer waits for any record (every sender gone) need not flush at all.
     public func shutdown(flushTimeout: Duration = .seconds(10)) async {
-        let milliseconds = Int32(clamping: flushTimeout.components.seconds * 1_000 + flushTimeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = flushTimeout.clampedMilliseconds
         state.withLock {
             $0.flushTimeoutMs = max(0, milliseconds)
             $0.running = false
