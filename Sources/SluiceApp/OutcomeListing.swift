@@ -2,18 +2,19 @@ public import SluiceCore
 
 /// How `sluice outcomes` prints decisions: a table for people, JSON lines for programs.
 public enum OutcomeListing {
-    /// A fixed-width table, newest first, long values shortened.
+    /// A fixed-width table, newest first, long values shortened, control characters written out.
     public static func table(_ rows: [StoredOutcome]) -> String {
         let header = ["RECORDED", "ADAPTER", "IDEMPOTENCY KEY", "OUTCOME", "REASON", "WORKFLOW", "POSITION", "DUPS"]
         let limits = [24, 20, 36, 9, 24, 32, 28, 5]
         var lines = [header]
         for row in rows {
             let outcome = row.outcome
-            lines.append([
-                Timestamp.format(row.recordedAt), outcome.adapter, outcome.idempotencyKey, outcome.kind.rawValue,
-                outcome.reason?.rawValue ?? "-", outcome.workflowID ?? "-",
-                outcome.sluice?.sourcePosition.description ?? "-", String(row.duplicates),
-            ])
+            lines.append(
+                [
+                    Timestamp.format(row.recordedAt), outcome.adapter, outcome.idempotencyKey, outcome.kind.rawValue,
+                    outcome.reason?.rawValue ?? "-", outcome.workflowID ?? "-",
+                    outcome.sluice?.sourcePosition.description ?? "-", String(row.duplicates),
+                ].map(TerminalText.escaped))
         }
         var widths = header.map(\.count)
         let clipped = lines.map { line in

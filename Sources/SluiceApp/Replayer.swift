@@ -60,16 +60,28 @@ public struct Replayer: Sendable {
             let target = command.target.workflowID ?? command.target.workflowType ?? "?"
             return "\(command.action.rawValue) \(target) (request \(command.requestID))"
         }
-        return "#\(letter.id) \(letter.adapter) \(letter.idempotencyKey) [\(reason)] → "
-            + (commands.isEmpty ? "nothing to send" : commands.joined(separator: ", "))
+        return TerminalText.escaped(
+            "#\(letter.id) \(letter.adapter) \(letter.idempotencyKey) [\(reason)] → "
+                + (commands.isEmpty ? "nothing to send" : commands.joined(separator: ", ")))
     }
 
     /// Re-sends one letter's commands in order, stopping at the first rejection.
+    ///
+    /// Steps the letter's report says succeeded are not sent again: a control-plane signal or update is not
+    /// deduplicated by the engine and would happen twice, and a start whose workflow has closed since would be
+    /// refused (`instance_already_started`), stopping every later replay of the letter there.
     public func replay(_ letter: DeadLetter, engine: any WorkflowEngine) async throws(LedgerError) -> Result {
         guard !letter.content.commands.isEmpty else { return .nothingToSend }
+        let done = Dictionary(
+            (letter.outcome.sluice?.steps ?? []).filter { $0.status == .succeeded }.map { ($0.requestID, $0) },
+            uniquingKeysWith: { first, _ in first })
         var steps: [StepReport] = []
         var last: Outcome?
         for (index, command) in letter.content.commands.enumerated() {
+            if let succeeded = done[command.requestID] {
+                steps.append(succeeded)
+                continue
+            }
             let started = ContinuousClock.now
             let outcome: Outcome
             do {
@@ -86,12 +98,17 @@ public struct Replayer: Sendable {
             last = outcome
             if outcome.kind == .rejected { break }
         }
+        // Every step had succeeded already (a letter of an event cut after its steps ran): nothing to send.
         guard var decided = last else { return .nothingToSend }
         // The event's decision, as the live pipeline records it: under the event's key and adapter (a step of a
         // plan with several carries `key#step` to the engine), accepted when any step was.
         decided.adapter = letter.adapter
         decided.idempotencyKey = letter.idempotencyKey
-        if decided.kind != .rejected { decided.kind = steps.contains { $0.outcome == .accepted } ? .accepted : .duplicate }
+        if decided.kind != .rejected {
+            decided.kind = steps.contains { $0.outcome == .accepted } ? .accepted : .duplicate
+            // An accepted event has no reason; a duplicate keeps the last step's (`duplicate_start`, …).
+            if decided.kind == .accepted { decided.reason = nil }
+        }
         if var details = letter.outcome.sluice {
             // Saturating: a stored count is read back from the ledger file as it is.
             let (attempts, overflow) = details.attempts.addingReportingOverflow(steps.count)

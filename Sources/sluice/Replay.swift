@@ -67,27 +67,27 @@ struct Replay: AsyncParsableCommand {
                 switch error.reason {
                 case "already_redriven":
                     // Another replay running at the same time re-drove it first; its decision stands.
-                    print("#\(letter.id) \(letter.idempotencyKey): sent; another replay re-drove this letter meanwhile")
+                    print("#\(letter.id) \(TerminalText.escaped(letter.idempotencyKey)): sent; another replay re-drove this letter meanwhile")
                 case "not_found":
                     failures += 1
                     print(
-                        "#\(letter.id) \(letter.idempotencyKey): sent, but retention pruned the letter meanwhile; "
+                        "#\(letter.id) \(TerminalText.escaped(letter.idempotencyKey)): sent, but retention pruned the letter meanwhile; "
                             + "the key's decision was not changed")
                 default:
                     // The letter stays, and the next replay sends its commands again (the engine answers duplicate).
                     failures += 1
-                    print("#\(letter.id) \(letter.idempotencyKey): sent, but the decision was not recorded: \(error.detail)")
+                    print("#\(letter.id) \(TerminalText.escaped(letter.idempotencyKey)): sent, but the decision was not recorded: \(error.detail)")
                 }
                 continue
             }
             switch result {
-            case .redriven(let outcome): print("#\(letter.id) \(letter.idempotencyKey): \(outcome.kind.rawValue)")
+            case .redriven(let outcome): print("#\(letter.id) \(TerminalText.escaped(letter.idempotencyKey)): \(outcome.kind.rawValue)")
             case .rejectedAgain(let outcome):
                 failures += 1
-                print("#\(letter.id) \(letter.idempotencyKey): rejected again (\(outcome.reason?.rawValue ?? "no reason"))")
+                print("#\(letter.id) \(TerminalText.escaped(letter.idempotencyKey)): rejected again (\(outcome.reason?.rawValue ?? "no reason"))")
             case .failed(let error):
                 failures += 1
-                print("#\(letter.id) \(letter.idempotencyKey): no answer: \(error)")
+                print("#\(letter.id) \(TerminalText.escaped(letter.idempotencyKey)): no answer: \(error)")
             case .nothingToSend:
                 break  // not selected (Replayer.letters leaves them out)
             }

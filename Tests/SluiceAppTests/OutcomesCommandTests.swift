@@ -108,11 +108,19 @@ import Testing
     /// Runs `sluice replay` on the test project with `configuration` (engines pointing at a fake) written to
     /// `file` instead of the project's `sluice.yaml`.
     func replay(
-        file: String = "sluice.yaml", arguments: [String] = [], engines: (String) -> String
+        file: String = "sluice.yaml", arguments: [String] = [], adapterFiles: [String: String] = [:],
+        engines: (String) -> String
     ) async throws -> ReplayRun {
         let fake = try await DurableWorkflowFake.start()
         let directory = try await project()
         defer { try? FileManager.default.removeItem(at: directory) }
+        if !adapterFiles.isEmpty {
+            let folder = directory.appendingPathComponent("adapters")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            for (name, text) in adapterFiles {
+                try text.write(to: folder.appendingPathComponent("\(name).yaml"), atomically: true, encoding: .utf8)
+            }
+        }
         try FileManager.default.removeItem(at: directory.appendingPathComponent("sluice.yaml"))
         let config = "ledger:\n  path: data/ledger.sqlite\n" + engines(fake.baseURL)
         try config.write(to: directory.appendingPathComponent(file), atomically: true, encoding: .utf8)
@@ -139,6 +147,35 @@ import Testing
     @Test func replayReadsTheConfigurationItIsGiven() async throws {
         let run = try await replay(file: "prod.yaml", arguments: ["--config", "prod.yaml"]) { url in
             "engines:\n  primary: { type: durable-workflow, url: \"\(url)\", token: \"${env:DW_TOKEN}\" }\n"
+        }
+        #expect(run.result.status == 0, "\(run.result.standardOutput)\(run.result.standardError)")
+        #expect(run.result.standardOutput.contains("o-2: accepted"))
+        #expect(run.bridgeCalls.count == 1)
+    }
+
+    /// With several engines, the adapter files say which engine each letter goes to; a secret of theirs that a
+    /// replay does not use (a webhook's signing secret, unset where the operator runs it) does not stop it.
+    @Test func replayWithSeveralEnginesDoesNotNeedTheAdaptersSecrets() async throws {
+        let adapter = """
+            adapter: orders
+            engine: other
+            source:
+              webhook: { path: /webhooks/orders, verify: { scheme: stripe, secrets: ["${env:ORDERS_SIGNING_SECRET}"] } }
+            rules:
+              - name: created
+                do:
+                  - start_workflow: { workflow_type: orders.fulfillment }
+
+            """
+        let run = try await replay(adapterFiles: ["orders": adapter]) { url in
+            """
+            adapters: adapters
+            default_engine: primary
+            engines:
+              primary: { type: durable-workflow, url: "http://127.0.0.1:9", token: "${env:DW_TOKEN}" }
+              other: { type: durable-workflow, url: "\(url)", token: "${env:DW_TOKEN}" }
+
+            """
         }
         #expect(run.result.status == 0, "\(run.result.standardOutput)\(run.result.standardError)")
         #expect(run.result.standardOutput.contains("o-2: accepted"))

@@ -154,6 +154,41 @@ extension KafkaSuites {
             #expect(letter.headers["sluice.dlq.value_omitted"]?.contains("MSG_SIZE_TOO_LARGE") == true)
         }
 
+        /// A dead letter still too large without its value (its record's key and headers alone are over the producer's
+        /// `message.max.bytes`) goes without them too, named by its `sluice.dlq.original.*` headers, instead of holding
+        /// the partition's commits for ever.
+        @Test func aDeadLetterTooLargeWithoutItsValueGoesWithoutItsKeyAndHeaders() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            try cluster.createTopic("orders", partitions: 1)
+            try cluster.createTopic("orders.dlq", partitions: 1)
+            let key = Array(String(repeating: "K", count: 20_000).utf8)
+            try await KafkaTest.produce(
+                [
+                    KafkaProducer.Message(
+                        topic: "orders", key: key, value: Array(#"{"id":"big-key","type":"poison"}"#.utf8),
+                        headers: [.init("trace", "t-1")])
+                ], to: cluster)
+
+            let pipeline = TestPipeline(maxInFlight: 4, poisonType: "poison")
+            let source = try KafkaSource(
+                configuration: KafkaTest.configuration(
+                    cluster, topic: "orders", group: "dlq-key-size", deadLetterTopic: "orders.dlq",
+                    properties: ["message.max.bytes": "10000"]),
+                handler: pipeline, logger: KafkaTest.logger)
+            try await KafkaTest.withRunning(source) {
+                #expect(await KafkaTest.eventually { await (try? KafkaTest.fullyCommitted(cluster, topic: "orders", group: "dlq-key-size")) == true })
+            }
+            #expect(source.statistics.deadLettered == 1)
+            let letter = try #require(try await DeadLetterReader.read(cluster, topic: "orders.dlq", count: 1).first)
+            #expect(letter.key == nil || letter.key?.isEmpty == true)
+            #expect(letter.value.isEmpty)
+            #expect(letter.headers["trace"] == nil, "the record's own headers were kept")
+            #expect(letter.headers["sluice.dlq.reason"] == "malformed_payload")
+            #expect(letter.headers["sluice.dlq.original.offset"] == "0")
+            #expect(letter.headers["sluice.dlq.value_omitted"] != nil)
+            #expect(letter.headers["sluice.dlq.key_and_headers_omitted"]?.contains("MSG_SIZE_TOO_LARGE") == true)
+        }
+
         /// With an outcome topic, every settled record's outcome is produced there (JSON keyed by the idempotency
         /// key, with adapter, decision and origin headers) before its offset is committed; a dead-lettered one also
         /// goes to the dead-letter topic, and so does a record that never became an event (rejected under its position).

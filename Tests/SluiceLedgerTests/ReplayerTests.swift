@@ -20,7 +20,8 @@ import Testing
             let kind = try answer.get()
             return Outcome(
                 adapter: adapter, action: command.action.rawValue, idempotencyKey: command.idempotencyKey, kind: kind,
-                reason: kind == .rejected ? .unknownTarget : nil, workflowID: command.target.workflowID)
+                reason: kind == .rejected ? .unknownTarget : kind == .duplicate ? .duplicateStart : nil,
+                workflowID: command.target.workflowID)
         }
 
         func checkReadiness() async throws(EngineError) {}
@@ -59,6 +60,42 @@ import Testing
         #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "d1") == outcome)
         #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "d1#2") == nil)
         #expect(try await ledger.deadLetters(DeadLetterQuery()).isEmpty)
+    }
+
+    /// A step the letter's report says succeeded is not sent again: a control-plane signal is not deduplicated by
+    /// the engine, and a start whose workflow closed since would be refused, stopping the replay there for good.
+    @Test func aReplaySendsOnlyTheStepsThatDidNotSucceed() async throws {
+        let ledger = InMemoryLedger()
+        var commands: [EngineCommand] = []
+        for step in 1...2 {
+            var command = LedgerFixtures.command(key: "d1")
+            command.idempotencyKey = "d1#\(step)"
+            command.requestID = "req-d1#\(step)"
+            commands.append(command)
+        }
+        var rejected = LedgerFixtures.outcome(key: "d1", kind: .rejected, reason: .retriesExhausted)
+        rejected.sluice?.steps = [
+            StepReport(
+                id: "1", action: "start_workflow", requestID: "req-d1#1", status: .succeeded, attempts: 1,
+                durationMilliseconds: 2, outcome: .accepted),
+            StepReport(
+                id: "2", action: "start_workflow", requestID: "req-d1#2", status: .failed, attempts: 5,
+                durationMilliseconds: 9, outcome: .rejected, reason: .retriesExhausted),
+        ]
+        _ = try await ledger.record(RecordRequest(outcome: rejected, deadLetter: DeadLetterContent(commands: commands)))
+        let letter = try #require(try await ledger.deadLetters(DeadLetterQuery()).first)
+        let engine = ScriptedEngine([.success(.duplicate), .success(.duplicate)])
+        let result = try await Replayer(ledger: ledger).replay(letter, engine: engine)
+        guard case .redriven(let outcome) = result else {
+            Issue.record("not re-driven: \(result)")
+            return
+        }
+        #expect(engine.sent.withLock { $0 } == [commands[1]], "a step that had succeeded was sent again")
+        // Accepted (its first step was), with no reason: the last step's `duplicate_start` is not the event's.
+        #expect(outcome.kind == .accepted)
+        #expect(outcome.reason == nil)
+        #expect(outcome.sluice?.steps.map(\.requestID) == ["req-d1#1", "req-d1#2"])
+        #expect(outcome.sluice?.steps.map(\.outcome) == [.accepted, .duplicate])
     }
 
     @Test func aRejectedOrFailedReplayKeepsTheLetter() async throws {

@@ -287,12 +287,16 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
-    @Test func anotherProgramsDatabaseIsRefused() async throws {
+    /// Another program's database, with or without a `user_version` of its own (many set one for their migrations;
+    /// Sluice sets its application id in the transaction of its first migration).
+    @Test(arguments: [0, 2, 5])
+    func anotherProgramsDatabaseIsRefused(userVersion: Int) async throws {
         let directory = try LedgerFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("other.sqlite").path
         let other = try SQLiteConnection(path: path, readOnly: false, create: true)
         try other.execute("CREATE TABLE notes (text TEXT)")
+        try other.execute("PRAGMA user_version = \(userVersion)")
         let error = await #expect(throws: LedgerError.self) { try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path)) }
         #expect(error?.reason == "not_a_ledger")
         // Left as it was: not switched to WAL mode (the command-line tools open without migrating, too).

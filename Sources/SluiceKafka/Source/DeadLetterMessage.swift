@@ -15,6 +15,17 @@ enum DeadLetterMessage {
     static let timeHeader = "sluice.dlq.time"
     /// Set when the value was left out because the producer or the broker refused the record's size.
     static let valueOmittedHeader = "sluice.dlq.value_omitted"
+    /// Set when the record's own key and headers were left out too: the letter was still too large without its value.
+    static let keyAndHeadersOmittedHeader = "sluice.dlq.key_and_headers_omitted"
+
+    /// The letter with only Sluice's headers: no value, no key, none of the record's own headers, for a record whose
+    /// key or headers alone are over the size the producer or the broker takes. The `sluice.dlq.original.*` headers
+    /// still name the record, which stays in the source topic.
+    static func bare(_ letter: KafkaProducer.Message, reason: String) -> KafkaProducer.Message {
+        var headers = letter.headers.filter { $0.name.hasPrefix(prefix) }
+        headers.append(.init(keyAndHeadersOmittedHeader, reason))
+        return KafkaProducer.Message(topic: letter.topic, partition: letter.partition, key: nil, value: [], headers: headers)
+    }
 
     static func make(
         _ record: KafkaRecord, topic: String, adapter: String, reason: String, detail: String, maxValueBytes: Int,

@@ -281,7 +281,7 @@ extension KafkaSource {
             let message = DeadLetterMessage.make(
                 record, topic: topic, adapter: configuration.adapter, reason: deadLetter.reason,
                 detail: deadLetter.detail, maxValueBytes: configuration.maxValueBytes, at: Date())
-            guard await produce(message, for: ticket) else { return }
+            guard await produce(message, for: ticket, strippedWhenTooLarge: DeadLetterMessage.bare) else { return }
             state.withLock { $0.statistics.deadLettered += 1 }
             metrics.deadLettered.increment()
         }
@@ -300,13 +300,18 @@ extension KafkaSource {
     ///
     /// A record too large for the producer or the broker goes again with `whenTooLarge` as its value (a dead
     /// letter: none, the original stays in the source topic; an outcome: its summary), and a
-    /// `sluice.dlq.value_omitted` header saying why. An error that retrying cannot cure (a
+    /// `sluice.dlq.value_omitted` header saying why; still too large (a dead letter whose record has a huge key or
+    /// headers), it goes as `strippedWhenTooLarge` makes it, when given. An error that retrying cannot cure (a
     /// missing topic, no authorization) makes the source not ready with that error until a produce succeeds:
     /// the partition's commits wait for this record, and `/readyz` says why.
-    private func produce(_ message: KafkaProducer.Message, for ticket: Ticket, whenTooLarge: [UInt8] = []) async -> Bool {
+    private func produce(
+        _ message: KafkaProducer.Message, for ticket: Ticket, whenTooLarge: [UInt8] = [],
+        strippedWhenTooLarge strip: ((KafkaProducer.Message, String) -> KafkaProducer.Message)? = nil
+    ) async -> Bool {
         guard let producer else { return false }
         var message = message
         var omitted = false
+        var stripped = false
         var attempt = 0
         while true {
             do {
@@ -322,6 +327,15 @@ extension KafkaSource {
                     message.headers.append(.init(DeadLetterMessage.valueOmittedHeader, reason))
                     message.value = whenTooLarge
                     omitted = true
+                    continue
+                }
+                if error.isMessageTooLarge, !stripped, let strip {
+                    let bytes = (message.key?.count ?? 0) + message.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.count }
+                    logger.warning(
+                        "kafka record too large to produce without its value; producing it without its key and headers: \(error)",
+                        metadata: ["kafka.topic": "\(message.topic)", "bytes": "\(bytes)"])
+                    message = strip(message, "\(bytes) bytes of key and headers: \(error.codeName)")
+                    stripped = true
                     continue
                 }
                 attempt += 1

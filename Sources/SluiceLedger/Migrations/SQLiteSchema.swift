@@ -89,19 +89,25 @@ enum SQLiteSchema {
     static var currentVersion: Int64 { migrations.last?.version ?? 0 }
 
     /// Refuses another program's database before anything is changed in it (WAL mode, the page size): its
-    /// application id is another's, or it has tables but neither Sluice's id nor a version.
+    /// application id is another's, or it has tables but not Sluice's id (Sluice sets it in the transaction of its
+    /// first migration; many programs set a `user_version` of their own, so a version proves nothing).
     static func refuseForeign(_ connection: SQLiteConnection) throws(LedgerError) {
         let path = connection.path
         let foreign: Bool
         do throws(SQLiteFailure) {
             let application = try connection.integer("PRAGMA application_id") ?? 0
-            let version = try connection.integer("PRAGMA user_version") ?? 0
             let tables = try connection.integer("SELECT count(*) FROM sqlite_master") ?? 0
-            foreign = application != applicationID && (application != 0 || (version == 0 && tables > 0))
+            foreign = Self.isForeign(application: application, tables: tables)
         } catch {
             throw error.ledgerError(path: path)
         }
         if foreign { throw .fatal("not_a_ledger", "\(path) is a SQLite database of another program, not a Sluice ledger") }
+    }
+
+    /// Whether a database with this application id and this many schema objects is another program's: Sluice's own
+    /// id is set in the transaction that makes its first table, so tables without it are not Sluice's.
+    static func isForeign(application: Int64, tables: Int64) -> Bool {
+        application != applicationID && (application != 0 || tables > 0)
     }
 
     /// Checks the file's version and changes nothing: what the command-line tools do.
@@ -112,14 +118,16 @@ enum SQLiteSchema {
         let path = connection.path
         let version: Int64
         let application: Int64
+        let tables: Int64
         do throws(SQLiteFailure) {
             version = try connection.integer("PRAGMA user_version") ?? 0
             application = try connection.integer("PRAGMA application_id") ?? 0
+            tables = try connection.integer("SELECT count(*) FROM sqlite_master") ?? 0
         } catch {
             throw error.ledgerError(path: path)
         }
-        // A ledger made before the application id was set has none, but a version.
-        if application != applicationID, application != 0 || version == 0 {
+        // An empty file is no ledger yet either.
+        if isForeign(application: application, tables: tables) || (application != applicationID && version == 0) {
             throw .fatal("not_a_ledger", "\(path) is not a Sluice ledger (sluice serve creates it)")
         }
         if version > currentVersion {
@@ -148,7 +156,7 @@ enum SQLiteSchema {
                 let version = try connection.integer("PRAGMA user_version") ?? 0
                 let application = try connection.integer("PRAGMA application_id") ?? 0
                 let tables = try connection.integer("SELECT count(*) FROM sqlite_master") ?? 0
-                if application != applicationID && (application != 0 || tables > 0) {
+                if isForeign(application: application, tables: tables) {
                     throw SQLiteFailure(code: -1, message: "not a Sluice ledger")
                 }
                 if version > currentVersion {

@@ -172,9 +172,12 @@ extension PostgresLedger {
         let limit = max(1, batchSize)
         // The newest id past `max_outcomes` is found on a pooled connection: it walks that many index entries,
         // which in the writer's transaction would hold up every write behind it (and could reach its statement
-        // timeout). The writer deletes at most `limit` rows up to it.
+        // timeout). The writer deletes at most `limit` rows up to it, and the batches after this one reuse it until
+        // the rows up to it are gone (see ``PruneThreshold``).
         var excessUpTo: Int64?
-        if let maxOutcomes = policy.maxOutcomes {
+        if let maxOutcomes = policy.maxOutcomes, let kept = pruneThreshold.kept(for: maxOutcomes) {
+            excessUpTo = kept
+        } else if let maxOutcomes = policy.maxOutcomes {
             let logger = self.logger
             excessUpTo = try await read { connection -> Int64? in
                 var span: Int64?
@@ -196,6 +199,8 @@ extension PostgresLedger {
             }
         }
         let countBound = excessUpTo
+        let threshold = pruneThreshold
+        threshold.keep(countBound, for: policy.maxOutcomes)
         let answer = try await write(
             .statements { connection, logger in
                 var result = PruneResult()
@@ -214,13 +219,19 @@ extension PostgresLedger {
                         ORDER BY created_at LIMIT \(limit)) RETURNING id
                         """)
                 }
+                // Whether rows up to the threshold may be left: the next batch reuses it only then.
+                var excessLeft = countBound != nil
                 if let countBound, result.outcomes < limit {
-                    result.outcomes += try await count(
+                    let asked = limit - result.outcomes
+                    let deleted = try await count(
                         """
                         DELETE FROM sluice_outcomes WHERE id IN (SELECT id FROM sluice_outcomes WHERE id <= \(countBound)
-                        ORDER BY id LIMIT \(limit - result.outcomes)) RETURNING id
+                        ORDER BY id LIMIT \(asked)) RETURNING id
                         """)
+                    excessLeft = deleted == asked
+                    result.outcomes += deleted
                 }
+                if !excessLeft { threshold.forget() }
                 result.claims = try await count(
                     "DELETE FROM sluice_claims WHERE expires_at <= coalesce(\(claimNow), clock_timestamp()) RETURNING owner")
                 return .success(.prune(result))

@@ -23,6 +23,8 @@ public final class PostgresLedger: OutcomeLedger {
     let logger: Logger
     private let queue = Mutex(WriterQueue())
     private let writer = Mutex<PostgresWriterConnection?>(nil)
+    /// The newest id past `max_outcomes`, for the batches of a pruning run after the one that found it.
+    let pruneThreshold = PruneThreshold()
 
     struct WriterQueue {
         var jobs: [PostgresWriteJob] = []

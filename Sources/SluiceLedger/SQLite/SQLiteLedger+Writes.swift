@@ -227,11 +227,14 @@ extension SQLiteLedger {
         let now = self.now
         let cutoff = policy.cutoff(now: configuration.now()).map(LedgerCoding.milliseconds)
         let limit = Int64(max(1, batchSize))
-        // The newest id past `max_outcomes` is found on a reader: it walks that many index entries, which on the
-        // writer would hold up every write behind it (seconds at ten million). The writer deletes at most `limit`
-        // rows up to it; rows recorded meanwhile only make the bound conservative.
+        // The newest id past `max_outcomes` is found on a reader: it walks that many rows, which on the writer would
+        // hold up every write behind it (seconds at ten million). The writer deletes at most `limit` rows up to it;
+        // rows recorded meanwhile only make the bound conservative, so the batches after this one reuse it until
+        // they have deleted every row up to it: one walk per pruning run, not one per batch.
         var countThreshold: Int64?
-        if let maxOutcomes = policy.maxOutcomes {
+        if let maxOutcomes = policy.maxOutcomes, let kept = pruneThreshold.kept(for: maxOutcomes) {
+            countThreshold = kept
+        } else if let maxOutcomes = policy.maxOutcomes {
             countThreshold = try await read { connection -> Int64? in
                 // Fewer ids than the maximum between the oldest and the newest: nothing to count.
                 let span = try connection.prepare("SELECT max(id) - min(id) + 1 FROM outcomes")
@@ -242,7 +245,8 @@ extension SQLiteLedger {
             }
         }
         let excessUpTo = countThreshold
-        return try await write { connection throws(SQLiteFailure) -> Result<PruneResult, LedgerError> in
+        pruneThreshold.keep(countThreshold, for: policy.maxOutcomes)
+        let pruned = try await write { connection throws(SQLiteFailure) -> Result<(PruneResult, Bool), LedgerError> in
             var result = PruneResult()
             if let cutoff {
                 // The newest outcome stays whatever its age (here and below): without AUTOINCREMENT, SQLite gives a
@@ -265,6 +269,8 @@ extension SQLiteLedger {
                 try letters.step()
                 result.deadLetters = connection.changes
             }
+            // Whether rows up to the threshold may be left: the next batch reuses it only then.
+            var excessLeft = false
             if let excessUpTo, result.outcomes < Int(limit) {
                 let excess = try connection.statement(
                     """
@@ -274,14 +280,19 @@ extension SQLiteLedger {
                 excess.bind(1, excessUpTo)
                 excess.bind(2, limit - Int64(result.outcomes))
                 try excess.step()
+                excessLeft = connection.changes == Int(limit) - result.outcomes
                 result.outcomes += connection.changes
+            } else if excessUpTo != nil {
+                excessLeft = true
             }
             let claims = try connection.statement("DELETE FROM claims WHERE expires_at <= ?")
             claims.bind(1, now)
             try claims.step()
             result.claims = connection.changes
-            return .success(result)
+            return .success((result, excessLeft))
         }
+        if !pruned.1 { pruneThreshold.forget() }
+        return pruned.0
     }
 
     public func checkReadiness() async throws(LedgerError) {

@@ -32,6 +32,8 @@ public final class SQLiteLedger: OutcomeLedger {
     private let flusher: LogFlusher?
     /// The last write the disk refused, for readiness.
     let storage: StorageFailure
+    /// The newest id past `max_outcomes`, for the batches of a pruning run after the one that found it.
+    let pruneThreshold = PruneThreshold()
 
     private init(
         configuration: SQLiteLedgerConfiguration, connections: Connections, storedKeys: Int

@@ -14,6 +14,8 @@ actor TestPipeline: KafkaRecordHandler {
     var delay: Duration
     /// Events whose type is this settle `recorded(…, deadLetter: true)`.
     let poisonType: String?
+    /// Whether the source keeps each partition's records in offset order for it (an ordered adapter).
+    nonisolated let preservesOrder: Bool
 
     private(set) var inFlight = 0
     private var capacityWaiters: [CheckedContinuation<Void, Never>] = []
@@ -45,8 +47,10 @@ actor TestPipeline: KafkaRecordHandler {
 
     init(
         adapter: String = "orders", ledger: any OutcomeLedger = InMemoryLedger(), maxInFlight: Int = 64,
-        delay: Duration = .zero, poisonType: String? = nil, cancellationBudget: Duration = .seconds(5)
+        delay: Duration = .zero, poisonType: String? = nil, cancellationBudget: Duration = .seconds(5),
+        preservesOrder: Bool = true
     ) {
+        self.preservesOrder = preservesOrder
         self.adapter = adapter
         self.ledger = ledger
         self.maxInFlight = maxInFlight
