@@ -73,9 +73,10 @@ public struct LedgerSelection: Sendable {
         } else {
             location = .sqlite(path: absolute(spec.path, from: configDirectory))
         }
-        // The password only matters to PostgreSQL: a SQLite ledger named by a flag opens without it.
+        // The password only matters to PostgreSQL: a SQLite ledger named by a flag opens without it. One written in
+        // the URL is used as written (`--ledger-url postgres://u:pw@…` is not overridden by the environment).
         var password: String?
-        if case .postgres = location {
+        if case .postgres(let url) = location, URLComponents(string: url)?.password == nil {
             password = environment["SLUICE_LEDGER_PASSWORD"]
             if password == nil { password = try resolved(spec.password, "ledger.password") }
         }

@@ -117,7 +117,9 @@ public struct ProjectLoader: Sendable {
             for (field, value) in [("token", engine.token), ("url", engine.url)] {
                 guard let value else { continue }
                 for problem in references.resolve(value).problems {
-                    problems.append(Diagnostic(severity: problem.severity, file: file, line: 1, column: 1, key: "engines.\(name).\(field)", message: problem.message))
+                    var located = spec.sourceMap.diagnostic(problem.message, key: "engines.\(name).\(field)", severity: problem.severity)
+                    located.file = file
+                    problems.append(located)
                 }
             }
         }

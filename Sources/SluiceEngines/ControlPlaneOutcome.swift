@@ -8,6 +8,7 @@ import SluiceCore
 /// | 201 `started_new`, 202 `signal_received`, `update_completed`, update `accepted` | accepted |
 /// | 200 `returned_existing_active` | duplicate, `duplicate_start` |
 /// | `deduped_existing_command` | duplicate |
+/// | 409 `rejected_duplicate` / `instance_already_started` for a workflow id Sluice derived from the key | duplicate, `duplicate_start` (only this key's start makes that id) |
 /// | 409 `rejected_duplicate` / `instance_already_started` and other rejections | rejected with the server's reason |
 /// | 404 `instance_not_found` | rejected, `unknown_target` |
 /// | `update_failed` | rejected, `update_failed` |
@@ -76,8 +77,23 @@ enum ControlPlaneOutcome {
             let rejected = text(body["command_status"]) == "rejected" || response.status >= 300
             if !rejected { return make(.accepted) }
             if isUnknownWorkflow(reasonText) { return make(.rejected, .unknownTarget) }
+            if reasonText == OutcomeReason.instanceAlreadyStarted.rawValue, isDerived(id, for: command, adapter: adapter) {
+                // The start carries no request id the server would keep, so a start sent again after its answer was lost
+                // (a timeout, a reset connection) finds its own run. An id derived from the event's key is made by
+                // this key's start only: the run is this event's, a duplicate, as Temporal's `startRequestId` tells.
+                return make(.duplicate, .duplicateStart)
+            }
             return make(.rejected, OutcomeReason(rawValue: reasonText ?? serverOutcome ?? "rejected"))
         }
+    }
+
+    /// Whether `workflowID` is the one Sluice derives from the event's idempotency key (no `workflow_id` in the
+    /// adapter): the command's key, or, for a step of a plan with several, the key before its `#step`.
+    static func isDerived(_ workflowID: String, for command: EngineCommand, adapter: String) -> Bool {
+        let key = command.idempotencyKey
+        if workflowID == CompiledAdapter.derivedWorkflowID(adapter: adapter, idempotencyKey: key) { return true }
+        guard let step = key.lastIndex(of: "#") else { return false }
+        return workflowID == CompiledAdapter.derivedWorkflowID(adapter: adapter, idempotencyKey: String(key[..<step]))
     }
 
     static func isUnknownWorkflow(_ reason: String?) -> Bool {

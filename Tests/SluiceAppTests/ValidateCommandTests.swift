@@ -183,6 +183,10 @@ import Testing
         let strict = ProjectLoader(environment: [:], resolution: .strict).load(paths: [], directory: directory)
         #expect(strict.adapters == nil)
         #expect(strict.diagnostics.contains { $0.severity == .error && $0.message == "environment variable DW_TOKEN is not set" })
+        // Located where the token is written (line 2, at its value), not at the top of the file.
+        let token = strict.diagnostics.first { $0.key == "engines.primary.token" }
+        #expect(token?.file == "sluice.yaml")
+        #expect(token?.line == 2 && token?.column ?? 0 > 1, "\(String(describing: token))")
         #expect(strict.diagnostics.contains { $0.severity == .error && $0.message == "environment variable ORDERS_SECRET is not set" })
 
         let secret = "s3cr3t-value-that-must-not-leak"

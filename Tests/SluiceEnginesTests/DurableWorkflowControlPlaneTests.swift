@@ -30,6 +30,29 @@ struct DurableWorkflowControlPlaneTests {
         }
     }
 
+    /// A start carries no request id, so one sent again after its answer was lost finds its own run: under `fail`
+    /// the server refuses it. When the id is the one Sluice derives from the key, only this key's start made it:
+    /// a duplicate, not a rejection that would skip the steps after it. A templated id stays a rejection.
+    @Test("a start refused as already started is this key's duplicate when its workflow id is derived from the key")
+    func aDerivedStartFoundStartedIsADuplicate() async throws {
+        try await withFake(mode: .controlPlane) { _, engine in
+            for key in ["k3", "k4#2"] {
+                let derived = CompiledAdapter.derivedWorkflowID(adapter: "shop", idempotencyKey: key.split(separator: "#")[0].description)
+                let command = Commands.start(key: key, workflowID: derived, policy: .rejectDuplicate)
+                #expect(try await engine.execute(command, adapter: "shop").kind == .accepted)
+                let again = try await engine.execute(command, adapter: "shop")
+                #expect(again.kind == .duplicate, "\(key)")
+                #expect(again.reason == .duplicateStart)
+            }
+            // Another key's derived id is not this key's.
+            let foreign = Commands.start(
+                key: "k5", workflowID: CompiledAdapter.derivedWorkflowID(adapter: "shop", idempotencyKey: "k3"), policy: .rejectDuplicate)
+            let refused = try await engine.execute(foreign, adapter: "shop")
+            #expect(refused.kind == .rejected)
+            #expect(refused.reason == .instanceAlreadyStarted)
+        }
+    }
+
     @Test("signal and update carry request_id; updates dedupe by it; unknown workflows are unknown_target")
     func signalAndUpdate() async throws {
         try await withFake(mode: .controlPlane) { fake, engine in

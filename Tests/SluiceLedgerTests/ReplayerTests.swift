@@ -1,6 +1,7 @@
 import Foundation
 import SluiceApp
 import SluiceCore
+import SluiceLedger
 import SluiceTesting
 import Synchronization
 import Testing
@@ -153,6 +154,20 @@ import Testing
         #expect(fromEnvironment.location == .sqlite(path: "/var/l.sqlite"))
         let fromFlag = try LedgerSelection.resolve(path: "here.sqlite", url: nil, directory: directory, environment: environment)
         #expect(fromFlag.location == .sqlite(path: directory.appendingPathComponent("here.sqlite").path))
+        // A password written in the flag's URL is the one used: neither SLUICE_LEDGER_PASSWORD nor the file's (here
+        // an unset variable, which is then not even resolved) replaces it. Without one, the variable gives it.
+        let withPassword = try LedgerSelection.resolve(
+            path: nil, url: "postgres://ops:fl4g@other:5432/sluice", directory: directory,
+            environment: ["SLUICE_LEDGER_PASSWORD": "from-env"])
+        #expect(withPassword.location == .postgres(url: "postgres://ops:fl4g@other:5432/sluice"))
+        #expect(withPassword.password == nil)
+        #expect(
+            try PostgresLedgerConfiguration(url: "postgres://ops:fl4g@other:5432/sluice", password: withPassword.password).password
+                == "fl4g")
+        let withoutPassword = try LedgerSelection.resolve(
+            path: nil, url: "postgres://ops@other:5432/sluice", directory: directory,
+            environment: ["SLUICE_LEDGER_PASSWORD": "from-env"])
+        #expect(withoutPassword.password == "from-env")
         // A password written in the file is refused.
         try "ledger:\n  type: postgres\n  url: postgres://u@h/d\n  password: hunter2\n".write(
             to: directory.appendingPathComponent("sluice.yaml"), atomically: true, encoding: .utf8)

@@ -14,6 +14,8 @@ public struct SluiceConfigSpec: Sendable, Hashable {
     public var kafkaInboxTopic: String? = nil
     /// The file it was read from, as the user named it (`deploy/prod.yaml`), for messages.
     public var file = "sluice.yaml"
+    /// Where each key's value is in the file, for problems found after reading (an unset `${env:…}` in a token).
+    public var sourceMap = SourceMap(file: "sluice.yaml")
 
     /// One engine.
     public struct EngineSpec: Sendable, Hashable {
@@ -110,7 +112,7 @@ public struct SluiceConfigSpec: Sendable, Hashable {
         }
         let spec = SluiceConfigSpec(
             adaptersDirectory: adapters, engines: engines, defaultEngine: defaultEngine, sections: sections, kafkaInboxTopic: kafkaInboxTopic,
-            file: file)
+            file: file, sourceMap: SourceMap(file: file, locations: reader.locations))
         let diagnostics = reader.diagnostics + LedgerSpec.read(text, file: file).diagnostics
         return (diagnostics.hasErrors ? nil : spec, diagnostics)
     }
