@@ -16,7 +16,9 @@ extension AdapterPipeline {
     ///
     /// - Parameter takenBack: asked on the gate's actor in the same turn as the admission (an ordered source's check,
     ///   see ``submit(batch:unless:settled:)``): true when the source took the event back to submit it again in
-    ///   turn; it is then not admitted, `settled` is not called, and its claim (a shared ledger) is released.
+    ///   turn; it is then not admitted and `settled` is not called. Its claim (a shared ledger) stays: it is this
+    ///   replica's one claim on the key, which another submission of the key (one in the gate) may hold too, and the
+    ///   source submits the event again, claiming it again.
     /// - Throws: ``DispatchAdmissionError`` when the gate refuses the event now (full, cancelling);
     ///   `settled` is then not called and the source keeps the event.
     public func submit(
@@ -71,10 +73,7 @@ extension AdapterPipeline {
                     return settlement.isDurable
                 }
             }
-            if !admitted {
-                trace.end(note: Self.takenBackNote)
-                await releaseClaim(key)
-            }
+            if !admitted { trace.end(note: Self.takenBackNote) }
         } catch {
             // Decided no longer (past the dedupe window, or pruned): refused now, admitted when submitted again.
             if case .alreadyDecided = error, case .success(let known?) = await decision(behind: error, key: key) {

@@ -66,15 +66,20 @@ public final class KafkaProducer: Sendable {
         /// The client records go to, and how many clients came before it (each replaced after a fatal error).
         var client: RDKafkaClient?
         var replacements = 0
-        /// Whether the client delivered a record since it replaced another. A replacement that hits a fatal error
-        /// before delivering anything (a cluster that refuses idempotent producers does that at once) is replaced
-        /// after a pause that grows with each such replacement in a row, and its records fail as not retriable.
+        /// Whether the client delivered a record since it replaced another, and when it did. A replacement that hits
+        /// a fatal error soon and before delivering anything (a cluster that refuses idempotent producers does that
+        /// at its first request) is replaced after a pause that grows with each such replacement in a row, and its
+        /// records fail as not retriable.
         var deliveredSinceReplacement = true
+        var replacedAt = ContinuousClock.now
         var fruitlessReplacements = 0
 
-        /// Whether the current client replaced another and has delivered nothing: a fatal error of its own is the
-        /// cluster's answer to every producer, not one client's lost state.
-        var replacementFailsToo: Bool { replacements > 0 && !deliveredSinceReplacement }
+        /// Whether the current client replaced another less than ``KafkaProducer/fruitlessWindow`` ago and has
+        /// delivered nothing: a fatal error of its own is then the cluster's answer to every producer, not one
+        /// client's lost state (a replacement that was merely idle for a while is not held against it).
+        var replacementFailsToo: Bool {
+            replacements > 0 && !deliveredSinceReplacement && ContinuousClock.now - replacedAt < KafkaProducer.fruitlessWindow
+        }
     }
 
     private let state: Locked<State>
@@ -222,6 +227,7 @@ public final class KafkaProducer: Sendable {
             state.replacements += 1
             state.fruitlessReplacements = repeated ? fruitless : 0
             state.deliveredSinceReplacement = false
+            state.replacedAt = .now
             return state.replacements - 1
         }
         logger.warning(
@@ -260,6 +266,9 @@ public final class KafkaProducer: Sendable {
 
     /// How many times a client was replaced after a fatal error.
     public var replacements: Int { state.withLock { $0.replacements } }
+
+    /// How soon after its start a replacement's fatal error counts against the cluster (see `State.replacementFailsToo`).
+    static let fruitlessWindow = Duration.seconds(30)
 
     /// How many replacements in a row followed a client that replaced another and delivered nothing (each after a
     /// pause); 0 once a client delivers.

@@ -59,9 +59,15 @@ extension KafkaSource {
         }
         guard !batchEvents.isEmpty else { return }
         let tickets = batchTickets
+        // The ones taken back at the gate's door: not in the gate, so a revoke has nothing of theirs to cancel.
+        let tookBack = Locked<Set<Int>>([])
         var takenBack: (@Sendable (Int) -> Bool)?
         if ordered {
-            takenBack = { @Sendable [state] index in Self.takeBack(tickets[index], attempt: 0, in: state) }
+            takenBack = { @Sendable [state] index in
+                guard Self.takeBack(tickets[index], attempt: 0, in: state) else { return false }
+                tookBack.withLock { _ = $0.insert(index) }
+                return true
+            }
         }
         let refusals = await handler.submit(batch: batchEvents, unless: takenBack) { [self] index, settlement in
             settled(settlement, ticket: tickets[index], attempt: 0)
@@ -72,7 +78,8 @@ extension KafkaSource {
         }
         // Owned and not revoking when admitted: only a revoke begun since can have made some of them leave.
         if state.withLock({ $0.statistics.revocations }) != revocations {
-            let taken = refusals.indices.filter { refusals[$0] == nil }
+            let notTaken = tookBack.withLock { $0 }
+            let taken = refusals.indices.filter { refusals[$0] == nil && !notTaken.contains($0) }
             await cancelIfLeaving(taken.map { tickets[$0] }, events: taken.map { batchEvents[$0] })
         }
     }
@@ -138,9 +145,14 @@ extension KafkaSource {
             settled(settlement, ticket: ticket, attempt: attempt)
             return
         }
+        let tookBack = Locked(false)
         var takenBack: (@Sendable () -> Bool)?
         if preservesOrder {
-            takenBack = { @Sendable [state] in Self.takeBack(ticket, attempt: attempt, in: state, held: held) }
+            takenBack = { @Sendable [state] in
+                guard Self.takeBack(ticket, attempt: attempt, in: state, held: held) else { return false }
+                tookBack.withLock { $0 = true }
+                return true
+            }
         }
         do {
             try await handler.submit(ticket.event, unless: takenBack) { [self] settlement in
@@ -150,7 +162,7 @@ extension KafkaSource {
             refused(error, ticket: ticket, attempt: attempt)
             return
         }
-        await cancelIfLeaving([ticket], events: [ticket.event])
+        if !tookBack.withLock({ $0 }) { await cancelIfLeaving([ticket], events: [ticket.event]) }
     }
 
     /// Submits the event again later: a retry job of its own (unordered), or its partition's drain job, which

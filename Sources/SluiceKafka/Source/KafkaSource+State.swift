@@ -570,10 +570,11 @@ extension KafkaSource {
             partitions[partition]?.revoking == true
         }
 
-        /// Whether the ticket's partition is being revoked, or is gone (revoked, or assigned again since).
+        /// Whether the ticket's partition is being revoked, or is gone (revoked, or assigned again since), with the
+        /// ticket in the gate: in flight, or superseded. A ticket taken back at the gate's door is not.
         func isLeaving(_ ticket: Ticket) -> Bool {
             guard let index = current(ticket) else { return true }
-            return partitions.values[index].revoking
+            return partitions.values[index].revoking && partitions.values[index].inFlight[ticket.record.offset] === ticket
         }
 
         /// A superseded ticket left the gate (settled, given up): nothing of it is left for a revoke to wait for.
