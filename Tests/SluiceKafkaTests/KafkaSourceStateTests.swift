@@ -448,8 +448,10 @@ struct KafkaSourceStateTests {
             state.takeBack(ticket, attempt: attempt, fromQueue: fromQueue, at: .now)
         }
         #expect(!takeBack(tickets[1]), "nothing waits: p0@1 goes in")
+        #expect(!state.holds.value, "the check's fast path takes no lock while nothing drains")
         // p0@0 ends undecided while p0@2 and p0@3 are being mapped and checked.
         #expect(state.unsettled(tickets[0], attempt: 1, notBefore: .now, ordered: true) == .drain)
+        #expect(state.holds.value)
         #expect(takeBack(tickets[3]))
         #expect(takeBack(tickets[2]))
         #expect(state.statistics.takenBack == 2)
@@ -466,9 +468,15 @@ struct KafkaSourceStateTests {
             }
         }
         #expect(drained == [0, 2, 1, 2, 3])
+        #expect(!state.holds.value, "the drain is over")
         state.beginRevoke([p0], lost: false)
+        #expect(state.holds.value)
         #expect(takeBack(tickets[3]), "a revoked partition admits nothing")
         #expect(state.inFlightCount([p0]) == 3, "p0@0, p0@1 and p0@2 are left to drain; p0@3 is not in the gate")
+        state.remove([p0])
+        #expect(!state.holds.value)
+        state.phase = .stopping
+        #expect(state.holds.value, "a stopping source takes every record back")
     }
 
     /// A revoke drops the held records (they are not in the gate: nothing to drain) and ends the drain.

@@ -63,8 +63,8 @@ extension KafkaSource {
         let tookBack = Locked<Set<Int>>([])
         var takenBack: (@Sendable (Int) -> Bool)?
         if ordered {
-            takenBack = { @Sendable [state] index in
-                guard Self.takeBack(tickets[index], attempt: 0, in: state) else { return false }
+            takenBack = { @Sendable [state, holds] index in
+                guard Self.takeBack(tickets[index], attempt: 0, in: state, holds: holds) else { return false }
                 tookBack.withLock { _ = $0.insert(index) }
                 return true
             }
@@ -128,8 +128,14 @@ extension KafkaSource {
     /// in the same step as the admission. An earlier record of the partition that ended undecided while this one was
     /// being mapped and checked has put itself in the partition's queue before the gate let its ordering key go; the
     /// ticket then goes into that queue too, behind it, instead of into the gate.
-    static func takeBack(_ ticket: Ticket, attempt: Int, in state: Locked<State>, held: Bool = false) -> Bool {
-        state.withLock { $0.takeBack(ticket, attempt: attempt, fromQueue: held, at: .now) }
+    ///
+    /// `holds` is the state's ``State/holds``: while no partition drains or is revoked, nothing is taken back, and the
+    /// check takes no lock.
+    static func takeBack(
+        _ ticket: Ticket, attempt: Int, in state: Locked<State>, holds: HoldGauge, held: Bool = false
+    ) -> Bool {
+        guard holds.value else { return false }
+        return state.withLock { $0.takeBack(ticket, attempt: attempt, fromQueue: held, at: .now) }
     }
 
     /// Hands the event to the handler (a retry, or the next of an ordered partition's queue, `held`); a refusal is
@@ -148,8 +154,8 @@ extension KafkaSource {
         let tookBack = Locked(false)
         var takenBack: (@Sendable () -> Bool)?
         if preservesOrder {
-            takenBack = { @Sendable [state] in
-                guard Self.takeBack(ticket, attempt: attempt, in: state, held: held) else { return false }
+            takenBack = { @Sendable [state, holds] in
+                guard Self.takeBack(ticket, attempt: attempt, in: state, holds: holds, held: held) else { return false }
                 tookBack.withLock { $0 = true }
                 return true
             }

@@ -150,8 +150,15 @@ extension KafkaSource {
             }
         }
 
-        var phase = Phase.running
+        var phase = Phase.running {
+            didSet { publishHolds() }
+        }
         var partitions: [TopicPartition: Partition] = [:]
+        /// Whether any partition is draining or being revoked, or the source stopping: the only times a record may be
+        /// taken back at the gate's door (``takeBack(_:attempt:fromQueue:at:)``). Read without the lock by the check's
+        /// fast path, set under it at each change: an earlier record that ends undecided sets it before the gate lets
+        /// its ordering key go, so a check made after that sees it.
+        let holds = HoldGauge()
         var nextGeneration: UInt64 = 1
         private(set) var buffer: [Ticket] = []
         private var bufferHead = 0
@@ -198,6 +205,7 @@ extension KafkaSource {
         // MARK: Assignment
 
         mutating func assign(_ assigned: [TopicPartition]) {
+            defer { publishHolds() }
             for partition in assigned {
                 partitions[partition] = Partition(generation: nextGeneration)
                 nextGeneration += 1
@@ -220,6 +228,7 @@ extension KafkaSource {
                 if phase == .running { readiness = .notReady(Self.sessionLostError) }
             }
             let leaving = Set(revoked)
+            defer { publishHolds() }
             for partition in revoked where partitions[partition] != nil {
                 partitions[partition]!.revoking = true
                 // Records waiting for a retry are not in the gate: nothing of theirs is left to drain.
@@ -252,6 +261,7 @@ extension KafkaSource {
 
         /// Forgets `revoked` partitions: later settlements for them are ignored.
         mutating func remove(_ revoked: [TopicPartition]) {
+            defer { publishHolds() }
             for partition in revoked {
                 heldCount -= partitions[partition]?.held.count ?? 0
                 partitions[partition] = nil
@@ -491,6 +501,7 @@ extension KafkaSource {
             queue(Held(ticket: ticket, attempt: attempt, notBefore: notBefore), at: index)
             guard !partitions.values[index].draining else { return .queued }
             partitions.values[index].draining = true
+            publishHolds()
             return .drain
         }
 
@@ -526,6 +537,11 @@ extension KafkaSource {
             return true
         }
 
+        /// Sets ``holds`` from the partitions and the phase (a pass over the partitions, at the rare changes only).
+        private mutating func publishHolds() {
+            holds.set(phase != .running || partitions.values.contains { $0.draining || $0.revoking })
+        }
+
         /// Puts a record into its partition's queue, in offset order.
         private mutating func queue(_ held: Held, at index: Dictionary<TopicPartition, Partition>.Index) {
             let offset = held.ticket.record.offset
@@ -556,6 +572,7 @@ extension KafkaSource {
             guard phase == .running, !partitions.values[index].revoking, let first = partitions.values[index].held.first
             else {
                 partitions.values[index].draining = false
+                publishHolds()
                 return .done
             }
             guard first.notBefore <= now else { return .wait(until: first.notBefore) }

@@ -44,6 +44,8 @@ public final class KafkaSource: Service, Sendable {
     /// Produces dead letters and outcomes; nil when the adapter has neither topic.
     let producer: KafkaProducer?
     let state: Locked<State>
+    /// The state's ``State/holds``, read without its lock.
+    let holds: HoldGauge
     let metrics: KafkaSourceMetrics
     let jobs: AsyncStream<Job>
     let jobSink: AsyncStream<Job>.Continuation
@@ -64,7 +66,9 @@ public final class KafkaSource: Service, Sendable {
         logger[metadataKey: "adapter"] = "\(configuration.adapter)"
         logger[metadataKey: "kafka.group"] = "\(configuration.groupID)"
         let relay = RebalanceRelay()
-        let state = Locked(State())
+        let initial = State()
+        holds = initial.holds
+        let state = Locked(initial)
         self.state = state
         let metrics = KafkaSourceMetrics(adapter: configuration.adapter)
         let errorLogger = logger
