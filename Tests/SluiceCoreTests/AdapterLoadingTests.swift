@@ -195,15 +195,7 @@ struct AdapterLoadingTests {
         for level in 1...8 {
             anchors.append("&a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]")
         }
-        let text = """
-            adapter: laughs
-            source: { webhook: { path: /laughs, verify: { scheme: none } } }
-            rules:
-              - name: r
-                do:
-                  - start_workflow: { workflow_type: t, input: [\(anchors.joined(separator: ", "))] }
-            """
-        let (adapter, diagnostics) = CoreTestSupport.compile(text)
+        let (adapter, diagnostics) = CoreTestSupport.compile(Self.adapter(withInput: anchors))
         #expect(adapter == nil)
         #expect(diagnostics.contains { $0.description.contains("expand to more than 100000 YAML nodes") }, "\(diagnostics)")
     }
@@ -216,17 +208,21 @@ struct AdapterLoadingTests {
         for level in 1..<20 {
             anchors.append("&a\(level) " + String(repeating: "[", count: 50) + "*a\(level - 1)" + String(repeating: "]", count: 50))
         }
-        let text = """
-            adapter: deep
-            source: { webhook: { path: /deep, verify: { scheme: none } } }
-            rules:
-              - name: r
-                do:
-                  - start_workflow: { workflow_type: t, input: [\(anchors.joined(separator: ", "))] }
-            """
-        let (adapter, diagnostics) = CoreTestSupport.compile(text)
+        let (adapter, diagnostics) = CoreTestSupport.compile(Self.adapter(withInput: anchors))
         #expect(adapter == nil)
         #expect(diagnostics.contains { $0.message == "the value is nested more than 256 levels deep" }, "\(diagnostics)")
+    }
+
+    /// A webhook adapter whose one step's `input` lists `values` (anchors and aliases, here).
+    static func adapter(withInput values: [String]) -> String {
+        """
+        adapter: anchors
+        source: { webhook: { path: /anchors, verify: { scheme: none } } }
+        rules:
+          - name: r
+            do:
+              - start_workflow: { workflow_type: t, input: [\(values.joined(separator: ", "))] }
+        """
     }
 
     @Test("invalid YAML is one precise diagnostic, not a crash")
