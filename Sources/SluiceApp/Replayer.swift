@@ -53,6 +53,22 @@ public struct Replayer: Sendable {
         return selection
     }
 
+    /// Stores on the letter the steps this replay got through (`steps`, the letter's earlier ones included), when it got
+    /// through any: the letter's step reports of the same request ids are replaced by them.
+    private func keepProgress(_ steps: [StepReport], of letter: DeadLetter) async throws(LedgerError) {
+        guard var details = letter.outcome.sluice else { return }
+        let succeeded = Dictionary(
+            steps.filter { $0.status == .succeeded }.map { ($0.requestID, $0) }, uniquingKeysWith: { first, _ in first })
+        var updated = details.steps.map { step in step.status == .succeeded ? step : succeeded[step.requestID] ?? step }
+        let known = Set(details.steps.map(\.requestID))
+        updated += steps.filter { $0.status == .succeeded && !known.contains($0.requestID) }
+        guard updated != details.steps else { return }
+        details.steps = updated
+        var outcome = letter.outcome
+        outcome.sluice = details
+        try await ledger.keepReplayProgress(deadLetterID: letter.id, outcome: outcome)
+    }
+
     /// One line saying what a replay would send for a letter.
     public static func describe(_ letter: DeadLetter) -> String {
         let reason = letter.outcome.reason?.rawValue ?? letter.outcome.kind.rawValue
@@ -69,7 +85,9 @@ public struct Replayer: Sendable {
     ///
     /// Steps the letter's report says succeeded are not sent again: a control-plane signal or update is not
     /// deduplicated by the engine and would happen twice, and a start whose workflow has closed since would be
-    /// refused (`instance_already_started`), stopping every later replay of the letter there.
+    /// refused (`instance_already_started`), stopping every later replay of the letter there. A replay that ends
+    /// rejected again or without an answer keeps what it did on the letter (``OutcomeLedger/keepReplayProgress(deadLetterID:outcome:)``),
+    /// so that the next one does not send its succeeded steps again either.
     public func replay(_ letter: DeadLetter, engine: any WorkflowEngine) async throws(LedgerError) -> Result {
         guard !letter.content.commands.isEmpty else { return .nothingToSend }
         let done = Dictionary(
@@ -87,6 +105,7 @@ public struct Replayer: Sendable {
             do {
                 outcome = try await engine.execute(command, adapter: letter.adapter)
             } catch {
+                try await keepProgress(steps, of: letter)
                 return .failed(error)
             }
             let elapsed = ContinuousClock.now - started
@@ -117,7 +136,10 @@ public struct Replayer: Sendable {
             details.decidedAt = now()
             decided.sluice = details
         }
-        if decided.kind == .rejected { return .rejectedAgain(decided) }
+        if decided.kind == .rejected {
+            try await keepProgress(steps, of: letter)
+            return .rejectedAgain(decided)
+        }
         try await ledger.markRedriven(deadLetterID: letter.id, outcome: decided)
         return .redriven(decided)
     }

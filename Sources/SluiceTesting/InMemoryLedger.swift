@@ -282,6 +282,17 @@ public final class InMemoryLedger: OutcomeLedger {
         }
     }
 
+    public func keepReplayProgress(deadLetterID: Int64, outcome: Outcome) async throws(LedgerError) {
+        try state.withLock { state throws(LedgerError) in
+            if let failure = state.failure { throw failure }
+            guard var letter = state.deadLetters[deadLetterID], letter.redrivenAt == nil,
+                letter.adapter == outcome.adapter, letter.idempotencyKey == outcome.idempotencyKey
+            else { return }
+            letter.outcome = outcome
+            state.deadLetters[deadLetterID] = letter
+        }
+    }
+
     public func outcomes(_ query: OutcomeQuery) async throws(LedgerError) -> [StoredOutcome] {
         state.withLock { state in
             Array(state.decisions.values.filter(query.matches).sorted { $0.id > $1.id }.prefix(query.limit))

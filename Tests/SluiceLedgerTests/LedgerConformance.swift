@@ -237,6 +237,16 @@ enum LedgerConformance {
         #expect(
             try await ledger.deadLetters(DeadLetterQuery(limit: 5, oldestFirst: true, afterID: first.id)).map(\.idempotencyKey)
                 == ["d2"])
+        // A replay that stops keeps its progress on the letter (its step report), not as the key's decision; a
+        // letter of another key is left alone.
+        var progress = rejected
+        progress.sluice?.steps[0].status = .succeeded
+        progress.sluice?.steps[0].outcome = .accepted
+        try await ledger.keepReplayProgress(deadLetterID: letter.id, outcome: progress)
+        try await ledger.keepReplayProgress(
+            deadLetterID: letter.id, outcome: LedgerFixtures.outcome(adapter: "stripe", key: "d2", kind: .rejected, note: "not d1's"))
+        #expect(try await ledger.deadLetters(DeadLetterQuery(adapter: "orders")).first?.outcome == progress)
+        #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "d1") == rejected)
         // Re-driven: the new outcome becomes the decision and the letter leaves the default listing.
         let accepted = LedgerFixtures.outcome(key: "d1", note: "replayed")
         try await ledger.markRedriven(deadLetterID: letter.id, outcome: accepted)
@@ -254,6 +264,9 @@ enum LedgerConformance {
         #expect(try await ledger.decision(adapter: "orders", idempotencyKey: "d1") == accepted)
         #expect(try await ledger.deadLetters(DeadLetterQuery(adapter: "orders", includeRedriven: true)).first?.redriveCount == 1)
         await #expect(throws: LedgerError.self) { try await ledger.markRedriven(deadLetterID: 987_654, outcome: accepted) }
+        // A re-driven letter keeps what it had: a late replay's progress is not written over it.
+        try await ledger.keepReplayProgress(deadLetterID: letter.id, outcome: rejected)
+        #expect(try await ledger.deadLetters(DeadLetterQuery(adapter: "orders", includeRedriven: true)).first?.outcome == progress)
     }
 
     static func dedupeWindowsExpire(_ ledger: some OutcomeLedger, clock: TestClock) async throws {

@@ -17,7 +17,10 @@ import Testing
 
         func execute(_ command: EngineCommand, adapter: String) async throws(EngineError) -> Outcome {
             sent.withLock { $0.append(command) }
-            let answer = answers.withLock { $0.removeFirst() }
+            guard let answer = answers.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else {
+                Issue.record("a call the script does not answer: \(command.requestID)")
+                throw .retryable("script", "no answer left")
+            }
             let kind = try answer.get()
             return Outcome(
                 adapter: adapter, action: command.action.rawValue, idempotencyKey: command.idempotencyKey, kind: kind,
@@ -97,6 +100,40 @@ import Testing
         #expect(outcome.reason == nil)
         #expect(outcome.sluice?.steps.map(\.requestID) == ["req-d1#1", "req-d1#2"])
         #expect(outcome.sluice?.steps.map(\.outcome) == [.accepted, .duplicate])
+    }
+
+    /// A replay that ends rejected again or without an answer keeps on the letter which steps it got through: the
+    /// next replay sends only the rest (a control-plane signal delivered by the first is not delivered again).
+    @Test func aReplayThatStopsKeepsItsProgressForTheNext() async throws {
+        let ledger = InMemoryLedger()
+        var commands: [EngineCommand] = []
+        for step in 1...3 {
+            var command = LedgerFixtures.command(key: "d1")
+            command.idempotencyKey = "d1#\(step)"
+            command.requestID = "req-d1#\(step)"
+            commands.append(command)
+        }
+        var rejected = LedgerFixtures.outcome(key: "d1", kind: .rejected, reason: .retriesExhausted)
+        rejected.sluice?.steps = (1...3).map { step in
+            StepReport(
+                id: "\(step)", action: "start_workflow", requestID: "req-d1#\(step)", status: step == 1 ? .succeeded : .failed,
+                attempts: 1, durationMilliseconds: 1, outcome: step == 1 ? .accepted : .rejected)
+        }
+        _ = try await ledger.record(RecordRequest(outcome: rejected, deadLetter: DeadLetterContent(commands: commands)))
+        let letter = try #require(try await ledger.deadLetters(DeadLetterQuery()).first)
+        // Step 2 goes through, step 3 gets no answer.
+        let first = ScriptedEngine([.success(.accepted), .failure(.retryable("transport", "connection reset"))])
+        #expect(try await Replayer(ledger: ledger).replay(letter, engine: first) == .failed(.retryable("transport", "connection reset")))
+        #expect(first.sent.withLock { $0 } == [commands[1], commands[2]])
+        // The next replay sends step 3 only.
+        let kept = try #require(try await ledger.deadLetters(DeadLetterQuery()).first)
+        let second = ScriptedEngine([.success(.accepted)])
+        guard case .redriven(let outcome) = try await Replayer(ledger: ledger).replay(kept, engine: second) else {
+            Issue.record("the second replay did not re-drive the letter")
+            return
+        }
+        #expect(second.sent.withLock { $0 } == [commands[2]], "a step the first replay got through was sent again")
+        #expect(outcome.sluice?.steps.map(\.status) == [.succeeded, .succeeded, .succeeded])
     }
 
     @Test func aRejectedOrFailedReplayKeepsTheLetter() async throws {

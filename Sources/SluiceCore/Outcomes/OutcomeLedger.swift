@@ -83,6 +83,11 @@ public protocol OutcomeLedger: Sendable {
     /// decision was pruned or its dedupe window had passed) stays the key's decision.
     func markRedriven(deadLetterID: Int64, outcome: Outcome) async throws(LedgerError)
 
+    /// Keeps a replay's progress on a letter it did not re-drive (rejected again, or no answer): `outcome` replaces
+    /// the letter's stored outcome, whose step report then says which steps have succeeded since, so that the next
+    /// replay does not send them again. A letter re-driven meanwhile (or gone) is left alone.
+    func keepReplayProgress(deadLetterID: Int64, outcome: Outcome) async throws(LedgerError)
+
     /// Decisions matching a query, newest first.
     func outcomes(_ query: OutcomeQuery) async throws(LedgerError) -> [StoredOutcome]
 

@@ -165,6 +165,20 @@ extension PostgresLedger {
             })
     }
 
+    public func keepReplayProgress(deadLetterID: Int64, outcome: Outcome) async throws(LedgerError) {
+        let row = LedgerCoding.Row(outcome)
+        _ = try await write(
+            .statements { connection, logger in
+                try await connection.query(
+                    """
+                    UPDATE sluice_dead_letters SET outcome = \(row.body)
+                    WHERE id = \(deadLetterID) AND adapter = \(row.adapter) AND idempotency_key = \(row.idempotencyKey)
+                    AND redriven_at IS NULL
+                    """, logger: logger)
+                return .success(.done)
+            })
+    }
+
     public func pruneBatch(_ policy: RetentionPolicy, batchSize: Int) async throws(LedgerError) -> PruneResult {
         let now = self.now
         let claimNow = self.claimNow

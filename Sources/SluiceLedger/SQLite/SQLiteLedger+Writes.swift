@@ -223,6 +223,23 @@ extension SQLiteLedger {
         }
     }
 
+    public func keepReplayProgress(deadLetterID: Int64, outcome: Outcome) async throws(LedgerError) {
+        let row = LedgerCoding.Row(outcome)
+        try await write { connection throws(SQLiteFailure) -> Result<Void, LedgerError> in
+            let keep = try connection.statement(
+                """
+                UPDATE dead_letters SET outcome = ?
+                WHERE id = ? AND adapter = ? AND idempotency_key = ? AND redriven_at IS NULL
+                """)
+            keep.bind(1, row.body)
+            keep.bind(2, deadLetterID)
+            keep.bind(3, row.adapter)
+            keep.bind(4, row.idempotencyKey)
+            try keep.step()
+            return .success(())
+        }
+    }
+
     public func pruneBatch(_ policy: RetentionPolicy, batchSize: Int) async throws(LedgerError) -> PruneResult {
         let now = self.now
         let cutoff = policy.cutoff(now: configuration.now()).map(LedgerCoding.milliseconds)
