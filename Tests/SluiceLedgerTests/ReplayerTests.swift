@@ -31,16 +31,30 @@ import Testing
         func checkReadiness() async throws(EngineError) {}
     }
 
-    func ledgerWithLetter(commands: Int) async throws -> (InMemoryLedger, DeadLetter) {
+    /// A ledger holding one dead letter of `commands` steps, whose first `succeeded` steps the letter's report says
+    /// succeeded (the rest failed).
+    func ledgerWithLetter(commands: Int, succeeded: Int = 0) async throws -> (InMemoryLedger, DeadLetter) {
         let ledger = InMemoryLedger()
-        let rejected = LedgerFixtures.outcome(key: "d1", kind: .rejected, reason: .retriesExhausted)
-        // Each step's command carries the engine key `d1#step`, as a plan with several steps maps it.
+        var rejected = LedgerFixtures.outcome(key: "d1", kind: .rejected, reason: .retriesExhausted)
+        // Each step's command carries the engine key `d1#step` and a request id of its own, as a plan with several
+        // steps maps it; the report has one entry per step, by request id.
         let content = DeadLetterContent(
-            commands: (0..<commands).map { step in
+            commands: (1...commands).map { step in
                 var command = LedgerFixtures.command(key: "d1")
-                if commands > 1 { command.idempotencyKey = "d1#\(step + 1)" }
+                if commands > 1 {
+                    command.idempotencyKey = "d1#\(step)"
+                    command.requestID = "req-d1#\(step)"
+                }
                 return command
             })
+        if commands > 1 {
+            rejected.sluice?.steps = content.commands.enumerated().map { index, command in
+                StepReport(
+                    id: "\(index + 1)", action: "start_workflow", requestID: command.requestID,
+                    status: index < succeeded ? .succeeded : .failed, attempts: 1, durationMilliseconds: 1,
+                    outcome: index < succeeded ? .accepted : .rejected)
+            }
+        }
         _ = try await ledger.record(RecordRequest(outcome: rejected, deadLetter: content))
         let letter = try #require(try await ledger.deadLetters(DeadLetterQuery()).first)
         return (ledger, letter)
@@ -69,25 +83,8 @@ import Testing
     /// A step the letter's report says succeeded is not sent again: a control-plane signal is not deduplicated by
     /// the engine, and a start whose workflow closed since would be refused, stopping the replay there for good.
     @Test func aReplaySendsOnlyTheStepsThatDidNotSucceed() async throws {
-        let ledger = InMemoryLedger()
-        var commands: [EngineCommand] = []
-        for step in 1...2 {
-            var command = LedgerFixtures.command(key: "d1")
-            command.idempotencyKey = "d1#\(step)"
-            command.requestID = "req-d1#\(step)"
-            commands.append(command)
-        }
-        var rejected = LedgerFixtures.outcome(key: "d1", kind: .rejected, reason: .retriesExhausted)
-        rejected.sluice?.steps = [
-            StepReport(
-                id: "1", action: "start_workflow", requestID: "req-d1#1", status: .succeeded, attempts: 1,
-                durationMilliseconds: 2, outcome: .accepted),
-            StepReport(
-                id: "2", action: "start_workflow", requestID: "req-d1#2", status: .failed, attempts: 5,
-                durationMilliseconds: 9, outcome: .rejected, reason: .retriesExhausted),
-        ]
-        _ = try await ledger.record(RecordRequest(outcome: rejected, deadLetter: DeadLetterContent(commands: commands)))
-        let letter = try #require(try await ledger.deadLetters(DeadLetterQuery()).first)
+        let (ledger, letter) = try await ledgerWithLetter(commands: 2, succeeded: 1)
+        let commands = letter.content.commands
         let engine = ScriptedEngine([.success(.duplicate), .success(.duplicate)])
         let result = try await Replayer(ledger: ledger).replay(letter, engine: engine)
         guard case .redriven(let outcome) = result else {
@@ -105,22 +102,8 @@ import Testing
     /// A replay that ends rejected again or without an answer keeps on the letter which steps it got through: the
     /// next replay sends only the rest (a control-plane signal delivered by the first is not delivered again).
     @Test func aReplayThatStopsKeepsItsProgressForTheNext() async throws {
-        let ledger = InMemoryLedger()
-        var commands: [EngineCommand] = []
-        for step in 1...3 {
-            var command = LedgerFixtures.command(key: "d1")
-            command.idempotencyKey = "d1#\(step)"
-            command.requestID = "req-d1#\(step)"
-            commands.append(command)
-        }
-        var rejected = LedgerFixtures.outcome(key: "d1", kind: .rejected, reason: .retriesExhausted)
-        rejected.sluice?.steps = (1...3).map { step in
-            StepReport(
-                id: "\(step)", action: "start_workflow", requestID: "req-d1#\(step)", status: step == 1 ? .succeeded : .failed,
-                attempts: 1, durationMilliseconds: 1, outcome: step == 1 ? .accepted : .rejected)
-        }
-        _ = try await ledger.record(RecordRequest(outcome: rejected, deadLetter: DeadLetterContent(commands: commands)))
-        let letter = try #require(try await ledger.deadLetters(DeadLetterQuery()).first)
+        let (ledger, letter) = try await ledgerWithLetter(commands: 3, succeeded: 1)
+        let commands = letter.content.commands
         // Step 2 goes through, step 3 gets no answer.
         let first = ScriptedEngine([.success(.accepted), .failure(.retryable("transport", "connection reset"))])
         #expect(try await Replayer(ledger: ledger).replay(letter, engine: first) == .failed(.retryable("transport", "connection reset")))
