@@ -118,6 +118,12 @@ public struct LedgerSelection: Sendable {
                 path: path, createDirectory: !mustExist, createFile: !mustExist, checkpoints: checkpoints, dedupe: dedupe)
             // Queries check the schema version and never migrate a file a server may be using.
             configuration.migrates = !mustExist
+            // The tools answer few checks: not worth filling memory with every decision.
+            if mustExist {
+                configuration.decisionsInMemory = 0
+            } else if let decisionsInMemory = spec.decisionsInMemory {
+                configuration.decisionsInMemory = decisionsInMemory
+            }
             let ledger = try await SQLiteLedger.open(configuration)
             do {
                 let value = try await body(ledger)

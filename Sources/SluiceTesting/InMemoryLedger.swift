@@ -167,8 +167,7 @@ public final class InMemoryLedger: OutcomeLedger {
                 dedupe.isLive(adapter: adapter, recordedAt: stored.recordedAt, now: now)
             else { return nil }
             return DecisionSummary(
-                kind: stored.outcome.kind, reason: stored.outcome.reason, workflowID: stored.outcome.workflowID,
-                recordedAt: stored.recordedAt)
+                kind: stored.outcome.kind, reason: stored.outcome.reason, recordedAt: stored.recordedAt)
         }
     }
 

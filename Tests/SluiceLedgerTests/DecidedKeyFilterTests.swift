@@ -73,7 +73,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = try await storedLedger(in: directory, keys: (0..<200).map { "stored-\($0)" })
         let filter = DecidedKeyFilter(capacity: 1_000, minimumRebuildCount: 300)
-        let scanner = DecidedKeyScanner(path: path, filter: filter, storedBelow: 200)
+        let scanner = DecidedKeyScanner(
+            path: path, keys: DecidedKeys(filter: filter, memo: DecisionMemo(maximumKeys: 0, expectedKeys: 0)), storedBelow: 200)
         scanner.start()
         #expect(try await scanCompletes(filter))
         scanner.rebuildIfNeeded()
@@ -96,7 +97,7 @@ import Testing
         let path = directory.appendingPathComponent("ledger.sqlite").path
         let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
         _ = try await ledger.record(LedgerFixtures.outcome(key: "own-1"))
-        #expect(try await scanCompletes(ledger.decidedKeys))
+        #expect(try await scanCompletes(ledger.decidedKeys.filter))
         #expect(try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "other-1") == nil)
 
         let seen = try await Self.decisionWrittenByAnotherConnection(
@@ -117,7 +118,7 @@ import Testing
         let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, now: clock.now))
         _ = try await ledger.record(LedgerFixtures.outcome(key: "old-1"))
         _ = try await ledger.record(LedgerFixtures.outcome(key: "old-2"))
-        #expect(try await scanCompletes(ledger.decidedKeys))
+        #expect(try await scanCompletes(ledger.decidedKeys.filter))
         // The writer's idle turns (every 100 ms) note the last id seen: 2.
         let deadline = ContinuousClock.now + .seconds(5)
         while ledger.keyScanner.lastSeenID < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
@@ -160,7 +161,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = try await storedLedger(in: directory, keys: (0..<500).map { "stored-\($0)" })
         let second = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, createFile: false))
-        #expect(try await scanCompletes(second.decidedKeys))
+        #expect(try await scanCompletes(second.decidedKeys.filter))
         let keys = (0..<500).map { "stored-\($0)" }
         let found = try await second.decisionSummaries(adapter: "orders", idempotencyKeys: keys + ["fresh-1", "fresh-2"])
         #expect(Set(found.keys) == Set(keys))

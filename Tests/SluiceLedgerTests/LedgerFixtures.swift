@@ -59,3 +59,13 @@ final class TestClock: Sendable {
         current.withLock { $0 = $0.addingTimeInterval(duration.timeInterval) }
     }
 }
+
+/// Runs blocking `work` on a thread of its own.
+func onThread(_ work: @escaping @Sendable () -> Void) async {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread {
+            work()
+            continuation.resume()
+        }
+    }
+}

@@ -6,19 +6,21 @@ import Synchronization
 import Testing
 
 /// The idempotency check on the asking task's thread (``InlineReaders``): answered without the reader
-/// threads, never waiting for a lock, and closed with the ledger.
+/// threads, never waiting for a lock, and closed with the ledger. The ledgers here keep no decision in
+/// memory (`decisionsInMemory: 0`), so that every check of a decided key probes the file.
 @Suite struct SQLiteInlineReadTests {
     /// ``SQLiteLedgerTests/withLedger(_:_:)`` with `readers` reader threads and `inline` inline connections.
     func withLedger(readers: Int = 1, inline: Int, _ body: (SQLiteLedger) async throws -> Void) async throws {
         try await SQLiteLedgerTests().withLedger({
             $0.readers = readers
             $0.inlineReaders = inline
+            $0.decisionsInMemory = 0
         }, body)
     }
 
     @Test func aCheckIsAnsweredWhileEveryReaderThreadIsBusy() async throws {
         try await withLedger(readers: 1, inline: 1) { ledger in
-            _ = try await ledger.record(LedgerFixtures.outcome(key: "decided", workflowID: "wf-1"))
+            _ = try await ledger.record(LedgerFixtures.outcome(key: "decided", kind: .rejected, reason: .unknownTarget))
             // The only reader thread is held until the check has answered (or, should the check wait for
             // it, for two seconds).
             let started = DispatchSemaphore(value: 0)
@@ -37,8 +39,8 @@ import Testing
             release.signal()
             try await held.value
             #expect(answeredWhileHeld, "the check waited for the reader thread")
-            #expect(summary?.kind == .accepted)
-            #expect(summary?.workflowID == "wf-1")
+            #expect(summary?.kind == .rejected)
+            #expect(summary?.reason == .unknownTarget)
             #expect(many.keys.sorted() == ["decided"])
         }
     }
@@ -86,7 +88,9 @@ import Testing
 
     @Test func checksOutnumberingTheConnectionsAreEachAnswered() async throws {
         try await withLedger(readers: 1, inline: 2) { ledger in
-            for index in 0..<50 { _ = try await ledger.record(LedgerFixtures.outcome(key: "d\(index)", workflowID: "wf-\(index)")) }
+            for index in 0..<50 {
+                _ = try await ledger.record(LedgerFixtures.outcome(key: "d\(index)", kind: .rejected, reason: OutcomeReason(rawValue: "r\(index)")))
+            }
             let wrong = try await withThrowingTaskGroup(of: Int.self) { group in
                 for round in 0..<20 {
                     for index in 0..<50 {
@@ -94,10 +98,10 @@ import Testing
                             let decided = index % 2 == 0 ? "d\(index)" : "new-\(round)-\(index)"
                             if index % 3 == 0 {
                                 let summary = try await ledger.decisionSummaries(adapter: "orders", idempotencyKeys: [decided, "x\(index)"])
-                                return summary.count == (index % 2 == 0 ? 1 : 0) && summary[decided].map { $0.workflowID == "wf-\(index)" } != false ? 0 : 1
+                                return summary.count == (index % 2 == 0 ? 1 : 0) && summary[decided].map { $0.reason?.rawValue == "r\(index)" } != false ? 0 : 1
                             }
                             let summary = try await ledger.decisionSummary(adapter: "orders", idempotencyKey: decided)
-                            return (summary?.workflowID == (index % 2 == 0 ? "wf-\(index)" : nil)) ? 0 : 1
+                            return (summary?.reason?.rawValue == (index % 2 == 0 ? "r\(index)" : nil)) ? 0 : 1
                         }
                     }
                 }
@@ -112,7 +116,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("ledger.sqlite").path
         for round in 0..<10 {
-            let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, inlineReaders: 4))
+            let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, inlineReaders: 4, decisionsInMemory: 0))
             _ = try await ledger.record(LedgerFixtures.outcome(key: "k"))
             // Checks keep running on the inline connections until the ledger refuses them.
             let answered = Counter()
@@ -137,15 +141,5 @@ import Testing
 
     final class Counter: Sendable {
         let value = Atomic<Int>(0)
-    }
-
-    /// Runs blocking `work` on a thread of its own.
-    private func onThread(_ work: @escaping @Sendable () -> Void) async {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                work()
-                continuation.resume()
-            }
-        }
     }
 }

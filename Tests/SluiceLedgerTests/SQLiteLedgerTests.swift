@@ -18,6 +18,11 @@ import Testing
             path: directory.appendingPathComponent("ledger.sqlite").path, dedupe: LedgerConformance.dedupe, now: clock.now)
         configure(&configuration)
         let ledger = try await SQLiteLedger.open(configuration)
+        // The checks of the shared conformance tests are then answered from memory, as in production.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while configuration.decisionsInMemory > 0, !ledger.areDecisionsInMemory, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(2))
+        }
         do {
             try await body(ledger)
         } catch {

@@ -170,7 +170,7 @@ struct SQLiteBenchmarks {
         // by default.
         let opened = ContinuousClock.now
         // The baseline for the check: the same ledger without inline readers, every probe through a reader thread.
-        let handedOff = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, inlineReaders: 0))
+        let handedOff = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, inlineReaders: 0, decisionsInMemory: 0))
         while !handedOff.isKeyFilterComplete { try await Task.sleep(for: .milliseconds(10)) }
         let scan = (ContinuousClock.now - opened).timeInterval
         report.line("Start-up scan of the stored keys into the check's filter: \(String(format: "%.1f", scan)) s")
@@ -178,10 +178,23 @@ struct SQLiteBenchmarks {
         let throughReaders = try await summaries(handedOff, keys: keys)
         await handedOff.close()
 
+        // The check of a decided key probing the file on the calling thread: the ledger without its decisions in memory.
+        let probing = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path, decisionsInMemory: 0))
+        while !probing.isKeyFilterComplete { try await Task.sleep(for: .milliseconds(10)) }
+        let fileProbe = try await summaries(probing, keys: keys)
+        await probing.close()
+
+        let residentBefore = Self.residentBytes()
+        let memoOpened = ContinuousClock.now
         let ledger = try await SQLiteLedger.open(SQLiteLedgerConfiguration(path: path))
-        // The start-up scan that fills the check's in-memory filter of stored keys (in the background; until
+        // The start-up scan that fills the filter and the memo of the stored decisions (in the background; until
         // it ends every check queries SQLite).
-        while !ledger.isKeyFilterComplete { try await Task.sleep(for: .milliseconds(10)) }
+        while !ledger.areDecisionsInMemory { try await Task.sleep(for: .milliseconds(10)) }
+        let memoScan = (ContinuousClock.now - memoOpened).timeInterval
+        let memoBytes = Self.residentBytes() - residentBefore
+        report.line(
+            "Start-up scan of the stored decisions into memory (filter and memo): \(String(format: "%.1f", memoScan)) s; the process's resident memory grew by \(memoBytes / 1_048_576) MiB")
+        report.line("")
         for key in keys.prefix(10_000) { _ = try await ledger.decision(adapter: "orders", idempotencyKey: key) }
         var samples: [UInt64] = []
         samples.reserveCapacity(keys.count)
@@ -213,9 +226,17 @@ struct SQLiteBenchmarks {
         func cell(_ p: (p50: Double, p99: Double, p999: Double)) -> String {
             "p50 \(BenchmarkReport.format(p.p50)) µs, p99 \(BenchmarkReport.format(p.p99)) µs, p99.9 \(BenchmarkReport.format(p.p999)) µs"
         }
-        report.line("| idempotency check (`decisionSummary`), key decided (hit) | \(rows) stored, \(keys.count) random keys | **\(cell(summary))** | its covering-index probe bare on the calling thread, same keys: \(cell(bareCovering)); the check with `inlineReaders: 0` (every probe through a reader thread): \(cell(throughReaders)); a trivial query through the reader threads (the hand-off alone): \(cell(handOff)) |")
+        report.line("| idempotency check (`decisionSummary`), key decided (hit), from memory | \(rows) stored, \(keys.count) random keys | **\(cell(summary))** | the same check probing the file (`decisionsInMemory: 0`, on the calling thread): \(cell(fileProbe)); its covering-index probe bare on the calling thread, same keys: \(cell(bareCovering)); the check through a reader thread (`inlineReaders: 0`, `decisionsInMemory: 0`): \(cell(throughReaders)); a trivial query through the reader threads (the hand-off alone): \(cell(handOff)) |")
         report.line("| idempotency check (`decisionSummary`), new key (miss) | same | **\(cell(miss))** | |")
         report.line("| full decision (`decision`, outcome decoded), key decided | same keys | \(cell(full)) | bare prepared statement (key index, table row, body), same keys, run first: \(cell(bare)) |")
+    }
+
+    /// The process's resident memory (`/proc/self/statm`), in bytes.
+    private static func residentBytes() -> Int {
+        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = statm.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     /// Times the check of every key (each one decided) on `ledger`, after a warm-up of 10,000 of them.

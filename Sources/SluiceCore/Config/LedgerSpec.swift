@@ -10,6 +10,7 @@ import Yams
 ///   password: ${env:PGPASSWORD}  # postgres: never written in the file itself
 ///   retention: 30d               # prune decisions and dead letters older than this (default: keep)
 ///   max_outcomes: 10000000       # keep at most this many decisions (default: no limit)
+///   decisions_in_memory: 16777216 # sqlite: decisions kept in memory for the idempotency check (0: none)
 /// ```
 public struct LedgerSpec: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable, CaseIterable {
@@ -28,10 +29,13 @@ public struct LedgerSpec: Sendable, Hashable {
     public var password: String?
     public var retention: Duration?
     public var maxOutcomes: Int?
+    /// SQLite: the most decisions kept in memory to answer the idempotency check of a decided key (nil: the
+    /// ledger's default, 16 Mi).
+    public var decisionsInMemory: Int?
 
     public init(
         kind: Kind = .sqlite, path: String = LedgerSpec.defaultPath, url: String? = nil, password: String? = nil,
-        retention: Duration? = nil, maxOutcomes: Int? = nil
+        retention: Duration? = nil, maxOutcomes: Int? = nil, decisionsInMemory: Int? = nil
     ) {
         self.kind = kind
         self.path = path
@@ -39,6 +43,7 @@ public struct LedgerSpec: Sendable, Hashable {
         self.password = password
         self.retention = retention
         self.maxOutcomes = maxOutcomes
+        self.decisionsInMemory = decisionsInMemory
     }
 
     /// Reads the `ledger:` section of a `sluice.yaml` text; the defaults when there is none.
@@ -50,7 +55,7 @@ public struct LedgerSpec: Sendable, Hashable {
         guard case .mapping(let mapping) = root,
             let node = mapping.first(where: { $0.key.string == "ledger" })?.value
         else { return (LedgerSpec(), []) }
-        guard let members = reader.members(node, key: "ledger", allowed: ["type", "path", "url", "password", "retention", "max_outcomes"])
+        guard let members = reader.members(node, key: "ledger", allowed: ["type", "path", "url", "password", "retention", "max_outcomes", "decisions_in_memory"])
         else { return (nil, reader.diagnostics) }
         var spec = LedgerSpec()
         if let kindNode = members["type"], let kind = reader.choice(kindNode, key: "ledger.type", as: Kind.self) {
@@ -71,6 +76,14 @@ public struct LedgerSpec: Sendable, Hashable {
         }
         if let maxNode = members["max_outcomes"] {
             spec.maxOutcomes = reader.int(maxNode, key: "ledger.max_outcomes", range: 1...Int.max)
+        }
+        if let memoryNode = members["decisions_in_memory"] {
+            spec.decisionsInMemory = reader.int(memoryNode, key: "ledger.decisions_in_memory", range: 0...Int.max)
+            if spec.kind == .postgres {
+                reader.report(
+                    "decisions_in_memory applies to a sqlite ledger only: replicas sharing a postgres ledger ask it",
+                    at: memoryNode, key: "ledger.decisions_in_memory", severity: .warning)
+            }
         }
         if spec.kind == .postgres, spec.url == nil {
             reader.report("a postgres ledger needs 'url' (postgres://user@host:port/database)", at: node, key: "ledger.url")

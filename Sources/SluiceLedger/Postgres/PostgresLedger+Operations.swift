@@ -295,21 +295,21 @@ extension PostgresLedger {
     public func decisionSummary(adapter: String, idempotencyKey: String) async throws(LedgerError) -> DecisionSummary? {
         let now = self.now
         let logger = self.logger
-        let stored: (Date, String, String?, String?)? = try await read { connection in
+        let stored: (Date, String, String?)? = try await read { connection in
             for try await row in try await connection.query(
-                "SELECT recorded_at, outcome, reason, workflow_id FROM sluice_outcomes WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey)",
+                "SELECT recorded_at, outcome, reason FROM sluice_outcomes WHERE adapter = \(adapter) AND idempotency_key = \(idempotencyKey)",
                 logger: logger
-            ).decode((Date, String, String?, String?).self) {
+            ).decode((Date, String, String?).self) {
                 return row
             }
             return nil
         }
-        guard let (recordedAt, kind, reason, workflowID) = stored,
+        guard let (recordedAt, kind, reason) = stored,
             configuration.dedupe.isLive(adapter: adapter, recordedAt: recordedAt, now: now)
         else { return nil }
         return DecisionSummary(
             kind: Outcome.Kind(rawValue: kind) ?? .rejected, reason: reason.map(OutcomeReason.init(rawValue:)),
-            workflowID: workflowID, recordedAt: recordedAt)
+            recordedAt: recordedAt)
     }
 
     /// One query for all the keys (`idempotency_key = ANY($2)`).
@@ -319,22 +319,22 @@ extension PostgresLedger {
         guard !idempotencyKeys.isEmpty else { return [:] }
         let now = self.now
         let logger = self.logger
-        let rows: [(String, Date, String, String?, String?)] = try await read { connection in
-            var rows: [(String, Date, String, String?, String?)] = []
+        let rows: [(String, Date, String, String?)] = try await read { connection in
+            var rows: [(String, Date, String, String?)] = []
             for try await row in try await connection.query(
-                "SELECT idempotency_key, recorded_at, outcome, reason, workflow_id FROM sluice_outcomes WHERE adapter = \(adapter) AND idempotency_key = ANY(\(idempotencyKeys))",
+                "SELECT idempotency_key, recorded_at, outcome, reason FROM sluice_outcomes WHERE adapter = \(adapter) AND idempotency_key = ANY(\(idempotencyKeys))",
                 logger: logger
-            ).decode((String, Date, String, String?, String?).self) {
+            ).decode((String, Date, String, String?).self) {
                 rows.append(row)
             }
             return rows
         }
         var found: [String: DecisionSummary] = [:]
-        for (key, recordedAt, kind, reason, workflowID) in rows
+        for (key, recordedAt, kind, reason) in rows
         where configuration.dedupe.isLive(adapter: adapter, recordedAt: recordedAt, now: now) {
             found[key] = DecisionSummary(
                 kind: Outcome.Kind(rawValue: kind) ?? .rejected, reason: reason.map(OutcomeReason.init(rawValue:)),
-                workflowID: workflowID, recordedAt: recordedAt)
+                recordedAt: recordedAt)
         }
         return found
     }

@@ -3,15 +3,16 @@ import Logging
 import SluiceCore
 import Synchronization
 
-/// Fills a ``DecidedKeyFilter`` from the stored keys, on a thread of its own with its own read connection
-/// (one snapshot), while the ledger serves: at start-up, and again when the filter asks to be rebuilt. Until
-/// a scan completes, the filter answers "maybe decided" and every check asks SQLite.
+/// Fills the ``DecidedKeys`` (the ``DecidedKeyFilter`` and, when it is not complete, the ``DecisionMemo``) from
+/// the stored decisions, on a thread of its own with its own read connection (one snapshot), while the ledger
+/// serves: at start-up, and again when the filter asks to be rebuilt. Until a scan completes, the filter
+/// answers "maybe decided" and every check asks SQLite.
 ///
 /// A failed scan (a lock held too long, an I/O error) is tried again; one that keeps failing leaves the
 /// filter incomplete, which only costs the queries it would have saved.
 ///
 /// Decisions that another process writes into the same file (`sluice replay`, a second Sluice) reach the
-/// filter through ``syncOtherWriters(on:)``: the writer thread notices them by `PRAGMA data_version` at
+/// filter and the memo through ``syncOtherWriters(on:)``: the writer thread notices them by `PRAGMA data_version` at
 /// least every ``syncInterval`` and adds the rows it has not seen.
 final class DecidedKeyScanner: Sendable {
     /// How often the writer thread looks for other processes' decisions, busy or idle.
@@ -26,15 +27,16 @@ final class DecidedKeyScanner: Sendable {
     }
 
     private let path: String
-    private let filter: DecidedKeyFilter
+    private let keys: DecidedKeys
+    private var filter: DecidedKeyFilter { keys.filter }
     private let cancelled = Atomic<Bool>(false)
     private let running = DispatchGroup()
     private let sync: Mutex<Sync>
 
     /// - Parameter storedBelow: the largest row id when the ledger opened (rows up to it are scanned at start-up).
-    init(path: String, filter: DecidedKeyFilter, storedBelow: Int64) {
+    init(path: String, keys: DecidedKeys, storedBelow: Int64) {
         self.path = path
-        self.filter = filter
+        self.keys = keys
         sync = Mutex(Sync(seenThrough: storedBelow))
     }
 
@@ -69,13 +71,17 @@ final class DecidedKeyScanner: Sendable {
                 sync.withLock { $0.seenThrough = max($0.seenThrough, newest) }
                 return
             }
-            let select = try connection.statement("SELECT id, adapter, idempotency_key FROM outcomes WHERE id > ? ORDER BY id")
+            let select = try connection.statement(
+                "SELECT id, adapter, idempotency_key, recorded_at, outcome, reason FROM outcomes WHERE id > ? ORDER BY id")
             select.bind(1, seenThrough)
             defer { select.reset() }
             var last = seenThrough
             while try select.step() {
                 last = select.int64(0)
-                filter.insert(adapter: select.text(1) ?? "", key: select.text(2) ?? "")
+                let (adapter, key) = (select.text(1) ?? "", select.text(2) ?? "")
+                filter.insert(adapter: adapter, key: key)
+                // Another process's newer decision of a key (a replay's) replaces the memo's.
+                keys.memo.set(adapter: adapter, key: key, recordedAt: select.int64(3), kind: select.text(4) ?? "", reason: select.text(5))
             }
             sync.withLock { sync in
                 sync.dataVersion = current
@@ -87,13 +93,15 @@ final class DecidedKeyScanner: Sendable {
         }
     }
 
-    /// Starts a scan for the filter's current generation.
+    /// Starts a scan for the filter's current generation (and a new one of the memo's, unless it is complete).
+    /// Called before the writer starts or on its thread, between transactions.
     func start() {
         let generation = filter.generation
+        let memoGeneration = keys.memo.beginFill()
         running.enter()
         startNamedThread("ledger-keys") { [self] in
             defer { running.leave() }
-            scan(generation: generation)
+            scan(generation: generation, memoGeneration: memoGeneration)
         }
     }
 
@@ -108,11 +116,11 @@ final class DecidedKeyScanner: Sendable {
 
     /// Scans; a failed scan is tried again after a second, then, after five failures (logged), every minute:
     /// until a scan completes, every check asks SQLite, and the filter is not rebuilt (it grows with each write).
-    private func scan(generation: Int) {
+    private func scan(generation: Int, memoGeneration: Int?) {
         var attempt = 0
         while !cancelled.load(ordering: .relaxed) {
             attempt += 1
-            guard let failure = scanOnce(generation: generation) else { return }
+            guard let failure = scanOnce(generation: generation, memoGeneration: memoGeneration) else { return }
             if attempt == 5 {
                 Logger(label: "sluice.ledger").error(
                     "the ledger's key scan failed 5 times; it is tried again every minute (meanwhile every idempotency check reads the ledger): \(failure)",
@@ -128,7 +136,7 @@ final class DecidedKeyScanner: Sendable {
     }
 
     /// Nil when the scan finished (or was cancelled) and needs no retry; otherwise why it failed.
-    private func scanOnce(generation: Int) -> String? {
+    private func scanOnce(generation: Int, memoGeneration: Int?) -> String? {
         // Read-write but query-only, like the readers: a read-only connection cannot open a WAL database
         // whose shared-memory file is not there yet.
         let connection: SQLiteConnection
@@ -140,15 +148,24 @@ final class DecidedKeyScanner: Sendable {
         connection.setBusyTimeout(milliseconds: 5_000)
         do throws(SQLiteFailure) {
             try connection.execute("PRAGMA query_only = 1")
-            // The unique index on (adapter, idempotency_key) covers this: no table page is read.
-            let select = try connection.prepare("SELECT adapter, idempotency_key FROM outcomes")
+            // The covering index `outcomes_decisions` (or, for the filter alone, the unique index on (adapter,
+            // idempotency_key)) holds every column read: no table page is read.
+            let select = try connection.prepare(
+                memoGeneration == nil
+                    ? "SELECT adapter, idempotency_key FROM outcomes"
+                    : "SELECT adapter, idempotency_key, recorded_at, outcome, reason FROM outcomes INDEXED BY outcomes_decisions")
             var rows = 0
             while try select.step() {
-                filter.insert(adapter: select.text(0) ?? "", key: select.text(1) ?? "")
+                let (adapter, key) = (select.text(0) ?? "", select.text(1) ?? "")
+                filter.insert(adapter: adapter, key: key)
+                if memoGeneration != nil {
+                    keys.memo.fill(adapter: adapter, key: key, recordedAt: select.int64(2), kind: select.text(3) ?? "", reason: select.text(4))
+                }
                 rows += 1
                 if rows & 0xFFFF == 0, cancelled.load(ordering: .relaxed) { return nil }
             }
             filter.markComplete(generation: generation)
+            if let memoGeneration { keys.memo.completeFill(generation: memoGeneration) }
             return nil
         } catch {
             return error.ledgerError(path: path).description

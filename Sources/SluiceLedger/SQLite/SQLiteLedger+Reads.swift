@@ -3,9 +3,10 @@ public import SluiceCore
 
 extension SQLiteLedger {
     public func decision(adapter: String, idempotencyKey: String) async throws(LedgerError) -> Outcome? {
-        guard decidedKeys.mightContain(adapter: adapter, key: idempotencyKey) else { return nil }
+        try checkServing()
         let now = self.now
         let window = windowMilliseconds(adapter)
+        guard decidedKeys.knowledge(adapter: adapter, key: idempotencyKey, now: now, window: window) != .absent else { return nil }
         // On a reader thread: the table row and its body are more pages than the check's covering-index probe.
         let body: String? = try await read { connection in
             try Self.decisionBody(adapter: adapter, idempotencyKey: idempotencyKey, now: now, window: window, on: connection)
@@ -13,10 +14,17 @@ extension SQLiteLedger {
         return try body.map { text throws(LedgerError) in try LedgerCoding.outcome(text) }
     }
 
+    /// Answered from memory (the ``DecisionMemo``) once the start-up scan has filled it; otherwise keys the
+    /// ``DecidedKeyFilter`` has never seen are answered without a query and the rest probe the file.
     public func decisionSummary(adapter: String, idempotencyKey: String) async throws(LedgerError) -> DecisionSummary? {
-        guard decidedKeys.mightContain(adapter: adapter, key: idempotencyKey) else { return nil }
+        try checkServing()
         let now = self.now
         let window = windowMilliseconds(adapter)
+        switch decidedKeys.knowledge(adapter: adapter, key: idempotencyKey, now: now, window: window) {
+        case .absent: return nil
+        case .decided(let summary): return summary
+        case .ask: break
+        }
         return try await probe { connection throws(SQLiteFailure) in
             try Self.summary(adapter: adapter, key: idempotencyKey, now: now, window: window, on: connection)
         }
@@ -25,17 +33,28 @@ extension SQLiteLedger {
     /// One turn for all the keys: the same prepared statement, on the calling thread for a few keys
     /// (``inlineProbeLimit``) and with one hand-off to a reader thread for more.
     ///
-    /// Keys the ``DecidedKeyFilter`` has never seen are answered without a query (no query at all when none
-    /// is left); each remaining probe reads only the covering index `outcomes_decisions`.
+    /// Keys the memory answers (the ``DecisionMemo``, or the ``DecidedKeyFilter`` for a key it has never seen)
+    /// cost no query (no query at all when none is left); each remaining probe reads only the covering index
+    /// `outcomes_decisions`.
     public func decisionSummaries(adapter: String, idempotencyKeys: [String]) async throws(LedgerError)
         -> [String: DecisionSummary]
     {
-        let keys = idempotencyKeys.filter { decidedKeys.mightContain(adapter: adapter, key: $0) }
-        guard !keys.isEmpty else { return [:] }
+        try checkServing()
         let now = self.now
         let window = windowMilliseconds(adapter)
+        var known: [String: DecisionSummary] = [:]
+        var asked: [String] = []
+        for key in idempotencyKeys {
+            switch decidedKeys.knowledge(adapter: adapter, key: key, now: now, window: window) {
+            case .absent: continue
+            case .decided(let summary): known[key] = summary
+            case .ask: asked.append(key)
+            }
+        }
+        guard !asked.isEmpty else { return known }
+        let (keys, answered) = (asked, known)
         let lookUp = { @Sendable (connection: SQLiteConnection) throws(SQLiteFailure) -> [String: DecisionSummary] in
-            var found: [String: DecisionSummary] = [:]
+            var found = answered
             for key in keys {
                 found[key] = try Self.summary(adapter: adapter, key: key, now: now, window: window, on: connection)
             }
@@ -55,7 +74,7 @@ extension SQLiteLedger {
     {
         let select = try connection.statement(
             """
-            SELECT recorded_at, outcome, reason, workflow_id FROM outcomes INDEXED BY outcomes_decisions
+            SELECT recorded_at, outcome, reason FROM outcomes INDEXED BY outcomes_decisions
             WHERE adapter = ? AND idempotency_key = ?
             """)
         select.bind(1, adapter)
@@ -66,8 +85,7 @@ extension SQLiteLedger {
         if let window, LedgerCoding.elapsed(since: recordedAt, now: now) >= window { return nil }
         return DecisionSummary(
             kind: Outcome.Kind(rawValue: select.text(1) ?? "") ?? .rejected,
-            reason: select.text(2).map(OutcomeReason.init(rawValue:)), workflowID: select.text(3),
-            recordedAt: LedgerCoding.date(recordedAt))
+            reason: select.text(2).map(OutcomeReason.init(rawValue:)), recordedAt: LedgerCoding.date(recordedAt))
     }
 
     /// The stored JSON of a live decision: the lookup behind ``decision(adapter:idempotencyKey:)``.

@@ -56,6 +56,7 @@ extension SQLiteLedger {
                 let delete = try connection.statement("DELETE FROM outcomes WHERE id = ?")
                 delete.bind(1, id)
                 try delete.step()
+                keys.deleted(adapter: row.adapter, key: row.idempotencyKey)
                 guard let newID = try Self.insert(row, at: now, on: connection, noting: keys) else {
                     throw SQLiteFailure(code: SQLITE_INTERNAL, message: "cannot replace an expired decision")
                 }
@@ -218,6 +219,7 @@ extension SQLiteLedger {
             delete.bind(2, row.idempotencyKey)
             delete.bind(3, deadLetterID)
             try delete.step()
+            if connection.changes > 0 { keys.deleted(adapter: row.adapter, key: row.idempotencyKey) }
             _ = try Self.insert(row, at: now, on: connection, noting: keys)
             return .success(())
         }
@@ -262,6 +264,7 @@ extension SQLiteLedger {
             }
         }
         let excessUpTo = countThreshold
+        let keys = decidedKeys
         pruneThreshold.keep(countThreshold, for: policy.maxOutcomes)
         let pruned = try await write { connection throws(SQLiteFailure) -> Result<(PruneResult, Bool), LedgerError> in
             var result = PruneResult()
@@ -274,11 +277,11 @@ extension SQLiteLedger {
                     DELETE FROM outcomes WHERE id IN (
                         SELECT id FROM outcomes WHERE recorded_at < ? AND id < (SELECT max(id) FROM outcomes)
                         ORDER BY recorded_at LIMIT ?)
+                    RETURNING adapter, idempotency_key
                     """)
                 old.bind(1, cutoff)
                 old.bind(2, limit)
-                try old.step()
-                result.outcomes = connection.changes
+                result.outcomes = try Self.forgetDeleted(old, keys: keys)
                 let letters = try connection.statement(
                     "DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE created_at < ? ORDER BY created_at LIMIT ?)")
                 letters.bind(1, cutoff)
@@ -293,12 +296,13 @@ extension SQLiteLedger {
                     """
                     DELETE FROM outcomes WHERE id IN (
                         SELECT id FROM outcomes WHERE id <= ? AND id < (SELECT max(id) FROM outcomes) ORDER BY id LIMIT ?)
+                    RETURNING adapter, idempotency_key
                     """)
                 excess.bind(1, excessUpTo)
                 excess.bind(2, limit - Int64(result.outcomes))
-                try excess.step()
-                excessLeft = connection.changes == Int(limit) - result.outcomes
-                result.outcomes += connection.changes
+                let deleted = try Self.forgetDeleted(excess, keys: keys)
+                excessLeft = deleted == Int(limit) - result.outcomes
+                result.outcomes += deleted
             } else if excessUpTo != nil {
                 excessLeft = true
             }
@@ -320,8 +324,8 @@ extension SQLiteLedger {
 
     // MARK: - Statements shared by the writes
 
-    /// Inserts a decision and adds its key to `keys`; nil when the key is already decided.
-    static func insert(_ row: LedgerCoding.Row, at now: Int64, on connection: SQLiteConnection, noting keys: DecidedKeyFilter)
+    /// Inserts a decision and tells `keys`; nil when the key is already decided.
+    static func insert(_ row: LedgerCoding.Row, at now: Int64, on connection: SQLiteConnection, noting keys: DecidedKeys)
         throws(SQLiteFailure) -> Int64?
     {
         let insert = try connection.statement(
@@ -337,11 +341,23 @@ extension SQLiteLedger {
         insert.bind(6, row.sourcePosition)
         insert.bind(7, now)
         insert.bind(8, row.body)
-        // Before the step: a reader must never find the row committed while the filter says "never decided".
-        // A rolled-back insert leaves a harmless false positive.
-        keys.insert(adapter: row.adapter, key: row.idempotencyKey)
+        keys.willInsert(row)
         try insert.step()
-        return connection.changes == 1 ? connection.lastInsertRowID : nil
+        guard connection.changes == 1 else { return nil }
+        keys.inserted(row, at: now)
+        return connection.lastInsertRowID
+    }
+
+    /// Steps a `DELETE … RETURNING adapter, idempotency_key` of outcomes, taking each deleted key out of
+    /// the memo; returns how many were deleted.
+    static func forgetDeleted(_ delete: SQLiteStatement, keys: DecidedKeys) throws(SQLiteFailure) -> Int {
+        defer { delete.reset() }
+        var deleted = 0
+        while try delete.step() {
+            keys.deleted(adapter: delete.text(0) ?? "", key: delete.text(1) ?? "")
+            deleted += 1
+        }
+        return deleted
     }
 
     static func insert(_ letter: LedgerCoding.DeadLetterRow, row: LedgerCoding.Row, at now: Int64, on connection: SQLiteConnection)

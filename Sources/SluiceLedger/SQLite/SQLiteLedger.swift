@@ -1,5 +1,6 @@
 import Foundation
 public import SluiceCore
+import Synchronization
 
 /// The default ledger: one SQLite file in WAL mode, embedded in the Sluice process.
 ///
@@ -12,8 +13,10 @@ public import SluiceCore
 /// cooperative thread pool: the one query made there, the idempotency check of a key that may be decided,
 /// runs on a connection of ``InlineReaders`` that never waits for a lock or for another connection.
 ///
-/// A ``DecidedKeyFilter`` in memory answers the idempotency check for a key that was never decided (the
-/// common case) without a query; it is filled by the writer and by a scan of the stored keys at start-up.
+/// In memory, a ``DecisionMemo`` answers the idempotency check from every stored decision (up to
+/// ``SQLiteLedgerConfiguration/decisionsInMemory`` keys), and a ``DecidedKeyFilter`` answers it for a key that
+/// was never decided when the memo cannot; both are kept by the writer and filled by a scan of the stored
+/// decisions at start-up.
 ///
 /// Open it with ``open(_:)`` before intake starts (migrations run there) and ``close()`` it after the
 /// last write.
@@ -23,8 +26,8 @@ public final class SQLiteLedger: OutcomeLedger {
     let reads: WorkQueue<@Sendable (SQLiteConnection) -> Void>
     /// Connections for the check on the asking task's thread.
     let inlineReaders: InlineReaders
-    /// The keys with a stored decision, as far as this process knows them.
-    let decidedKeys: DecidedKeyFilter
+    /// The stored decisions, as far as this process knows them.
+    let decidedKeys: DecidedKeys
     private let threads: [SQLiteThread]
     /// Fills `decidedKeys` at start-up and adds the decisions other processes write.
     let keyScanner: DecidedKeyScanner
@@ -34,6 +37,8 @@ public final class SQLiteLedger: OutcomeLedger {
     let storage: StorageFailure
     /// The newest id past `max_outcomes`, for the batches of a pruning run after the one that found it.
     let pruneThreshold = PruneThreshold()
+    /// False once ``close()`` began: the memory's answers stop with the file's.
+    private let isOpen = Atomic<Bool>(true)
 
     private init(
         configuration: SQLiteLedgerConfiguration, connections: Connections, storedKeys: Int
@@ -42,9 +47,11 @@ public final class SQLiteLedger: OutcomeLedger {
         self.configuration = configuration
         // The largest id estimates the count; a row given a huge id by hand must not size the filter (it grows).
         let estimate = min(max(storedKeys, 0), Self.filterEstimateLimit)
-        let decidedKeys = DecidedKeyFilter(capacity: estimate + estimate / 2)
+        let decidedKeys = DecidedKeys(
+            filter: DecidedKeyFilter(capacity: estimate + estimate / 2),
+            memo: DecisionMemo(maximumKeys: configuration.decisionsInMemory, expectedKeys: estimate))
         self.decidedKeys = decidedKeys
-        let keyScanner = DecidedKeyScanner(path: configuration.path, filter: decidedKeys, storedBelow: Int64(storedKeys))
+        let keyScanner = DecidedKeyScanner(path: configuration.path, keys: decidedKeys, storedBelow: Int64(storedKeys))
         keyScanner.start()
         self.keyScanner = keyScanner
         let storage = StorageFailure()
@@ -78,7 +85,7 @@ public final class SQLiteLedger: OutcomeLedger {
                 // Between transactions: other processes' decisions, and a rebuild of the filter when it is due.
                 keyScanner.syncOtherWriters(on: connection)
                 keyScanner.rebuildIfNeeded()
-                if !jobs.isEmpty { Self.commit(jobs, on: connection, flusher: flusher, storage: storage) }
+                if !jobs.isEmpty { Self.commit(jobs, on: connection, flusher: flusher, storage: storage, memo: decidedKeys.memo) }
                 checkpointer?.afterTurn(on: connection)
             }
         ]
@@ -121,6 +128,7 @@ public final class SQLiteLedger: OutcomeLedger {
     public func close() async {
         // The inline connections first, while the threads hold theirs: the last connection to close checkpoints
         // the log, on the thread that closes it. A probe running now closes its own in a moment.
+        isOpen.store(false, ordering: .relaxed)
         inlineReaders.close()
         while inlineReaders.hasLoans { try? await Task.sleep(for: .microseconds(100)) }
         writes.close()
@@ -252,7 +260,11 @@ public final class SQLiteLedger: OutcomeLedger {
 
     /// Whether the start-up scan has put every stored key into the in-memory filter of the idempotency
     /// check (until then, every check queries SQLite).
-    public var isKeyFilterComplete: Bool { decidedKeys.isComplete }
+    public var isKeyFilterComplete: Bool { decidedKeys.filter.isComplete }
+
+    /// Whether the idempotency check is answered from memory for decided keys too: the start-up scan has put
+    /// every stored decision into the ``DecisionMemo``, and they fit in ``SQLiteLedgerConfiguration/decisionsInMemory``.
+    public var areDecisionsInMemory: Bool { decidedKeys.memo.phase == .complete }
 
     // MARK: - Running work on the threads
 
@@ -289,6 +301,13 @@ public final class SQLiteLedger: OutcomeLedger {
         return try await handOff.result().get()
     }
 
+    /// Throws when the file could not answer: the ledger is closed, or its log could not be flushed (whatever
+    /// memory would answer is then no longer known to be durable).
+    func checkServing() throws(LedgerError) {
+        if let failed = flusher?.failed { throw failed }
+        if !isOpen.load(ordering: .relaxed) { throw Self.closed }
+    }
+
     /// Runs a short probe on the calling thread when an ``InlineReaders`` connection is free, otherwise
     /// on a reader thread (``read(_:)``).
     func probe<Value: Sendable>(
@@ -308,7 +327,8 @@ public final class SQLiteLedger: OutcomeLedger {
     /// jobs resume after `flusher` has flushed it, or after the writer flushed it itself when the batch is
     /// small and no flush is running (at once without a flusher: `synchronous` is `normal`).
     static func commit(
-        _ jobs: [any SQLiteWriteJob], on connection: SQLiteConnection, flusher: LogFlusher?, storage: StorageFailure
+        _ jobs: [any SQLiteWriteJob], on connection: SQLiteConnection, flusher: LogFlusher?, storage: StorageFailure,
+        memo: DecisionMemo
     ) {
         if let failed = flusher?.failed {
             // Committing would make the batch visible to readers with no way to make it durable.
@@ -317,11 +337,19 @@ public final class SQLiteLedger: OutcomeLedger {
         }
         var attempts = 0
         while true {
-            do {
+            do throws(SQLiteFailure) {
                 let changesBefore = connection.totalChanges
-                try connection.transaction { () throws(SQLiteFailure) in
-                    for job in jobs { try job.perform(connection) }
+                memo.beginChanges()
+                do throws(SQLiteFailure) {
+                    try connection.transaction { () throws(SQLiteFailure) in
+                        for job in jobs { try job.perform(connection) }
+                    }
+                } catch {
+                    // What the memo learnt from the rolled-back transaction is no longer true.
+                    memo.undoChanges()
+                    throw error
                 }
+                memo.keepChanges()
                 // Only a transaction that wrote shows that the disk takes writes (a readiness probe writes nothing).
                 if connection.totalChanges != changesBefore { storage.committed() }
                 guard let flusher else {
@@ -336,7 +364,7 @@ public final class SQLiteLedger: OutcomeLedger {
                 attempts += 1
                 if error.isBusy && attempts < 3 { continue }
                 if jobs.count > 1 && !error.isBusy {
-                    for job in jobs { commit([job], on: connection, flusher: flusher, storage: storage) }
+                    for job in jobs { commit([job], on: connection, flusher: flusher, storage: storage, memo: memo) }
                     return
                 }
                 let ledgerError = error.ledgerError(path: connection.path)
