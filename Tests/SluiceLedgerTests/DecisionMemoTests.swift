@@ -77,7 +77,7 @@ import Testing
             Issue.record("an incomplete memo needs a scan")
             return
         }
-        memo.fill(adapter: "orders", key: "k", recordedAt: 1_000, kind: "rejected", reason: "unknown_target")
+        memo.fill(generation: generation, adapter: "orders", key: "k", recordedAt: 1_000, kind: "rejected", reason: "unknown_target")
         #expect(answer(memo, "k") == .unknown)
         memo.completeFill(generation: generation)
         #expect(answer(memo, "k") == .decided(DecisionSummary(kind: .rejected, reason: .unknownTarget, recordedAt: Date(timeIntervalSince1970: 1))))
@@ -126,9 +126,9 @@ import Testing
         memo.set(adapter: "orders", key: "replaced", recordedAt: 5_000, kind: "accepted", reason: nil)
         memo.remove(adapter: "orders", key: "pruned")
         // The scan's snapshot is older than both changes.
-        memo.fill(adapter: "orders", key: "replaced", recordedAt: 1_000, kind: "rejected", reason: nil)
-        memo.fill(adapter: "orders", key: "pruned", recordedAt: 1_000, kind: "accepted", reason: nil)
-        memo.fill(adapter: "orders", key: "stored", recordedAt: 1_000, kind: "accepted", reason: nil)
+        memo.fill(generation: generation, adapter: "orders", key: "replaced", recordedAt: 1_000, kind: "rejected", reason: nil)
+        memo.fill(generation: generation, adapter: "orders", key: "pruned", recordedAt: 1_000, kind: "accepted", reason: nil)
+        memo.fill(generation: generation, adapter: "orders", key: "stored", recordedAt: 1_000, kind: "accepted", reason: nil)
         memo.completeFill(generation: generation)
         #expect(answer(memo, "replaced", now: 6_000) == .decided(DecisionSummary(kind: .accepted, reason: nil, recordedAt: Date(timeIntervalSince1970: 5))))
         #expect(answer(memo, "pruned") == .absent)
@@ -149,9 +149,41 @@ import Testing
             Issue.record("an overfull memo is filled again by the next scan")
             return
         }
-        for key in ["a", "b"] { memo.fill(adapter: "orders", key: key, recordedAt: 1_000, kind: "accepted", reason: nil) }
+        for key in ["a", "b"] { memo.fill(generation: generation, adapter: "orders", key: key, recordedAt: 1_000, kind: "accepted", reason: nil) }
         memo.completeFill(generation: generation)
         #expect(answer(memo, "a") != .absent && answer(memo, "c") == .absent)
+    }
+
+    /// A removal that rolls back while the scan runs must not keep the scan from adding the key, which is
+    /// still stored.
+    @Test func aRolledBackRemovalDuringTheScanDoesNotHideTheKey() {
+        let memo = DecisionMemo(maximumKeys: 1_000, expectedKeys: 0)
+        guard let generation = memo.beginFill() else {
+            Issue.record("no scan")
+            return
+        }
+        memo.beginChanges()
+        memo.remove(adapter: "orders", key: "k")
+        memo.undoChanges()
+        memo.fill(generation: generation, adapter: "orders", key: "k", recordedAt: 1_000, kind: "accepted", reason: nil)
+        memo.completeFill(generation: generation)
+        #expect(answer(memo, "k") != .absent)
+    }
+
+    /// A scan that finds more decisions than the memo holds stops filling it: the tables stay small.
+    @Test func aScanPastTheLimitStopsFilling() {
+        let memo = DecisionMemo(maximumKeys: 3, expectedKeys: 0)
+        guard let generation = memo.beginFill() else {
+            Issue.record("no scan")
+            return
+        }
+        for index in 0..<100 {
+            memo.fill(generation: generation, adapter: "orders", key: "k\(index)", recordedAt: 1_000, kind: "accepted", reason: nil)
+        }
+        memo.completeFill(generation: generation)
+        #expect(memo.phase == .overfull)
+        #expect(memo.entriesHeld == 0)
+        #expect(answer(memo, "k0") == .unknown)
     }
 
     @Test func moreOutcomeAndReasonPairsThanACodeHoldsAskTheFile() {
@@ -273,6 +305,35 @@ import Testing
             try await holdingTheReader { () async throws in
                 #expect(try await ledger.decisionSummary(adapter: "windowed", idempotencyKey: "w")?.kind == .accepted)
             }
+        }
+    }
+
+    /// `sluice replay` gives the newest decision way to its own in another process: SQLite hands the deleted
+    /// row's id to the new one, and the writer's look at other processes' rows must still see it.
+    @Test func aReplayThatReusesTheNewestIdReachesTheMemo() async throws {
+        try await withLedger { ledger, _ in
+            _ = try await ledger.record(LedgerFixtures.outcome(key: "k"))
+            let deadline = ContinuousClock.now + .seconds(5)
+            while ledger.keyScanner.lastSeenID < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(ledger.keyScanner.lastSeenID == 1)
+            let other = try SQLiteConnection(path: ledger.configuration.path, readOnly: false, create: false)
+            other.setBusyTimeout(milliseconds: 5_000)
+            try other.execute(
+                """
+                BEGIN;
+                DELETE FROM outcomes WHERE id = 1;
+                INSERT INTO outcomes (adapter, idempotency_key, outcome, reason, workflow_id, source_position, recorded_at, body)
+                VALUES ('orders', 'k', 'rejected', 'unknown_target', NULL, 'orders-0-1', 1767225600000, '{}');
+                COMMIT;
+                """)
+            #expect(try other.integer("SELECT id FROM outcomes WHERE idempotency_key = 'k'") == 1)
+            var seen: DecisionSummary?
+            while ContinuousClock.now < deadline + .seconds(5) {
+                seen = try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "k")
+                if seen?.kind == .rejected { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(seen?.kind == .rejected && seen?.reason == .unknownTarget)
         }
     }
 

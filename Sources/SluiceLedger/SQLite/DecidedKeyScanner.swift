@@ -71,8 +71,10 @@ final class DecidedKeyScanner: Sendable {
                 sync.withLock { $0.seenThrough = max($0.seenThrough, newest) }
                 return
             }
+            // From the last id seen, not after it: a replay that gives the newest decision way to its own deletes
+            // that row, and SQLite hands its id to the new one (without AUTOINCREMENT, max(id) + 1).
             let select = try connection.statement(
-                "SELECT id, adapter, idempotency_key, recorded_at, outcome, reason FROM outcomes WHERE id > ? ORDER BY id")
+                "SELECT id, adapter, idempotency_key, recorded_at, outcome, reason FROM outcomes WHERE id >= ? ORDER BY id")
             select.bind(1, seenThrough)
             defer { select.reset() }
             var last = seenThrough
@@ -158,8 +160,10 @@ final class DecidedKeyScanner: Sendable {
             while try select.step() {
                 let (adapter, key) = (select.text(0) ?? "", select.text(1) ?? "")
                 filter.insert(adapter: adapter, key: key)
-                if memoGeneration != nil {
-                    keys.memo.fill(adapter: adapter, key: key, recordedAt: select.int64(2), kind: select.text(3) ?? "", reason: select.text(4))
+                if let memoGeneration {
+                    keys.memo.fill(
+                        generation: memoGeneration, adapter: adapter, key: key, recordedAt: select.int64(2),
+                        kind: select.text(3) ?? "", reason: select.text(4))
                 }
                 rows += 1
                 if rows & 0xFFFF == 0, cancelled.load(ordering: .relaxed) { return nil }

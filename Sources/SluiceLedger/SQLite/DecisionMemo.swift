@@ -61,10 +61,13 @@ final class DecisionMemo: Sendable {
         var count = 0
     }
 
-    /// One change of the writer's transaction: the slot's earlier entry (nil: there was none).
+    /// One change of the writer's transaction: the key's earlier entry (nil: there was none), whether the change
+    /// removed it, and whether that removal marked the key for the scan to skip.
     private struct Undo {
         let fingerprint: Fingerprint
         let previous: UInt64?
+        let removal: Bool
+        var markedForTheScan = false
     }
 
     static let shardCount = 64
@@ -79,6 +82,9 @@ final class DecisionMemo: Sendable {
     }
 
     var phase: Phase { status.withLock { $0.phase } }
+
+    /// Entries in the tables (``count`` while the memo answers; tests read it after it stepped aside).
+    var entriesHeld: Int { shards.reduce(0) { total, shard in total + shard.withLock { $0.count } } }
 
     private var isComplete: Bool { status.withLock { $0.phase == .complete } }
 
@@ -121,9 +127,13 @@ final class DecisionMemo: Sendable {
             return log ?? []
         }
         for change in changes.reversed() {
+            if change.markedForTheScan {
+                // The row is still stored: the scan must not skip it.
+                shard(change.fingerprint).withLock { _ = $0.removedWhileFilling.remove(change.fingerprint) }
+            }
             if let previous = change.previous {
                 _ = apply(change.fingerprint, entry: previous)
-            } else {
+            } else if !change.removal {
                 _ = removeEntry(change.fingerprint)
             }
         }
@@ -135,22 +145,22 @@ final class DecisionMemo: Sendable {
         let fingerprint = self.fingerprint(adapter, key)
         let entry = DecisionEntry.pack(fingerprint: fingerprint, code: code(kind: kind, reason: reason), recordedAt: recordedAt)
         let previous = apply(fingerprint, entry: entry)
-        undo.withLock { $0?.append(Undo(fingerprint: fingerprint, previous: previous)) }
+        undo.withLock { $0?.append(Undo(fingerprint: fingerprint, previous: previous, removal: false)) }
     }
 
     /// The key's decision was deleted (pruned, expired and replaced, given way to a replay).
     func remove(adapter: String, key: String) {
         guard accepting else { return }
         let fingerprint = self.fingerprint(adapter, key)
-        // The phase changes only on the writer's thread (this one) or before it starts.
+        // A scan that completes meanwhile leaves at most a mark nobody reads (marks go with the next fill).
         let filling = if case .filling = phase { true } else { false }
-        let previous = shard(fingerprint).withLock { table in
-            if filling { table.removedWhileFilling.insert(fingerprint) }
-            return table.remove(fingerprint)
+        let (previous, marked) = shard(fingerprint).withLock { table in
+            let marked = filling && table.removedWhileFilling.insert(fingerprint).inserted
+            return (table.remove(fingerprint), marked)
         }
-        guard let previous else { return }
-        count(-1)
-        undo.withLock { $0?.append(Undo(fingerprint: fingerprint, previous: previous)) }
+        if previous != nil { count(-1) }
+        guard previous != nil || marked else { return }
+        undo.withLock { $0?.append(Undo(fingerprint: fingerprint, previous: previous, removal: true, markedForTheScan: marked)) }
     }
 
     // MARK: - The scan
@@ -172,8 +182,10 @@ final class DecisionMemo: Sendable {
         return generation
     }
 
-    /// A stored decision the scan found; the writer's own changes since the scan began win.
-    func fill(adapter: String, key: String, recordedAt: Int64, kind: String, reason: String?) {
+    /// A stored decision that scan `generation` found; the writer's own changes since the scan began win.
+    /// Ignored unless the memo is still filling for that scan (past ``maximumKeys`` it stopped).
+    func fill(generation: Int, adapter: String, key: String, recordedAt: Int64, kind: String, reason: String?) {
+        guard status.withLock({ $0.phase == .filling(generation: generation) }) else { return }
         let fingerprint = self.fingerprint(adapter, key)
         let entry = DecisionEntry.pack(fingerprint: fingerprint, code: code(kind: kind, reason: reason), recordedAt: recordedAt)
         let added = shard(fingerprint).withLock { table -> Bool in
