@@ -18,6 +18,8 @@ public final class InMemoryLedger: OutcomeLedger {
         var failingClaims = 0
         var failingInboxReads = 0
         var holdingReadiness = false
+        var holdingDeadLetterReads = false
+        var deadLetterReads = 0
         /// Keys whose `decision` lookups wait until released, and how many wait now.
         var heldDecisionKeys: Set<String> = []
         var heldDecisions = 0
@@ -67,6 +69,14 @@ public final class InMemoryLedger: OutcomeLedger {
     public func holdReadinessChecks(_ hold: Bool) {
         state.withLock { $0.holdingReadiness = hold }
     }
+
+    /// Makes `deadLetters` queries wait while `hold` is set (a status-page read that hangs).
+    public func holdDeadLetterReads(_ hold: Bool) {
+        state.withLock { $0.holdingDeadLetterReads = hold }
+    }
+
+    /// How many `deadLetters` queries were made.
+    public var deadLetterReads: Int { state.withLock { $0.deadLetterReads } }
 
     /// Makes `decision` lookups of these keys wait until ``releaseDecisions()`` (a slow read, at a moment a test
     /// chooses).
@@ -254,7 +264,9 @@ public final class InMemoryLedger: OutcomeLedger {
     }
 
     public func deadLetters(_ query: DeadLetterQuery) async throws(LedgerError) -> [DeadLetter] {
-        state.withLock { state in
+        state.withLock { $0.deadLetterReads += 1 }
+        while state.withLock({ $0.holdingDeadLetterReads }), !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+        return state.withLock { state in
             Array(
                 state.deadLetters.values.filter(query.matches)
                     .sorted { query.oldestFirst ? $0.id < $1.id : $0.id > $1.id }.prefix(query.limit))

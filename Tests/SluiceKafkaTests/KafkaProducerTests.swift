@@ -183,11 +183,14 @@ extension KafkaSuites {
                 #expect(!error.isRetriable, "\(error)")
                 #expect(error.message.contains("idempotent"), "\(error)")
             }
+            #expect(await KafkaTest.eventually(timeout: .seconds(5)) { producer.isRefused }, "ready while the cluster refuses every producer")
             #expect(await KafkaTest.eventually(timeout: .seconds(5)) { producer.replacements == 2 })
             #expect(clock.now - raised >= .milliseconds(900), "replaced again without a pause")
             #expect(producer.fruitlessReplacements == 1)
+            #expect(producer.isRefused, "the client after the pause has delivered nothing yet")
             // A delivery: the next fatal error is one client's again, replaced at once and retriable.
             try await producer.send(KafkaProducer.Message(topic: "events", value: Array("delivered".utf8)))
+            #expect(!producer.isRefused)
             producer.raiseFatalError(reason: "later")
             #expect(await KafkaTest.eventually(timeout: .seconds(5)) { producer.replacements == 3 })
             #expect(producer.fruitlessReplacements == 0, "a pause after a client that delivered")

@@ -13,9 +13,9 @@ public enum OperationsRoutes {
             plain(.ok, "ok\n")
         }
         router.get("/readyz") { _, _ in
-            let monitor = status.health
-            let body = monitor.checks.map { "\($0.ok ? "ok  " : "FAIL") \($0.name): \($0.detail)" }.joined(separator: "\n")
-            if monitor.isReady { return plain(.ok, body + "\nready\n") }
+            let (ready, checks) = status.health.readiness
+            let body = checks.map { "\($0.ok ? "ok  " : "FAIL") \($0.name): \($0.detail)" }.joined(separator: "\n")
+            if ready { return plain(.ok, body + "\nready\n") }
             return plain(.serviceUnavailable, (body.isEmpty ? "not checked yet" : body) + "\nnot ready\n")
         }
         if let metricsPath {

@@ -62,7 +62,14 @@ public final class HealthMonitor: Sendable {
 
     /// Ready when the ledger is writable and every engine answered its last check, and every
     /// extra check (a Kafka consumer's assignment) holds. Nothing checked yet is not ready.
-    public var isReady: Bool { checks.allSatisfy(\.ok) && state.withLock { $0.ledger != nil } }
+    public var isReady: Bool { readiness.ready }
+
+    /// The checks and the readiness they give, from one reading (``checks`` runs the sources' own checks
+    /// anew each time: a body and a status code read apart could disagree).
+    public var readiness: (ready: Bool, checks: [Check]) {
+        let checks = self.checks
+        return (checks.allSatisfy(\.ok) && checks.contains { $0.name == "ledger" }, checks)
+    }
 
     /// The latest checks: the ledger first, then engines and extras by name. The extras are run now
     /// (they read their source's own state), so that readiness turns false the moment intake begins
@@ -139,26 +146,32 @@ public final class HealthMonitor: Sendable {
         guard !Task.isCancelled else { return }
         let ledgerCheck = checks.removeValue(forKey: "ledger")!
         let engineChecks = checks
-        // A read that fails or does not answer keeps the last values: an outage must not read as an empty inbox
-        // (clearing the alerts on its depth) or as no dead letters.
-        let letters = await waits.value("dead letters", within: timeout) {
-            try? await ledger.deadLetters(DeadLetterQuery(limit: 10))
-        }.flatMap { $0 } ?? state.withLock { $0.deadLetters }
-        let depth = await waits.value("inbox depth", within: timeout) { try? await ledger.inboxDepth() }.flatMap { $0 }
-            ?? state.withLock { $0.inboxDepth }
-        for (name, gauge) in inboxGauges { gauge.record(depth[name] ?? 0) }
         let extra = runExtraChecks()
+        // Published before the reads below: a hung ledger fails readiness after one check timeout, not three.
         let previous = state.withLock { state -> [String: Bool] in
             var previous = state.engines.mapValues(\.ok)
             previous["ledger"] = state.ledger?.ok
             for name in extra.keys { previous[name] = state.extra[name]?.ok }
             state.extra = extra
-            state.deadLetters = letters
-            state.inboxDepth = depth
             state.ledger = ledgerCheck
             state.engines = engineChecks
             return previous
         }
+        // A read that fails or does not answer keeps the last values: an outage must not read as an empty inbox
+        // (clearing the alerts on its depth) or as no dead letters. With the ledger failing its check they are
+        // not tried: each would only wait out its timeout and hold the next round up.
+        if ledgerCheck.ok {
+            let letters = await waits.value("dead letters", within: timeout) {
+                try? await ledger.deadLetters(DeadLetterQuery(limit: 10))
+            }.flatMap { $0 }
+            let depth = await waits.value("inbox depth", within: timeout) { try? await ledger.inboxDepth() }.flatMap { $0 }
+            state.withLock { state in
+                if let letters { state.deadLetters = letters }
+                if let depth { state.inboxDepth = depth }
+            }
+        }
+        let depth = state.withLock { $0.inboxDepth }
+        for (name, gauge) in inboxGauges { gauge.record(depth[name] ?? 0) }
         for check in [ledgerCheck] + engineChecks.values + extra.values where previous[check.name] != check.ok {
             if check.ok {
                 logger.notice("\(check.name) is available", metadata: ["check": "\(check.name)"])

@@ -226,6 +226,11 @@ private func assembleApplication(
     defer { if !assembled { kafkaInbox?.closeInBackground() } }
     let inboxSink: @Sendable (AdapterPipeline) -> any WebhookSink
     if let kafkaInbox {
+        // A load balancer that reads `/readyz` stops sending webhooks that would each be answered `503`.
+        health.addCheck("kafka inbox") {
+            kafkaInbox.isRefused
+                ? (false, "every new producer hits a fatal error before delivering anything (see the log)") : (true, "producing")
+        }
         inboxSink = { pipeline in KafkaInboxSink(inbox: kafkaInbox, pipeline: pipeline, logger: logger) }
     } else {
         inboxSink = { pipeline in pipeline }

@@ -73,6 +73,8 @@ public final class KafkaProducer: Sendable {
         var deliveredSinceReplacement = true
         var replacedAt = ContinuousClock.now
         var fruitlessReplacements = 0
+        /// Waiting before the next client, after one that replaced another hit a fatal error before delivering.
+        var pausing = false
 
         /// Whether the current client replaced another less than ``KafkaProducer/fruitlessWindow`` ago and has
         /// delivered nothing: a fatal error of its own is then the cluster's answer to every producer, not one
@@ -209,6 +211,8 @@ public final class KafkaProducer: Sendable {
                 "kafka producer: the new producer hit a fatal error too before delivering anything; the next in \(pause)",
                 metadata: ["kafka.error": "\(fatal)"])
             let until = ContinuousClock.now + pause
+            state.withLock { $0.pausing = true }
+            defer { state.withLock { $0.pausing = false } }
             while ContinuousClock.now < until, state.withLock({ $0.running }) {
                 old.poll(timeoutMs: 50)
             }
@@ -266,6 +270,13 @@ public final class KafkaProducer: Sendable {
 
     /// How many times a client was replaced after a fatal error.
     public var replacements: Int { state.withLock { $0.replacements } }
+
+    /// Whether the cluster seems to refuse this producer, for readiness: a client that replaced another hit a fatal
+    /// error before delivering anything, and the producer is pausing before the next one, or the next one has not
+    /// delivered yet. False again once a record is delivered.
+    public var isRefused: Bool {
+        state.withLock { $0.pausing || ($0.fruitlessReplacements > 0 && !$0.deliveredSinceReplacement) }
+    }
 
     /// How soon after its start a replacement's fatal error counts against the cluster (see `State.replacementFailsToo`).
     static let fruitlessWindow = Duration.seconds(30)

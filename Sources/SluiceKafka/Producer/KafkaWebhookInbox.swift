@@ -48,6 +48,9 @@ public final class KafkaWebhookInbox: Sendable {
     /// Whether ``close()`` has finished.
     public var isClosed: Bool { producer.isClosed }
 
+    /// Whether the cluster seems to refuse the inbox's producer (``KafkaProducer/isRefused``): webhooks then get `503`.
+    public var isRefused: Bool { producer.isRefused }
+
     /// Produces a verified delivery, keyed by the adapter's ordering key, and returns once the brokers have it.
     ///
     /// A full local queue (the brokers are not keeping up, or are unreachable) refuses the delivery at once
