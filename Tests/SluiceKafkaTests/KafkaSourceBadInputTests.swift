@@ -25,6 +25,21 @@ extension KafkaSuites {
                 "the producer's thread still runs")
         }
 
+        /// A source whose subscription is refused (here an invalid topic pattern) stops its dead-letter producer
+        /// before `run()` throws.
+        @Test func aRefusedSubscriptionClosesTheProducer() async throws {
+            let cluster = try MockKafkaCluster(brokers: 1)
+            let before = ProcessThreads.count(named: "sluice-produce")
+            let source = try KafkaSource(
+                configuration: KafkaTest.configuration(cluster, topic: "^orders(", group: "refused", deadLetterTopic: "orders.dlq"),
+                handler: TestPipeline(maxInFlight: 1), logger: KafkaTest.logger)
+            #expect(await KafkaTest.eventually(timeout: .seconds(10)) { ProcessThreads.count(named: "sluice-produce") == before + 1 })
+            await #expect(throws: KafkaError.self) { try await source.run() }
+            #expect(
+                await KafkaTest.eventually(timeout: .seconds(10)) { ProcessThreads.count(named: "sluice-produce") == before },
+                "the producer's thread still runs")
+        }
+
         /// Rejected events (dead_letter policy), invalid CloudEvents and oversized values go to the dead-letter
         /// topic with their reason and origin in headers, before their offsets are committed. Non-JSON values
         /// and records without keys are ordinary events.

@@ -304,11 +304,15 @@ private func assembleApplication(
     // its own: one that returns is done, and the group shuts down gracefully.
     let makeSources = sources ?? StandardSources.pullSources(config: config, logger: logger)
     let made = try makeSources(pipelines, intake, health)
-    let consumers = made.filter { $0 is KafkaSource }
+    let consumers = made.compactMap { $0 as? KafkaSource }
+    // Consumers that never run (a start that fails from here on, or a stop before intake opens) close their producers.
+    let closeConsumers: @Sendable () -> Void = { for consumer in consumers { consumer.closeUnstarted() } }
+    defer { if !assembled { closeConsumers() } }
     if !consumers.isEmpty {
         add(
-            AfterIntakeOpens(intake: intake, source: ConcurrentServices(services: consumers)), "kafka consumers",
-            returns: .gracefullyShutdownGroup)
+            AfterIntakeOpens(
+                intake: intake, source: ConcurrentServices(services: consumers.map { $0 as any Service }), unstarted: closeConsumers),
+            "kafka consumers", returns: .gracefullyShutdownGroup)
     }
     for source in made where !(source is KafkaSource) {
         add(AfterIntakeOpens(intake: intake, source: source), String(describing: type(of: source)), returns: .gracefullyShutdownGroup)
@@ -326,6 +330,8 @@ private func assembleApplication(
 struct AfterIntakeOpens: Service {
     let intake: Intake
     let source: any Service
+    /// Called when the source will not run (stopping before intake opened).
+    var unstarted: @Sendable () -> Void = {}
 
     func run() async throws {
         await intake.waitUntilOpen()
@@ -333,6 +339,7 @@ struct AfterIntakeOpens: Service {
             // Stopping before the source started: return only at this service's own turn to stop. A service that
             // ends while the group waits for another one during a graceful shutdown cancels the whole group (and
             // with it every gate's drain).
+            unstarted()
             try? await gracefulShutdown()
             return
         }

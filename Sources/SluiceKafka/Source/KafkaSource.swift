@@ -144,8 +144,14 @@ public final class KafkaSource: Service, Sendable {
     /// - Throws: ``KafkaError`` when the subscription is refused or librdkafka reports a fatal error.
     public func run() async throws {
         // rd_kafka_subscribe waits for librdkafka's main thread to take the subscription: not on the cooperative pool.
-        try await KafkaPollThread.run(name: "kafka-subscribe") { [client, topics = configuration.topics] () throws(KafkaError) in
-            try client.subscribe(topics)
+        do {
+            try await KafkaPollThread.run(name: "kafka-subscribe") { [client, topics = configuration.topics] () throws(KafkaError) in
+                try client.subscribe(topics)
+            }
+        } catch {
+            // Refused before it ran: its producer's threads and connections must not outlive it.
+            await producer?.shutdown(flushTimeout: .zero)
+            throw error
         }
         // "kafka-<adapter>", cut to Linux's 15 bytes: several consumers are told apart in `top -H` and `perf`.
         let pollThread = KafkaPollThread(name: "kafka-\(configuration.adapter)") { [self] in pollLoop() }
