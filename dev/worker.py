@@ -5,7 +5,7 @@ shopify.order, slack.triage, billing.period, …) on the task queues given on th
 keeps every signal and update it receives, accepts any signal or update name, and completes when
 it receives the `finish` signal. A query `state` returns what it received.
 
-Usage: python3 dev/worker.py ADDRESS TASK_QUEUE [TASK_QUEUE…]   (prints "ready" once polling)
+Usage: python3 dev/worker.py ADDRESS TASK_QUEUE [TASK_QUEUE…]   (prints "ready" once its workers run; exits when one fails)
 """
 
 import asyncio
@@ -52,10 +52,13 @@ async def main() -> None:
     address, queues = sys.argv[1], sys.argv[2:]
     client = await Client.connect(address)
     workers = [Worker(client, task_queue=queue, workflows=[SampleWorkflow]) for queue in queues]
-    for worker in workers:
-        asyncio.ensure_future(worker.run())
+    tasks = [asyncio.create_task(worker.run()) for worker in workers]
     print("ready", flush=True)
-    await asyncio.Event().wait()
+    # A worker that fails ends the process (with its error), instead of leaving it up with no poller.
+    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    for task in done:
+        task.result()
+    sys.exit("a worker stopped")
 
 
 if __name__ == "__main__":

@@ -23,16 +23,38 @@ public final class ManagedProcess: Sendable {
     // reads `processIdentifier` and `isRunning` and sends signals, which are thread-safe; the lock keeps
     // every access serialised anyway.
     private let process: Mutex<Process>
+    /// The write end of the child's lifeline (``launch(_:arguments:logFile:errorFile:environment:directory:stopsWithThisProcess:)``):
+    /// closed by ``stop(grace:)``, or by the kernel when this process dies.
+    private let lifeline: Mutex<FileHandle?>
     /// The process id.
     public let pid: Int32
     /// Where standard output and standard error go.
     public let logFile: URL
 
-    private init(process: Process, logFile: URL) {
+    private init(process: Process, logFile: URL, lifeline: FileHandle?) {
         self.pid = process.processIdentifier
         self.process = Mutex(process)
         self.logFile = logFile
+        self.lifeline = Mutex(lifeline)
     }
+
+    /// Runs the program (`"$@"`) in place of the shell, so that it keeps the shell's pid, with a watcher beside it
+    /// that reads the lifeline (fd 3, the shell's standard input) and, when it ends (the parent stops the program,
+    /// or dies in any way: SIGKILL, a trap, the OOM killer), sends the program SIGTERM, then SIGKILL 5 s later if it
+    /// still runs (a child of a Swift process may start with SIGTERM blocked). The watcher checks the program's start
+    /// time (`/proc`) before each signal, so that a pid reused after the program exited is never signalled; without
+    /// `/proc` it sends SIGTERM only.
+    static let lifelineScript = """
+        exec 3<&0 </dev/null
+        started=$(cut -d' ' -f22 /proc/$$/stat 2>/dev/null)
+        ( cat <&3 >/dev/null 2>&1
+          same() { [ "$(cut -d' ' -f22 /proc/$$/stat 2>/dev/null)" = "$started" ]; }
+          if [ -z "$started" ]; then kill -TERM $$ 2>/dev/null; exit 0; fi
+          same && kill -TERM $$ 2>/dev/null
+          for _ in 1 2 3 4 5 6 7 8 9 10; do same || exit 0; sleep 0.5; done
+          same && kill -KILL $$ 2>/dev/null ) &
+        exec "$@" 3<&-
+        """
 
     /// The first executable named `name` on `PATH`, or nil.
     public static func find(_ name: String) -> String? {
@@ -45,9 +67,12 @@ public final class ManagedProcess: Sendable {
     }
 
     /// Starts `executable` with `arguments`, output to `logFile`.
+    ///
+    /// - Parameter stopsWithThisProcess: the child gets SIGTERM when this process ends without stopping it (a
+    ///   SIGKILL, a crash): started through `/bin/sh` with a lifeline on its standard input (``lifelineScript``).
     public static func launch(
         _ executable: String, arguments: [String], logFile: URL, errorFile: URL? = nil,
-        environment: [String: String] = [:], directory: URL? = nil
+        environment: [String: String] = [:], directory: URL? = nil, stopsWithThisProcess: Bool = false
     ) throws -> ManagedProcess {
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logFile)
@@ -57,12 +82,21 @@ public final class ManagedProcess: Sendable {
             errorHandle = try FileHandle(forWritingTo: errorFile)
         }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        var lifeline: Pipe?
+        if stopsWithThisProcess {
+            let pipe = Pipe()
+            lifeline = pipe
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", lifelineScript, "sluice-lifeline", executable] + arguments
+            process.standardInput = pipe
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            process.standardInput = FileHandle.nullDevice
+        }
         process.standardOutput = handle
         process.standardError = errorHandle
         if let directory { process.currentDirectoryURL = directory }
-        process.standardInput = FileHandle.nullDevice
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
         process.environment = merged
@@ -73,7 +107,10 @@ public final class ManagedProcess: Sendable {
         }
         try? handle.close()
         try? errorHandle.close()
-        return ManagedProcess(process: process, logFile: logFile)
+        // Only the child keeps the read end; this process keeps the write end, and no other child inherits it
+        // (Foundation closes every descriptor past 2 in its children).
+        try? lifeline?.fileHandleForReading.close()
+        return ManagedProcess(process: process, logFile: logFile, lifeline: lifeline?.fileHandleForWriting)
     }
 
     public var isRunning: Bool { process.withLock { $0.isRunning } }
@@ -111,7 +148,14 @@ public final class ManagedProcess: Sendable {
         await Task { await self.terminate(grace: grace) }.value
     }
 
+    /// Closes the lifeline's write end, as this process's death would: the watcher sends the program SIGTERM and
+    /// ends (at once, while the program still runs, when ``stop(grace:)`` calls it).
+    func dropLifeline() {
+        if let lifeline = self.lifeline.withLock({ handle in defer { handle = nil }; return handle }) { try? lifeline.close() }
+    }
+
     private func terminate(grace: Duration) async {
+        dropLifeline()
         kill(pid, SIGTERM)
         let deadline = ContinuousClock.now + grace
         while isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }

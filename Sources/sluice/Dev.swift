@@ -62,7 +62,9 @@ struct Dev: AsyncParsableCommand {
         // the children it started instead of leaving them running.
         // A hang-up too (the terminal closed, an SSH session dropped): by default it would end this process and leave
         // its children running.
-        let shutdown = await ShutdownSignals.watch(.sigterm, .sigint, .sighup)
+        // And a quit (Ctrl-\), which would dump core and leave them; a SIGKILL or a crash reaches them through their
+        // lifelines (`ManagedProcess.launch(…, stopsWithThisProcess: true)`).
+        let shutdown = await ShutdownSignals.watch(.sigterm, .sigint, .sighup, .sigquit)
         let startUp = Task {
             try await DevEnvironment.start(
                 repository: repository, httpPort: port, kafkaBootstrap: kafka.bootstrapServers, logger: logger)

@@ -63,15 +63,18 @@ public final class DevEnvironment: Sendable {
             environmentSecrets[variable] = secret
             setenv(variable, secret, 1)
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-dev-\(ProcessInfo.processInfo.processIdentifier)")
-        try? FileManager.default.removeItem(at: directory)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // A directory of its own (never an earlier run's, whose ledger it says it keeps).
+        var template = Array(FileManager.default.temporaryDirectory.appendingPathComponent("sluice-dev-XXXXXX").path.utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw Failure(description: "cannot create a directory in \(FileManager.default.temporaryDirectory.path): \(String(cString: strerror(errno)))")
+        }
+        let directory = URL(fileURLWithPath: String(cString: made), isDirectory: true)
 
         logger.notice("starting the Temporal dev server")
         let http = EngineHTTPClient(connectTimeout: .seconds(1))
         let temporal: TemporalDevServer
         do {
-            temporal = try await TemporalDevServer.start(timeout: .seconds(90)) { url in
+            temporal = try await TemporalDevServer.start(timeout: .seconds(90), logDirectory: directory) { url in
                 let engine = TemporalEngine(endpoint: EngineEndpoint(baseURL: url, timeout: .seconds(2)), http: http)
                 return (try? await engine.checkReadiness()) != nil
             }
@@ -87,14 +90,14 @@ public final class DevEnvironment: Sendable {
             guard let python = ManagedProcess.find("python3") else { throw Failure(description: "python3 is not on PATH") }
             worker = try ManagedProcess.launch(
                 python, arguments: [workerScript.path, temporal.grpcAddress, "orders", "support", "billing", "deployments"],
-                logFile: directory.appendingPathComponent("worker.log"))
+                logFile: directory.appendingPathComponent("worker.log"), stopsWithThisProcess: true)
         } catch {
             await temporal.stop()
             throw error
         }
         do {
             try await worker.waitUntil("the sample worker", timeout: .seconds(60)) {
-                ((try? String(contentsOf: worker.logFile, encoding: .utf8)) ?? "").contains("ready")
+                ((try? String(contentsOf: worker.logFile, encoding: .utf8)) ?? "").split(separator: "\n").contains("ready")
             }
         } catch {
             await worker.stop()
@@ -104,7 +107,7 @@ public final class DevEnvironment: Sendable {
 
         var yaml = """
             # Written by `sluice dev`: the example adapters against a local Temporal dev server.
-            adapters: \(adaptersDirectory.path)
+            adapters: \(Self.quoted(adaptersDirectory.path))
             engines:
               primary:
                 type: temporal
@@ -116,7 +119,7 @@ public final class DevEnvironment: Sendable {
               host: 127.0.0.1
               port: \(httpPort)
             ledger:
-              path: \(directory.appendingPathComponent("ledger.sqlite").path)
+              path: \(Self.quoted(directory.appendingPathComponent("ledger.sqlite").path))
             logging:
               level: warning
             """
@@ -190,6 +193,20 @@ public final class DevEnvironment: Sendable {
             DevFeedService(makeFeed: makeFeed, interval: interval),
             DevSummaryService(pipelines: pipelines, statusURL: baseURL + "/", interval: .seconds(3), rounds: rounds, write: write),
         ]
+    }
+
+    /// A YAML double-quoted scalar (JSON's string syntax): a path with ` #` or `: ` in it stays one value.
+    static func quoted(_ text: String) -> String {
+        var quoted = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": quoted += "\\\""
+            case "\\": quoted += "\\\\"
+            case _ where scalar.value < 0x20: quoted += String(format: "\\u%04X", scalar.value)
+            default: quoted.unicodeScalars.append(scalar)
+            }
+        }
+        return quoted + "\""
     }
 
     /// Stops the worker and Temporal: SIGTERM, then SIGKILL after their grace periods, or at once with `now`.
