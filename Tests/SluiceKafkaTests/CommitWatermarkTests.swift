@@ -1,3 +1,4 @@
+import SluiceCore
 import Testing
 
 @testable import SluiceKafka
@@ -113,7 +114,7 @@ struct CommitWatermarkTests {
     /// Random completion orders over many offsets: the watermark is always one past the longest settled prefix.
     @Test(arguments: [1, 2, 3, 4, 5])
     func randomCompletionOrderMatchesTheReference(seed: UInt64) async {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         var watermark = CommitWatermark()
         let offsets = (0..<20_000).map { Int64($0 * 2) }  // gaps of one
         for offset in offsets { watermark.receive(offset) }
@@ -134,16 +135,3 @@ struct CommitWatermarkTests {
 /// Applies one mutation and returns its result (`#expect` cannot call a mutating method itself).
 private func step(_ watermark: inout CommitWatermark, settle offset: Int64) -> Bool { watermark.settle(offset) }
 private func step(_ watermark: inout CommitWatermark, receive offset: Int64) -> Bool { watermark.receive(offset) }
-
-/// A small deterministic generator (SplitMix64) for shuffles.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E4B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

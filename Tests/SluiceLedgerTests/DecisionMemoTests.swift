@@ -15,11 +15,11 @@ import Testing
     @Test func theTableAgreesWithADictionary() {
         var table = DecisionTable(expecting: 0)
         var model: [DecisionMemo.Fingerprint: UInt64] = [:]
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(seed: 7)
         // Few distinct high words (each with several tags), spread as a hash spreads them: runs collide, and
         // removals shift slots back across them.
         func fingerprint() -> DecisionMemo.Fingerprint {
-            var spread = SplitMix(seed: generator.next() % 50_000)
+            var spread = SplitMix64(seed: generator.next() % 50_000)
             return DecisionMemo.Fingerprint(high: spread.next() | 1, tag: generator.next() & 0x3)
         }
         for round in 0..<200_000 {
@@ -356,20 +356,5 @@ import Testing
         await ledger.close()
         await #expect(throws: LedgerError.self) { try await ledger.decisionSummary(adapter: "orders", idempotencyKey: "k") }
         await #expect(throws: LedgerError.self) { try await ledger.decisionSummaries(adapter: "orders", idempotencyKeys: ["k"]) }
-    }
-}
-
-/// A small deterministic generator for the table's test.
-struct SplitMix {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
