@@ -106,9 +106,10 @@ enum ServiceRunner {
             // The ledger applies the adapters' dedupe windows: they are compiled before it opens.
             let adapters = try config.compiledAdapters()
             let dedupe = DedupePolicy(adapters: adapters)
+            // Before the ledger opens (and migrates): a tracing set-up that cannot work stops the start at once.
+            let telemetry = try Observability.bootstrapTracing(config.tracing)
             try await config.ledger.withLedger(mustExist: false, checkpoints: true, dedupe: dedupe) { ledger in
                 let pullSources = StandardSources.pullSources(config: config, logger: logger)
-                let telemetry = try Observability.bootstrapTracing(config.tracing)
                 let application = try buildApplication(
                     config: config, ledger: ledger, routes: StandardSources.routes,
                     sources: { pipelines, intake, health in

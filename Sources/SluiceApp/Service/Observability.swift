@@ -1,3 +1,4 @@
+import Foundation
 import CoreMetrics
 import Logging
 import Prometheus
@@ -42,9 +43,14 @@ public enum Observability {
 
     /// Exports spans to an OTLP/HTTP collector when `tracing.otlp_endpoint` is set: bootstraps the
     /// process's tracer (once) and returns the exporter's service, to run first in the group (so
-    /// that it stops last and flushes the spans of the drain). Nil when tracing is not configured.
+    /// that it stops last and flushes the spans of the drain). Nil when tracing is not configured, or when
+    /// `OTEL_SDK_DISABLED` is `true`.
+    ///
+    /// - Throws: ``StartupError`` when the exporter cannot be made.
     public static func bootstrapTracing(_ tracing: ServiceConfiguration.Tracing) throws -> (any Service)? {
         guard let endpoint = tracing.otlpEndpoint else { return nil }
+        // The OpenTelemetry switch every SDK honours: off means no spans, not a refusal to start.
+        if ProcessInfo.processInfo.environment["OTEL_SDK_DISABLED"]?.lowercased() == "true" { return nil }
         var configuration = OTel.Configuration.default
         configuration.serviceName = tracing.serviceName
         configuration.metrics.enabled = false
@@ -53,9 +59,15 @@ public enum Observability {
         configuration.traces.otlpExporter.protocol = .httpProtobuf
         configuration.traces.otlpExporter.endpoint = endpoint.hasSuffix("/v1/traces")
             ? endpoint : endpoint.trimmingSuffix("/") + "/v1/traces"
-        let backend = try OTel.makeTracingBackend(configuration: configuration)
-        InstrumentationSystem.bootstrap(backend.factory)
-        return backend.service
+        do {
+            let backend = try OTel.makeTracingBackend(configuration: configuration)
+            InstrumentationSystem.bootstrap(backend.factory)
+            return backend.service
+        } catch {
+            // A start-up error like any other (exit status 2), whatever the exporter threw (an `OTEL_*` variable it
+            // cannot read, say).
+            throw StartupError("tracing: \(error)")
+        }
     }
 
     private static let loggingOnce = Mutex(false)
