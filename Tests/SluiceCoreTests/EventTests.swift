@@ -413,6 +413,15 @@ struct ProviderConventionTests {
         let stripe = try kafka(value: #"{"id":"evt_1","object":"event","type":"charge.refunded"}"#, timestamp: stamp)
         #expect(stripe.id == "evt_1")
         #expect(EventOrigin.KafkaRecord.positionID(topic: "a.b", partition: 0, offset: 7, timestamp: Date(timeIntervalSince1970: 0)) == "a.b-0-7@0")
+        // The digits are written by hand: every width and sign reads as Swift prints it.
+        for (partition, offset, millis) in [
+            (Int32(9), Int64(10), Int64(-1)), (.max, .max, .min), (.min, .min, .max), (-1, 99, 1_000),
+        ] {
+            let stamp = Date(timeIntervalSince1970: Double(millis) / 1_000)
+            let id = EventOrigin.KafkaRecord.positionID(topic: "ü.t", partition: partition, offset: offset, timestamp: stamp)
+            #expect(id == "ü.t-\(partition)-\(offset)@\(Timestamp.unixMilliseconds(stamp))")
+            #expect(EventOrigin.KafkaRecord.positionID(topic: "t", partition: partition, offset: offset, timestamp: nil) == "t-\(partition)-\(offset)")
+        }
         // A topic name too long for a 255-byte key stands as its hash (Kafka allows 249 characters).
         let long = String(repeating: "t", count: 249)
         let longID = try kafka(value: "{}", topic: long, partition: 2_147_483_647, offset: .max, timestamp: stamp).id

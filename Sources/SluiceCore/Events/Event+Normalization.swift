@@ -88,14 +88,14 @@ extension Event {
                 prefix: "ce_", source: record.topic, headers: headers, payload: payload, receivedAt: receivedAt,
                 position: position, origin: origin, recordKey: record.keyText)
         }
-        var event = Event(
-            source: record.topic, id: "", type: nil, key: record.keyText, headers: headers, body: payload,
-            receivedAt: receivedAt, position: position, origin: origin, convention: .kafkaPosition)
-        if !event.applyBodyConventions() {
-            event.id = record.positionID
-            event.type = payload.json?["type"]?.stringValue
-        }
-        return event
+        // The identity first, then the event built once with it (built first and then changed, the event was
+        // copied whole once per record).
+        let identity =
+            bodyConvention(of: payload)
+            ?? (id: record.positionID, type: payload.json?["type"]?.stringValue, convention: .kafkaPosition)
+        return Event(
+            source: record.topic, id: identity.id, type: identity.type, key: record.keyText, headers: headers,
+            body: payload, receivedAt: receivedAt, position: position, origin: origin, convention: identity.convention)
     }
 
     /// The Standard Webhooks id (`webhook-id`, Svix's `svix-id`), unless it holds a NUL.
@@ -121,23 +121,24 @@ extension Event {
 
     /// Takes the id and type from a Slack or Stripe body; false when neither applies.
     private mutating func applyBodyConventions() -> Bool {
-        guard case .json(let json) = body else { return false }
+        guard let identity = Self.bodyConvention(of: body) else { return false }
+        (id, type, convention) = identity
+        return true
+    }
+
+    /// The id, type and convention of a Slack or Stripe body; nil when neither applies.
+    private static func bodyConvention(of body: EventPayload) -> (id: String, type: String?, convention: Convention)? {
+        guard case .json(let json) = body else { return nil }
         // An id with a NUL character is not taken (no ledger key may hold one): the event keeps its fallback id.
         if let eventID = json["event_id"]?.stringValue, !eventID.containsNUL, let inner = json["event"]?.objectValue {
-            id = eventID
-            type = inner["type"]?.stringValue ?? json["type"]?.stringValue
-            convention = .slack
-            return true
+            return (eventID, inner["type"]?.stringValue ?? json["type"]?.stringValue, .slack)
         }
         if json["object"]?.stringValue == "event", let eventID = json["id"]?.stringValue, !eventID.containsNUL,
             let eventType = json["type"]?.stringValue
         {
-            id = eventID
-            type = eventType
-            convention = .stripe
-            return true
+            return (eventID, eventType, .stripe)
         }
-        return false
+        return nil
     }
 
     private static func isStructuredCloudEvent(_ headers: HeaderFields) -> Bool {

@@ -91,19 +91,45 @@ public enum EventOrigin: Sendable, Hashable {
         }
 
         private static func unboundedPositionID(topic: String, partition: Int32, offset: Int64, timestamp: Date?) -> String {
-            // Once per Kafka record, on the poll thread: appended into one buffer (one allocation) rather than
-            // concatenated or interpolated.
-            var id = ""
-            id.reserveCapacity(topic.utf8.count + 48)
-            id += topic
-            id += "-"
-            id += String(partition)
-            id += "-"
-            id += String(offset)
-            guard let timestamp else { return id }
-            id += "@"
-            id += String(Timestamp.unixMilliseconds(timestamp))
-            return id
+            // Once per Kafka record, on the poll thread: the digits are written straight into the string's one buffer.
+            var topic = topic
+            let millis = timestamp.map { Timestamp.unixMilliseconds($0) }
+            // Three integers of at most 20 characters each (a sign and 19 digits), two dashes and an at sign.
+            return topic.withUTF8 { name in
+                String(unsafeUninitializedCapacity: name.count + 63) { buffer in
+                    var end = buffer.initialize(fromContentsOf: name)
+                    buffer[end] = UInt8(ascii: "-")
+                    end = writeDecimal(Int64(partition), into: buffer, at: end + 1)
+                    buffer[end] = UInt8(ascii: "-")
+                    end = writeDecimal(offset, into: buffer, at: end + 1)
+                    guard let millis else { return end }
+                    buffer[end] = UInt8(ascii: "@")
+                    return writeDecimal(millis, into: buffer, at: end + 1)
+                }
+            }
+        }
+
+        /// Writes `value` in decimal at `start`; returns the index after its last digit.
+        private static func writeDecimal(_ value: Int64, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+            var index = start
+            if value < 0 {
+                buffer[index] = UInt8(ascii: "-")
+                index += 1
+            }
+            var magnitude = value.magnitude
+            var digits = 0
+            repeat {
+                digits += 1
+                magnitude /= 10
+            } while magnitude > 0
+            magnitude = value.magnitude
+            var position = index + digits - 1
+            repeat {
+                buffer[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                position -= 1
+            } while magnitude > 0
+            return index + digits
         }
     }
 }

@@ -111,7 +111,12 @@ extension KafkaSource {
     struct State {
         enum Phase { case running, stopping, closed }
 
-        struct Partition {
+        /// One owned partition's bookkeeping.
+        ///
+        /// A class, though only ever touched under the source's lock: read through `partitions.values[index]`, a
+        /// struct was copied out whole (its in-flight table, queues and watermark retained and released) for every
+        /// field read, several times per record on the poll thread and in the dispatch loop.
+        final class Partition: @unchecked Sendable {
             let generation: UInt64
             var watermark = CommitWatermark()
             /// Admitted, unsettled records by offset.
@@ -138,6 +143,10 @@ extension KafkaSource {
             /// Earlier tickets that were in the gate when the log went back past them: no longer this partition's
             /// to commit, but a revoke still cancels them and waits for them, until they settle.
             var superseded: [ObjectIdentifier: Ticket] = [:]
+
+            init(generation: UInt64) {
+                self.generation = generation
+            }
 
             var epoch: Int { rewinds.count }
 
@@ -322,31 +331,28 @@ extension KafkaSource {
 
         /// Buffers fetched records of owned partitions; returns the dispatch loop's waiter to resume.
         mutating func append(_ fetched: [Fetched], at now: ContinuousClock.Instant) -> CheckedContinuation<Void, Never>? {
-            // A fetch holds runs of records of one partition: its index is looked up once per run.
+            // A fetch holds runs of records of one partition: its entry is looked up once per run.
             var run: (partition: TopicPartition, index: Dictionary<TopicPartition, Partition>.Index?)?
             for item in fetched {
                 let partition = item.record.topicPartition
                 if run?.partition != partition { run = (partition, partitions.index(forKey: partition)) }
-                // In place through the index: copying a partition's state out would copy its in-flight table and
-                // watermark on every record.
-                guard phase == .running, let index = run?.index, !partitions.values[index].revoking else { continue }
+                guard phase == .running, let index = run?.index else { continue }
+                let owned = partitions.values[index]
+                guard !owned.revoking else { continue }
                 // Nothing read yet in this assignment: no record can be read again, so a reset announced before it
                 // has nothing to tell (kept, it would take a redelivery before its offset for a log that went back).
-                let firstOfAssignment = partitions.values[index].watermark.lastReceived == nil
-                if !partitions.values[index].watermark.receive(item.record.offset) {
-                    guard partitions.values[index].resetAt != nil else {
+                let firstOfAssignment = owned.watermark.lastReceived == nil
+                if !owned.watermark.receive(item.record.offset) {
+                    guard owned.resetAt != nil else {
                         statistics.redelivered += 1
                         continue
                     }
                     rewind(at: index, to: item.record.offset)
-                    partitions.values[index].watermark.receive(item.record.offset)
-                } else if let resetAt = partitions.values[index].resetAt, item.record.offset >= resetAt || firstOfAssignment {
-                    partitions.values[index].resetAt = nil
+                    owned.watermark.receive(item.record.offset)
+                } else if let resetAt = owned.resetAt, item.record.offset >= resetAt || firstOfAssignment {
+                    owned.resetAt = nil
                 }
-                buffer.append(
-                    Ticket(
-                        item, generation: partitions.values[index].generation, epoch: partitions.values[index].epoch,
-                        fetchedAt: now))
+                buffer.append(Ticket(item, generation: owned.generation, epoch: owned.epoch, fetchedAt: now))
                 undispatched += 1
                 statistics.received += 1
                 if statistics.received % 64 == 0 { latencyProbes[partition, default: []].append((item.record.offset, now)) }
@@ -432,12 +438,13 @@ extension KafkaSource {
                 forgetUndispatched(ticket)
                 return .drop
             }
-            if ordered, partitions.values[index].draining, ticket.invalid == nil {
-                partitions.values[index].held.append(Held(ticket: ticket, attempt: 0, notBefore: now))
+            let owned = partitions.values[index]
+            if ordered, owned.draining, ticket.invalid == nil {
+                owned.held.append(Held(ticket: ticket, attempt: 0, notBefore: now))
                 heldCount += 1
                 return .hold
             }
-            partitions.values[index].inFlight[ticket.record.offset] = ticket
+            owned.inFlight[ticket.record.offset] = ticket
             return .submit
         }
 
@@ -456,9 +463,9 @@ extension KafkaSource {
         /// The index of the ticket's partition when it is owned by the generation that fetched it, and its log has
         /// not gone back past the ticket's record since.
         private func current(_ ticket: Ticket) -> Dictionary<TopicPartition, Partition>.Index? {
-            guard let index = partitions.index(forKey: ticket.partition),
-                partitions.values[index].generation == ticket.generation, !partitions.values[index].supersedes(ticket)
-            else { return nil }
+            guard let index = partitions.index(forKey: ticket.partition) else { return nil }
+            let owned = partitions.values[index]
+            guard owned.generation == ticket.generation, !owned.supersedes(ticket) else { return nil }
             return index
         }
 
@@ -467,10 +474,9 @@ extension KafkaSource {
         /// The offset's outcome is durable: it may be committed once every earlier offset is.
         mutating func settle(_ ticket: Ticket) {
             guard let index = current(ticket) else { return releaseSuperseded(ticket) }
-            guard
-                partitions.values[index].inFlight.removeValue(forKey: ticket.record.offset) != nil
-            else { return }
-            partitions.values[index].watermark.settle(ticket.record.offset)
+            let owned = partitions.values[index]
+            guard owned.inFlight.removeValue(forKey: ticket.record.offset) != nil else { return }
+            owned.watermark.settle(ticket.record.offset)
             statistics.settled += 1
         }
 
