@@ -136,7 +136,7 @@ extension JSONParser {
                 let value = try parseValue(depth: depth + 1)
                 if !hasDuplicates {
                     if members.count < JSONObject.linearLookupLimit {
-                        hasDuplicates = members.contains { $0.key == key }
+                        hasDuplicates = members.contains { JSONObject.isSameKey($0.key, key) }
                     } else {
                         if seen.isEmpty { seen = Set(members.lazy.map(\.key)) }
                         hasDuplicates = !seen.insert(key).inserted
@@ -306,6 +306,15 @@ extension JSONParser {
                 let digitsStart = index
                 while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
                 guard index > digitsStart else { throw error("invalid number") }
+            }
+            // An integer of up to 18 digits fits an Int64 whatever they are: read from the bytes, with no text made.
+            let negative = bytes[start] == UInt8(ascii: "-")
+            if isInteger, index - start - (negative ? 1 : 0) <= 18 {
+                var magnitude: Int64 = 0
+                for digit in bytes[(negative ? start + 1 : start)..<index] {
+                    magnitude = magnitude * 10 + Int64(digit &- UInt8(ascii: "0"))
+                }
+                return .int(negative ? -magnitude : magnitude)
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let integer = JSONValue.integer(text: text) { return integer }
