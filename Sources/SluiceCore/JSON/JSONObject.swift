@@ -39,13 +39,6 @@ public struct JSONObject: Sendable, Hashable, Sequence {
         }
     }
 
-    /// Whether two member names are the same: their lengths first (stored in a string, so free to read), which tells
-    /// most names of one object apart without the comparison's call into the standard library.
-    @inline(__always)
-    static func isSameKey(_ first: String, _ second: String) -> Bool {
-        first.utf8.count == second.utf8.count && first == second
-    }
-
     /// Up to this many members, keys are compared one by one (cheaper than hashing them).
     static let linearLookupLimit = 16
 
@@ -63,11 +56,11 @@ public struct JSONObject: Sendable, Hashable, Sequence {
     /// The value of `key`, or nil. Setting nil removes the member.
     public subscript(key: String) -> JSONValue? {
         get {
-            for member in members where Self.isSameKey(member.key, key) { return member.value }
+            for member in members where member.key == key { return member.value }
             return nil
         }
         set {
-            if let index = members.firstIndex(where: { Self.isSameKey($0.key, key) }) {
+            if let index = members.firstIndex(where: { $0.key == key }) {
                 if let newValue { members[index].value = newValue } else { members.remove(at: index) }
             } else if let newValue {
                 members.append(Member(key: key, value: newValue))

@@ -136,7 +136,7 @@ extension JSONParser {
                 let value = try parseValue(depth: depth + 1)
                 if !hasDuplicates {
                     if members.count < JSONObject.linearLookupLimit {
-                        hasDuplicates = members.contains { JSONObject.isSameKey($0.key, key) }
+                        hasDuplicates = members.contains { $0.key == key }
                     } else {
                         if seen.isEmpty { seen = Set(members.lazy.map(\.key)) }
                         hasDuplicates = !seen.insert(key).inserted
