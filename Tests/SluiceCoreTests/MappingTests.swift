@@ -241,6 +241,37 @@ struct PlanTests {
         "customer_details":{"email":null}}}}
         """
 
+    @Test("a plan is a value: a changed copy leaves the original as it was, and equal fields make equal plans")
+    func planIsAValue() throws {
+        let original = Plan(
+            adapter: "a", adapterVersion: 1, rule: "r", eventID: "e", eventType: "t", idempotencyKey: "k",
+            orderingKey: nil, steps: [], sourcePosition: .inbox(id: 7), receivedAt: CoreTestSupport.receivedAt)
+        var copy = original
+        #expect(copy == original && copy.hashValue == original.hashValue)
+        copy.idempotencyKey = "k2"
+        copy.steps.append(PlanStep(id: "1", needs: [], command: try #require(
+            stripeStep(in: try CoreTestSupport.adapter(stripeAdapterText, env: ["STRIPE_WEBHOOK_SECRET": "s"])))))
+        copy.orderingKey = "o"
+        #expect(original.idempotencyKey == "k" && original.steps.isEmpty && original.orderingKey == nil)
+        #expect(copy.idempotencyKey == "k2" && copy.steps.count == 1 && copy.orderingKey == "o")
+        #expect(copy != original)
+        var rebuilt = Plan(
+            adapter: "a", adapterVersion: 1, rule: "r", eventID: "e", eventType: "t", idempotencyKey: "k2",
+            orderingKey: "o", steps: copy.steps, sourcePosition: .inbox(id: 7), receivedAt: CoreTestSupport.receivedAt)
+        #expect(rebuilt == copy && rebuilt.hashValue == copy.hashValue)
+        rebuilt.adapterVersion = 2
+        #expect(rebuilt != copy && copy.adapterVersion == 1)
+    }
+
+    /// The Stripe example's one engine command, for a plan built by hand.
+    private func stripeStep(in adapter: CompiledAdapter) throws -> EngineCommand? {
+        let event = try Event.webhook(
+            source: "/webhooks/stripe", request: .init(path: "/webhooks/stripe"),
+            headers: ["Content-Type": "application/json", "Stripe-Signature": "t=1,v1=x"],
+            body: Array(Self.stripeEventBody.utf8), receivedAt: CoreTestSupport.receivedAt)
+        return adapter.map(event, now: now).plan?.steps.first?.command
+    }
+
     @Test("the Stripe example maps to the exact bridge request")
     func stripeEndToEnd() throws {
         let stripe = try CoreTestSupport.adapter(stripeAdapterText, env: ["STRIPE_WEBHOOK_SECRET": "s"])

@@ -13,11 +13,14 @@ struct DispatcherAbandonmentTests {
     /// A later event of the same ordering key does not overtake one that was abandoned: it is abandoned
     /// too, and both come back from their source in order.
     @Test func anAbandonedEventTakesTheRestOfItsLaneWithIt() async throws {
-        let engine = ScriptedEngine([.error(Self.unauthorized)], otherwise: .outcome(.accepted))
+        // The refusal waits until "second" is queued behind "first": answered at once, "first" could end before
+        // "second" was submitted, which would then find an empty lane and run.
+        let engine = ScriptedEngine([.gatedError(Self.unauthorized)], otherwise: .outcome(.accepted))
         let results = ResultBox()
         try await withDispatcher(engine: engine) { dispatcher, _ in
             try await dispatcher.submit(PlanFactory.plan("first", orderingKey: "o"), completion: results.completion(for: "first"))
             try await dispatcher.submit(PlanFactory.plan("second", orderingKey: "o"), completion: results.completion(for: "second"))
+            engine.release()
             guard case .abandoned = await results.result("first") else { Issue.record("first was not abandoned"); return }
             // Submitted once the engine has answered "first" (the scripted answers go in call order).
             try await dispatcher.submit(PlanFactory.plan("other", orderingKey: "p"), completion: results.completion(for: "other"))

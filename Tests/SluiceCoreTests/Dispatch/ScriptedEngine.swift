@@ -10,6 +10,8 @@ final class ScriptedEngine: WorkflowEngine {
         case hang
         /// Waits until `release()` is called.
         case gate
+        /// Waits until `release()` is called, then fails with the error.
+        case gatedError(EngineError)
     }
 
     private struct State {
@@ -50,18 +52,25 @@ final class ScriptedEngine: WorkflowEngine {
             try? await Task.sleep(for: .seconds(3_600))
             throw .retryable("timeout", "cancelled while hanging")
         case .gate:
-            await withCheckedContinuation { continuation in
-                let pass = state.withLock { state -> Bool in
-                    if state.permits > 0 {
-                        state.permits -= 1
-                        return true
-                    }
-                    state.gates.append(continuation)
-                    return false
-                }
-                if pass { continuation.resume() }
-            }
+            await waitForRelease()
             return Outcome(adapter: adapter, action: command.action.rawValue, idempotencyKey: command.idempotencyKey, kind: .accepted)
+        case .gatedError(let error):
+            await waitForRelease()
+            throw error
+        }
+    }
+
+    private func waitForRelease() async {
+        await withCheckedContinuation { continuation in
+            let pass = state.withLock { state -> Bool in
+                if state.permits > 0 {
+                    state.permits -= 1
+                    return true
+                }
+                state.gates.append(continuation)
+                return false
+            }
+            if pass { continuation.resume() }
         }
     }
 
