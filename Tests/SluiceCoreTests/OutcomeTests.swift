@@ -176,6 +176,27 @@ struct OutcomeModelTests {
         ],
         receivedAt: Date(timeIntervalSince1970: 1_700_000_000.25), decidedAt: Date(timeIntervalSince1970: 1_700_000_001.5))
 
+    @Test("an outcome is a value: a changed copy leaves the original as it was, and equal fields make equal outcomes")
+    func outcomeIsAValue() {
+        let original = Outcome(
+            adapter: "shop", action: "start_workflow", idempotencyKey: "evt_1", kind: .accepted, workflowID: "w",
+            sluice: Self.details)
+        var copy = original
+        #expect(copy == original && copy.hashValue == original.hashValue)
+        copy.kind = .rejected
+        copy.sluice?.steps.removeLast()
+        copy.extra["x"] = .int(1)
+        #expect(original.kind == .accepted && original.sluice?.steps.count == 3 && original.extra.count == 0)
+        #expect(copy.kind == .rejected && copy.sluice?.steps.count == 2 && copy.extra["x"] == .int(1))
+        #expect(copy != original)
+        var rebuilt = Outcome(
+            adapter: "shop", action: "start_workflow", idempotencyKey: "evt_1", kind: .rejected, workflowID: "w",
+            extra: copy.extra, sluice: copy.sluice)
+        #expect(rebuilt == copy && rebuilt.hashValue == copy.hashValue)
+        rebuilt.message = "m"
+        #expect(rebuilt != copy && copy.message == nil)
+    }
+
     @Test("Sluice's details round-trip under the sluice key")
     func detailsRoundTrip() throws {
         let outcome = Outcome(

@@ -5,6 +5,10 @@
 /// Encoding writes members in the engine's order and drops nulls, as the engine does, so that an
 /// outcome decoded from the engine encodes back to the same bytes. Members Sluice does not know are
 /// kept in ``extra`` and written back.
+///
+/// A value with copy-on-write storage: an outcome goes from the engine call to the plan's result, the ledger's
+/// request, the settlement, the source and the recent-outcomes list, and each hand-over copied its fifteen fields.
+/// Now a copy is one reference.
 public struct Outcome: Sendable, Hashable {
     /// The contract's schema name.
     public static let schema = "durable-workflow.v2.bridge-adapter-outcome.contract"
@@ -21,23 +25,88 @@ public struct Outcome: Sendable, Hashable {
         case rejected
     }
 
-    public var adapter: String
-    public var action: String
-    public var idempotencyKey: String
-    public var correlation: JSONValue?
-    public var kind: Kind
-    public var reason: OutcomeReason?
-    public var rejectionReason: String?
-    public var message: String?
-    public var target: JSONObject?
-    public var workflowID: String?
-    public var runID: String?
-    public var workflowType: String?
-    public var controlPlaneOutcome: String?
+    private struct Fields: Sendable, Hashable {
+        var adapter: String
+        var action: String
+        var idempotencyKey: String
+        var correlation: JSONValue?
+        var kind: Kind
+        var reason: OutcomeReason?
+        var rejectionReason: String?
+        var message: String?
+        var target: JSONObject?
+        var workflowID: String?
+        var runID: String?
+        var workflowType: String?
+        var controlPlaneOutcome: String?
+        var extra: JSONObject
+        var sluice: OutcomeDetails?
+    }
+
+    private var fields: CopyOnWrite<Fields>
+
+    public var adapter: String {
+        get { fields.value.adapter }
+        set { fields.edit { $0.adapter = newValue } }
+    }
+    public var action: String {
+        get { fields.value.action }
+        set { fields.edit { $0.action = newValue } }
+    }
+    public var idempotencyKey: String {
+        get { fields.value.idempotencyKey }
+        set { fields.edit { $0.idempotencyKey = newValue } }
+    }
+    public var correlation: JSONValue? {
+        get { fields.value.correlation }
+        set { fields.edit { $0.correlation = newValue } }
+    }
+    public var kind: Kind {
+        get { fields.value.kind }
+        set { fields.edit { $0.kind = newValue } }
+    }
+    public var reason: OutcomeReason? {
+        get { fields.value.reason }
+        set { fields.edit { $0.reason = newValue } }
+    }
+    public var rejectionReason: String? {
+        get { fields.value.rejectionReason }
+        set { fields.edit { $0.rejectionReason = newValue } }
+    }
+    public var message: String? {
+        get { fields.value.message }
+        set { fields.edit { $0.message = newValue } }
+    }
+    public var target: JSONObject? {
+        get { fields.value.target }
+        set { fields.edit { $0.target = newValue } }
+    }
+    public var workflowID: String? {
+        get { fields.value.workflowID }
+        set { fields.edit { $0.workflowID = newValue } }
+    }
+    public var runID: String? {
+        get { fields.value.runID }
+        set { fields.edit { $0.runID = newValue } }
+    }
+    public var workflowType: String? {
+        get { fields.value.workflowType }
+        set { fields.edit { $0.workflowType = newValue } }
+    }
+    public var controlPlaneOutcome: String? {
+        get { fields.value.controlPlaneOutcome }
+        set { fields.edit { $0.controlPlaneOutcome = newValue } }
+    }
     /// Members the model does not know, kept so that nothing the engine said is lost.
-    public var extra: JSONObject
+    public var extra: JSONObject {
+        get { fields.value.extra }
+        set { fields.edit { $0.extra = newValue } }
+    }
     /// Sluice's own fields.
-    public var sluice: OutcomeDetails?
+    public var sluice: OutcomeDetails? {
+        get { fields.value.sluice }
+        set { fields.edit { $0.sluice = newValue } }
+    }
 
     /// `accepted` is true exactly for accepted outcomes.
     public var accepted: Bool { kind == .accepted }
@@ -48,22 +117,14 @@ public struct Outcome: Sendable, Hashable {
         target: JSONObject? = nil, workflowID: String? = nil, runID: String? = nil, workflowType: String? = nil,
         controlPlaneOutcome: String? = nil, extra: JSONObject = JSONObject(), sluice: OutcomeDetails? = nil
     ) {
-        self.adapter = adapter
-        self.action = action
-        self.idempotencyKey = idempotencyKey
-        self.correlation = correlation
-        self.kind = kind
-        self.reason = reason
-        self.rejectionReason = rejectionReason
-        self.message = message
-        self.target = target
-        self.workflowID = workflowID
-        self.runID = runID
-        self.workflowType = workflowType
-        self.controlPlaneOutcome = controlPlaneOutcome
-        self.extra = extra
-        self.sluice = sluice
+        fields = CopyOnWrite(
+            Fields(
+                adapter: adapter, action: action, idempotencyKey: idempotencyKey, correlation: correlation, kind: kind,
+                reason: reason, rejectionReason: rejectionReason, message: message, target: target,
+                workflowID: workflowID, runID: runID, workflowType: workflowType,
+                controlPlaneOutcome: controlPlaneOutcome, extra: extra, sluice: sluice))
     }
+
 }
 
 extension Outcome {

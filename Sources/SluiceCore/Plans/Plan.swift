@@ -21,65 +21,51 @@ public struct Plan: Sendable, Hashable {
         var receivedAt: Date
     }
 
-    /// Shared between copies until one of them changes: only a uniquely referenced box is written to.
-    private final class Storage: @unchecked Sendable {
-        var fields: Fields
-        init(_ fields: Fields) { self.fields = fields }
-    }
-
-    private var storage: Storage
-
-    /// The fields to change, in a box of this plan's own.
-    private var editable: Storage {
-        mutating get {
-            if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.fields) }
-            return storage
-        }
-    }
+    private var fields: CopyOnWrite<Fields>
 
     public var adapter: String {
-        get { storage.fields.adapter }
-        set { editable.fields.adapter = newValue }
+        get { fields.value.adapter }
+        set { fields.edit { $0.adapter = newValue } }
     }
     public var adapterVersion: Int {
-        get { storage.fields.adapterVersion }
-        set { editable.fields.adapterVersion = newValue }
+        get { fields.value.adapterVersion }
+        set { fields.edit { $0.adapterVersion = newValue } }
     }
     public var rule: String {
-        get { storage.fields.rule }
-        set { editable.fields.rule = newValue }
+        get { fields.value.rule }
+        set { fields.edit { $0.rule = newValue } }
     }
     public var eventID: String {
-        get { storage.fields.eventID }
-        set { editable.fields.eventID = newValue }
+        get { fields.value.eventID }
+        set { fields.edit { $0.eventID = newValue } }
     }
     public var eventType: String? {
-        get { storage.fields.eventType }
-        set { editable.fields.eventType = newValue }
+        get { fields.value.eventType }
+        set { fields.edit { $0.eventType = newValue } }
     }
     /// The event's idempotency key (from the adapter's `idempotency_key`).
     public var idempotencyKey: String {
-        get { storage.fields.idempotencyKey }
-        set { editable.fields.idempotencyKey = newValue }
+        get { fields.value.idempotencyKey }
+        set { fields.edit { $0.idempotencyKey = newValue } }
     }
     /// Events with the same ordering key are delivered one at a time, in order; nil means unordered.
     public var orderingKey: String? {
-        get { storage.fields.orderingKey }
-        set { editable.fields.orderingKey = newValue }
+        get { fields.value.orderingKey }
+        set { fields.edit { $0.orderingKey = newValue } }
     }
     public var steps: [PlanStep] {
-        get { storage.fields.steps }
-        set { editable.fields.steps = newValue }
+        get { fields.value.steps }
+        set { fields.edit { $0.steps = newValue } }
     }
     /// Where the event came from, for its outcome and its acknowledgement.
     public var sourcePosition: SourcePosition {
-        get { storage.fields.sourcePosition }
-        set { editable.fields.sourcePosition = newValue }
+        get { fields.value.sourcePosition }
+        set { fields.edit { $0.sourcePosition = newValue } }
     }
     /// When the event was received.
     public var receivedAt: Date {
-        get { storage.fields.receivedAt }
-        set { editable.fields.receivedAt = newValue }
+        get { fields.value.receivedAt }
+        set { fields.edit { $0.receivedAt = newValue } }
     }
 
     public init(
@@ -87,20 +73,13 @@ public struct Plan: Sendable, Hashable {
         idempotencyKey: String, orderingKey: String?, steps: [PlanStep], sourcePosition: SourcePosition = .none,
         receivedAt: Date = Date(timeIntervalSince1970: 0)
     ) {
-        storage = Storage(
+        fields = CopyOnWrite(
             Fields(
                 adapter: adapter, adapterVersion: adapterVersion, rule: rule, eventID: eventID, eventType: eventType,
                 idempotencyKey: idempotencyKey, orderingKey: orderingKey, steps: steps, sourcePosition: sourcePosition,
                 receivedAt: receivedAt))
     }
 
-    public static func == (lhs: Plan, rhs: Plan) -> Bool {
-        lhs.storage === rhs.storage || lhs.storage.fields == rhs.storage.fields
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(storage.fields)
-    }
 }
 
 /// One step of a plan: an engine command and the steps it waits for.
