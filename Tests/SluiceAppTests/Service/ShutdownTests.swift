@@ -18,7 +18,7 @@ import FoundationNetworking
 struct ShutdownTests {
     let adapter = ordersAdapterYAML.replacingOccurrences(
         of: "boundary: { max_in_flight: 4, max_queued: 64, cancellation_budget: 2s }",
-        with: "boundary: { max_in_flight: 4, max_queued: 5000, cancellation_budget: 1s }")
+        with: "boundary: { max_in_flight: 4, max_queued: 5000, cancellation_budget: 2s }")
 
     /// Sluice is PID 1 in its container, and PID 1 ignores a signal it has no handler for: the signals are watched
     /// from the first step, so a SIGTERM while the ledger opens (a PostgreSQL address that takes connections and
@@ -53,7 +53,7 @@ struct ShutdownTests {
 
         let first = try await ServeProcess.start(project: project, port: port)
         // A slow engine, so that work is queued and in flight when the signal comes: the first
-        // calls (as many as `max_in_flight`) outlast the 1 s budget and are cut, so the drain takes
+        // calls (as many as `max_in_flight`) outlast the 2 s budget and are cut, so the drain takes
         // the whole budget and readiness can be watched during it; the rest answer in 40 ms.
         fake.inject(Array(repeating: FakeFault.delay(.seconds(10)), count: 4))
         fake.inject(Array(repeating: FakeFault.delay(.milliseconds(40)), count: 400))
@@ -81,13 +81,14 @@ struct ShutdownTests {
                 // Readiness turns false at once (the load balancer stops sending), not at the next
                 // round of health checks, five seconds apart. The probe has a session of its own, so
                 // that it does not queue behind the posts for a connection; it asks until the drain
-                // (a 1 s budget) ends the process.
+                // (a 2 s budget, long enough for a probe on a loaded host: with 1 s, a CI run saw none answer in
+                // time) ends the process.
                 let signalled = ContinuousClock.now
                 let probe = URLSession(configuration: .ephemeral)
                 defer { probe.invalidateAndCancel() }
                 var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/readyz")!)
                 request.timeoutInterval = 0.5
-                while first.process.isRunning, ContinuousClock.now < signalled + .seconds(3) {
+                while first.process.isRunning, ContinuousClock.now < signalled + .seconds(4) {
                     if let (data, response) = try? await probe.data(for: request),
                         (response as? HTTPURLResponse)?.statusCode == 503,
                         String(decoding: data, as: UTF8.self).contains("FAIL intake: draining")
@@ -136,7 +137,7 @@ struct ShutdownTests {
         fake.inject(Array(repeating: FakeFault.delay(.seconds(3)), count: 8))
         let project = try ServiceProject(
             engineURL: fake.baseURL,
-            adapters: ["orders": adapter.replacingOccurrences(of: "cancellation_budget: 1s", with: "cancellation_budget: 20s")])
+            adapters: ["orders": adapter.replacingOccurrences(of: "cancellation_budget: 2s", with: "cancellation_budget: 20s")])
         defer { project.cleanUp() }
         let port = try FreePort.next()
         let first = try await ServeProcess.start(project: project, port: port)
