@@ -124,7 +124,6 @@ public struct Outcome: Sendable, Hashable {
                 workflowID: workflowID, runID: runID, workflowType: workflowType,
                 controlPlaneOutcome: controlPlaneOutcome, extra: extra, sluice: sluice))
     }
-
 }
 
 extension Outcome {

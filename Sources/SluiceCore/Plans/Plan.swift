@@ -79,7 +79,6 @@ public struct Plan: Sendable, Hashable {
                 idempotencyKey: idempotencyKey, orderingKey: orderingKey, steps: steps, sourcePosition: sourcePosition,
                 receivedAt: receivedAt))
     }
-
 }
 
 /// One step of a plan: an engine command and the steps it waits for.
